@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { InputError, readInputText, readTree } from './input.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'quarters-input-'));
+const text = 'Package: zlib1g\nVersion: 1:1.2.13.dfsg-1\n\n'.repeat(1000);
+writeFileSync(join(dir, 'plain'), text);
+for (const [tool, ext] of [['xz', 'xz'], ['gzip', 'gz'], ['zstd', 'zst']] as const) {
+  writeFileSync(join(dir, `Packages.${ext}`), execFileSync(tool, ['-c'], { input: text }));
+}
+
+describe('readInputText', () => {
+  it.each(['plain', 'Packages.xz', 'Packages.gz', 'Packages.zst'])('reads %s', async (name) => {
+    expect(await readInputText(join(dir, name))).toBe(text);
+  });
+
+  it('names the file when it is missing or corrupt', async () => {
+    await expect(readInputText(join(dir, 'missing'))).rejects.toThrow(/missing: cannot open: ENOENT/);
+    const corrupt = join(dir, 'corrupt.xz');
+    const whole = execFileSync('xz', ['-c'], { input: text });
+    writeFileSync(corrupt, whole.subarray(0, whole.length - 12));
+    const error = await readInputText(corrupt).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InputError);
+    expect(String(error)).toMatch(/corrupt\.xz: xz failed/);
+  });
+});
+
+describe('readTree', () => {
+  const tree = join(dir, 'tree');
+  mkdirSync(join(tree, 'core-libs/zlib/autobuild'), { recursive: true });
+  writeFileSync(join(tree, 'core-libs/zlib/spec'), 'VER=1.3\n');
+  writeFileSync(join(tree, 'core-libs/zlib/autobuild/defines'), 'PKGNAME=zlib\n');
+  writeFileSync(join(tree, 'README'), 'not a recipe\n');
+  const accept = (p: string) => p.endsWith('/spec') || p.endsWith('/defines');
+  const expected = [
+    { path: 'core-libs/zlib/autobuild/defines', text: 'PKGNAME=zlib\n' },
+    { path: 'core-libs/zlib/spec', text: 'VER=1.3\n' },
+  ];
+
+  it('reads a directory', async () => {
+    expect(await readTree(tree, accept)).toEqual(expected);
+  });
+
+  it('reads the same tree from a .tar.xz, without a leading ./', async () => {
+    const archive = join(dir, 'tree.tar.xz');
+    execFileSync('tar', ['-cJf', archive, '-C', tree, '.']);
+    expect(await readTree(archive, accept)).toEqual(expected);
+  });
+
+  it('rejects a file that is not a tar archive', async () => {
+    await expect(readTree(join(dir, 'Packages.xz'), accept)).rejects.toThrow(InputError);
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * Reading package metadata inputs: plain, .xz, .gz or .zst files (detected by their magic bytes,
+ * decompressed by the system's xz/gzip/zstd in a separate process so that decompression runs on
+ * another core while we parse), and tar archives of recipe trees.
+ */
+import { openSync, readSync, closeSync, createReadStream, statSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { execa } from 'execa';
+import tarStream from 'tar-stream';
+
+/** An input that cannot be read; the message names the file. */
+export class InputError extends Error {
+  constructor(readonly file: string, reason: string) {
+    super(`${file}: ${reason}`);
+    this.name = 'InputError';
+  }
+}
+
+const MAGIC: { bytes: number[]; command: string[]; name: string }[] = [
+  { bytes: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], command: ['xz', '-dc'], name: 'xz' },
+  { bytes: [0x1f, 0x8b], command: ['gzip', '-dc'], name: 'gzip' },
+  { bytes: [0x28, 0xb5, 0x2f, 0xfd], command: ['zstd', '-dcq'], name: 'zstd' },
+];
+
+/** The decompression command for a file, from its first bytes; null for an uncompressed file. */
+export function decompressorOf(file: string): string[] | null {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (error) {
+    throw new InputError(file, `cannot open: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  try {
+    const head = Buffer.alloc(8);
+    const n = readSync(fd, head, 0, 8, 0);
+    const found = MAGIC.find((m) => n >= m.bytes.length && m.bytes.every((b, i) => head[i] === b));
+    return found ? found.command : null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Streams a file's decompressed bytes. A failing decompressor ends the stream with an InputError. */
+export async function* readDecompressed(file: string): AsyncGenerator<Buffer> {
+  const command = decompressorOf(file);
+  if (!command) {
+    yield* createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>;
+    return;
+  }
+  const [bin, ...args] = command as [string, ...string[]];
+  const child = execa(bin, [...args, file], { buffer: { stdout: false, stderr: true }, encoding: 'buffer', reject: false });
+  for await (const chunk of child.stdout as AsyncIterable<Buffer>) yield chunk;
+  const result = await child;
+  if (result.failed) {
+    const stderr = Buffer.isBuffer(result.stderr) ? result.stderr.toString('utf8').trim() : String(result.stderr ?? '');
+    throw new InputError(file, `${bin} failed: ${stderr || result.shortMessage}`);
+  }
+}
+
+/** Reads a whole (possibly compressed) file as UTF-8 text. */
+export async function readInputText(file: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of readDecompressed(file)) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** One file of a recipe tree: its path relative to the tree's root, and its text. */
+export interface TreeFile {
+  path: string;
+  text: string;
+}
+
+/**
+ * Reads the regular files of a recipe tree, from a directory or a (possibly compressed) tar
+ * archive, keeping those whose relative path `accept` takes. Paths use `/` and have no leading `./`.
+ */
+export async function readTree(root: string, accept: (path: string) => boolean): Promise<TreeFile[]> {
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(root).isDirectory();
+  } catch (error) {
+    throw new InputError(root, `cannot open: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  return isDirectory ? readDirectoryTree(root, accept) : readTarTree(root, accept);
+}
+
+async function readDirectoryTree(root: string, accept: (path: string) => boolean): Promise<TreeFile[]> {
+  const { readFile } = await import('node:fs/promises');
+  const files: TreeFile[] = [];
+  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = relative(root, join(entry.parentPath, entry.name)).split('\\').join('/');
+    if (accept(path)) files.push({ path, text: await readFile(join(root, path), 'utf8') });
+  }
+  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+async function readTarTree(archive: string, accept: (path: string) => boolean): Promise<TreeFile[]> {
+  const extract = tarStream.extract();
+  const files: TreeFile[] = [];
+  // pipeline destroys the extractor with the decompressor's error, which ends the loop below with it.
+  const feeding = pipeline(Readable.from(readDecompressed(archive)), extract).then(() => null, (error: unknown) => error);
+  try {
+    for await (const entry of extract) {
+      const path = entry.header.name.replace(/^(\.\/)+/, '');
+      if (entry.header.type === 'file' && accept(path)) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of entry) chunks.push(chunk as Buffer);
+        files.push({ path, text: Buffer.concat(chunks).toString('utf8') });
+      } else {
+        entry.resume();
+      }
+    }
+  } catch (error) {
+    throw error instanceof InputError ? error : new InputError(archive, `not a readable tar archive: ${(error as Error).message}`);
+  }
+  const failure = await feeding;
+  if (failure) throw failure instanceof InputError ? failure : new InputError(archive, String(failure));
+  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
