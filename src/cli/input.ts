@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import tarStream from 'tar-stream';
+import type { TextFile } from '../core/recipe/model.js';
 
 /** An input that cannot be read; the message names the file. */
 export class InputError extends Error {
@@ -66,11 +67,8 @@ export async function readInputText(file: string): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** One file of a recipe tree: its path relative to the tree's root, and its text. */
-export interface TreeFile {
-  path: string;
-  text: string;
-}
+/** One file of a recipe tree (the core's TextFile). */
+export type TreeFile = TextFile;
 
 /**
  * Reads the regular files of a recipe tree, from a directory or a (possibly compressed) tar

@@ -81,6 +81,18 @@ export interface BinaryPackage {
   conflicts: DependencyClause[];
   replaces: DependencyClause[];
   breaks: DependencyClause[];
+  /** Debian Multi-Arch (`same`, `foreign`, `allowed`, `no`); absent elsewhere. Decides what `:any` may resolve to. */
+  multiArch?: string;
+}
+
+/** A built binary package as an archive index lists it (Debian `Packages`): its version and its source are known. */
+export interface IndexedBinaryPackage extends BinaryPackage {
+  version: PackageVersion;
+  /** The source package's name (Debian `Source`, defaulting to the package's own name). */
+  source: string;
+  /** The source version (from `Source: name (version)`, defaulting to the binary's version). */
+  sourceVersion: string;
+  location: SourceLocation;
 }
 
 /** Where a parsed recipe or index stanza came from, for error messages and "why" answers. */
@@ -113,6 +125,12 @@ export interface SourcePackage {
   location: SourceLocation;
   /** Free-form extra facts a flavour keeps (AOSC section, Debian Section…). Not used for planning. */
   extra?: Record<string, string>;
+}
+
+/** A file of a recipe tree: its path relative to the tree's root (with `/`, no leading `./`) and its text. */
+export interface TextFile {
+  path: string;
+  text: string;
 }
 
 /** A problem found while parsing: which file, which line, and what is wrong. Parsers return these, never throw for bad input. */
