@@ -63,6 +63,7 @@ export function parseAbbsPackage(dir: string, files: TextFile[]): ParseResult<So
   checkValue(ver, 'VER', issues);
   if (!VERSION_TEXT.test(ver.value) || ver.value.includes(':')) {
     issues.add({ file: spec.path, line: ver.line, message: `VER "${ver.value}" is not a valid upstream version (letters, digits and . + ~ _ - only)` });
+    return { value: null, issues: issues.list };
   }
   const relVar = specVars.get('REL');
   let release = '0';
