@@ -103,6 +103,10 @@ function checkSections(sections: Section[], file: string, issues: ParseIssue[]):
       if (SINGLE_VALUED.has(key) && entries.length > 1) {
         issues.push({ file, line: (entries[1] as Entry).line, message: `'${key}' is given more than once in ${section.kind} '${section.name}'` });
       }
+      if (splitKey(key).arch === '') {
+        issues.push({ file, line: (entries[0] as Entry).line, message: `'${key}' names no architecture after the underscore; it is ignored` });
+        section.fields.delete(key);
+      }
       if (section.kind === 'pkgname' && SOURCE_KEYS.has(splitKey(key).base)) {
         issues.push({ file, line: (entries[0] as Entry).line, message: `'${key}' belongs to the pkgbase section; pkgname '${section.name}' cannot override it` });
       }
