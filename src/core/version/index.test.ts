@@ -55,6 +55,15 @@ describe('compareVersions', () => {
     expect(compareVersions('debian', '1.0', '1.0-3')).toBe(-1);
   });
 
+  it('refuses exactly the Arch versions parseVersion refuses', () => {
+    const texts = ['1', '1.0-1', '1:1.0-1.1', '0:a', '1.0-1.2.3', '1.0-', '-1', ':1', '1::2', '1:2:3', 'a:1', '1.0/2', '1 0', '1.0-1a', '~', '.', '1_0+x@y', '1.0\t', 'é', '1:', '1-1-1'];
+    for (const text of texts) {
+      const parses = tryParseVersion('pkgbuild', text).ok;
+      if (parses) expect(compareVersions('pkgbuild', text, '1'), text).toBeTypeOf('number');
+      else expect(() => compareVersions('pkgbuild', text, '1'), text).toThrow(InvalidVersionError);
+    }
+  });
+
   it('throws InvalidVersionError for text the flavour cannot read', () => {
     expect(() => compareVersions('pkgbuild', '1.0', '1 0')).toThrow(InvalidVersionError);
     expect(() => compareVersions('debian', '1.0-', '1.0')).toThrow(InvalidVersionError);

@@ -20,6 +20,13 @@ const PACMAN_EPOCH = /^[0-9]+$/;
 const PACMAN_PKGVER = /^[\x21-\x7e]+$/;
 const PACMAN_PKGVER_FORBIDDEN = /[:/-]/;
 const PACMAN_PKGREL = /^[0-9]+(\.[0-9]+)?$/;
+// The same rules in one expression, so that comparing well-formed versions costs one test per side.
+const PACMAN_WELL_FORMED = /^(?:[0-9]+:)?[\x21-\x2c\x2e\x30-\x39\x3b-\x7e]+(?:-[0-9]+(?:\.[0-9]+)?)?$/;
+
+/** Throws InvalidVersionError unless the text is a well-formed Arch version. */
+function checkPacmanVersion(text: string): void {
+  if (!PACMAN_WELL_FORMED.test(text)) parsePacmanVersion(text);
+}
 
 function parsePacmanVersion(text: string): PackageVersion {
   if (text === '') throw new InvalidVersionError(text, 'version is empty');
@@ -63,8 +70,8 @@ export function formatVersion(parts: { epoch: number; upstream: string; release:
 /** Orders two versions of a flavour: -1, 0 or 1. Throws InvalidVersionError for text the flavour cannot read. */
 export function compareVersions(flavour: Flavour, a: string, b: string): number {
   if (flavour === 'pkgbuild') {
-    parsePacmanVersion(a);
-    parsePacmanVersion(b);
+    checkPacmanVersion(a);
+    checkPacmanVersion(b);
     return Math.sign(comparePacmanVersions(a, b));
   }
   return Math.sign(compareDpkgParts(splitDebianVersion(a), splitDebianVersion(b)));
