@@ -35,6 +35,19 @@ describe('parseVersion', () => {
     }
   });
 
+  it('names the faulty part of the version', () => {
+    const partOf = (flavour: 'pkgbuild' | 'debian', text: string) => {
+      const result = tryParseVersion(flavour, text);
+      return result.ok ? 'valid' : result.error.part;
+    };
+    expect(partOf('pkgbuild', 'x:1-1')).toBe('epoch');
+    expect(partOf('pkgbuild', '1.0 b-1')).toBe('upstream');
+    expect(partOf('pkgbuild', '1.0-b')).toBe('release');
+    expect(partOf('debian', '1a:1.0')).toBe('epoch');
+    expect(partOf('debian', '1.0-')).toBe('release');
+    expect(partOf('debian', '1.0 1')).toBeNull();
+  });
+
   it('refuses Debian versions dpkg refuses', () => {
     expect(tryParseVersion('debian', '1.0-').ok).toBe(false);
     expect(() => parseVersion('autobuild', 'a:1')).toThrow(/invalid version 'a:1': epoch in version is empty/);

@@ -8,7 +8,7 @@ import { compareDpkgParts, splitDebianVersion } from './dpkg.js';
 import { InvalidVersionError } from './errors.js';
 import { comparePacmanVersions, splitPacmanVersion } from './pacman.js';
 
-export { InvalidVersionError } from './errors.js';
+export { InvalidVersionError, type VersionPart } from './errors.js';
 export { comparePacmanVersions } from './pacman.js';
 export { compareDebianVersions } from './dpkg.js';
 
@@ -32,12 +32,12 @@ function parsePacmanVersion(text: string): PackageVersion {
   if (text === '') throw new InvalidVersionError(text, 'version is empty');
   const colon = text.indexOf(':');
   const epochText = colon >= 0 ? text.slice(0, colon) : null;
-  if (epochText !== null && !PACMAN_EPOCH.test(epochText)) throw new InvalidVersionError(text, 'epoch must be a non-negative integer');
+  if (epochText !== null && !PACMAN_EPOCH.test(epochText)) throw new InvalidVersionError(text, 'epoch must be a non-negative integer', 'epoch');
   const evr = splitPacmanVersion(text);
-  if (evr.version === '') throw new InvalidVersionError(text, 'pkgver is empty');
-  if (!PACMAN_PKGVER.test(evr.version)) throw new InvalidVersionError(text, 'pkgver may only contain printable ASCII characters, no blanks');
-  if (PACMAN_PKGVER_FORBIDDEN.test(evr.version)) throw new InvalidVersionError(text, 'pkgver may not contain colons, slashes or hyphens');
-  if (evr.release !== null && !PACMAN_PKGREL.test(evr.release)) throw new InvalidVersionError(text, "pkgrel must be of the form 'integer[.integer]'");
+  if (evr.version === '') throw new InvalidVersionError(text, 'pkgver is empty', 'upstream');
+  if (!PACMAN_PKGVER.test(evr.version)) throw new InvalidVersionError(text, 'pkgver may only contain printable ASCII characters, no blanks', 'upstream');
+  if (PACMAN_PKGVER_FORBIDDEN.test(evr.version)) throw new InvalidVersionError(text, 'pkgver may not contain colons, slashes or hyphens', 'upstream');
+  if (evr.release !== null && !PACMAN_PKGREL.test(evr.release)) throw new InvalidVersionError(text, "pkgrel must be of the form 'integer[.integer]'", 'release');
   return { epoch: epochText === null ? 0 : Number(epochText), upstream: evr.version, release: evr.release, text };
 }
 
