@@ -108,7 +108,8 @@ describe('repository', () => {
     expect(file.commit_id).toBe(zlib.repository.branches.get('main'));
     expect(await failure(api.RepositoryFiles.showRaw(zlib.id, 'missing', 'main'))).toEqual({ status: 404, description: '404 File Not Found' });
     expect(await failure(api.RepositoryFiles.showRaw(zlib.id, 'PKGBUILD', 'no-such-branch'))).toEqual({ status: 404, description: '404 Commit Not Found' });
-    expect((await raw(`/projects/${zlib.id}/repository/files/PKGBUILD/raw`)).json()).toEqual({ error: 'ref is missing' });
+    expect((await raw(`/projects/${zlib.id}/repository/files/PKGBUILD`)).json()).toEqual({ error: 'ref is missing' });
+    expect((await raw(`/projects/${zlib.id}/repository/files/PKGBUILD/raw`)).text).toBe('pkgname=zlib\npkgver=1.3\n');
   });
 
   it('reads a file at an older commit after a push', async () => {
@@ -154,6 +155,7 @@ describe('repository', () => {
     expect(comparison.diffs.find((d) => d.new_path === 'PKGBUILD')!.diff).toContain('+pkgver=1.4');
     expect(comparison).toMatchObject({ compare_timeout: false, compare_same_ref: false });
     expect((await raw(`/projects/${zlib.id}/repository/compare?from=${before}`)).json()).toEqual({ error: 'to is missing' });
+    expect(await failure(api.Repositories.compare(zlib.id, before, 'no-such-branch'))).toEqual({ status: 404, description: '404 Ref Not Found' });
   });
 
   it('shows a commit and lists branches', async () => {
