@@ -210,6 +210,12 @@ describe('retries, timeouts and errors', () => {
     expect(error).toMatchObject({ name: 'GitLabUnavailableError', attempts: 2, lastFailure: 'network' });
   });
 
+  it('refuses an unusable url, token or retry policy up front', () => {
+    expect(() => createGitLabClient({ url: 'gitlab.example.com', token: 't' })).toThrow(/http\(s\) URL, got "gitlab.example.com"/);
+    expect(() => createGitLabClient({ url: double.url, token: ' ' })).toThrow(/token is empty/);
+    expect(() => createGitLabClient({ url: double.url, token: 't', retry: { maxAttempts: 0 } })).toThrow(/retry.maxAttempts must be/);
+  });
+
   it('does not retry a 4xx', async () => {
     const gitlab = createGitLabClient({ url: double.url, token: 'not-the-token', observer: (o) => observations.push(o) });
     const error = await gitlab.getProject(zlib.id).catch((e: unknown) => e);
