@@ -254,6 +254,7 @@ describe('pipelines', () => {
 
 describe('merge request notes', () => {
   it('creates (201), lists (newest first by default) and edits notes', async () => {
+    double.state.pushFiles(zlib, { PKGBUILD: 'pkgrel=2\n' }, { branch: 'feature' });
     const mergeRequest = double.state.addMergeRequest(zlib, { sourceBranch: 'feature' });
     const first = await api.MergeRequestNotes.create(zlib.id, mergeRequest.iid, 'first');
     const second = await api.MergeRequestNotes.create(zlib.id, mergeRequest.iid, 'second');
@@ -295,10 +296,11 @@ describe('webhooks', () => {
     double.setPipelineHook({ url: receiverUrl, secret: 'hook-secret' });
     try {
       const pipeline = await api.Pipelines.create(zlib.id, 'main', { variables: [{ key: 'QUARTERS_BUILD_ID', value: '7' }] } as never);
+      await double.state.settled();
       await double.state.startPipeline(pipeline.id);
       await double.state.finishPipeline(pipeline.id, 'failed');
-      expect(received.map((r) => (r.body.object_attributes as { status: string }).status)).toEqual(['running', 'failed']);
-      const [hook] = received;
+      expect(received.map((r) => (r.body.object_attributes as { status: string }).status)).toEqual(['pending', 'running', 'failed']);
+      const hook = received[1];
       expect(hook!.headers).toMatchObject({ 'x-gitlab-event': 'Pipeline Hook', 'x-gitlab-token': 'hook-secret', 'content-type': 'application/json' });
       expect(hook!.headers['x-gitlab-event-uuid']).toMatch(/^[0-9a-f-]{36}$/);
       expect(hook!.headers['idempotency-key']).toBe(hook!.headers['x-gitlab-event-uuid']);
@@ -308,10 +310,26 @@ describe('webhooks', () => {
       expect(hook!.body.object_attributes).toMatchObject({ id: pipeline.id, sha: pipeline.sha, variables: [{ key: 'QUARTERS_BUILD_ID', value: '7' }] });
       expect((hook!.body.object_attributes as { created_at: string }).created_at).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
       expect(Object.keys((hook!.body.builds as object[])[0]!).sort()).toEqual(Object.keys((expected.builds as object[])[0]!).sort());
-      expect(double.hookDeliveries.map((d) => d.status)).toEqual([202, 202]);
+      expect(double.hookDeliveries.map((d) => d.status)).toEqual([202, 202, 202]);
     } finally {
       double.setPipelineHook(undefined);
     }
+  });
+
+  it('builds a Merge Request Hook body shaped like GitLab\'s; merging moves the target branch', () => {
+    const opened = double.state.pushFiles(zlib, { PKGBUILD: 'pkgrel=2\n' }, { branch: 'rebuild' });
+    const mergeRequest = double.state.addMergeRequest(zlib, { sourceBranch: 'rebuild', title: 'Rebuild zlib' });
+    const update = double.state.pushFiles(zlib, { PKGBUILD: 'pkgrel=3\n' }, { branch: 'rebuild' });
+    const body = double.mergeRequestHookBody(zlib, mergeRequest, 'update', { oldrev: opened.after });
+    const expected = fixture('merge_request.json');
+    expect(Object.keys(body).sort()).toEqual(Object.keys(expected).sort());
+    expect(Object.keys(body.object_attributes)).toEqual(expect.arrayContaining(Object.keys(expected.object_attributes as object)));
+    expect(Object.keys(body.object_attributes.last_commit!).sort()).toEqual(Object.keys((expected.object_attributes as { last_commit: object }).last_commit).sort());
+    expect(body.object_attributes).toMatchObject({ iid: mergeRequest.iid, action: 'update', oldrev: opened.after, source_branch: 'rebuild', target_branch: 'main', state: 'opened', last_commit: { id: update.after } });
+    double.state.finishMergeRequest(zlib, mergeRequest.iid, 'merged');
+    expect(zlib.repository.branches.get('main')).toBe(update.after);
+    expect(double.mergeRequestHookBody(zlib, mergeRequest, 'merge').object_attributes).toMatchObject({ state: 'merged', state_id: 3, action: 'merge' });
+    expect(() => double.state.addMergeRequest(zlib, { sourceBranch: 'no-such-branch' })).toThrow(/no branch/);
   });
 
   it('builds a Push Hook body shaped like GitLab\'s, with at most 20 commits and the total count', () => {

@@ -263,6 +263,7 @@ describe('job tokens', () => {
 describe('merge request notes', () => {
   it('keeps exactly one note per marker across updates, leaving other notes alone', async () => {
     const gitlab = client();
+    double.state.pushFiles(zlib, { PKGBUILD: 'pkgrel=2\n' }, { branch: 'feature' });
     const mergeRequest = double.state.addMergeRequest(zlib, { sourceBranch: 'feature' });
     double.state.addNote(zlib, mergeRequest.iid, 'LGTM');
     const first = await gitlab.upsertMergeRequestNote(zlib.id, mergeRequest.iid, 'rebuild-count', 'Rebuilds: x86_64 3');
