@@ -62,6 +62,17 @@ describe('authentication', () => {
   });
 });
 
+describe('malformed requests', () => {
+  it('answers 400 for a body that is not JSON, 404 for an unknown route, and caps per_page at 100', async () => {
+    const badJson = await raw(`/projects/${zlib.id}/pipeline`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"ref":' });
+    expect(badJson.status).toBe(400);
+    expect(badJson.json()).toEqual({ error: 'the request body is not valid JSON' });
+    expect((await raw('/no/such/route')).json()).toEqual({ error: '404 Not Found' });
+    const capped = await raw(`/projects/${zlib.id}/repository/tree?per_page=1000`);
+    expect(capped.headers.get('x-per-page')).toBe('100');
+  });
+});
+
 describe('projects', () => {
   it('shows a project by id and by URL-encoded path, 404 for an unknown one', async () => {
     const byId = await api.Projects.show(zlib.id);

@@ -78,6 +78,7 @@ describe('reading projects and repositories', () => {
     expect(comparison.changes).toHaveLength(25);
     expect(comparison.changes[0]).toEqual({ oldPath: 'patch-0.diff', newPath: 'patch-0.diff', newFile: true, deletedFile: false, renamedFile: false });
     expect((await gitlab.getCommit(zlib.id, push.after)).title).toBe('patch 24');
+    expect((await gitlab.getCommit(zlib.id, 'main')).sha).toBe(push.after);
   });
 });
 

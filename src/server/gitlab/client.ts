@@ -48,8 +48,8 @@ export interface GitLabClient {
   readFile(project: ProjectRef, path: string, ref: string): Promise<string | null>;
   /** The entries under `path` (`''` for the root) at a ref, all pages; empty when the directory does not exist. */
   listTree(project: ProjectRef, path: string, ref: string, options?: { recursive?: boolean }): Promise<TreeEntry[]>;
-  /** One commit. */
-  getCommit(project: ProjectRef, sha: string): Promise<Commit>;
+  /** One commit, by sha, branch or tag (so also: the commit a ref points at now). */
+  getCommit(project: ProjectRef, ref: string): Promise<Commit>;
   /** Commits and file changes from `from` to `to` (the compare API; not limited to 20 commits like a Push Hook). */
   compare(project: ProjectRef, from: string, to: string): Promise<Comparison>;
   /** Creates a pipeline on `ref` with env-var variables. Not retried after an ambiguous failure: use dispatchPipeline for builds. */
@@ -164,8 +164,8 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
       }
     },
 
-    async getCommit(project, sha) {
-      return parse(commitSchema, await commits.show(project, sha), 'GET projects/:id/repository/commits/:sha');
+    async getCommit(project, ref) {
+      return parse(commitSchema, await commits.show(project, ref), 'GET projects/:id/repository/commits/:sha');
     },
 
     async compare(project, from, to) {
