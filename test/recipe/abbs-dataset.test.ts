@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readTree } from '../../src/cli/input.js';
-import { definesScope, parseAbbsTree } from '../../src/core/recipe/abbs.js';
+import { definesScope, isAbbsRecipePath, parseAbbsTree } from '../../src/core/recipe/abbs.js';
 import { readShellVariables } from '../../src/core/recipe/abbs-shell.js';
 import { formatParseIssue, type ParseIssue, type SourcePackage, type TextFile } from '../../src/core/recipe/model.js';
 
@@ -21,7 +21,7 @@ let packages: SourcePackage[];
 let issues: ParseIssue[];
 
 beforeAll(async () => {
-  files = await readTree(ARCHIVE, (path) => path.endsWith('/spec') || path.endsWith('/defines'));
+  files = await readTree(ARCHIVE, isAbbsRecipePath);
   ({ packages, issues } = parseAbbsTree(files));
 });
 

@@ -50,7 +50,14 @@ const NAME_CHAR = /[A-Za-z0-9_]/;
 const BLANK = new Set([' ', '\t', '\r']);
 /** Characters that end an unquoted word. */
 const WORD_END = new Set([' ', '\t', '\r', '\n', ';', '&', '|', '<', '>', '(', ')']);
-const COMPOUND_KEYWORDS: Record<string, string> = { if: 'fi', case: 'esac', for: 'done', while: 'done', until: 'done', select: 'done' };
+const COMPOUND_KEYWORDS = new Map([
+  ['if', 'fi'],
+  ['case', 'esac'],
+  ['for', 'done'],
+  ['while', 'done'],
+  ['until', 'done'],
+  ['select', 'done'],
+]);
 const DECLARATION_KEYWORDS = new Set(['export', 'readonly', 'declare', 'typeset', 'local']);
 
 /** A value under construction: its pieces (quoted or not, for patterns) and the problems met on the way. */
@@ -175,17 +182,13 @@ class ShellReader {
       return;
     }
     if (this.functionDefinition()) return;
-    const closing = COMPOUND_KEYWORDS[word];
+    const closing = COMPOUND_KEYWORDS.get(word);
     if (closing !== undefined) {
       this.compound(word, closing);
       return;
     }
-    if (word === '{' || word === '[[' || word === '[' || c === '(') {
-      // Tests and groups: skip to the end of the command line (a group's body included).
-      this.skipCommand(start, word === '{' ? 'group' : word === '(' || c === '(' ? 'subshell' : word);
-      return;
-    }
-    this.skipCommand(start, word);
+    // Any other command, a test (`[[ ... ]] && X=1`) or a group (`{ ...; }`, `( ... )`) included.
+    this.skipCommand(start, word || c);
   }
 
   private isAssignmentAt(at: number): boolean {
@@ -393,7 +396,7 @@ class ShellReader {
         continue;
       }
       this.pos += word[1]!.length;
-      if (word[1]! in COMPOUND_KEYWORDS) depth += 1;
+      if (COMPOUND_KEYWORDS.has(word[1]!)) depth += 1;
       else {
         depth -= 1;
         if (depth === 0) {

@@ -390,6 +390,11 @@ function isRecipeFile(dir: string, path: string): boolean {
   return rest === 'spec' || /^(autobuild\/)?[^/]+\/defines$/.test(rest);
 }
 
+/** Whether a tree path may be an abbs recipe file (a `spec` or a `defines`): the filter to read a tree with. */
+export function isAbbsRecipePath(path: string): boolean {
+  return path.endsWith('/spec') || path.endsWith('/defines');
+}
+
 /** Parses every package directory of an abbs tree (files with paths like `core-libs/zlib/spec`). */
 export function parseAbbsTree(files: TextFile[]): { packages: SourcePackage[]; issues: ParseIssue[] } {
   const byDir = new Map<string, TextFile[]>();
