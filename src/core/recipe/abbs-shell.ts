@@ -45,8 +45,10 @@ export interface ShellReadResult {
   issues: ParseIssue[];
 }
 
-const NAME_START = /[A-Za-z_]/;
-const NAME_CHAR = /[A-Za-z0-9_]/;
+const isNameStart = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+const isNameChar = (c: number): boolean => isNameStart(c) || (c >= 0x30 && c <= 0x39);
+/** A run of characters an unquoted word takes literally. */
+const LITERAL_RUN = /[^\s;&|<>()\\'"$`]+/y;
 const BLANK = new Set([' ', '\t', '\r']);
 /** Characters that end an unquoted word. */
 const WORD_END = new Set([' ', '\t', '\r', '\n', ';', '&', '|', '<', '>', '(', ')']);
@@ -146,9 +148,9 @@ class ShellReader {
   }
 
   private matchName(at = this.pos): string | null {
-    if (!NAME_START.test(this.src[at] ?? '')) return null;
+    if (!isNameStart(this.src.charCodeAt(at))) return null;
     let end = at + 1;
-    while (end < this.src.length && NAME_CHAR.test(this.src[end]!)) end += 1;
+    while (end < this.src.length && isNameChar(this.src.charCodeAt(end))) end += 1;
     return this.src.slice(at, end);
   }
 
@@ -492,8 +494,10 @@ class ShellReader {
       } else if (c === '`') {
         add({ pieces: [], problems: [this.commandSubstitution('`')] });
       } else {
-        add({ pieces: [{ text: c, quoted: false }], problems: [] });
-        this.pos += 1;
+        LITERAL_RUN.lastIndex = this.pos;
+        const run = LITERAL_RUN.exec(this.src)?.[0] ?? c;
+        add({ pieces: [{ text: run, quoted: false }], problems: [] });
+        this.pos += run.length;
       }
     }
     if (components === 1 && splice) word.splice = splice;
