@@ -8,6 +8,7 @@
  */
 import { Deb822Scanner, type Deb822Sink } from './deb822.js';
 import { ClauseCache, parseProvides, parseRelations, type FieldPlace, type RelationOptions, type SubstvarCollector } from './debian-relations.js';
+import { ownCopy } from './own-copy.js';
 import type { BinaryPackage, DependencyClause, IndexedBinaryPackage, PackageVersion, ParseIssue, Provide, SourcePackage } from './model.js';
 
 /** What parsing a Debian file gives: every value that could be read, and every problem with its place. */
@@ -156,7 +157,9 @@ class StanzaSink implements Deb822Sink {
   }
 
   field(index: number, value: string, line: number): void {
-    this.stanza.values[index] = value;
+    // What a package keeps (its name, version, clauses) is sliced from these values: copied, they
+    // keep nothing of the chunk of the index they were read from.
+    this.stanza.values[index] = ownCopy(value);
     this.stanza.lines[index] = line;
   }
 
