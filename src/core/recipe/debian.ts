@@ -9,6 +9,7 @@
 import { Deb822Scanner, type Deb822Sink } from './deb822.js';
 import { ClauseCache, parseProvides, parseRelations, type FieldPlace, type RelationOptions, type SubstvarCollector } from './debian-relations.js';
 import { ownCopy } from './own-copy.js';
+import { tryParseVersion } from '../version/index.js';
 import type { BinaryPackage, DependencyClause, IndexedBinaryPackage, PackageVersion, ParseIssue, Provide, SourcePackage } from './model.js';
 
 /** What parsing a Debian file gives: every value that could be read, and every problem with its place. */
@@ -107,13 +108,12 @@ class Context {
 
   /** The Version field as a PackageVersion; null (and an issue) if malformed. */
   version(stanza: Stanza, index: number, owner: string): PackageVersion | null {
-    const text = stanza.values[index]!;
-    const version = splitDebianVersion(text);
-    if (typeof version === 'string') {
-      this.issue(stanza.lines[index]!, `"${owner}": Version "${text}": ${version}; stanza left out`);
+    const parsed = tryParseVersion('debian', stanza.values[index]!);
+    if (!parsed.ok) {
+      this.issue(stanza.lines[index]!, `"${owner}": ${parsed.error.message}; stanza left out`);
       return null;
     }
-    return version;
+    return parsed.version;
   }
 
   /** An architecture list, shared and frozen: a whole archive has only a few different ones. */
@@ -384,11 +384,12 @@ function controlPackage(stanzas: Stanza[], context: Context, options: DebianCont
     context.issue(sourceStanza.line, 'debian/control carries no version: pass the one from debian/changelog');
     version = { epoch: 0, upstream: '', release: null, text: '' };
   } else {
-    const split = splitDebianVersion(options.version);
-    if (typeof split === 'string') {
-      context.issue(sourceStanza.line, `version "${options.version}": ${split}`);
+    const parsed = tryParseVersion('debian', options.version);
+    if (!parsed.ok) {
+      context.issue(sourceStanza.line, `"${pkgbase}": ${parsed.error.message} (the version given for debian/control)`);
       return null;
     }
+    const split = parsed.version;
     version = split;
     substvarValues.set('binary:Version', split.text);
     substvarValues.set('source:Version', split.text);
@@ -454,28 +455,6 @@ function sourceArchitectures(binaries: BinaryPackage[]): string[] {
   for (const binary of binaries) for (const arch of binary.architectures) seen.add(arch);
   if (seen.has('any')) return seen.has('all') ? ['any', 'all'] : ['any'];
   return [...seen];
-}
-
-/** Splits `[epoch:]upstream[-revision]` (Debian Policy §5.6.12); a string is the reason it is malformed. */
-export function splitDebianVersion(text: string): PackageVersion | string {
-  let upstreamStart = 0;
-  let epoch = 0;
-  const colon = text.indexOf(':');
-  if (colon >= 0) {
-    const digits = text.slice(0, colon);
-    if (!/^[0-9]+$/.test(digits)) return `epoch "${digits}" is not a number`;
-    epoch = Number(digits);
-    upstreamStart = colon + 1;
-  }
-  const dash = text.lastIndexOf('-');
-  const hasRelease = dash > upstreamStart;
-  const upstream = text.slice(upstreamStart, hasRelease ? dash : text.length);
-  const release = hasRelease ? text.slice(dash + 1) : null;
-  if (upstream.length === 0) return 'empty upstream version';
-  if (release !== null && release.length === 0) return 'empty Debian revision after "-"';
-  if (!/^[0-9A-Za-z.+~:-]+$/.test(upstream)) return `upstream version "${upstream}" has characters other than letters, digits and . + ~ - :`;
-  if (release !== null && !/^[0-9A-Za-z.+~]+$/.test(release)) return `Debian revision "${release}" has characters other than letters, digits and . + ~`;
-  return { epoch, upstream, release, text };
 }
 
 function sortedIssues(issues: ParseIssue[]): ParseIssue[] {
