@@ -139,6 +139,7 @@ describe('repository', () => {
     expect(page.headers.get('x-total')).toBe('5');
     expect((page.json() as { path: string }[]).map((e) => e.path)).toEqual(['.SRCINFO', 'PKGBUILD']);
     expect(await failure(api.Repositories.allRepositoryTrees(zlib.id, { ref: 'main', path: 'nope' }))).toEqual({ status: 404, description: '404 Tree Not Found' });
+    expect(await failure(api.Repositories.allRepositoryTrees(zlib.id, { ref: 'no-such-ref' }))).toEqual({ status: 404, description: '404 Tree Not Found' });
   });
 
   it('compares two commits: commits oldest first, diffs with new, deleted and renamed files', async () => {
@@ -202,6 +203,8 @@ describe('pipelines', () => {
     expect(unknown.json()).toEqual({ message: { base: ['Reference not found'] } });
     expect((await post({ ref: 'main', variables: [{ key: 'A', value: 'b', variable_type: 'secret' }] })).json()).toEqual({ error: 'variables[variable_type] does not have a valid value' });
     expect(await failure(api.Pipelines.create(9_999_999, 'main'))).toEqual({ status: 404, description: '404 Project Not Found' });
+    const withoutCi = double.state.addProject({ path: `noci${projectCounter}/pkg`, files: { PKGBUILD: '' }, ciJobs: [] });
+    expect(await failure(api.Pipelines.create(withoutCi.id, 'main'))).toEqual({ status: 400, description: '{"base":["Missing CI config file"]}' });
   });
 
   it('lists pipelines filtered by sha, ref and status, ordered and sorted', async () => {

@@ -48,6 +48,7 @@ export function pipelineRoutes(api: Hono, ctx: RouteContext): void {
     const repository = project.repository;
     const sha = repository.branches.get(ref) ?? repository.tags.get(ref);
     if (sha === undefined) throw new ApiError(400, { base: ['Reference not found'] });
+    if (project.ciJobs.length === 0) throw new ApiError(400, { base: ['Missing CI config file'] });
     return c.json(pipelineJson(ctx, ctx.state.createPipeline(project, ref, sha, variables)), 201);
   });
 
