@@ -9,6 +9,7 @@ import { Repository, type CommitAuthor, type CommitInput, type RepoCommit, NULL_
 export type PipelineStatus =
   | 'created' | 'waiting_for_resource' | 'preparing' | 'pending' | 'running'
   | 'success' | 'failed' | 'canceled' | 'skipped' | 'manual' | 'scheduled';
+/** Every pipeline status GitLab knows (the `status` filter's values). */
 export const PIPELINE_STATUSES: readonly PipelineStatus[] = [
   'created', 'waiting_for_resource', 'preparing', 'pending', 'running', 'success', 'failed', 'canceled', 'skipped', 'manual', 'scheduled',
 ];
@@ -138,10 +139,12 @@ export interface AddProjectOptions {
 /** Called whenever a pipeline is created or its status changes, as GitLab fires its Pipeline Hook. It must read the pipeline before its first await. */
 export type PipelineListener = (pipeline: DoublePipeline, project: DoubleProject) => Promise<void>;
 
+/** The user the double acts as: it creates the pipelines and notes of API calls. */
 export const ADMIN_USER: DoubleUser = { id: 1, username: 'quarters-bot', name: 'quarters bot', email: 'quarters@example.com' };
 
 const now = () => new Date().toISOString();
 
+/** A test drove the double into something GitLab would not allow (unknown project, finishing a finished job…). */
 export class DoubleError extends Error {
   override name = 'DoubleError';
 }

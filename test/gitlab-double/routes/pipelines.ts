@@ -32,6 +32,7 @@ function jobScope(c: Context): JobStatus[] | undefined {
   return values as JobStatus[];
 }
 
+/** Mounts the pipeline routes on `api`. */
 export function pipelineRoutes(api: Hono, ctx: RouteContext): void {
   const pipelineParam = (c: Context): DoublePipeline => {
     const project = projectParam(ctx, c);

@@ -7,6 +7,7 @@ import { optionalBoolean, optionalEnum, projectParam, readParams, sortBy, type R
 
 const GROUP_PROJECT_ORDER = ['id', 'name', 'path', 'created_at', 'updated_at', 'last_activity_at', 'similarity'] as const;
 
+/** Mounts the project and group routes on `api`. */
 export function projectRoutes(api: Hono, ctx: RouteContext): void {
   api.get('/projects/:id', (c) => c.json(projectJson(ctx, projectParam(ctx, c))));
 

@@ -14,6 +14,7 @@ function commitParam(project: DoubleProject, ref: string | undefined): RepoCommi
   return commit;
 }
 
+/** Mounts the repository routes on `api`. */
 export function repositoryRoutes(api: Hono, ctx: RouteContext): void {
   /** `ref` is required for file metadata; the raw endpoint defaults it to HEAD (the default branch). */
   const readFile = async (c: Context, refRequired: boolean) => {
