@@ -42,8 +42,8 @@ export interface NoteUpsert {
 export interface GitLabClient {
   /** The project, by id or full path. */
   getProject(project: ProjectRef): Promise<Project>;
-  /** Every project of a group (all pages), with its subgroups' when asked. */
-  listGroupProjects(group: ProjectRef, options?: { includeSubgroups?: boolean }): Promise<Project[]>;
+  /** Every project of a group (all pages), with its subgroups' when asked; archived ones only when asked. Projects merely shared with the group are left out. */
+  listGroupProjects(group: ProjectRef, options?: { includeSubgroups?: boolean; includeArchived?: boolean }): Promise<Project[]>;
   /** A file's text at a ref, or null when the file does not exist there. */
   readFile(project: ProjectRef, path: string, ref: string): Promise<string | null>;
   /** The entries under `path` (`''` for the root) at a ref, all pages; null when GitLab finds no such directory or ref (it does not say which). */
@@ -139,8 +139,9 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
       return parse(projectSchema, await projects.show(project), 'GET projects/:id');
     },
 
-    async listGroupProjects(group, { includeSubgroups = false } = {}) {
-      const list = await groups.allProjects(group, { includeSubgroups, perPage, orderBy: 'id', sort: 'asc' } as never);
+    async listGroupProjects(group, { includeSubgroups = false, includeArchived = false } = {}) {
+      const filter = { includeSubgroups, withShared: false, ...(includeArchived ? {} : { archived: false }) };
+      const list = await groups.allProjects(group, { ...filter, perPage, orderBy: 'id', sort: 'asc' } as never);
       return parse(projectSchema.array(), list, 'GET groups/:id/projects');
     },
 

@@ -17,6 +17,8 @@ export function projectRoutes(api: Hono, ctx: RouteContext): void {
     const params = await readParams(c);
     const includeSubgroups = optionalBoolean(params, 'include_subgroups') ?? false;
     const archived = optionalBoolean(params, 'archived');
+    // Validated for fidelity; the double has no sharing, so `with_shared` changes nothing.
+    optionalBoolean(params, 'with_shared');
     const orderBy = optionalEnum(params, 'order_by', GROUP_PROJECT_ORDER) ?? 'created_at';
     const sort = optionalEnum(params, 'sort', ['asc', 'desc'] as const) ?? 'desc';
     const projects = [...ctx.state.projects.values()].filter((p) =>
