@@ -46,8 +46,8 @@ export interface GitLabClient {
   listGroupProjects(group: ProjectRef, options?: { includeSubgroups?: boolean; includeArchived?: boolean }): Promise<Project[]>;
   /** A file's text at a ref, or null when the file does not exist there. */
   readFile(project: ProjectRef, path: string, ref: string): Promise<string | null>;
-  /** The entries under `path` (`''` for the root) at a ref, all pages; null when GitLab finds no such directory or ref (it does not say which). */
-  listTree(project: ProjectRef, path: string, ref: string, options?: { recursive?: boolean }): Promise<TreeEntry[] | null>;
+  /** The entries under `path` (`''` for the root) at a ref, all pages; empty when GitLab finds no such directory, or no such ref (it answers both alike). */
+  listTree(project: ProjectRef, path: string, ref: string, options?: { recursive?: boolean }): Promise<TreeEntry[]>;
   /** One commit, by sha, branch or tag (so also: the commit a ref points at now). */
   getCommit(project: ProjectRef, ref: string): Promise<Commit>;
   /** Commits and file changes from `from` to `to` (the compare API; not limited to 20 commits like a Push Hook). */
@@ -160,7 +160,7 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
         const list = await repositories.allRepositoryTrees(project, { path, ref, recursive, perPage });
         return parse(treeEntrySchema.array(), list, 'GET projects/:id/repository/tree');
       } catch (error) {
-        if (isNotFound(error, 'Tree')) return null;
+        if (isNotFound(error, 'Tree')) return [];
         throw error;
       }
     },
