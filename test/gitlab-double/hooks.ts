@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { NULL_SHA, type RepoCommit } from './repository.js';
 import type { DoubleMergeRequest, DoublePipeline, DoubleProject, DoubleUser, PushResult } from './state.js';
 import { ADMIN_USER } from './state.js';
-import type { ShapeContext } from './shapes.js';
+import { durationSeconds, type ShapeContext } from './shapes.js';
 
 /** GitLab puts only the newest 20 commits of a push in the hook; `total_commits_count` has them all. */
 export const PUSH_HOOK_COMMIT_LIMIT = 20;
@@ -15,6 +15,11 @@ export const PUSH_HOOK_COMMIT_LIMIT = 20;
 /** Webhook timestamps are `YYYY-MM-DD HH:MM:SS UTC`, unlike the REST API's ISO 8601. */
 function hookTime(iso: string | null): string | null {
   return iso === null ? null : `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
+}
+
+/** A user as webhooks embed one. */
+function hookUser(user: DoubleUser) {
+  return { id: user.id, name: user.name, username: user.username, avatar_url: null, email: user.email };
 }
 
 function hookProject(ctx: ShapeContext, project: DoubleProject) {
@@ -104,12 +109,11 @@ const MR_STATE_ID = { opened: 1, closed: 2, merged: 3 } as const;
 export function mergeRequestHookBody(ctx: ShapeContext, project: DoubleProject, mergeRequest: DoubleMergeRequest, action: MergeRequestAction, options: { oldrev?: string; user?: DoubleUser } = {}) {
   const user = options.user ?? ADMIN_USER;
   const head = project.repository.commits.get(project.repository.branches.get(mergeRequest.sourceBranch) ?? '');
-  const hookUser = { id: user.id, name: user.name, username: user.username, avatar_url: null, email: user.email };
   const { oldrev } = options;
   return {
     object_kind: 'merge_request',
     event_type: 'merge_request',
-    user: hookUser,
+    user: hookUser(user),
     project: hookProject(ctx, project),
     repository: { name: project.name, url: `git@${new URL(ctx.baseUrl).hostname}:${project.pathWithNamespace}.git`, description: '', homepage: `${ctx.baseUrl}/${project.pathWithNamespace}` },
     object_attributes: {
@@ -163,8 +167,7 @@ export function mergeRequestHookBody(ctx: ShapeContext, project: DoubleProject, 
 export function pipelineHookBody(ctx: ShapeContext, pipeline: DoublePipeline, project: DoubleProject) {
   const commit = project.repository.commits.get(pipeline.sha);
   const jobs = ctx.state.jobsOf(pipeline.id);
-  const seconds = (from: string | null, to: string | null) => (from && to ? Math.round((Date.parse(to) - Date.parse(from)) / 1000) : null);
-  const user = { id: pipeline.user.id, name: pipeline.user.name, username: pipeline.user.username, avatar_url: null, email: pipeline.user.email };
+  const user = hookUser(pipeline.user);
   return {
     object_kind: 'pipeline',
     object_attributes: {
@@ -181,8 +184,8 @@ export function pipelineHookBody(ctx: ShapeContext, pipeline: DoublePipeline, pr
       stages: [...new Set(jobs.map((j) => j.stage))],
       created_at: hookTime(pipeline.createdAt),
       finished_at: hookTime(pipeline.finishedAt),
-      duration: seconds(pipeline.startedAt, pipeline.finishedAt),
-      queued_duration: seconds(pipeline.createdAt, pipeline.startedAt),
+      duration: durationSeconds(pipeline.startedAt, pipeline.finishedAt),
+      queued_duration: durationSeconds(pipeline.createdAt, pipeline.startedAt),
       variables: pipeline.variables.map((v) => ({ key: v.key, value: v.value })),
       url: `${ctx.baseUrl}/${project.pathWithNamespace}/-/pipelines/${pipeline.id}`,
     },
@@ -198,8 +201,8 @@ export function pipelineHookBody(ctx: ShapeContext, pipeline: DoublePipeline, pr
       created_at: hookTime(job.createdAt),
       started_at: hookTime(job.startedAt),
       finished_at: hookTime(job.finishedAt),
-      duration: seconds(job.startedAt, job.finishedAt),
-      queued_duration: seconds(job.createdAt, job.startedAt),
+      duration: durationSeconds(job.startedAt, job.finishedAt),
+      queued_duration: durationSeconds(job.createdAt, job.startedAt),
       failure_reason: job.failureReason,
       when: 'on_success',
       manual: false,

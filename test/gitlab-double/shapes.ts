@@ -177,7 +177,8 @@ export function pipelineBasicJson(ctx: ShapeContext, pipeline: DoublePipeline) {
   };
 }
 
-function durationSeconds(from: string | null, to: string | null): number | null {
+/** Whole seconds between two ISO timestamps, null while either is missing. */
+export function durationSeconds(from: string | null, to: string | null): number | null {
   if (from === null || to === null) return null;
   return Math.round((Date.parse(to) - Date.parse(from)) / 1000);
 }
