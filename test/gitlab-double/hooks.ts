@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { NULL_SHA, type RepoCommit } from './repository.js';
-import type { DoubleMergeRequest, DoublePipeline, DoubleProject, DoubleUser, PushResult } from './state.js';
+import type { DoubleJob, DoubleMergeRequest, DoublePipeline, DoubleProject, DoubleUser, PushResult, StateListener } from './state.js';
 import { ADMIN_USER } from './state.js';
 import { durationSeconds, type ShapeContext } from './shapes.js';
 
@@ -163,6 +163,67 @@ export function mergeRequestHookBody(ctx: ShapeContext, project: DoubleProject, 
   };
 }
 
+/** The Job Hook body for a job's current state (GitLab's "Job events"; `object_kind` is `build`). */
+export function jobHookBody(ctx: ShapeContext, job: DoubleJob, pipeline: DoublePipeline, project: DoubleProject) {
+  const commit = project.repository.commits.get(pipeline.sha);
+  const web = `${ctx.baseUrl}/${project.pathWithNamespace}`;
+  const host = new URL(ctx.baseUrl).hostname;
+  const retries = ctx.state.jobsOf(pipeline.id, true).filter((j) => j.retried && j.name === job.name && j.id < job.id).length;
+  return {
+    object_kind: 'build',
+    ref: pipeline.ref,
+    tag: pipeline.tag,
+    before_sha: pipeline.beforeSha,
+    sha: pipeline.sha,
+    retries_count: retries,
+    build_id: job.id,
+    build_name: job.name,
+    build_stage: job.stage,
+    build_status: job.status,
+    build_created_at: hookTime(job.createdAt),
+    build_started_at: hookTime(job.startedAt),
+    build_finished_at: hookTime(job.finishedAt),
+    build_created_at_iso: job.createdAt,
+    build_started_at_iso: job.startedAt,
+    build_finished_at_iso: job.finishedAt,
+    build_duration: durationSeconds(job.startedAt, job.finishedAt),
+    build_queued_duration: durationSeconds(job.createdAt, job.startedAt),
+    build_allow_failure: false,
+    build_failure_reason: job.failureReason ?? 'unknown_failure',
+    pipeline_id: pipeline.id,
+    runner: null,
+    project_id: project.id,
+    project_name: project.pathWithNamespace.split('/').join(' / '),
+    user: hookUser(pipeline.user),
+    commit: {
+      id: pipeline.id,
+      name: null,
+      sha: pipeline.sha,
+      message: commit?.message ?? '',
+      author_name: commit?.author.name ?? '',
+      author_email: commit?.author.email ?? '',
+      author_url: `mailto:${commit?.author.email ?? ''}`,
+      status: pipeline.status,
+      duration: durationSeconds(pipeline.startedAt, pipeline.finishedAt),
+      started_at: hookTime(pipeline.startedAt),
+      finished_at: hookTime(pipeline.finishedAt),
+      started_at_iso: pipeline.startedAt,
+      finished_at_iso: pipeline.finishedAt,
+    },
+    repository: {
+      name: project.name,
+      url: `git@${host}:${project.pathWithNamespace}.git`,
+      description: '',
+      homepage: web,
+      git_http_url: `${web}.git`,
+      git_ssh_url: `git@${host}:${project.pathWithNamespace}.git`,
+      visibility_level: 10,
+    },
+    project: hookProject(ctx, project),
+    environment: null,
+  };
+}
+
 /** The Pipeline Hook body for a pipeline's current state. */
 export function pipelineHookBody(ctx: ShapeContext, pipeline: DoublePipeline, project: DoubleProject) {
   const commit = project.repository.commits.get(pipeline.sha);
@@ -219,6 +280,8 @@ export interface HookTarget {
   url: string;
   /** Sent as `X-Gitlab-Token`. */
   secret?: string;
+  /** Also send Job Hooks (a webhook with "Job events" ticked); Pipeline Hooks are always sent. */
+  jobEvents?: boolean;
 }
 
 export interface HookDelivery {
@@ -230,15 +293,18 @@ export interface HookDelivery {
   body: unknown;
 }
 
-/** POSTs one webhook the way GitLab does (headers `X-Gitlab-Event`, `X-Gitlab-Token`, `X-Gitlab-Event-UUID`, `Idempotency-Key`). */
-export async function deliverHook(target: HookTarget, event: string, body: unknown, instanceUrl: string): Promise<HookDelivery> {
+/**
+ * POSTs one webhook the way GitLab does (headers `X-Gitlab-Event`, `X-Gitlab-Token`, `X-Gitlab-Event-UUID`,
+ * `Idempotency-Key`, and `X-Gitlab-Webhook-UUID`, which names the configured webhook, not the event).
+ */
+export async function deliverHook(target: HookTarget, event: string, body: unknown, instanceUrl: string, webhookUuid: string): Promise<HookDelivery> {
   const uuid = randomUUID();
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'user-agent': 'GitLab/17.11.0',
     'x-gitlab-event': event,
     'x-gitlab-event-uuid': uuid,
-    'x-gitlab-webhook-uuid': randomUUID(),
+    'x-gitlab-webhook-uuid': webhookUuid,
     'x-gitlab-instance': instanceUrl,
     'idempotency-key': uuid,
   };
@@ -254,15 +320,18 @@ export async function deliverHook(target: HookTarget, event: string, body: unkno
   return { event, uuid, url: target.url, status, body };
 }
 
-/** Subscribes to pipeline status changes and POSTs a Pipeline Hook to `target()` for each, recording deliveries. */
-export function pipelineHookSender(ctx: ShapeContext, target: () => HookTarget | undefined, deliveries: HookDelivery[]) {
-  return async (pipeline: DoublePipeline, project: DoubleProject): Promise<void> => {
+/** Sends the webhooks GitLab would for each state event to `target()` (Pipeline Hooks; Job Hooks when the target asks), recording deliveries. */
+export function webhookSender(ctx: ShapeContext, target: () => HookTarget | undefined, deliveries: HookDelivery[]): StateListener {
+  const webhookUuids = new WeakMap<HookTarget, string>();
+  return async (event) => {
     const to = target();
-    if (!to) return;
-    const body = pipelineHookBody(ctx, pipeline, project);
+    if (!to || (event.kind === 'job' && !to.jobEvents)) return;
+    const [name, body] = event.kind === 'job'
+      ? ['Job Hook', jobHookBody(ctx, event.job, event.pipeline, event.project)] as const
+      : ['Pipeline Hook', pipelineHookBody(ctx, event.pipeline, event.project)] as const;
     // Let the API request that caused the change answer first, as GitLab's hook queue would.
     await new Promise((resolve) => setImmediate(resolve));
-    deliveries.push(await deliverHook(to, 'Pipeline Hook', body, ctx.baseUrl));
+    if (!webhookUuids.has(to)) webhookUuids.set(to, randomUUID());
+    deliveries.push(await deliverHook(to, name, body, ctx.baseUrl, webhookUuids.get(to)!));
   };
 }
-

@@ -84,15 +84,16 @@ export function pipelineRoutes(api: Hono, ctx: RouteContext): void {
   });
 
   // GitLab's cancel sets 200 explicitly; retry keeps Grape's POST default, 201. Neither fails for a pipeline with nothing to do.
-  api.post('/projects/:id/pipelines/:pipeline_id/cancel', async (c) => {
+  // Neither waits for the webhooks its change causes (state.settled() does), as GitLab queues them.
+  api.post('/projects/:id/pipelines/:pipeline_id/cancel', (c) => {
     const pipeline = pipelineParam(c);
-    await ctx.state.cancelPipeline(pipeline.id);
+    void ctx.state.cancelPipeline(pipeline.id);
     return c.json(pipelineJson(ctx, pipeline), 200);
   });
 
-  api.post('/projects/:id/pipelines/:pipeline_id/retry', async (c) => {
+  api.post('/projects/:id/pipelines/:pipeline_id/retry', (c) => {
     const pipeline = pipelineParam(c);
-    if (ctx.state.retryable(pipeline.id)) await ctx.state.retryPipeline(pipeline.id);
+    if (ctx.state.retryable(pipeline.id)) void ctx.state.retryPipeline(pipeline.id);
     return c.json(pipelineJson(ctx, pipeline), 201);
   });
 }
