@@ -46,11 +46,13 @@ describe('reading projects and repositories', () => {
     });
     const group = `many${counter}`;
     for (let i = 0; i < 103; i += 1) double.state.addProject({ path: `${group}/${i < 100 ? '' : 'sub/'}pkg${i}` });
+    double.state.addProject({ path: `${group}/retired`, archived: true });
     expect(await gitlab.listGroupProjects(group)).toHaveLength(100);
+    expect(await gitlab.listGroupProjects(group, { includeArchived: true })).toHaveLength(101);
     const all = await gitlab.listGroupProjects(group, { includeSubgroups: true });
     expect(all).toHaveLength(103);
     expect(new Set(all.map((p) => p.path)).size).toBe(103);
-    expect(observations.filter((o) => o.route === 'groups/:id/projects').length).toBe(3);
+    expect(observations.filter((o) => o.route === 'groups/:id/projects').length).toBe(5);
   });
 
   it('reads a file at a ref, null when absent; an unknown project is a GitLabApiError', async () => {

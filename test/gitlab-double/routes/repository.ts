@@ -14,6 +14,7 @@ function commitParam(project: DoubleProject, ref: string | undefined): RepoCommi
   return commit;
 }
 
+/** Mounts the repository routes on `api`. */
 export function repositoryRoutes(api: Hono, ctx: RouteContext): void {
   /** `ref` is required for file metadata; the raw endpoint defaults it to HEAD (the default branch). */
   const readFile = async (c: Context, refRequired: boolean) => {
@@ -42,7 +43,9 @@ export function repositoryRoutes(api: Hono, ctx: RouteContext): void {
   api.get('/projects/:id/repository/tree', async (c) => {
     const project = projectParam(ctx, c);
     const params = await readParams(c);
-    const commit = commitParam(project, typeof params.ref === 'string' && params.ref !== '' ? params.ref : undefined);
+    const commit = project.repository.commitAt(typeof params.ref === 'string' && params.ref !== '' ? params.ref : project.defaultBranch);
+    // GitLab answers an unknown ref here with `Tree Not Found` too (TreeFinder#commit_exists?).
+    if (!commit) throw notFound('Tree');
     const path = typeof params.path === 'string' ? params.path : '';
     const entries = project.repository.tree(commit, path, optionalBoolean(params, 'recursive') ?? false);
     if (!entries) throw notFound('Tree');
