@@ -18,6 +18,7 @@ import type { Dependency, DependencyClause, Flavour, VersionConstraint } from '.
 import { InvalidVersionError, satisfiesConstraint } from '../version/index.js';
 import { binaryEntries, type BinaryEntry, type Universe } from './universe.js';
 import { pushTo } from './multimap.js';
+import { compareText } from './order.js';
 
 /** A binary that provides a name, with the provided version if the provide is versioned. */
 export interface ProvideRef {
@@ -36,7 +37,7 @@ const NONE: readonly never[] = [];
 
 /** The binaries of one architecture, indexed by name and by provided name. Ids are positions in `entries`. */
 export class BinaryIndex {
-  /** The binaries built for the view's architecture, in the universe's order. */
+  /** The binaries built for the view's architecture, sorted by name then version text, so that answers do not depend on input order. */
   readonly entries: readonly BinaryEntry[];
   private readonly real = new Map<string, number[]>();
   private readonly providing = new Map<string, ProvideRef[]>();
@@ -49,7 +50,9 @@ export class BinaryIndex {
     entries: readonly BinaryEntry[],
     readonly view: ArchView,
   ) {
-    this.entries = entries.filter((entry) => builtFor(entry.binary.architectures, view.arch));
+    this.entries = entries
+      .filter((entry) => builtFor(entry.binary.architectures, view.arch))
+      .sort((a, b) => compareText(a.name, b.name) || compareText(a.version, b.version) || compareText(a.source, b.source));
     this.runClauseCache = new Array<DependencyClause[] | undefined>(this.entries.length);
     this.entries.forEach((entry, id) => {
       pushTo(this.real, entry.name, id);

@@ -47,8 +47,11 @@ export interface PlannedPackage {
   cycle: number | null;
   /** pkgbases in the set it needs (built before it, except for the closing edges of its cycle). */
   needs: string[];
-  /** One chain of needs from this package to an origin (a shortest one); empty for an origin. */
-  why: PlanEdge[];
+  /**
+   * The first step of one shortest chain of needs from this package to an origin (null for an
+   * origin); the next step is the `because` of the package it needs. `whyChain` follows it.
+   */
+  because: PlanEdge | null;
 }
 
 export interface PlanCycle {
@@ -218,10 +221,9 @@ export function planBuildSet(input: Universe | DependencyGraph, options: PlanOpt
       edgeCount++;
       if (q !== p) needs.push(graph.sources[q]!.pkgbase);
     }
-    const why: PlanEdge[] = [];
-    for (let at = p; parentEdge[at]! >= 0; at = graph.edgeTarget[parentEdge[at]!]!) why.push(edge(parentEdge[at]!, at));
+    const because = parentEdge[p]! >= 0 ? edge(parentEdge[p]!, p) : null;
     const cycle = cycleOf.has(c) ? cycleIndex.get(graph.sources[components[c]![0]!]!.pkgbase)! : null;
-    packages.push({ pkgbase: source.pkgbase, version: source.version.text, wave, cycle, needs: needs.sort(compareText), why });
+    packages.push({ pkgbase: source.pkgbase, version: source.version.text, wave, cycle, needs: needs.sort(compareText), because });
   }
   packages.sort((a, b) => a.wave - b.wave || compareText(a.pkgbase, b.pkgbase));
 
@@ -253,6 +255,17 @@ export function planBuildSet(input: Universe | DependencyGraph, options: PlanOpt
     edgeCount,
     unresolved,
   };
+}
+
+/** Why a package is in the set: the chain of needs from it to an origin (empty for an origin). */
+export function whyChain(plan: BuildSetPlan, pkgbase: string): PlanEdge[] {
+  const byName = new Map(plan.packages.map((p) => [p.pkgbase, p]));
+  const chain: PlanEdge[] = [];
+  for (let step = byName.get(pkgbase)?.because; step; step = byName.get(step.to)?.because) {
+    chain.push(step);
+    if (chain.length > plan.packages.length) throw new Error(`the why-chain of ${pkgbase} loops`);
+  }
+  return chain;
 }
 
 function resolveOrigins(graph: DependencyGraph, names: readonly string[]): number[] {
