@@ -98,6 +98,7 @@ function write(text: string): void {
 async function rdeps(argv: string[]): Promise<number> {
   const args = readArgs(argv, 'rdeps');
   const universe = await load(args, false);
+  if (args.spec.kind === 'debian' && !universe.binaries) throw new UsageError('graph rdeps: Debian binaries come from the Packages file: --from debian:SOURCES,PACKAGES (or debian:,PACKAGES)');
   const arch = args.arch ?? defaultArch(universe);
   const index = BinaryIndex.of(universe, archView(arch, args.profiles));
   let closure: ReverseClosure;
