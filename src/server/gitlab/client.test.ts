@@ -219,6 +219,11 @@ describe('retries, timeouts and errors', () => {
     expect(() => createGitLabClient({ url: double.url, token: 't', retry: { maxAttempts: 0 } })).toThrow(/retry.maxAttempts must be/);
   });
 
+  it('keeps a call working when the observer throws', async () => {
+    const gitlab = client({ observer: () => { throw new Error('metrics broke'); } });
+    expect((await gitlab.getProject(zlib.id)).id).toBe(zlib.id);
+  });
+
   it('does not retry a 4xx', async () => {
     const gitlab = createGitLabClient({ url: double.url, token: 'not-the-token', observer: (o) => observations.push(o) });
     const error = await gitlab.getProject(zlib.id).catch((e: unknown) => e);

@@ -81,6 +81,14 @@ export async function sendWithRetries(endpoint: string, request: GitbeakerReques
   url.search = request.searchParams ?? '';
   const random = options.random ?? Math.random;
   const sleep = options.sleep ?? defaultSleep;
+  const observe = (observation: GitLabCallObservation) => {
+    // Metrics must never break the call they measure.
+    try {
+      options.observer?.(observation);
+    } catch (error) {
+      options.log?.error({ err: error, route }, 'the GitLab call observer failed');
+    }
+  };
   // Time spent in attempts plus time waited between them: the budget counts both, however `sleep` waits.
   let spentMs = 0;
 
@@ -96,10 +104,10 @@ export async function sendWithRetries(endpoint: string, request: GitbeakerReques
       const observation = { method, route, status: response.status, latencyMs: performance.now() - attemptStarted, attempt };
       if (response.ok) {
         const body = await readBody(response, request.asStream ?? false);
-        options.observer?.(observation);
+        observe(observation);
         return { body, headers: Object.fromEntries(response.headers.entries()), status: response.status };
       }
-      options.observer?.(observation);
+      observe(observation);
       if (!isRetryableStatus(response.status)) throw new GitLabApiError(method, route, response.status, await gitlabMessage(response));
       failure = response.status;
       retryAfter = retryAfterMs(response.headers.get('retry-after'));
@@ -110,7 +118,7 @@ export async function sendWithRetries(endpoint: string, request: GitbeakerReques
       if (request.signal?.aborted) throw error;
       failure = timeout.aborted ? 'timeout' : 'network';
       cause = error;
-      options.observer?.({ method, route, status: null, failure, latencyMs: performance.now() - attemptStarted, attempt });
+      observe({ method, route, status: null, failure, latencyMs: performance.now() - attemptStarted, attempt });
       if (!options.repeatable) throw new GitLabUnavailableError(method, route, attempt, failure, true, { cause });
     }
     spentMs += performance.now() - attemptStarted;
