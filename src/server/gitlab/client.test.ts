@@ -194,7 +194,6 @@ describe('retries, timeouts and errors', () => {
     double.faults.inject({ route: 'GET /projects/:id/repository/files/:file_path/raw', delayMs: 400, times: 1 });
     expect(await gitlab.readFile(zlib.id, 'PKGBUILD', 'main')).toBe('pkgname=zlib\n');
     expect(observations.map((o) => [o.status, o.failure])).toEqual([[null, 'timeout'], [200, undefined]]);
-    expect(observations[0]!.latencyMs).toBeGreaterThanOrEqual(90);
   });
 
   it('reports a timeout that never clears as GitLabUnavailableError', async () => {
