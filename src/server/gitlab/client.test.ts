@@ -4,7 +4,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startGitLabDouble, type DoubleProject, type GitLabDouble } from '../../../test/gitlab-double/index.js';
 import { createLogger } from '../../common/log.js';
 import { BUILD_ID_VARIABLE, createGitLabClient, noteMarkerTag, type GitLabCallObservation, type GitLabClient, type GitLabClientOptions } from './client.js';
-import { GitLabApiError, GitLabUnavailableError, PipelineRefMovedError } from './errors.js';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import type { AddressInfo } from 'node:net';
+import { GitLabApiError, GitLabResponseError, GitLabUnavailableError, PipelineRefMovedError } from './errors.js';
 
 let double: GitLabDouble;
 let zlib: DoubleProject;
@@ -221,6 +224,22 @@ describe('retries, timeouts and errors', () => {
   it('keeps a call working when the observer throws', async () => {
     const gitlab = client({ observer: () => { throw new Error('metrics broke'); } });
     expect((await gitlab.getProject(zlib.id)).id).toBe(zlib.id);
+  });
+
+  it('reports a 2xx answer that is not GitLab\'s documented shape as GitLabResponseError', async () => {
+    // A proxy's login page in front of GitLab answers 200 with HTML.
+    const proxy = new Hono().get('*', (c) => c.html('<html>Sign in</html>'));
+    const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+      const s = serve({ fetch: proxy.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
+    });
+    try {
+      const gitlab = client({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+      const error = await gitlab.getPipeline(1, 2).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(GitLabResponseError);
+      expect((error as Error).message).toMatch(/GET projects\/:id\/pipelines\/:pipeline_id does not have the expected shape/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('does not retry a 4xx', async () => {
