@@ -228,7 +228,9 @@ describe('retries, timeouts and errors', () => {
 
   it('reports a 2xx answer that is not GitLab\'s documented shape as GitLabResponseError', async () => {
     // A proxy's login page in front of GitLab answers 200 with HTML.
-    const proxy = new Hono().get('*', (c) => c.html('<html>Sign in</html>'));
+    const proxy = new Hono()
+      .get('/api/v4/projects/1', (c) => c.body('{"id": 1,', 200, { 'content-type': 'application/json' }))
+      .get('*', (c) => c.html('<html>Sign in</html>'));
     const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
       const s = serve({ fetch: proxy.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
     });
@@ -237,6 +239,9 @@ describe('retries, timeouts and errors', () => {
       const error = await gitlab.getPipeline(1, 2).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(GitLabResponseError);
       expect((error as Error).message).toMatch(/GET projects\/:id\/pipelines\/:pipeline_id does not have the expected shape/);
+      const truncated = await gitlab.getProject(1).catch((e: unknown) => e);
+      expect(truncated).toBeInstanceOf(GitLabResponseError);
+      expect((truncated as Error).message).toMatch(/not valid JSON/);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }

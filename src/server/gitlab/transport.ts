@@ -6,7 +6,7 @@
  */
 import { createRequesterFn, type FormattedResponse, type RequesterType, type ResourceOptions, type ResponseBodyTypes } from '@gitbeaker/requester-utils';
 import type { Logger } from '../../common/log.js';
-import { GitLabApiError, GitLabUnavailableError } from './errors.js';
+import { GitLabApiError, GitLabResponseError, GitLabUnavailableError } from './errors.js';
 import { nextDelayMs, retryAfterMs, type RetryPolicy } from './retry-policy.js';
 import { routeOf } from './route.js';
 
@@ -103,7 +103,9 @@ export async function sendWithRetries(endpoint: string, request: GitbeakerReques
       const response = await fetch(url, { method, headers: request.headers, body: request.body, signal });
       const observation = { method, route, status: response.status, latencyMs: performance.now() - attemptStarted, attempt };
       if (response.ok) {
-        const body = await readBody(response, request.asStream ?? false);
+        const body = await readBody(response, request.asStream ?? false).catch((error: unknown) => {
+          throw error instanceof SyntaxError ? new GitLabResponseError(method, route, `the body is not valid JSON (${error.message})`) : error;
+        });
         observe(observation);
         return { body, headers: Object.fromEntries(response.headers.entries()), status: response.status };
       }
@@ -114,7 +116,7 @@ export async function sendWithRetries(endpoint: string, request: GitbeakerReques
       await response.body?.cancel();
       if (response.status !== 429 && !options.repeatable) throw new GitLabUnavailableError(method, route, attempt, failure, true);
     } catch (error) {
-      if (error instanceof GitLabApiError || error instanceof GitLabUnavailableError) throw error;
+      if (error instanceof GitLabApiError || error instanceof GitLabUnavailableError || error instanceof GitLabResponseError) throw error;
       if (request.signal?.aborted) throw error;
       failure = timeout.aborted ? 'timeout' : 'network';
       cause = error;
