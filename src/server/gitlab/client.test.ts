@@ -65,6 +65,8 @@ describe('reading projects and repositories', () => {
     expect(await gitlab.readFile(zlib.id, 'PKGBUILD', before)).toBe('pkgname=zlib\n');
     expect(await gitlab.readFile(zlib.pathWithNamespace, 'PKGBUILD', 'main')).toBe('pkgname=zlib\npkgrel=2\n');
     expect(await gitlab.readFile(zlib.id, 'keys/pgp/k.asc', 'main')).toBe('KEY\n');
+    double.state.pushFiles(zlib, { 'data.bin': 'zlib\u0000\u0001\n' });
+    expect(await gitlab.readFile(zlib.id, 'data.bin', 'main')).toBe('zlib\u0000\u0001\n');
     expect(await gitlab.readFile(zlib.id, 'missing', 'main')).toBeNull();
     const error = await gitlab.readFile('nobody/nothing', 'PKGBUILD', 'main').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GitLabApiError);

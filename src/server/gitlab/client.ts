@@ -147,8 +147,9 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
 
     async readFile(project, path, ref) {
       try {
-        const body: unknown = await files.showRaw(project, path, ref);
-        return body instanceof Blob ? await body.text() : String(body);
+        // As a stream, so the text arrives as stored whatever Content-Type GitLab gives the file.
+        const body: unknown = await files.showRaw(project, path, ref, { asStream: true } as never);
+        return await new Response(body as ReadableStream).text();
       } catch (error) {
         if (isNotFound(error, 'File')) return null;
         throw error;
