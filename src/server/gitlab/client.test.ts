@@ -125,8 +125,8 @@ describe('pipelines', () => {
   });
 
   it('never creates a second pipeline when the create times out or fails after GitLab acted on it', async () => {
-    const gitlab = client({ retry: { maxAttempts: 3, attemptTimeoutMs: 150 } });
-    double.faults.inject({ route: 'POST /projects/:id/pipeline', delayMs: 600, phase: 'after' });
+    const gitlab = client({ retry: { maxAttempts: 3, attemptTimeoutMs: 400 } });
+    double.faults.inject({ route: 'POST /projects/:id/pipeline', delayMs: 1_500, phase: 'after' });
     const timedOut = await gitlab.dispatchPipeline(zlib.id, request('slow'));
     expect(timedOut.created).toBe(true);
     expect(observations.find((o) => o.route === 'projects/:id/pipeline')).toMatchObject({ status: null, failure: 'timeout' });
@@ -195,8 +195,8 @@ describe('retries, timeouts and errors', () => {
   });
 
   it('abandons a slow attempt after the attempt timeout and retries it', async () => {
-    const gitlab = client({ retry: { attemptTimeoutMs: 100 } });
-    double.faults.inject({ route: 'GET /projects/:id/repository/files/:file_path/raw', delayMs: 400, times: 1 });
+    const gitlab = client({ retry: { attemptTimeoutMs: 500 } });
+    double.faults.inject({ route: 'GET /projects/:id/repository/files/:file_path/raw', delayMs: 1_500, times: 1 });
     expect(await gitlab.readFile(zlib.id, 'PKGBUILD', 'main')).toBe('pkgname=zlib\n');
     expect(observations.map((o) => [o.status, o.failure])).toEqual([[null, 'timeout'], [200, undefined]]);
   });
