@@ -51,6 +51,7 @@ export interface GitLabDouble {
   jobHookBody(job: DoubleJob): ReturnType<typeof jobHookBody>;
   /** The Merge Request Hook body GitLab would send for `action` on a merge request (`oldrev` for an `update` by a push). */
   mergeRequestHookBody(project: DoubleProject, mergeRequest: DoubleMergeRequest, action: MergeRequestAction, options?: { oldrev?: string; user?: DoubleUser }): ReturnType<typeof mergeRequestHookBody>;
+  /** Waits for queued webhooks, then stops the server. */
   close(): Promise<void>;
 }
 
@@ -86,10 +87,13 @@ export async function startGitLabDouble(options: GitLabDoubleOptions = {}): Prom
     pipelineHookBody: (pipeline) => pipelineHookBody(ctx, pipeline, state.project(pipeline.projectId)),
     jobHookBody: (job) => jobHookBody(ctx, job, state.pipeline(job.pipelineId), state.project(job.projectId)),
     mergeRequestHookBody: (project, mergeRequest, action, hookOptions) => mergeRequestHookBody(ctx, project, mergeRequest, action, hookOptions),
-    close: () => new Promise((resolve, reject) => {
-      // Keep-alive sockets would hold close() open; the double has no requests worth finishing.
-      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-      server.close((error) => (error ? reject(error) : resolve()));
-    }),
+    close: async () => {
+      await state.settled();
+      await new Promise<void>((resolve, reject) => {
+        // Keep-alive sockets would hold close() open; the double has no requests worth finishing.
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+        server.close((error) => (error ? reject(error) : resolve()));
+      });
+    },
   };
 }

@@ -190,7 +190,7 @@ export class GitLabState {
     return project;
   }
 
-  /** A group by id or full path, created with its parents when absent. */
+  /** The group at a full path, created with its parents when absent. */
   ensureGroup(fullPath: string): DoubleGroup {
     const existing = this.findGroup(fullPath);
     if (existing) return existing;

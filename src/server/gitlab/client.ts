@@ -56,7 +56,7 @@ export interface GitLabClient {
   createPipeline(project: ProjectRef, ref: string, variables: Record<string, string>): Promise<Pipeline>;
   /** The newest pipeline at `sha` whose QUARTERS_BUILD_ID is `buildId`, or null. */
   findPipeline(project: ProjectRef, sha: string, buildId: string): Promise<Pipeline | null>;
-  /** The build's pipeline: the one already created for it if any, else a new one; never two for one build. */
+  /** The build's pipeline: the one already created for it if any, else a new one; never two for one build, as long as one build is dispatched by one caller at a time. */
   dispatchPipeline(project: ProjectRef, request: DispatchRequest): Promise<{ pipeline: Pipeline; created: boolean }>;
   getPipeline(project: ProjectRef, pipelineId: number): Promise<Pipeline>;
   cancelPipeline(project: ProjectRef, pipelineId: number): Promise<Pipeline>;
@@ -147,8 +147,9 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
 
     async readFile(project, path, ref) {
       try {
-        const body: unknown = await files.showRaw(project, path, ref);
-        return body instanceof Blob ? await body.text() : String(body);
+        // As a stream, so the text arrives as stored whatever Content-Type GitLab gives the file.
+        const body: unknown = await files.showRaw(project, path, ref, { asStream: true } as never);
+        return await new Response(body as ReadableStream).text();
       } catch (error) {
         if (isNotFound(error, 'File')) return null;
         throw error;

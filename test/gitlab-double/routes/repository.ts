@@ -32,7 +32,9 @@ export function repositoryRoutes(api: Hono, ctx: RouteContext): void {
     const { content, commit, path } = await readFile(c, false);
     c.header('x-gitlab-file-path', path);
     c.header('x-gitlab-commit-id', commit.id);
-    return c.body(content, 200, { 'content-type': 'text/plain; charset=utf-8' });
+    // Workhorse sends text as text/plain and anything with a NUL byte as binary.
+    const type = content.includes('\u0000') ? 'application/octet-stream' : 'text/plain; charset=utf-8';
+    return c.body(content, 200, { 'content-type': type });
   });
 
   api.get('/projects/:id/repository/files/:file_path', async (c) => {
