@@ -56,11 +56,13 @@ async function protocol(fn: () => Promise<void>): Promise<number> {
 async function run(script: string, stage: string): Promise<number> {
   const controller = new AbortController();
   const stop = (signal: NodeJS.Signals): void => {
+    if (controller.signal.aborted) return;
     process.stderr.write(`quarters-executor: received ${signal}, stopping stage ${stage}\n`);
     controller.abort(new Error(signal));
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  // `on`, not `once`: execa's exit handler re-raises a signal nobody else listens to, killing us before the container is down.
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
   return protocol(() => runStage(openJobSession(), script, stage, controller.signal));
 }
 
