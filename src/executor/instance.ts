@@ -98,6 +98,7 @@ export class InstanceStore {
         lowers: [base.root],
         binds: [{ host: list, guest: GUEST_SOURCE_LIST, readOnly: true }],
         limits: { memoryMib: 0, cpus: 0 },
+        persistent: true,
       });
       await environment.setup();
       const output = new Writable({ write: (chunk: Buffer, _e, done) => { process.stderr.write(chunk); done(); } });

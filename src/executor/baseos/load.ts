@@ -50,7 +50,7 @@ export async function updateBase(store: BaseOsStore, backend: Backend, sourceLis
   return store.add(`update of ${current.version} (${chosen})`, async ({ dir, root }) => {
     const workspace = join(dir, 'update');
     await makeDir(workspace, 0o700);
-    const environment = backend.environment({ name: `qb-update-${process.pid}`, workspace, lowers: [current.root], binds: [{ host: sourceList, guest: GUEST_SOURCE_LIST, readOnly: true }], limits: { memoryMib: 0, cpus: 0 } });
+    const environment = backend.environment({ name: `qb-update-${process.pid}`, workspace, lowers: [current.root], binds: [{ host: sourceList, guest: GUEST_SOURCE_LIST, readOnly: true }], limits: { memoryMib: 0, cpus: 0 }, persistent: true });
     await environment.setup();
     log(`quarters: upgrading base OS ${current.version} with ${chosen}`);
     const result = await environment.exec({ command: upgradeCommand(chosen), network: true, stdout: 'inherit', stderr: 'inherit', env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' } });
