@@ -20,7 +20,7 @@ const DRIVER = fileURLToPath(new URL('../vm/quarters-build', import.meta.url));
 const PACKAGER = 'Jane Doe <jane.doe@example.org>';
 
 /** Writes a bundle: file name → contents. */
-async function writeBundle(dir: string, files: Record<string, string>): Promise<string> {
+async function writeBundle(dir: string, files: Record<string, string | Buffer>): Promise<string> {
   for (const [name, text] of Object.entries(files)) {
     await mkdir(join(dir, name, '..'), { recursive: true });
     await writeFile(join(dir, name), text);
@@ -120,7 +120,7 @@ describe.skipIf(skip)('quarters-build in systemd-nspawn on the Arch-on-Debian ba
   }
 
   /** A job's environment: a fresh overlay over the base, the bundle at /build, the output at /output, optionally a repository at /repo. */
-  async function job(files: Record<string, string>, repo?: string): Promise<Job> {
+  async function job(files: Record<string, string | Buffer>, repo?: string, extraBinds: { host: string; guest: string; readOnly?: boolean }[] = []): Promise<Job> {
     const name = `qdriver-${process.pid}-${n++}`;
     const root = join(dir, name);
     const bundle = await writeBundle(join(root, 'bundle'), files);
@@ -136,6 +136,7 @@ describe.skipIf(skip)('quarters-build in systemd-nspawn on the Arch-on-Debian ba
         { host: bundle, guest: '/build' },
         { host: output, guest: '/output' },
         ...(repo ? [{ host: repo, guest: '/repo', readOnly: true }] : []),
+        ...extraBinds,
       ],
       limits: { memoryMib: 0, cpus: 0 },
     });
@@ -164,18 +165,24 @@ describe.skipIf(skip)('quarters-build in systemd-nspawn on the Arch-on-Debian ba
     PKGBUILD: [
       'pkgname=quarters-hello', 'pkgver=1.0', 'pkgrel=1', "pkgdesc='a test package'", "arch=('any')", "license=('MIT')",
       "source=('hello.sh')", `sha256sums=('${sha256(HELLO)}')`,
-      'package() {', '  install -Dm755 "$srcdir/hello.sh" "$pkgdir/usr/bin/quarters-hello"', '}', '',
+      'package() {', '  install -Dm755 "$srcdir/hello.sh" "$pkgdir/usr/bin/quarters-hello"',
+      // What network the build saw: the interfaces of its network namespace, and whether loopback is up.
+      '  mkdir -p "$pkgdir/usr/share/quarters-hello"',
+      `  awk 'NR > 2 { print $1 }' /proc/net/dev > "$pkgdir/usr/share/quarters-hello/interfaces"`,
+      `  ip -o link show lo | grep -o '<[^>]*>' >> "$pkgdir/usr/share/quarters-hello/interfaces"`,
+      '}', '',
     ].join('\n'),
   };
 
   it('fetches, then builds without network, a PKGBUILD into a .pkg.tar.zst recording the packager', async () => {
+    // Both steps get the host's network here: the driver itself must keep the build offline.
     const j = await job(helloBundle);
     const fetched = await j.run(['fetch'], { env: { QUARTERS_PACKAGER: PACKAGER }, network: true });
     expect(fetched.exitCode, fetched.output).toBe(0);
     expect(fetched.output).toMatch(/hello\.sh \.\.\. Passed/);
     expect(await packagesIn(j.output)).toEqual([]);
 
-    const built = await j.run(['build'], { env: { QUARTERS_PACKAGER: PACKAGER } });
+    const built = await j.run(['build'], { env: { QUARTERS_PACKAGER: PACKAGER }, network: true });
     expect(built.exitCode, built.output).toBe(0);
     expect(await packagesIn(j.output)).toEqual(['quarters-hello-1.0-1-any.pkg.tar.zst']);
     const pkg = join(j.output, 'quarters-hello-1.0-1-any.pkg.tar.zst');
@@ -183,9 +190,47 @@ describe.skipIf(skip)('quarters-build in systemd-nspawn on the Arch-on-Debian ba
     expect(pkginfo).toMatch(/^pkgname = quarters-hello$/m);
     expect(pkginfo).toMatch(new RegExp(`^packager = ${PACKAGER.replace(/[.+]/g, '\\$&')}$`, 'm'));
     expect(await memberOf(pkg, 'usr/bin/quarters-hello')).toBe(HELLO.trimEnd());
+    // Only loopback; and nspawn with the host's network withholds CAP_NET_ADMIN, so not even that is up, which the driver says.
+    expect(await memberOf(pkg, 'usr/share/quarters-hello/interfaces')).toBe('lo:\n<LOOPBACK>');
+    expect(built.output).toMatch(/WARNING: the build runs with no network at all, not even loopback/);
     // The full log of each step stays beside the bundle; the checkout itself is not built in.
     expect(await readFile(join(j.logs, 'build.log'), 'utf8')).toMatch(/Finished making: quarters-hello 1\.0-1/);
     expect((await readdir(j.bundle)).sort()).toEqual(['PKGBUILD', 'hello.sh', 'quarters-logs']);
+  }, 120_000);
+
+  it('verifies a signed source with the keys the bundle ships in keys/pgp, and fails without them', async () => {
+    const gnupg = await mkdtemp(join(dir, 'gnupg-'));
+    const gpg = (args: string[]) => execa('gpg', ['--homedir', gnupg, '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', ...args]);
+    try {
+      await gpg(['--quick-gen-key', 'Upstream Release <release@upstream.example>', 'ed25519', 'sign', 'never']);
+      const fingerprint = /^fpr:+([0-9A-F]{40}):/m.exec((await gpg(['--with-colons', '--list-keys'])).stdout)?.[1];
+      expect(fingerprint).toBeDefined();
+      const source = join(gnupg, 'hello.sh');
+      await writeFile(source, HELLO);
+      await gpg(['--detach-sign', '--output', `${source}.sig`, source]);
+      const signed = {
+        'hello.sh': HELLO,
+        'hello.sh.sig': await readFile(`${source}.sig`),
+        PKGBUILD: [
+          'pkgname=quarters-signed', 'pkgver=1.0', 'pkgrel=1', "arch=('any')",
+          "source=('hello.sh' 'hello.sh.sig')", `sha256sums=('${sha256(HELLO)}' 'SKIP')`, `validpgpkeys=('${fingerprint}')`,
+          'package() {', '  install -Dm755 "$srcdir/hello.sh" "$pkgdir/usr/bin/quarters-signed"', '}', '',
+        ].join('\n'),
+      };
+      const withKey = await job({ ...signed, [`keys/pgp/${fingerprint}.asc`]: (await gpg(['--armor', '--export', fingerprint!])).stdout });
+      const verified = await withKey.run(['fetch']);
+      expect(verified.exitCode, verified.output).toBe(0);
+      expect(verified.output).toMatch(/importing 1 source signing key\(s\) from keys\/pgp/);
+      expect(verified.output).toMatch(/hello\.sh \.\.\. Passed/);
+      expect(verified.output).toMatch(/Verifying source file signatures with gpg/);
+
+      const withoutKey = await job(signed);
+      const refused = await withoutKey.run(['fetch']);
+      expect(refused.exitCode).not.toBe(0);
+      expect(refused.output).toMatch(/unknown public key/);
+    } finally {
+      await execa('gpgconf', ['--homedir', gnupg, '--kill', 'gpg-agent'], { reject: false });
+    }
   }, 120_000);
 
   it('fails a failing build with a non-zero status, the tail of its log and where the whole log is', async () => {
@@ -208,35 +253,50 @@ describe.skipIf(skip)('quarters-build in systemd-nspawn on the Arch-on-Debian ba
     expect(await packagesIn(j.output)).toEqual([]);
   }, 120_000);
 
-  it("installs a dependency from the build set's repository, and refuses what pacman cannot install unless told to", async () => {
-    // The build set's repository, as the server makes it: an earlier build's output, indexed with repo-add.
-    const first = await job({
-      PKGBUILD: [
-        'pkgname=quarters-greeting', 'pkgver=2.0', 'pkgrel=1', "arch=('any')",
-        'package() {', '  mkdir -p "$pkgdir/usr/share/quarters"', '  echo "greetings from the build set" > "$pkgdir/usr/share/quarters/greeting"', '}', '',
-      ].join('\n'),
-    });
-    const built = await first.run(['all']);
-    expect(built.exitCode, built.output).toBe(0);
-    const [greeting] = await packagesIn(first.output);
-    await execa('repo-add', ['--quiet', join(first.output, 'quarters.db.tar.gz'), join(first.output, greeting!)]);
+  const greetingRepos = new Map<string, Promise<string>>();
+  /** A pacman repository (named `quarters` unless told) holding quarters-greeting at this version, made as the server makes one: a build's output, indexed with repo-add. */
+  function greetingRepo(version: string, name = 'quarters'): Promise<string> {
+    let repo = greetingRepos.get(`${name} ${version}`);
+    if (!repo) {
+      repo = (async () => {
+        const j = await job({
+          PKGBUILD: [
+            'pkgname=quarters-greeting', `pkgver=${version}`, 'pkgrel=1', "arch=('any')",
+            'package() {', '  mkdir -p "$pkgdir/usr/share/quarters"', `  echo "greetings from version ${version}" > "$pkgdir/usr/share/quarters/greeting"`, '}', '',
+          ].join('\n'),
+        });
+        const built = await j.run(['all']);
+        if (built.exitCode !== 0) throw new Error(`building quarters-greeting ${version} failed:\n${built.output}`);
+        const [pkg] = await packagesIn(j.output);
+        await execa('repo-add', ['--quiet', join(j.output, `${name}.db.tar.gz`), join(j.output, pkg!)]);
+        return j.output;
+      })();
+      greetingRepos.set(`${name} ${version}`, repo);
+    }
+    return repo;
+  }
 
+  it("installs a dependency from the build set's repository, and refuses what pacman cannot install unless told to", async () => {
+    const repo = await greetingRepo('2.0');
     const user = (makedepends: string) => ({
       PKGBUILD: [
         'pkgname=quarters-user', 'pkgver=1.0', 'pkgrel=1', "arch=('any')", "depends=('quarters-greeting>=2')", `makedepends=(${makedepends})`,
-        'package() {', '  install -Dm644 /usr/share/quarters/greeting "$pkgdir/usr/share/doc/quarters-user/greeting"', '}', '',
+        'package() {', '  install -Dm644 /usr/share/quarters/greeting "$pkgdir/usr/share/doc/quarters-user/greeting"',
+        // The environment has no network here, so the driver leaves it alone: its loopback stays up.
+        `  ip -o link show lo | grep -o '<[^>]*>' > "$pkgdir/usr/share/doc/quarters-user/loopback"`, '}', '',
       ].join('\n'),
     });
-    const second = await job(user(''), first.output);
+    const second = await job(user(''), repo);
     const result = await second.run(['all']);
     expect(result.exitCode, result.output).toBe(0);
     expect(result.output).toMatch(/installing build dependencies: quarters-greeting>=2/);
     const [pkg] = await packagesIn(second.output);
-    expect(await memberOf(join(second.output, pkg!), 'usr/share/doc/quarters-user/greeting')).toBe('greetings from the build set');
+    expect(await memberOf(join(second.output, pkg!), 'usr/share/doc/quarters-user/greeting')).toBe('greetings from version 2.0');
     expect(await memberOf(join(second.output, pkg!), '.PKGINFO')).toMatch(/^depend = quarters-greeting>=2$/m);
+    expect(await memberOf(join(second.output, pkg!), 'usr/share/doc/quarters-user/loopback')).toBe('<LOOPBACK,UP,LOWER_UP>');
 
     // Debian's pacman knows no Arch repository: a dependency nothing offers is named, not silently skipped.
-    const third = await job(user("'quarters-no-such-tool'"), first.output);
+    const third = await job(user("'quarters-no-such-tool'"), repo);
     const refused = await third.run(['build']);
     expect(refused.exitCode).not.toBe(0);
     expect(refused.output).toMatch(/pacman cannot install these build dependencies: quarters-no-such-tool \(the repositories pacman knows: quarters\)/);
@@ -245,6 +305,22 @@ describe.skipIf(skip)('quarters-build in systemd-nspawn on the Arch-on-Debian ba
     expect(allowed.exitCode, allowed.output).toBe(0);
     expect(allowed.output).toMatch(/WARNING: pacman cannot install these dependencies: quarters-no-such-tool/);
     expect(await packagesIn(third.output)).toEqual(['quarters-user-1.0-1-any.pkg.tar.zst']);
+  }, 300_000);
+
+  it("puts the build set's repository before the distribution's, so its packages win even over newer ones", async () => {
+    const [buildSet, distribution] = await Promise.all([greetingRepo('2.0'), greetingRepo('3.0', 'core')]);
+    const j = await job({ PKGBUILD: 'pkgname=x\n' }, buildSet, [{ host: distribution, guest: '/distribution', readOnly: true }]);
+    const script = [
+      // A distribution repository, as an Arch guest's pacman.conf has them.
+      `printf '[core]\\nSigLevel = Optional TrustAll\\nServer = file:///distribution\\n' >> /etc/pacman.conf`,
+      'quarters-build configure',
+      'echo "repositories: $(pacman-conf --repo-list | paste -sd" ")"',
+      'pacman -Sp --print-format "chosen: %r %v" quarters-greeting',
+    ].join(' && ');
+    const result = await j.exec(['bash', '-c', script]);
+    expect(result.exitCode, result.output).toBe(0);
+    expect(result.output).toMatch(/^repositories: quarters core$/m);
+    expect(result.output).toMatch(/^chosen: quarters 2\.0-1$/m);
   }, 300_000);
 
   describe('AOSC bundles', () => {
