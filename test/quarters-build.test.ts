@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -78,6 +78,12 @@ describe('quarters-build on the host (no container)', () => {
       expect(result.exitCode, bad).not.toBe(0);
       expect(result.all, bad).toMatch(/QUARTERS_PACKAGER must look like 'Full Name <user@example.org>', got /);
     }
+  });
+
+  it('refuses a build uid that is not a number', async () => {
+    const result = await driver({ PKGBUILD: '' }, { QUARTERS_BUILD_UID: 'builder' });
+    expect(result.exitCode).not.toBe(0);
+    expect(result.all).toMatch(/QUARTERS_BUILD_UID must be a number \(a uid or gid\), got 'builder'/);
   });
 
   it('answers an unknown command with its usage', async () => {
@@ -237,10 +243,13 @@ describe.skipIf(skip)('quarters-build in systemd-nspawn on the Arch-on-Debian ba
     const j = await job({
       PKGBUILD: [
         'pkgname=quarters-broken', 'pkgver=1.0', 'pkgrel=1', "arch=('any')",
+        // build() runs as the build user itself; package() runs under fakeroot, as a make-believe root.
+        'build() {', '  echo "building as $(id -u):$(id -g)"', '}',
         'package() {', '  for i in $(seq -w 1 80); do echo "marker-$i"; done', '  echo "the compiler is unhappy" >&2', '  return 3', '}', '',
       ].join('\n'),
     });
-    const result = await j.run(['all']);
+    // As the executor passes them: the host user owning the build directory.
+    const result = await j.run(['all'], { env: { QUARTERS_BUILD_UID: '4242', QUARTERS_BUILD_GID: '4343' } });
     expect(result.exitCode).not.toBe(0);
     const tail = result.output.split('The last 50 lines of its log:')[1] ?? '';
     expect(tail, result.output).toMatch(/marker-80\n/);
@@ -250,6 +259,11 @@ describe.skipIf(skip)('quarters-build in systemd-nspawn on the Arch-on-Debian ba
     expect(result.output).toMatch(/the full log is \/build\/quarters-logs\/build\.log/);
     const log = await readFile(join(j.logs, 'build.log'), 'utf8');
     expect(log).toMatch(/marker-01\n/);
+    expect(log).toMatch(/^building as 4242:4343$/m);
+    for (const path of [j.logs, join(j.logs, 'build.log')]) {
+      const owner = await stat(path);
+      expect([owner.uid, owner.gid], path).toEqual([4242, 4343]);
+    }
     expect(await packagesIn(j.output)).toEqual([]);
   }, 120_000);
 
