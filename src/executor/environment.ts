@@ -17,6 +17,8 @@ export interface EnvironmentSpec {
   binds: readonly { host: string; guest: string; readOnly?: boolean }[];
   /** Applied where the backend can: memory in MiB, CPUs (0: no limit). */
   limits: { memoryMib: number; cpus: number };
+  /** The writable layer outlives the environment (an instance, a base update): it must reach the disk intact. */
+  persistent?: boolean;
 }
 
 /** One command in the guest. */

@@ -3,9 +3,13 @@ import { chmod, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 
-/** Creates a directory (and parents) and sets its mode explicitly, whatever the caller's umask. */
+/** Creates a directory (and parents) and sets the mode of each one it created explicitly, whatever the caller's umask. */
 export async function makeDir(path: string, mode = 0o755): Promise<void> {
-  await mkdir(path, { recursive: true, mode });
+  const first = await mkdir(path, { recursive: true, mode });
+  if (first !== undefined) {
+    // Parents made on the way get the same mode, so that a umask of 077 cannot lock the host user out of work_dir.
+    for (let dir = path; dir.length >= first.length && dir !== dirname(dir); dir = dirname(dir)) await chmod(dir, mode);
+  }
   await chmod(path, mode);
 }
 

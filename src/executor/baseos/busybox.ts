@@ -22,9 +22,16 @@ export async function writeBusyboxTree(root: string, busybox: string = BUSYBOX):
       if (error.code !== 'EEXIST') throw error;
     });
   }
-  await writeFile(join(root, 'usr/lib/os-release'), 'ID=busybox\nNAME="busybox (quarters test base)"\n');
-  await writeFile(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nbuild:x:1000:1000:build:/home/build:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
-  await writeFile(join(root, 'etc/group'), 'root:x:0:\nbuild:x:1000:\nnogroup:x:65534:\n');
+  const files: Record<string, string> = {
+    'usr/lib/os-release': 'ID=busybox\nNAME="busybox (quarters test base)"\n',
+    'etc/passwd': 'root:x:0:0:root:/root:/bin/sh\nbuild:x:1000:1000:build:/home/build:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n',
+    'etc/group': 'root:x:0:\nbuild:x:1000:\nnogroup:x:65534:\n',
+  };
+  for (const [path, content] of Object.entries(files)) {
+    await writeFile(join(root, path), content);
+    // Explicit modes: the tree must not depend on the umask of whoever loads it.
+    await chmod(join(root, path), 0o644);
+  }
   await chmod(join(root, 'home/build'), 0o755);
   await execa('chown', ['1000:1000', join(root, 'home/build')]);
 }

@@ -4,8 +4,10 @@
  * The overlay is mounted inside a private mount namespace (`unshare --mount`) that lives exactly
  * as long as the container: when nspawn exits, or is killed, the kernel drops the mount with the
  * namespace, so no code path (SIGTERM, SIGKILL of the executor, a crash) can leave a mount behind.
- * nspawn gets SIGKILL when its parent dies (`setpriv --pdeathsig`), and nspawn itself kills the
- * container when it dies, so no process outlives the caller either.
+ * nspawn runs as PID 1 of its own PID namespace (`unshare --pid --fork`): when it dies, for any
+ * reason, the kernel kills every process of the container with it (nspawn alone would leave the
+ * container's init running). unshare gets SIGKILL when the caller dies (`setpriv --pdeathsig`) and
+ * passes it on to nspawn (`--kill-child`), so no process outlives the caller either.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
@@ -51,9 +53,8 @@ export interface ContainerCommand extends OverlayLayers {
   stdin?: Readable | 'ignore' | 'inherit';
   stdout?: Writable | 'inherit' | 'ignore';
   stderr?: Writable | 'inherit' | 'ignore';
-  /** Aborting stops the container: SIGTERM to nspawn (which kills the container), SIGKILL after killGraceMs. */
+  /** Aborting stops the container at once (SIGKILL to all of it: builds are thrown away anyway). */
   signal?: AbortSignal;
-  killGraceMs?: number;
   /** Called with nspawn's pid once it has started. */
   onSpawn?: (pid: number) => void;
 }
@@ -132,7 +133,7 @@ export async function runContainer(spec: ContainerCommand): Promise<ContainerRes
   if (spec.volatile) await rm(join(spec.work, 'work', 'incompat', 'volatile'), { recursive: true, force: true });
   const argv = [
     '--pdeathsig', 'KILL', '--',
-    'unshare', '--mount', '--propagation', 'private', '--',
+    'unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child=SIGKILL', '--mount-proc', '--',
     '/bin/sh', '-c', MOUNT_THEN_EXEC, 'quarters-mount', `quarters-${spec.machine}`, overlayOptions(spec, spec.volatile), spec.root,
     'systemd-nspawn', ...nspawnArguments(spec, statusDir),
   ];
@@ -145,7 +146,8 @@ export async function runContainer(spec: ContainerCommand): Promise<ContainerRes
     env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', SYSTEMD_LOG_LEVEL: 'warning' },
     extendEnv: false,
     cancelSignal: spec.signal,
-    forceKillAfterDelay: spec.killGraceMs ?? 5000,
+    // unshare ignores SIGTERM while it waits; SIGKILL reaches nspawn through --kill-child, and the container through the PID namespace.
+    killSignal: 'SIGKILL',
     buffer: false,
   });
   if (child.pid !== undefined) spec.onSpawn?.(child.pid);

@@ -33,7 +33,8 @@ class NspawnEnvironment implements Environment {
       ...nspawnLayers(this.spec.workspace),
       lowers: this.spec.lowers,
       machine: this.spec.name,
-      volatile: true,
+      // A job's layer is thrown away: skip its syncs. A persistent one (instance, base update) keeps them.
+      volatile: !this.spec.persistent,
       command: command.command,
       cwd: command.cwd,
       env: command.env,
