@@ -15,7 +15,6 @@ interface Job {
   rules?: Rule[];
   script?: string[];
   artifacts?: { when?: string; paths?: string[] };
-  variables?: Record<string, string>;
 }
 
 /**
@@ -56,7 +55,6 @@ describe('the quarters-build CI template', () => {
     expect(job.script).toEqual(['quarters-build fetch', 'quarters-build build']);
     expect(job.artifacts?.when).toBe('always');
     expect(job.artifacts?.paths).toEqual(['quarters-logs/']);
-    expect(job.variables?.QUARTERS_LOG_DIR).toBe('$CI_PROJECT_DIR/quarters-logs');
   });
 
   it('runs for server-created pipelines, merge requests and pushes, once per change', () => {

@@ -62,7 +62,7 @@ describe.skipIf(skip)('the quarters-build CI job through quarters-executor', () 
     // The host user clones it, and git trusts only repositories its user owns.
     await execa('chown', ['-R', TEST_HOST_USER, repository]);
     server = await startArtifactServer();
-  });
+  }, 900_000); // a cold cache means debootstrap: minutes
   afterAll(async () => {
     await server?.close();
     await fx?.remove();
@@ -84,6 +84,11 @@ describe.skipIf(skip)('the quarters-build CI job through quarters-executor', () 
     expect(result.trace).toMatch(/Finished making: quarters-hello 1\.0-1/);
     // The build had no network, not even loopback: nspawn with the host's network withholds CAP_NET_ADMIN, so the driver could not bring lo up, and says so.
     expect(result.trace).toMatch(/WARNING: the build runs with no network at all, not even loopback/);
+
+    // The template keeps the driver's full logs as artifacts (collected on the host, by the host user).
+    const log = join(result.artifactsDir, 'quarters-logs', 'build.log');
+    expect(readFileSync(log, 'utf8')).toMatch(/Finished making: quarters-hello 1\.0-1/);
+    await rm(result.artifactsDir, { recursive: true, force: true });
 
     expect(server.received.map((upload) => upload.url)).toEqual(['PUT /api/v1/builds/b901/artifacts/quarters-hello-1.0-1-any.pkg.tar.zst']);
     const pkg = join(fx.dir, 'uploaded.pkg.tar.zst');

@@ -105,7 +105,7 @@ describe.skipIf(skip)('quarters-build in systemd-nspawn on the Arch-on-Debian ba
   beforeAll(async () => {
     base = await archBaseTree();
     dir = await mkdtemp(join(tmpdir(), 'quarters-driver-guest-'));
-  });
+  }, 900_000); // a cold cache means debootstrap: minutes
   afterAll(async () => {
     for (const environment of environments) await environment.destroy();
     if (dir) await rm(dir, { recursive: true, force: true });
