@@ -30,6 +30,7 @@ const MIGRATIONS: readonly string[] = [
     project_path TEXT NOT NULL,
     dir TEXT NOT NULL,
     sha TEXT NOT NULL,
+    is_default INTEGER NOT NULL,
     recipe TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     PRIMARY KEY (pkgbase, branch)
