@@ -1,0 +1,18 @@
+/** GitLab's error answers: Grape validation errors are `{"error": …}`, everything else `{"message": …}`. */
+
+/** A 400 for a missing or invalid parameter (`{"error": "ref is missing"}`). */
+export class BadRequest extends Error {
+  override name = 'BadRequest';
+}
+
+/** Any other error answer: status and GitLab's `message` (a string, or an object of field errors). */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(readonly status: 401 | 403 | 404 | 400 | 409 | 422, readonly body: string | Record<string, string[]>) {
+    super(typeof body === 'string' ? body : JSON.stringify(body));
+  }
+}
+
+export const notFound = (what: string) => new ApiError(404, `404 ${what} Not Found`);
+export const unauthorized = () => new ApiError(401, '401 Unauthorized');
+export const forbidden = () => new ApiError(403, '403 Forbidden');

@@ -1,0 +1,195 @@
+/**
+ * Webhooks as GitLab sends them: the Pipeline Hook the double POSTs when a pipeline's status changes,
+ * and the Push Hook body a test feeds to the server after a "push". Shapes follow GitLab's
+ * "Webhook events" documentation (see ../../../shared/fixtures/gitlab-webhooks/).
+ */
+import { randomUUID } from 'node:crypto';
+import type { RepoCommit } from './repository.js';
+import type { DoublePipeline, DoubleProject, DoubleUser, PushResult } from './state.js';
+import { ADMIN_USER } from './state.js';
+import type { ShapeContext } from './shapes.js';
+
+/** GitLab puts only the newest 20 commits of a push in the hook; `total_commits_count` has them all. */
+export const PUSH_HOOK_COMMIT_LIMIT = 20;
+
+/** Webhook timestamps are `YYYY-MM-DD HH:MM:SS UTC`, unlike the REST API's ISO 8601. */
+function hookTime(iso: string | null): string | null {
+  return iso === null ? null : `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
+}
+
+function hookProject(ctx: ShapeContext, project: DoubleProject) {
+  const web = `${ctx.baseUrl}/${project.pathWithNamespace}`;
+  const host = new URL(ctx.baseUrl).hostname;
+  return {
+    id: project.id,
+    name: project.name,
+    description: '',
+    web_url: web,
+    avatar_url: null,
+    git_ssh_url: `git@${host}:${project.pathWithNamespace}.git`,
+    git_http_url: `${web}.git`,
+    namespace: project.group.name,
+    visibility_level: 10,
+    path_with_namespace: project.pathWithNamespace,
+    default_branch: project.defaultBranch,
+    ci_config_path: null,
+    homepage: web,
+    url: `git@${host}:${project.pathWithNamespace}.git`,
+    ssh_url: `git@${host}:${project.pathWithNamespace}.git`,
+    http_url: `${web}.git`,
+  };
+}
+
+function hookCommit(ctx: ShapeContext, project: DoubleProject, commit: RepoCommit) {
+  const parent = commit.parentIds[0] === undefined ? undefined : project.repository.commits.get(commit.parentIds[0]);
+  const before = parent?.files ?? new Map<string, string>();
+  return {
+    id: commit.id,
+    message: commit.message,
+    title: commit.message.split('\n')[0]!,
+    timestamp: commit.authoredAt.replace(/\.\d{3}Z$/, '+00:00'),
+    url: `${ctx.baseUrl}/${project.pathWithNamespace}/-/commit/${commit.id}`,
+    author: { name: commit.author.name, email: commit.author.email },
+    added: [...commit.files.keys()].filter((p) => !before.has(p)),
+    modified: [...commit.files.keys()].filter((p) => before.has(p) && before.get(p) !== commit.files.get(p)),
+    removed: [...before.keys()].filter((p) => !commit.files.has(p)),
+  };
+}
+
+/** The Push Hook body GitLab would send for a push the test made. */
+export function pushHookBody(ctx: ShapeContext, push: PushResult, user: DoubleUser = ADMIN_USER) {
+  const { project } = push;
+  const web = `${ctx.baseUrl}/${project.pathWithNamespace}`;
+  const deleted = push.after === '0000000000000000000000000000000000000000';
+  return {
+    object_kind: 'push',
+    event_name: 'push',
+    before: push.before,
+    after: push.after,
+    ref: `refs/heads/${push.branch}`,
+    ref_protected: push.branch === project.defaultBranch,
+    checkout_sha: deleted ? null : push.after,
+    message: null,
+    user_id: user.id,
+    user_name: user.name,
+    user_username: user.username,
+    user_email: user.email,
+    user_avatar: null,
+    project_id: project.id,
+    project: hookProject(ctx, project),
+    commits: push.commits.slice(-PUSH_HOOK_COMMIT_LIMIT).map((c) => hookCommit(ctx, project, c)),
+    total_commits_count: push.commits.length,
+    push_options: {},
+    repository: {
+      name: project.name,
+      url: `git@${new URL(ctx.baseUrl).hostname}:${project.pathWithNamespace}.git`,
+      description: '',
+      homepage: web,
+      git_http_url: `${web}.git`,
+      git_ssh_url: `git@${new URL(ctx.baseUrl).hostname}:${project.pathWithNamespace}.git`,
+      visibility_level: 10,
+    },
+  };
+}
+
+/** The Pipeline Hook body for a pipeline's current state. */
+export function pipelineHookBody(ctx: ShapeContext, pipeline: DoublePipeline, project: DoubleProject) {
+  const commit = project.repository.commits.get(pipeline.sha);
+  const jobs = ctx.state.jobsOf(pipeline.id);
+  const seconds = (from: string | null, to: string | null) => (from && to ? Math.round((Date.parse(to) - Date.parse(from)) / 1000) : null);
+  const user = { id: pipeline.user.id, name: pipeline.user.name, username: pipeline.user.username, avatar_url: null, email: pipeline.user.email };
+  return {
+    object_kind: 'pipeline',
+    object_attributes: {
+      id: pipeline.id,
+      iid: pipeline.iid,
+      name: null,
+      ref: pipeline.ref,
+      tag: pipeline.tag,
+      sha: pipeline.sha,
+      before_sha: pipeline.beforeSha,
+      source: pipeline.source,
+      status: pipeline.status,
+      detailed_status: pipeline.status === 'success' ? 'passed' : pipeline.status,
+      stages: [...new Set(jobs.map((j) => j.stage))],
+      created_at: hookTime(pipeline.createdAt),
+      finished_at: hookTime(pipeline.finishedAt),
+      duration: seconds(pipeline.startedAt, pipeline.finishedAt),
+      queued_duration: seconds(pipeline.createdAt, pipeline.startedAt),
+      variables: pipeline.variables.map((v) => ({ key: v.key, value: v.value })),
+      url: `${ctx.baseUrl}/${project.pathWithNamespace}/-/pipelines/${pipeline.id}`,
+    },
+    merge_request: null,
+    user,
+    project: hookProject(ctx, project),
+    commit: commit ? hookCommit(ctx, project, commit) : null,
+    builds: jobs.map((job) => ({
+      id: job.id,
+      stage: job.stage,
+      name: job.name,
+      status: job.status,
+      created_at: hookTime(job.createdAt),
+      started_at: hookTime(job.startedAt),
+      finished_at: hookTime(job.finishedAt),
+      duration: seconds(job.startedAt, job.finishedAt),
+      queued_duration: seconds(job.createdAt, job.startedAt),
+      failure_reason: job.failureReason,
+      when: 'on_success',
+      manual: false,
+      allow_failure: false,
+      user,
+      runner: null,
+      artifacts_file: { filename: null, size: null },
+      environment: null,
+    })),
+  };
+}
+
+export interface HookTarget {
+  url: string;
+  /** Sent as `X-Gitlab-Token`. */
+  secret?: string;
+}
+
+export interface HookDelivery {
+  event: string;
+  uuid: string;
+  url: string;
+  /** The receiver's status, or 0 when it could not be reached. */
+  status: number;
+  body: unknown;
+}
+
+/** POSTs one webhook the way GitLab does (headers `X-Gitlab-Event`, `X-Gitlab-Token`, `X-Gitlab-Event-UUID`, `Idempotency-Key`). */
+export async function deliverHook(target: HookTarget, event: string, body: unknown, instanceUrl: string): Promise<HookDelivery> {
+  const uuid = randomUUID();
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': 'GitLab/17.11.0',
+    'x-gitlab-event': event,
+    'x-gitlab-event-uuid': uuid,
+    'x-gitlab-webhook-uuid': randomUUID(),
+    'x-gitlab-instance': instanceUrl,
+    'idempotency-key': uuid,
+  };
+  if (target.secret !== undefined) headers['x-gitlab-token'] = target.secret;
+  let status = 0;
+  try {
+    const response = await fetch(target.url, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+    status = response.status;
+    await response.arrayBuffer();
+  } catch {
+    status = 0;
+  }
+  return { event, uuid, url: target.url, status, body };
+}
+
+/** Subscribes to pipeline status changes and POSTs a Pipeline Hook to `target()` for each, recording deliveries. */
+export function pipelineHookSender(ctx: ShapeContext, target: () => HookTarget | undefined, deliveries: HookDelivery[]) {
+  return async (pipeline: DoublePipeline, project: DoubleProject): Promise<void> => {
+    const to = target();
+    if (!to) return;
+    deliveries.push(await deliverHook(to, 'Pipeline Hook', pipelineHookBody(ctx, pipeline, project), ctx.baseUrl));
+  };
+}
+

@@ -1,0 +1,257 @@
+/** The JSON GitLab's REST API answers with, built from the double's state (field names as in GitLab's API docs). */
+import type { RepoCommit, TreeEntry, FileChange } from './repository.js';
+import { blobId } from './repository.js';
+import type { DoubleGroup, DoubleJob, DoubleNote, DoubleMergeRequest, DoublePipeline, DoubleProject, DoubleUser, GitLabState } from './state.js';
+import { createHash } from 'node:crypto';
+
+/** Where the double is reachable (`http://127.0.0.1:PORT`), for `web_url` and friends. */
+export interface ShapeContext {
+  baseUrl: string;
+  state: GitLabState;
+}
+
+export function userJson(ctx: ShapeContext, user: DoubleUser) {
+  return {
+    id: user.id, username: user.username, name: user.name, state: 'active', locked: false,
+    avatar_url: null, web_url: `${ctx.baseUrl}/${user.username}`,
+  };
+}
+
+export function namespaceJson(ctx: ShapeContext, group: DoubleGroup) {
+  return {
+    id: group.id, name: group.name, path: group.fullPath.split('/').pop()!, kind: 'group', full_path: group.fullPath,
+    parent_id: group.parentId, avatar_url: null, web_url: `${ctx.baseUrl}/groups/${group.fullPath}`,
+  };
+}
+
+export function projectJson(ctx: ShapeContext, project: DoubleProject) {
+  const web = `${ctx.baseUrl}/${project.pathWithNamespace}`;
+  const host = new URL(ctx.baseUrl).hostname;
+  const groupNames = project.pathWithNamespace.split('/').slice(0, -1).join(' / ');
+  return {
+    id: project.id,
+    description: null,
+    name: project.name,
+    name_with_namespace: `${groupNames} / ${project.name}`,
+    path: project.path,
+    path_with_namespace: project.pathWithNamespace,
+    created_at: project.createdAt,
+    default_branch: project.repository.branches.size > 0 ? project.defaultBranch : null,
+    tag_list: [],
+    topics: [],
+    ssh_url_to_repo: `git@${host}:${project.pathWithNamespace}.git`,
+    http_url_to_repo: `${web}.git`,
+    web_url: web,
+    readme_url: null,
+    avatar_url: null,
+    forks_count: 0,
+    star_count: 0,
+    last_activity_at: project.createdAt,
+    namespace: namespaceJson(ctx, project.group),
+    empty_repo: project.repository.commits.size === 0,
+    archived: project.archived,
+    visibility: 'internal',
+  };
+}
+
+export function commitJson(ctx: ShapeContext, project: DoubleProject, commit: RepoCommit) {
+  const title = commit.message.split('\n')[0]!;
+  return {
+    id: commit.id,
+    short_id: commit.id.slice(0, 8),
+    created_at: commit.authoredAt,
+    parent_ids: commit.parentIds,
+    title,
+    message: commit.message,
+    author_name: commit.author.name,
+    author_email: commit.author.email,
+    authored_date: commit.authoredAt,
+    committer_name: commit.author.name,
+    committer_email: commit.author.email,
+    committed_date: commit.authoredAt,
+    trailers: {},
+    extended_trailers: {},
+    web_url: `${ctx.baseUrl}/${project.pathWithNamespace}/-/commit/${commit.id}`,
+  };
+}
+
+/** `GET .../repository/commits/:sha` adds stats and the last pipeline to the commit. */
+export function commitDetailJson(ctx: ShapeContext, project: DoubleProject, commit: RepoCommit) {
+  const parent = commit.parentIds[0] === undefined ? undefined : project.repository.commits.get(commit.parentIds[0]);
+  const changes = parent ? project.repository.compare(parent, commit).changes : project.repository.compare(commit, commit).changes;
+  const count = (sign: string) => changes.reduce((n, c) => n + c.diff.split('\n').filter((l) => l.startsWith(sign) && !l.startsWith('@@')).length, 0);
+  const additions = count('+');
+  const deletions = count('-');
+  const last = ctx.state.pipelinesOf(project).filter((p) => p.sha === commit.id).pop();
+  return {
+    ...commitJson(ctx, project, commit),
+    stats: { additions, deletions, total: additions + deletions },
+    status: last?.status ?? null,
+    project_id: project.id,
+    last_pipeline: last ? pipelineBasicJson(ctx, last) : null,
+  };
+}
+
+export function branchJson(ctx: ShapeContext, project: DoubleProject, name: string) {
+  const commit = project.repository.commits.get(project.repository.branches.get(name)!)!;
+  return {
+    name,
+    merged: false,
+    protected: name === project.defaultBranch,
+    default: name === project.defaultBranch,
+    developers_can_push: false,
+    developers_can_merge: false,
+    can_push: true,
+    web_url: `${ctx.baseUrl}/${project.pathWithNamespace}/-/tree/${name}`,
+    commit: commitJson(ctx, project, commit),
+  };
+}
+
+export function treeEntryJson(entry: TreeEntry) {
+  return { id: entry.id, name: entry.name, type: entry.type, path: entry.path, mode: entry.mode };
+}
+
+export function fileJson(project: DoubleProject, commit: RepoCommit, ref: string, path: string, content: string) {
+  const bytes = Buffer.from(content, 'utf8');
+  const lastCommit = project.repository.ancestors(commit.id)
+    .map((id) => project.repository.commits.get(id)!)
+    .find((c) => {
+      const parent = c.parentIds[0] === undefined ? undefined : project.repository.commits.get(c.parentIds[0]);
+      return parent?.files.get(path) !== c.files.get(path);
+    }) ?? commit;
+  return {
+    file_name: path.split('/').pop()!,
+    file_path: path,
+    size: bytes.length,
+    encoding: 'base64',
+    content: bytes.toString('base64'),
+    content_sha256: createHash('sha256').update(bytes).digest('hex'),
+    ref,
+    blob_id: blobId(content),
+    commit_id: commit.id,
+    last_commit_id: lastCommit.id,
+    execute_filemode: false,
+  };
+}
+
+export function diffJson(change: FileChange) {
+  return {
+    diff: change.diff,
+    new_path: change.newPath,
+    old_path: change.oldPath,
+    a_mode: change.newFile ? '0' : '100644',
+    b_mode: change.deletedFile ? '0' : '100644',
+    new_file: change.newFile,
+    renamed_file: change.renamedFile,
+    deleted_file: change.deletedFile,
+    generated_file: false,
+  };
+}
+
+function pipelineUrl(ctx: ShapeContext, pipeline: DoublePipeline): string {
+  return `${ctx.baseUrl}/${ctx.state.project(pipeline.projectId).pathWithNamespace}/-/pipelines/${pipeline.id}`;
+}
+
+/** The pipeline as `GET /projects/:id/pipelines` lists it. */
+export function pipelineBasicJson(ctx: ShapeContext, pipeline: DoublePipeline) {
+  return {
+    id: pipeline.id,
+    iid: pipeline.iid,
+    project_id: pipeline.projectId,
+    sha: pipeline.sha,
+    ref: pipeline.ref,
+    status: pipeline.status,
+    source: pipeline.source,
+    created_at: pipeline.createdAt,
+    updated_at: pipeline.updatedAt,
+    web_url: pipelineUrl(ctx, pipeline),
+    name: null,
+  };
+}
+
+function durationSeconds(from: string | null, to: string | null): number | null {
+  if (from === null || to === null) return null;
+  return Math.round((Date.parse(to) - Date.parse(from)) / 1000);
+}
+
+/** The pipeline as `GET /projects/:id/pipelines/:pipeline_id` (and create, cancel, retry) return it. */
+export function pipelineJson(ctx: ShapeContext, pipeline: DoublePipeline) {
+  const commit = ctx.state.project(pipeline.projectId).repository.commits.get(pipeline.sha);
+  return {
+    ...pipelineBasicJson(ctx, pipeline),
+    before_sha: pipeline.beforeSha,
+    tag: pipeline.tag,
+    yaml_errors: null,
+    user: userJson(ctx, pipeline.user),
+    started_at: pipeline.startedAt,
+    finished_at: pipeline.finishedAt,
+    committed_at: commit?.authoredAt ?? null,
+    duration: durationSeconds(pipeline.startedAt, pipeline.finishedAt),
+    queued_duration: durationSeconds(pipeline.createdAt, pipeline.startedAt),
+    coverage: null,
+    detailed_status: detailedStatusJson(ctx, pipeline),
+  };
+}
+
+function detailedStatusJson(ctx: ShapeContext, pipeline: DoublePipeline) {
+  const text = pipeline.status === 'success' ? 'passed' : pipeline.status;
+  return {
+    icon: `status_${pipeline.status}`, text, label: text, group: pipeline.status, tooltip: text,
+    has_details: true, details_path: new URL(pipelineUrl(ctx, pipeline)).pathname, illustration: null, favicon: `/assets/ci_favicons/favicon_status_${pipeline.status}.png`,
+  };
+}
+
+export function jobJson(ctx: ShapeContext, job: DoubleJob) {
+  const pipeline = ctx.state.pipeline(job.pipelineId);
+  const project = ctx.state.project(job.projectId);
+  const commit = project.repository.commits.get(pipeline.sha);
+  return {
+    id: job.id,
+    status: job.status,
+    stage: job.stage,
+    name: job.name,
+    ref: pipeline.ref,
+    tag: pipeline.tag,
+    coverage: null,
+    allow_failure: false,
+    created_at: job.createdAt,
+    started_at: job.startedAt,
+    finished_at: job.finishedAt,
+    erased_at: null,
+    duration: durationSeconds(job.startedAt, job.finishedAt),
+    queued_duration: durationSeconds(job.createdAt, job.startedAt),
+    user: userJson(ctx, pipeline.user),
+    commit: commit ? commitJson(ctx, project, commit) : null,
+    pipeline: pipelineBasicJson(ctx, pipeline),
+    failure_reason: job.failureReason ?? undefined,
+    web_url: `${ctx.baseUrl}/${project.pathWithNamespace}/-/jobs/${job.id}`,
+    project: { ci_job_token_scope_enabled: false },
+    artifacts: [],
+    runner: null,
+    runner_manager: null,
+    artifacts_expire_at: null,
+    archived: false,
+    tag_list: [],
+  };
+}
+
+export function noteJson(ctx: ShapeContext, note: DoubleNote, mergeRequest: DoubleMergeRequest) {
+  return {
+    id: note.id,
+    type: null,
+    body: note.body,
+    author: userJson(ctx, note.author),
+    created_at: note.createdAt,
+    updated_at: note.updatedAt,
+    system: false,
+    noteable_id: mergeRequest.id,
+    noteable_type: 'MergeRequest',
+    project_id: note.projectId,
+    noteable_iid: mergeRequest.iid,
+    resolvable: false,
+    confidential: false,
+    internal: false,
+    imported: false,
+    imported_from: 'none',
+  };
+}

@@ -1,0 +1,423 @@
+/**
+ * The double's in-memory GitLab: groups, projects with repositories, merge requests and their
+ * notes, pipelines with their jobs and job tokens. Tests manipulate it directly; the HTTP routes
+ * read and change it the way GitLab's REST API would.
+ */
+import { randomBytes } from 'node:crypto';
+import { Repository, type CommitAuthor, type CommitInput, type RepoCommit, NULL_SHA } from './repository.js';
+
+export type PipelineStatus =
+  | 'created' | 'waiting_for_resource' | 'preparing' | 'pending' | 'running'
+  | 'success' | 'failed' | 'canceled' | 'skipped' | 'manual' | 'scheduled';
+export const PIPELINE_STATUSES: readonly PipelineStatus[] = [
+  'created', 'waiting_for_resource', 'preparing', 'pending', 'running', 'success', 'failed', 'canceled', 'skipped', 'manual', 'scheduled',
+];
+export type JobStatus = 'created' | 'pending' | 'running' | 'success' | 'failed' | 'canceled' | 'skipped' | 'manual';
+const FINISHED: ReadonlySet<JobStatus> = new Set(['success', 'failed', 'canceled', 'skipped']);
+
+export interface JobSpec {
+  name: string;
+  stage: string;
+}
+
+export interface DoubleUser {
+  id: number;
+  username: string;
+  name: string;
+  email: string;
+}
+
+export interface DoubleGroup {
+  id: number;
+  name: string;
+  /** Full path, e.g. `arch/packages`. */
+  fullPath: string;
+  parentId: number | null;
+}
+
+export interface DoubleMergeRequest {
+  iid: number;
+  id: number;
+  title: string;
+  sourceBranch: string;
+  targetBranch: string;
+  state: 'opened' | 'closed' | 'merged';
+}
+
+export interface DoubleNote {
+  id: number;
+  projectId: number;
+  mergeRequestIid: number;
+  body: string;
+  author: DoubleUser;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface DoubleProject {
+  id: number;
+  name: string;
+  path: string;
+  pathWithNamespace: string;
+  group: DoubleGroup;
+  defaultBranch: string;
+  createdAt: string;
+  archived: boolean;
+  repository: Repository;
+  /** The jobs every new pipeline of this project gets (its `.gitlab-ci.yml`, in effect). */
+  ciJobs: JobSpec[];
+  mergeRequests: Map<number, DoubleMergeRequest>;
+}
+
+export interface PipelineVariable {
+  key: string;
+  value: string;
+  variable_type: 'env_var' | 'file';
+}
+
+export interface DoubleJob {
+  id: number;
+  pipelineId: number;
+  projectId: number;
+  name: string;
+  stage: string;
+  status: JobStatus;
+  /** The job's CI_JOB_TOKEN; GitLab accepts it only while the job is running. */
+  token: string;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  failureReason: string | null;
+  /** A job replaced by a retry is kept but hidden unless `include_retried`. */
+  retried: boolean;
+}
+
+export interface DoublePipeline {
+  id: number;
+  iid: number;
+  projectId: number;
+  ref: string;
+  sha: string;
+  beforeSha: string;
+  tag: boolean;
+  source: string;
+  status: PipelineStatus;
+  variables: PipelineVariable[];
+  user: DoubleUser;
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  jobIds: number[];
+}
+
+/** What a test "push" produced: enough to build a Push Hook. */
+export interface PushResult {
+  project: DoubleProject;
+  branch: string;
+  before: string;
+  after: string;
+  /** Oldest first. */
+  commits: RepoCommit[];
+}
+
+export interface AddProjectOptions {
+  /** Full path, e.g. `packages/zlib`; groups along the way are created. */
+  path: string;
+  defaultBranch?: string;
+  /** Files of the initial commit; a project without files has an empty repository. */
+  files?: Record<string, string>;
+  ciJobs?: JobSpec[];
+  archived?: boolean;
+}
+
+/** Called whenever a pipeline's status changes, as GitLab fires its Pipeline Hook. */
+export type PipelineListener = (pipeline: DoublePipeline, project: DoubleProject) => Promise<void>;
+
+export const ADMIN_USER: DoubleUser = { id: 1, username: 'quarters-bot', name: 'quarters bot', email: 'quarters@example.com' };
+
+const now = () => new Date().toISOString();
+
+export class DoubleError extends Error {
+  override name = 'DoubleError';
+}
+
+/** The whole GitLab instance the double pretends to be. */
+export class GitLabState {
+  readonly groups = new Map<number, DoubleGroup>();
+  readonly projects = new Map<number, DoubleProject>();
+  readonly pipelines = new Map<number, DoublePipeline>();
+  readonly jobs = new Map<number, DoubleJob>();
+  readonly notes = new Map<number, DoubleNote>();
+  readonly listeners: PipelineListener[] = [];
+  private nextId = { group: 100, project: 1000, pipeline: 5000, job: 9000, note: 300, mergeRequest: 700 };
+
+  /** Adds a project (and the groups on its path) with an initial commit of `files` on the default branch. */
+  addProject(options: AddProjectOptions): DoubleProject {
+    const parts = options.path.split('/');
+    if (parts.length < 2 || parts.some((p) => p === '')) throw new DoubleError(`double: project path ${options.path} must be group/…/name`);
+    if (this.findProject(options.path)) throw new DoubleError(`double: project ${options.path} exists`);
+    const name = parts.pop()!;
+    const group = this.ensureGroup(parts.join('/'));
+    const project: DoubleProject = {
+      id: this.nextId.project++,
+      name,
+      path: name,
+      pathWithNamespace: options.path,
+      group,
+      defaultBranch: options.defaultBranch ?? 'main',
+      createdAt: now(),
+      archived: options.archived ?? false,
+      repository: new Repository(),
+      ciJobs: options.ciJobs ?? [{ name: 'build', stage: 'build' }],
+      mergeRequests: new Map(),
+    };
+    if (options.files) project.repository.commit(project.defaultBranch, { files: options.files, message: 'Initial commit' });
+    this.projects.set(project.id, project);
+    return project;
+  }
+
+  /** A group by id or full path, created with its parents when absent. */
+  ensureGroup(fullPath: string): DoubleGroup {
+    const existing = this.findGroup(fullPath);
+    if (existing) return existing;
+    const parts = fullPath.split('/');
+    const parent = parts.length > 1 ? this.ensureGroup(parts.slice(0, -1).join('/')) : null;
+    const group: DoubleGroup = { id: this.nextId.group++, name: parts[parts.length - 1]!, fullPath, parentId: parent?.id ?? null };
+    this.groups.set(group.id, group);
+    return group;
+  }
+
+  /** A project by numeric id or full path (as the API's `:id` accepts). */
+  findProject(idOrPath: string | number): DoubleProject | undefined {
+    const key = String(idOrPath);
+    if (/^\d+$/.test(key)) return this.projects.get(Number(key));
+    return [...this.projects.values()].find((p) => p.pathWithNamespace.toLowerCase() === key.toLowerCase());
+  }
+
+  findGroup(idOrPath: string | number): DoubleGroup | undefined {
+    const key = String(idOrPath);
+    if (/^\d+$/.test(key)) return this.groups.get(Number(key));
+    return [...this.groups.values()].find((g) => g.fullPath.toLowerCase() === key.toLowerCase());
+  }
+
+  project(idOrPath: string | number | DoubleProject): DoubleProject {
+    const project = typeof idOrPath === 'object' ? idOrPath : this.findProject(idOrPath);
+    if (!project) throw new DoubleError(`double: no project ${String(idOrPath)}`);
+    return project;
+  }
+
+  /** Pushes commits onto a branch (the default branch unless given; a new branch starts at `from`, default branch by default). */
+  push(projectRef: string | number | DoubleProject, options: { branch?: string; from?: string; commits: CommitInput[] }): PushResult {
+    const project = this.project(projectRef);
+    const branch = options.branch ?? project.defaultBranch;
+    const repository = project.repository;
+    const before = repository.branches.get(branch) ?? NULL_SHA;
+    const from = repository.branches.has(branch) ? undefined : (options.from ?? (repository.branches.has(project.defaultBranch) ? project.defaultBranch : undefined));
+    const commits = options.commits.map((input, i) => repository.commit(branch, input, i === 0 ? from : undefined));
+    return { project, branch, before, after: repository.branches.get(branch)!, commits };
+  }
+
+  /** Pushes one commit writing (string) or deleting (null) files. */
+  pushFiles(projectRef: string | number | DoubleProject, files: Record<string, string | null>, options: { branch?: string; message?: string; author?: CommitAuthor } = {}): PushResult {
+    return this.push(projectRef, { branch: options.branch, commits: [{ files, message: options.message, author: options.author }] });
+  }
+
+  addMergeRequest(projectRef: string | number | DoubleProject, options: { sourceBranch: string; targetBranch?: string; title?: string; iid?: number }): DoubleMergeRequest {
+    const project = this.project(projectRef);
+    const iid = options.iid ?? Math.max(0, ...project.mergeRequests.keys()) + 1;
+    const mergeRequest: DoubleMergeRequest = {
+      iid,
+      id: this.nextId.mergeRequest++,
+      title: options.title ?? `Merge ${options.sourceBranch}`,
+      sourceBranch: options.sourceBranch,
+      targetBranch: options.targetBranch ?? project.defaultBranch,
+      state: 'opened',
+    };
+    project.mergeRequests.set(iid, mergeRequest);
+    return mergeRequest;
+  }
+
+  /** The notes of a merge request, oldest first. */
+  mergeRequestNotes(projectRef: string | number | DoubleProject, iid: number): DoubleNote[] {
+    const project = this.project(projectRef);
+    return [...this.notes.values()].filter((n) => n.projectId === project.id && n.mergeRequestIid === iid).sort((a, b) => a.id - b.id);
+  }
+
+  addNote(project: DoubleProject, iid: number, body: string, author: DoubleUser = ADMIN_USER): DoubleNote {
+    const at = now();
+    const note: DoubleNote = { id: this.nextId.note++, projectId: project.id, mergeRequestIid: iid, body, author, createdAt: at, updatedAt: at };
+    this.notes.set(note.id, note);
+    return note;
+  }
+
+  /** Creates a pipeline with the project's CI jobs, all pending, as `POST /projects/:id/pipeline` does. */
+  createPipeline(project: DoubleProject, ref: string, sha: string, variables: PipelineVariable[], source = 'api'): DoublePipeline {
+    const previous = [...this.pipelines.values()].filter((p) => p.projectId === project.id);
+    const at = now();
+    const commit = project.repository.commits.get(sha);
+    const pipeline: DoublePipeline = {
+      id: this.nextId.pipeline++,
+      iid: previous.length + 1,
+      projectId: project.id,
+      ref,
+      sha,
+      beforeSha: commit?.parentIds[0] ?? NULL_SHA,
+      tag: project.repository.tags.has(ref),
+      source,
+      status: 'pending',
+      variables,
+      user: ADMIN_USER,
+      createdAt: at,
+      updatedAt: at,
+      startedAt: null,
+      finishedAt: null,
+      jobIds: [],
+    };
+    for (const spec of project.ciJobs) pipeline.jobIds.push(this.newJob(pipeline, spec).id);
+    this.pipelines.set(pipeline.id, pipeline);
+    return pipeline;
+  }
+
+  private newJob(pipeline: DoublePipeline, spec: JobSpec): DoubleJob {
+    const job: DoubleJob = {
+      id: this.nextId.job++,
+      pipelineId: pipeline.id,
+      projectId: pipeline.projectId,
+      name: spec.name,
+      stage: spec.stage,
+      status: 'pending',
+      token: `glcbt-${randomBytes(16).toString('hex')}`,
+      createdAt: now(),
+      startedAt: null,
+      finishedAt: null,
+      failureReason: null,
+      retried: false,
+    };
+    this.jobs.set(job.id, job);
+    return job;
+  }
+
+  /** The pipelines created so far, oldest first, optionally of one project. */
+  pipelinesOf(projectRef?: string | number | DoubleProject): DoublePipeline[] {
+    const projectId = projectRef === undefined ? undefined : this.project(projectRef).id;
+    return [...this.pipelines.values()].filter((p) => projectId === undefined || p.projectId === projectId).sort((a, b) => a.id - b.id);
+  }
+
+  pipeline(id: number): DoublePipeline {
+    const pipeline = this.pipelines.get(id);
+    if (!pipeline) throw new DoubleError(`double: no pipeline ${id}`);
+    return pipeline;
+  }
+
+  /** The current (not retried) jobs of a pipeline. */
+  jobsOf(pipelineId: number, includeRetried = false): DoubleJob[] {
+    return this.pipeline(pipelineId).jobIds.map((id) => this.jobs.get(id)!).filter((j) => includeRetried || !j.retried);
+  }
+
+  job(id: number): DoubleJob {
+    const job = this.jobs.get(id);
+    if (!job) throw new DoubleError(`double: no job ${id}`);
+    return job;
+  }
+
+  /** The running job a CI_JOB_TOKEN belongs to; undefined for an unknown token or a job that is not running. */
+  jobForToken(token: string): DoubleJob | undefined {
+    return [...this.jobs.values()].find((j) => j.token === token && j.status === 'running');
+  }
+
+  /** A runner picks the job up: it runs, and its token becomes valid. Returns the token. */
+  async startJob(jobId: number): Promise<string> {
+    const job = this.job(jobId);
+    if (job.status !== 'pending') throw new DoubleError(`double: job ${jobId} is ${job.status}, not pending`);
+    await this.changeJobs(job.pipelineId, () => {
+      job.status = 'running';
+      job.startedAt = now();
+    });
+    return job.token;
+  }
+
+  /** Finishes a running (or pending) job with `success` or `failed`; its token stops working. */
+  async finishJob(jobId: number, status: 'success' | 'failed', failureReason = 'script_failure'): Promise<void> {
+    const job = this.job(jobId);
+    if (FINISHED.has(job.status)) throw new DoubleError(`double: job ${jobId} already ${job.status}`);
+    await this.changeJobs(job.pipelineId, () => {
+      job.status = status;
+      job.startedAt ??= now();
+      job.finishedAt = now();
+      job.failureReason = status === 'failed' ? failureReason : null;
+    });
+  }
+
+  /** Starts a pipeline's first pending job and returns it with its token. */
+  async startPipeline(pipelineId: number): Promise<{ job: DoubleJob; token: string }> {
+    const job = this.jobsOf(pipelineId).find((j) => j.status === 'pending');
+    if (!job) throw new DoubleError(`double: pipeline ${pipelineId} has no pending job`);
+    return { job, token: await this.startJob(job.id) };
+  }
+
+  /** Runs every unfinished job of a pipeline to `status`. */
+  async finishPipeline(pipelineId: number, status: 'success' | 'failed'): Promise<void> {
+    for (const job of this.jobsOf(pipelineId)) {
+      if (FINISHED.has(job.status)) continue;
+      if (job.status === 'pending') await this.startJob(job.id);
+      await this.finishJob(job.id, status);
+    }
+  }
+
+  /** Cancels a pipeline's unfinished jobs (`POST .../cancel`). */
+  async cancelPipeline(pipelineId: number): Promise<void> {
+    await this.changeJobs(pipelineId, () => {
+      for (const job of this.jobsOf(pipelineId)) {
+        if (FINISHED.has(job.status)) continue;
+        job.status = 'canceled';
+        job.finishedAt = now();
+      }
+    });
+  }
+
+  /** Whether `POST .../retry` has anything to do: some job failed or was canceled. */
+  retryable(pipelineId: number): boolean {
+    return this.jobsOf(pipelineId).some((j) => j.status === 'failed' || j.status === 'canceled');
+  }
+
+  /** Replaces failed and canceled jobs by new pending ones (`POST .../retry`). */
+  async retryPipeline(pipelineId: number): Promise<void> {
+    const pipeline = this.pipeline(pipelineId);
+    await this.changeJobs(pipelineId, () => {
+      for (const job of this.jobsOf(pipelineId)) {
+        if (job.status !== 'failed' && job.status !== 'canceled') continue;
+        job.retried = true;
+        const replacement = this.newJob(pipeline, job);
+        pipeline.jobIds.splice(pipeline.jobIds.indexOf(job.id) + 1, 0, replacement.id);
+      }
+      pipeline.finishedAt = null;
+    });
+  }
+
+  /** Applies a change to a pipeline's jobs, recomputes its status and notifies listeners if it changed. */
+  private async changeJobs(pipelineId: number, change: () => void): Promise<void> {
+    const pipeline = this.pipeline(pipelineId);
+    const before = pipeline.status;
+    change();
+    pipeline.status = pipelineStatusOf(this.jobsOf(pipelineId).map((j) => j.status));
+    pipeline.updatedAt = now();
+    if (pipeline.status === 'running') pipeline.startedAt ??= now();
+    if (FINISHED.has(pipeline.status as JobStatus)) pipeline.finishedAt = now();
+    if (pipeline.status === before) return;
+    const project = this.projects.get(pipeline.projectId)!;
+    for (const listener of this.listeners) await listener(pipeline, project);
+  }
+}
+
+/** A pipeline's status from its current jobs', the way GitLab composes it. */
+export function pipelineStatusOf(statuses: JobStatus[]): PipelineStatus {
+  if (statuses.length === 0) return 'skipped';
+  if (statuses.some((s) => s === 'running')) return 'running';
+  const unfinished = statuses.some((s) => !FINISHED.has(s));
+  if (unfinished) return statuses.some((s) => FINISHED.has(s)) ? 'running' : 'pending';
+  if (statuses.some((s) => s === 'failed')) return 'failed';
+  if (statuses.some((s) => s === 'canceled')) return 'canceled';
+  if (statuses.every((s) => s === 'skipped')) return 'skipped';
+  return 'success';
+}
