@@ -59,6 +59,8 @@ export interface GitLabApi {
   listGroupProjects(group: string): Promise<GitLabProject[]>;
   /** A project by id or path. */
   getProject(project: number | string): Promise<GitLabProject>;
+  /** The commit a branch or tag points at; null when there is no such ref. */
+  commitOf(project: number | string, ref: string): Promise<string | null>;
   /** A file's text at a ref; null when the file does not exist there. */
   readFile(project: number | string, path: string, ref: string): Promise<string | null>;
   /** The tree under `path` at a ref (recursive). */

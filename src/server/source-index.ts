@@ -183,6 +183,21 @@ export class SourceIndex {
     return result;
   }
 
+  /**
+   * Reads the recipe in `dir` of a project at a branch or tag the index has not seen (an origin
+   * changeset's ref), and keeps it in the index under that ref.
+   */
+  async readAt(projectId: number, dir: string, ref: string): Promise<IndexedRecipe | null> {
+    const project = await this.gitlab.getProject(projectId);
+    const sha = await this.gitlab.commitOf(projectId, ref);
+    if (!sha) return null;
+    const recipe = await this.read(project, dir, sha);
+    if (!recipe) return null;
+    const indexed: IndexedRecipe = { pkgbase: recipe.pkgbase, branch: ref, projectId, projectPath: project.path_with_namespace, dir, sha, isDefault: ref === project.default_branch, recipe };
+    this.table.put(indexed);
+    return indexed;
+  }
+
   /** Reads and parses the recipe in `dir` at `ref`; null when the directory holds no recipe. */
   async read(project: GitLabProject, dir: string, ref: string): Promise<SourcePackage | null> {
     const format = recipeFormat(this.flavour);
