@@ -1,0 +1,102 @@
+/**
+ * dpkg's version ordering (`dpkg --compare-versions`), which Debian and AOSC share: epoch
+ * numerically, then upstream version and revision with dpkg's character order, in which `~`
+ * sorts before everything (even the end), letters before other characters, and digit runs numerically.
+ */
+import { InvalidVersionError } from './errors.js';
+
+/** A version split the way dpkg splits it. The revision is '' when absent (dpkg treats '' and '0' alike). */
+export interface DpkgVersion {
+  epoch: number;
+  upstream: string;
+  revision: string;
+  /** Whether the text had a revision (a hyphen); dpkg compares the same either way. */
+  hasRevision: boolean;
+}
+
+const INT_MAX = 2147483647;
+
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+const isAlpha = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+
+/**
+ * Splits a version as dpkg's parseversion does, with its hard errors (empty, embedded blanks, a bad
+ * epoch, nothing after the colon, an empty revision) as InvalidVersionError. dpkg only warns about
+ * odd characters or an upstream version not starting with a digit, and so do we: those compare.
+ */
+export function splitDebianVersion(text: string): DpkgVersion {
+  const trimmed = text.trim();
+  if (trimmed === '') throw new InvalidVersionError(text, 'version string is empty');
+  if (/\s/.test(trimmed)) throw new InvalidVersionError(text, 'version string has embedded spaces');
+  const colon = trimmed.indexOf(':');
+  let epoch = 0;
+  let rest = trimmed;
+  if (colon >= 0) {
+    const epochText = trimmed.slice(0, colon);
+    // dpkg reads the epoch with strtol, which takes a sign.
+    const number = /^[+-]?[0-9]+/.exec(epochText);
+    if (!number) throw new InvalidVersionError(text, 'epoch in version is empty');
+    if (number[0] !== epochText) throw new InvalidVersionError(text, 'epoch in version is not number');
+    epoch = Number(epochText);
+    if (epoch < 0) throw new InvalidVersionError(text, 'epoch in version is negative');
+    if (epoch > INT_MAX) throw new InvalidVersionError(text, 'epoch in version is too big');
+    rest = trimmed.slice(colon + 1);
+    if (rest === '') throw new InvalidVersionError(text, 'nothing after colon in version number');
+  }
+  const hyphen = rest.lastIndexOf('-');
+  const upstream = hyphen >= 0 ? rest.slice(0, hyphen) : rest;
+  const revision = hyphen >= 0 ? rest.slice(hyphen + 1) : '';
+  if (hyphen >= 0 && revision === '') throw new InvalidVersionError(text, 'revision number is empty');
+  if (upstream === '') throw new InvalidVersionError(text, 'version number is empty');
+  return { epoch, upstream, revision, hasRevision: hyphen >= 0 };
+}
+
+// dpkg's weight of one character in a non-digit run; 0 stands for the end of the string and digits.
+function order(c: number): number {
+  if (c === 0 || isDigit(c)) return 0;
+  if (isAlpha(c)) return c;
+  if (c === 0x7e /* '~' */) return -1;
+  return c + 256;
+}
+
+const at = (s: string, i: number): number => (i < s.length ? s.charCodeAt(i) : 0);
+
+/** dpkg's comparison of one upstream version or revision: alternating non-digit and digit runs. */
+export function verrevcmp(a: string, b: string): number {
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    let firstDiff = 0;
+    while ((i < a.length && !isDigit(a.charCodeAt(i))) || (j < b.length && !isDigit(b.charCodeAt(j)))) {
+      const ac = order(at(a, i));
+      const bc = order(at(b, j));
+      if (ac !== bc) return ac - bc;
+      i++;
+      j++;
+    }
+    while (at(a, i) === 0x30) i++;
+    while (at(b, j) === 0x30) j++;
+    while (isDigit(at(a, i)) && isDigit(at(b, j))) {
+      if (firstDiff === 0) firstDiff = a.charCodeAt(i) - b.charCodeAt(j);
+      i++;
+      j++;
+    }
+    if (isDigit(at(a, i))) return 1;
+    if (isDigit(at(b, j))) return -1;
+    if (firstDiff !== 0) return firstDiff;
+  }
+  return 0;
+}
+
+/** Compares two split versions: epoch, upstream, revision. */
+export function compareDpkgParts(a: DpkgVersion, b: DpkgVersion): number {
+  if (a.epoch !== b.epoch) return a.epoch > b.epoch ? 1 : -1;
+  const upstream = verrevcmp(a.upstream, b.upstream);
+  if (upstream !== 0) return upstream;
+  return verrevcmp(a.revision, b.revision);
+}
+
+/** Compares two Debian (or AOSC) versions as `dpkg --compare-versions` does: negative, zero or positive. Throws InvalidVersionError where dpkg refuses the text. */
+export function compareDebianVersions(a: string, b: string): number {
+  return Math.sign(compareDpkgParts(splitDebianVersion(a), splitDebianVersion(b)));
+}
