@@ -1,5 +1,6 @@
 /** Which files of a recipe directory each flavour reads, and turning them into the one recipe model. */
 import type { Flavour, ParseResult, SourcePackage, TextFile } from '../core/recipe/model.js';
+import { parseSrcinfo } from '../core/recipe/srcinfo.js';
 
 export interface RecipeFormat {
   /** Paths relative to the recipe directory; the first one marks a directory as a recipe. */
@@ -8,12 +9,9 @@ export interface RecipeFormat {
   parse(files: TextFile[]): ParseResult<SourcePackage>;
 }
 
-const formats = new Map<Flavour, RecipeFormat>();
-
-/** Registers the reader of a flavour (each parser module's adapter calls this). */
-export function registerRecipeFormat(flavour: Flavour, format: RecipeFormat): void {
-  formats.set(flavour, format);
-}
+const formats = new Map<Flavour, RecipeFormat>([
+  ['pkgbuild', { files: ['.SRCINFO'], parse: (files) => parseSrcinfo(files[0]!.text, files[0]!.path) }],
+]);
 
 /** The reader of a flavour; an Error naming the flavour when quarters cannot read it yet. */
 export function recipeFormat(flavour: Flavour): RecipeFormat {
