@@ -12,6 +12,12 @@ export interface FaultSpec {
   delayMs?: number;
   /** How many matching requests the fault applies to; defaults to 1. `Infinity` for every one. */
   times?: number;
+  /**
+   * `before` (default): the fault strikes before GitLab acts, the request has no effect.
+   * `after`: GitLab carries the request out, then the answer is delayed or replaced, as when a
+   * proxy times out or a response is lost: the client cannot tell that it took effect.
+   */
+  phase?: 'before' | 'after';
 }
 
 interface ActiveFault extends FaultSpec {
@@ -62,11 +68,14 @@ export class Faults {
       if (!rawPath.startsWith(apiPrefix)) return next();
       const fault = this.take(c.req.method, rawPath.slice(apiPrefix.length));
       if (!fault) return next();
+      if (fault.phase === 'after') await next();
       if (fault.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
-      if (fault.respond === undefined) return next();
-      if (fault.retryAfter !== undefined) c.header('retry-after', String(fault.retryAfter));
+      if (fault.respond === undefined) return fault.phase === 'after' ? undefined : next();
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
       const message = fault.respond === 429 ? 'Retry later' : `${fault.respond} Internal Server Error`;
-      return c.json({ message }, fault.respond as 429 | 500);
+      c.res = new Response(JSON.stringify({ message }), { status: fault.respond, headers });
+      return c.res;
     };
   }
 }

@@ -1,0 +1,274 @@
+/** The GitLab client against the GitLab double over real HTTP, faults included. */
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startGitLabDouble, type DoubleProject, type GitLabDouble } from '../../../test/gitlab-double/index.js';
+import { createLogger } from '../../common/log.js';
+import { BUILD_ID_VARIABLE, createGitLabClient, noteMarkerTag, type GitLabCallObservation, type GitLabClient, type GitLabClientOptions } from './client.js';
+import { GitLabApiError, GitLabUnavailableError, PipelineRefMovedError } from './errors.js';
+
+let double: GitLabDouble;
+let zlib: DoubleProject;
+let observations: GitLabCallObservation[];
+let sleeps: number[];
+
+/** A client with fast, recorded backoff (no real waiting between attempts). */
+function client(overrides: Partial<GitLabClientOptions> = {}): GitLabClient {
+  return createGitLabClient({
+    url: double.url,
+    token: double.token,
+    retry: { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1_000, maxElapsedMs: 30_000, attemptTimeoutMs: 2_000 },
+    observer: (o) => observations.push(o),
+    random: () => 0.5,
+    sleep: async (ms) => { sleeps.push(ms); },
+    ...overrides,
+  });
+}
+
+beforeAll(async () => {
+  double = await startGitLabDouble();
+});
+afterAll(async () => double.close());
+
+let counter = 0;
+beforeEach(() => {
+  counter += 1;
+  zlib = double.state.addProject({ path: `arch${counter}/packages/zlib`, files: { PKGBUILD: 'pkgname=zlib\n', '.SRCINFO': 'pkgbase = zlib\n', 'keys/pgp/k.asc': 'KEY\n' } });
+  double.faults.clear();
+  observations = [];
+  sleeps = [];
+});
+
+describe('reading projects and repositories', () => {
+  it('gets a project by path and lists a group\'s projects across pages', async () => {
+    const gitlab = client();
+    expect(await gitlab.getProject(zlib.pathWithNamespace)).toEqual({
+      id: zlib.id, name: 'zlib', path: zlib.pathWithNamespace, defaultBranch: 'main', webUrl: `${double.url}/${zlib.pathWithNamespace}`, archived: false,
+    });
+    const group = `many${counter}`;
+    for (let i = 0; i < 103; i += 1) double.state.addProject({ path: `${group}/${i < 100 ? '' : 'sub/'}pkg${i}` });
+    expect(await gitlab.listGroupProjects(group)).toHaveLength(100);
+    const all = await gitlab.listGroupProjects(group, { includeSubgroups: true });
+    expect(all).toHaveLength(103);
+    expect(new Set(all.map((p) => p.path)).size).toBe(103);
+    expect(observations.filter((o) => o.route === 'groups/:id/projects').length).toBe(3);
+  });
+
+  it('reads a file at a ref, null when absent; an unknown project is a GitLabApiError', async () => {
+    const gitlab = client();
+    const before = zlib.repository.branches.get('main')!;
+    double.state.pushFiles(zlib, { PKGBUILD: 'pkgname=zlib\npkgrel=2\n' });
+    expect(await gitlab.readFile(zlib.id, 'PKGBUILD', before)).toBe('pkgname=zlib\n');
+    expect(await gitlab.readFile(zlib.pathWithNamespace, 'PKGBUILD', 'main')).toBe('pkgname=zlib\npkgrel=2\n');
+    expect(await gitlab.readFile(zlib.id, 'keys/pgp/k.asc', 'main')).toBe('KEY\n');
+    expect(await gitlab.readFile(zlib.id, 'missing', 'main')).toBeNull();
+    const error = await gitlab.readFile('nobody/nothing', 'PKGBUILD', 'main').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GitLabApiError);
+    expect(error).toMatchObject({ status: 404, gitlabMessage: '404 Project Not Found', route: 'projects/:id/repository/files/:file_path/raw' });
+    expect(observations.filter((o) => o.status === 404)).toHaveLength(2);
+  });
+
+  it('lists a tree (empty for a missing directory) and compares beyond 20 commits', async () => {
+    const gitlab = client();
+    expect((await gitlab.listTree(zlib.id, '', 'main')).map((e) => `${e.type}:${e.path}`)).toEqual(['tree:keys', 'blob:.SRCINFO', 'blob:PKGBUILD']);
+    expect((await gitlab.listTree(zlib.id, 'keys', 'main', { recursive: true })).map((e) => e.path)).toEqual(['keys/pgp', 'keys/pgp/k.asc']);
+    expect(await gitlab.listTree(zlib.id, 'nope', 'main')).toEqual([]);
+    const push = double.state.push(zlib, { commits: Array.from({ length: 25 }, (_, i) => ({ files: { [`patch-${i}.diff`]: `${i}\n` }, message: `patch ${i}` })) });
+    const comparison = await gitlab.compare(zlib.id, push.before, push.after);
+    expect(comparison.commits.map((c) => c.sha)).toEqual(push.commits.map((c) => c.id));
+    expect(comparison.changes).toHaveLength(25);
+    expect(comparison.changes[0]).toEqual({ oldPath: 'patch-0.diff', newPath: 'patch-0.diff', newFile: true, deletedFile: false, renamedFile: false });
+    expect((await gitlab.getCommit(zlib.id, push.after)).title).toBe('patch 24');
+  });
+});
+
+describe('pipelines', () => {
+  const request = (buildId: string) => ({ ref: 'main', sha: zlib.repository.branches.get('main')!, buildId, variables: { QUARTERS_PKGBASE: 'zlib', QUARTERS_ARCH: 'x86_64' } });
+
+  it('creates a pipeline with env-var variables and reads it, its variables and its jobs back', async () => {
+    const gitlab = client();
+    const pipeline = await gitlab.createPipeline(zlib.id, 'main', { QUARTERS_BUILD_ID: 'b1', QUARTERS_ARCH: 'x86_64' });
+    expect(pipeline).toMatchObject({ projectId: zlib.id, ref: 'main', sha: zlib.repository.branches.get('main'), status: 'pending' });
+    expect(double.state.pipeline(pipeline.id).variables).toEqual([
+      { key: 'QUARTERS_BUILD_ID', value: 'b1', variable_type: 'env_var' },
+      { key: 'QUARTERS_ARCH', value: 'x86_64', variable_type: 'env_var' },
+    ]);
+    expect(await gitlab.pipelineVariables(zlib.id, pipeline.id)).toEqual({ QUARTERS_BUILD_ID: 'b1', QUARTERS_ARCH: 'x86_64' });
+    const [job] = await gitlab.pipelineJobs(zlib.id, pipeline.id);
+    expect(job).toMatchObject({ pipelineId: pipeline.id, projectId: zlib.id, status: 'pending', name: 'build' });
+    await double.state.finishPipeline(pipeline.id, 'failed');
+    expect((await gitlab.getPipeline(zlib.id, pipeline.id)).status).toBe('failed');
+    expect((await gitlab.retryPipeline(zlib.id, pipeline.id)).status).toBe('pending');
+    expect((await gitlab.cancelPipeline(zlib.id, pipeline.id)).status).toBe('canceled');
+    const unknownRef = await gitlab.createPipeline(zlib.id, 'nope', {}).catch((e: unknown) => e);
+    expect(unknownRef).toMatchObject({ status: 400, gitlabMessage: '{"base":["Reference not found"]}' });
+  });
+
+  it('dispatches one pipeline per build: a second dispatch finds the first', async () => {
+    const gitlab = client();
+    const first = await gitlab.dispatchPipeline(zlib.id, request('build-1'));
+    const again = await gitlab.dispatchPipeline(zlib.id, request('build-1'));
+    const other = await gitlab.dispatchPipeline(zlib.id, request('build-2'));
+    expect(first.created).toBe(true);
+    expect(again).toEqual({ pipeline: first.pipeline, created: false });
+    expect(other.pipeline.id).not.toBe(first.pipeline.id);
+    expect(double.state.pipelinesOf(zlib)).toHaveLength(2);
+    expect(double.state.pipeline(first.pipeline.id).variables).toContainEqual({ key: BUILD_ID_VARIABLE, value: 'build-1', variable_type: 'env_var' });
+    expect(await gitlab.findPipeline(zlib.id, request('x').sha, 'build-3')).toBeNull();
+  });
+
+  it('never creates a second pipeline when the create times out or fails after GitLab acted on it', async () => {
+    const gitlab = client({ retry: { maxAttempts: 3, attemptTimeoutMs: 150 } });
+    double.faults.inject({ route: 'POST /projects/:id/pipeline', delayMs: 600, phase: 'after' });
+    const timedOut = await gitlab.dispatchPipeline(zlib.id, request('slow'));
+    expect(timedOut.created).toBe(true);
+    expect(observations.find((o) => o.route === 'projects/:id/pipeline')).toMatchObject({ status: null, failure: 'timeout' });
+    double.faults.inject({ route: 'POST /projects/:id/pipeline', respond: 502, phase: 'after' });
+    const lost = await gitlab.dispatchPipeline(zlib.id, request('lost'));
+    expect(lost.created).toBe(true);
+    expect(double.state.pipelinesOf(zlib).map((p) => p.variables.find((v) => v.key === BUILD_ID_VARIABLE)!.value)).toEqual(['slow', 'lost']);
+  });
+
+  it('creates the pipeline again when a 5xx left no trace of it', async () => {
+    const gitlab = client();
+    const fault = double.faults.inject({ route: 'POST /projects/:id/pipeline', respond: 500, times: 2 });
+    const { pipeline, created } = await gitlab.dispatchPipeline(zlib.id, request('retry-me'));
+    expect(created).toBe(true);
+    expect(fault.hits).toBe(2);
+    expect(double.state.pipelinesOf(zlib).map((p) => p.id)).toEqual([pipeline.id]);
+  });
+
+  it('cancels and reports a pipeline created at another commit because the branch moved', async () => {
+    const gitlab = client();
+    const planned = request('moved');
+    double.state.pushFiles(zlib, { PKGBUILD: 'moved on\n' });
+    const error = await gitlab.dispatchPipeline(zlib.id, planned).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PipelineRefMovedError);
+    expect(double.state.pipelinesOf(zlib).map((p) => p.status)).toEqual(['canceled']);
+  });
+});
+
+describe('retries, timeouts and errors', () => {
+  it('retries a 429 after Retry-After, and the logical call succeeds', async () => {
+    const gitlab = client();
+    const fault = double.faults.inject({ route: 'GET /projects/:id', respond: 429, retryAfter: 2, times: 2 });
+    expect((await gitlab.getProject(zlib.id)).id).toBe(zlib.id);
+    expect(fault.hits).toBe(2);
+    expect(sleeps).toEqual([2_000, 2_000]);
+    expect(observations.map((o) => [o.route, o.status, o.attempt])).toEqual([['projects/:id', 429, 1], ['projects/:id', 429, 2], ['projects/:id', 200, 3]]);
+  });
+
+  it('retries a 429 even for pipeline creation, which GitLab refused before acting', async () => {
+    const gitlab = client();
+    double.faults.inject({ route: 'POST /projects/:id/pipeline', respond: 429, times: 1 });
+    await gitlab.createPipeline(zlib.id, 'main', {});
+    expect(double.state.pipelinesOf(zlib)).toHaveLength(1);
+    expect(sleeps).toEqual([50]);
+  });
+
+  it('backs off exponentially with full jitter, and gives up after the bounded attempts with a typed error', async () => {
+    const gitlab = client();
+    const fault = double.faults.inject({ route: '*', respond: 500, times: Infinity });
+    const error = await gitlab.getPipeline(zlib.id, 1).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GitLabUnavailableError);
+    expect(error).toMatchObject({ attempts: 4, lastFailure: 500, mayHaveTakenEffect: true, route: 'projects/:id/pipelines/:pipeline_id' });
+    expect((error as Error).message).toMatch(/after 4 attempt\(s\); last failure: status 500/);
+    expect(fault.hits).toBe(4);
+    expect(sleeps).toEqual([50, 100, 200]);
+  });
+
+  it('stops retrying when the time budget would be exceeded', async () => {
+    const gitlab = client({ retry: { maxAttempts: 10, maxElapsedMs: 1_500 } });
+    double.faults.inject({ route: '*', respond: 429, retryAfter: 1, times: Infinity });
+    const error = await gitlab.getProject(zlib.id).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'GitLabUnavailableError', lastFailure: 429, mayHaveTakenEffect: false });
+    // The first 1 s wait fits the 1.5 s budget; a second would end past it.
+    expect(sleeps).toEqual([1_000]);
+    expect(error).toMatchObject({ attempts: 2 });
+  });
+
+  it('abandons a slow attempt after the attempt timeout and retries it', async () => {
+    const gitlab = client({ retry: { attemptTimeoutMs: 100 } });
+    double.faults.inject({ route: 'GET /projects/:id/repository/files/:file_path/raw', delayMs: 400, times: 1 });
+    expect(await gitlab.readFile(zlib.id, 'PKGBUILD', 'main')).toBe('pkgname=zlib\n');
+    expect(observations.map((o) => [o.status, o.failure])).toEqual([[null, 'timeout'], [200, undefined]]);
+    expect(observations[0]!.latencyMs).toBeGreaterThanOrEqual(90);
+  });
+
+  it('reports a timeout that never clears as GitLabUnavailableError', async () => {
+    const gitlab = client({ retry: { attemptTimeoutMs: 80, maxAttempts: 2 } });
+    double.faults.inject({ route: 'GET /projects/:id', delayMs: 300, times: 2 });
+    const error = await gitlab.getProject(zlib.id).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'GitLabUnavailableError', attempts: 2, lastFailure: 'timeout' });
+  });
+
+  it('reports a refused connection as GitLabUnavailableError', async () => {
+    const gone = await startGitLabDouble();
+    const url = gone.url;
+    await gone.close();
+    const gitlab = client({ url, retry: { maxAttempts: 2 } });
+    const error = await gitlab.getProject(1).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'GitLabUnavailableError', attempts: 2, lastFailure: 'network' });
+  });
+
+  it('does not retry a 4xx', async () => {
+    const gitlab = createGitLabClient({ url: double.url, token: 'not-the-token', observer: (o) => observations.push(o) });
+    const error = await gitlab.getProject(zlib.id).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'GitLabApiError', status: 401, gitlabMessage: '401 Unauthorized' });
+    expect(observations).toHaveLength(1);
+  });
+});
+
+describe('job tokens', () => {
+  it('finds the running job of a job token; null once the job finished or for an unknown token', async () => {
+    const gitlab = client();
+    const { pipeline } = await gitlab.dispatchPipeline(zlib.id, { ref: 'main', sha: zlib.repository.branches.get('main')!, buildId: 'jt', variables: {} });
+    const [doubleJob] = double.state.jobsOf(pipeline.id);
+    expect(await gitlab.jobForToken(doubleJob!.token)).toBeNull();
+    const token = await double.state.startJob(doubleJob!.id);
+    expect(await gitlab.jobForToken(token)).toEqual({
+      jobId: doubleJob!.id, name: 'build', stage: 'build', status: 'running', pipelineId: pipeline.id, projectId: zlib.id, ref: 'main', sha: pipeline.sha,
+    });
+    await double.state.finishJob(doubleJob!.id, 'success');
+    expect(await gitlab.jobForToken(token)).toBeNull();
+    expect(await gitlab.jobForToken('glcbt-unknown')).toBeNull();
+    const jobRequests = double.requests.filter((r) => r.url.startsWith('/api/v4/job'));
+    expect(jobRequests.every((r) => r.auth === 'job-token' && !r.url.includes('token'))).toBe(true);
+  });
+
+  it('keeps tokens out of URLs, logs and error messages', async () => {
+    const lines: string[] = [];
+    const destination = new Writable({ write(chunk, _encoding, done) { lines.push(String(chunk)); done(); } });
+    const log = createLogger({ name: 'test', level: 'debug', destination });
+    const gitlab = client({ log });
+    const { pipeline } = await gitlab.dispatchPipeline(zlib.id, { ref: 'main', sha: zlib.repository.branches.get('main')!, buildId: 'sec', variables: {} });
+    const { token: jobToken } = await double.state.startPipeline(pipeline.id);
+    double.faults.inject({ route: '*', respond: 503, times: Infinity });
+    const errors = await Promise.all([
+      gitlab.jobForToken(jobToken).catch((e: unknown) => e),
+      gitlab.getProject(zlib.id).catch((e: unknown) => e),
+    ]);
+    expect(lines.length).toBeGreaterThan(0);
+    const everything = [...lines, ...errors.map((e) => `${(e as Error).message} ${JSON.stringify(e)}`), ...double.requests.map((r) => r.url)].join('\n');
+    expect(everything).not.toContain(double.token);
+    expect(everything).not.toContain(jobToken);
+  });
+});
+
+describe('merge request notes', () => {
+  it('keeps exactly one note per marker across updates, leaving other notes alone', async () => {
+    const gitlab = client();
+    const mergeRequest = double.state.addMergeRequest(zlib, { sourceBranch: 'feature' });
+    double.state.addNote(zlib, mergeRequest.iid, 'LGTM');
+    const first = await gitlab.upsertMergeRequestNote(zlib.id, mergeRequest.iid, 'rebuild-count', 'Rebuilds: x86_64 3');
+    const second = await gitlab.upsertMergeRequestNote(zlib.id, mergeRequest.iid, 'rebuild-count', 'Rebuilds: x86_64 4');
+    const third = await gitlab.upsertMergeRequestNote(zlib.id, mergeRequest.iid, 'rebuild-count', 'Rebuilds: x86_64 5, aarch64 5');
+    const same = await gitlab.upsertMergeRequestNote(zlib.id, mergeRequest.iid, 'rebuild-count', 'Rebuilds: x86_64 5, aarch64 5');
+    expect([first.action, second.action, third.action, same.action]).toEqual(['created', 'updated', 'updated', 'unchanged']);
+    expect(new Set([first.note.id, second.note.id, third.note.id, same.note.id]).size).toBe(1);
+    const notes = double.state.mergeRequestNotes(zlib, mergeRequest.iid);
+    expect(notes.map((n) => n.body)).toEqual(['LGTM', `Rebuilds: x86_64 5, aarch64 5\n\n${noteMarkerTag('rebuild-count')}`]);
+    await gitlab.upsertMergeRequestNote(zlib.id, mergeRequest.iid, 'other', 'Another kind');
+    expect(double.state.mergeRequestNotes(zlib, mergeRequest.iid)).toHaveLength(3);
+    expect(() => noteMarkerTag('bad marker -->')).toThrow(/may contain only/);
+  });
+});

@@ -1,0 +1,255 @@
+/**
+ * The server's GitLab client: the few calls quarters makes, in the domain's words, over
+ * @gitbeaker/rest with quarters' own transport (retries, timeouts, metrics; see transport.ts).
+ */
+import { Commits, Groups, MergeRequestNotes, Pipelines, Projects, Repositories, RepositoryFiles, Jobs } from '@gitbeaker/rest';
+import type { z } from 'zod';
+import type { Logger } from '../../common/log.js';
+import { GitLabApiError, GitLabResponseError, GitLabUnavailableError, PipelineRefMovedError } from './errors.js';
+import { DEFAULT_RETRY_POLICY, nextDelayMs, type RetryPolicy } from './retry-policy.js';
+import {
+  commitSchema, comparisonSchema, jobSchema, noteSchema, pipelineSchema, pipelineVariableSchema, projectSchema, treeEntrySchema,
+  type Commit, type Comparison, type Job, type MergeRequestNote, type Pipeline, type Project, type TreeEntry,
+} from './schemas.js';
+import { retryingRequesterFn, type GitLabObserver, type TransportOptions } from './transport.js';
+
+export type { Commit, Comparison, FileChange, Job, MergeRequestNote, Pipeline, PipelineStatus, Project, TreeEntry } from './schemas.js';
+export type { GitLabCallObservation, GitLabObserver } from './transport.js';
+export type { RetryPolicy } from './retry-policy.js';
+
+/** A project by numeric id or full path (`arch/packages/zlib`). */
+export type ProjectRef = number | string;
+
+/** The pipeline variable that ties a pipeline to the build quarters dispatched it for. */
+export const BUILD_ID_VARIABLE = 'QUARTERS_BUILD_ID';
+
+export interface DispatchRequest {
+  /** Branch or tag to run the pipeline on; GitLab runs it at the ref's head. */
+  ref: string;
+  /** The commit the build is for; a pipeline created at another commit is cancelled and reported. */
+  sha: string;
+  buildId: string;
+  /** Further pipeline variables (QUARTERS_*); QUARTERS_BUILD_ID is added. */
+  variables: Record<string, string>;
+}
+
+export interface NoteUpsert {
+  note: MergeRequestNote;
+  action: 'created' | 'updated' | 'unchanged';
+}
+
+/** What the quarters server asks of GitLab. */
+export interface GitLabClient {
+  /** The project, by id or full path. */
+  getProject(project: ProjectRef): Promise<Project>;
+  /** Every project of a group (all pages), with its subgroups' when asked. */
+  listGroupProjects(group: ProjectRef, options?: { includeSubgroups?: boolean }): Promise<Project[]>;
+  /** A file's text at a ref, or null when the file does not exist there. */
+  readFile(project: ProjectRef, path: string, ref: string): Promise<string | null>;
+  /** The entries under `path` (`''` for the root) at a ref, all pages; empty when the directory does not exist. */
+  listTree(project: ProjectRef, path: string, ref: string, options?: { recursive?: boolean }): Promise<TreeEntry[]>;
+  /** One commit. */
+  getCommit(project: ProjectRef, sha: string): Promise<Commit>;
+  /** Commits and file changes from `from` to `to` (the compare API; not limited to 20 commits like a Push Hook). */
+  compare(project: ProjectRef, from: string, to: string): Promise<Comparison>;
+  /** Creates a pipeline on `ref` with env-var variables. Not retried after an ambiguous failure: use dispatchPipeline for builds. */
+  createPipeline(project: ProjectRef, ref: string, variables: Record<string, string>): Promise<Pipeline>;
+  /** The newest pipeline at `sha` whose QUARTERS_BUILD_ID is `buildId`, or null. */
+  findPipeline(project: ProjectRef, sha: string, buildId: string): Promise<Pipeline | null>;
+  /** The build's pipeline: the one already created for it if any, else a new one; never two for one build. */
+  dispatchPipeline(project: ProjectRef, request: DispatchRequest): Promise<{ pipeline: Pipeline; created: boolean }>;
+  getPipeline(project: ProjectRef, pipelineId: number): Promise<Pipeline>;
+  cancelPipeline(project: ProjectRef, pipelineId: number): Promise<Pipeline>;
+  retryPipeline(project: ProjectRef, pipelineId: number): Promise<Pipeline>;
+  /** A pipeline's variables as a map. */
+  pipelineVariables(project: ProjectRef, pipelineId: number): Promise<Record<string, string>>;
+  /** A pipeline's current jobs (retried ones left out). */
+  pipelineJobs(project: ProjectRef, pipelineId: number): Promise<Job[]>;
+  /** The running job a CI_JOB_TOKEN belongs to, or null when GitLab does not accept the token (unknown, or the job is not running). */
+  jobForToken(jobToken: string): Promise<Job | null>;
+  /** Creates or edits the one note on a merge request that carries `marker` (hidden in an HTML comment). */
+  upsertMergeRequestNote(project: ProjectRef, mergeRequestIid: number, marker: string, body: string): Promise<NoteUpsert>;
+}
+
+export interface GitLabClientOptions {
+  /** GitLab's base URL, e.g. `https://gitlab.example.com` (`/api/v4` is added). */
+  url: string;
+  /** Access token, sent as `PRIVATE-TOKEN`. */
+  token: string;
+  retry?: Partial<RetryPolicy>;
+  /** Told of every HTTP attempt (status, latency, route), e.g. for Prometheus. */
+  observer?: GitLabObserver;
+  log?: Logger;
+  /** For tests: the jitter source (default Math.random). */
+  random?: () => number;
+  /** For tests: how to wait between attempts (default setTimeout). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const NOTE_MARKER = /^[A-Za-z0-9_.:-]+$/;
+
+/** The hidden HTML comment that identifies quarters' note of one kind on a merge request. */
+export function noteMarkerTag(marker: string): string {
+  if (!NOTE_MARKER.test(marker)) throw new RangeError(`note marker "${marker}" may contain only letters, digits and _ . : -`);
+  return `<!-- quarters:${marker} -->`;
+}
+
+function parse<S extends z.ZodType>(schema: S, value: unknown, call: string): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const [method = 'GET', route = call] = call.split(' ');
+    throw new GitLabResponseError(method, route, result.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+  }
+  return result.data;
+}
+
+const isNotFound = (error: unknown, what: string) => error instanceof GitLabApiError && error.status === 404 && error.gitlabMessage === `404 ${what} Not Found`;
+
+/** Creates the client. Nothing is sent until a method is called. */
+export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
+  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+  const random = options.random ?? Math.random;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const transport = (repeatable: boolean): TransportOptions => ({ policy, repeatable, observer: options.observer, log: options.log, random, sleep });
+  const host = options.url.replace(/\/+$/, '');
+  const resource = { host, token: options.token, requesterFn: retryingRequesterFn(transport(true)), queryTimeout: null };
+  const projects = new Projects(resource);
+  const groups = new Groups(resource);
+  const files = new RepositoryFiles(resource);
+  const repositories = new Repositories(resource);
+  const commits = new Commits(resource);
+  const pipelines = new Pipelines(resource);
+  const jobs = new Jobs(resource);
+  const notes = new MergeRequestNotes(resource);
+  // Creating a pipeline twice makes two builds: that call is sent once unless GitLab refused it (429).
+  const pipelinesOnce = new Pipelines({ ...resource, requesterFn: retryingRequesterFn(transport(false)) });
+  const jobTokenRequester = retryingRequesterFn(transport(true));
+  const perPage = 100;
+
+  const client: GitLabClient = {
+    async getProject(project) {
+      return parse(projectSchema, await projects.show(project), 'GET projects/:id');
+    },
+
+    async listGroupProjects(group, { includeSubgroups = false } = {}) {
+      const list = await groups.allProjects(group, { includeSubgroups, perPage, orderBy: 'id', sort: 'asc' } as never);
+      return parse(projectSchema.array(), list, 'GET groups/:id/projects');
+    },
+
+    async readFile(project, path, ref) {
+      try {
+        const body: unknown = await files.showRaw(project, path, ref);
+        return body instanceof Blob ? await body.text() : String(body);
+      } catch (error) {
+        if (isNotFound(error, 'File')) return null;
+        throw error;
+      }
+    },
+
+    async listTree(project, path, ref, { recursive = false } = {}) {
+      try {
+        const list = await repositories.allRepositoryTrees(project, { path, ref, recursive, perPage });
+        return parse(treeEntrySchema.array(), list, 'GET projects/:id/repository/tree');
+      } catch (error) {
+        if (isNotFound(error, 'Tree')) return [];
+        throw error;
+      }
+    },
+
+    async getCommit(project, sha) {
+      return parse(commitSchema, await commits.show(project, sha), 'GET projects/:id/repository/commits/:sha');
+    },
+
+    async compare(project, from, to) {
+      return parse(comparisonSchema, await repositories.compare(project, from, to), 'GET projects/:id/repository/compare');
+    },
+
+    async createPipeline(project, ref, variables) {
+      const list = Object.entries(variables).map(([key, value]) => ({ key, value, variable_type: 'env_var' }));
+      return parse(pipelineSchema, await pipelinesOnce.create(project, ref, { variables: list } as never), 'POST projects/:id/pipeline');
+    },
+
+    async findPipeline(project, sha, buildId) {
+      const list = parse(pipelineSchema.array(), await pipelines.all(project, { sha, orderBy: 'id', sort: 'desc', perPage }), 'GET projects/:id/pipelines');
+      for (const pipeline of list) {
+        const variables = await client.pipelineVariables(project, pipeline.id);
+        if (variables[BUILD_ID_VARIABLE] === buildId) return pipeline;
+      }
+      return null;
+    },
+
+    async dispatchPipeline(project, request) {
+      const existing = await client.findPipeline(project, request.sha, request.buildId);
+      if (existing) return { pipeline: existing, created: false };
+      const started = performance.now();
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          const pipeline = await client.createPipeline(project, request.ref, { ...request.variables, [BUILD_ID_VARIABLE]: request.buildId });
+          if (pipeline.sha !== request.sha) {
+            await client.cancelPipeline(project, pipeline.id);
+            throw new PipelineRefMovedError(project, request.ref, request.sha, pipeline.sha);
+          }
+          return { pipeline, created: true };
+        } catch (error) {
+          if (!(error instanceof GitLabUnavailableError) || !error.mayHaveTakenEffect) throw error;
+          // The create may have happened: look before asking again.
+          const found = await client.findPipeline(project, request.sha, request.buildId);
+          if (found) return { pipeline: found, created: true };
+          const delay = nextDelayMs(policy, attempt, performance.now() - started, undefined, random);
+          if (delay === undefined) throw error;
+          options.log?.warn({ route: error.route, attempt, delayMs: delay }, 'creating a pipeline failed without a trace in GitLab; trying again');
+          await sleep(delay);
+        }
+      }
+    },
+
+    async getPipeline(project, pipelineId) {
+      return parse(pipelineSchema, await pipelines.show(project, pipelineId), 'GET projects/:id/pipelines/:pipeline_id');
+    },
+
+    async cancelPipeline(project, pipelineId) {
+      return parse(pipelineSchema, await pipelines.cancel(project, pipelineId), 'POST projects/:id/pipelines/:pipeline_id/cancel');
+    },
+
+    async retryPipeline(project, pipelineId) {
+      return parse(pipelineSchema, await pipelines.retry(project, pipelineId), 'POST projects/:id/pipelines/:pipeline_id/retry');
+    },
+
+    async pipelineVariables(project, pipelineId) {
+      const list = parse(pipelineVariableSchema.array(), await pipelines.allVariables(project, pipelineId), 'GET projects/:id/pipelines/:pipeline_id/variables');
+      return Object.fromEntries(list.map((v) => [v.key, v.value]));
+    },
+
+    async pipelineJobs(project, pipelineId) {
+      const list = await jobs.all(project, { pipelineId, perPage } as never);
+      return parse(jobSchema.array(), list, 'GET projects/:id/pipelines/:pipeline_id/jobs');
+    },
+
+    async jobForToken(jobToken) {
+      // gitbeaker's Jobs.showConnectedJob refuses job-token auth (it looks for the header in the wrong place), so call GET /job directly.
+      const requester = jobTokenRequester({ url: `${host}/api/v4`, headers: {}, authHeaders: { 'job-token': async () => jobToken } });
+      try {
+        const response = await requester.get('job');
+        return parse(jobSchema, response.body, 'GET job');
+      } catch (error) {
+        if (error instanceof GitLabApiError && error.status === 401) return null;
+        throw error;
+      }
+    },
+
+    async upsertMergeRequestNote(project, mergeRequestIid, marker, body) {
+      const tag = noteMarkerTag(marker);
+      const text = `${body.replace(/\s+$/, '')}\n\n${tag}`;
+      const list = await notes.all(project, mergeRequestIid, { sort: 'asc', orderBy: 'created_at', perPage } as never);
+      const ours = parse(noteSchema.array(), list, 'GET projects/:id/merge_requests/:iid/notes').find((n) => !n.system && n.body.includes(tag));
+      if (!ours) {
+        const created = await notes.create(project, mergeRequestIid, text);
+        return { note: parse(noteSchema, created, 'POST projects/:id/merge_requests/:iid/notes'), action: 'created' };
+      }
+      if (ours.body === text) return { note: ours, action: 'unchanged' };
+      const edited = await notes.edit(project, mergeRequestIid, ours.id, { body: text });
+      return { note: parse(noteSchema, edited, 'PUT projects/:id/merge_requests/:iid/notes/:note_id'), action: 'updated' };
+    },
+  };
+  return client;
+}
