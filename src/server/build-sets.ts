@@ -7,7 +7,8 @@ import type { Flavour } from '../core/recipe/model.js';
 import type { Logger } from '../common/log.js';
 import { BuildStore, type BuildRow, type NamespaceKind, type NamespaceRow, type NewBuild } from './build-store.js';
 import { ensurePipeline, pipelineVariables } from './dispatch.js';
-import { GitLabError, type GitLabApi } from './gitlab-api.js';
+import type { GitLabClient } from './gitlab/client.js';
+import { GitLabApiError, PipelineRefMovedError } from './gitlab/errors.js';
 import { ApiError } from './http-error.js';
 import { iterationBuilds, type PlanLike, type Planner } from './iteration-plan.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -60,7 +61,7 @@ export class BuildSets {
     readonly store: BuildStore,
     private readonly recipes: RecipeTable,
     private readonly index: SourceIndex,
-    private readonly gitlab: GitLabApi,
+    private readonly gitlab: GitLabClient,
     private readonly planner: Planner,
     private readonly settings: BuildSetSettings,
     private readonly log: Logger,
@@ -81,6 +82,47 @@ export class BuildSets {
     });
     await this.newIteration(ns.id, 'created');
     return this.store.namespaceById(ns.id)!;
+  }
+
+  /** Creates the build set `name`, or makes a new iteration of it with these origins when it exists. */
+  async startOrIterate(name: string, origins: string[], packager: string | null, kind: NamespaceKind, extra: { targetBranch?: string; mergeRequest?: { projectId: number; iid: number } } = {}): Promise<NamespaceRow> {
+    const existing = this.store.namespaceByName(name);
+    if (!existing) return this.create({ name, origins, packager, kind, ...extra });
+    origins.forEach(parseOrigin);
+    this.store.updateNamespaceOrigin(existing.id, origins, packager);
+    this.store.setNamespaceStatus(existing.id, 'active');
+    await this.newIteration(existing.id, `new commits on ${origins.join(', ')}`);
+    return this.store.namespaceById(existing.id)!;
+  }
+
+  /**
+   * After the index changed `pkgbases` on `branch`: every active build set with one of them as an
+   * origin on that branch, or (for a default branch) building one of them, gets a new iteration.
+   * Returns the pkgbases that were origins of some build set.
+   */
+  async onRecipesChanged(pkgbases: string[], branch: string, isDefault: boolean, packager: string | null): Promise<Set<string>> {
+    const changed = new Set(pkgbases);
+    const asOrigin = new Set<string>();
+    for (const ns of this.store.activeNamespaces()) {
+      const origins = (JSON.parse(ns.origin) as string[]).map(parseOrigin);
+      const hit = origins.filter((o) => o.ref === branch && changed.has(o.pkgbase)).map((o) => o.pkgbase);
+      hit.forEach((p) => asOrigin.add(p));
+      let reason: string | null = hit.length ? `new commits on ${hit.map((p) => `${p}@${branch}`).join(', ')}` : null;
+      if (!reason && isDefault) {
+        const latest = this.store.latestIteration(ns.id);
+        const planned = latest ? this.store.builds(latest.id).map((b) => b.pkgbase) : [];
+        const dependency = planned.find((p) => changed.has(p) && !origins.some((o) => o.pkgbase === p));
+        if (dependency) reason = `dependency ${dependency} changed on ${branch}`;
+      }
+      if (!reason) continue;
+      if (hit.length && packager) this.store.updateNamespaceOrigin(ns.id, JSON.parse(ns.origin) as string[], packager);
+      try {
+        await this.newIteration(ns.id, reason);
+      } catch (error) {
+        this.log.warn({ namespace: ns.name, reason, error: (error as Error).message }, 'cannot plan the new iteration');
+      }
+    }
+    return asOrigin;
   }
 
   /** The recipes of the origins, read from GitLab when the index has not seen that ref yet. */
@@ -195,12 +237,13 @@ export class BuildSets {
     if (!resumed) this.store.markDispatching(build.id);
     const variables = pipelineVariables(build, ns, iteration, { publicUrl: this.settings.publicUrl, flavour: this.settings.flavour });
     try {
-      const pipeline = await ensurePipeline(this.gitlab, build, variables, resumed);
-      this.store.setPipeline(build.id, pipeline.id, pipeline.web_url);
+      const pipeline = await ensurePipeline(this.gitlab, build, variables);
+      this.store.setPipeline(build.id, pipeline.id, pipeline.webUrl);
       this.log.info({ build: build.id, pkgbase: build.pkgbase, arch: build.arch, pipeline: pipeline.id }, 'dispatched');
     } catch (error) {
-      if (error instanceof GitLabError && error.status < 500 && error.status !== 429) {
-        this.store.setState(build.id, 'failed', `GitLab refused the pipeline: ${error.message}`);
+      if (error instanceof GitLabApiError || error instanceof PipelineRefMovedError) {
+        const reason = error instanceof GitLabApiError ? `GitLab refused the pipeline: ${error.gitlabMessage}` : error.message;
+        this.store.setState(build.id, 'failed', reason);
         await this.settle(ns.id);
         return;
       }

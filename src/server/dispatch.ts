@@ -1,10 +1,11 @@
 /**
- * Creating a build's pipeline: the attempt is recorded before the call, and a retried attempt first
- * looks for the pipeline an earlier, interrupted one may have made (by project, sha and build id).
+ * Creating a build's pipeline: the attempt is recorded before the call (by the caller), and the
+ * client's dispatch looks for the pipeline an earlier, interrupted attempt may have made (by
+ * project, sha and build id) before it creates one.
  */
 import type { Flavour } from '../core/recipe/model.js';
 import type { BuildRow, NamespaceRow } from './build-store.js';
-import type { GitLabApi, GitLabPipeline } from './gitlab-api.js';
+import type { GitLabClient, Pipeline } from './gitlab/client.js';
 
 /** The QUARTERS_* variables of a build's pipeline (ARCHITECTURE.md); none of them authorizes anything. */
 export function pipelineVariables(
@@ -26,14 +27,8 @@ export function pipelineVariables(
   };
 }
 
-/**
- * Makes (or finds) the pipeline of a build. `resumed` says an earlier attempt was recorded and may
- * have reached GitLab: then the existing pipeline is looked up before anything is created.
- */
-export async function ensurePipeline(gitlab: GitLabApi, build: BuildRow, variables: Record<string, string>, resumed: boolean): Promise<GitLabPipeline> {
-  if (resumed) {
-    const existing = await gitlab.findPipeline(build.project_id, build.sha, build.id);
-    if (existing) return existing;
-  }
-  return gitlab.createPipeline(build.project_id, build.ref, variables);
+/** Makes the pipeline of a build, or finds the one an earlier, interrupted attempt made (never two). */
+export async function ensurePipeline(gitlab: GitLabClient, build: BuildRow, variables: Record<string, string>): Promise<Pipeline> {
+  const { pipeline } = await gitlab.dispatchPipeline(build.project_id, { ref: build.ref, sha: build.sha, buildId: String(build.id), variables });
+  return pipeline;
 }

@@ -7,7 +7,8 @@ import type { Flavour, SourcePackage, TextFile } from '../core/recipe/model.js';
 import { formatParseIssue } from '../core/recipe/model.js';
 import type { Logger } from '../common/log.js';
 import type { Db } from './database.js';
-import type { GitLabApi, GitLabProject } from './gitlab-api.js';
+import type { GitLabClient, Project } from './gitlab/client.js';
+import { GitLabApiError } from './gitlab/errors.js';
 import { inDir, recipeDirOf, recipeFormat } from './recipe-files.js';
 
 export type RecipeLayout = { kind: 'group'; group: string } | { kind: 'tree'; project: string };
@@ -118,7 +119,7 @@ export interface RefreshResult {
 /** Reads recipes from GitLab into the index. */
 export class SourceIndex {
   constructor(
-    private readonly gitlab: GitLabApi,
+    private readonly gitlab: GitLabClient,
     private readonly table: RecipeTable,
     private readonly layout: RecipeLayout,
     private readonly flavour: Flavour,
@@ -126,7 +127,7 @@ export class SourceIndex {
   ) {}
 
   /** The projects recipes live in. */
-  async projects(): Promise<GitLabProject[]> {
+  async projects(): Promise<Project[]> {
     return this.layout.kind === 'group' ? this.gitlab.listGroupProjects(this.layout.group) : [await this.gitlab.getProject(this.layout.project)];
   }
 
@@ -134,8 +135,8 @@ export class SourceIndex {
   async syncAll(): Promise<RefreshResult> {
     const total: RefreshResult = { updated: [], removed: [], problems: [] };
     for (const project of await this.projects()) {
-      if (!project.default_branch) continue;
-      const result = await this.refresh(project, project.default_branch, project.default_branch, 'all');
+      if (!project.defaultBranch || project.archived) continue;
+      const result = await this.refresh(project, project.defaultBranch, project.defaultBranch, 'all');
       total.updated.push(...result.updated);
       total.removed.push(...result.removed);
       total.problems.push(...result.problems);
@@ -147,14 +148,14 @@ export class SourceIndex {
    * Re-reads the recipes of `project` on `branch` at commit `sha` whose directories contain one of
    * `changedPaths` ('all': every recipe of the project).
    */
-  async refresh(project: GitLabProject, branch: string, sha: string, changedPaths: readonly string[] | 'all'): Promise<RefreshResult> {
+  async refresh(project: Project, branch: string, sha: string, changedPaths: readonly string[] | 'all'): Promise<RefreshResult> {
     const format = recipeFormat(this.flavour);
-    const isDefault = branch === project.default_branch;
+    const isDefault = branch === project.defaultBranch;
     let dirs: Set<string>;
     if (this.layout.kind === 'group') {
       dirs = changedPaths === 'all' || changedPaths.length > 0 ? new Set(['']) : new Set();
     } else if (changedPaths === 'all') {
-      const tree = await this.gitlab.listTree(project.id, sha, { recursive: true });
+      const tree = await this.gitlab.listTree(project.id, '', sha, { recursive: true });
       dirs = new Set(tree.filter((e) => e.type === 'blob').map((e) => recipeDirOf(e.path, format, new Set())).filter((d): d is string => d !== null && d !== ''));
       for (const known of this.table.dirs(project.id, branch)) dirs.add(known);
     } else {
@@ -166,7 +167,7 @@ export class SourceIndex {
       try {
         const recipe = await this.read(project, dir, sha);
         if (recipe) {
-          const indexed: IndexedRecipe = { pkgbase: recipe.pkgbase, branch, projectId: project.id, projectPath: project.path_with_namespace, dir, sha, isDefault, recipe };
+          const indexed: IndexedRecipe = { pkgbase: recipe.pkgbase, branch, projectId: project.id, projectPath: project.path, dir, sha, isDefault, recipe };
           this.table.put(indexed);
           result.updated.push(indexed);
         } else {
@@ -177,7 +178,7 @@ export class SourceIndex {
       } catch (error) {
         if (!(error instanceof RecipeReadError)) throw error;
         result.problems.push(error.message);
-        this.log.warn({ project: project.path_with_namespace, dir, sha, problem: error.message }, 'recipe not indexed');
+        this.log.warn({ project: project.path, dir, sha, problem: error.message }, 'recipe not indexed');
       }
     }
     return result;
@@ -189,17 +190,27 @@ export class SourceIndex {
    */
   async readAt(projectId: number, dir: string, ref: string): Promise<IndexedRecipe | null> {
     const project = await this.gitlab.getProject(projectId);
-    const sha = await this.gitlab.commitOf(projectId, ref);
+    const sha = await this.commitOf(projectId, ref);
     if (!sha) return null;
     const recipe = await this.read(project, dir, sha);
     if (!recipe) return null;
-    const indexed: IndexedRecipe = { pkgbase: recipe.pkgbase, branch: ref, projectId, projectPath: project.path_with_namespace, dir, sha, isDefault: ref === project.default_branch, recipe };
+    const indexed: IndexedRecipe = { pkgbase: recipe.pkgbase, branch: ref, projectId, projectPath: project.path, dir, sha, isDefault: ref === project.defaultBranch, recipe };
     this.table.put(indexed);
     return indexed;
   }
 
+  /** The commit a branch or tag points at; null when the project has no such ref. */
+  private async commitOf(projectId: number, ref: string): Promise<string | null> {
+    try {
+      return (await this.gitlab.getCommit(projectId, ref)).sha;
+    } catch (error) {
+      if (error instanceof GitLabApiError && error.status === 404) return null;
+      throw error;
+    }
+  }
+
   /** Reads and parses the recipe in `dir` at `ref`; null when the directory holds no recipe. */
-  async read(project: GitLabProject, dir: string, ref: string): Promise<SourcePackage | null> {
+  async read(project: Project, dir: string, ref: string): Promise<SourcePackage | null> {
     const format = recipeFormat(this.flavour);
     const files: TextFile[] = [];
     for (const file of format.files) {
@@ -208,7 +219,7 @@ export class SourceIndex {
       if (text !== null) files.push({ path: file, text });
     }
     const parsed = format.parse(files);
-    const where = `${project.path_with_namespace}${dir ? `/${dir}` : ''}@${ref.slice(0, 12)}`;
+    const where = `${project.path}${dir ? `/${dir}` : ''}@${ref.slice(0, 12)}`;
     if (!parsed.value) throw new RecipeReadError(`${where}: ${parsed.issues.map(formatParseIssue).join('; ') || 'no recipe'}`);
     for (const issue of parsed.issues) this.log.warn({ where, issue: formatParseIssue(issue) }, 'recipe problem');
     return parsed.value;
