@@ -243,6 +243,23 @@ export class BuildStore {
     this.db.prepare('UPDATE builds SET pipeline_id = NULL, pipeline_url = NULL, dispatch_started_at = NULL WHERE id = ?').run(id);
   }
 
+  /** The artifacts uploaded for a build (or for the build it continues). */
+  artifacts(buildId: number): { filename: string; sha256: string; size: number }[] {
+    const build = this.build(buildId);
+    const owner = build?.reused_from ?? buildId;
+    return this.db.prepare('SELECT filename, sha256, size FROM artifacts WHERE build_id = ? ORDER BY filename').all(owner) as { filename: string; sha256: string; size: number }[];
+  }
+
+  /** Records an uploaded artifact (replacing an earlier upload of the same file). */
+  putArtifact(buildId: number, a: { filename: string; sha256: string; size: number; jobId: number }): void {
+    this.db
+      .prepare(
+        `INSERT INTO artifacts (build_id, filename, sha256, size, job_id, uploaded_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (build_id, filename) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, job_id = excluded.job_id, uploaded_at = excluded.uploaded_at`,
+      )
+      .run(buildId, a.filename, a.sha256, a.size, a.jobId, now());
+  }
+
   /** Counts of builds by state over live iterations, for /metrics. */
   countByState(): { state: string; n: number }[] {
     return this.db

@@ -136,7 +136,9 @@ export class SourceIndex {
     const total: RefreshResult = { updated: [], removed: [], problems: [] };
     for (const project of await this.projects()) {
       if (!project.defaultBranch || project.archived) continue;
-      const result = await this.refresh(project, project.defaultBranch, project.defaultBranch, 'all');
+      const sha = await this.commitOf(project.id, project.defaultBranch);
+      if (!sha) continue;
+      const result = await this.refresh(project, project.defaultBranch, sha, 'all');
       total.updated.push(...result.updated);
       total.removed.push(...result.removed);
       total.problems.push(...result.problems);
