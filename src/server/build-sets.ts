@@ -56,6 +56,8 @@ export function pipelineEvent(status: string, pipelineId: number, state: BuildRo
 
 export class BuildSets {
   private readonly lock = new KeyedLock();
+  /** Called after an iteration is committed, with the builds it carried over already built (their packages belong in its repository). */
+  onIterationCreated: (ns: NamespaceRow, iteration: number, carriedBuilt: BuildRow[]) => Promise<void> = async () => {};
 
   constructor(
     readonly store: BuildStore,
@@ -171,6 +173,8 @@ export class BuildSets {
       const iteration = this.store.addIteration(ns.id, reason, cycles, builds);
       this.log.info({ namespace: ns.name, iteration: iteration.number, builds: builds.length, carried: carried.size, reason }, 'planned iteration');
       for (const old of abandoned) await this.cancelPipeline(old);
+      const carriedBuilt = this.store.builds(iteration.id).filter((b) => b.reused_from !== null && b.state === 'built');
+      await this.onIterationCreated(ns, iteration.number, carriedBuilt);
       await this.settle(ns.id);
     });
   }
