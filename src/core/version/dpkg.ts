@@ -35,19 +35,19 @@ export function splitDebianVersion(text: string): DpkgVersion {
     const epochText = trimmed.slice(0, colon);
     // dpkg reads the epoch with strtol, which takes a sign.
     const number = /^[+-]?[0-9]+/.exec(epochText);
-    if (!number) throw new InvalidVersionError(text, 'epoch in version is empty');
-    if (number[0] !== epochText) throw new InvalidVersionError(text, 'epoch in version is not number');
+    if (!number) throw new InvalidVersionError(text, 'epoch in version is empty', 'epoch');
+    if (number[0] !== epochText) throw new InvalidVersionError(text, 'epoch in version is not number', 'epoch');
     epoch = Number(epochText);
-    if (epoch < 0) throw new InvalidVersionError(text, 'epoch in version is negative');
-    if (epoch > INT_MAX) throw new InvalidVersionError(text, 'epoch in version is too big');
+    if (epoch < 0) throw new InvalidVersionError(text, 'epoch in version is negative', 'epoch');
+    if (epoch > INT_MAX) throw new InvalidVersionError(text, 'epoch in version is too big', 'epoch');
     rest = trimmed.slice(colon + 1);
-    if (rest === '') throw new InvalidVersionError(text, 'nothing after colon in version number');
+    if (rest === '') throw new InvalidVersionError(text, 'nothing after colon in version number', 'upstream');
   }
   const hyphen = rest.lastIndexOf('-');
   const upstream = hyphen >= 0 ? rest.slice(0, hyphen) : rest;
   const revision = hyphen >= 0 ? rest.slice(hyphen + 1) : '';
-  if (hyphen >= 0 && revision === '') throw new InvalidVersionError(text, 'revision number is empty');
-  if (upstream === '') throw new InvalidVersionError(text, 'version number is empty');
+  if (hyphen >= 0 && revision === '') throw new InvalidVersionError(text, 'revision number is empty', 'release');
+  if (upstream === '') throw new InvalidVersionError(text, 'version number is empty', 'upstream');
   return { epoch, upstream, revision, hasRevision: hyphen >= 0 };
 }
 
