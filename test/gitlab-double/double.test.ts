@@ -62,6 +62,17 @@ describe('authentication', () => {
   });
 });
 
+describe('malformed requests', () => {
+  it('answers 400 for a body that is not JSON, 404 for an unknown route, and caps per_page at 100', async () => {
+    const badJson = await raw(`/projects/${zlib.id}/pipeline`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"ref":' });
+    expect(badJson.status).toBe(400);
+    expect(badJson.json()).toEqual({ error: 'the request body is not valid JSON' });
+    expect((await raw('/no/such/route')).json()).toEqual({ error: '404 Not Found' });
+    const capped = await raw(`/projects/${zlib.id}/repository/tree?per_page=1000`);
+    expect(capped.headers.get('x-per-page')).toBe('100');
+  });
+});
+
 describe('projects', () => {
   it('shows a project by id and by URL-encoded path, 404 for an unknown one', async () => {
     const byId = await api.Projects.show(zlib.id);
@@ -108,7 +119,8 @@ describe('repository', () => {
     expect(file.commit_id).toBe(zlib.repository.branches.get('main'));
     expect(await failure(api.RepositoryFiles.showRaw(zlib.id, 'missing', 'main'))).toEqual({ status: 404, description: '404 File Not Found' });
     expect(await failure(api.RepositoryFiles.showRaw(zlib.id, 'PKGBUILD', 'no-such-branch'))).toEqual({ status: 404, description: '404 Commit Not Found' });
-    expect((await raw(`/projects/${zlib.id}/repository/files/PKGBUILD/raw`)).json()).toEqual({ error: 'ref is missing' });
+    expect((await raw(`/projects/${zlib.id}/repository/files/PKGBUILD`)).json()).toEqual({ error: 'ref is missing' });
+    expect((await raw(`/projects/${zlib.id}/repository/files/PKGBUILD/raw`)).text).toBe('pkgname=zlib\npkgver=1.3\n');
   });
 
   it('reads a file at an older commit after a push', async () => {
@@ -154,6 +166,7 @@ describe('repository', () => {
     expect(comparison.diffs.find((d) => d.new_path === 'PKGBUILD')!.diff).toContain('+pkgver=1.4');
     expect(comparison).toMatchObject({ compare_timeout: false, compare_same_ref: false });
     expect((await raw(`/projects/${zlib.id}/repository/compare?from=${before}`)).json()).toEqual({ error: 'to is missing' });
+    expect(await failure(api.Repositories.compare(zlib.id, before, 'no-such-branch'))).toEqual({ status: 404, description: '404 Ref Not Found' });
   });
 
   it('shows a commit and lists branches', async () => {
@@ -205,7 +218,8 @@ describe('pipelines', () => {
     const shown = await api.Pipelines.show(zlib.id, second.id);
     expect(shown).toMatchObject({ id: second.id, status: 'success', sha: push.after, before_sha: push.before });
     expect(shown.finished_at).not.toBeNull();
-    expect(await failure(api.Pipelines.show(zlib.id, 1))).toEqual({ status: 404, description: '404 Pipeline Not Found' });
+    expect(await failure(api.Pipelines.show(zlib.id, 1))).toEqual({ status: 404, description: '404 Not found' });
+    expect((await raw(`/projects/${zlib.id}/pipelines/abc`)).json()).toEqual({ error: 'pipeline_id is invalid' });
   });
 
   it('runs jobs: a running job has a token GET /job accepts; it stops working when the job finishes', async () => {
@@ -226,10 +240,10 @@ describe('pipelines', () => {
     expect((await api.Pipelines.show(zlib.id, pipeline.id)).status).toBe('success');
   });
 
-  it('cancels a pipeline and retries it: failed jobs are replaced, the old ones kept as retried', async () => {
+  it('cancels a pipeline (200) and retries it (201): failed jobs are replaced, the old ones kept as retried', async () => {
     const pipeline = await api.Pipelines.create(zlib.id, 'main');
     const canceled = await raw(`/projects/${zlib.id}/pipelines/${pipeline.id}/cancel`, { method: 'POST' });
-    expect(canceled.status).toBe(201);
+    expect(canceled.status).toBe(200);
     expect(canceled.json()).toMatchObject({ id: pipeline.id, status: 'canceled' });
     const retried = await api.Pipelines.retry(zlib.id, pipeline.id);
     expect(retried.status).toBe('pending');
@@ -243,12 +257,15 @@ describe('pipelines', () => {
     expect(withRetried.map((j) => j.status)).toEqual(['pending', 'failed', 'canceled']);
     expect((await api.Jobs.all(zlib.id, { pipelineId: pipeline.id, scope: ['failed'] } as never)).length).toBe(0);
     await double.state.finishPipeline(pipeline.id, 'success');
-    expect(await failure(api.Pipelines.retry(zlib.id, pipeline.id))).toEqual({ status: 403, description: '403 Forbidden' });
+    const nothingToRetry = await raw(`/projects/${zlib.id}/pipelines/${pipeline.id}/retry`, { method: 'POST' });
+    expect(nothingToRetry.status).toBe(201);
+    expect(nothingToRetry.json()).toMatchObject({ status: 'success' });
   });
 });
 
 describe('merge request notes', () => {
   it('creates (201), lists (newest first by default) and edits notes', async () => {
+    double.state.pushFiles(zlib, { PKGBUILD: 'pkgrel=2\n' }, { branch: 'feature' });
     const mergeRequest = double.state.addMergeRequest(zlib, { sourceBranch: 'feature' });
     const first = await api.MergeRequestNotes.create(zlib.id, mergeRequest.iid, 'first');
     const second = await api.MergeRequestNotes.create(zlib.id, mergeRequest.iid, 'second');
@@ -261,8 +278,8 @@ describe('merge request notes', () => {
     expect(second.id).toBeGreaterThan(first.id);
     const post = await raw(`/projects/${zlib.id}/merge_requests/${mergeRequest.iid}/notes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(post.json()).toEqual({ error: 'body is missing' });
-    expect(await failure(api.MergeRequestNotes.all(zlib.id, 999))).toEqual({ status: 404, description: '404 Merge Request Not Found' });
-    expect(await failure(api.MergeRequestNotes.edit(zlib.id, mergeRequest.iid, 123456, { body: 'x' }))).toEqual({ status: 404, description: '404 Note Not Found' });
+    expect(await failure(api.MergeRequestNotes.all(zlib.id, 999))).toEqual({ status: 404, description: '404 MergeRequest Not Found' });
+    expect(await failure(api.MergeRequestNotes.edit(zlib.id, mergeRequest.iid, 123456, { body: 'x' }))).toEqual({ status: 404, description: '404 Not found' });
   });
 });
 
@@ -290,10 +307,11 @@ describe('webhooks', () => {
     double.setPipelineHook({ url: receiverUrl, secret: 'hook-secret' });
     try {
       const pipeline = await api.Pipelines.create(zlib.id, 'main', { variables: [{ key: 'QUARTERS_BUILD_ID', value: '7' }] } as never);
+      await double.state.settled();
       await double.state.startPipeline(pipeline.id);
       await double.state.finishPipeline(pipeline.id, 'failed');
-      expect(received.map((r) => (r.body.object_attributes as { status: string }).status)).toEqual(['running', 'failed']);
-      const [hook] = received;
+      expect(received.map((r) => (r.body.object_attributes as { status: string }).status)).toEqual(['pending', 'running', 'failed']);
+      const hook = received[1];
       expect(hook!.headers).toMatchObject({ 'x-gitlab-event': 'Pipeline Hook', 'x-gitlab-token': 'hook-secret', 'content-type': 'application/json' });
       expect(hook!.headers['x-gitlab-event-uuid']).toMatch(/^[0-9a-f-]{36}$/);
       expect(hook!.headers['idempotency-key']).toBe(hook!.headers['x-gitlab-event-uuid']);
@@ -303,10 +321,26 @@ describe('webhooks', () => {
       expect(hook!.body.object_attributes).toMatchObject({ id: pipeline.id, sha: pipeline.sha, variables: [{ key: 'QUARTERS_BUILD_ID', value: '7' }] });
       expect((hook!.body.object_attributes as { created_at: string }).created_at).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
       expect(Object.keys((hook!.body.builds as object[])[0]!).sort()).toEqual(Object.keys((expected.builds as object[])[0]!).sort());
-      expect(double.hookDeliveries.map((d) => d.status)).toEqual([202, 202]);
+      expect(double.hookDeliveries.map((d) => d.status)).toEqual([202, 202, 202]);
     } finally {
       double.setPipelineHook(undefined);
     }
+  });
+
+  it('builds a Merge Request Hook body shaped like GitLab\'s; merging moves the target branch', () => {
+    const opened = double.state.pushFiles(zlib, { PKGBUILD: 'pkgrel=2\n' }, { branch: 'rebuild' });
+    const mergeRequest = double.state.addMergeRequest(zlib, { sourceBranch: 'rebuild', title: 'Rebuild zlib' });
+    const update = double.state.pushFiles(zlib, { PKGBUILD: 'pkgrel=3\n' }, { branch: 'rebuild' });
+    const body = double.mergeRequestHookBody(zlib, mergeRequest, 'update', { oldrev: opened.after });
+    const expected = fixture('merge_request.json');
+    expect(Object.keys(body).sort()).toEqual(Object.keys(expected).sort());
+    expect(Object.keys(body.object_attributes)).toEqual(expect.arrayContaining(Object.keys(expected.object_attributes as object)));
+    expect(Object.keys(body.object_attributes.last_commit!).sort()).toEqual(Object.keys((expected.object_attributes as { last_commit: object }).last_commit).sort());
+    expect(body.object_attributes).toMatchObject({ iid: mergeRequest.iid, action: 'update', oldrev: opened.after, source_branch: 'rebuild', target_branch: 'main', state: 'opened', last_commit: { id: update.after } });
+    double.state.finishMergeRequest(zlib, mergeRequest.iid, 'merged');
+    expect(zlib.repository.branches.get('main')).toBe(update.after);
+    expect(double.mergeRequestHookBody(zlib, mergeRequest, 'merge').object_attributes).toMatchObject({ state: 'merged', state_id: 3, action: 'merge' });
+    expect(() => double.state.addMergeRequest(zlib, { sourceBranch: 'no-such-branch' })).toThrow(/no branch/);
   });
 
   it('builds a Push Hook body shaped like GitLab\'s, with at most 20 commits and the total count', () => {

@@ -14,5 +14,6 @@ export class ApiError extends Error {
 }
 
 export const notFound = (what: string) => new ApiError(404, `404 ${what} Not Found`);
+/** What GitLab answers when an ActiveRecord `find` fails (pipelines, notes by id). */
+export const recordNotFound = () => new ApiError(404, '404 Not found');
 export const unauthorized = () => new ApiError(401, '401 Unauthorized');
-export const forbidden = () => new ApiError(403, '403 Forbidden');

@@ -4,8 +4,8 @@
  * "Webhook events" documentation (see ../../../shared/fixtures/gitlab-webhooks/).
  */
 import { randomUUID } from 'node:crypto';
-import type { RepoCommit } from './repository.js';
-import type { DoublePipeline, DoubleProject, DoubleUser, PushResult } from './state.js';
+import { NULL_SHA, type RepoCommit } from './repository.js';
+import type { DoubleMergeRequest, DoublePipeline, DoubleProject, DoubleUser, PushResult } from './state.js';
 import { ADMIN_USER } from './state.js';
 import type { ShapeContext } from './shapes.js';
 
@@ -60,7 +60,7 @@ function hookCommit(ctx: ShapeContext, project: DoubleProject, commit: RepoCommi
 export function pushHookBody(ctx: ShapeContext, push: PushResult, user: DoubleUser = ADMIN_USER) {
   const { project } = push;
   const web = `${ctx.baseUrl}/${project.pathWithNamespace}`;
-  const deleted = push.after === '0000000000000000000000000000000000000000';
+  const deleted = push.after === NULL_SHA;
   return {
     object_kind: 'push',
     event_name: 'push',
@@ -89,6 +89,73 @@ export function pushHookBody(ctx: ShapeContext, push: PushResult, user: DoubleUs
       git_ssh_url: `git@${new URL(ctx.baseUrl).hostname}:${project.pathWithNamespace}.git`,
       visibility_level: 10,
     },
+  };
+}
+
+/** What happened to a merge request, as `object_attributes.action` names it. */
+export type MergeRequestAction = 'open' | 'reopen' | 'update' | 'close' | 'merge' | 'approved' | 'unapproved';
+
+const MR_STATE_ID = { opened: 1, closed: 2, merged: 3 } as const;
+
+/**
+ * The Merge Request Hook body for a merge request's current state. For `update` after a push to
+ * the source branch, pass `oldrev` (the branch's previous head), as GitLab does.
+ */
+export function mergeRequestHookBody(ctx: ShapeContext, project: DoubleProject, mergeRequest: DoubleMergeRequest, action: MergeRequestAction, options: { oldrev?: string; user?: DoubleUser } = {}) {
+  const user = options.user ?? ADMIN_USER;
+  const head = project.repository.commits.get(project.repository.branches.get(mergeRequest.sourceBranch) ?? '');
+  const hookUser = { id: user.id, name: user.name, username: user.username, avatar_url: null, email: user.email };
+  const { oldrev } = options;
+  return {
+    object_kind: 'merge_request',
+    event_type: 'merge_request',
+    user: hookUser,
+    project: hookProject(ctx, project),
+    repository: { name: project.name, url: `git@${new URL(ctx.baseUrl).hostname}:${project.pathWithNamespace}.git`, description: '', homepage: `${ctx.baseUrl}/${project.pathWithNamespace}` },
+    object_attributes: {
+      id: mergeRequest.id,
+      iid: mergeRequest.iid,
+      target_branch: mergeRequest.targetBranch,
+      source_branch: mergeRequest.sourceBranch,
+      source_project_id: project.id,
+      author_id: mergeRequest.author.id,
+      assignee_ids: [],
+      assignee_id: null,
+      reviewer_ids: [],
+      title: mergeRequest.title,
+      created_at: hookTime(mergeRequest.createdAt),
+      updated_at: hookTime(mergeRequest.updatedAt),
+      last_edited_at: null,
+      last_edited_by_id: null,
+      milestone_id: null,
+      state_id: MR_STATE_ID[mergeRequest.state],
+      state: mergeRequest.state,
+      blocking_discussions_resolved: true,
+      work_in_progress: false,
+      draft: false,
+      first_contribution: false,
+      merge_status: 'can_be_merged',
+      target_project_id: project.id,
+      description: mergeRequest.description,
+      prepared_at: hookTime(mergeRequest.createdAt),
+      total_time_spent: 0,
+      time_change: 0,
+      human_total_time_spent: null,
+      human_time_change: null,
+      human_time_estimate: null,
+      url: `${ctx.baseUrl}/${project.pathWithNamespace}/-/merge_requests/${mergeRequest.iid}`,
+      source: hookProject(ctx, project),
+      target: hookProject(ctx, project),
+      last_commit: head ? (({ added: _a, modified: _m, removed: _r, ...commit }) => commit)(hookCommit(ctx, project, head)) : null,
+      labels: [],
+      action,
+      ...(oldrev === undefined ? {} : { oldrev }),
+      detailed_merge_status: mergeRequest.state === 'opened' ? 'mergeable' : 'not_open',
+    },
+    labels: [],
+    changes: action === 'update' ? { updated_at: { previous: hookTime(mergeRequest.createdAt), current: hookTime(mergeRequest.updatedAt) } } : {},
+    assignees: [],
+    reviewers: [],
   };
 }
 
@@ -189,7 +256,10 @@ export function pipelineHookSender(ctx: ShapeContext, target: () => HookTarget |
   return async (pipeline: DoublePipeline, project: DoubleProject): Promise<void> => {
     const to = target();
     if (!to) return;
-    deliveries.push(await deliverHook(to, 'Pipeline Hook', pipelineHookBody(ctx, pipeline, project), ctx.baseUrl));
+    const body = pipelineHookBody(ctx, pipeline, project);
+    // Let the API request that caused the change answer first, as GitLab's hook queue would.
+    await new Promise((resolve) => setImmediate(resolve));
+    deliveries.push(await deliverHook(to, 'Pipeline Hook', body, ctx.baseUrl));
   };
 }
 

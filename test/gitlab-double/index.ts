@@ -6,16 +6,16 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { createApp, API_PREFIX, type RecordedRequest } from './app.js';
 import { Faults } from './faults.js';
-import { pipelineHookBody, pipelineHookSender, pushHookBody, type HookDelivery, type HookTarget } from './hooks.js';
+import { mergeRequestHookBody, pipelineHookBody, pipelineHookSender, pushHookBody, type HookDelivery, type HookTarget, type MergeRequestAction } from './hooks.js';
 import type { ShapeContext } from './shapes.js';
-import { GitLabState, type DoublePipeline, type DoubleUser, type PushResult } from './state.js';
+import { GitLabState, type DoubleMergeRequest, type DoublePipeline, type DoubleProject, type DoubleUser, type PushResult } from './state.js';
 
 export { GitLabState, DoubleError, ADMIN_USER, pipelineStatusOf } from './state.js';
 export type { DoubleProject, DoublePipeline, DoubleJob, DoubleNote, DoubleMergeRequest, DoubleGroup, DoubleUser, PushResult, AddProjectOptions, JobSpec, PipelineVariable, PipelineStatus, JobStatus } from './state.js';
 export type { CommitInput, CommitAuthor, RepoCommit } from './repository.js';
 export { NULL_SHA } from './repository.js';
 export type { FaultSpec } from './faults.js';
-export type { HookDelivery, HookTarget } from './hooks.js';
+export type { HookDelivery, HookTarget, MergeRequestAction } from './hooks.js';
 export { PUSH_HOOK_COMMIT_LIMIT } from './hooks.js';
 export type { RecordedRequest } from './app.js';
 
@@ -47,6 +47,8 @@ export interface GitLabDouble {
   pushHookBody(push: PushResult, user?: DoubleUser): ReturnType<typeof pushHookBody>;
   /** The Pipeline Hook body for a pipeline's current state. */
   pipelineHookBody(pipeline: DoublePipeline): ReturnType<typeof pipelineHookBody>;
+  /** The Merge Request Hook body GitLab would send for `action` on a merge request (`oldrev` for an `update` by a push). */
+  mergeRequestHookBody(project: DoubleProject, mergeRequest: DoubleMergeRequest, action: MergeRequestAction, options?: { oldrev?: string; user?: DoubleUser }): ReturnType<typeof mergeRequestHookBody>;
   close(): Promise<void>;
 }
 
@@ -80,6 +82,7 @@ export async function startGitLabDouble(options: GitLabDoubleOptions = {}): Prom
     setPipelineHook: (target) => { hookTarget = target; },
     pushHookBody: (push, user) => pushHookBody(ctx, push, user),
     pipelineHookBody: (pipeline) => pipelineHookBody(ctx, pipeline, state.project(pipeline.projectId)),
+    mergeRequestHookBody: (project, mergeRequest, action, hookOptions) => mergeRequestHookBody(ctx, project, mergeRequest, action, hookOptions),
     close: () => new Promise((resolve, reject) => {
       // Keep-alive sockets would hold close() open; the double has no requests worth finishing.
       (server as { closeAllConnections?: () => void }).closeAllConnections?.();

@@ -44,8 +44,6 @@ export interface FileChange {
 export const NULL_SHA = '0000000000000000000000000000000000000000';
 export const DEFAULT_AUTHOR: CommitAuthor = { name: 'Test Packager', email: 'packager@example.com' };
 
-let commitCounter = 0;
-
 /** The blob id git would give this content. */
 export function blobId(content: string): string {
   const bytes = Buffer.from(content, 'utf8');
@@ -57,6 +55,8 @@ export class Repository {
   readonly commits = new Map<string, RepoCommit>();
   readonly branches = new Map<string, string>();
   readonly tags = new Map<string, string>();
+  /** Makes every commit's id unique, even for identical content and message. */
+  private commitCount = 0;
 
   /** Adds a commit on top of `branch` (created from `from` when new) and moves the branch. */
   commit(branch: string, input: CommitInput, from?: string): RepoCommit {
@@ -69,8 +69,8 @@ export class Repository {
       else files.set(path, content);
     }
     const message = input.message ?? `Update ${Object.keys(input.files).join(', ')}`;
-    commitCounter += 1;
-    const id = createHash('sha1').update(`${parentId ?? ''}\0${message}\0${commitCounter}\0${JSON.stringify([...files])}`).digest('hex');
+    this.commitCount += 1;
+    const id = createHash('sha1').update(`${parentId ?? ''}\0${message}\0${this.commitCount}\0${JSON.stringify([...files])}`).digest('hex');
     const commit: RepoCommit = {
       id,
       parentIds: parentId === undefined ? [] : [parentId],

@@ -39,9 +39,13 @@ export interface DoubleMergeRequest {
   iid: number;
   id: number;
   title: string;
+  description: string;
   sourceBranch: string;
   targetBranch: string;
   state: 'opened' | 'closed' | 'merged';
+  author: DoubleUser;
+  createdAt: string;
+  updatedAt: string;
 }
 
 export interface DoubleNote {
@@ -131,7 +135,7 @@ export interface AddProjectOptions {
   archived?: boolean;
 }
 
-/** Called whenever a pipeline's status changes, as GitLab fires its Pipeline Hook. */
+/** Called whenever a pipeline is created or its status changes, as GitLab fires its Pipeline Hook. It must read the pipeline before its first await. */
 export type PipelineListener = (pipeline: DoublePipeline, project: DoubleProject) => Promise<void>;
 
 export const ADMIN_USER: DoubleUser = { id: 1, username: 'quarters-bot', name: 'quarters bot', email: 'quarters@example.com' };
@@ -150,6 +154,7 @@ export class GitLabState {
   readonly jobs = new Map<number, DoubleJob>();
   readonly notes = new Map<number, DoubleNote>();
   readonly listeners: PipelineListener[] = [];
+  private readonly pendingNotifications: Promise<void>[] = [];
   private nextId = { group: 100, project: 1000, pipeline: 5000, job: 9000, note: 300, mergeRequest: 700 };
 
   /** Adds a project (and the groups on its path) with an initial commit of `files` on the default branch. */
@@ -223,18 +228,42 @@ export class GitLabState {
     return this.push(projectRef, { branch: options.branch, commits: [{ files, message: options.message, author: options.author }] });
   }
 
-  addMergeRequest(projectRef: string | number | DoubleProject, options: { sourceBranch: string; targetBranch?: string; title?: string; iid?: number }): DoubleMergeRequest {
+  /** Opens a merge request (same project) from `sourceBranch`, which must exist. */
+  addMergeRequest(projectRef: string | number | DoubleProject, options: { sourceBranch: string; targetBranch?: string; title?: string; description?: string; iid?: number; author?: DoubleUser }): DoubleMergeRequest {
     const project = this.project(projectRef);
+    if (!project.repository.branches.has(options.sourceBranch)) throw new DoubleError(`double: no branch ${options.sourceBranch} in ${project.pathWithNamespace}`);
     const iid = options.iid ?? Math.max(0, ...project.mergeRequests.keys()) + 1;
+    const at = now();
     const mergeRequest: DoubleMergeRequest = {
       iid,
       id: this.nextId.mergeRequest++,
       title: options.title ?? `Merge ${options.sourceBranch}`,
+      description: options.description ?? '',
       sourceBranch: options.sourceBranch,
       targetBranch: options.targetBranch ?? project.defaultBranch,
       state: 'opened',
+      author: options.author ?? ADMIN_USER,
+      createdAt: at,
+      updatedAt: at,
     };
     project.mergeRequests.set(iid, mergeRequest);
+    return mergeRequest;
+  }
+
+  mergeRequest(projectRef: string | number | DoubleProject, iid: number): DoubleMergeRequest {
+    const mergeRequest = this.project(projectRef).mergeRequests.get(iid);
+    if (!mergeRequest) throw new DoubleError(`double: no merge request !${iid}`);
+    return mergeRequest;
+  }
+
+  /** Merges (the target branch moves to the source branch's head, as a fast-forward) or closes a merge request. */
+  finishMergeRequest(projectRef: string | number | DoubleProject, iid: number, outcome: 'merged' | 'closed'): DoubleMergeRequest {
+    const project = this.project(projectRef);
+    const mergeRequest = this.mergeRequest(project, iid);
+    if (mergeRequest.state !== 'opened') throw new DoubleError(`double: merge request !${iid} is ${mergeRequest.state}`);
+    if (outcome === 'merged') project.repository.branches.set(mergeRequest.targetBranch, project.repository.branches.get(mergeRequest.sourceBranch)!);
+    mergeRequest.state = outcome;
+    mergeRequest.updatedAt = now();
     return mergeRequest;
   }
 
@@ -276,7 +305,19 @@ export class GitLabState {
     };
     for (const spec of project.ciJobs) pipeline.jobIds.push(this.newJob(pipeline, spec).id);
     this.pipelines.set(pipeline.id, pipeline);
+    // GitLab reports the new pipeline by hook too, asynchronously: the creating request does not wait for it.
+    this.pendingNotifications.push(this.notify(pipeline));
     return pipeline;
+  }
+
+  /** Resolves when every Pipeline Hook queued so far (e.g. for pipeline creation) was delivered. */
+  async settled(): Promise<void> {
+    while (this.pendingNotifications.length > 0) await Promise.all(this.pendingNotifications.splice(0));
+  }
+
+  private async notify(pipeline: DoublePipeline): Promise<void> {
+    const project = this.projects.get(pipeline.projectId)!;
+    for (const listener of this.listeners) await listener(pipeline, project);
   }
 
   private newJob(pipeline: DoublePipeline, spec: JobSpec): DoubleJob {
@@ -405,8 +446,7 @@ export class GitLabState {
     if (pipeline.status === 'running') pipeline.startedAt ??= now();
     if (FINISHED.has(pipeline.status as JobStatus)) pipeline.finishedAt = now();
     if (pipeline.status === before) return;
-    const project = this.projects.get(pipeline.projectId)!;
-    for (const listener of this.listeners) await listener(pipeline, project);
+    await this.notify(pipeline);
   }
 }
 

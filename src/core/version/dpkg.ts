@@ -17,6 +17,13 @@ export interface DpkgVersion {
 const INT_MAX = 2147483647;
 
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+function hasControlCharacter(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
 const isAlpha = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 
 /**
@@ -25,9 +32,11 @@ const isAlpha = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 &
  * odd characters or an upstream version not starting with a digit, and so do we: those compare.
  */
 export function splitDebianVersion(text: string): DpkgVersion {
-  const trimmed = text.trim();
+  // dpkg trims blanks (space, tab) only; any other control character it would keep and compare, we refuse.
+  const trimmed = text.replace(/^[ \t]+|[ \t]+$/g, '');
   if (trimmed === '') throw new InvalidVersionError(text, 'version string is empty');
-  if (/\s/.test(trimmed)) throw new InvalidVersionError(text, 'version string has embedded spaces');
+  if (/[ \t]/.test(trimmed)) throw new InvalidVersionError(text, 'version string has embedded spaces');
+  if (hasControlCharacter(trimmed)) throw new InvalidVersionError(text, 'version string contains a control character');
   const colon = trimmed.indexOf(':');
   let epoch = 0;
   let rest = trimmed;

@@ -78,6 +78,7 @@ describe('reading projects and repositories', () => {
     expect(comparison.changes).toHaveLength(25);
     expect(comparison.changes[0]).toEqual({ oldPath: 'patch-0.diff', newPath: 'patch-0.diff', newFile: true, deletedFile: false, renamedFile: false });
     expect((await gitlab.getCommit(zlib.id, push.after)).title).toBe('patch 24');
+    expect((await gitlab.getCommit(zlib.id, 'main')).sha).toBe(push.after);
   });
 });
 
@@ -210,6 +211,12 @@ describe('retries, timeouts and errors', () => {
     expect(error).toMatchObject({ name: 'GitLabUnavailableError', attempts: 2, lastFailure: 'network' });
   });
 
+  it('refuses an unusable url, token or retry policy up front', () => {
+    expect(() => createGitLabClient({ url: 'gitlab.example.com', token: 't' })).toThrow(/http\(s\) URL, got "gitlab.example.com"/);
+    expect(() => createGitLabClient({ url: double.url, token: ' ' })).toThrow(/token is empty/);
+    expect(() => createGitLabClient({ url: double.url, token: 't', retry: { maxAttempts: 0 } })).toThrow(/retry.maxAttempts must be/);
+  });
+
   it('does not retry a 4xx', async () => {
     const gitlab = createGitLabClient({ url: double.url, token: 'not-the-token', observer: (o) => observations.push(o) });
     const error = await gitlab.getProject(zlib.id).catch((e: unknown) => e);
@@ -257,6 +264,7 @@ describe('job tokens', () => {
 describe('merge request notes', () => {
   it('keeps exactly one note per marker across updates, leaving other notes alone', async () => {
     const gitlab = client();
+    double.state.pushFiles(zlib, { PKGBUILD: 'pkgrel=2\n' }, { branch: 'feature' });
     const mergeRequest = double.state.addMergeRequest(zlib, { sourceBranch: 'feature' });
     double.state.addNote(zlib, mergeRequest.iid, 'LGTM');
     const first = await gitlab.upsertMergeRequestNote(zlib.id, mergeRequest.iid, 'rebuild-count', 'Rebuilds: x86_64 3');

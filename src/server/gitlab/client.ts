@@ -48,8 +48,8 @@ export interface GitLabClient {
   readFile(project: ProjectRef, path: string, ref: string): Promise<string | null>;
   /** The entries under `path` (`''` for the root) at a ref, all pages; empty when the directory does not exist. */
   listTree(project: ProjectRef, path: string, ref: string, options?: { recursive?: boolean }): Promise<TreeEntry[]>;
-  /** One commit. */
-  getCommit(project: ProjectRef, sha: string): Promise<Commit>;
+  /** One commit, by sha, branch or tag (so also: the commit a ref points at now). */
+  getCommit(project: ProjectRef, ref: string): Promise<Commit>;
   /** Commits and file changes from `from` to `to` (the compare API; not limited to 20 commits like a Push Hook). */
   compare(project: ProjectRef, from: string, to: string): Promise<Comparison>;
   /** Creates a pipeline on `ref` with env-var variables. Not retried after an ambiguous failure: use dispatchPipeline for builds. */
@@ -67,7 +67,10 @@ export interface GitLabClient {
   pipelineJobs(project: ProjectRef, pipelineId: number): Promise<Job[]>;
   /** The running job a CI_JOB_TOKEN belongs to, or null when GitLab does not accept the token (unknown, or the job is not running). */
   jobForToken(jobToken: string): Promise<Job | null>;
-  /** Creates or edits the one note on a merge request that carries `marker` (hidden in an HTML comment). */
+  /**
+   * Creates or edits the one note on a merge request that carries `marker` (hidden in an HTML comment).
+   * Two concurrent upserts of one marker could both create: callers serialise per merge request.
+   */
   upsertMergeRequestNote(project: ProjectRef, mergeRequestIid: number, marker: string, body: string): Promise<NoteUpsert>;
 }
 
@@ -105,9 +108,14 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, call: string): z.
 
 const isNotFound = (error: unknown, what: string) => error instanceof GitLabApiError && error.status === 404 && error.gitlabMessage === `404 ${what} Not Found`;
 
-/** Creates the client. Nothing is sent until a method is called. */
+/** Creates the client. Nothing is sent until a method is called. Throws RangeError for an unusable url, token or retry policy. */
 export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
+  if (!/^https?:\/\/[^/]/.test(options.url)) throw new RangeError(`the GitLab url must be an http(s) URL, got "${options.url}"`);
+  if (options.token.trim() === '') throw new RangeError('the GitLab token is empty');
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+  for (const [key, value] of Object.entries(policy)) {
+    if (!Number.isFinite(value) || value < (key === 'maxAttempts' ? 1 : 0)) throw new RangeError(`retry.${key} must be a finite number ≥ ${key === 'maxAttempts' ? 1 : 0}, got ${value}`);
+  }
   const random = options.random ?? Math.random;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const transport = (repeatable: boolean): TransportOptions => ({ policy, repeatable, observer: options.observer, log: options.log, random, sleep });
@@ -156,8 +164,8 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
       }
     },
 
-    async getCommit(project, sha) {
-      return parse(commitSchema, await commits.show(project, sha), 'GET projects/:id/repository/commits/:sha');
+    async getCommit(project, ref) {
+      return parse(commitSchema, await commits.show(project, ref), 'GET projects/:id/repository/commits/:sha');
     },
 
     async compare(project, from, to) {

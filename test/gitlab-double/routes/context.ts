@@ -52,10 +52,10 @@ export function optionalEnum<T extends string>(params: Record<string, unknown>, 
   return value as T;
 }
 
-/** An integer path parameter, 404 when it is not one. */
-export function pathId(c: Context, name: string, what: string): number {
+/** An integer path parameter (Grape's `type: Integer`: 400 when it is not one). */
+export function pathId(c: Context, name: string): number {
   const raw = c.req.param(name) ?? '';
-  if (!/^\d+$/.test(raw)) throw notFound(what);
+  if (!/^\d+$/.test(raw)) throw new BadRequest(`${name} is invalid`);
   return Number(raw);
 }
 

@@ -1,6 +1,6 @@
 /** Merge request notes: list, create, edit. */
 import type { Context, Hono } from 'hono';
-import { notFound } from '../errors.js';
+import { notFound, recordNotFound } from '../errors.js';
 import { paginate } from '../pagination.js';
 import { noteJson } from '../shapes.js';
 import type { DoubleMergeRequest, DoubleNote, DoubleProject } from '../state.js';
@@ -9,8 +9,9 @@ import { optionalEnum, pathId, projectParam, readParams, requiredString, sortBy,
 export function noteRoutes(api: Hono, ctx: RouteContext): void {
   const mergeRequestParam = (c: Context): { project: DoubleProject; mergeRequest: DoubleMergeRequest } => {
     const project = projectParam(ctx, c);
-    const mergeRequest = project.mergeRequests.get(pathId(c, 'iid', 'Merge Request'));
-    if (!mergeRequest) throw notFound('Merge Request');
+    const mergeRequest = project.mergeRequests.get(pathId(c, 'iid'));
+    // GitLab names the noteable class here: `not_found!(MergeRequest)`.
+    if (!mergeRequest) throw notFound('MergeRequest');
     return { project, mergeRequest };
   };
 
@@ -33,8 +34,8 @@ export function noteRoutes(api: Hono, ctx: RouteContext): void {
 
   api.put('/projects/:id/merge_requests/:iid/notes/:note_id', async (c) => {
     const { project, mergeRequest } = mergeRequestParam(c);
-    const note = ctx.state.notes.get(pathId(c, 'note_id', 'Note'));
-    if (!note || note.projectId !== project.id || note.mergeRequestIid !== mergeRequest.iid) throw notFound('Note');
+    const note = ctx.state.notes.get(pathId(c, 'note_id'));
+    if (!note || note.projectId !== project.id || note.mergeRequestIid !== mergeRequest.iid) throw recordNotFound();
     note.body = requiredString(await readParams(c), 'body');
     note.updatedAt = new Date().toISOString();
     return c.json(noteJson(ctx, note, mergeRequest));

@@ -1,6 +1,6 @@
 /** Pipelines: create, list, show, cancel, retry, variables, jobs. */
 import type { Context, Hono } from 'hono';
-import { ApiError, BadRequest, forbidden, notFound } from '../errors.js';
+import { ApiError, BadRequest, recordNotFound } from '../errors.js';
 import { paginate } from '../pagination.js';
 import { jobJson, pipelineBasicJson, pipelineJson } from '../shapes.js';
 import { PIPELINE_STATUSES, type DoublePipeline, type JobStatus, type PipelineVariable } from '../state.js';
@@ -35,8 +35,8 @@ function jobScope(c: Context): JobStatus[] | undefined {
 export function pipelineRoutes(api: Hono, ctx: RouteContext): void {
   const pipelineParam = (c: Context): DoublePipeline => {
     const project = projectParam(ctx, c);
-    const pipeline = ctx.state.pipelines.get(pathId(c, 'pipeline_id', 'Pipeline'));
-    if (!pipeline || pipeline.projectId !== project.id) throw notFound('Pipeline');
+    const pipeline = ctx.state.pipelines.get(pathId(c, 'pipeline_id'));
+    if (!pipeline || pipeline.projectId !== project.id) throw recordNotFound();
     return pipeline;
   };
 
@@ -81,17 +81,16 @@ export function pipelineRoutes(api: Hono, ctx: RouteContext): void {
     return paginate(c, sortBy(jobs, (j) => j.id, 'desc').map((j) => jobJson(ctx, j)), ctx.baseUrl);
   });
 
-  // Grape answers POST with 201 unless told otherwise; GitLab's cancel and retry keep that.
+  // GitLab's cancel sets 200 explicitly; retry keeps Grape's POST default, 201. Neither fails for a pipeline with nothing to do.
   api.post('/projects/:id/pipelines/:pipeline_id/cancel', async (c) => {
     const pipeline = pipelineParam(c);
     await ctx.state.cancelPipeline(pipeline.id);
-    return c.json(pipelineJson(ctx, pipeline), 201);
+    return c.json(pipelineJson(ctx, pipeline), 200);
   });
 
   api.post('/projects/:id/pipelines/:pipeline_id/retry', async (c) => {
     const pipeline = pipelineParam(c);
-    if (!ctx.state.retryable(pipeline.id)) throw forbidden();
-    await ctx.state.retryPipeline(pipeline.id);
+    if (ctx.state.retryable(pipeline.id)) await ctx.state.retryPipeline(pipeline.id);
     return c.json(pipelineJson(ctx, pipeline), 201);
   });
 }

@@ -15,10 +15,11 @@ function commitParam(project: DoubleProject, ref: string | undefined): RepoCommi
 }
 
 export function repositoryRoutes(api: Hono, ctx: RouteContext): void {
-  const readFile = async (c: Context) => {
+  /** `ref` is required for file metadata; the raw endpoint defaults it to HEAD (the default branch). */
+  const readFile = async (c: Context, refRequired: boolean) => {
     const project = projectParam(ctx, c);
     const params = await readParams(c);
-    const ref = requiredString(params, 'ref');
+    const ref = refRequired || (params.ref !== undefined && params.ref !== '') ? requiredString(params, 'ref') : project.defaultBranch;
     const commit = commitParam(project, ref);
     const path = c.req.param('file_path')!;
     const content = commit.files.get(path);
@@ -27,14 +28,14 @@ export function repositoryRoutes(api: Hono, ctx: RouteContext): void {
   };
 
   api.get('/projects/:id/repository/files/:file_path/raw', async (c) => {
-    const { content, commit, path } = await readFile(c);
+    const { content, commit, path } = await readFile(c, false);
     c.header('x-gitlab-file-path', path);
     c.header('x-gitlab-commit-id', commit.id);
     return c.body(content, 200, { 'content-type': 'text/plain; charset=utf-8' });
   });
 
   api.get('/projects/:id/repository/files/:file_path', async (c) => {
-    const { project, commit, ref, path, content } = await readFile(c);
+    const { project, commit, ref, path, content } = await readFile(c, true);
     return c.json(fileJson(project, commit, ref, path, content));
   });
 
@@ -51,8 +52,11 @@ export function repositoryRoutes(api: Hono, ctx: RouteContext): void {
   api.get('/projects/:id/repository/compare', async (c) => {
     const project = projectParam(ctx, c);
     const params = await readParams(c);
-    const from = commitParam(project, requiredString(params, 'from'));
-    const to = commitParam(project, requiredString(params, 'to'));
+    const fromRef = requiredString(params, 'from');
+    const toRef = requiredString(params, 'to');
+    const from = project.repository.commitAt(fromRef);
+    const to = project.repository.commitAt(toRef);
+    if (!from || !to) throw notFound('Ref');
     const straight = optionalBoolean(params, 'straight') ?? false;
     const { commits, changes: viaMergeBase } = project.repository.compare(from, to);
     const changes = straight ? project.repository.diffSnapshots(from.files, to.files) : viaMergeBase;
