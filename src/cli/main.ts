@@ -5,6 +5,9 @@ import { ConfigError } from '../core/config-text.js';
 import { InputError } from './input.js';
 
 const commands: Record<string, () => Promise<{ command: Command }>> = {
+  server: () => import('./server.js'),
+  index: () => import('./index.js'),
+  ns: () => import('./ns.js'),
 };
 
 function usage(): string {

@@ -2,14 +2,17 @@
 import type { Flavour, ParseResult, SourcePackage, TextFile } from '../core/recipe/model.js';
 import { parseAbbsPackage } from '../core/recipe/abbs.js';
 import { parseSrcinfo } from '../core/recipe/srcinfo.js';
+import { parseDebianControl } from '../core/recipe/debian.js';
 
 export interface RecipeFormat {
   /** The file (relative to the recipe directory) whose presence makes a directory a recipe. */
   marker: string;
   /** Paths (relative to the recipe directory) that, when changed, name their recipe directory by suffix. */
   indicators: readonly string[];
-  /** Whether the directory must be listed to know which files to read (else just the marker). */
+  /** Whether the directory must be listed to know which files to read (else the marker and `extraFiles`). */
   listDirectory: boolean;
+  /** Further files read when present (relative to the recipe directory). */
+  extraFiles?: readonly string[];
   /** Whether a path relative to the recipe directory is one the parser reads. */
   reads(path: string): boolean;
   /** Parses the recipe of `dir` from its files (paths relative to `dir`). */
@@ -38,7 +41,27 @@ const formats = new Map<Flavour, RecipeFormat>([
       parse: (dir, files) => parseAbbsPackage(dir, files.map((f) => ({ path: inDir(dir, f.path), text: f.text }))),
     },
   ],
+  [
+    'debian',
+    {
+      marker: 'debian/control',
+      indicators: ['debian/control', 'debian/changelog'],
+      listDirectory: false,
+      extraFiles: ['debian/changelog'],
+      reads: (path) => path === 'debian/control' || path === 'debian/changelog',
+      parse: (dir, files) => {
+        const control = files.find((f) => f.path === 'debian/control')!;
+        const version = changelogVersion(files.find((f) => f.path === 'debian/changelog')?.text ?? '');
+        return parseDebianControl(control.text, inDir(dir, control.path), version ? { version } : {});
+      },
+    },
+  ],
 ]);
+
+/** The version of the newest debian/changelog entry: `source (VERSION) distribution; urgency=…`. */
+export function changelogVersion(changelog: string): string | null {
+  return /^\S+ \(([^)\s]+)\)/.exec(changelog)?.[1] ?? null;
+}
 
 /** The reader of a flavour; an Error naming the flavour when quarters cannot read it yet. */
 export function recipeFormat(flavour: Flavour): RecipeFormat {

@@ -217,6 +217,10 @@ export class SourceIndex {
     const marker = await this.gitlab.readFile(project.id, inDir(dir, format.marker), ref);
     if (marker === null) return null;
     const files: TextFile[] = [{ path: format.marker, text: marker }];
+    for (const extra of format.extraFiles ?? []) {
+      const text = await this.gitlab.readFile(project.id, inDir(dir, extra), ref);
+      if (text !== null) files.push({ path: extra, text });
+    }
     if (format.listDirectory) {
       const prefix = dir ? `${dir}/` : '';
       const entries = await this.gitlab.listTree(project.id, dir, ref, { recursive: true });
