@@ -54,6 +54,7 @@ describe('the AOSC abbs tree', () => {
       if (/^[A-Z0-9_]+: refers to \$[A-Za-z0-9_]+, which is not set/.test(m)) return 'unset-reference';
       if (m.startsWith('BUILDDEP: the "if" block here is not evaluated')) return 'conditional';
       if (m.startsWith('the command "alias" is not run')) return 'command';
+      if (/^SRCS lists \d+ sources? but CHKSUMS/.test(m)) return 'checksums';
       return 'unexpected';
     };
     for (const issue of issues) {
@@ -102,7 +103,11 @@ describe('the AOSC abbs tree', () => {
     expect(kinds.get('command')!.map(formatParseIssue)).toEqual([
       'app-database/ldb/autobuild/defines:18: the command "alias" is not run (quarters reads assignments only): skipped',
     ]);
-    expect(issues).toHaveLength(38 + 20 + 16 + 1 + 1);
+    // app-utils/cpuburn-arm has a git source and CHKSUMS="" (it needs SKIP).
+    expect(kinds.get('checksums')!.map(formatParseIssue)).toEqual([
+      'app-utils/cpuburn-arm/spec:2: SRCS lists 1 source but CHKSUMS has 0 checksums: ACBS refuses to fetch them (use SKIP for version-control sources)',
+    ]);
+    expect(issues).toHaveLength(38 + 20 + 16 + 1 + 1 + 1);
   });
 
   it('reads core-libs/zlib as its files say', () => {

@@ -150,6 +150,17 @@ describe('parseAbbsPackage', () => {
     ]);
   });
 
+  it('checks that every source has a checksum, per architecture too', () => {
+    const spec = 'VER=1\nSRCS="tbl::https://a/x.tar.gz git::commit=v1::https://b/y"\nCHKSUMS="sha256::00 SKIP"\nSRCS__AMD64="tbl::https://a/z.tar.gz"\nSRCS__ARM64="tbl::https://a/w.tar.gz"\nCHKSUMS__ARM64=""\n';
+    expect(parse(spec, 'PKGNAME=foo\n').issues).toEqual([
+      `${DIR}/spec:4: SRCS__AMD64 lists 1 source but CHKSUMS has 2 checksums: ACBS refuses to fetch them (use SKIP for version-control sources)`,
+      `${DIR}/spec:5: SRCS__ARM64 lists 1 source but CHKSUMS__ARM64 has 0 checksums: ACBS refuses to fetch them (use SKIP for version-control sources)`,
+    ]);
+    expect(parse('VER=1\nSRCS="tbl::https://a/x.tar.gz"\n', 'PKGNAME=foo\n').issues).toEqual([
+      `${DIR}/spec:2: SRCS lists 1 source but CHKSUMS is missing: ACBS refuses to fetch them (use SKIP for version-control sources)`,
+    ]);
+  });
+
   it('returns null with the reason when spec, VER, defines or PKGNAME is missing', () => {
     const reasons = (files: TextFile[]): string[] => {
       const result = parseAbbsPackage(DIR, files);

@@ -74,6 +74,7 @@ export function parseAbbsPackage(dir: string, files: TextFile[]): ParseResult<So
     if (/^[A-Za-z0-9.+~]+$/.test(relVar.value)) release = relVar.value;
     else issues.add({ file: spec.path, line: relVar.line, message: `REL "${relVar.value}" is not a valid revision (letters, digits and . + ~ only); using 0` });
   }
+  checkSources(specVars, issues);
   if (defines.length === 0) {
     issues.add({ file: `${dir}/autobuild/defines`, line: 0, message: 'missing: the package has neither autobuild/defines nor package-group NN-name/defines files' });
     return { value: null, issues: issues.list };
@@ -215,6 +216,24 @@ function definesFiles(dir: string, files: TextFile[], issues: Issues): DefinesFi
     return [{ file: flat, sequence: 0 }];
   }
   return group.sort((a, b) => a.sequence - b.sequence || (a.file.path < b.file.path ? -1 : 1));
+}
+
+/** ACBS pairs each source of SRCS (or SRCS__<ARCH>) with a checksum of CHKSUMS (or CHKSUMS__<ARCH>), and refuses lists of different lengths. */
+function checkSources(specVars: ShellScope, issues: Issues): void {
+  const words = (v: ShellVariable | undefined): number => (v ? v.value.split(/\s+/).filter((w) => w !== '').length : 0);
+  for (const [name, srcs] of specVars) {
+    if (name !== 'SRCS' && !name.startsWith('SRCS__')) continue;
+    const checksumsName = `CHKSUMS${name.slice('SRCS'.length)}`;
+    const checksums = specVars.get(checksumsName) ?? specVars.get('CHKSUMS');
+    const sources = words(srcs);
+    if (sources > 0 && sources !== words(checksums)) {
+      issues.add({
+        file: srcs.file,
+        line: srcs.line,
+        message: `${name} lists ${sources} source${sources === 1 ? '' : 's'} but ${checksums ? `${specVars.has(checksumsName) ? checksumsName : 'CHKSUMS'} has ${words(checksums)} checksums` : 'CHKSUMS is missing'}: ACBS refuses to fetch them (use SKIP for version-control sources)`,
+      });
+    }
+  }
 }
 
 /** AOSC's full version: `PKGEPOCH:VER-REL`, without the epoch when it is 0 and without `-REL` when REL is 0 (as autobuild's dpkgpkgver). */
