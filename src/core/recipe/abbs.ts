@@ -383,7 +383,10 @@ function binaryArchitectures(vars: ShellScope, issues: Issues): string[] {
     try {
       const pattern = compileBashPattern(failArch.value);
       buildable = AOSC_ARCHITECTURES.filter((a) => !pattern.matches(a));
-      if (buildable.length === AOSC_ARCHITECTURES.length) {
+      // autobuild tests FAIL_ARCH against ABHOST, which is "noarch" for architecture-independent packages.
+      if (abhost?.value === 'noarch' && pattern.matches('noarch')) {
+        issues.add({ file: failArch.file, line: failArch.line, message: `FAIL_ARCH "${failArch.value}" matches noarch, this package's ABHOST: autobuild refuses to build it` });
+      } else if (buildable.length === AOSC_ARCHITECTURES.length) {
         issues.add({
           file: failArch.file,
           line: failArch.line,
