@@ -128,6 +128,16 @@ describe('readShellVariables: what it does not evaluate', () => {
     expect(issues).toEqual([]);
   });
 
+  it('evaluates patterns on long values by scanning, not backtracking, and refuses values beyond its limit', () => {
+    // With a backtracking translation these took minutes; bash gives the same answers.
+    const long = 'ab'.repeat(4096);
+    const { variables } = readShellVariables(`V=${long}\nW="\${V//@(a|ab)/z}"\nX="\${V%*a*a*a*a*x}"\nY="\${V//a?(*b)/z}"\nZ="\${V}c"\nT="\${Z%c}"\n`, 'defines');
+    expect(variables.get('W')!.value).toBe('z'.repeat(4096));
+    expect(variables.get('X')!.value).toBe(long);
+    expect(variables.get('Y')!.value).toBe('z');
+    expect(variables.get('T')).toMatchObject({ value: `${long}c`, problems: [{ line: 6, message: expect.stringContaining('8193 characters long, too long for a pattern expansion') }] });
+  });
+
   it('reports an unsupported pattern and leaves the value unchanged', () => {
     const { variables } = readShellVariables('V=abc\nW="${V/a!(b)/x}"\n', 'defines');
     expect(variables.get('W')).toMatchObject({ value: 'abc', problems: [{ line: 2, message: expect.stringContaining('"!(...)" is supported only as the whole pattern') }] });

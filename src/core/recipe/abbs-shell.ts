@@ -47,6 +47,8 @@ export interface ShellReadResult {
 
 const isNameStart = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
 const isNameChar = (c: number): boolean => isNameStart(c) || (c >= 0x30 && c <= 0x39);
+/** Pattern expansions cost up to the square of the value's length in contrived cases; real recipes stay far below this. */
+const PATTERN_SUBJECT_MAX = 8192;
 /** A run of characters an unquoted word takes literally. */
 const LITERAL_RUN = /[^\s;&|<>()\\'"$`]+/y;
 const BLANK = new Set([' ', '\t', '\r']);
@@ -761,8 +763,13 @@ class ShellReader {
   private withPattern(start: number, base: Word, pattern: Word, apply: (compiled: ReturnType<typeof compileBashPattern>, value: string) => string): Word {
     const result: Word = { pieces: base.pieces, ...dependencies(base) };
     absorb(result, pattern);
+    const value = text(base);
+    if (value.length > PATTERN_SUBJECT_MAX) {
+      result.problems = [...result.problems, this.problem(start, `the value is ${value.length} characters long, too long for a pattern expansion here (at most ${PATTERN_SUBJECT_MAX}); it is left unchanged`)];
+      return result;
+    }
     try {
-      result.pieces = [{ text: apply(compileBashPattern(pattern.pieces), text(base)), quoted: false }];
+      result.pieces = [{ text: apply(compileBashPattern(pattern.pieces), value), quoted: false }];
     } catch (error) {
       if (!(error instanceof UnsupportedPatternError)) throw error;
       result.problems = [...result.problems, this.problem(start, `${error.message}; the value is left unchanged`)];
