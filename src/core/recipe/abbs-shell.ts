@@ -813,22 +813,25 @@ class ShellReader {
 
 /** Both lists of unset references, each once. */
 function mergeUnset(a: readonly UnsetReference[], b: readonly UnsetReference[]): UnsetReference[] {
-  if (b.length === 0) return a as UnsetReference[];
+  if (b.length === 0 || a.length >= KEPT_PER_VARIABLE) return a as UnsetReference[];
   if (a.length === 0) return b as UnsetReference[];
   const out = [...a];
-  for (const r of b) if (!out.some((o) => o.name === r.name && o.file === r.file && o.line === r.line)) out.push(r);
+  for (const r of b) if (out.length < KEPT_PER_VARIABLE && !out.some((o) => o.name === r.name && o.file === r.file && o.line === r.line)) out.push(r);
   return out;
 }
+
+/** How many problems (and unset references) a variable keeps: the first few explain it, and the bound keeps merging cheap whatever the file holds. */
+const KEPT_PER_VARIABLE = 16;
 
 function sameIssue(a: ParseIssue, b: ParseIssue): boolean {
   return a.file === b.file && a.line === b.line && a.message === b.message;
 }
 
-/** Both lists of problems, each problem once. */
+/** Both lists of problems, each problem once, at most KEPT_PER_VARIABLE of them. */
 export function mergeProblems(a: readonly ParseIssue[], b: readonly ParseIssue[]): ParseIssue[] {
-  if (b.length === 0) return a as ParseIssue[];
+  if (b.length === 0 || a.length >= KEPT_PER_VARIABLE) return a as ParseIssue[];
   if (a.length === 0) return b as ParseIssue[];
   const out = [...a];
-  for (const issue of b) if (!out.some((o) => sameIssue(o, issue))) out.push(issue);
+  for (const issue of b) if (out.length < KEPT_PER_VARIABLE && !out.some((o) => sameIssue(o, issue))) out.push(issue);
   return out;
 }

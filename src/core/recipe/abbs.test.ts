@@ -202,6 +202,18 @@ describe('parseAbbsPackage', () => {
   });
 });
 
+describe('parseAbbsPackage on hostile input', () => {
+  it('stays bounded: huge files are refused, thousands of constructs keep a few problems each', () => {
+    const huge = parseAbbsPackage(DIR, recipe('VER=1\n', `PKGNAME=foo\n#${'x'.repeat(1 << 20)}\n`));
+    expect(huge.value).toBeNull();
+    expect(huge.issues.map((i) => i.message)).toContain(`${(1 << 20) + 14} characters: recipe files over 1048576 characters are not read`);
+    const many = parseAbbsPackage(DIR, recipe('VER=1\n', `PKGNAME=foo\nPKGDEP="${'$(x)\n'.repeat(50_000)}a"\n${'echo hi\n'.repeat(20_000)}`));
+    expect(many.value!.binaries[0]!.depends).toEqual([[{ name: 'a' }]]);
+    expect(many.issues.filter((i) => i.message.startsWith('PKGDEP: command substitution'))).toHaveLength(16);
+    expect(many.issues.filter((i) => i.message.startsWith('the command "echo"'))).toHaveLength(20_000);
+  });
+});
+
 describe('parseAtom', () => {
   it('reads each operator autobuild knows', () => {
     expect(['a<<1', 'a<=1', 'a==1', 'a>=1', 'a>>1'].map((t) => (parseAtom(t, '0:1') as { constraint: { op: string } }).constraint.op)).toEqual(['<', '<=', '=', '>=', '>']);
