@@ -138,6 +138,14 @@ describe('readShellVariables: what it does not evaluate', () => {
     expect(variables.get('T')).toMatchObject({ value: `${long}c`, problems: [{ line: 6, message: expect.stringContaining('8193 characters long, too long for a pattern expansion') }] });
   });
 
+  it('refuses nesting deep enough to exhaust the stack, with a problem instead of a crash', () => {
+    const deep = 5000;
+    const { variables } = readShellVariables(`A="\${a:-${'${a:-'.repeat(deep)}x${'}'.repeat(deep)}}"\nV=abc\nP="\${V%${'@('.repeat(deep)}x${')'.repeat(deep)}}"\nB=after\n`, 'defines');
+    expect(variables.get('A')!.problems[0]!.message).toBe('expansions nested more than 64 deep are not evaluated (this one expands to nothing here)');
+    expect(variables.get('P')).toMatchObject({ value: 'abc', problems: [{ line: 3, message: expect.stringContaining('groups nested more than 32 deep') }] });
+    expect(variables.get('B')!.value).toBe('after');
+  });
+
   it('reports an unsupported pattern and leaves the value unchanged', () => {
     const { variables } = readShellVariables('V=abc\nW="${V/a!(b)/x}"\n', 'defines');
     expect(variables.get('W')).toMatchObject({ value: 'abc', problems: [{ line: 2, message: expect.stringContaining('"!(...)" is supported only as the whole pattern') }] });

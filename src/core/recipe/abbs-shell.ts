@@ -47,6 +47,8 @@ export interface ShellReadResult {
 
 const isNameStart = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
 const isNameChar = (c: number): boolean => isNameStart(c) || (c >= 0x30 && c <= 0x39);
+/** Expansions nest this deep at most (the reader recurses into them; real recipes nest two or three). */
+const MAX_NESTING = 64;
 /** Pattern expansions cost up to the square of the value's length in contrived cases; real recipes stay far below this. */
 const PATTERN_SUBJECT_MAX = 8192;
 /** A run of characters an unquoted word takes literally. */
@@ -99,6 +101,8 @@ class ShellReader {
   private readonly issues: ParseIssue[] = [];
   /** The variable being assigned: `X="$X more"` with X unset is the usual idiom, not a mistake. */
   private target = '';
+  /** How many `${` the reader is inside. */
+  private depth = 0;
 
   constructor(
     private readonly src: string,
@@ -628,6 +632,22 @@ class ShellReader {
 
   /** `${...}` from `pos`. */
   private braced(): Word {
+    if (this.depth >= MAX_NESTING) {
+      const start = this.pos;
+      this.pos += 1;
+      this.skipBalanced('{', '}');
+      return { pieces: [], problems: [this.problem(start, `expansions nested more than ${MAX_NESTING} deep are not evaluated (this one expands to nothing here)`)] };
+    }
+    this.depth += 1;
+    try {
+      return this.bracedExpansion();
+    } finally {
+      this.depth -= 1;
+    }
+  }
+
+  /** `${...}` from `pos`, within the nesting limit. */
+  private bracedExpansion(): Word {
     const start = this.pos;
     this.pos += 2;
     const unsupported = (what: string): Word => {

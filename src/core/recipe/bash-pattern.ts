@@ -28,6 +28,8 @@ type PatternNode =
   | { kind: 'group'; quantifier: '?' | '*' | '+' | '@'; alternatives: PatternNode[][] };
 
 const EXTGLOB = new Set(['?', '*', '+', '@', '!']);
+/** Groups nest this deep at most: parsing and compiling recurse into them. */
+const MAX_GROUP_DEPTH = 32;
 
 const POSIX_CLASSES: Record<string, string> = {
   alnum: 'A-Za-z0-9',
@@ -56,6 +58,7 @@ function parsePattern(pieces: readonly PatternPiece[]): { sequence: PatternNode[
   for (const piece of pieces) for (const c of piece.text) chars.push({ c, quoted: piece.quoted });
   let i = 0;
 
+  let depth = 0;
   const sequence = (nested: boolean): PatternNode[] => {
     const nodes: PatternNode[] = [];
     while (i < chars.length) {
@@ -75,7 +78,10 @@ function parsePattern(pieces: readonly PatternPiece[]): { sequence: PatternNode[
         i += 2;
         const alternatives: PatternNode[][] = [];
         for (;;) {
+          if (depth >= MAX_GROUP_DEPTH) throw new UnsupportedPatternError(whole, `groups nested more than ${MAX_GROUP_DEPTH} deep`);
+          depth += 1;
           alternatives.push(sequence(true));
+          depth -= 1;
           if (i >= chars.length) throw new UnsupportedPatternError(whole, `unclosed "${c}(" group`);
           const closer = chars[i]!.c;
           i += 1;
