@@ -103,6 +103,16 @@ describe('readShellVariables: what it does not evaluate', () => {
     ]);
   });
 
+  it('reports what cannot start an array element, and goes on', () => {
+    const { variables, issues } = readShellVariables('A=(a ; b | c)\nB=1\n', 'defines');
+    expect(variables.get('A')!.elements).toEqual(['a', 'b', 'c']);
+    expect(variables.get('B')!.value).toBe('1');
+    expect(issues.map((i) => `${i.line}: ${i.message}`)).toEqual([
+      '1: unexpected ";" inside the array "(" ... ")": skipped',
+      '1: unexpected "|" inside the array "(" ... ")": skipped',
+    ]);
+  });
+
   it('reports an unclosed quote at the line where it opens, without throwing', () => {
     const { variables, issues } = readShellVariables('A=1\nB="never closed\nC=3\n', 'defines');
     expect(issues).toEqual([{ file: 'defines', line: 2, message: 'the quote " is never closed' }]);

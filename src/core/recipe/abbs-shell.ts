@@ -314,7 +314,14 @@ class ShellReader {
         this.skipComment();
         continue;
       }
+      const before = this.pos;
       const word = this.readWord();
+      if (this.pos === before) {
+        // `;`, `|`, `&`, `<`, `>` or `(` cannot start an element.
+        this.issues.push(this.problem(before, `unexpected "${c}" inside the array "(" ... ")": skipped`));
+        this.pos += 1;
+        continue;
+      }
       absorb(all, word);
       if (word.splice) elements.push(...word.splice);
       else elements.push(text(word));

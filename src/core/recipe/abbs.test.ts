@@ -214,6 +214,31 @@ describe('parseAbbsPackage on hostile input', () => {
   });
 });
 
+describe('parseAbbsPackage on random shell-like text', () => {
+  it('never throws nor loops, and places every issue on a line', () => {
+    // Seeded, so that a failure can be replayed; the tokens are the ones the reader treats specially.
+    let seed = 7;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const tokens = ['A', 'PKGDEP', 'PKGNAME', 'VER', '=', '+=', '"', "'", '$', '{', '}', '(', ')', '[', ']', '\\', '\n', ' ', '#', ';', '|', '&', '!', '*', '?', '@', '%', '/', ':', '-', '^', ',', '`', 'if ', 'fi', 'case ', 'esac', 'x', '1', '<<', '==', '__AMD64', '__RETRO', '~'];
+    const text = (length: number): string => Array.from({ length }, () => tokens[random(tokens.length)]).join('');
+    for (let i = 0; i < 3000; i++) {
+      const spec = `VER=1\n${random(2) ? text(random(50)) : ''}`;
+      const defines = `PKGNAME=p\n${text(random(200))}`;
+      const result = parseAbbsPackage('s/p', [
+        { path: 's/p/spec', text: spec },
+        { path: 's/p/autobuild/defines', text: defines },
+      ]);
+      for (const issue of result.issues) {
+        const lines = (issue.file === 's/p/spec' ? spec : defines).split('\n').length;
+        expect(issue.line >= 0 && issue.line <= lines, `${issue.file}:${issue.line}: ${issue.message}`).toBe(true);
+      }
+    }
+  });
+});
+
 describe('parseAtom', () => {
   it('reads each operator autobuild knows', () => {
     expect(['a<<1', 'a<=1', 'a==1', 'a>=1', 'a>>1'].map((t) => (parseAtom(t, '0:1') as { constraint: { op: string } }).constraint.op)).toEqual(['<', '<=', '=', '>=', '>']);
