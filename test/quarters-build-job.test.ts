@@ -82,8 +82,7 @@ describe.skipIf(skip)('the quarters-build CI job through quarters-executor', () 
     expect(result.outcome, result.trace).toBe('success');
     expect(result.trace).toMatch(/\$ quarters-build fetch\n[^]*hello\.sh \.\.\. Passed[^]*\$ quarters-build build\n/);
     expect(result.trace).toMatch(/Finished making: quarters-hello 1\.0-1/);
-    // The build had no network, not even loopback: nspawn with the host's network withholds CAP_NET_ADMIN, so the driver could not bring lo up, and says so.
-    expect(result.trace).toMatch(/WARNING: the build runs with no network at all, not even loopback/);
+    expect(result.trace).not.toMatch(/WARNING/);
 
     // The template keeps the driver's full logs as artifacts (collected on the host, by the host user).
     const log = join(result.artifactsDir, 'quarters-logs', 'build.log');
