@@ -80,6 +80,15 @@ describe('quarters-build on the host (no container)', () => {
     }
   });
 
+  it('refuses an unknown QUARTERS_BUILD_NETWORK or QUARTERS_BUILDER', async () => {
+    const network = await driver({ PKGBUILD: '' }, { QUARTERS_BUILD_NETWORK: 'host' });
+    expect(network.exitCode).not.toBe(0);
+    expect(network.all).toMatch(/QUARTERS_BUILD_NETWORK must be none or keep, got 'host'/);
+    const builder = await driver({ PKGBUILD: '' }, { QUARTERS_BUILDER: 'makechrootpkg' });
+    expect(builder.exitCode).not.toBe(0);
+    expect(builder.all).toMatch(/QUARTERS_BUILDER must be auto, makepkg or pkgctl, got 'makechrootpkg'/);
+  });
+
   it('refuses a build uid that is not a number', async () => {
     const result = await driver({ PKGBUILD: '' }, { QUARTERS_BUILD_UID: 'builder' });
     expect(result.exitCode).not.toBe(0);
