@@ -53,6 +53,8 @@ export const executorConfigSchema = z.strictObject({
   default_branch: safeName.default('stable'),
   /** Who runs the host-side stages (git, caches, artifacts): a user name or "UID:GID". Never root. */
   host_user: z.string().min(1).default('gitlab-runner'),
+  /** The build driver (vm/quarters-build), offered read-only in every guest at /usr/local/bin/quarters-build. */
+  build_driver: absolutePath.optional(),
   /** A directory holding build-set repositories as NAMESPACE/ARCH; the job's one is offered read-only at /quarters/repo. */
   repositories_dir: absolutePath.optional(),
   server: z

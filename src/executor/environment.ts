@@ -35,6 +35,8 @@ export interface GuestCommand {
   stderr?: Writable | 'inherit' | 'ignore';
   /** Aborting stops the command and everything it started. */
   signal?: AbortSignal;
+  /** Notes for the job log (e.g. a limit that cannot be applied here). */
+  log?: (line: string) => void;
 }
 
 export interface ExecResult {
@@ -42,6 +44,8 @@ export interface ExecResult {
   exitCode: number | null;
   /** Why the environment failed, when exitCode is null. */
   detail: string;
+  /** Peak memory of the guest during the command, in bytes; null where the backend cannot tell. */
+  peakMemoryBytes: number | null;
 }
 
 export interface Environment {

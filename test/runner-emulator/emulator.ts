@@ -220,7 +220,7 @@ export async function runJob(job: EmulatedJob, options: EmulatorOptions): Promis
     const dir = join(tempDir, `script${scriptCount++}`);
     await mkdir(dir, { mode: 0o700 });
     const file = join(dir, 'script.');
-    await writeFile(file, stageScript({ ...variables, CI_PROJECT_DIR: projectDir!, CI_BUILDS_DIR: String(config?.builds_dir ?? ''), ...extra }, body), { mode: 0o700 });
+    await writeFile(file, stageScript({ ...variables, ...extra }, body), { mode: 0o700 });
     const { code } = await exec('run', [file, stage], stage, 'trace');
     const error = classify(code, stage);
     if (error) throw error;
@@ -242,6 +242,9 @@ export async function runJob(job: EmulatedJob, options: EmulatorOptions): Promis
     if (!error) {
       const buildsDir = String(config?.builds_dir ?? '/builds');
       projectDir = config?.builds_dir_is_shared ? join(buildsDir, String(job.runnerShortToken ?? 'emulatr1'), String(job.concurrentId ?? 0), projectPath) : join(buildsDir, projectPath);
+      // As the runner's StartBuild: from here on (prepare, run, cleanup) the job's directories are job variables too.
+      variables.CI_BUILDS_DIR = buildsDir;
+      variables.CI_PROJECT_DIR = projectDir;
       const { code } = await exec('prepare', [], null, 'trace');
       error = classify(code, 'prepare');
     }

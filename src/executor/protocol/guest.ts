@@ -10,6 +10,8 @@ import { customEnv } from '../job.js';
 export const GUEST_OUTPUT = '/output';
 /** Where the build set's repository is offered, read-only, when the host has it. */
 export const GUEST_REPOSITORY = '/quarters/repo';
+/** Where the build driver is offered, read-only, when the config names it. */
+export const GUEST_BUILD_DRIVER = '/usr/local/bin/quarters-build';
 
 /** The binds of every guest command: the build directory (same path), the output, the build set's repository. */
 export function guestBinds(session: JobSession, state: WorkspaceState): { host: string; guest: string; readOnly?: boolean }[] {
@@ -17,6 +19,7 @@ export function guestBinds(session: JobSession, state: WorkspaceState): { host: 
     { host: state.buildsDir, guest: state.buildsDir },
     { host: state.outputDir, guest: GUEST_OUTPUT },
   ];
+  if (session.config.build_driver) binds.push({ host: session.config.build_driver, guest: GUEST_BUILD_DRIVER, readOnly: true });
   const repository = repositoryDir(session);
   if (repository) binds.push({ host: repository, guest: GUEST_REPOSITORY, readOnly: true });
   return binds;

@@ -26,14 +26,17 @@ export async function runStage(session: JobSession, script: string, stage: strin
   const started = Date.now();
   const cpuBefore = childrenCpuSeconds();
   let failure: unknown = null;
+  const peaks: (number | null)[] = [state.usage.peakMemoryBytes];
   try {
     if (stageLocation(stage) === 'host') await runOnHost(session, state, script, stage, signal);
-    else await runInGuest(session, state, script, stage, signal);
+    else await runInGuest(session, state, script, stage, signal, (peak) => peaks.push(peak));
   } catch (error) {
     failure = error;
   }
+  const known = peaks.filter((p): p is number => p !== null);
   const usage: ResourceUsage = {
     ...state.usage,
+    peakMemoryBytes: known.length ? Math.max(...known) : null,
     wallSeconds: state.usage.wallSeconds + (Date.now() - started) / 1000,
     cpuSeconds: state.usage.cpuSeconds + (childrenCpuSeconds() - cpuBefore),
   };
@@ -69,7 +72,7 @@ async function runOnHost(session: JobSession, state: WorkspaceState, script: str
   if (result.exitCode !== 0) throw new BuildFailure(`stage ${stage} failed with exit code ${result.exitCode}`);
 }
 
-async function runInGuest(session: JobSession, state: WorkspaceState, script: string, stage: string, signal: AbortSignal): Promise<void> {
+async function runInGuest(session: JobSession, state: WorkspaceState, script: string, stage: string, signal: AbortSignal, onPeak: (bytes: number | null) => void): Promise<void> {
   const copy = join(session.layout.workspaces, state.name, 'scripts', `${stage}.guest.sh`);
   await writeFile(copy, maskCredentials(await readFile(script, 'utf8'), credentialValues(session.env)), { mode: 0o600 });
   const environment = jobEnvironment(session, state);
@@ -80,7 +83,8 @@ async function runInGuest(session: JobSession, state: WorkspaceState, script: st
   const fetch = session.config.network.fetch_command;
   if (isBuildStage(stage) && fetch.length > 0 && !(await alreadyFetched(session, state))) {
     session.log(`quarters: fetching sources with network: ${fetch.join(' ')}`);
-    const fetched = await environment.exec({ command: fetch, cwd: env.CI_PROJECT_DIR ?? state.buildsDir, env, network: true, signal: stop, stdout: 'inherit', stderr: 'inherit' });
+    const fetched = await environment.exec({ command: fetch, cwd: env.CI_PROJECT_DIR ?? state.buildsDir, env, network: true, signal: stop, stdout: 'inherit', stderr: 'inherit', log: session.log });
+    onPeak(fetched.peakMemoryBytes);
     checkGuestResult(fetched, 'fetching sources', stop, timeoutMinutes);
     await writeFile(join(session.layout.workspaces, state.name, 'fetched'), '');
   }
@@ -93,7 +97,9 @@ async function runInGuest(session: JobSession, state: WorkspaceState, script: st
     signal: stop,
     stdout: 'inherit',
     stderr: 'inherit',
+    log: session.log,
   });
+  onPeak(result.peakMemoryBytes);
   checkGuestResult(result, `stage ${stage}`, stop, timeoutMinutes);
 }
 

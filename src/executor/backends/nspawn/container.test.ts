@@ -20,10 +20,11 @@ describe('overlayOptions and nspawnArguments', () => {
     const plain = nspawnArguments(spec, '/s', false);
     expect(plain).toContain('--private-network');
     expect(plain).toContain('--register=no');
-    const systemd = nspawnArguments({ ...spec, network: true, properties: ['MemoryMax=1G'] }, '/s', true);
+    const systemd = nspawnArguments({ ...spec, network: true, limits: { memoryMib: 1024, cpus: 1.5 } }, '/s', true);
     expect(systemd).not.toContain('--private-network');
     expect(systemd).not.toContain('--register=no');
-    expect(systemd).toContain('--property=MemoryMax=1G');
+    expect(systemd).toContain('--property=MemoryMax=1024M');
+    expect(systemd).toContain('--property=CPUQuota=150%');
     expect(() => nspawnArguments({ ...spec, machine: 'bad name' }, '/s', false)).toThrow(/machine name/);
   });
 });
@@ -128,5 +129,20 @@ describe.skipIf(skip)('runContainer (real overlayfs + systemd-nspawn)', () => {
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(processesWith(marker)).toEqual([]);
     expect(mountsMentioning(l.root)).toEqual([]);
+  });
+
+  it('measures the peak memory of the container and enforces a memory limit', async () => {
+    const l = await layers('memory');
+    // 64 MiB held in a shell variable: the peak must show it.
+    const grow = 'x=$(head -c 67108864 /dev/zero | tr "\\0" a); echo ${#x}';
+    const measured = await runContainer({ ...l, command: ['sh', '-c', grow], measure: true, stdout: 'ignore' });
+    expect(measured.exitCode).toBe(0);
+    if (measured.peakMemoryBytes === null) {
+      process.stderr.write('SKIPPED peak memory assertions: no usable cgroup on this host\n');
+      return;
+    }
+    expect(measured.peakMemoryBytes).toBeGreaterThan(64 * 1024 * 1024);
+    const limited = await runContainer({ ...(await layers('memory-limit')), command: ['sh', '-c', grow], limits: { memoryMib: 32, cpus: 0 }, stdout: 'ignore', stderr: 'ignore' });
+    expect(limited.exitCode).not.toBe(0);
   });
 });

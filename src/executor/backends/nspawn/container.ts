@@ -14,6 +14,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { execa } from 'execa';
+import { createRunCgroup, type RunCgroup } from './cgroup.js';
 
 /** A host path offered inside the container. */
 export interface Bind {
@@ -46,8 +47,12 @@ export interface ContainerCommand extends OverlayLayers {
   network?: boolean;
   /** A user inside the container (must exist in its /etc/passwd); root by default. */
   user?: string;
-  /** Extra systemd unit properties, applied only on hosts with systemd (e.g. MemoryMax=2G). */
-  properties?: readonly string[];
+  /** Memory (MiB) and CPU limits, 0 for none: unit properties where systemd runs, a cgroup of our own elsewhere. */
+  limits?: { memoryMib: number; cpus: number };
+  /** Measure peak memory (in a cgroup of our own, where systemd does not run). */
+  measure?: boolean;
+  /** Where notes about limits and measurements go (e.g. no cgroup available). */
+  log?: (line: string) => void;
   /** Skip syncs in the writable layer; for throw-away workspaces only. */
   volatile?: boolean;
   stdin?: Readable | 'ignore' | 'inherit';
@@ -67,6 +72,8 @@ export interface ContainerResult {
   nspawnSignal: string | null;
   /** nspawn's stderr tail when it failed before the command finished (for the error message). */
   detail: string;
+  /** Peak memory of the whole container, in bytes; null when not measured. */
+  peakMemoryBytes: number | null;
 }
 
 /** Where the guest writes its command's exit status (a private bind mount). */
@@ -93,7 +100,8 @@ export function nspawnArguments(spec: ContainerCommand, statusDir: string, syste
   if (!/^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/.test(spec.machine)) throw new Error(`machine name ${JSON.stringify(spec.machine)} must be 1-64 letters, digits or "-"`);
   const args = ['--quiet', '--as-pid2', '--pipe', `--machine=${spec.machine}`, `--directory=${spec.root}`, '--kill-signal=SIGKILL', '--link-journal=no', '--timezone=off'];
   if (systemd) {
-    for (const property of spec.properties ?? []) args.push(`--property=${property}`);
+    if (spec.limits?.memoryMib) args.push(`--property=MemoryMax=${spec.limits.memoryMib}M`);
+    if (spec.limits?.cpus) args.push(`--property=CPUQuota=${Math.round(spec.limits.cpus * 100)}%`);
   } else {
     // Without systemd as PID 1 there is no machined to register with and no unit to create.
     args.push('--register=no', '--keep-unit');
@@ -131,14 +139,19 @@ export async function runContainer(spec: ContainerCommand): Promise<ContainerRes
   await mkdir(statusDir, { mode: 0o700 });
   // A volatile overlay marks its work dir so that a second mount notices the missed syncs; we accept them by design.
   if (spec.volatile) await rm(join(spec.work, 'work', 'incompat', 'volatile'), { recursive: true, force: true });
+  const systemd = hostHasSystemd();
+  const limits = spec.limits ?? { memoryMib: 0, cpus: 0 };
+  const cgroup: RunCgroup | null = !systemd && (spec.measure || limits.memoryMib > 0 || limits.cpus > 0) ? await createRunCgroup(spec.machine, limits, spec.log) : null;
   const argv = [
-    '--pdeathsig', 'KILL', '--',
+    'setpriv', '--pdeathsig', 'KILL', '--',
     'unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child=SIGKILL', '--mount-proc', '--',
     '/bin/sh', '-c', MOUNT_THEN_EXEC, 'quarters-mount', `quarters-${spec.machine}`, overlayOptions(spec, spec.volatile), spec.root,
-    'systemd-nspawn', ...nspawnArguments(spec, statusDir),
+    'systemd-nspawn', ...nspawnArguments(spec, statusDir, systemd),
   ];
+  // The first process joins the cgroup before anything else starts, so every process of the run is counted and limited.
+  const enter = (cgroup?.procsFiles ?? []).map((file) => `echo $$ > '${file.replace(/'/g, "'\\''")}' || exit 124`);
   const stderrTail: string[] = [];
-  const child = execa('setpriv', argv, {
+  const child = execa('/bin/sh', ['-c', [...enter, 'exec "$@"'].join('\n'), 'quarters-container', ...argv], {
     reject: false,
     stdin: typeof spec.stdin === 'object' ? 'pipe' : (spec.stdin ?? 'ignore'),
     stdout: typeof spec.stdout === 'object' ? 'pipe' : (spec.stdout ?? 'inherit'),
@@ -170,10 +183,13 @@ export async function runContainer(spec: ContainerCommand): Promise<ContainerRes
     exitCode = null;
   }
   await rm(statusDir, { recursive: true, force: true });
+  const peakMemoryBytes = cgroup ? await cgroup.peakMemoryBytes() : null;
+  await cgroup?.remove();
   return {
     exitCode: result.isCanceled ? null : exitCode,
     nspawnExitCode: result.exitCode ?? null,
     nspawnSignal: result.signal ?? null,
     detail: stderrTail.join('').split('\n').filter(Boolean).slice(-5).join('\n'),
+    peakMemoryBytes,
   };
 }

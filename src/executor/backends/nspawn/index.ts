@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Backend, Environment, EnvironmentSpec, ExecResult, GuestCommand } from '../../environment.js';
 import { diskUsage } from '../../disk-usage.js';
 import { makeDir, removeTree } from '../../fs-layers.js';
+import { removeRunCgroups } from './cgroup.js';
 import { runContainer } from './container.js';
 
 export { runContainer, overlayOptions, nspawnArguments, hostHasSystemd } from './container.js';
@@ -26,9 +27,6 @@ class NspawnEnvironment implements Environment {
   }
 
   async exec(command: GuestCommand): Promise<ExecResult> {
-    const properties: string[] = [];
-    if (this.spec.limits.memoryMib > 0) properties.push(`MemoryMax=${this.spec.limits.memoryMib}M`);
-    if (this.spec.limits.cpus > 0) properties.push(`CPUQuota=${Math.round(this.spec.limits.cpus * 100)}%`);
     const result = await runContainer({
       ...nspawnLayers(this.spec.workspace),
       lowers: this.spec.lowers,
@@ -40,18 +38,21 @@ class NspawnEnvironment implements Environment {
       env: command.env,
       network: command.network,
       binds: [...this.spec.binds, ...(command.binds ?? [])],
-      properties,
+      limits: this.spec.limits,
+      measure: true,
+      log: command.log,
       stdin: command.stdin,
       stdout: command.stdout,
       stderr: command.stderr,
       signal: command.signal,
     });
-    if (result.exitCode !== null) return { exitCode: result.exitCode, detail: '' };
+    if (result.exitCode !== null) return { exitCode: result.exitCode, detail: '', peakMemoryBytes: result.peakMemoryBytes };
     const how = result.nspawnSignal ? `was killed by ${result.nspawnSignal}` : `exited with ${result.nspawnExitCode}`;
-    return { exitCode: null, detail: `the container did not run the command to the end (systemd-nspawn ${how})${result.detail ? `: ${result.detail}` : ''}` };
+    return { exitCode: null, peakMemoryBytes: result.peakMemoryBytes, detail: `the container did not run the command to the end (systemd-nspawn ${how})${result.detail ? `: ${result.detail}` : ''}` };
   }
 
   async destroy(): Promise<void> {
+    await removeRunCgroups(this.spec.name);
     await removeTree(join(this.spec.workspace, 'layer'));
   }
 
