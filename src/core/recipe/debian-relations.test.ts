@@ -118,6 +118,18 @@ describe('parseRelations', () => {
   });
 });
 
+describe('ClauseCache', () => {
+  it('tells apart clauses that share a slot', () => {
+    // One slot: every clause evicts the one before, and a lookup must compare the text, not trust the slot.
+    const cache = new ClauseCache(1);
+    const issues: ParseIssue[] = [];
+    const names = (value: string) => parseRelations(value, AT, issues, { cache }).map((clause) => clause.map((d) => d.name).join('|'));
+    expect(names('a, b, a, ab, a|b, b')).toEqual(['a', 'b', 'a', 'ab', 'a|b', 'b']);
+    expect(names('b, b')).toEqual(['b', 'b']);
+    expect(issues).toEqual([]);
+  });
+});
+
 describe('parseProvides', () => {
   it('reads names, versioned provides and qualifiers', () => {
     const issues: ParseIssue[] = [];

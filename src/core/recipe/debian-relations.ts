@@ -61,7 +61,12 @@ class ClauseError {
 export class ClauseCache {
   private readonly keys: (string | undefined)[];
   private readonly clauses: (DependencyClause | undefined)[];
+  /** Each slot's full hash: most misses are told apart here, without reading the key string. */
+  private readonly hashes: Int32Array;
   private readonly mask: number;
+  /** The last lookup's hash and slot, for `remember`. */
+  private hash = 0;
+  private slot = 0;
 
   /** `size` is rounded up to a power of two. */
   constructor(size = 1 << 14) {
@@ -70,18 +75,18 @@ export class ClauseCache {
     this.mask = slots - 1;
     this.keys = new Array<string | undefined>(slots).fill(undefined);
     this.clauses = new Array<DependencyClause | undefined>(slots).fill(undefined);
+    this.hashes = new Int32Array(slots);
   }
 
-  /** The slot of text[start, end). */
-  slot(text: string, start: number, end: number): number {
+  /** The cached clause whose text is text[start, end), if any. `remember` then caches one for that text. */
+  lookup(text: string, start: number, end: number): DependencyClause | undefined {
     // FNV-1a over the UTF-16 code units: cheap, and spreads clause texts well enough.
     let hash = 0x811c9dc5;
     for (let i = start; i < end; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-    return (hash ^ (hash >>> 15)) & this.mask;
-  }
-
-  /** The clause cached in `slot` if its text is text[start, end). */
-  get(slot: number, text: string, start: number, end: number): DependencyClause | undefined {
+    const slot = (hash ^ (hash >>> 15)) & this.mask;
+    this.hash = hash;
+    this.slot = slot;
+    if (this.hashes[slot] !== hash) return undefined;
     const key = this.keys[slot];
     if (key === undefined || key.length !== end - start) return undefined;
     // A loop, not startsWith: V8 runs that in its runtime, far slower for strings this short.
@@ -89,9 +94,11 @@ export class ClauseCache {
     return this.clauses[slot];
   }
 
-  set(slot: number, key: string, clause: DependencyClause): void {
-    this.keys[slot] = key;
-    this.clauses[slot] = clause;
+  /** Caches `clause` for the text of the last lookup (`key`), in place of what that slot held. */
+  remember(key: string, clause: DependencyClause): void {
+    this.hashes[this.slot] = this.hash;
+    this.keys[this.slot] = key;
+    this.clauses[this.slot] = clause;
   }
 }
 
@@ -108,12 +115,10 @@ export function parseRelations(value: string, at: FieldPlace, issues: ParseIssue
   const clauses: DependencyClause[] = [];
   while (scanner.more()) {
     const start = scanner.pos;
-    let slot = -1;
-    let end = 0;
+    let end = -1;
     if (cache) {
       end = clauseEnd(value, start);
-      slot = cache.slot(value, start, end);
-      const cached = cache.get(slot, value, start, end);
+      const cached = cache.lookup(value, start, end);
       if (cached) {
         clauses.push(cached);
         scanner.pos = end;
@@ -123,7 +128,7 @@ export function parseRelations(value: string, at: FieldPlace, issues: ParseIssue
     try {
       const clause = scanner.clause();
       if (clause.length > 0) {
-        if (slot >= 0) cache!.set(slot, value.slice(start, end), freezeClause(clause));
+        if (end >= 0) cache!.remember(value.slice(start, end), freezeClause(clause));
         clauses.push(clause);
       }
     } catch (error) {
