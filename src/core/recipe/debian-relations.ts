@@ -137,7 +137,7 @@ export function parseRelations(value: string, at: FieldPlace, issues: ParseIssue
       scanner.skipClause();
     }
   }
-  return clauses;
+  return exactSize(clauses);
 }
 
 /** Where the clause at `start` ends: at its comma (or the end), less trailing whitespace. */
@@ -176,7 +176,7 @@ export function parseProvides(value: string, at: FieldPlace, issues: ParseIssue[
     if (atom.arches) provide.arches = atom.arches;
     provides.push(provide);
   }
-  return provides;
+  return exactSize(provides);
 }
 
 class Scanner {
@@ -214,10 +214,10 @@ class Scanner {
       const atom = this.atom();
       if (atom) clause.push(atom);
       this.skipSpace();
-      if (this.pos >= this.end) return clause;
+      if (this.pos >= this.end) return exactSize(clause);
       const c = this.text.charCodeAt(this.pos);
       this.pos++;
-      if (c === COMMA) return clause;
+      if (c === COMMA) return exactSize(clause);
       if (c !== PIPE) throw new ClauseError(this.pos - 1, `unexpected "${String.fromCharCode(c)}"`);
     }
   }
@@ -393,6 +393,14 @@ class Scanner {
   private skipSpace(): void {
     while (this.pos < this.end && isSpace(this.text.charCodeAt(this.pos))) this.pos++;
   }
+}
+
+/**
+ * V8 gives an array its first push room for 17 elements; a parsed archive keeps hundreds of
+ * thousands of one- or two-element lists, so they are copied to their exact size.
+ */
+function exactSize<T>(list: T[]): T[] {
+  return list.length === 0 || list.length > 16 ? list : list.slice();
 }
 
 function isSpace(c: number): boolean {
