@@ -89,6 +89,16 @@ describe('parseRelations', () => {
     expect(issues).toEqual([{ file: 'debian/control', line: 10, message: `Build-Depends: ${reason} in "${bad}"; clause left out` }]);
   });
 
+  it('keeps the next clause when a bracket is not closed before the comma', () => {
+    const { clauses, issues } = relations('a (>= 1, b (>= 2), c [amd64, d <stage1, e');
+    expect(clauses.map((c) => c[0]!.name)).toEqual(['b', 'e']);
+    expect(issues.map((i) => i.message)).toEqual([
+      'Build-Depends: missing ")" in "a (>= 1"; clause left out',
+      'Build-Depends: missing "]" in "c [amd64"; clause left out',
+      'Build-Depends: missing ">" in "d <stage1"; clause left out',
+    ]);
+  });
+
   it('reports the line within a folded field', () => {
     const { issues } = relations('a,\n b,\n c (>= ),\n d');
     expect(issues.map((i) => i.line)).toEqual([12]);

@@ -318,8 +318,7 @@ class Scanner {
       throw new ClauseError(this.pos, 'expected a relation (<<, <=, =, >=, >>) after "("');
     }
     this.pos += length;
-    const close = text.indexOf(')', this.pos);
-    if (close < 0) throw new ClauseError(this.pos, 'missing ")"');
+    const close = this.closing(')');
     let from = this.pos;
     let to = close;
     while (from < to && isSpace(text.charCodeAt(from))) from++;
@@ -359,8 +358,7 @@ class Scanner {
   /** `amd64 !i386 linux-any]` after the `[`: all negated or none. */
   private arches(): { negated: boolean; arches: string[] } {
     const text = this.text;
-    const close = text.indexOf(']', this.pos);
-    if (close < 0) throw new ClauseError(this.pos, 'missing "]"');
+    const close = this.closing(']');
     const arches: string[] = [];
     let negated: boolean | null = null;
     for (const word of words(text, this.pos, close)) {
@@ -379,8 +377,7 @@ class Scanner {
   /** `!nocheck stage1>` after the `<`: one conjunction of profile terms. */
   private profileTerms(): string[] {
     const text = this.text;
-    const close = text.indexOf('>', this.pos);
-    if (close < 0) throw new ClauseError(this.pos, 'missing ">"');
+    const close = this.closing('>');
     const terms = words(text, this.pos, close);
     if (terms.length === 0) throw new ClauseError(this.pos, 'empty build profile "<>"');
     for (const term of terms) {
@@ -388,6 +385,14 @@ class Scanner {
     }
     this.pos = close + 1;
     return terms;
+  }
+
+  /** Where `bracket` closes what was just opened; a missing one is an error, also when the clause ends first. */
+  private closing(bracket: string): number {
+    const close = this.text.indexOf(bracket, this.pos);
+    const comma = this.text.indexOf(',', this.pos);
+    if (close < 0 || (comma >= 0 && comma < close)) throw new ClauseError(this.pos, `missing "${bracket}"`);
+    return close;
   }
 
   private skipSpace(): void {
