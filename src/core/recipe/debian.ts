@@ -354,19 +354,31 @@ export interface DebianControlOptions {
 }
 
 /**
- * Parses a `debian/control` file: its source stanza and binary stanzas become one source package.
+ * A streaming parser of a `debian/control` file: its source stanza and binary stanzas become one
+ * source package (`values` holds it, or nothing if there is none to make).
  * Substitution variables (`${shlibs:Depends}`) cannot be resolved from the file: they are left
  * out of the clauses and listed in `extra` under `substvars` ("binary field ${var}", one a line).
  */
-export function parseDebianControl(text: string, file: string, options: DebianControlOptions = {}): { value: SourcePackage | null; issues: ParseIssue[] } {
+export function createDebianControlParser(file: string, options: DebianControlOptions = {}): DebianStreamParser<SourcePackage> {
   const stanzas: Stanza[] = [];
+  // A control file is a handful of stanzas, converted together at the end: the source stanza's version resolves the binaries' substvars.
   const sink = new StanzaSink(CONTROL_FIELDS, (stanza) => stanzas.push({ ...stanza, values: [...stanza.values], lines: [...stanza.lines] }));
   const scanner = new Deb822Scanner({ file, fields: CONTROL_FIELDS, comments: true }, sink);
-  scanner.push(text);
-  scanner.end();
-  const context = new Context(file);
-  const value = controlPackage(stanzas, context, options);
-  return { value, issues: sortedIssues([...scanner.issues, ...context.issues]) };
+  return {
+    push: (chunk) => scanner.push(chunk),
+    end: () => {
+      scanner.end();
+      const context = new Context(file);
+      const value = controlPackage(stanzas, context, options);
+      return { values: value ? [value] : [], issues: sortedIssues([...scanner.issues, ...context.issues]) };
+    },
+  };
+}
+
+/** Parses a whole `debian/control` text into its source package (see createDebianControlParser). */
+export function parseDebianControl(text: string, file: string, options: DebianControlOptions = {}): { value: SourcePackage | null; issues: ParseIssue[] } {
+  const { values, issues } = parseWhole(createDebianControlParser(file, options), text);
+  return { value: values[0] ?? null, issues };
 }
 
 function controlPackage(stanzas: Stanza[], context: Context, options: DebianControlOptions): SourcePackage | null {
