@@ -333,18 +333,34 @@ function packageListArchitectures(stanza: Stanza, context: Context): Map<string,
   const arches = new Map<string, string[]>();
   const value = stanza.values[S['Package-List']];
   if (value === undefined) return arches;
-  const lines = value.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const entry = lines[i]!.split(/\s+/).filter((w) => w.length > 0);
-    if (entry.length === 0) continue;
-    if (entry.length < 4) {
-      context.issue(stanza.lines[S['Package-List']]! + i, `Package-List: expected "name type section priority [key=value...]", found "${lines[i]!.trim()}"`);
-      continue;
+  // Every source has one, a line per binary: read with indexOf, not a split per line.
+  let line = 0;
+  for (let start = 0; start <= value.length; line++) {
+    let end = value.indexOf('\n', start);
+    if (end < 0) end = value.length;
+    const words = lineWords(value, start, end);
+    if (words.length >= 4) {
+      const arch = words.find((w) => w.startsWith('arch='));
+      if (arch !== undefined) arches.set(words[0]!, context.architectures(arch.slice('arch='.length), /,/));
+    } else if (words.length > 0) {
+      context.issue(stanza.lines[S['Package-List']]! + line, `Package-List: expected "name type section priority [key=value...]", found "${words.join(' ')}"`);
     }
-    const archEntry = entry.find((w) => w.startsWith('arch='));
-    if (archEntry) arches.set(entry[0]!, context.architectures(archEntry.slice('arch='.length), /,/));
+    start = end + 1;
   }
   return arches;
+}
+
+/** The blank-separated words of text[start, end). */
+function lineWords(text: string, start: number, end: number): string[] {
+  const words: string[] = [];
+  let i = start;
+  while (i < end) {
+    while (i < end && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
+    const from = i;
+    while (i < end && text.charCodeAt(i) !== 32 && text.charCodeAt(i) !== 9) i++;
+    if (i > from) words.push(text.slice(from, i));
+  }
+  return words;
 }
 
 /** Options for debian/control, which carries no version of its own. */
