@@ -33,6 +33,7 @@ const NEWLINE = 10;
 const COMMA = 44;
 const PIPE = 124;
 const OPEN_PAREN = 40;
+const CLOSE_PAREN = 41;
 const OPEN_BRACKET = 91;
 const LESS = 60;
 const GREATER = 62;
@@ -231,21 +232,23 @@ class Scanner {
       return null;
     }
     const name = this.name();
-    const dependency: Dependency = { name };
+    let qualifier: string | undefined;
     if (text.charCodeAt(this.pos) === COLON) {
       this.pos++;
-      const qualifier = this.name();
-      dependency.archQualifier = qualifier;
+      qualifier = this.name();
     }
     this.skipSpace();
     let c = text.charCodeAt(this.pos);
+    let constraint: Dependency['constraint'] | null = null;
     if (c === OPEN_PAREN) {
       this.pos++;
-      const constraint = this.constraint();
-      if (constraint) dependency.constraint = constraint;
+      constraint = this.constraint();
       this.skipSpace();
       c = text.charCodeAt(this.pos);
     }
+    // Made with its common properties at once: adding one later would cost V8 an extra allocation.
+    const dependency: Dependency = constraint ? { name, constraint } : { name };
+    if (qualifier !== undefined) dependency.archQualifier = qualifier;
     if (c === OPEN_BRACKET) {
       this.pos++;
       dependency.arches = this.arches();
@@ -318,22 +321,33 @@ class Scanner {
       throw new ClauseError(this.pos, 'expected a relation (<<, <=, =, >=, >>) after "("');
     }
     this.pos += length;
-    const close = this.closing(')');
-    let from = this.pos;
+    this.skipSpace();
+    // One pass to the ")": it finds the end, and whether the version needs a closer look.
+    const from = this.pos;
+    let close = from;
+    let unusual = false;
+    for (; close < this.end; close++) {
+      const v = text.charCodeAt(close);
+      if (v === CLOSE_PAREN) break;
+      if (v === COMMA) throw new ClauseError(from, 'missing ")"');
+      if (v <= SPACE || v === OPEN_PAREN || v === PIPE || v === DOLLAR) unusual = true;
+    }
+    if (close >= this.end) throw new ClauseError(from, 'missing ")"');
     let to = close;
-    while (from < to && isSpace(text.charCodeAt(from))) from++;
     while (to > from && isSpace(text.charCodeAt(to - 1))) to--;
     this.pos = close + 1;
     if (from === to) throw new ClauseError(from, `missing version after "${op}"`);
     let version = text.slice(from, to);
-    for (let i = 0; i < version.length; i++) {
-      const v = version.charCodeAt(i);
-      if (isSpace(v) || v === OPEN_PAREN || v === COMMA || v === PIPE) throw new ClauseError(from + i, `malformed version "${version}"`);
-    }
-    if (version.includes('${')) {
-      const resolved = this.resolveVersion(version, from);
-      if (resolved === null) return null;
-      version = resolved;
+    if (unusual) {
+      for (let i = 0; i < version.length; i++) {
+        const v = version.charCodeAt(i);
+        if (isSpace(v) || v === OPEN_PAREN || v === PIPE) throw new ClauseError(from + i, `malformed version "${version}"`);
+      }
+      if (version.includes('${')) {
+        const resolved = this.resolveVersion(version, from);
+        if (resolved === null) return null;
+        version = resolved;
+      }
     }
     return { op, version };
   }

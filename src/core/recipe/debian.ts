@@ -254,7 +254,7 @@ function packagesStanza(stanza: Stanza, context: Context): IndexedBinaryPackage 
     }
   }
 
-  const binary: IndexedBinaryPackage = {
+  return {
     name,
     version,
     architectures: context.architectures(architecture, /\s+/),
@@ -265,13 +265,12 @@ function packagesStanza(stanza: Stanza, context: Context): IndexedBinaryPackage 
     conflicts: context.relations(stanza, P.Conflicts),
     replaces: context.relations(stanza, P.Replaces),
     breaks: context.relations(stanza, P.Breaks),
+    // Always present (undefined when the stanza has none): every package then has the same shape.
+    multiArch: stanza.values[P['Multi-Arch']],
     source,
     sourceVersion,
     location: { file: context.file, line: stanza.line },
   };
-  const multiArch = stanza.values[P['Multi-Arch']];
-  if (multiArch !== undefined) binary.multiArch = multiArch;
-  return binary;
 }
 
 function sourcesStanza(stanza: Stanza, context: Context): SourcePackage | null {
