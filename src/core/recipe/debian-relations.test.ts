@@ -112,7 +112,7 @@ describe('parseRelations', () => {
     expect(substvars.found).toEqual(['${shlibs:Depends}', '${misc:Depends}', '${bar:Version}']);
   });
 
-  it('shares equal clauses through a cache and freezes them', () => {
+  it('shares equal clauses through a cache', () => {
     const cache = new ClauseCache();
     const issues: ParseIssue[] = [];
     const first = parseRelations('libc6 (>= 2.34), a | b', AT, issues, { cache });
@@ -120,7 +120,6 @@ describe('parseRelations', () => {
     expect(second[0]).toBe(first[0]);
     expect(second[1]).toBe(first[1]);
     expect(second[2]).toEqual([{ name: 'c' }]);
-    expect(Object.isFrozen(first[0]![0]!.constraint)).toBe(true);
     // A malformed clause is never cached: each occurrence is reported.
     parseRelations('x (>=', AT, issues, { cache });
     parseRelations('x (>=', AT, issues, { cache });

@@ -56,8 +56,9 @@ class ClauseError {
  * most clauses ("libc6 (>= 2.34)") recur thousands of times, and sharing them saves most of the
  * allocation (and so the garbage collection) of parsing it. It is a direct-mapped table of fixed
  * size, compared in place: a hit makes no string, and the table stays small enough for the
- * processor's cache, which a Map of every clause of an archive does not. Clauses taken from a
- * cache are frozen: the parsed model is read-only.
+ * processor's cache, which a Map of every clause of an archive does not. A clause from a cache
+ * is the same object in every field that has it: the parsed model is read-only. (It is not
+ * frozen: Object.freeze on every cached clause costs about a tenth of parsing an archive.)
  */
 export class ClauseCache {
   private readonly keys: (string | undefined)[];
@@ -129,7 +130,7 @@ export function parseRelations(value: string, at: FieldPlace, issues: ParseIssue
     try {
       const clause = scanner.clause();
       if (clause.length > 0) {
-        if (end >= 0) cache!.remember(value.slice(start, end), freezeClause(clause));
+        if (end >= 0) cache!.remember(value.slice(start, end), clause);
         clauses.push(clause);
       }
     } catch (error) {
@@ -147,16 +148,6 @@ function clauseEnd(value: string, start: number): number {
   if (end < 0) end = value.length;
   while (end > start && isSpace(value.charCodeAt(end - 1))) end--;
   return end;
-}
-
-function freezeClause(clause: DependencyClause): DependencyClause {
-  for (const dependency of clause) {
-    if (dependency.constraint) Object.freeze(dependency.constraint);
-    if (dependency.arches) Object.freeze(dependency.arches.arches);
-    if (dependency.profiles) for (const terms of dependency.profiles) Object.freeze(terms);
-    Object.freeze(dependency);
-  }
-  return Object.freeze(clause) as DependencyClause;
 }
 
 /** Parses a Provides field: names with an optional `(= version)`, no alternatives. */

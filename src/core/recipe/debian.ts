@@ -3,8 +3,9 @@
  * package's `debian/control`. Each has a streaming form (push chunks as they are decompressed,
  * collect the result at the end) and a whole-text form.
  *
- * The values are read-only: to keep parsing an archive cheap, equal clauses, versions,
- * architecture lists and empty lists are shared between packages, and frozen.
+ * The values are read-only: to keep parsing an archive cheap, equal clauses (see ClauseCache),
+ * architecture lists and empty lists are the same objects in many packages. The lists are
+ * frozen; the clauses are not (freezing costs too much), so never modify one in place.
  */
 import { Deb822Scanner, type Deb822Sink } from './deb822.js';
 import { ClauseCache, parseProvides, parseRelations, type FieldPlace, type RelationOptions, type SubstvarCollector } from './debian-relations.js';
