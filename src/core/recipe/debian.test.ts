@@ -185,6 +185,10 @@ Depends: libfoo1 (= \${binary:Version}), \${misc:Depends}, libbaz (>= \${baz:Ver
 Package: libfoo-data
 Architecture: all
 Depends: \${misc:Depends}
+
+Package: libfoo-doc
+Architecture: all
+Build-Profiles: <!nodoc>
 `;
 
 describe('parseDebianControl', () => {
@@ -207,6 +211,7 @@ describe('parseDebianControl', () => {
       ['libfoo1', ['any'], [[{ name: 'libfoo-data', constraint: { op: '=', version: '2.0-1' } }]], [{ name: 'libfoo-abi-1', version: '2.0-1' }], 'same'],
       ['libfoo-dev', ['any'], [[{ name: 'libfoo1', constraint: { op: '=', version: '2.0-1' } }], [{ name: 'libbaz' }]], [], undefined],
       ['libfoo-data', ['all'], [], [], undefined],
+      ['libfoo-doc', ['all'], [], [], undefined],
     ]);
     expect(value!.extra).toEqual({
       section: 'libs',
@@ -217,6 +222,7 @@ describe('parseDebianControl', () => {
         'libfoo-dev Depends ${baz:Version}',
         'libfoo-data Depends ${misc:Depends}',
       ].join('\n'),
+      'build-profiles': 'libfoo-doc <!nodoc>',
     });
   });
 

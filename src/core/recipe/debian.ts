@@ -59,6 +59,7 @@ const CONTROL_FIELDS = [
   'Build-Conflicts',
   'Build-Conflicts-Arch',
   'Build-Conflicts-Indep',
+  'Build-Profiles',
 ] as const;
 
 type FieldIndex<T extends readonly string[]> = { readonly [K in T[number]]: number };
@@ -374,6 +375,7 @@ export interface DebianControlOptions {
  * source package (`values` holds it, or nothing if there is none to make).
  * Substitution variables (`${shlibs:Depends}`) cannot be resolved from the file: they are left
  * out of the clauses and listed in `extra` under `substvars` ("binary field ${var}", one a line).
+ * Binaries built only under some build profiles are listed under `build-profiles` ("binary <formula>").
  */
 export function createDebianControlParser(file: string, options: DebianControlOptions = {}): DebianStreamParser<SourcePackage> {
   const stanzas: Stanza[] = [];
@@ -435,6 +437,7 @@ function controlPackage(stanzas: Stanza[], context: Context, options: DebianCont
   const relations = (owner: string, stanza: Stanza, index: number) => gathering(owner, stanza, index, (o) => context.relations(stanza, index, o));
 
   const binaries: BinaryPackage[] = [];
+  const builtOnlyWith: string[] = [];
   for (const stanza of binaryStanzas) {
     const name = context.required(stanza, C.Package, C.Package);
     if (name === null) continue;
@@ -453,6 +456,9 @@ function controlPackage(stanzas: Stanza[], context: Context, options: DebianCont
     };
     const multiArch = stanza.values[C['Multi-Arch']];
     if (multiArch) binary.multiArch = multiArch;
+    // The model has no place for it, but the planner must not take it for built on every build.
+    const profiles = stanza.values[C['Build-Profiles']];
+    if (profiles) builtOnlyWith.push(`${name} ${profiles}`);
     binaries.push(binary);
   }
 
@@ -473,6 +479,7 @@ function controlPackage(stanzas: Stanza[], context: Context, options: DebianCont
   const section = sourceStanza.values[C.Section];
   if (section) extra.section = section;
   if (substvarLines.length > 0) extra.substvars = substvarLines.join('\n');
+  if (builtOnlyWith.length > 0) extra['build-profiles'] = builtOnlyWith.join('\n');
   if (Object.keys(extra).length > 0) source.extra = extra;
   return source;
 }
