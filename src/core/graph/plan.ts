@@ -3,8 +3,9 @@
  *
  * **Reach.** On the plan's architecture, source P *needs* source Q when one of P's dependencies
  * that take part in building it (see dependency-graph.ts: build dependencies, check dependencies,
- * and the run dependencies of P's binaries) is satisfied by a binary of Q, through any alternative
- * or Provides, versions checked. P *reaches* the set when a chain of needs leads from P to an
+ * and the run dependencies of P's binaries) is satisfied by a binary of Q, by name or Provides,
+ * versions checked; of a clause's alternatives, the first one something satisfies counts (what
+ * sbuild and apt install), or every one with `alternatives: 'all'`. P *reaches* the set when a chain of needs leads from P to an
  * origin. The build set is the origins plus every source that reaches them. Because a build
  * environment installs the build dependencies together with their run dependencies, and a run
  * dependency of a binary is a need of its source, a package whose build environment contains a
@@ -19,7 +20,7 @@
  * The critical path is the longest chain of units, its length the number of waves.
  */
 import { archView } from '../recipe/arch-view.js';
-import { DependencyGraph, NEED_KINDS, type NeedKind } from './dependency-graph.js';
+import { DependencyGraph, NEED_KINDS, type AlternativePolicy, type NeedKind } from './dependency-graph.js';
 import { compareText } from './order.js';
 import { pushTo } from './multimap.js';
 import { stronglyConnectedComponents } from './scc.js';
@@ -73,6 +74,7 @@ export interface BuildSetPlan {
   flavour: string;
   arch: string;
   profiles: string[];
+  alternatives: AlternativePolicy;
   origins: string[];
   /** Sorted by wave, then pkgbase. */
   packages: PlannedPackage[];
@@ -92,6 +94,8 @@ export interface PlanOptions {
   profiles?: readonly string[];
   /** pkgbases the set starts from. */
   origins: readonly string[];
+  /** Which alternatives of a dependency count (default: the first one something satisfies). */
+  alternatives?: AlternativePolicy;
 }
 
 /** Origins the planner cannot use: not in the universe, or not built on the architecture. */
@@ -115,16 +119,16 @@ const graphs = new WeakMap<Universe, Map<string, DependencyGraph>>();
  * The dependency graph of a universe for an architecture and profiles, built once and remembered
  * for as long as the universe is alive: every later plan is graph traversal only.
  */
-export function dependencyGraphFor(universe: Universe, arch: string, profiles: readonly string[] = []): DependencyGraph {
+export function dependencyGraphFor(universe: Universe, arch: string, profiles: readonly string[] = [], alternatives: AlternativePolicy = 'first'): DependencyGraph {
   let perView = graphs.get(universe);
   if (!perView) {
     perView = new Map();
     graphs.set(universe, perView);
   }
-  const key = [arch, ...[...profiles].sort()].join('\u0000');
+  const key = [alternatives, arch, ...[...profiles].sort()].join('\u0000');
   let graph = perView.get(key);
   if (!graph) {
-    graph = DependencyGraph.of(universe, archView(arch, profiles));
+    graph = DependencyGraph.of(universe, archView(arch, profiles), alternatives);
     perView.set(key, graph);
   }
   return graph;
@@ -132,8 +136,9 @@ export function dependencyGraphFor(universe: Universe, arch: string, profiles: r
 
 /** Plans the build set of `origins` on an architecture. Throws UnknownSourceError for origins it cannot plan. */
 export function planBuildSet(input: Universe | DependencyGraph, options: PlanOptions): BuildSetPlan {
-  const graph = input instanceof DependencyGraph ? input : dependencyGraphFor(input, options.arch, options.profiles);
+  const graph = input instanceof DependencyGraph ? input : dependencyGraphFor(input, options.arch, options.profiles, options.alternatives);
   if (graph.index.view.arch !== options.arch) throw new Error(`the graph is for ${graph.index.view.arch}, not ${options.arch}`);
+  if (options.alternatives && graph.alternatives !== options.alternatives) throw new Error(`the graph counts ${graph.alternatives} alternatives, not ${options.alternatives}`);
   const origins = resolveOrigins(graph, options.origins);
 
   const n = graph.sources.length;
@@ -256,6 +261,7 @@ export function planBuildSet(input: Universe | DependencyGraph, options: PlanOpt
     flavour: graph.index.flavour,
     arch: graph.index.view.arch,
     profiles: [...graph.index.view.profiles].sort(compareText),
+    alternatives: graph.alternatives,
     origins: [...new Set(origins)].map(name),
     packages,
     waves,
