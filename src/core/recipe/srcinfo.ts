@@ -133,7 +133,8 @@ function readVersion(base: Section, file: string, issues: ParseIssue[]): Package
   const intact = parsed.ok && parsed.version.upstream === pkgver.value && parsed.version.release === pkgrel.value;
   if (!intact) {
     const reason = parsed.ok ? 'pkgver may not contain colons, slashes or hyphens' : parsed.error.reason;
-    const line = /epoch/.test(reason) ? (epoch ?? pkgver).line : /pkgrel/.test(reason) ? pkgrel.line : pkgver.line;
+    const part = parsed.ok ? 'upstream' : parsed.error.part;
+    const line = part === 'epoch' ? (epoch ?? pkgver).line : part === 'release' ? pkgrel.line : pkgver.line;
     issues.push({ file, line, message: `invalid version '${text}': ${reason}` });
     return null;
   }

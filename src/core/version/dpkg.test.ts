@@ -39,6 +39,7 @@ describe('compareDebianVersions', () => {
   it.each([
     ['', 'version string is empty'],
     ['1.0 1', 'embedded spaces'],
+    ['1.0\n', 'control character'],
     [':1.0', 'epoch in version is empty'],
     ['a:1.0', 'epoch in version is empty'],
     ['1a:1.0', 'epoch in version is not number'],
@@ -61,7 +62,7 @@ describe('compareDebianVersions', () => {
 describe('splitDebianVersion', () => {
   it('splits epoch, upstream and revision', () => {
     expect(splitDebianVersion('2:1.0-3-4')).toEqual({ epoch: 2, upstream: '1.0-3', revision: '4', hasRevision: true });
-    expect(splitDebianVersion(' 1.0 ')).toEqual({ epoch: 0, upstream: '1.0', revision: '', hasRevision: false });
+    expect(splitDebianVersion(' \t1.0 ')).toEqual({ epoch: 0, upstream: '1.0', revision: '', hasRevision: false });
   });
 });
 

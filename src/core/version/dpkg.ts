@@ -17,6 +17,13 @@ export interface DpkgVersion {
 const INT_MAX = 2147483647;
 
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+function hasControlCharacter(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
 const isAlpha = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 
 /**
@@ -25,9 +32,11 @@ const isAlpha = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 &
  * odd characters or an upstream version not starting with a digit, and so do we: those compare.
  */
 export function splitDebianVersion(text: string): DpkgVersion {
-  const trimmed = text.trim();
+  // dpkg trims blanks (space, tab) only; any other control character it would keep and compare, we refuse.
+  const trimmed = text.replace(/^[ \t]+|[ \t]+$/g, '');
   if (trimmed === '') throw new InvalidVersionError(text, 'version string is empty');
-  if (/\s/.test(trimmed)) throw new InvalidVersionError(text, 'version string has embedded spaces');
+  if (/[ \t]/.test(trimmed)) throw new InvalidVersionError(text, 'version string has embedded spaces');
+  if (hasControlCharacter(trimmed)) throw new InvalidVersionError(text, 'version string contains a control character');
   const colon = trimmed.indexOf(':');
   let epoch = 0;
   let rest = trimmed;
@@ -35,19 +44,19 @@ export function splitDebianVersion(text: string): DpkgVersion {
     const epochText = trimmed.slice(0, colon);
     // dpkg reads the epoch with strtol, which takes a sign.
     const number = /^[+-]?[0-9]+/.exec(epochText);
-    if (!number) throw new InvalidVersionError(text, 'epoch in version is empty');
-    if (number[0] !== epochText) throw new InvalidVersionError(text, 'epoch in version is not number');
+    if (!number) throw new InvalidVersionError(text, 'epoch in version is empty', 'epoch');
+    if (number[0] !== epochText) throw new InvalidVersionError(text, 'epoch in version is not number', 'epoch');
     epoch = Number(epochText);
-    if (epoch < 0) throw new InvalidVersionError(text, 'epoch in version is negative');
-    if (epoch > INT_MAX) throw new InvalidVersionError(text, 'epoch in version is too big');
+    if (epoch < 0) throw new InvalidVersionError(text, 'epoch in version is negative', 'epoch');
+    if (epoch > INT_MAX) throw new InvalidVersionError(text, 'epoch in version is too big', 'epoch');
     rest = trimmed.slice(colon + 1);
-    if (rest === '') throw new InvalidVersionError(text, 'nothing after colon in version number');
+    if (rest === '') throw new InvalidVersionError(text, 'nothing after colon in version number', 'upstream');
   }
   const hyphen = rest.lastIndexOf('-');
   const upstream = hyphen >= 0 ? rest.slice(0, hyphen) : rest;
   const revision = hyphen >= 0 ? rest.slice(hyphen + 1) : '';
-  if (hyphen >= 0 && revision === '') throw new InvalidVersionError(text, 'revision number is empty');
-  if (upstream === '') throw new InvalidVersionError(text, 'version number is empty');
+  if (hyphen >= 0 && revision === '') throw new InvalidVersionError(text, 'revision number is empty', 'release');
+  if (upstream === '') throw new InvalidVersionError(text, 'version number is empty', 'upstream');
   return { epoch, upstream, revision, hasRevision: hyphen >= 0 };
 }
 

@@ -35,6 +35,19 @@ describe('parseVersion', () => {
     }
   });
 
+  it('names the faulty part of the version', () => {
+    const partOf = (flavour: 'pkgbuild' | 'debian', text: string) => {
+      const result = tryParseVersion(flavour, text);
+      return result.ok ? 'valid' : result.error.part;
+    };
+    expect(partOf('pkgbuild', 'x:1-1')).toBe('epoch');
+    expect(partOf('pkgbuild', '1.0 b-1')).toBe('upstream');
+    expect(partOf('pkgbuild', '1.0-b')).toBe('release');
+    expect(partOf('debian', '1a:1.0')).toBe('epoch');
+    expect(partOf('debian', '1.0-')).toBe('release');
+    expect(partOf('debian', '1.0 1')).toBeNull();
+  });
+
   it('refuses Debian versions dpkg refuses', () => {
     expect(tryParseVersion('debian', '1.0-').ok).toBe(false);
     expect(() => parseVersion('autobuild', 'a:1')).toThrow(/invalid version 'a:1': epoch in version is empty/);
@@ -53,6 +66,15 @@ describe('compareVersions', () => {
     expect(compareVersions('autobuild', '1.0~rc1', '1.0')).toBe(-1);
     expect(compareVersions('pkgbuild', '1.0', '1.0-3')).toBe(0);
     expect(compareVersions('debian', '1.0', '1.0-3')).toBe(-1);
+  });
+
+  it('refuses exactly the Arch versions parseVersion refuses', () => {
+    const texts = ['1', '1.0-1', '1:1.0-1.1', '0:a', '1.0-1.2.3', '1.0-', '-1', ':1', '1::2', '1:2:3', 'a:1', '1.0/2', '1 0', '1.0-1a', '~', '.', '1_0+x@y', '1.0\t', 'é', '1:', '1-1-1'];
+    for (const text of texts) {
+      const parses = tryParseVersion('pkgbuild', text).ok;
+      if (parses) expect(compareVersions('pkgbuild', text, '1'), text).toBeTypeOf('number');
+      else expect(() => compareVersions('pkgbuild', text, '1'), text).toThrow(InvalidVersionError);
+    }
   });
 
   it('throws InvalidVersionError for text the flavour cannot read', () => {

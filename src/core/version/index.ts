@@ -8,7 +8,7 @@ import { compareDpkgParts, splitDebianVersion } from './dpkg.js';
 import { InvalidVersionError } from './errors.js';
 import { comparePacmanVersions, splitPacmanVersion } from './pacman.js';
 
-export { InvalidVersionError } from './errors.js';
+export { InvalidVersionError, type VersionPart } from './errors.js';
 export { comparePacmanVersions } from './pacman.js';
 export { compareDebianVersions } from './dpkg.js';
 
@@ -20,17 +20,24 @@ const PACMAN_EPOCH = /^[0-9]+$/;
 const PACMAN_PKGVER = /^[\x21-\x7e]+$/;
 const PACMAN_PKGVER_FORBIDDEN = /[:/-]/;
 const PACMAN_PKGREL = /^[0-9]+(\.[0-9]+)?$/;
+// The same rules in one expression, so that comparing well-formed versions costs one test per side.
+const PACMAN_WELL_FORMED = /^(?:[0-9]+:)?[\x21-\x2c\x2e\x30-\x39\x3b-\x7e]+(?:-[0-9]+(?:\.[0-9]+)?)?$/;
+
+/** Throws InvalidVersionError unless the text is a well-formed Arch version. */
+function checkPacmanVersion(text: string): void {
+  if (!PACMAN_WELL_FORMED.test(text)) parsePacmanVersion(text);
+}
 
 function parsePacmanVersion(text: string): PackageVersion {
   if (text === '') throw new InvalidVersionError(text, 'version is empty');
   const colon = text.indexOf(':');
   const epochText = colon >= 0 ? text.slice(0, colon) : null;
-  if (epochText !== null && !PACMAN_EPOCH.test(epochText)) throw new InvalidVersionError(text, 'epoch must be a non-negative integer');
+  if (epochText !== null && !PACMAN_EPOCH.test(epochText)) throw new InvalidVersionError(text, 'epoch must be a non-negative integer', 'epoch');
   const evr = splitPacmanVersion(text);
-  if (evr.version === '') throw new InvalidVersionError(text, 'pkgver is empty');
-  if (!PACMAN_PKGVER.test(evr.version)) throw new InvalidVersionError(text, 'pkgver may only contain printable ASCII characters, no blanks');
-  if (PACMAN_PKGVER_FORBIDDEN.test(evr.version)) throw new InvalidVersionError(text, 'pkgver may not contain colons, slashes or hyphens');
-  if (evr.release !== null && !PACMAN_PKGREL.test(evr.release)) throw new InvalidVersionError(text, "pkgrel must be of the form 'integer[.integer]'");
+  if (evr.version === '') throw new InvalidVersionError(text, 'pkgver is empty', 'upstream');
+  if (!PACMAN_PKGVER.test(evr.version)) throw new InvalidVersionError(text, 'pkgver may only contain printable ASCII characters, no blanks', 'upstream');
+  if (PACMAN_PKGVER_FORBIDDEN.test(evr.version)) throw new InvalidVersionError(text, 'pkgver may not contain colons, slashes or hyphens', 'upstream');
+  if (evr.release !== null && !PACMAN_PKGREL.test(evr.release)) throw new InvalidVersionError(text, "pkgrel must be of the form 'integer[.integer]'", 'release');
   return { epoch: epochText === null ? 0 : Number(epochText), upstream: evr.version, release: evr.release, text };
 }
 
@@ -63,8 +70,8 @@ export function formatVersion(parts: { epoch: number; upstream: string; release:
 /** Orders two versions of a flavour: -1, 0 or 1. Throws InvalidVersionError for text the flavour cannot read. */
 export function compareVersions(flavour: Flavour, a: string, b: string): number {
   if (flavour === 'pkgbuild') {
-    parsePacmanVersion(a);
-    parsePacmanVersion(b);
+    checkPacmanVersion(a);
+    checkPacmanVersion(b);
     return Math.sign(comparePacmanVersions(a, b));
   }
   return Math.sign(compareDpkgParts(splitDebianVersion(a), splitDebianVersion(b)));

@@ -30,8 +30,13 @@ export function splitPacmanVersion(text: string): PacmanEvr {
   return { epoch: '0', version: text.slice(0, end), release };
 }
 
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+/** strcmp on a[i1..e1) and b[i2..e2): -1, 0 or 1. */
+function compareRanges(a: string, i1: number, e1: number, b: string, i2: number, e2: number): number {
+  for (; i1 < e1 && i2 < e2; i1++, i2++) {
+    const d = a.charCodeAt(i1) - b.charCodeAt(i2);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return i1 < e1 ? 1 : i2 < e2 ? -1 : 0;
 }
 
 /** rpm's segment comparison as libalpm has it: alphanumeric runs compared in turn, numbers numerically, numbers newer than letters. */
@@ -55,14 +60,14 @@ export function rpmvercmp(a: string, b: string): number {
     while (ptr2 < b.length && inSegment(b.charCodeAt(ptr2))) ptr2++;
     // A segment of the other kind counts as empty: numbers are newer than letters.
     if (two === ptr2) return isNumber ? 1 : -1;
-    let segment1 = a.slice(one, ptr1);
-    let segment2 = b.slice(two, ptr2);
+    let start1 = one;
+    let start2 = two;
     if (isNumber) {
-      segment1 = segment1.replace(/^0+/, '');
-      segment2 = segment2.replace(/^0+/, '');
-      if (segment1.length !== segment2.length) return segment1.length > segment2.length ? 1 : -1;
+      while (start1 < ptr1 && a.charCodeAt(start1) === 0x30) start1++;
+      while (start2 < ptr2 && b.charCodeAt(start2) === 0x30) start2++;
+      if (ptr1 - start1 !== ptr2 - start2) return ptr1 - start1 > ptr2 - start2 ? 1 : -1;
     }
-    const rc = compareStrings(segment1, segment2);
+    const rc = compareRanges(a, start1, ptr1, b, start2, ptr2);
     if (rc !== 0) return rc;
     one = ptr1;
     two = ptr2;
