@@ -14,6 +14,7 @@ import type { BinaryPackage, Dependency, DependencyClause, PackageVersion, Parse
 import { readShellVariables, type ShellScope, type ShellVariable } from './abbs-shell.js';
 import { AOSC_ARCHITECTURES, resolveArchOverrides } from './aosc-arches.js';
 import { compileBashPattern, UnsupportedPatternError } from './bash-pattern.js';
+import { formatVersion, tryParseVersion } from '../version/index.js';
 
 /** The relation variables of `defines`, each overridable per architecture and group. */
 const RELATION_KEYS = ['PKGDEP', 'PKGPRDEP', 'BUILDDEP', 'PKGRECOM', 'PKGPROV', 'PKGBREAK', 'PKGCONFL', 'PKGREP'] as const;
@@ -24,7 +25,6 @@ const EMPTY_BY_DEFAULT = /^(PKGDEP|PKGPRDEP|BUILDDEP|PKGRECOM|PKGSUG|PKGPROV|PKG
 
 const OPERATORS: Record<string, VersionOperator> = { '<<': '<', '<=': '<=', '==': '=', '>=': '>=', '>>': '>' };
 const PACKAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9+._-]*$/;
-const VERSION_TEXT = /^(?:[0-9]+:)?[A-Za-z0-9.+~_-]+$/;
 const SUBPACKAGE_DIR = /^([0-9]+)-(.+)$/;
 
 /** One `defines` of a package directory: `autobuild/defines`, or `NN-name/defines` in a package group. */
@@ -61,8 +61,10 @@ export function parseAbbsPackage(dir: string, files: TextFile[]): ParseResult<So
     return { value: null, issues: issues.list };
   }
   checkValue(ver, 'VER', issues);
-  if (!VERSION_TEXT.test(ver.value) || ver.value.includes(':')) {
-    issues.add({ file: spec.path, line: ver.line, message: `VER "${ver.value}" is not a valid upstream version (letters, digits and . + ~ _ - only)` });
+  // The epoch comes from PKGEPOCH, so VER has no colon; dpkg then reads the whole version.
+  if (/[\s:]/.test(ver.value)) {
+    issues.add({ file: spec.path, line: ver.line, message: `VER "${ver.value}" is not an upstream version (no blanks, and the epoch belongs in PKGEPOCH)` });
+    return { value: null, issues: issues.list };
   }
   const relVar = specVars.get('REL');
   let release = '0';
@@ -72,6 +74,7 @@ export function parseAbbsPackage(dir: string, files: TextFile[]): ParseResult<So
     if (/^[A-Za-z0-9.+~]+$/.test(relVar.value)) release = relVar.value;
     else issues.add({ file: spec.path, line: relVar.line, message: `REL "${relVar.value}" is not a valid revision (letters, digits and . + ~ only); using 0` });
   }
+  checkSources(specVars, issues);
   if (defines.length === 0) {
     issues.add({ file: `${dir}/autobuild/defines`, line: 0, message: 'missing: the package has neither autobuild/defines nor package-group NN-name/defines files' });
     return { value: null, issues: issues.list };
@@ -169,8 +172,13 @@ function parseDefines(defines: DefinesFile, inherited: ShellScope, ver: string, 
     else issues.add({ file: epochVar.file, line: epochVar.line, message: `PKGEPOCH "${epochVar.value}" is not a whole number; using 0` });
   }
   const version = aoscVersion(epoch, ver, release);
+  const valid = tryParseVersion('autobuild', version.text);
+  if (!valid.ok) {
+    issues.add({ file: file.path, line: nameVar.line, message: `${name}: ${valid.error.message}` });
+    return null;
+  }
   const spiralEpoch = vars.get('PKGEPOCH_SPIRAL')?.value || '0';
-  const context: RelationContext = { vars, issues, self: name, spiralVersion: `${spiralEpoch}:${version.text.slice(version.text.indexOf(':') + 1)}` };
+  const context: RelationContext = { vars, suffixes: overrideSuffixes(vars), issues, self: name, spiralVersion: `${spiralEpoch}:${version.text.slice(version.text.indexOf(':') + 1)}` };
 
   const relations = Object.fromEntries(RELATION_KEYS.map((key) => [key, relationClauses(key, context)])) as Record<RelationKey, RelationResult>;
   const binary: BinaryPackage = {
@@ -194,6 +202,9 @@ function definesFiles(dir: string, files: TextFile[], issues: Issues): DefinesFi
   const group: DefinesFile[] = [];
   for (const f of files) {
     const rest = f.path.slice(dir.length + 1).split('/');
+    if (f.path.startsWith(`${dir}/`) && rest.length === 3 && rest[0] === 'autobuild' && rest[2] === 'defines') {
+      issues.add({ file: f.path, line: 0, message: `per-architecture defines files are not read: ${rest[1]} is planned from autobuild/defines` });
+    }
     if (f.path.startsWith(`${dir}/`) && rest.length === 2 && rest[1] === 'defines' && rest[0] !== 'autobuild') {
       const m = SUBPACKAGE_DIR.exec(rest[0]!);
       if (m) group.push({ file: f, sequence: Number(m[1]) });
@@ -207,10 +218,28 @@ function definesFiles(dir: string, files: TextFile[], issues: Issues): DefinesFi
   return group.sort((a, b) => a.sequence - b.sequence || (a.file.path < b.file.path ? -1 : 1));
 }
 
+/** ACBS pairs each source of SRCS (or SRCS__<ARCH>) with a checksum of CHKSUMS (or CHKSUMS__<ARCH>), and refuses lists of different lengths. */
+function checkSources(specVars: ShellScope, issues: Issues): void {
+  const words = (v: ShellVariable | undefined): number => (v ? v.value.split(/\s+/).filter((w) => w !== '').length : 0);
+  for (const [name, srcs] of specVars) {
+    if (name !== 'SRCS' && !name.startsWith('SRCS__')) continue;
+    const checksumsName = `CHKSUMS${name.slice('SRCS'.length)}`;
+    const checksums = specVars.get(checksumsName) ?? specVars.get('CHKSUMS');
+    const sources = words(srcs);
+    if (sources > 0 && sources !== words(checksums)) {
+      issues.add({
+        file: srcs.file,
+        line: srcs.line,
+        message: `${name} lists ${sources} source${sources === 1 ? '' : 's'} but ${checksums ? `${specVars.has(checksumsName) ? checksumsName : 'CHKSUMS'} has ${words(checksums)} checksums` : 'CHKSUMS is missing'}: ACBS refuses to fetch them (use SKIP for version-control sources)`,
+      });
+    }
+  }
+}
+
 /** AOSC's full version: `PKGEPOCH:VER-REL`, without the epoch when it is 0 and without `-REL` when REL is 0 (as autobuild's dpkgpkgver). */
 export function aoscVersion(epoch: number, upstream: string, release: string): PackageVersion {
-  const rel = release === '0' ? null : release;
-  return { epoch, upstream, release: rel, text: `${epoch > 0 ? `${epoch}:` : ''}${upstream}${rel === null ? '' : `-${rel}`}` };
+  const parts = { epoch, upstream, release: release === '0' ? null : release };
+  return { ...parts, text: formatVersion(parts) };
 }
 
 /** Reports what makes a planning variable's value uncertain: constructs not evaluated, unset variables it refers to. */
@@ -222,8 +251,26 @@ function checkValue(variable: ShellVariable, name: string, issues: Issues): void
   }
 }
 
+const NO_SUFFIXES: ReadonlySet<string> = new Set();
+
+/** The override suffixes (`AMD64`, `RETRO`, `NOJAVA`…) defined for each relation key. */
+function overrideSuffixes(vars: ShellScope): Map<string, Set<string>> {
+  const byKey = new Map<string, Set<string>>();
+  for (const name of vars.keys()) {
+    const split = name.indexOf('__');
+    if (split <= 0) continue;
+    const key = name.slice(0, split);
+    const suffixes = byKey.get(key);
+    if (suffixes) suffixes.add(name.slice(split + 2));
+    else byKey.set(key, new Set([name.slice(split + 2)]));
+  }
+  return byKey;
+}
+
 interface RelationContext {
   vars: ShellScope;
+  /** overrideSuffixes of vars. */
+  suffixes: Map<string, Set<string>>;
   issues: Issues;
   /** The package's own name, which autobuild leaves out of its own relation fields. */
   self: string;
@@ -242,10 +289,7 @@ interface RelationResult {
  */
 function relationClauses(key: RelationKey, context: RelationContext): RelationResult {
   const { vars } = context;
-  const prefix = `${key}__`;
-  const suffixes = new Set<string>();
-  for (const name of vars.keys()) if (name.startsWith(prefix)) suffixes.add(name.slice(prefix.length));
-  const overrides = resolveArchOverrides(suffixes);
+  const overrides = resolveArchOverrides(context.suffixes.get(key) ?? NO_SUFFIXES);
   for (const a of overrides.ambiguous) {
     const where = vars.get(`${key}__${a.groups[0]!.toUpperCase()}`)!;
     context.issues.add({
@@ -301,7 +345,9 @@ export function parseAtom(token: string, spiralVersion: string): Dependency | st
   if (m) {
     const [, name = '', op = '', version = ''] = m;
     if (!PACKAGE_NAME.test(name)) return 'not a valid package name before the version operator';
-    if (!VERSION_TEXT.test(version)) return `"${version}" is not a valid version`;
+    if (version === '') return 'no version after the operator';
+    const valid = tryParseVersion('autobuild', version);
+    if (!valid.ok) return valid.error.message;
     return { name, constraint: { op: OPERATORS[op]!, version } };
   }
   if (/[<>=]/.test(token)) return 'unsupported version operator (autobuild understands <<, <=, ==, >= and >>)';
@@ -354,7 +400,10 @@ function binaryArchitectures(vars: ShellScope, issues: Issues): string[] {
     else issues.add({ file: allowArch.file, line: allowArch.line, message: `ALLOW_ARCH "${allowArch.value}" is not an AOSC architecture; ignored` });
   }
   if (abhost?.value === 'noarch') return ['all'];
-  if (abhost && AOSC_ARCHITECTURES.includes(abhost.value)) return buildable.includes(abhost.value) ? [abhost.value] : [];
+  if (abhost && AOSC_ARCHITECTURES.includes(abhost.value)) {
+    if (!buildable.includes(abhost.value)) issues.add({ file: abhost.file, line: abhost.line, message: `ABHOST is ${abhost.value}, which FAIL_ARCH or ALLOW_ARCH excludes: autobuild never builds this package` });
+    return [abhost.value];
+  }
   return buildable.length === AOSC_ARCHITECTURES.length ? ['any'] : buildable;
 }
 
@@ -375,7 +424,12 @@ function packageDirOf(path: string): string | null {
 
 function isRecipeFile(dir: string, path: string): boolean {
   const rest = path.slice(dir.length + 1);
-  return rest === 'spec' || rest === 'autobuild/defines' || /^[^/]+\/defines$/.test(rest);
+  return rest === 'spec' || /^(autobuild\/)?[^/]+\/defines$/.test(rest);
+}
+
+/** Whether a tree path may be an abbs recipe file (a `spec` or a `defines`): the filter to read a tree with. */
+export function isAbbsRecipePath(path: string): boolean {
+  return path.endsWith('/spec') || path.endsWith('/defines');
 }
 
 /** Parses every package directory of an abbs tree (files with paths like `core-libs/zlib/spec`). */
