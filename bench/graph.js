@@ -25,11 +25,6 @@ const PLANS_PER_PROCESS = 10;
 
 const { values } = parseArgs({ options: { runs: { type: 'string' }, child: { type: 'string' } } });
 
-if (values.child) {
-  process.stdout.write(JSON.stringify(await child(values.child)));
-} else {
-  await parent(Number(values.runs ?? 5));
-}
 
 /** One measurement in this (fresh) process; answers with its figures as JSON. */
 async function child(which) {
@@ -99,4 +94,10 @@ async function parent(runs) {
   console.log(`    best ${fmtMs(min(times))}, first in a process ${fmtMs(min(plan.map((r) => r.planMs[0])))}, median ${fmtMs(times.sort((x, y) => x - y)[times.length >> 1])} of ${times.length}; peak RSS of the process ${min(plan.map((r) => r.maxRssMb)).toFixed(0)} MB`);
   console.log(`    command: node bench/graph.js --child plan  (planBuildSet(graph, { arch: 'amd64', origins: ['zlib'] }), ${PLANS_PER_PROCESS} times)`);
   console.log(`\nload average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at end`);
+}
+
+if (values.child) {
+  process.stdout.write(JSON.stringify(await child(values.child)));
+} else {
+  await parent(Number(values.runs ?? 5));
 }

@@ -41,12 +41,15 @@ export interface UnresolvedClause {
 
 /**
  * Edges are stored as a compressed adjacency (edges of source `s` are `edgeStart[s]` to
- * `edgeStart[s + 1] - 1`), one edge per (P, Q) pair, with the first dependency that made it as witness.
+ * `edgeStart[s + 1] - 1`, in target order), one edge per (P, Q) pair, with the first dependency
+ * that made it as witness.
  */
 export class DependencyGraph {
   /** Source packages built on the architecture, sorted by pkgbase (one per pkgbase: the highest version). Ids are positions. */
   readonly sources: readonly SourcePackage[];
   readonly sourceIds: ReadonlyMap<string, number>;
+  /** `sources[id].pkgbase` as one array: parsers give sources of several shapes, and reading a name through them is slow in hot loops. */
+  readonly pkgbases: readonly string[];
   readonly edgeStart: Int32Array;
   readonly edgeTarget: Int32Array;
   /** The binary (index id) of the target that satisfies the witness clause. */
@@ -84,6 +87,7 @@ export class DependencyGraph {
     for (const pkgbase of chosen.keys()) notBuilt.delete(pkgbase);
     this.notBuilt = notBuilt;
     this.sources = [...chosen.values()].sort((a, b) => compareText(a.pkgbase, b.pkgbase));
+    this.pkgbases = this.sources.map((source) => source.pkgbase);
     const sourceIds = new Map<string, number>();
     this.sources.forEach((source, id) => sourceIds.set(source.pkgbase, id));
     this.sourceIds = sourceIds;
@@ -155,13 +159,21 @@ export class DependencyGraph {
     });
     start[this.sources.length] = targets.length;
 
+    // Each source's edges in target order: a plan then lists what a package needs in pkgbase order without sorting.
+    const order = new Int32Array(targets.length);
+    for (let e = 0; e < order.length; e++) order[e] = e;
+    for (let s = 0; s < this.sources.length; s++) {
+      if (start[s + 1]! - start[s]! > 1) order.subarray(start[s]!, start[s + 1]!).sort((a, b) => targets[a]! - targets[b]!);
+    }
+    const position = new Int32Array(order.length);
+    order.forEach((e, at) => (position[e] = at));
     this.edgeStart = start;
-    this.edgeTarget = Int32Array.from(targets);
-    this.edgeBinary = Int32Array.from(witnessBinary);
-    this.edgeKind = Uint8Array.from(kinds);
-    this.edgeVia = Int32Array.from(vias);
-    this.edgeClause = clauses;
-    this.selfNeeds = selfNeeds;
+    this.edgeTarget = Int32Array.from(order, (e) => targets[e]!);
+    this.edgeBinary = Int32Array.from(order, (e) => witnessBinary[e]!);
+    this.edgeKind = Uint8Array.from(order, (e) => kinds[e]!);
+    this.edgeVia = Int32Array.from(order, (e) => vias[e]!);
+    this.edgeClause = Array.from(order, (e) => clauses[e]!);
+    this.selfNeeds = new Map([...selfNeeds].map(([s, e]) => [s, position[e]!]));
     this.unresolved = unresolved;
   }
 

@@ -191,7 +191,8 @@ export function planBuildSet(input: Universe | DependencyGraph, options: PlanOpt
   });
 
   const edge = (e: number): PlanEdge => describeEdge(graph, e);
-  const name = (p: number): string => graph.sources[p]!.pkgbase;
+  const pkgbases = graph.pkgbases;
+  const name = (p: number): string => pkgbases[p]!;
   const closingByComponent = new Map<number, number[]>();
   for (const e of closingEdges) pushTo(closingByComponent, componentOf[graph.edgeTarget[e]!]!, e);
   for (const [p, e] of graph.selfNeeds) if (inSet[p]) pushTo(closingByComponent, componentOf[p]!, e);
@@ -215,22 +216,20 @@ export function planBuildSet(input: Universe | DependencyGraph, options: PlanOpt
   const waveCount = components.length > 0 ? componentWave.reduce((a, b) => Math.max(a, b), 0) + 1 : 0;
   const waves: string[][] = Array.from({ length: waveCount }, () => []);
   const packages: PlannedPackage[] = [];
-  const needIds: number[] = [];
   let edgeCount = 0;
   for (const p of members) {
-    const source = graph.sources[p]!;
     const c = componentOf[p]!;
     const wave = componentWave[c]!;
-    waves[wave]!.push(source.pkgbase);
-    needIds.length = 0;
+    waves[wave]!.push(pkgbases[p]!);
+    const needs: string[] = [];
     for (let e = graph.edgeStart[p]!; e < graph.edgeStart[p + 1]!; e++) {
       const q = graph.edgeTarget[e]!;
       if (!inSet[q]) continue;
       edgeCount++;
-      if (q !== p) needIds.push(q);
+      if (q !== p) needs.push(pkgbases[q]!);
     }
     const because = parentEdge[p]! >= 0 ? edge(parentEdge[p]!) : null;
-    packages.push({ pkgbase: source.pkgbase, version: source.version.text, wave, cycle: cycleOf.get(c) ?? null, needs: needIds.sort((a, b) => a - b).map(name), because });
+    packages.push({ pkgbase: pkgbases[p]!, version: graph.sources[p]!.version.text, wave, cycle: cycleOf.get(c) ?? null, needs, because });
   }
   // A stable sort: within a wave the packages stay in pkgbase order.
   packages.sort((a, b) => a.wave - b.wave);
@@ -299,8 +298,8 @@ function resolveOrigins(graph: DependencyGraph, names: readonly string[]): numbe
 
 function describeEdge(graph: DependencyGraph, e: number): PlanEdge {
   const described: PlanEdge = {
-    from: graph.sources[graph.edgeSource(e)]!.pkgbase,
-    to: graph.sources[graph.edgeTarget[e]!]!.pkgbase,
+    from: graph.pkgbases[graph.edgeSource(e)]!,
+    to: graph.pkgbases[graph.edgeTarget[e]!]!,
     kind: NEED_KINDS[graph.edgeKind[e]!]!,
     binary: graph.index.entries[graph.edgeBinary[e]!]!.name,
     clause: graph.clauseText(graph.edgeClause[e]!),
