@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { BinaryIndex } from '../core/graph/binary-index.js';
 import { planBuildSet, UnknownSourceError, type BuildSetPlan, type PlanEdge } from '../core/graph/plan.js';
 import { reverseClosure, UnknownBinaryError, type ReverseClosure } from '../core/graph/reverse-closure.js';
-import { binaryEntries, type Universe } from '../core/graph/universe.js';
+import type { Universe } from '../core/graph/universe.js';
 import { archView } from '../core/recipe/arch-view.js';
 import { formatDependency } from '../core/recipe/dependency-text.js';
 import { formatParseIssue, type ParseIssue } from '../core/recipe/model.js';
@@ -85,12 +85,14 @@ function warn(issues: ParseIssue[]): void {
 function defaultArch(universe: Universe): string {
   if (universe.flavour === 'pkgbuild') return 'x86_64';
   const counts = new Map<string, number>();
-  for (const entry of binaryEntries(universe)) {
-    for (const arch of entry.binary.architectures) if (arch !== 'all' && arch !== 'any') counts.set(arch, (counts.get(arch) ?? 0) + 1);
-  }
+  const count = (architectures: readonly string[]): void => {
+    for (const arch of architectures) if (arch !== 'all' && arch !== 'any') counts.set(arch, (counts.get(arch) ?? 0) + 1);
+  };
+  if (universe.binaries) for (const binary of universe.binaries) count(binary.architectures);
+  else for (const source of universe.sources) for (const binary of source.binaries) count(binary.architectures);
   let best = 'amd64';
   let bestCount = 0;
-  for (const [arch, count] of counts) if (count > bestCount || (count === bestCount && arch < best)) [best, bestCount] = [arch, count];
+  for (const [arch, n] of counts) if (n > bestCount || (n === bestCount && arch < best)) [best, bestCount] = [arch, n];
   return best;
 }
 
