@@ -35,13 +35,18 @@ async function child(which) {
   const parsed = performance.now();
   const graph = dependencyGraphFor(universe, 'amd64');
   const loaded = performance.now();
-  const result = { parseMs: parsed - started, loadMs: loaded - started, sources: graph.sources.length, binaries: graph.index.entries.length, edges: graph.edgeCount };
+  const cpu = process.cpuUsage();
+  const result = { parseMs: parsed - started, loadMs: loaded - started, loadCpuMs: (cpu.user + cpu.system) / 1000, sources: graph.sources.length, binaries: graph.index.entries.length, edges: graph.edgeCount };
   if (which === 'plan') {
     result.planMs = [];
+    result.planCpuMs = [];
     for (let i = 0; i < PLANS_PER_PROCESS; i++) {
       const t = performance.now();
+      const before = process.cpuUsage();
       const plan = planBuildSet(graph, { arch: 'amd64', origins: ['zlib'] });
+      const used = process.cpuUsage(before);
       result.planMs.push(performance.now() - t);
+      result.planCpuMs.push((used.user + used.system) / 1000);
       result.summary = `packages=${plan.packages.length} waves=${plan.waves.length} cycles=${plan.cycles.length}`;
     }
   }
@@ -56,10 +61,10 @@ function runChild(which) {
 
 /** The real CLI under GNU time: wall seconds, peak RSS, and its output. */
 function runCli(args) {
-  const run = spawnSync('/usr/bin/time', ['-f', '%e %M', process.execPath, MAIN, ...args], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  const run = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', process.execPath, MAIN, ...args], { encoding: 'utf8', maxBuffer: 256 << 20 });
   if (run.status !== 0) throw new Error(`quarters ${args.join(' ')} failed: ${run.stderr}`);
-  const [wall, rssKb] = run.stderr.trim().split('\n').at(-1).split(' ').map(Number);
-  return { wallMs: wall * 1000, maxRssMb: rssKb / 1024, stdout: run.stdout };
+  const [wall, rssKb, user, system] = run.stderr.trim().split('\n').at(-1).split(' ').map(Number);
+  return { wallMs: wall * 1000, maxRssMb: rssKb / 1024, cpuMs: (user + system) * 1000, stdout: run.stdout };
 }
 
 const min = (xs) => Math.min(...xs);
@@ -74,7 +79,7 @@ async function parent(runs) {
   const load = Array.from({ length: runs }, () => runChild('load'));
   const first = load[0];
   console.log(`(a) load: Sources.xz + Packages.xz -> binary index + planning graph (amd64; ${first.sources} sources, ${first.binaries} binaries, ${first.edges} edges)`);
-  console.log(`    best ${fmtMs(min(load.map((r) => r.loadMs)))} (of which decompress + parse ${fmtMs(min(load.map((r) => r.parseMs)))}), peak RSS ${min(load.map((r) => r.maxRssMb)).toFixed(0)} MB`);
+  console.log(`    best ${fmtMs(min(load.map((r) => r.loadMs)))} wall (of which decompress + parse ${fmtMs(min(load.map((r) => r.parseMs)))}), ${fmtMs(min(load.map((r) => r.loadCpuMs)))} CPU on the main process; peak RSS ${min(load.map((r) => r.maxRssMb)).toFixed(0)} MB`);
   console.log(`    command: node bench/graph.js --child load\n`);
 
   const rdepsArgs = ['graph', 'rdeps', '--from', `debian:,${PACKAGES}`, 'zlib1g'];
@@ -84,14 +89,15 @@ async function parent(runs) {
   const hash = createHash('sha256').update(lines.map((l) => `${l}\n`).sort().join('')).digest('hex');
   const same = lines.length === DOSE.count && hash === DOSE.sha256;
   console.log(`(b) rdeps zlib1g end to end (decompress + parse Packages.xz, index, closure, print)`);
-  console.log(`    best ${fmtMs(min(rdeps.map((r) => r.wallMs)))} wall, peak RSS ${min(rdeps.map((r) => r.maxRssMb)).toFixed(0)} MB; ${summary}`);
+  console.log(`    best ${fmtMs(min(rdeps.map((r) => r.wallMs)))} wall, ${fmtMs(min(rdeps.map((r) => r.cpuMs)))} CPU (node and xz together), peak RSS ${min(rdeps.map((r) => r.maxRssMb)).toFixed(0)} MB; ${summary}`);
   console.log(`    dose-ceve -r zlib1g: ${DOSE.count} packages; ours ${same ? 'the same list (sha256 of the sorted "name version" lines matches)' : `DIFFERS (${lines.length} packages, sha256 ${hash})`}`);
   console.log(`    command: quarters ${rdepsArgs.join(' ').replace(data, '../shared/datasets/debian-bookworm')}\n`);
 
   const plan = Array.from({ length: Math.max(1, Math.ceil(runs / 2)) }, () => runChild('plan'));
   const times = plan.flatMap((r) => r.planMs);
   console.log(`(c) plan zlib once loaded (${plan[0].summary})`);
-  console.log(`    best ${fmtMs(min(times))}, first in a process ${fmtMs(min(plan.map((r) => r.planMs[0])))}, median ${fmtMs(times.sort((x, y) => x - y)[times.length >> 1])} of ${times.length}; peak RSS of the process ${min(plan.map((r) => r.maxRssMb)).toFixed(0)} MB`);
+  const cpuTimes = plan.flatMap((r) => r.planCpuMs);
+  console.log(`    best ${fmtMs(min(times))} wall, ${fmtMs(min(cpuTimes))} CPU; first in a process ${fmtMs(min(plan.map((r) => r.planMs[0])))}, median ${fmtMs(times.sort((x, y) => x - y)[times.length >> 1])} of ${times.length}; peak RSS of the process ${min(plan.map((r) => r.maxRssMb)).toFixed(0)} MB`);
   console.log(`    command: node bench/graph.js --child plan  (planBuildSet(graph, { arch: 'amd64', origins: ['zlib'] }), ${PLANS_PER_PROCESS} times)`);
   console.log(`\nload average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at end`);
 }

@@ -41,8 +41,8 @@ describe('planBuildSet (pkgbuild)', () => {
     expect(plan.cycles).toEqual([
       {
         members: ['cyc-a', 'cyc-b'],
-        buildOrder: ['cyc-b', 'cyc-a'],
-        closingEdges: [{ from: 'cyc-b', to: 'cyc-a', kind: 'check', binary: 'cyc-a', clause: 'cyc-a' }],
+        buildOrder: ['cyc-a', 'cyc-b'],
+        closingEdges: [{ from: 'cyc-a', to: 'cyc-b', kind: 'build', binary: 'cyc-b', clause: 'cyc-b' }],
       },
       { members: ['ghc'], buildOrder: ['ghc'], closingEdges: [{ from: 'ghc', to: 'ghc', kind: 'build', binary: 'ghc', clause: 'ghc' }] },
     ]);

@@ -14,8 +14,8 @@
  *
  * **Order.** Edges P → Q inside the set mean Q is built before P. Strongly connected components are
  * cycles: each is reported (members, and the closing edges that a bootstrap has to break, i.e.
- * satisfy from the binaries already published) and scheduled as one unit: its members share a wave
- * and build in `buildOrder`, the order its edges allow once the closing edges are removed. Wave 0
+ * satisfy from the binaries already published; feedback.ts keeps them few) and scheduled as one
+ * unit: its members share a wave and build in `buildOrder`, which every other edge respects. Wave 0
  * holds what needs nothing in the set; a unit's wave is one more than the highest wave it needs.
  * The critical path is the longest chain of units, its length the number of waves.
  */
@@ -23,6 +23,7 @@ import { archView } from '../recipe/arch-view.js';
 import { DependencyGraph, NEED_KINDS, type AlternativePolicy, type NeedKind } from './dependency-graph.js';
 import { compareText } from './order.js';
 import { pushTo } from './multimap.js';
+import { breakCycle } from './feedback.js';
 import { stronglyConnectedComponents } from './scc.js';
 import type { Universe } from './universe.js';
 
@@ -168,7 +169,7 @@ export function planBuildSet(input: Universe | DependencyGraph, options: PlanOpt
   // Ids follow pkgbase order, so everything sorted by id below is sorted by name.
   const members = queue.slice(0, tail).sort();
 
-  const { componentOf, members: components, closingEdges } = stronglyConnectedComponents(
+  const { componentOf, members: components } = stronglyConnectedComponents(
     { start: graph.edgeStart, target: graph.edgeTarget },
     members,
   );
@@ -193,24 +194,21 @@ export function planBuildSet(input: Universe | DependencyGraph, options: PlanOpt
   const edge = (e: number): PlanEdge => describeEdge(graph, e);
   const pkgbases = graph.pkgbases;
   const name = (p: number): string => pkgbases[p]!;
-  const closingByComponent = new Map<number, number[]>();
-  for (const e of closingEdges) pushTo(closingByComponent, componentOf[graph.edgeTarget[e]!]!, e);
-  for (const [p, e] of graph.selfNeeds) if (inSet[p]) pushTo(closingByComponent, componentOf[p]!, e);
+  const selfNeedsByComponent = new Map<number, number[]>();
+  for (const [p, e] of graph.selfNeeds) if (inSet[p]) pushTo(selfNeedsByComponent, componentOf[p]!, e);
 
   const cyclic: number[] = [];
   components.forEach((component, c) => {
-    if (component.length > 1 || closingByComponent.has(c)) cyclic.push(c);
+    if (component.length > 1 || selfNeedsByComponent.has(c)) cyclic.push(c);
   });
   cyclic.sort((a, b) => components[a]![0]! - components[b]![0]!);
   const cycleOf = new Map<number, number>(cyclic.map((c, i) => [c, i]));
+  const adjacency = { start: graph.edgeStart, target: graph.edgeTarget };
   const cycles: PlanCycle[] = cyclic.map((c) => {
     const component = components[c]!;
-    const closing = closingByComponent.get(c)!.sort((a, b) => a - b);
-    return {
-      members: component.map(name),
-      buildOrder: buildOrder(graph, component, componentOf, new Set(closing)).map(name),
-      closingEdges: closing.map(edge),
-    };
+    const broken = component.length > 1 ? breakCycle(adjacency, component) : { order: component, closingEdges: [] };
+    const closing = [...broken.closingEdges, ...(selfNeedsByComponent.get(c) ?? [])].sort((a, b) => a - b);
+    return { members: component.map(name), buildOrder: broken.order.map(name), closingEdges: closing.map(edge) };
   });
 
   const waveCount = components.length > 0 ? componentWave.reduce((a, b) => Math.max(a, b), 0) + 1 : 0;
@@ -309,28 +307,3 @@ function describeEdge(graph: DependencyGraph, e: number): PlanEdge {
   return described;
 }
 
-/** Kahn's order of a component's members over its edges without the closing ones; ready members go first come, first served, starting in id order. */
-function buildOrder(graph: DependencyGraph, component: number[], componentOf: Int32Array, closing: ReadonlySet<number>): number[] {
-  const c = componentOf[component[0]!]!;
-  const pending = new Map<number, number>();
-  const dependants = new Map<number, number[]>();
-  for (const p of component) {
-    let count = 0;
-    for (let e = graph.edgeStart[p]!; e < graph.edgeStart[p + 1]!; e++) {
-      const q = graph.edgeTarget[e]!;
-      if (q === p || componentOf[q] !== c || closing.has(e)) continue;
-      count++;
-      pushTo(dependants, q, p);
-    }
-    pending.set(p, count);
-  }
-  const order = component.filter((p) => pending.get(p) === 0);
-  for (let head = 0; head < order.length; head++) {
-    for (const d of dependants.get(order[head]!) ?? []) {
-      const left = pending.get(d)! - 1;
-      pending.set(d, left);
-      if (left === 0) order.push(d);
-    }
-  }
-  return order;
-}
