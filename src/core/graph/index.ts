@@ -3,6 +3,7 @@ export { BinaryIndex, type MentionRange, type ProvideRef } from './binary-index.
 export { DependencyGraph, NEED_KINDS, resolveClause, resolveFirstAlternative, type AlternativePolicy, type NeedKind, type UnresolvedClause } from './dependency-graph.js';
 export {
   dependencyGraphFor,
+  GraphMismatchError,
   planBuildSet,
   UnknownSourceError,
   whyChain,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { binary, clauses, dep, indexed, provide, source } from '../../../test/support/universe-builder.js';
 import { checkPlan } from '../../../test/support/plan-checks.js';
 import type { SourcePackage } from '../recipe/model.js';
-import { planBuildSet, UnknownSourceError, whyChain } from './plan.js';
+import { dependencyGraphFor, GraphMismatchError, planBuildSet, UnknownSourceError, whyChain } from './plan.js';
 import type { Universe } from './universe.js';
 
 const arch = (pkgbase: string, version: string, parts: Parameters<typeof source>[3] = {}): SourcePackage => source('pkgbuild', pkgbase, version, parts);
@@ -108,6 +108,14 @@ describe('planBuildSet (pkgbuild)', () => {
     const nocheck = planBuildSet(archUniverse, { arch: 'x86_64', origins: ['zlib'], profiles: ['nocheck'] });
     expect(nocheck.packages.map((p) => p.pkgbase)).not.toContain('cyc-b');
     expect(nocheck.cycles.map((c) => c.members)).toEqual([['ghc']]);
+  });
+
+  it('refuses a prebuilt graph with options it was not built for', () => {
+    const graph = dependencyGraphFor(archUniverse, 'x86_64');
+    expect(planBuildSet(graph, { arch: 'x86_64', origins: ['zlib'] })).toEqual(plan);
+    expect(() => planBuildSet(graph, { arch: 'aarch64', origins: ['zlib'] })).toThrow(GraphMismatchError);
+    expect(() => planBuildSet(graph, { arch: 'x86_64', origins: ['zlib'], profiles: ['nocheck'] })).toThrow(GraphMismatchError);
+    expect(() => planBuildSet(graph, { arch: 'x86_64', origins: ['zlib'], alternatives: 'all' })).toThrow(GraphMismatchError);
   });
 
   it('rejects origins it does not know or that are not built on the architecture', () => {

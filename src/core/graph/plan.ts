@@ -114,11 +114,17 @@ export class UnknownSourceError extends Error {
   }
 }
 
+/** A prebuilt graph given to planBuildSet with options it was not built for (another architecture, profiles or alternatives). */
+export class GraphMismatchError extends Error {
+  override name = 'GraphMismatchError';
+}
+
 const graphs = new WeakMap<Universe, Map<string, DependencyGraph>>();
 
 /**
  * The dependency graph of a universe for an architecture and profiles, built once and remembered
- * for as long as the universe is alive: every later plan is graph traversal only.
+ * for as long as the universe is alive: every later plan is graph traversal only. A universe is
+ * taken as immutable: after a change to its packages, plan with a new Universe object.
  */
 export function dependencyGraphFor(universe: Universe, arch: string, profiles: readonly string[] = [], alternatives: AlternativePolicy = 'first'): DependencyGraph {
   let perView = graphs.get(universe);
@@ -138,8 +144,11 @@ export function dependencyGraphFor(universe: Universe, arch: string, profiles: r
 /** Plans the build set of `origins` on an architecture. Throws UnknownSourceError for origins it cannot plan. */
 export function planBuildSet(input: Universe | DependencyGraph, options: PlanOptions): BuildSetPlan {
   const graph = input instanceof DependencyGraph ? input : dependencyGraphFor(input, options.arch, options.profiles, options.alternatives);
-  if (graph.index.view.arch !== options.arch) throw new Error(`the graph is for ${graph.index.view.arch}, not ${options.arch}`);
-  if (options.alternatives && graph.alternatives !== options.alternatives) throw new Error(`the graph counts ${graph.alternatives} alternatives, not ${options.alternatives}`);
+  if (graph.index.view.arch !== options.arch) throw new GraphMismatchError(`the graph is for ${graph.index.view.arch}, not ${options.arch}`);
+  if (options.alternatives && graph.alternatives !== options.alternatives) throw new GraphMismatchError(`the graph counts ${graph.alternatives} alternatives, not ${options.alternatives}`);
+  if (options.profiles && [...options.profiles].sort(compareText).join(' ') !== [...graph.index.view.profiles].sort(compareText).join(' ')) {
+    throw new GraphMismatchError(`the graph is for profiles [${[...graph.index.view.profiles].join(' ')}], not [${options.profiles.join(' ')}]`);
+  }
   const origins = resolveOrigins(graph, options.origins);
 
   const n = graph.sources.length;
