@@ -22,7 +22,8 @@ export async function prepare(session: JobSession): Promise<void> {
       continue;
     }
     const state = await readState(layout, name);
-    if (state?.slot === job.slot) {
+    // Without the runner's slot id, another workspace of the same name prefix may belong to a live job.
+    if (job.slotIsExclusive && state?.slot === job.slot) {
       session.log(`quarters: reclaiming ${name}, left behind by an earlier job in this slot`);
       await reclaimWorkspace(session, name);
     }
