@@ -52,6 +52,11 @@ describe.skipIf(skip)('quarters-executor through the runner emulator (busybox ba
     expect(result.trace).toContain('after: success');
     expect(result.trace).toMatch(/resource usage: wall [\d.]+ s, CPU [\d.]+ s/);
     expect(leftovers('j101')).toEqual([]);
+    // The usage outlives the workspace: one record per job in work_dir/logs/usage.jsonl.
+    const records = readFileSync(join(fx.workDir, 'logs', 'usage.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const record = records.find((r) => r.job_id === '101');
+    expect(record).toMatchObject({ job: 'q-emulatr1-p42-c0-j101', wall_seconds: expect.any(Number), disk_bytes: expect.any(Number) });
+    expect(record!.wall_seconds as number).toBeGreaterThan(0);
   });
 
   it('fails a failing script with the build-failure code, still runs after_script, and cleans up', async () => {
