@@ -70,13 +70,17 @@ describe.skipIf(skip)('quarters-executor through the runner emulator (busybox ba
   it('keeps credentials out of the guest and the network away from the build', async () => {
     const result = await runJob(job(103, [
       // Split in two so that the script's own text does not contain what it looks for.
-      'if grep -r "glcbt-103-secret""-job-token" /run/quarters 2>/dev/null || env | grep -q "glcbt-103-secret""-job-token"; then echo LE""AK; fi',
+      'if grep -r "glcbt-103-secret""-job-token" /run/quarters . 2>/dev/null || env | grep -q "glcbt-103-secret""-job-token"; then echo LE""AK; fi',
+      'if [ -e "$CI_PROJECT_DIR.tmp/CREDENTIALS" ]; then echo TMP""DIR; fi',
+      'echo "remote: $(grep url .git/config)"',
       'echo "token seen as: $CI_JOB_TOKEN"',
       'echo "interfaces: $(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | tr "\\n" " ")"',
     ]), { executor: EXECUTOR, env: fx.env });
     expect(result.outcome, result.trace).toBe('success');
     expect(result.trace).toContain('token seen as: [MASKED]');
     expect(result.trace).not.toContain('LEAK');
+    expect(result.trace).not.toContain('TMPDIR');
+    expect(result.trace).toContain('remote: \turl = https://gitlab-ci-token:[MASKED]@gitlab.example.org/group/project-42.git');
     expect(result.trace).toMatch(/interfaces: lo \n/);
   });
 
