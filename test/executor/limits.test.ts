@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { runJob } from '../runner-emulator/emulator.js';
 import { createExecutorFixture, EXECUTOR, type ExecutorFixture } from '../support/executor-fixture.js';
 import { containerSkipReason, reportSkip } from '../support/capabilities.js';
@@ -6,13 +8,20 @@ import { processesWith } from '../support/processes.js';
 
 const skip = reportSkip(containerSkipReason(), 'executor limits and the fetch step');
 
-describe.skipIf(skip)('quarters-executor limits and the fetch step', () => {
+describe.skipIf(skip)('quarters-executor limits, the fetch step, what the guest is offered', () => {
   let fx: ExecutorFixture;
 
   beforeAll(async () => {
     // The fetch step records how many network interfaces it saw and leaves a "source" in the workspace layer.
     const fetch = 'tail -n +3 /proc/net/dev | wc -l > /var/tmp/fetch-interfaces; pwd > /var/tmp/fetch-cwd; echo source > /var/tmp/source.tar';
-    fx = await createExecutorFixture(`[limits]\ndisk_mib = 2\nbuild_timeout_minutes = 0.05\n[network]\nfetch_command = ["sh", "-c", ${JSON.stringify(fetch)}]`);
+    fx = await createExecutorFixture('', { loadBase: true });
+    const repos = join(fx.dir, 'repos');
+    await mkdir(join(repos, 'ns1', 'x86_64'), { recursive: true });
+    await writeFile(join(repos, 'ns1', 'x86_64', 'quarters.db'), 'a pacman database');
+    const driver = join(fx.dir, 'quarters-build');
+    await writeFile(driver, '#!/bin/sh\necho "driver called with: $*"\n');
+    await chmod(driver, 0o755);
+    await fx.writeConfig(`repositories_dir = "${repos}"\nbuild_driver = "${driver}"\n[limits]\ndisk_mib = 2\nbuild_timeout_minutes = 0.05\n[network]\nfetch_command = ["sh", "-c", ${JSON.stringify(fetch)}]`);
   });
   afterAll(async () => {
     await fx?.remove();
@@ -45,5 +54,17 @@ describe.skipIf(skip)('quarters-executor limits and the fetch step', () => {
     expect(result.outcome).toBe('script_failure');
     expect(result.trace).toContain('stage step_script ran over the build timeout of 0.05 min');
     expect(processesWith(marker)).toEqual([]);
+  });
+
+  it('offers the build set\'s repository read-only and the build driver', async () => {
+    const result = await runJob({ id: 504, projectId: 11, variables: { QUARTERS_NAMESPACE: 'ns1' }, steps: [{ name: 'script', script: [
+      'cat "$QUARTERS_REPO_DIR/quarters.db"; echo',
+      'if touch "$QUARTERS_REPO_DIR/new" 2>/dev/null; then echo WRI""TABLE; fi',
+      'quarters-build build',
+    ] }] }, { executor: EXECUTOR, env: fx.env });
+    expect(result.outcome, result.trace).toBe('success');
+    expect(result.trace).toContain('a pacman database');
+    expect(result.trace).not.toContain('WRITABLE');
+    expect(result.trace).toContain('driver called with: build');
   });
 });
