@@ -1,0 +1,144 @@
+/**
+ * The life of one build, as a pure state machine, and the propagation rules between builds of one
+ * iteration: a failure marks every dependant dependency-failed with the root cause; a later success
+ * (a retried pipeline) unblocks them again.
+ */
+
+export const BUILD_STATES = [
+  'blocked', 'ready', 'dispatched', 'building', 'built', 'failed', 'dependency-failed', 'cancelled', 'superseded',
+] as const;
+
+export type BuildState = (typeof BUILD_STATES)[number];
+
+/** What can happen to a build. Pipeline events come from GitLab (hooks or the reconcile poll); the rest from quarters or its users. */
+export type BuildEvent =
+  | { type: 'dependencies-built' }
+  | { type: 'dependency-failed'; reason: string }
+  | { type: 'dependencies-pending' }
+  | { type: 'dispatch' }
+  | { type: 'dispatch-failed'; reason: string }
+  | { type: 'pipeline-running' }
+  | { type: 'pipeline-succeeded' }
+  | { type: 'pipeline-failed'; reason: string }
+  | { type: 'pipeline-canceled' }
+  | { type: 'cancel' }
+  | { type: 'retry' }
+  | { type: 'supersede' };
+
+export type BuildEventType = BuildEvent['type'];
+
+/** The outcome of applying an event: a move, nothing to do (the event is old news), or a refusal with why. */
+export type Transition =
+  | { outcome: 'moved'; state: BuildState; reason: string | null }
+  | { outcome: 'unchanged' }
+  | { outcome: 'refused'; reason: string };
+
+/** States a pipeline exists for. */
+export const IN_FLIGHT: readonly BuildState[] = ['dispatched', 'building'];
+/** States that no longer change by themselves (a retry or a pipeline re-run may still move some). */
+export const SETTLED: readonly BuildState[] = ['built', 'failed', 'dependency-failed', 'cancelled', 'superseded'];
+
+const waiting: readonly BuildState[] = ['blocked', 'ready', 'dependency-failed'];
+
+/** For each event: the states it moves a build out of, and where to (the reason comes with the event). */
+const TABLE: Record<BuildEventType, { from: readonly BuildState[]; to: BuildState; sameAs?: readonly BuildState[] }> = {
+  'dependencies-built': { from: ['blocked', 'dependency-failed'], to: 'ready', sameAs: ['ready'] },
+  'dependency-failed': { from: ['blocked', 'ready'], to: 'dependency-failed', sameAs: ['dependency-failed'] },
+  'dependencies-pending': { from: ['ready', 'dependency-failed'], to: 'blocked', sameAs: ['blocked'] },
+  dispatch: { from: ['ready'], to: 'dispatched' },
+  'dispatch-failed': { from: ['dispatched'], to: 'failed' },
+  // A GitLab retry re-runs a failed or cancelled pipeline: the build is back to building.
+  'pipeline-running': { from: ['dispatched', 'failed', 'cancelled'], to: 'building', sameAs: ['building', 'built'] },
+  'pipeline-succeeded': { from: ['dispatched', 'building', 'failed', 'cancelled'], to: 'built', sameAs: ['built'] },
+  'pipeline-failed': { from: ['dispatched', 'building'], to: 'failed', sameAs: ['failed', 'built'] },
+  'pipeline-canceled': { from: ['dispatched', 'building'], to: 'cancelled', sameAs: ['cancelled', 'built', 'failed'] },
+  cancel: { from: ['blocked', 'ready', 'dispatched', 'building', 'dependency-failed'], to: 'cancelled', sameAs: ['cancelled'] },
+  retry: { from: ['failed', 'cancelled'], to: 'blocked' },
+  supersede: { from: ['blocked', 'ready', 'dispatched', 'building', 'failed', 'dependency-failed', 'cancelled'], to: 'superseded', sameAs: ['superseded'] },
+};
+
+/** Applies one event to a build in `state`. Superseded builds never move again. */
+export function transition(state: BuildState, event: BuildEvent): Transition {
+  const rule = TABLE[event.type];
+  if (rule.sameAs?.includes(state)) return { outcome: 'unchanged' };
+  if (!rule.from.includes(state)) return { outcome: 'refused', reason: `a ${state} build cannot take "${event.type}"` };
+  const reason = 'reason' in event ? event.reason : null;
+  return { outcome: 'moved', state: rule.to, reason };
+}
+
+/** A build as propagation sees it. */
+export interface BuildNode {
+  id: number;
+  /** How the build is named in reasons, e.g. "glibc/x86_64". */
+  label: string;
+  state: BuildState;
+  reason: string | null;
+  dependsOn: number[];
+}
+
+export interface StateChange {
+  id: number;
+  from: BuildState;
+  to: BuildState;
+  reason: string | null;
+}
+
+/** Why a dependant of `dep` cannot build: the root failure, named once, however deep the chain. */
+function blame(dep: BuildNode): string {
+  if (dep.state === 'dependency-failed' && dep.reason) return dep.reason;
+  if (dep.state === 'cancelled') return `dependency ${dep.label} was cancelled`;
+  return `dependency ${dep.label} failed${dep.reason ? `: ${dep.reason}` : ''}`;
+}
+
+/**
+ * Brings every waiting build (blocked, ready, dependency-failed) in line with its dependencies:
+ * ready when all are built, dependency-failed when one failed or was cancelled (or is itself
+ * dependency-failed), blocked otherwise. Returns the changes, in the order they were made.
+ */
+export function propagate(builds: readonly BuildNode[]): StateChange[] {
+  const byId = new Map(builds.map((b) => [b.id, { ...b }]));
+  const changes: StateChange[] = [];
+  // Each pass settles at least one more level of the DAG; a cycle cannot flip forever because every
+  // rule depends only on dependencies' states, so |builds| + 1 passes always reach the fixpoint.
+  for (let pass = 0; pass <= byId.size; pass++) {
+    let changed = false;
+    for (const build of byId.values()) {
+      if (!waiting.includes(build.state)) continue;
+      const deps = build.dependsOn.map((id) => byId.get(id)).filter((d): d is BuildNode => d !== undefined);
+      const broken = deps.find((d) => d.state === 'failed' || d.state === 'cancelled' || d.state === 'dependency-failed');
+      const event: BuildEvent = broken
+        ? { type: 'dependency-failed', reason: blame(broken) }
+        : deps.every((d) => d.state === 'built')
+          ? { type: 'dependencies-built' }
+          : { type: 'dependencies-pending' };
+      const result = transition(build.state, event);
+      if (result.outcome === 'moved') {
+        changes.push({ id: build.id, from: build.state, to: result.state, reason: result.reason });
+        build.state = result.state;
+        build.reason = result.reason;
+        changed = true;
+      } else if (result.outcome === 'unchanged' && event.type === 'dependency-failed' && build.reason !== event.reason) {
+        // Still failed, but for another root cause (the first one was retried, a second one failed).
+        changes.push({ id: build.id, from: build.state, to: build.state, reason: event.reason });
+        build.reason = event.reason;
+        changed = true;
+      }
+    }
+    if (!changed) break;
+  }
+  return changes;
+}
+
+/**
+ * The ready builds to dispatch now, oldest first, so that at most `maxInFlight` builds of the set
+ * have a pipeline at once.
+ */
+export function selectForDispatch(builds: readonly Pick<BuildNode, 'id' | 'state'>[], maxInFlight: number): number[] {
+  const inFlight = builds.filter((b) => IN_FLIGHT.includes(b.state)).length;
+  const room = Math.max(0, maxInFlight - inFlight);
+  return builds
+    .filter((b) => b.state === 'ready')
+    .map((b) => b.id)
+    .sort((a, b) => a - b)
+    .slice(0, room);
+}

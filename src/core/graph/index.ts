@@ -1,0 +1,17 @@
+/** The rebuild-graph engine: binary indexes, reverse dependency closures and build-set planning. */
+export { BinaryIndex, type Mention, type ProvideRef } from './binary-index.js';
+export { DependencyGraph, NEED_KINDS, resolveClause, type NeedKind, type UnresolvedClause } from './dependency-graph.js';
+export {
+  dependencyGraphFor,
+  planBuildSet,
+  UnknownSourceError,
+  whyChain,
+  type BuildSetPlan,
+  type PlanCycle,
+  type PlanEdge,
+  type PlannedPackage,
+  type PlanOptions,
+  type UnresolvedDependency,
+} from './plan.js';
+export { reverseClosure, UnknownBinaryError, type ClosureMember, type ReverseClosure } from './reverse-closure.js';
+export { binaryEntries, type BinaryEntry, type Universe } from './universe.js';

@@ -1,0 +1,326 @@
+/**
+ * Planning a build set: which source packages to (re)build, in which order, and why.
+ *
+ * **Reach.** On the plan's architecture, source P *needs* source Q when one of P's dependencies
+ * that take part in building it (see dependency-graph.ts: build dependencies, check dependencies,
+ * and the run dependencies of P's binaries) is satisfied by a binary of Q, through any alternative
+ * or Provides, versions checked. P *reaches* the set when a chain of needs leads from P to an
+ * origin. The build set is the origins plus every source that reaches them. Because a build
+ * environment installs the build dependencies together with their run dependencies, and a run
+ * dependency of a binary is a need of its source, a package whose build environment contains a
+ * rebuilt binary anywhere in its install closure is reached, through the sources of the binaries
+ * in between (which are in the set themselves).
+ *
+ * **Order.** Edges P → Q inside the set mean Q is built before P. Strongly connected components are
+ * cycles: each is reported (members, and the closing edges that a bootstrap has to break, i.e.
+ * satisfy from the binaries already published) and scheduled as one unit: its members share a wave
+ * and build in `buildOrder`, the order its edges allow once the closing edges are removed. Wave 0
+ * holds what needs nothing in the set; a unit's wave is one more than the highest wave it needs.
+ * The critical path is the longest chain of units, its length the number of waves.
+ */
+import { archView } from '../recipe/arch-view.js';
+import { formatClause } from '../recipe/dependency-text.js';
+import { DependencyGraph, NEED_KINDS, type NeedKind } from './dependency-graph.js';
+import { compareText } from './order.js';
+import { pushTo } from './multimap.js';
+import { stronglyConnectedComponents } from './scc.js';
+import type { Universe } from './universe.js';
+
+/** One edge "from needs a binary of to", with the dependency that makes it. */
+export interface PlanEdge {
+  from: string;
+  to: string;
+  kind: NeedKind;
+  /** The binary of `to` that satisfies the dependency. */
+  binary: string;
+  /** The dependency clause as written (alternatives joined by ` | `). */
+  clause: string;
+  /** For `run` edges: the binary of `from` whose dependency it is. */
+  via?: string;
+}
+
+export interface PlannedPackage {
+  pkgbase: string;
+  version: string;
+  wave: number;
+  /** Index into `cycles` when the package is part of one. */
+  cycle: number | null;
+  /** pkgbases in the set it needs (built before it, except for the closing edges of its cycle). */
+  needs: string[];
+  /**
+   * The first step of one shortest chain of needs from this package to an origin (null for an
+   * origin); the next step is the `because` of the package it needs. `whyChain` follows it.
+   */
+  because: PlanEdge | null;
+}
+
+export interface PlanCycle {
+  members: string[];
+  /** The order to build the members in once the closing edges are left to already published binaries. */
+  buildOrder: string[];
+  closingEdges: PlanEdge[];
+}
+
+/** A dependency of a package in the set that no binary satisfies on the architecture. */
+export interface UnresolvedDependency {
+  pkgbase: string;
+  kind: NeedKind;
+  clause: string;
+  /** For `run`: the binary whose dependency it is. */
+  binary?: string;
+}
+
+export interface BuildSetPlan {
+  flavour: string;
+  arch: string;
+  profiles: string[];
+  origins: string[];
+  /** Sorted by wave, then pkgbase. */
+  packages: PlannedPackage[];
+  /** pkgbases per wave, each wave sorted. */
+  waves: string[][];
+  cycles: PlanCycle[];
+  /** One longest chain of units, first built first; a cycle stands for itself by its first member. */
+  criticalPath: string[];
+  /** Edges between packages of the set (self-needs included). */
+  edgeCount: number;
+  unresolved: UnresolvedDependency[];
+}
+
+export interface PlanOptions {
+  arch: string;
+  /** Build profiles active (none by default). */
+  profiles?: readonly string[];
+  /** pkgbases the set starts from. */
+  origins: readonly string[];
+}
+
+/** Origins the planner cannot use: not in the universe, or not built on the architecture. */
+export class UnknownSourceError extends Error {
+  override name = 'UnknownSourceError';
+  constructor(
+    readonly unknown: string[],
+    readonly notBuilt: string[],
+    readonly arch: string,
+  ) {
+    const parts: string[] = [];
+    if (unknown.length > 0) parts.push(`unknown source package${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`);
+    if (notBuilt.length > 0) parts.push(`not built on ${arch}: ${notBuilt.join(', ')}`);
+    super(parts.join('; '));
+  }
+}
+
+const graphs = new WeakMap<Universe, Map<string, DependencyGraph>>();
+
+/**
+ * The dependency graph of a universe for an architecture and profiles, built once and remembered
+ * for as long as the universe is alive: every later plan is graph traversal only.
+ */
+export function dependencyGraphFor(universe: Universe, arch: string, profiles: readonly string[] = []): DependencyGraph {
+  let perView = graphs.get(universe);
+  if (!perView) {
+    perView = new Map();
+    graphs.set(universe, perView);
+  }
+  const key = [arch, ...[...profiles].sort()].join('\u0000');
+  let graph = perView.get(key);
+  if (!graph) {
+    graph = DependencyGraph.of(universe, archView(arch, profiles));
+    perView.set(key, graph);
+  }
+  return graph;
+}
+
+/** Plans the build set of `origins` on an architecture. Throws UnknownSourceError for origins it cannot plan. */
+export function planBuildSet(input: Universe | DependencyGraph, options: PlanOptions): BuildSetPlan {
+  const graph = input instanceof DependencyGraph ? input : dependencyGraphFor(input, options.arch, options.profiles);
+  if (graph.index.view.arch !== options.arch) throw new Error(`the graph is for ${graph.index.view.arch}, not ${options.arch}`);
+  const origins = resolveOrigins(graph, options.origins);
+
+  const n = graph.sources.length;
+  const inSet = new Uint8Array(n);
+  const parentEdge = new Int32Array(n).fill(-1);
+  const queue = new Int32Array(n);
+  let tail = 0;
+  for (const origin of origins) {
+    if (!inSet[origin]) {
+      inSet[origin] = 1;
+      queue[tail++] = origin;
+    }
+  }
+  const reverse = graph.reverseEdges();
+  for (let head = 0; head < tail; head++) {
+    const q = queue[head]!;
+    for (let i = reverse.start[q]!; i < reverse.start[q + 1]!; i++) {
+      const edge = reverse.edges[i]!;
+      const p = graph.edgeSource(edge);
+      if (inSet[p]) continue;
+      inSet[p] = 1;
+      parentEdge[p] = edge;
+      queue[tail++] = p;
+    }
+  }
+  const members = queue.slice(0, tail).sort();
+
+  const { componentOf, members: components, closingEdges } = stronglyConnectedComponents(
+    { start: graph.edgeStart, target: graph.edgeTarget },
+    members,
+  );
+  // Components come in reverse topological order: every component a unit needs has its wave already.
+  const componentWave = new Int32Array(components.length);
+  const componentNext = new Int32Array(components.length).fill(-1);
+  components.forEach((component, c) => {
+    let wave = 0;
+    for (const p of component) {
+      for (let e = graph.edgeStart[p]!; e < graph.edgeStart[p + 1]!; e++) {
+        const d = componentOf[graph.edgeTarget[e]!]!;
+        if (d < 0 || d === c) continue;
+        if (componentWave[d]! + 1 > wave) {
+          wave = componentWave[d]! + 1;
+          componentNext[c] = d;
+        }
+      }
+    }
+    componentWave[c] = wave;
+  });
+
+  const edge = (e: number, from = graph.edgeSource(e)): PlanEdge => describeEdge(graph, e, from);
+  const closingByComponent = new Map<number, number[]>();
+  for (const e of closingEdges) pushTo(closingByComponent, componentOf[graph.edgeTarget[e]!]!, e);
+  for (const [p, e] of graph.selfNeeds) if (inSet[p]) pushTo(closingByComponent, componentOf[p]!, e);
+
+  const cycles: PlanCycle[] = [];
+  const cycleOf = new Map<number, number>();
+  components.forEach((component, c) => {
+    const closing = closingByComponent.get(c);
+    if (component.length === 1 && !closing) return;
+    const sortedClosing = (closing ?? []).sort((a, b) => a - b);
+    cycleOf.set(c, cycles.length);
+    cycles.push({
+      members: component.map((p) => graph.sources[p]!.pkgbase),
+      buildOrder: buildOrder(graph, component, componentOf, new Set(sortedClosing)).map((p) => graph.sources[p]!.pkgbase),
+      closingEdges: sortedClosing.map((e) => edge(e)),
+    });
+  });
+  cycles.sort((a, b) => compareText(a.members[0]!, b.members[0]!));
+  const cycleIndex = new Map(cycles.map((cycle, i) => [cycle.members[0]!, i]));
+
+  const waveCount = components.length > 0 ? Math.max(...componentWave) + 1 : 0;
+  const waves: string[][] = Array.from({ length: waveCount }, () => []);
+  const packages: PlannedPackage[] = [];
+  let edgeCount = 0;
+  for (const p of members) {
+    const source = graph.sources[p]!;
+    const c = componentOf[p]!;
+    const wave = componentWave[c]!;
+    waves[wave]!.push(source.pkgbase);
+    const needs: string[] = [];
+    for (let e = graph.edgeStart[p]!; e < graph.edgeStart[p + 1]!; e++) {
+      const q = graph.edgeTarget[e]!;
+      if (!inSet[q]) continue;
+      edgeCount++;
+      if (q !== p) needs.push(graph.sources[q]!.pkgbase);
+    }
+    const because = parentEdge[p]! >= 0 ? edge(parentEdge[p]!, p) : null;
+    const cycle = cycleOf.has(c) ? cycleIndex.get(graph.sources[components[c]![0]!]!.pkgbase)! : null;
+    packages.push({ pkgbase: source.pkgbase, version: source.version.text, wave, cycle, needs: needs.sort(compareText), because });
+  }
+  packages.sort((a, b) => a.wave - b.wave || compareText(a.pkgbase, b.pkgbase));
+
+  const criticalPath: string[] = [];
+  if (components.length > 0) {
+    let c = componentWave.indexOf(waveCount - 1);
+    for (; c >= 0; c = componentNext[c]!) criticalPath.push(graph.sources[components[c]![0]!]!.pkgbase);
+    criticalPath.reverse();
+  }
+
+  const unresolved: UnresolvedDependency[] = [];
+  for (const p of members) {
+    for (const problem of graph.unresolved.get(p) ?? []) {
+      const entry: UnresolvedDependency = { pkgbase: graph.sources[p]!.pkgbase, kind: problem.kind, clause: formatClause(problem.clause) };
+      if (problem.binary !== undefined) entry.binary = problem.binary;
+      unresolved.push(entry);
+    }
+  }
+
+  return {
+    flavour: graph.index.flavour,
+    arch: graph.index.view.arch,
+    profiles: [...graph.index.view.profiles].sort(compareText),
+    origins: [...new Set(origins)].map((p) => graph.sources[p]!.pkgbase).sort(compareText),
+    packages,
+    waves: waves.map((wave) => wave.sort(compareText)),
+    cycles,
+    criticalPath,
+    edgeCount,
+    unresolved,
+  };
+}
+
+/** Why a package is in the set: the chain of needs from it to an origin (empty for an origin). */
+export function whyChain(plan: BuildSetPlan, pkgbase: string): PlanEdge[] {
+  const byName = new Map(plan.packages.map((p) => [p.pkgbase, p]));
+  const chain: PlanEdge[] = [];
+  for (let step = byName.get(pkgbase)?.because; step; step = byName.get(step.to)?.because) {
+    chain.push(step);
+    if (chain.length > plan.packages.length) throw new Error(`the why-chain of ${pkgbase} loops`);
+  }
+  return chain;
+}
+
+function resolveOrigins(graph: DependencyGraph, names: readonly string[]): number[] {
+  const ids: number[] = [];
+  const unknown: string[] = [];
+  const notBuilt: string[] = [];
+  for (const name of names) {
+    const id = graph.sourceIds.get(name);
+    if (id !== undefined) ids.push(id);
+    else if (graph.notBuilt.has(name)) notBuilt.push(name);
+    else unknown.push(name);
+  }
+  if (unknown.length > 0 || notBuilt.length > 0) throw new UnknownSourceError(unknown, notBuilt, graph.index.view.arch);
+  return ids.sort((a, b) => a - b);
+}
+
+function describeEdge(graph: DependencyGraph, e: number, from: number): PlanEdge {
+  const described: PlanEdge = {
+    from: graph.sources[from]!.pkgbase,
+    to: graph.sources[graph.edgeTarget[e]!]!.pkgbase,
+    kind: NEED_KINDS[graph.edgeKind[e]!]!,
+    binary: graph.index.entries[graph.edgeBinary[e]!]!.name,
+    clause: formatClause(graph.edgeClause[e]!),
+  };
+  const via = graph.edgeVia[e]!;
+  if (via >= 0) described.via = graph.index.entries[via]!.name;
+  return described;
+}
+
+/** Kahn's order of a component's members over its edges without the closing ones, smallest id first among the ready. */
+function buildOrder(graph: DependencyGraph, component: number[], componentOf: Int32Array, closing: ReadonlySet<number>): number[] {
+  const c = componentOf[component[0]!]!;
+  const pending = new Map<number, number>();
+  const dependants = new Map<number, number[]>();
+  for (const p of component) {
+    let count = 0;
+    for (let e = graph.edgeStart[p]!; e < graph.edgeStart[p + 1]!; e++) {
+      const q = graph.edgeTarget[e]!;
+      if (q === p || componentOf[q] !== c || closing.has(e)) continue;
+      count++;
+      pushTo(dependants, q, p);
+    }
+    pending.set(p, count);
+  }
+  const ready = component.filter((p) => pending.get(p) === 0);
+  const order: number[] = [];
+  while (ready.length > 0) {
+    ready.sort((a, b) => b - a);
+    const p = ready.pop()!;
+    order.push(p);
+    for (const d of dependants.get(p) ?? []) {
+      const left = pending.get(d)! - 1;
+      pending.set(d, left);
+      if (left === 0) ready.push(d);
+    }
+  }
+  return order;
+}

@@ -1,0 +1,79 @@
+/**
+ * The reverse dependency closure of binaries: every binary that needs one of them installed, directly
+ * or through others. "Needs" is a Depends or Pre-Depends clause that one of them can satisfy, through
+ * any alternative and through Provides, with versions checked: the set `dose-ceve -r` answers.
+ */
+import type { Dependency } from '../recipe/model.js';
+import type { BinaryIndex } from './binary-index.js';
+import { compareText } from './order.js';
+
+/** A binary of the closure and the dependency that brought it in (absent for the starting binaries). */
+export interface ClosureMember {
+  name: string;
+  version: string;
+  /** The binary it depends on that is already in the closure, and the atom that asks for it. */
+  via?: { name: string; atom: Dependency };
+}
+
+/** The closure, sorted by name then version. */
+export interface ReverseClosure {
+  members: ClosureMember[];
+}
+
+/** A name to start from that the index does not know. */
+export class UnknownBinaryError extends Error {
+  override name = 'UnknownBinaryError';
+  constructor(readonly names: string[]) {
+    super(`unknown binary package${names.length > 1 ? 's' : ''}: ${names.join(', ')}`);
+  }
+}
+
+/**
+ * The binaries that need any binary named in `names` (a name no binary has stands for the binaries
+ * that provide it), the named binaries included. Throws UnknownBinaryError for names nothing answers to.
+ */
+export function reverseClosure(index: BinaryIndex, names: readonly string[]): ReverseClosure {
+  const count = index.entries.length;
+  const reached = new Uint8Array(count);
+  const parent = new Int32Array(count).fill(-1);
+  const parentAtom: (Dependency | undefined)[] = new Array<Dependency | undefined>(count);
+  const queue = new Int32Array(count);
+  let tail = 0;
+  const unknown: string[] = [];
+  for (const name of names) {
+    const named = index.named(name);
+    const seeds = named.length > 0 ? named : index.providers(name).map((provide) => provide.binary);
+    if (seeds.length === 0) unknown.push(name);
+    for (const id of seeds) {
+      if (!reached[id]) {
+        reached[id] = 1;
+        queue[tail++] = id;
+      }
+    }
+  }
+  if (unknown.length > 0) throw new UnknownBinaryError(unknown);
+
+  for (let head = 0; head < tail; head++) {
+    const id = queue[head]!;
+    for (const name of index.namesOf(id)) {
+      for (const mention of index.mentions(name)) {
+        const dependant = mention.binary;
+        if (reached[dependant] || !index.satisfies(id, mention.atom)) continue;
+        reached[dependant] = 1;
+        parent[dependant] = id;
+        parentAtom[dependant] = mention.atom;
+        queue[tail++] = dependant;
+      }
+    }
+  }
+
+  const members: ClosureMember[] = [];
+  for (let i = 0; i < tail; i++) {
+    const id = queue[i]!;
+    const entry = index.entries[id]!;
+    const from = parent[id]!;
+    members.push(from >= 0 ? { name: entry.name, version: entry.version, via: { name: index.entries[from]!.name, atom: parentAtom[id]! } } : { name: entry.name, version: entry.version });
+  }
+  members.sort((a, b) => compareText(a.name, b.name) || compareText(a.version, b.version));
+  return { members };
+}

@@ -1,0 +1,51 @@
+/**
+ * The quarters server's config (TOML, keys as ARCHITECTURE.md lists them), as one zod schema.
+ * Secrets may be given as `<key>_file` instead; SERVER_SECRET_KEYS names them for the loader.
+ */
+import { z } from 'zod';
+import { FLAVOURS, type Flavour } from './recipe/model.js';
+
+const hostPort = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected "host:port"');
+const token = z.string().min(16, 'a token must be at least 16 characters');
+
+const gitlabSchema = z
+  .strictObject({
+    url: z.url(),
+    token: z.string().min(1),
+    webhook_secret: z.string().min(16, 'the webhook secret must be at least 16 characters'),
+    /** Arch layout: the group whose projects are one pkgbase each (recipe at the project root). */
+    packages_group: z.string().min(1).optional(),
+    /** AOSC layout: the one project holding a directory per package. */
+    tree_project: z.string().min(1).optional(),
+  })
+  .refine((g) => (g.packages_group === undefined) !== (g.tree_project === undefined), {
+    message: 'give exactly one of packages_group (a project per package) or tree_project (a directory per package)',
+  });
+
+export const serverConfigSchema = z.strictObject({
+  listen: hostPort.default('127.0.0.1:8080'),
+  /** The URL builds and people reach this server at; passed to builds as QUARTERS_SERVER_URL. */
+  public_url: z.url(),
+  data_dir: z.string().min(1),
+  gitlab: gitlabSchema,
+  build: z
+    .strictObject({
+      flavour: z.enum(FLAVOURS as unknown as [Flavour, ...Flavour[]]),
+      architectures: z.array(z.string().regex(/^[a-z0-9_]+$/, 'an architecture is lower-case letters, digits and _')).min(1),
+      auto_rebuild: z.boolean().default(true),
+      max_in_flight: z.number().int().min(1).max(1000).default(4),
+    }),
+  api: z.strictObject({ tokens: z.array(token).default([]) }).default({ tokens: [] }),
+  executor: z.strictObject({ tokens: z.array(token).min(1, 'at least one executor token is needed to accept uploads') }),
+});
+
+export type ServerConfig = z.infer<typeof serverConfigSchema>;
+
+/** Dotted keys that may be given as `<key>_file`. */
+export const SERVER_SECRET_KEYS = ['gitlab.token', 'gitlab.webhook_secret', 'api.tokens', 'executor.tokens'] as const;
+
+/** Splits `listen` into the host and port to bind. */
+export function listenAddress(config: Pick<ServerConfig, 'listen'>): { host: string; port: number } {
+  const at = config.listen.lastIndexOf(':');
+  return { host: config.listen.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(config.listen.slice(at + 1)) };
+}

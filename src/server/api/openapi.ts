@@ -1,0 +1,69 @@
+/** The OpenAPI 3.1 document of /api/v1, served at /api/v1/openapi.json. */
+import { z } from 'zod';
+import { createNamespaceSchema } from './schemas.js';
+
+const error = { $ref: '#/components/schemas/Error' };
+const errors = (...codes: number[]) => Object.fromEntries(codes.map((code) => [String(code), { description: 'error', content: { 'application/json': { schema: error } } }]));
+const json = (description: string, schema: object = { type: 'object' }) => ({ description, content: { 'application/json': { schema } } });
+const name = { name: 'name', in: 'path', required: true, schema: { type: 'string' } };
+const secured = [{ bearer: [] }];
+
+/** The document. */
+export function openApiDocument() {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'quarters', version: '1', description: 'Build sets (namespaces), iterations, builds and artifact uploads. Every error is JSON {error, detail}.' },
+    servers: [{ url: '/api/v1' }],
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'an [api] token (writes)' },
+        executor: { type: 'http', scheme: 'bearer', description: 'an [executor] token (uploads), with X-Job-Token: the job\'s CI_JOB_TOKEN' },
+      },
+      schemas: {
+        Error: { type: 'object', required: ['error', 'detail'], properties: { error: { type: 'string' }, detail: { type: 'string' } } },
+        CreateNamespace: z.toJSONSchema(createNamespaceSchema),
+        Build: {
+          type: 'object',
+          properties: Object.fromEntries(
+            ['id', 'pkgbase', 'arch', 'version', 'state', 'reason', 'packager', 'project', 'ref', 'sha', 'pipeline_id', 'pipeline_url', 'started_at', 'finished_at', 'duration_seconds'].map((k) => [k, {}]),
+          ),
+        },
+      },
+    },
+    paths: {
+      '/namespaces': {
+        get: { summary: 'List build sets', responses: { 200: json('build sets') } },
+        post: {
+          summary: 'Create a build set from origin changesets (pkgbase@ref)',
+          security: secured,
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/CreateNamespace' } } } },
+          responses: { 201: json('the build set, with its first iteration\'s builds'), ...errors(400, 401, 409, 422) },
+        },
+      },
+      '/namespaces/{name}': { get: { summary: 'A build set and its latest iteration\'s builds (pkgbase, arch, state, pipeline_id…)', parameters: [name], responses: { 200: json('build set'), ...errors(404) } } },
+      '/namespaces/{name}/iterations': { get: { summary: 'Iterations of a build set', parameters: [name], responses: { 200: json('iterations'), ...errors(404) } } },
+      '/namespaces/{name}/iterations/{number}': {
+        get: { summary: 'One iteration with its builds', parameters: [name, { name: 'number', in: 'path', required: true, schema: { type: 'integer' } }], responses: { 200: json('iteration'), ...errors(400, 404) } },
+      },
+      '/namespaces/{name}/graph': { get: { summary: 'The latest iteration as a graph: builds, dependency edges, cycles', parameters: [name], responses: { 200: json('graph'), ...errors(404) } } },
+      '/namespaces/{name}/cancel': { post: { summary: 'Cancel every unfinished build and its pipeline', security: secured, parameters: [name], responses: { 200: json('build set'), ...errors(401, 404, 409) } } },
+      '/namespaces/{name}/resume': { post: { summary: 'Resume a cancelled build set', security: secured, parameters: [name], responses: { 200: json('build set'), ...errors(401, 404, 409) } } },
+      '/namespaces/{name}/retry': { post: { summary: 'Retry failed builds (GitLab pipeline retry when possible)', security: secured, parameters: [name], responses: { 200: json('build set'), ...errors(401, 404, 409) } } },
+      '/builds/{id}': { get: { summary: 'One build: state, pipeline URL, timings, artifacts', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }], responses: { 200: json('build', { $ref: '#/components/schemas/Build' }), ...errors(400, 404) } } },
+      '/builds/{id}/artifacts/{filename}': {
+        put: {
+          summary: 'Upload one built package (executor only)',
+          security: [{ executor: [] }],
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'integer' } },
+            { name: 'filename', in: 'path', required: true, schema: { type: 'string' } },
+            { name: 'X-Job-Token', in: 'header', required: true, schema: { type: 'string' } },
+            { name: 'X-Checksum-Sha256', in: 'header', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+          ],
+          requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+          responses: { 201: json('stored and indexed'), ...errors(400, 401, 403, 404, 409, 411, 413, 422) },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,98 @@
+/** The JSON API under /api/v1: build sets, iterations, builds, the graph. Writes need an API token. */
+import { Hono, type MiddlewareHandler } from 'hono';
+import type { BuildSets } from '../build-sets.js';
+import type { BuildStore, NamespaceRow } from '../build-store.js';
+import { ApiError, errorBody } from '../http-error.js';
+import { matchesSecret } from '../token-check.js';
+import { openApiDocument } from './openapi.js';
+import { createNamespaceSchema } from './schemas.js';
+import { buildView, iterationView, namespaceView } from './views.js';
+
+/** Refuses a request without a valid `Authorization: Bearer` API token (constant-time check). */
+export function requireApiToken(tokens: readonly string[]): MiddlewareHandler {
+  return async (c, next) => {
+    const header = c.req.header('Authorization') ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match || !matchesSecret(match[1], tokens)) {
+      c.header('WWW-Authenticate', 'Bearer realm="quarters"');
+      return c.json(errorBody('unauthorized', 'this request needs an API token from [api] tokens: Authorization: Bearer TOKEN'), 401);
+    }
+    await next();
+  };
+}
+
+async function jsonBody(c: { req: { json: () => Promise<unknown> } }): Promise<unknown> {
+  try {
+    return await c.req.json();
+  } catch (error) {
+    throw new ApiError(400, 'invalid_json', `the body is not JSON: ${(error as Error).message}`);
+  }
+}
+
+/** The API routes. */
+export function apiRoutes(deps: { store: BuildStore; buildSets: BuildSets; apiTokens: readonly string[] }): Hono {
+  const { store, buildSets } = deps;
+  const api = new Hono();
+  const write = requireApiToken(deps.apiTokens);
+
+  const namespace = (name: string): NamespaceRow => {
+    const ns = store.namespaceByName(name);
+    if (!ns) throw new ApiError(404, 'not_found', `no build set named "${name}"`);
+    return ns;
+  };
+  const id = (text: string, what: string): number => {
+    if (!/^[1-9]\d{0,15}$/.test(text)) throw new ApiError(400, 'invalid_request', `${what} must be a positive integer`);
+    return Number(text);
+  };
+
+  api.get('/openapi.json', (c) => c.json(openApiDocument()));
+
+  api.post('/namespaces', write, async (c) => {
+    const parsed = createNamespaceSchema.safeParse(await jsonBody(c));
+    if (!parsed.success) throw parsed.error;
+    const ns = await buildSets.create({ name: parsed.data.name, origins: parsed.data.origin_changesets, packager: parsed.data.packager ?? null, kind: 'api' });
+    return c.json(namespaceView(store, ns), 201);
+  });
+  api.get('/namespaces', (c) => c.json({ namespaces: store.listNamespaces().map((ns) => namespaceView(store, ns, false)) }));
+  api.get('/namespaces/:name', (c) => c.json(namespaceView(store, namespace(c.req.param('name')))));
+  api.get('/namespaces/:name/iterations', (c) => {
+    const ns = namespace(c.req.param('name'));
+    return c.json({ iterations: store.iterations(ns.id).map((i) => iterationView(i, store.builds(i.id))) });
+  });
+  api.get('/namespaces/:name/iterations/:number', (c) => {
+    const ns = namespace(c.req.param('name'));
+    const iteration = store.iteration(ns.id, id(c.req.param('number'), 'the iteration number'));
+    if (!iteration) throw new ApiError(404, 'not_found', `build set "${ns.name}" has no iteration ${c.req.param('number')}`);
+    const builds = store.builds(iteration.id);
+    return c.json({ ...iterationView(iteration, builds), builds: builds.map((b) => buildView(b, store.artifacts(b.id))) });
+  });
+  api.get('/namespaces/:name/graph', (c) => {
+    const ns = namespace(c.req.param('name'));
+    const latest = store.latestIteration(ns.id);
+    const builds = latest ? store.builds(latest.id) : [];
+    return c.json({
+      iteration: latest?.number ?? null,
+      nodes: builds.map((b) => ({ id: b.id, pkgbase: b.pkgbase, arch: b.arch, state: b.state })),
+      edges: builds.flatMap((b) => (JSON.parse(b.depends_on) as number[]).map((dep) => ({ from: b.id, to: dep }))),
+      cycles: latest ? (JSON.parse(latest.cycles) as unknown[]) : [],
+    });
+  });
+  for (const action of ['cancel', 'resume', 'retry'] as const) {
+    api.post(`/namespaces/:name/${action}`, write, async (c) => {
+      const ns = namespace(c.req.param('name'));
+      if (ns.status === 'retired') throw new ApiError(409, 'retired', `build set "${ns.name}" is retired (its merge request was merged or closed)`);
+      if (action === 'cancel') await buildSets.cancel(ns.id);
+      else if (action === 'resume') await buildSets.resume(ns.id);
+      else await buildSets.retry(ns.id);
+      return c.json(namespaceView(store, store.namespaceById(ns.id)!));
+    });
+  }
+  api.get('/builds/:id', (c) => {
+    const build = store.build(id(c.req.param('id'), 'the build id'));
+    if (!build) throw new ApiError(404, 'not_found', `no build ${c.req.param('id')}`);
+    const ns = buildSets.namespaceOfBuild(build);
+    const iteration = store.iterationById(build.iteration_id)!;
+    return c.json({ ...buildView(build, store.artifacts(build.id)), namespace: ns.name, iteration: iteration.number });
+  });
+  return api;
+}

@@ -1,0 +1,10 @@
+/** Request bodies of the API, as zod schemas (the OpenAPI document is made from them too). */
+import { z } from 'zod';
+
+/** The body of `POST /api/v1/namespaces`. */
+export const createNamespaceSchema = z.strictObject({
+  name: z.string().optional(),
+  origin_changesets: z.array(z.string()).min(1, 'give at least one pkgbase@ref'),
+  /** "Name <email>" of the person the builds are for; passed to builds as QUARTERS_PACKAGER. */
+  packager: z.string().regex(/^[^<>]+ <[^<>\s]+@[^<>\s]+>$/, 'expected "Name <email>"').optional(),
+});

@@ -1,0 +1,269 @@
+/** Namespaces (build sets), their iterations and builds, as rows in SQLite. Every write is one transaction. */
+import type { BuildState } from '../core/build-state.js';
+import type { Db } from './database.js';
+
+export type NamespaceKind = 'api' | 'auto' | 'merge-request';
+export type NamespaceStatus = 'active' | 'cancelled' | 'retired';
+
+export interface NamespaceRow {
+  id: number;
+  name: string;
+  /** JSON list of "pkgbase@ref". */
+  origin: string;
+  kind: NamespaceKind;
+  status: NamespaceStatus;
+  packager: string | null;
+  target_branch: string;
+  mr_project_id: number | null;
+  mr_iid: number | null;
+  mr_note_id: number | null;
+  created_at: string;
+}
+
+export interface IterationRow {
+  id: number;
+  namespace_id: number;
+  number: number;
+  reason: string;
+  cycles: string;
+  created_at: string;
+  superseded_at: string | null;
+}
+
+export interface BuildRow {
+  id: number;
+  iteration_id: number;
+  pkgbase: string;
+  arch: string;
+  project_id: number;
+  project_path: string;
+  ref: string;
+  sha: string;
+  version: string;
+  /** JSON list of build ids (same iteration) built before this one. */
+  depends_on: string;
+  input_key: string;
+  state: BuildState;
+  reason: string | null;
+  packager: string | null;
+  reused_from: number | null;
+  dispatch_started_at: string | null;
+  pipeline_id: number | null;
+  pipeline_url: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+/** A build to insert into a new iteration. `dependsOn` are indexes into the same list. */
+export interface NewBuild {
+  pkgbase: string;
+  arch: string;
+  project_id: number;
+  project_path: string;
+  ref: string;
+  sha: string;
+  version: string;
+  dependsOn: number[];
+  input_key: string;
+  state: BuildState;
+  packager: string | null;
+  /** A build of an earlier iteration this one continues (same inputs): its state and pipeline are taken over. */
+  carried?: BuildRow;
+}
+
+const now = (): string => new Date().toISOString();
+
+/** The build-set tables, as operations. */
+export class BuildStore {
+  constructor(readonly db: Db) {}
+
+  /** Runs `fn` in one transaction. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  createNamespace(ns: Omit<NamespaceRow, 'id' | 'created_at' | 'status' | 'mr_note_id'>): NamespaceRow {
+    const id = this.db
+      .prepare(
+        `INSERT INTO namespaces (name, origin, kind, packager, target_branch, mr_project_id, mr_iid, created_at)
+         VALUES (@name, @origin, @kind, @packager, @target_branch, @mr_project_id, @mr_iid, @created_at)`,
+      )
+      .run({ ...ns, created_at: now() }).lastInsertRowid;
+    return this.namespaceById(Number(id))!;
+  }
+
+  namespaceById(id: number): NamespaceRow | undefined {
+    return this.db.prepare('SELECT * FROM namespaces WHERE id = ?').get(id) as NamespaceRow | undefined;
+  }
+
+  namespaceByName(name: string): NamespaceRow | undefined {
+    return this.db.prepare('SELECT * FROM namespaces WHERE name = ?').get(name) as NamespaceRow | undefined;
+  }
+
+  namespaceForMergeRequest(projectId: number, iid: number): NamespaceRow | undefined {
+    return this.db.prepare('SELECT * FROM namespaces WHERE mr_project_id = ? AND mr_iid = ?').get(projectId, iid) as NamespaceRow | undefined;
+  }
+
+  listNamespaces(): NamespaceRow[] {
+    return this.db.prepare('SELECT * FROM namespaces ORDER BY id').all() as NamespaceRow[];
+  }
+
+  activeNamespaces(): NamespaceRow[] {
+    return this.db.prepare("SELECT * FROM namespaces WHERE status = 'active' ORDER BY id").all() as NamespaceRow[];
+  }
+
+  setNamespaceStatus(id: number, status: NamespaceStatus): void {
+    this.db.prepare('UPDATE namespaces SET status = ? WHERE id = ?').run(status, id);
+  }
+
+  updateNamespaceOrigin(id: number, origin: string[], packager: string | null): void {
+    this.db.prepare('UPDATE namespaces SET origin = ?, packager = coalesce(?, packager) WHERE id = ?').run(JSON.stringify(origin), packager, id);
+  }
+
+  setNoteId(id: number, noteId: number): void {
+    this.db.prepare('UPDATE namespaces SET mr_note_id = ? WHERE id = ?').run(noteId, id);
+  }
+
+  latestIteration(namespaceId: number): IterationRow | undefined {
+    return this.db.prepare('SELECT * FROM iterations WHERE namespace_id = ? ORDER BY number DESC LIMIT 1').get(namespaceId) as IterationRow | undefined;
+  }
+
+  iteration(namespaceId: number, number: number): IterationRow | undefined {
+    return this.db.prepare('SELECT * FROM iterations WHERE namespace_id = ? AND number = ?').get(namespaceId, number) as IterationRow | undefined;
+  }
+
+  iterationById(id: number): IterationRow | undefined {
+    return this.db.prepare('SELECT * FROM iterations WHERE id = ?').get(id) as IterationRow | undefined;
+  }
+
+  iterations(namespaceId: number): IterationRow[] {
+    return this.db.prepare('SELECT * FROM iterations WHERE namespace_id = ? ORDER BY number').all(namespaceId) as IterationRow[];
+  }
+
+  /**
+   * Adds an iteration with its builds, superseding the previous one: its unfinished builds become
+   * superseded (those carried over hand their pipeline to their successor). Returns the new iteration.
+   */
+  addIteration(namespaceId: number, reason: string, cycles: unknown[], builds: NewBuild[]): IterationRow {
+    return this.transaction(() => {
+      const previous = this.latestIteration(namespaceId);
+      const number = (previous?.number ?? 0) + 1;
+      const at = now();
+      if (previous) this.db.prepare('UPDATE iterations SET superseded_at = ? WHERE id = ?').run(at, previous.id);
+      const iterationId = Number(
+        this.db
+          .prepare('INSERT INTO iterations (namespace_id, number, reason, cycles, created_at) VALUES (?, ?, ?, ?, ?)')
+          .run(namespaceId, number, reason, JSON.stringify(cycles), at).lastInsertRowid,
+      );
+      const insert = this.db.prepare(
+        `INSERT INTO builds (iteration_id, pkgbase, arch, project_id, project_path, ref, sha, version, input_key, state, reason, packager,
+                             reused_from, dispatch_started_at, pipeline_id, pipeline_url, created_at, started_at, finished_at)
+         VALUES (@iteration_id, @pkgbase, @arch, @project_id, @project_path, @ref, @sha, @version, @input_key, @state, @reason, @packager,
+                 @reused_from, @dispatch_started_at, @pipeline_id, @pipeline_url, @created_at, @started_at, @finished_at)`,
+      );
+      const ids: number[] = [];
+      for (const b of builds) {
+        const c = b.carried;
+        const id = insert.run({
+          iteration_id: iterationId, pkgbase: b.pkgbase, arch: b.arch, project_id: b.project_id, project_path: b.project_path,
+          ref: b.ref, sha: b.sha, version: b.version, input_key: b.input_key, state: c?.state ?? b.state, reason: c?.reason ?? null,
+          packager: c?.packager ?? b.packager, reused_from: c ? (c.reused_from ?? c.id) : null,
+          dispatch_started_at: c?.dispatch_started_at ?? null, pipeline_id: c?.pipeline_id ?? null, pipeline_url: c?.pipeline_url ?? null,
+          created_at: at, started_at: c?.started_at ?? null, finished_at: c?.finished_at ?? null,
+        }).lastInsertRowid;
+        ids.push(Number(id));
+      }
+      const setDeps = this.db.prepare('UPDATE builds SET depends_on = ? WHERE id = ?');
+      builds.forEach((b, i) => setDeps.run(JSON.stringify(b.dependsOn.map((d) => ids[d]!)), ids[i]!));
+      if (previous) {
+        this.db
+          .prepare("UPDATE builds SET state = 'superseded', reason = ? WHERE iteration_id = ? AND state NOT IN ('built', 'superseded')")
+          .run(`superseded by iteration ${number}`, previous.id);
+      }
+      return this.iterationById(iterationId)!;
+    });
+  }
+
+  builds(iterationId: number): BuildRow[] {
+    return this.db.prepare('SELECT * FROM builds WHERE iteration_id = ? ORDER BY id').all(iterationId) as BuildRow[];
+  }
+
+  build(id: number): BuildRow | undefined {
+    return this.db.prepare('SELECT * FROM builds WHERE id = ?').get(id) as BuildRow | undefined;
+  }
+
+  /** The live build a pipeline belongs to: the newest non-superseded build with that pipeline. */
+  buildForPipeline(projectId: number, pipelineId: number): BuildRow | undefined {
+    return this.db
+      .prepare("SELECT * FROM builds WHERE project_id = ? AND pipeline_id = ? AND state != 'superseded' ORDER BY id DESC LIMIT 1")
+      .get(projectId, pipelineId) as BuildRow | undefined;
+  }
+
+  /** The live build that continues build `id` (itself when it is not superseded). */
+  liveBuild(id: number): BuildRow | undefined {
+    const build = this.build(id);
+    if (!build || build.state !== 'superseded') return build;
+    const root = build.reused_from ?? build.id;
+    return this.db
+      .prepare("SELECT * FROM builds WHERE (reused_from = ? OR id = ?) AND state != 'superseded' ORDER BY id DESC LIMIT 1")
+      .get(root, root) as BuildRow | undefined;
+  }
+
+  /** Builds with a pipeline that is, as far as we know, still running. */
+  inFlight(): BuildRow[] {
+    return this.db.prepare("SELECT * FROM builds WHERE state IN ('dispatched', 'building') ORDER BY id").all() as BuildRow[];
+  }
+
+  /** Sets a build's state, reason and timestamps. */
+  setState(id: number, state: BuildState, reason: string | null): void {
+    const at = now();
+    this.db
+      .prepare(
+        `UPDATE builds SET state = @state, reason = @reason,
+           started_at = CASE WHEN @state = 'building' THEN coalesce(started_at, @at) ELSE started_at END,
+           finished_at = CASE WHEN @state IN ('built', 'failed', 'cancelled') THEN @at WHEN @state IN ('building', 'blocked', 'ready') THEN NULL ELSE finished_at END
+         WHERE id = @id`,
+      )
+      .run({ id, state, reason, at });
+  }
+
+  /** Records that a pipeline is about to be created for a build (before the call, so a crash can find it again). */
+  markDispatching(id: number): void {
+    this.db.prepare("UPDATE builds SET state = 'dispatched', reason = NULL, dispatch_started_at = ? WHERE id = ?").run(now(), id);
+  }
+
+  /** Records the pipeline made for a build. */
+  setPipeline(id: number, pipelineId: number, url: string | null): void {
+    this.db.prepare('UPDATE builds SET pipeline_id = ?, pipeline_url = ? WHERE id = ?').run(pipelineId, url, id);
+  }
+
+  /** Forgets the pipeline of a build about to be dispatched again (an API retry makes a new pipeline). */
+  clearPipeline(id: number): void {
+    this.db.prepare('UPDATE builds SET pipeline_id = NULL, pipeline_url = NULL, dispatch_started_at = NULL WHERE id = ?').run(id);
+  }
+
+  /** The artifacts uploaded for a build (or for the build it continues). */
+  artifacts(buildId: number): { filename: string; sha256: string; size: number }[] {
+    const build = this.build(buildId);
+    const owner = build?.reused_from ?? buildId;
+    return this.db.prepare('SELECT filename, sha256, size FROM artifacts WHERE build_id = ? ORDER BY filename').all(owner) as { filename: string; sha256: string; size: number }[];
+  }
+
+  /** Records an uploaded artifact (replacing an earlier upload of the same file). */
+  putArtifact(buildId: number, a: { filename: string; sha256: string; size: number; jobId: number }): void {
+    this.db
+      .prepare(
+        `INSERT INTO artifacts (build_id, filename, sha256, size, job_id, uploaded_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (build_id, filename) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, job_id = excluded.job_id, uploaded_at = excluded.uploaded_at`,
+      )
+      .run(buildId, a.filename, a.sha256, a.size, a.jobId, now());
+  }
+
+  /** Counts of builds by state over live iterations, for /metrics. */
+  countByState(): { state: string; n: number }[] {
+    return this.db
+      .prepare('SELECT b.state AS state, count(*) AS n FROM builds b JOIN iterations i ON i.id = b.iteration_id WHERE i.superseded_at IS NULL GROUP BY b.state')
+      .all() as { state: string; n: number }[];
+  }
+}

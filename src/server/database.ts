@@ -1,0 +1,131 @@
+/** The server's SQLite store: opened in WAL mode under data_dir, schema brought up to date by numbered migrations. */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type Db = Database.Database;
+
+/**
+ * Migrations in order; migration N brings `PRAGMA user_version` from N-1 to N.
+ * Never edit a released one: add the next.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE inbox (
+    id INTEGER PRIMARY KEY,
+    dedupe_key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    processed_at TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT
+  );
+  CREATE INDEX inbox_pending ON inbox (id) WHERE processed_at IS NULL;
+
+  CREATE TABLE recipes (
+    pkgbase TEXT NOT NULL,
+    branch TEXT NOT NULL,
+    project_id INTEGER NOT NULL,
+    project_path TEXT NOT NULL,
+    dir TEXT NOT NULL,
+    sha TEXT NOT NULL,
+    is_default INTEGER NOT NULL,
+    recipe TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (pkgbase, branch)
+  );
+  CREATE INDEX recipes_location ON recipes (project_id, branch, dir);
+
+  CREATE TABLE namespaces (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    origin TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'active',
+    packager TEXT,
+    target_branch TEXT NOT NULL,
+    mr_project_id INTEGER,
+    mr_iid INTEGER,
+    mr_note_id INTEGER,
+    created_at TEXT NOT NULL
+  );
+
+  CREATE TABLE iterations (
+    id INTEGER PRIMARY KEY,
+    namespace_id INTEGER NOT NULL REFERENCES namespaces(id),
+    number INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    cycles TEXT NOT NULL DEFAULT '[]',
+    created_at TEXT NOT NULL,
+    superseded_at TEXT,
+    UNIQUE (namespace_id, number)
+  );
+
+  CREATE TABLE builds (
+    id INTEGER PRIMARY KEY,
+    iteration_id INTEGER NOT NULL REFERENCES iterations(id),
+    pkgbase TEXT NOT NULL,
+    arch TEXT NOT NULL,
+    project_id INTEGER NOT NULL,
+    project_path TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    sha TEXT NOT NULL,
+    version TEXT NOT NULL,
+    depends_on TEXT NOT NULL DEFAULT '[]',
+    input_key TEXT NOT NULL,
+    state TEXT NOT NULL,
+    reason TEXT,
+    packager TEXT,
+    reused_from INTEGER REFERENCES builds(id),
+    dispatch_started_at TEXT,
+    pipeline_id INTEGER,
+    pipeline_url TEXT,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    UNIQUE (iteration_id, pkgbase, arch)
+  );
+  CREATE INDEX builds_state ON builds (state);
+  CREATE INDEX builds_pipeline ON builds (pipeline_id);
+
+  CREATE TABLE artifacts (
+    build_id INTEGER NOT NULL REFERENCES builds(id),
+    filename TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    job_id INTEGER NOT NULL,
+    uploaded_at TEXT NOT NULL,
+    PRIMARY KEY (build_id, filename)
+  );
+  `,
+];
+
+/** The schema version this code expects. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Opens (creating if needed) the store at `<dataDir>/quarters.sqlite3` and applies pending migrations. */
+export function openDatabase(dataDir: string): Db {
+  mkdirSync(dataDir, { recursive: true });
+  const db = new Database(join(dataDir, 'quarters.sqlite3'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
+
+/** Applies every migration past the database's `user_version`, each in its own transaction. */
+export function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`the database has schema version ${current}, newer than this quarters (${MIGRATIONS.length}); upgrade quarters`);
+  }
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+}

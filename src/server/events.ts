@@ -1,0 +1,37 @@
+/** Processes one stored webhook event: the inbox worker's handler. */
+import type { Logger } from '../common/log.js';
+import type { BuildSets } from './build-sets.js';
+import type { MergeRequests } from './merge-requests.js';
+import { handlePush, type PushSettings } from './push.js';
+import type { GitLabClient } from './gitlab/client.js';
+import type { RecipeTable, SourceIndex } from './source-index.js';
+import type { HookEvent } from './webhooks/payloads.js';
+
+export interface EventDeps {
+  gitlab: GitLabClient;
+  index: SourceIndex;
+  recipes: RecipeTable;
+  buildSets: BuildSets;
+  mergeRequests: MergeRequests;
+  settings: PushSettings;
+  log: Logger;
+}
+
+/** Handles one event; throws (and the inbox retries) when GitLab or the store fails. */
+export async function handleEvent(event: HookEvent, deps: EventDeps): Promise<void> {
+  switch (event.kind) {
+    case 'Push Hook':
+      return handlePush(event.body, deps);
+    case 'Tag Push Hook':
+      deps.log.info({ project: event.body.project.path_with_namespace, ref: event.body.ref }, 'tag push: nothing to build');
+      return;
+    case 'Merge Request Hook':
+      return deps.mergeRequests.handle(event.body);
+    case 'Pipeline Hook':
+      return deps.buildSets.pipelineStatus(event.body.project.id, event.body.object_attributes.id, event.body.object_attributes.status);
+    case 'Job Hook':
+      // A running job means a running pipeline; finished jobs are settled by the Pipeline Hook.
+      if (event.body.build_status === 'running') return deps.buildSets.pipelineStatus(event.body.project_id, event.body.pipeline_id, 'running');
+      return;
+  }
+}

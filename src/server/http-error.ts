@@ -1,0 +1,45 @@
+/** Every error the HTTP interface answers with is JSON `{error, detail}`; ApiError carries the status and both texts. */
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { z } from 'zod';
+import type { Logger } from '../common/log.js';
+
+/** A request that cannot be served; `error` is a short machine-friendly code, `detail` what to do about it. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly error: string,
+    readonly detail: string,
+  ) {
+    super(`${error}: ${detail}`);
+    this.name = 'ApiError';
+  }
+}
+
+/** The JSON error body. */
+export function errorBody(error: string, detail: string): { error: string; detail: string } {
+  return { error, detail };
+}
+
+/** Describes the first zod issue as "path: message". */
+export function describeZodError(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid input';
+  const path = issue.path.length ? `${issue.path.map(String).join('.')}: ` : '';
+  return `${path}${issue.message}`;
+}
+
+/** Hono's onError handler: known errors become their JSON answer, anything else a logged 500. */
+export function errorHandler(log: Logger) {
+  return (err: Error, c: Context): Response => {
+    if (err instanceof ApiError) return c.json(errorBody(err.error, err.detail), err.status);
+    if (err instanceof z.ZodError) return c.json(errorBody('invalid_request', describeZodError(err)), 400);
+    if (err instanceof HTTPException) {
+      const status = err.status as ContentfulStatusCode;
+      return c.json(errorBody(status === 413 ? 'payload_too_large' : `http_${status}`, err.message || 'request refused'), status);
+    }
+    log.error({ err, path: c.req.path, requestId: c.get('requestId' as never) }, 'unhandled error');
+    return c.json(errorBody('internal_error', 'the server failed to handle this request; see its log'), 500);
+  };
+}

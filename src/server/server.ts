@@ -1,0 +1,135 @@
+/** Assembles the quarters server from its config: store, GitLab client, inbox worker, reconcile loop, HTTP app. */
+import { serve, type ServerType } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { Hono } from 'hono';
+import { listenAddress, type ServerConfig } from '../core/server-config.js';
+import { planBuildSet } from '../core/graph/plan.js';
+import type { Logger } from '../common/log.js';
+import { apiRoutes } from './api/routes.js';
+import { createApp } from './app.js';
+import { BuildSets } from './build-sets.js';
+import { BuildStore } from './build-store.js';
+import { openDatabase, type Db } from './database.js';
+import { handleEvent } from './events.js';
+import { createGitLabClient, type GitLabClient } from './gitlab/client.js';
+import { Inbox, InboxWorker } from './inbox.js';
+import type { Planner } from './iteration-plan.js';
+import { MergeRequests } from './merge-requests.js';
+import { Metrics } from './metrics.js';
+import { RecipeTable, SourceIndex, type RecipeLayout } from './source-index.js';
+import { webhookRoutes } from './webhooks/route.js';
+
+export interface ServerOptions {
+  log: Logger;
+  /** How often the reconcile loop polls GitLab for builds whose hooks went missing (ms). */
+  reconcileIntervalMs?: number;
+  /** For tests: another GitLab client (the default talks to [gitlab] url). */
+  gitlab?: GitLabClient;
+  /** For tests: another planner (the default is the graph engine's planBuildSet). */
+  planner?: Planner;
+}
+
+/** A running (or ready to run) server. */
+export interface QuartersServer {
+  app: Hono;
+  db: Db;
+  store: BuildStore;
+  recipes: RecipeTable;
+  index: SourceIndex;
+  buildSets: BuildSets;
+  inbox: Inbox;
+  worker: InboxWorker;
+  metrics: Metrics;
+  /** Binds `listen` (or the given port) and starts the background loops; resolves to the URL. */
+  start(port?: number): Promise<string>;
+  /** Waits until every accepted event has been processed. */
+  drain(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The recipe layout the config names. */
+export function layoutOf(config: ServerConfig): RecipeLayout {
+  return config.gitlab.packages_group !== undefined ? { kind: 'group', group: config.gitlab.packages_group } : { kind: 'tree', project: config.gitlab.tree_project! };
+}
+
+/** Creates the server (nothing listens until start()). */
+export function createServer(config: ServerConfig, options: ServerOptions): QuartersServer {
+  const { log } = options;
+  const metrics = new Metrics();
+  const db = openDatabase(config.data_dir);
+  const gitlab =
+    options.gitlab ??
+    createGitLabClient({
+      url: config.gitlab.url,
+      token: config.gitlab.token,
+      log,
+      observer: (o) => {
+        metrics.gitlabCalls.inc({ method: o.method, route: o.route, status: o.status === null ? (o.failure ?? 'error') : String(o.status) });
+        metrics.gitlabLatency.observe({ method: o.method, route: o.route }, o.latencyMs / 1000);
+      },
+    });
+  const store = new BuildStore(db);
+  const recipes = new RecipeTable(db);
+  const index = new SourceIndex(gitlab, recipes, layoutOf(config), config.build.flavour, log);
+  const buildSets = new BuildSets(store, recipes, index, gitlab, options.planner ?? planBuildSet, {
+    flavour: config.build.flavour,
+    architectures: config.build.architectures,
+    maxInFlight: config.build.max_in_flight,
+    publicUrl: config.public_url,
+  }, log);
+  const mergeRequests = new MergeRequests({ gitlab, index, store, buildSets, publicUrl: config.public_url, log });
+  const inbox = new Inbox(db);
+  const worker = new InboxWorker(inbox, (event) => handleEvent(event, { gitlab, index, recipes, buildSets, mergeRequests, settings: { autoRebuild: config.build.auto_rebuild }, log }), log);
+  metrics.gauge('quarters_inbox_depth', 'Webhook events accepted and not yet processed.', () => [{ labels: {}, value: inbox.depth() }]);
+  metrics.gauge('quarters_builds', 'Builds of live iterations by state.', () => store.countByState().map((r) => ({ labels: { state: r.state }, value: r.n })));
+
+  const app = createApp({
+    db, log, metrics,
+    routes: [
+      webhookRoutes({ secret: config.gitlab.webhook_secret, inbox, metrics, log, accepted: () => void worker.wake() }),
+      new Hono().route('/api/v1', apiRoutes({ store, buildSets, apiTokens: config.api.tokens })),
+    ],
+  });
+
+  let http: ServerType | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  let reconciling: Promise<void> | null = null;
+  const reconcile = () => {
+    reconciling ??= buildSets
+      .reconcile()
+      .then(() => worker.wake())
+      .catch((error: unknown) => log.warn({ error: (error as Error).message }, 'reconcile failed'))
+      .finally(() => {
+        reconciling = null;
+      });
+    return reconciling;
+  };
+
+  return {
+    app, db, store, recipes, index, buildSets, inbox, worker, metrics,
+    start: (port) =>
+      new Promise((resolve) => {
+        const { host, port: configured } = listenAddress(config);
+        http = serve({ fetch: app.fetch, hostname: host, port: port ?? configured }, (info: AddressInfo) => {
+          const url = `http://${host.includes(':') ? `[${host}]` : host}:${info.port}`;
+          log.info({ url }, 'quarters server listening');
+          // Events accepted before a crash or restart are still in the inbox: process them now.
+          void worker.wake();
+          void reconcile();
+          timer = setInterval(() => void reconcile(), options.reconcileIntervalMs ?? 60_000);
+          resolve(url);
+        });
+      }),
+    drain: () => worker.wake(),
+    close: async () => {
+      if (timer) clearInterval(timer);
+      const closing = new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
+      // Keep-alive connections would hold close() open.
+      (http as { closeAllConnections?: () => void } | null)?.closeAllConnections?.();
+      await closing;
+      await worker.stop();
+      await reconciling;
+      db.close();
+    },
+  };
+}

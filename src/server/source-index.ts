@@ -1,0 +1,229 @@
+/**
+ * The source index: every recipe quarters knows, per branch, read from GitLab. Package repositories
+ * are either the projects of one group (a project per pkgbase, recipe at the root) or one tree
+ * project (a directory per package). A push refreshes only the recipe directories it touched.
+ */
+import type { Flavour, SourcePackage, TextFile } from '../core/recipe/model.js';
+import { formatParseIssue } from '../core/recipe/model.js';
+import type { Logger } from '../common/log.js';
+import type { Db } from './database.js';
+import type { GitLabClient, Project } from './gitlab/client.js';
+import { GitLabApiError } from './gitlab/errors.js';
+import { inDir, recipeDirOf, recipeFormat } from './recipe-files.js';
+
+export type RecipeLayout = { kind: 'group'; group: string } | { kind: 'tree'; project: string };
+
+export interface IndexedRecipe {
+  pkgbase: string;
+  branch: string;
+  projectId: number;
+  projectPath: string;
+  /** The recipe's directory in its project ('' for the project root). */
+  dir: string;
+  /** The commit the recipe was read at. */
+  sha: string;
+  /** Whether `branch` is the project's default branch. */
+  isDefault: boolean;
+  recipe: SourcePackage;
+}
+
+interface RecipeRow {
+  pkgbase: string;
+  branch: string;
+  project_id: number;
+  project_path: string;
+  dir: string;
+  sha: string;
+  is_default: number;
+  recipe: string;
+}
+
+const fromRow = (r: RecipeRow): IndexedRecipe => ({
+  pkgbase: r.pkgbase, branch: r.branch, projectId: r.project_id, projectPath: r.project_path, dir: r.dir, sha: r.sha,
+  isDefault: r.is_default === 1, recipe: JSON.parse(r.recipe) as SourcePackage,
+});
+
+/** The recipes table, as operations. */
+export class RecipeTable {
+  constructor(private readonly db: Db) {}
+
+  /** Stores a recipe, replacing what was at its location on that branch (a renamed pkgbase included). */
+  put(r: IndexedRecipe): void {
+    this.db.transaction(() => {
+      this.removeAt(r.projectId, r.dir, r.branch);
+      this.db
+        .prepare(
+          `INSERT INTO recipes (pkgbase, branch, project_id, project_path, dir, sha, is_default, recipe, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (pkgbase, branch) DO UPDATE SET project_id = excluded.project_id, project_path = excluded.project_path,
+             dir = excluded.dir, sha = excluded.sha, is_default = excluded.is_default, recipe = excluded.recipe, updated_at = excluded.updated_at`,
+        )
+        .run(r.pkgbase, r.branch, r.projectId, r.projectPath, r.dir, r.sha, r.isDefault ? 1 : 0, JSON.stringify(r.recipe), new Date().toISOString());
+    })();
+  }
+
+  removeAt(projectId: number, dir: string, branch: string): void {
+    this.db.prepare('DELETE FROM recipes WHERE project_id = ? AND dir = ? AND branch = ?').run(projectId, dir, branch);
+  }
+
+  /** Forgets a deleted branch. */
+  removeBranch(projectId: number, branch: string): number {
+    return this.db.prepare('DELETE FROM recipes WHERE project_id = ? AND branch = ?').run(projectId, branch).changes;
+  }
+
+  get(pkgbase: string, branch: string): IndexedRecipe | undefined {
+    const row = this.db.prepare('SELECT * FROM recipes WHERE pkgbase = ? AND branch = ?').get(pkgbase, branch) as RecipeRow | undefined;
+    return row && fromRow(row);
+  }
+
+  /** The recipe of a pkgbase on its project's default branch. */
+  getDefault(pkgbase: string): IndexedRecipe | undefined {
+    const row = this.db.prepare('SELECT * FROM recipes WHERE pkgbase = ? AND is_default = 1').get(pkgbase) as RecipeRow | undefined;
+    return row && fromRow(row);
+  }
+
+  /** The recipe in a directory of a project on a branch. */
+  atLocation(projectId: number, dir: string, branch: string): IndexedRecipe | undefined {
+    const row = this.db.prepare('SELECT * FROM recipes WHERE project_id = ? AND dir = ? AND branch = ?').get(projectId, dir, branch) as RecipeRow | undefined;
+    return row && fromRow(row);
+  }
+
+  /** Recipe directories known in a project on a branch. */
+  dirs(projectId: number, branch: string): Set<string> {
+    const rows = this.db.prepare('SELECT dir FROM recipes WHERE project_id = ? AND branch = ?').all(projectId, branch) as { dir: string }[];
+    return new Set(rows.map((r) => r.dir));
+  }
+
+  /** Every recipe on a default branch: the universe builds are planned in. */
+  defaults(): IndexedRecipe[] {
+    return (this.db.prepare('SELECT * FROM recipes WHERE is_default = 1 ORDER BY pkgbase').all() as RecipeRow[]).map(fromRow);
+  }
+
+  count(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM recipes').get() as { n: number }).n;
+  }
+}
+
+/** A recipe that cannot be read: where, and every problem. */
+export class RecipeReadError extends Error {
+  override name = 'RecipeReadError';
+}
+
+/** What a refresh did: recipes now present, and recipe directories that disappeared. */
+export interface RefreshResult {
+  updated: IndexedRecipe[];
+  removed: { dir: string; pkgbase: string | null }[];
+  problems: string[];
+}
+
+/** Reads recipes from GitLab into the index. */
+export class SourceIndex {
+  constructor(
+    private readonly gitlab: GitLabClient,
+    private readonly table: RecipeTable,
+    private readonly layout: RecipeLayout,
+    private readonly flavour: Flavour,
+    private readonly log: Logger,
+  ) {}
+
+  /** The projects recipes live in. */
+  async projects(): Promise<Project[]> {
+    return this.layout.kind === 'group' ? this.gitlab.listGroupProjects(this.layout.group) : [await this.gitlab.getProject(this.layout.project)];
+  }
+
+  /** Reads every recipe on every project's default branch (`quarters index sync`). */
+  async syncAll(): Promise<RefreshResult> {
+    const total: RefreshResult = { updated: [], removed: [], problems: [] };
+    for (const project of await this.projects()) {
+      if (!project.defaultBranch || project.archived) continue;
+      const sha = await this.commitOf(project.id, project.defaultBranch);
+      if (!sha) continue;
+      const result = await this.refresh(project, project.defaultBranch, sha, 'all');
+      total.updated.push(...result.updated);
+      total.removed.push(...result.removed);
+      total.problems.push(...result.problems);
+    }
+    return total;
+  }
+
+  /**
+   * Re-reads the recipes of `project` on `branch` at commit `sha` whose directories contain one of
+   * `changedPaths` ('all': every recipe of the project).
+   */
+  async refresh(project: Project, branch: string, sha: string, changedPaths: readonly string[] | 'all'): Promise<RefreshResult> {
+    const format = recipeFormat(this.flavour);
+    const isDefault = branch === project.defaultBranch;
+    let dirs: Set<string>;
+    if (this.layout.kind === 'group') {
+      dirs = changedPaths === 'all' || changedPaths.length > 0 ? new Set(['']) : new Set();
+    } else if (changedPaths === 'all') {
+      const tree = await this.gitlab.listTree(project.id, '', sha, { recursive: true });
+      dirs = new Set(tree.filter((e) => e.type === 'blob').map((e) => recipeDirOf(e.path, format, new Set())).filter((d): d is string => d !== null && d !== ''));
+      for (const known of this.table.dirs(project.id, branch)) dirs.add(known);
+    } else {
+      const known = this.table.dirs(project.id, branch);
+      dirs = new Set(changedPaths.map((p) => recipeDirOf(p, format, known)).filter((d): d is string => d !== null));
+    }
+    const result: RefreshResult = { updated: [], removed: [], problems: [] };
+    for (const dir of [...dirs].sort()) {
+      try {
+        const recipe = await this.read(project, dir, sha);
+        if (recipe) {
+          const indexed: IndexedRecipe = { pkgbase: recipe.pkgbase, branch, projectId: project.id, projectPath: project.path, dir, sha, isDefault, recipe };
+          this.table.put(indexed);
+          result.updated.push(indexed);
+        } else {
+          const gone = this.table.atLocation(project.id, dir, branch);
+          this.table.removeAt(project.id, dir, branch);
+          result.removed.push({ dir, pkgbase: gone?.pkgbase ?? null });
+        }
+      } catch (error) {
+        if (!(error instanceof RecipeReadError)) throw error;
+        result.problems.push(error.message);
+        this.log.warn({ project: project.path, dir, sha, problem: error.message }, 'recipe not indexed');
+      }
+    }
+    return result;
+  }
+
+  /**
+   * Reads the recipe in `dir` of a project at a branch or tag the index has not seen (an origin
+   * changeset's ref), and keeps it in the index under that ref.
+   */
+  async readAt(projectId: number, dir: string, ref: string): Promise<IndexedRecipe | null> {
+    const project = await this.gitlab.getProject(projectId);
+    const sha = await this.commitOf(projectId, ref);
+    if (!sha) return null;
+    const recipe = await this.read(project, dir, sha);
+    if (!recipe) return null;
+    const indexed: IndexedRecipe = { pkgbase: recipe.pkgbase, branch: ref, projectId, projectPath: project.path, dir, sha, isDefault: ref === project.defaultBranch, recipe };
+    this.table.put(indexed);
+    return indexed;
+  }
+
+  /** The commit a branch or tag points at; null when the project has no such ref. */
+  private async commitOf(projectId: number, ref: string): Promise<string | null> {
+    try {
+      return (await this.gitlab.getCommit(projectId, ref)).sha;
+    } catch (error) {
+      if (error instanceof GitLabApiError && error.status === 404) return null;
+      throw error;
+    }
+  }
+
+  /** Reads and parses the recipe in `dir` at `ref`; null when the directory holds no recipe. */
+  async read(project: Project, dir: string, ref: string): Promise<SourcePackage | null> {
+    const format = recipeFormat(this.flavour);
+    const files: TextFile[] = [];
+    for (const file of format.files) {
+      const text = await this.gitlab.readFile(project.id, inDir(dir, file), ref);
+      if (text === null && file === format.files[0]) return null;
+      if (text !== null) files.push({ path: file, text });
+    }
+    const parsed = format.parse(files);
+    const where = `${project.path}${dir ? `/${dir}` : ''}@${ref.slice(0, 12)}`;
+    if (!parsed.value) throw new RecipeReadError(`${where}: ${parsed.issues.map(formatParseIssue).join('; ') || 'no recipe'}`);
+    for (const issue of parsed.issues) this.log.warn({ where, issue: formatParseIssue(issue) }, 'recipe problem');
+    return parsed.value;
+  }
+}

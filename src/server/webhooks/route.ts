@@ -1,0 +1,81 @@
+/**
+ * `POST /webhooks/gitlab`: authenticates GitLab by its secret token, bounds and validates the body,
+ * commits the event to the inbox, and answers at once; the work happens later, from the inbox.
+ */
+import { createHash } from 'node:crypto';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Logger } from '../../common/log.js';
+import { errorBody, describeZodError } from '../http-error.js';
+import type { Inbox } from '../inbox.js';
+import type { Metrics } from '../metrics.js';
+import { matchesSecret } from '../token-check.js';
+import { HOOK_SCHEMAS, isHookKind } from './payloads.js';
+
+/** GitLab's own limit on a webhook body. */
+export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
+
+export interface WebhookDeps {
+  secret: string;
+  inbox: Inbox;
+  metrics: Metrics;
+  log: Logger;
+  /** Called after an event is committed, to start processing it. */
+  accepted: () => void;
+}
+
+/** The key an event is deduplicated by: Idempotency-Key, else the event UUID with a hash of the body. */
+export function dedupeKey(headers: { idempotencyKey?: string | undefined; eventUuid?: string | undefined }, body: string): string {
+  if (headers.idempotencyKey) return `idempotency:${headers.idempotencyKey}`;
+  const hash = createHash('sha256').update(body).digest('hex');
+  return `uuid:${headers.eventUuid ?? ''}:${hash}`;
+}
+
+/** The webhook routes. */
+export function webhookRoutes(deps: WebhookDeps): Hono {
+  const app = new Hono();
+  app.post(
+    '/webhooks/gitlab',
+    async (c, next) => {
+      if (!matchesSecret(c.req.header('X-Gitlab-Token'), [deps.secret])) {
+        deps.metrics.webhooks.inc({ kind: c.req.header('X-Gitlab-Event') ?? 'none', result: 'unauthorized' });
+        return c.json(errorBody('unauthorized', 'X-Gitlab-Token does not match the configured webhook secret'), 401);
+      }
+      await next();
+    },
+    bodyLimit({
+      maxSize: MAX_WEBHOOK_BYTES,
+      onError: (c) => {
+        deps.metrics.webhooks.inc({ kind: c.req.header('X-Gitlab-Event') ?? 'none', result: 'too_large' });
+        return c.json(errorBody('payload_too_large', `webhook bodies are limited to ${MAX_WEBHOOK_BYTES} bytes`), 413);
+      },
+    }),
+    async (c) => {
+      const kind = c.req.header('X-Gitlab-Event') ?? '';
+      const text = await c.req.text();
+      if (!isHookKind(kind)) {
+        deps.metrics.webhooks.inc({ kind: kind || 'none', result: 'ignored' });
+        deps.log.info({ kind }, 'webhook event kind not used; ignored');
+        return c.json({ status: 'ignored', detail: `quarters does not act on "${kind}" events` }, 200);
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch (error) {
+        deps.metrics.webhooks.inc({ kind, result: 'invalid' });
+        return c.json(errorBody('invalid_json', `the body is not JSON: ${(error as Error).message}`), 400);
+      }
+      const parsed = HOOK_SCHEMAS[kind].safeParse(json);
+      if (!parsed.success) {
+        deps.metrics.webhooks.inc({ kind, result: 'invalid' });
+        return c.json(errorBody('invalid_payload', `not a valid ${kind}: ${describeZodError(parsed.error)}`), 400);
+      }
+      const key = dedupeKey({ idempotencyKey: c.req.header('Idempotency-Key'), eventUuid: c.req.header('X-Gitlab-Event-UUID') }, text);
+      const { id, duplicate } = deps.inbox.add(key, kind, text);
+      deps.metrics.webhooks.inc({ kind, result: duplicate ? 'duplicate' : 'accepted' });
+      if (!duplicate) deps.accepted();
+      return c.json({ status: duplicate ? 'duplicate' : 'accepted', event_id: id }, duplicate ? 200 : 202);
+    },
+  );
+  return app;
+}

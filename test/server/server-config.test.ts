@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, loadConfigFile } from '../../src/common/config-file.js';
+import { listenAddress, SERVER_SECRET_KEYS, serverConfigSchema } from '../../src/core/server-config.js';
+import { tempDir } from './http-harness.js';
+
+const VALID = `
+listen = "127.0.0.1:9090"
+public_url = "https://quarters.example.org"
+data_dir = "/var/lib/quarters"
+
+[gitlab]
+url = "https://gitlab.example.org"
+token_file = "gitlab.token"
+webhook_secret = "0123456789abcdef0123"
+packages_group = "archlinux/packaging/packages"
+
+[build]
+flavour = "pkgbuild"
+architectures = ["x86_64"]
+auto_rebuild = true
+max_in_flight = 3
+
+[api]
+tokens_file = "api.tokens"
+
+[executor]
+tokens = ["executor-token-0123456789"]
+`;
+
+function load(text: string) {
+  const dir = tempDir('quarters-config-');
+  writeFileSync(join(dir, 'gitlab.token'), 'glpat-secret\n');
+  writeFileSync(join(dir, 'api.tokens'), 'api-token-aaaaaaaaaaaa\napi-token-bbbbbbbbbbbb\n');
+  const file = join(dir, 'quarters.toml');
+  writeFileSync(file, text);
+  return () => loadConfigFile(serverConfigSchema, file, SERVER_SECRET_KEYS);
+}
+
+function keyOfError(fn: () => unknown): string | null {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.key;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('server config', () => {
+  it('loads every key, secrets from files', () => {
+    const config = load(VALID)();
+    expect(config.gitlab.token).toBe('glpat-secret');
+    expect(config.api.tokens).toEqual(['api-token-aaaaaaaaaaaa', 'api-token-bbbbbbbbbbbb']);
+    expect(config.build).toEqual({ flavour: 'pkgbuild', architectures: ['x86_64'], auto_rebuild: true, max_in_flight: 3 });
+    expect(listenAddress(config)).toEqual({ host: '127.0.0.1', port: 9090 });
+  });
+
+  it.each([
+    ['flavour = "pkgbuild"', 'flavour = "rpm"', 'build.flavour'],
+    ['listen = "127.0.0.1:9090"', 'listen = "9090"', 'listen'],
+    ['max_in_flight = 3', 'max_in_flight = 0', 'build.max_in_flight'],
+    ['public_url = "https://quarters.example.org"', 'public_url = "quarters"', 'public_url'],
+    ['[executor]\ntokens = ["executor-token-0123456789"]', '[executor]\ntokens = ["short"]', 'executor.tokens.0'],
+    ['packages_group = "archlinux/packaging/packages"', 'packages_group = "a"\ntree_project = "b"', 'gitlab'],
+    ['auto_rebuild = true', 'auto_rebuild = true\nparallel = 2', 'build'],
+  ])('names the key of a bad value (%s → %s)', (from, to, key) => {
+    expect(keyOfError(load(VALID.replace(from, to)))).toBe(key);
+  });
+
+  it('says that neither recipe layout is given', () => {
+    const run = load(VALID.replace('packages_group = "archlinux/packaging/packages"', ''));
+    expect(() => run()).toThrow(/gitlab: give exactly one of packages_group/);
+  });
+});

@@ -1,0 +1,73 @@
+/** An end-to-end rig: the GitLab double, and a quarters server talking to it through the real client over HTTP. */
+import { serverConfigSchema, type ServerConfig } from '../../src/core/server-config.js';
+import { createServer, type QuartersServer } from '../../src/server/server.js';
+import { startGitLabDouble, type DoubleProject, type GitLabDouble } from '../gitlab-double/index.js';
+import { quietLogger, tempDir } from './http-harness.js';
+
+export const WEBHOOK_SECRET = 'webhook-secret-for-tests-0123';
+export const API_TOKEN = 'api-token-for-tests-0123456789';
+export const EXECUTOR_TOKEN = 'executor-token-for-tests-01234';
+
+/** A .SRCINFO for a one-binary package. */
+export function srcinfo(pkgbase: string, options: { version?: string; depends?: string[]; makedepends?: string[]; arch?: string } = {}): string {
+  const [pkgver, pkgrel] = (options.version ?? '1.0-1').split('-');
+  return [
+    `pkgbase = ${pkgbase}`,
+    `\tpkgdesc = ${pkgbase} for tests`,
+    `\tpkgver = ${pkgver}`,
+    `\tpkgrel = ${pkgrel}`,
+    `\tarch = ${options.arch ?? 'x86_64'}`,
+    ...(options.makedepends ?? []).map((d) => `\tmakedepends = ${d}`),
+    '',
+    `pkgname = ${pkgbase}`,
+    ...(options.depends ?? []).map((d) => `\tdepends = ${d}`),
+    '',
+  ].join('\n');
+}
+
+export interface Rig {
+  gitlab: GitLabDouble;
+  server: QuartersServer;
+  url: string;
+  config: ServerConfig;
+  /** POSTs a webhook body as GitLab would, then waits until the server has processed it. */
+  deliver(kind: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
+  /** Adds a package project to the group with its .SRCINFO. */
+  addPackage(pkgbase: string, info: string): DoubleProject;
+  close(): Promise<void>;
+}
+
+/** Starts the double and a server (pkgbuild, group layout, x86_64 unless overridden). */
+export async function startRig(overrides: { build?: Partial<ServerConfig['build']> } = {}): Promise<Rig> {
+  const gitlab = await startGitLabDouble();
+  const config = serverConfigSchema.parse({
+    listen: '127.0.0.1:0',
+    public_url: 'http://quarters.test',
+    data_dir: tempDir('quarters-server-'),
+    gitlab: { url: gitlab.url, token: gitlab.token, webhook_secret: WEBHOOK_SECRET, packages_group: 'packages' },
+    build: { flavour: 'pkgbuild', architectures: ['x86_64'], auto_rebuild: true, max_in_flight: 4, ...overrides.build },
+    api: { tokens: [API_TOKEN] },
+    executor: { tokens: [EXECUTOR_TOKEN] },
+  });
+  const server = createServer(config, { log: quietLogger(), reconcileIntervalMs: 3_600_000 });
+  const url = await server.start(0);
+  gitlab.setPipelineHook({ url: `${url}/webhooks/gitlab`, secret: WEBHOOK_SECRET });
+  let n = 0;
+  return {
+    gitlab, server, url, config,
+    async deliver(kind, body, headers = {}) {
+      const res = await fetch(`${url}/webhooks/gitlab`, {
+        method: 'POST',
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+        headers: { 'Content-Type': 'application/json', 'X-Gitlab-Token': WEBHOOK_SECRET, 'X-Gitlab-Event': kind, 'X-Gitlab-Event-UUID': `test-${++n}`, ...headers },
+      });
+      await server.drain();
+      return res;
+    },
+    addPackage: (pkgbase, info) => gitlab.state.addProject({ path: `packages/${pkgbase}`, files: { PKGBUILD: `pkgname=${pkgbase}\n`, '.SRCINFO': info } }),
+    async close() {
+      await server.close();
+      await gitlab.close();
+    },
+  };
+}
