@@ -125,13 +125,14 @@ describe('parseAbbsPackage', () => {
   });
 
   it('reports bad dependency tokens with file and line, and keeps the rest', () => {
-    const { value, issues } = parse('VER=1\n', 'PKGNAME=foo\n\nPKGDEP="good bad<1 worse=2 x>= ${Y}}"\nPKGPROV="p>=1"\n');
+    const { value, issues } = parse('VER=1\n', 'PKGNAME=foo\n\nPKGDEP="good bad<1 worse=2 x>= y==1: ${Y}}"\nPKGPROV="p>=1"\n');
     expect(value.binaries[0]!.depends).toEqual([[{ name: 'good' }]]);
     expect(issues).toEqual([
       `${DIR}/autobuild/defines:3: PKGDEP: refers to $Y, which is not set (bash expands it to nothing)`,
       `${DIR}/autobuild/defines:3: PKGDEP: "bad<1": unsupported version operator (autobuild understands <<, <=, ==, >= and >>)`,
       `${DIR}/autobuild/defines:3: PKGDEP: "worse=2": unsupported version operator (autobuild understands <<, <=, ==, >= and >>)`,
-      `${DIR}/autobuild/defines:3: PKGDEP: "x>=": "" is not a valid version`,
+      `${DIR}/autobuild/defines:3: PKGDEP: "x>=": no version after the operator`,
+      `${DIR}/autobuild/defines:3: PKGDEP: "y==1:": invalid version '1:': nothing after colon in version number`,
       `${DIR}/autobuild/defines:3: PKGDEP: "}": not a valid package name`,
       `${DIR}/autobuild/defines:4: PKGPROV: "p>=1": a provided name takes only an exact version (==)`,
     ]);
@@ -196,6 +197,7 @@ describe('parseAbbsTree', () => {
       { path: 'core-libs/zlib/spec', text: 'VER=1.3.1\nREL=3\n' },
       { path: 'core-libs/zlib/autobuild/defines', text: 'PKGNAME=zlib\nPKGDEP=glibc\n' },
       { path: 'core-libs/zlib/autobuild/patches/0001.patch', text: 'VER=not a spec' },
+      { path: 'core-libs/zlib/autobuild/amd64/defines', text: 'PKGNAME=zlib\n' },
       { path: 'app-utils/broken/spec', text: 'VER="1.0\n' },
       { path: 'app-utils/broken/autobuild/defines', text: 'PKGNAME=broken\n' },
       { path: 'app-utils/nospec/autobuild/defines', text: 'PKGNAME=nospec\n' },
@@ -205,8 +207,9 @@ describe('parseAbbsTree', () => {
     expect(packages.map((p) => `${p.pkgbase} ${p.version.text}`)).toEqual(['zlib 1.3.1-3']);
     expect(issues.map((i) => `${i.file}:${i.line}: ${i.message}`)).toEqual([
       'app-utils/broken/spec:1: the quote " is never closed',
-      'app-utils/broken/spec:1: VER "1.0\n" is not a valid upstream version (letters, digits and . + ~ _ - only)',
+      'app-utils/broken/spec:1: VER "1.0\n" is not an upstream version (no blanks, and the epoch belongs in PKGEPOCH)',
       'app-utils/nospec/spec:0: missing: every abbs package directory has a spec (VER, REL, SRCS, CHKSUMS)',
+      'core-libs/zlib/autobuild/amd64/defines:0: per-architecture defines files are not read: amd64 is planned from autobuild/defines',
     ]);
   });
 });

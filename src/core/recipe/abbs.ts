@@ -14,6 +14,7 @@ import type { BinaryPackage, Dependency, DependencyClause, PackageVersion, Parse
 import { readShellVariables, type ShellScope, type ShellVariable } from './abbs-shell.js';
 import { AOSC_ARCHITECTURES, resolveArchOverrides } from './aosc-arches.js';
 import { compileBashPattern, UnsupportedPatternError } from './bash-pattern.js';
+import { formatVersion, tryParseVersion } from '../version/index.js';
 
 /** The relation variables of `defines`, each overridable per architecture and group. */
 const RELATION_KEYS = ['PKGDEP', 'PKGPRDEP', 'BUILDDEP', 'PKGRECOM', 'PKGPROV', 'PKGBREAK', 'PKGCONFL', 'PKGREP'] as const;
@@ -24,7 +25,6 @@ const EMPTY_BY_DEFAULT = /^(PKGDEP|PKGPRDEP|BUILDDEP|PKGRECOM|PKGSUG|PKGPROV|PKG
 
 const OPERATORS: Record<string, VersionOperator> = { '<<': '<', '<=': '<=', '==': '=', '>=': '>=', '>>': '>' };
 const PACKAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9+._-]*$/;
-const VERSION_TEXT = /^(?:[0-9]+:)?[A-Za-z0-9.+~_-]+$/;
 const SUBPACKAGE_DIR = /^([0-9]+)-(.+)$/;
 
 /** One `defines` of a package directory: `autobuild/defines`, or `NN-name/defines` in a package group. */
@@ -61,8 +61,9 @@ export function parseAbbsPackage(dir: string, files: TextFile[]): ParseResult<So
     return { value: null, issues: issues.list };
   }
   checkValue(ver, 'VER', issues);
-  if (!VERSION_TEXT.test(ver.value) || ver.value.includes(':')) {
-    issues.add({ file: spec.path, line: ver.line, message: `VER "${ver.value}" is not a valid upstream version (letters, digits and . + ~ _ - only)` });
+  // The epoch comes from PKGEPOCH, so VER has no colon; dpkg then reads the whole version.
+  if (/[\s:]/.test(ver.value)) {
+    issues.add({ file: spec.path, line: ver.line, message: `VER "${ver.value}" is not an upstream version (no blanks, and the epoch belongs in PKGEPOCH)` });
     return { value: null, issues: issues.list };
   }
   const relVar = specVars.get('REL');
@@ -170,6 +171,11 @@ function parseDefines(defines: DefinesFile, inherited: ShellScope, ver: string, 
     else issues.add({ file: epochVar.file, line: epochVar.line, message: `PKGEPOCH "${epochVar.value}" is not a whole number; using 0` });
   }
   const version = aoscVersion(epoch, ver, release);
+  const valid = tryParseVersion('autobuild', version.text);
+  if (!valid.ok) {
+    issues.add({ file: file.path, line: nameVar.line, message: `${name}: ${valid.error.message}` });
+    return null;
+  }
   const spiralEpoch = vars.get('PKGEPOCH_SPIRAL')?.value || '0';
   const context: RelationContext = { vars, issues, self: name, spiralVersion: `${spiralEpoch}:${version.text.slice(version.text.indexOf(':') + 1)}` };
 
@@ -195,6 +201,9 @@ function definesFiles(dir: string, files: TextFile[], issues: Issues): DefinesFi
   const group: DefinesFile[] = [];
   for (const f of files) {
     const rest = f.path.slice(dir.length + 1).split('/');
+    if (f.path.startsWith(`${dir}/`) && rest.length === 3 && rest[0] === 'autobuild' && rest[2] === 'defines') {
+      issues.add({ file: f.path, line: 0, message: `per-architecture defines files are not read: ${rest[1]} is planned from autobuild/defines` });
+    }
     if (f.path.startsWith(`${dir}/`) && rest.length === 2 && rest[1] === 'defines' && rest[0] !== 'autobuild') {
       const m = SUBPACKAGE_DIR.exec(rest[0]!);
       if (m) group.push({ file: f, sequence: Number(m[1]) });
@@ -210,8 +219,8 @@ function definesFiles(dir: string, files: TextFile[], issues: Issues): DefinesFi
 
 /** AOSC's full version: `PKGEPOCH:VER-REL`, without the epoch when it is 0 and without `-REL` when REL is 0 (as autobuild's dpkgpkgver). */
 export function aoscVersion(epoch: number, upstream: string, release: string): PackageVersion {
-  const rel = release === '0' ? null : release;
-  return { epoch, upstream, release: rel, text: `${epoch > 0 ? `${epoch}:` : ''}${upstream}${rel === null ? '' : `-${rel}`}` };
+  const parts = { epoch, upstream, release: release === '0' ? null : release };
+  return { ...parts, text: formatVersion(parts) };
 }
 
 /** Reports what makes a planning variable's value uncertain: constructs not evaluated, unset variables it refers to. */
@@ -302,7 +311,9 @@ export function parseAtom(token: string, spiralVersion: string): Dependency | st
   if (m) {
     const [, name = '', op = '', version = ''] = m;
     if (!PACKAGE_NAME.test(name)) return 'not a valid package name before the version operator';
-    if (!VERSION_TEXT.test(version)) return `"${version}" is not a valid version`;
+    if (version === '') return 'no version after the operator';
+    const valid = tryParseVersion('autobuild', version);
+    if (!valid.ok) return valid.error.message;
     return { name, constraint: { op: OPERATORS[op]!, version } };
   }
   if (/[<>=]/.test(token)) return 'unsupported version operator (autobuild understands <<, <=, ==, >= and >>)';
@@ -376,7 +387,7 @@ function packageDirOf(path: string): string | null {
 
 function isRecipeFile(dir: string, path: string): boolean {
   const rest = path.slice(dir.length + 1);
-  return rest === 'spec' || rest === 'autobuild/defines' || /^[^/]+\/defines$/.test(rest);
+  return rest === 'spec' || /^(autobuild\/)?[^/]+\/defines$/.test(rest);
 }
 
 /** Parses every package directory of an abbs tree (files with paths like `core-libs/zlib/spec`). */
