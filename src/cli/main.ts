@@ -6,6 +6,9 @@ import { InputError } from './input.js';
 
 const commands: Record<string, () => Promise<{ command: Command }>> = {
   graph: () => import('./graph.js'),
+  server: () => import('./server.js'),
+  index: () => import('./index.js'),
+  ns: () => import('./ns.js'),
 };
 
 function usage(): string {

@@ -56,6 +56,8 @@ export function pipelineEvent(status: string, pipelineId: number, state: BuildRo
 
 export class BuildSets {
   private readonly lock = new KeyedLock();
+  /** Called after an iteration is committed, with the builds it carried over already built (their packages belong in its repository). */
+  onIterationCreated: (ns: NamespaceRow, iteration: number, carriedBuilt: BuildRow[]) => Promise<void> = async () => {};
 
   constructor(
     readonly store: BuildStore,
@@ -171,6 +173,8 @@ export class BuildSets {
       const iteration = this.store.addIteration(ns.id, reason, cycles, builds);
       this.log.info({ namespace: ns.name, iteration: iteration.number, builds: builds.length, carried: carried.size, reason }, 'planned iteration');
       for (const old of abandoned) await this.cancelPipeline(old);
+      const carriedBuilt = this.store.builds(iteration.id).filter((b) => b.reused_from !== null && b.state === 'built');
+      await this.onIterationCreated(ns, iteration.number, carriedBuilt);
       await this.settle(ns.id);
     });
   }
@@ -296,41 +300,48 @@ export class BuildSets {
     });
   }
 
-  /** Resumes a cancelled build set: cancelled builds are planned again (dispatch starts over). */
+  /** Resumes a cancelled build set: cancelled pipelines are retried in GitLab, builds that had none are dispatched again. */
   resume(namespaceId: number): Promise<void> {
     return this.lock.run(`ns:${namespaceId}`, async () => {
       this.store.setNamespaceStatus(namespaceId, 'active');
-      this.retryStates(namespaceId, ['cancelled']);
+      await this.rerun(namespaceId, 'cancelled');
       await this.settle(namespaceId);
     });
   }
 
-  /** Retries the failed builds of a build set: their GitLab pipelines are retried when they exist, dispatched anew otherwise. */
+  /** Retries the failed builds of a build set: failed pipelines are retried in GitLab, builds that had none are dispatched again. */
   retry(namespaceId: number): Promise<void> {
     return this.lock.run(`ns:${namespaceId}`, async () => {
-      const iteration = this.store.latestIteration(namespaceId);
-      if (!iteration) return;
-      for (const b of this.store.builds(iteration.id).filter((x) => x.state === 'failed' && x.pipeline_id !== null)) {
-        try {
-          await this.gitlab.retryPipeline(b.project_id, b.pipeline_id!);
-          const result = transition(b.state, { type: 'pipeline-running' });
-          if (result.outcome === 'moved') this.store.setState(b.id, result.state, null);
-        } catch (error) {
-          this.log.warn({ build: b.id, error: (error as Error).message }, 'GitLab retry refused; dispatching a new pipeline');
-          this.store.clearPipeline(b.id);
-          this.store.setState(b.id, 'blocked', null);
-        }
-      }
-      this.retryStates(namespaceId, ['failed']);
+      await this.rerun(namespaceId, 'failed');
       await this.settle(namespaceId);
     });
   }
 
-  private retryStates(namespaceId: number, states: BuildRow['state'][]): void {
+  /**
+   * Moves the latest iteration's builds in `state` back into play. A build with a pipeline gets that
+   * pipeline retried (a new pipeline for the same build would be found again by the dispatch key).
+   */
+  private async rerun(namespaceId: number, state: 'failed' | 'cancelled'): Promise<void> {
     const iteration = this.store.latestIteration(namespaceId);
     if (!iteration) return;
+    for (const b of this.store.builds(iteration.id).filter((x) => x.state === state)) {
+      if (b.pipeline_id !== null) {
+        try {
+          await this.gitlab.retryPipeline(b.project_id, b.pipeline_id);
+          const result = transition(b.state, { type: 'pipeline-running' });
+          if (result.outcome === 'moved') this.store.setState(b.id, result.state, null);
+          continue;
+        } catch (error) {
+          this.log.warn({ build: b.id, pipeline: b.pipeline_id, error: (error as Error).message }, 'GitLab refused to retry the pipeline; dispatching again');
+        }
+      }
+      this.retryStates([b]);
+    }
+  }
+
+  private retryStates(builds: BuildRow[]): void {
     this.store.transaction(() => {
-      for (const b of this.store.builds(iteration.id).filter((x) => states.includes(x.state))) {
+      for (const b of builds) {
         const result = transition(b.state, { type: 'retry' });
         if (result.outcome !== 'moved') continue;
         this.store.clearPipeline(b.id);

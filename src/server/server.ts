@@ -18,6 +18,9 @@ import { MergeRequests } from './merge-requests.js';
 import { Metrics } from './metrics.js';
 import { RecipeTable, SourceIndex, type RecipeLayout } from './source-index.js';
 import { webhookRoutes } from './webhooks/route.js';
+import { Repositories } from './repository.js';
+import { repoRoutes } from './repos-route.js';
+import { uploadRoutes } from './upload.js';
 
 export interface ServerOptions {
   log: Logger;
@@ -33,6 +36,7 @@ export interface ServerOptions {
 export interface QuartersServer {
   app: Hono;
   db: Db;
+  repositories: Repositories;
   store: BuildStore;
   recipes: RecipeTable;
   index: SourceIndex;
@@ -77,6 +81,13 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
     maxInFlight: config.build.max_in_flight,
     publicUrl: config.public_url,
   }, log);
+  const repositories = new Repositories(config.data_dir, config.build.flavour);
+  buildSets.onIterationCreated = async (ns, iteration, carried) => {
+    for (const build of carried) {
+      const files = store.artifacts(build.id).map((a) => ({ poolPath: repositories.poolPath(build.reused_from ?? build.id, a.filename), filename: a.filename }));
+      await repositories.add(ns.name, iteration, build.arch, files);
+    }
+  };
   const mergeRequests = new MergeRequests({ gitlab, index, store, buildSets, publicUrl: config.public_url, log });
   const inbox = new Inbox(db);
   const worker = new InboxWorker(inbox, (event) => handleEvent(event, { gitlab, index, recipes, buildSets, mergeRequests, settings: { autoRebuild: config.build.auto_rebuild }, log }), log);
@@ -87,7 +98,9 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
     db, log, metrics,
     routes: [
       webhookRoutes({ secret: config.gitlab.webhook_secret, inbox, metrics, log, accepted: () => void worker.wake() }),
+      uploadRoutes({ store, buildSets, repositories, gitlab, executorTokens: config.executor.tokens, flavour: config.build.flavour, metrics, log }),
       new Hono().route('/api/v1', apiRoutes({ store, buildSets, apiTokens: config.api.tokens })),
+      repoRoutes({ store, repositories }),
     ],
   });
 
@@ -106,7 +119,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   };
 
   return {
-    app, db, store, recipes, index, buildSets, inbox, worker, metrics,
+    app, db, repositories, store, recipes, index, buildSets, inbox, worker, metrics,
     start: (port) =>
       new Promise((resolve) => {
         const { host, port: configured } = listenAddress(config);

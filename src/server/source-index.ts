@@ -214,13 +214,24 @@ export class SourceIndex {
   /** Reads and parses the recipe in `dir` at `ref`; null when the directory holds no recipe. */
   async read(project: Project, dir: string, ref: string): Promise<SourcePackage | null> {
     const format = recipeFormat(this.flavour);
-    const files: TextFile[] = [];
-    for (const file of format.files) {
-      const text = await this.gitlab.readFile(project.id, inDir(dir, file), ref);
-      if (text === null && file === format.files[0]) return null;
-      if (text !== null) files.push({ path: file, text });
+    const marker = await this.gitlab.readFile(project.id, inDir(dir, format.marker), ref);
+    if (marker === null) return null;
+    const files: TextFile[] = [{ path: format.marker, text: marker }];
+    for (const extra of format.extraFiles ?? []) {
+      const text = await this.gitlab.readFile(project.id, inDir(dir, extra), ref);
+      if (text !== null) files.push({ path: extra, text });
     }
-    const parsed = format.parse(files);
+    if (format.listDirectory) {
+      const prefix = dir ? `${dir}/` : '';
+      const entries = await this.gitlab.listTree(project.id, dir, ref, { recursive: true });
+      for (const entry of entries) {
+        const relative = entry.path.slice(prefix.length);
+        if (entry.type !== 'blob' || relative === format.marker || !format.reads(relative)) continue;
+        const text = await this.gitlab.readFile(project.id, entry.path, ref);
+        if (text !== null) files.push({ path: relative, text });
+      }
+    }
+    const parsed = format.parse(dir, files);
     const where = `${project.path}${dir ? `/${dir}` : ''}@${ref.slice(0, 12)}`;
     if (!parsed.value) throw new RecipeReadError(`${where}: ${parsed.issues.map(formatParseIssue).join('; ') || 'no recipe'}`);
     for (const issue of parsed.issues) this.log.warn({ where, issue: formatParseIssue(issue) }, 'recipe problem');

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startRig, srcinfo, type Rig } from './server-harness.js';
+import { EXECUTOR_TOKEN, startRig, srcinfo, type Rig } from './server-harness.js';
+import { pacmanDbEntries, pacmanPackage, upload } from './packages.js';
 
 describe('a push to the first of a dependency chain', () => {
   let rig: Rig;
@@ -34,17 +35,36 @@ describe('a push to the first of a dependency chain', () => {
     });
     expect(first.sha).toBe(push.after);
 
-    await rig.gitlab.state.finishPipeline(first.id, 'success');
-    await rig.server.drain();
+    const JANE = 'Jane Packager <jane@example.org>';
+    /** What the executor does: the job runs, uploads its package with its job token, and succeeds. */
+    const runBuild = async (pipelineId: number, pkgbase: string, version: string) => {
+      const { token } = await rig.gitlab.state.startPipeline(pipelineId);
+      await rig.server.drain();
+      expect(byName()[pkgbase]!.state).toBe('building');
+      const file = await pacmanPackage({ name: pkgbase, version, packager: JANE });
+      const res = await upload(rig.url, byName()[pkgbase]!.id, file, { executor: EXECUTOR_TOKEN, job: token });
+      expect(res.status, await res.clone().text()).toBe(201);
+      await rig.gitlab.state.finishPipeline(pipelineId, 'success');
+      await rig.server.drain();
+    };
+
+    await runBuild(first.id, 'zlib', '1.1-1');
     expect(byName().zlib!.state).toBe('built');
     expect([byName().libpng!.state, byName().libpng!.reason]).toEqual(['dispatched', null]);
     expect(pipelines()).toHaveLength(2);
-    await rig.gitlab.state.finishPipeline(pipelines()[1]!.id, 'success');
-    await rig.server.drain();
+    await runBuild(pipelines()[1]!.id, 'libpng', '1.0-1');
     expect(pipelines()).toHaveLength(3);
     expect(rig.gitlab.state.project(pipelines()[2]!.projectId).pathWithNamespace).toBe('packages/cairo');
-    await rig.gitlab.state.finishPipeline(pipelines()[2]!.id, 'success');
-    await rig.server.drain();
+    await runBuild(pipelines()[2]!.id, 'cairo', '1.0-1');
     expect(builds().map((b) => b.state)).toEqual(['built', 'built', 'built']);
+
+    const db = await fetch(`${rig.url}/repos/auto-zlib/latest/x86_64/quarters.db`);
+    expect(db.status).toBe(200);
+    expect(await pacmanDbEntries(Buffer.from(await db.arrayBuffer()))).toEqual(['cairo-1.0-1', 'libpng-1.0-1', 'zlib-1.1-1']);
+    const listing = (await (await fetch(`${rig.url}/repos/auto-zlib/1/x86_64/`)).json()) as { files: { name: string }[] };
+    expect(listing.files.map((f) => f.name)).toContain('zlib-1.1-1-x86_64.pkg.tar.zst');
+    const shown = (await (await fetch(`${rig.url}/api/v1/namespaces/auto-zlib`)).json()) as { builds: { pkgbase: string; state: string; pipeline_id: number; packager: string }[] };
+    expect(shown.builds.map((b) => [b.pkgbase, b.state, b.packager])).toEqual([['zlib', 'built', JANE], ['libpng', 'built', JANE], ['cairo', 'built', JANE]]);
+    expect(shown.builds.map((b) => b.pipeline_id)).toEqual(pipelines().map((p) => p.id));
   });
 });

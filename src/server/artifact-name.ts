@@ -1,0 +1,36 @@
+/** Which file names an upload may have: one path segment, no `..`, and the flavour's package-file pattern. */
+import type { Flavour } from '../core/recipe/model.js';
+
+const PACMAN = /^([a-z0-9@_+][a-z0-9@._+-]*)-([^-/:\\]+)-([^-/:\\]+)-([a-z0-9_]+)\.pkg\.tar\.(zst|xz|gz|bz2)$/;
+const DEB = /^([a-z0-9][a-z0-9.+-]+)_([^_/:\\]+)_([a-z0-9-]+)\.deb$/;
+
+/** Architecture-independent package architectures, accepted in any architecture's repository. */
+const ARCH_INDEPENDENT = new Set(['any', 'all', 'noarch']);
+
+/** A package file name taken apart. */
+export interface ArtifactName {
+  name: string;
+  arch: string;
+}
+
+/** Checks an upload's file name; returns why it is refused, or its parts. */
+export function checkArtifactName(filename: string, flavour: Flavour, buildArch: string): { ok: true; value: ArtifactName } | { ok: false; reason: string } {
+  if (filename.length === 0 || filename.length > 255) return { ok: false, reason: 'a file name has 1 to 255 characters' };
+  if (/[/\\\0]/.test(filename) || filename.includes('..') || filename.startsWith('.')) {
+    return { ok: false, reason: `"${filename}" must be a plain file name: no separators, no "..", not hidden` };
+  }
+  const match = flavour === 'pkgbuild' ? PACMAN.exec(filename) : DEB.exec(filename);
+  if (!match) {
+    const expected = flavour === 'pkgbuild' ? 'NAME-PKGVER-PKGREL-ARCH.pkg.tar.zst' : 'NAME_VERSION_ARCH.deb';
+    return { ok: false, reason: `"${filename}" is not a ${flavour} package file name (${expected})` };
+  }
+  const arch = flavour === 'pkgbuild' ? match[4]! : match[3]!;
+  if (arch !== buildArch && !ARCH_INDEPENDENT.has(arch) && !(flavour !== 'pkgbuild' && debArchMatches(arch, buildArch))) {
+    return { ok: false, reason: `"${filename}" is for ${arch}, but the build is for ${buildArch}` };
+  }
+  return { ok: true, value: { name: match[1]!, arch } };
+}
+
+// Debian names x86_64 amd64; quarters' architectures may use either.
+const DEB_ALIASES: Record<string, string> = { x86_64: 'amd64', aarch64: 'arm64' };
+const debArchMatches = (fileArch: string, buildArch: string): boolean => DEB_ALIASES[buildArch] === fileArch;

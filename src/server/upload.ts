@@ -1,0 +1,141 @@
+/**
+ * `PUT /api/v1/builds/:id/artifacts/:filename`: the executor uploads one built package. The executor
+ * token and the job token (asked of GitLab) authenticate it; the job's pipeline must be the one
+ * dispatched for the build. The body is streamed to a temporary file with its sha256 and a size
+ * limit, checked against X-Checksum-Sha256, fsynced, renamed into the pool atomically, added to the
+ * build set's repository, and only then recorded and acknowledged.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, rename } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { execa } from 'execa';
+import { Hono } from 'hono';
+import type { Flavour } from '../core/recipe/model.js';
+import type { Logger } from '../common/log.js';
+import { checkArtifactName } from './artifact-name.js';
+import type { BuildSets } from './build-sets.js';
+import type { BuildStore } from './build-store.js';
+import type { GitLabClient } from './gitlab/client.js';
+import { ApiError, errorBody } from './http-error.js';
+import type { Metrics } from './metrics.js';
+import { Repositories, syncDir } from './repository.js';
+import { matchesSecret } from './token-check.js';
+
+/** The largest package file accepted. */
+export const MAX_ARTIFACT_BYTES = 4 * 1024 ** 3;
+
+export interface UploadDeps {
+  store: BuildStore;
+  buildSets: BuildSets;
+  repositories: Repositories;
+  gitlab: GitLabClient;
+  executorTokens: readonly string[];
+  flavour: Flavour;
+  metrics: Metrics;
+  log: Logger;
+  maxBytes?: number;
+}
+
+/** Streams a request body into `path` (created exclusively), hashing and counting; fsyncs before returning. */
+async function receive(body: ReadableStream<Uint8Array>, path: string, maxBytes: number): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const handle = await open(path, 'wx', 0o644);
+  try {
+    const reader = body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) {
+        await reader.cancel();
+        throw new ApiError(413, 'payload_too_large', `package files are limited to ${maxBytes} bytes`);
+      }
+      hash.update(value);
+      await handle.write(value);
+    }
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
+/** The `packager` field of a pacman package's .PKGINFO, or null when it has none. */
+export async function pacmanPackager(file: string): Promise<string | null> {
+  const result = await execa('tar', ['-xOf', file, '.PKGINFO'], { reject: false, encoding: 'utf8' });
+  if (result.failed) throw new ApiError(422, 'invalid_package', `not a pacman package (no readable .PKGINFO): ${String(result.stderr).trim()}`);
+  const line = String(result.stdout).split('\n').find((l) => l.startsWith('packager = '));
+  return line ? line.slice('packager = '.length).trim() : null;
+}
+
+/** The upload route. */
+export function uploadRoutes(deps: UploadDeps): Hono {
+  const app = new Hono();
+  const maxBytes = deps.maxBytes ?? MAX_ARTIFACT_BYTES;
+
+  app.put('/api/v1/builds/:id/artifacts/:filename', async (c) => {
+    const authorization = /^Bearer\s+(\S+)$/i.exec(c.req.header('Authorization') ?? '');
+    if (!authorization || !matchesSecret(authorization[1], deps.executorTokens)) {
+      deps.metrics.uploads.inc({ result: 'unauthorized' });
+      return c.json(errorBody('unauthorized', 'uploads need an executor token from [executor] tokens: Authorization: Bearer TOKEN'), 401);
+    }
+    const idText = c.req.param('id');
+    if (!/^[1-9]\d{0,15}$/.test(idText)) throw new ApiError(400, 'invalid_request', 'the build id must be a positive integer');
+    const build = deps.store.liveBuild(Number(idText));
+    if (!build) throw new ApiError(404, 'not_found', `no live build ${idText} (unknown, or superseded without a successor)`);
+    const filename = c.req.param('filename');
+    const name = checkArtifactName(filename, deps.flavour, build.arch);
+    if (!name.ok) throw new ApiError(400, 'invalid_filename', name.reason);
+    const expected = (c.req.header('X-Checksum-Sha256') ?? '').toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(expected)) throw new ApiError(400, 'missing_checksum', 'X-Checksum-Sha256 must be the file\'s sha256, as 64 hex digits');
+    const declared = c.req.header('Content-Length');
+    if (declared !== undefined && Number(declared) > maxBytes) throw new ApiError(413, 'payload_too_large', `package files are limited to ${maxBytes} bytes`);
+
+    const jobToken = c.req.header('X-Job-Token');
+    if (!jobToken) throw new ApiError(401, 'unauthorized', 'X-Job-Token (the job\'s CI_JOB_TOKEN) is required');
+    const job = await deps.gitlab.jobForToken(jobToken);
+    if (!job) {
+      deps.metrics.uploads.inc({ result: 'unauthorized' });
+      throw new ApiError(401, 'unauthorized', 'GitLab does not accept this job token (unknown, or the job is not running)');
+    }
+    if (build.pipeline_id === null || job.pipelineId !== build.pipeline_id || job.projectId !== build.project_id) {
+      deps.metrics.uploads.inc({ result: 'forbidden' });
+      throw new ApiError(403, 'wrong_pipeline', `job ${job.jobId} belongs to pipeline ${job.pipelineId}, not to the pipeline dispatched for build ${build.id}`);
+    }
+    if (!['dispatched', 'building', 'built'].includes(build.state)) throw new ApiError(409, 'build_not_running', `build ${build.id} is ${build.state}`);
+    const body = c.req.raw.body;
+    if (!body) throw new ApiError(400, 'empty_body', 'the body is the package file');
+
+    const owner = build.reused_from ?? build.id;
+    const tempDir = deps.repositories.tempDir();
+    await mkdir(tempDir, { recursive: true });
+    const temp = join(tempDir, `${owner}-${randomBytes(8).toString('hex')}.part`);
+    try {
+      const received = await receive(body, temp, maxBytes);
+      if (received.sha256 !== expected) throw new ApiError(422, 'checksum_mismatch', `the body's sha256 is ${received.sha256}, X-Checksum-Sha256 said ${expected}`);
+      if (deps.flavour === 'pkgbuild' && build.packager) {
+        const packager = await pacmanPackager(temp);
+        if (packager !== build.packager) {
+          throw new ApiError(422, 'packager_mismatch', `the package says packager "${packager ?? '(none)'}", but the build was made for "${build.packager}"`);
+        }
+      }
+      const pool = deps.repositories.poolPath(owner, filename);
+      await mkdir(dirname(pool), { recursive: true });
+      await rename(temp, pool);
+      await syncDir(dirname(pool));
+      const iteration = deps.store.iterationById(build.iteration_id)!;
+      const ns = deps.buildSets.namespaceOfBuild(build);
+      await deps.repositories.add(ns.name, iteration.number, build.arch, [{ poolPath: pool, filename }]);
+      deps.store.putArtifact(owner, { filename, sha256: received.sha256, size: received.size, jobId: job.jobId });
+      deps.metrics.uploads.inc({ result: 'stored' });
+      deps.log.info({ build: build.id, filename, size: received.size, job: job.jobId }, 'artifact stored');
+      return c.json({ build_id: build.id, filename, sha256: received.sha256, size: received.size, repository: `/repos/${ns.name}/${iteration.number}/${build.arch}/` }, 201);
+    } catch (error) {
+      await deps.repositories.discard(temp);
+      if (error instanceof ApiError) deps.metrics.uploads.inc({ result: error.error });
+      throw error;
+    }
+  });
+  return app;
+}

@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_TOKEN, startRig, srcinfo, type Rig } from './server-harness.js';
+
+describe('/api/v1', () => {
+  let rig: Rig;
+  beforeAll(async () => {
+    rig = await startRig();
+    rig.addPackage('zlib', srcinfo('zlib'));
+    rig.addPackage('libpng', srcinfo('libpng', { depends: ['zlib'] }));
+    rig.addPackage('firmware', srcinfo('firmware', { arch: 'aarch64' }));
+    await rig.server.index.syncAll();
+  });
+  afterAll(async () => rig?.close());
+
+  const call = (method: string, path: string, body?: unknown, token: string | null = API_TOKEN) =>
+    fetch(`${rig.url}/api/v1${path}`, {
+      method,
+      headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
+
+  it('needs an API token for writes, and says so as {error, detail}', async () => {
+    for (const token of [null, 'wrong-token-0123456789']) {
+      const res = await call('POST', '/namespaces', { origin_changesets: ['zlib@main'] }, token);
+      expect(res.status).toBe(401);
+      expect(Object.keys((await res.json()) as object).sort()).toEqual(['detail', 'error']);
+    }
+    expect(rig.server.store.listNamespaces()).toEqual([]);
+  });
+
+  it.each([
+    ['not json', '{', 400, 'invalid_json'],
+    ['no origins', { origin_changesets: [] }, 400, 'invalid_request'],
+    ['an unknown key', { origin_changesets: ['zlib@main'], colour: 'red' }, 400, 'invalid_request'],
+    ['an origin without ref', { origin_changesets: ['zlib'] }, 400, 'invalid_origin'],
+    ['a bad name', { name: '../x', origin_changesets: ['zlib@main'] }, 400, 'invalid_name'],
+    ['a bad packager', { origin_changesets: ['zlib@main'], packager: 'jane' }, 400, 'invalid_request'],
+    ['an unknown package', { origin_changesets: ['nope@main'] }, 422, 'unknown_package'],
+    ['an unknown ref', { origin_changesets: ['zlib@no-such-branch'] }, 422, 'unknown_ref'],
+  ])('answers %s with a clear error', async (_what, body, status, error) => {
+    const res = await call('POST', '/namespaces', body);
+    expect(res.status).toBe(status);
+    expect(await res.json()).toMatchObject({ error, detail: expect.any(String) });
+  });
+
+  it('creates, lists, shows, cancels, resumes a build set; the graph and iterations', async () => {
+    const created = await call('POST', '/namespaces', { name: 'png', origin_changesets: ['zlib@main'], packager: 'Jane Packager <jane@example.org>' });
+    expect(created.status).toBe(201);
+    const ns = (await created.json()) as { name: string; builds: { id: number; pkgbase: string; arch: string; state: string; pipeline_id: number | null; packager: string }[] };
+    expect(ns.builds.map((b) => [b.pkgbase, b.arch, b.state, b.packager])).toEqual([
+      ['zlib', 'x86_64', 'dispatched', 'Jane Packager <jane@example.org>'],
+      ['libpng', 'x86_64', 'blocked', 'Jane Packager <jane@example.org>'],
+    ]);
+    expect(ns.builds[0]!.pipeline_id).toBe(rig.gitlab.state.pipelinesOf().at(-1)!.id);
+    expect((await call('POST', '/namespaces', { name: 'png', origin_changesets: ['zlib@main'] })).status).toBe(409);
+
+    const list = (await (await call('GET', '/namespaces', undefined, null)).json()) as { namespaces: { name: string }[] };
+    expect(list.namespaces.map((n) => n.name)).toContain('png');
+    const graph = (await (await call('GET', '/namespaces/png/graph', undefined, null)).json()) as { nodes: { id: number }[]; edges: { from: number; to: number }[] };
+    expect(graph.edges).toEqual([{ from: ns.builds[1]!.id, to: ns.builds[0]!.id }]);
+    const iterations = (await (await call('GET', '/namespaces/png/iterations', undefined, null)).json()) as { iterations: { number: number; states: Record<string, number> }[] };
+    expect(iterations.iterations).toEqual([expect.objectContaining({ number: 1, states: { dispatched: 1, blocked: 1 } })]);
+    expect((await call('GET', '/namespaces/png/iterations/2', undefined, null)).status).toBe(404);
+    expect((await call('GET', '/namespaces/png/iterations/x', undefined, null)).status).toBe(400);
+    expect((await call('GET', '/namespaces/none', undefined, null)).status).toBe(404);
+    expect((await call('GET', '/builds/999999', undefined, null)).status).toBe(404);
+
+    expect((await call('POST', '/namespaces/png/cancel', undefined, null)).status).toBe(401);
+    const cancelled = (await (await call('POST', '/namespaces/png/cancel')).json()) as { status: string; builds: { state: string }[] };
+    expect(cancelled.status).toBe('cancelled');
+    expect(cancelled.builds.map((b) => b.state)).toEqual(['cancelled', 'cancelled']);
+    expect(rig.gitlab.state.pipeline(ns.builds[0]!.pipeline_id!).status).toBe('canceled');
+    // Resuming retries the cancelled pipeline in GitLab (same pipeline, new jobs); libpng had none and waits again.
+    const resumed = (await (await call('POST', '/namespaces/png/resume')).json()) as { status: string; builds: { state: string; pipeline_id: number }[] };
+    expect(resumed.status).toBe('active');
+    expect(resumed.builds.map((b) => b.state)).toEqual(['building', 'blocked']);
+    expect(resumed.builds[0]!.pipeline_id).toBe(ns.builds[0]!.pipeline_id);
+    expect(rig.gitlab.state.pipeline(ns.builds[0]!.pipeline_id!).status).toBe('pending');
+  });
+
+  it('plans each architecture with the origins built there', async () => {
+    const res = await call('POST', '/namespaces', { name: 'fw', origin_changesets: ['firmware@main', 'zlib@main'] });
+    expect(res.status).toBe(201);
+    const ns = (await res.json()) as { builds: { pkgbase: string; arch: string }[] };
+    expect(ns.builds.map((b) => `${b.pkgbase}/${b.arch}`)).toEqual(['zlib/x86_64', 'libpng/x86_64']);
+  });
+
+  it('fails a build with GitLab\'s message when GitLab refuses the pipeline, and retries 429s', async () => {
+    rig.gitlab.faults.inject({ route: 'POST /projects/:id/pipeline', respond: 429, times: 1 });
+    const ok = (await (await call('POST', '/namespaces', { name: 'throttled', origin_changesets: ['libpng@main'] })).json()) as { builds: { state: string; pipeline_id: number | null }[] };
+    expect(ok.builds[0]).toMatchObject({ state: 'dispatched', pipeline_id: expect.any(Number) });
+    rig.gitlab.faults.inject({ route: 'POST /projects/:id/pipeline', respond: 400, times: 1 });
+    const refused = (await (await call('POST', '/namespaces', { name: 'refused', origin_changesets: ['libpng@main'] })).json()) as { builds: { state: string; reason: string }[] };
+    expect(refused.builds[0]!.state).toBe('failed');
+    expect(refused.builds[0]!.reason).toMatch(/^GitLab refused the pipeline: /);
+  });
+
+  it('serves the OpenAPI document, /healthz and /metrics', async () => {
+    const doc = (await (await call('GET', '/openapi.json', undefined, null)).json()) as { openapi: string; paths: Record<string, unknown> };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/namespaces', '/namespaces/{name}', '/builds/{id}/artifacts/{filename}']));
+    expect(await (await fetch(`${rig.url}/healthz`)).json()).toMatchObject({ status: 'ok' });
+    const metrics = await (await fetch(`${rig.url}/metrics`)).text();
+    expect(metrics).toMatch(/^quarters_inbox_depth 0$/m);
+    expect(metrics).toMatch(/^quarters_builds\{state="dispatched"\} \d+$/m);
+    expect(metrics).toMatch(/^quarters_gitlab_api_calls_total\{method="POST",route="[^"]*pipeline[^"]*",status="201"\} \d+$/m);
+    expect(metrics).toMatch(/^quarters_gitlab_api_calls_total\{method="POST",route="[^"]*",status="429"\} 1$/m);
+    expect(metrics).toMatch(/^quarters_gitlab_api_call_seconds_count\{/m);
+    expect((await fetch(`${rig.url}/nowhere`)).status).toBe(404);
+  });
+});

@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { API_TOKEN, EXECUTOR_TOKEN, startRig, srcinfo, type Rig } from './server-harness.js';
+import { pacmanDbEntries, pacmanPackage, sha256Of, upload } from './packages.js';
+
+const JANE = { id: 7, username: 'jane', name: 'Jane Packager', email: 'jane@example.org' };
+const PACKAGER = 'Jane Packager <jane@example.org>';
+
+describe('PUT /api/v1/builds/:id/artifacts/:filename', () => {
+  let rig: Rig;
+  let buildId: number;
+  let jobToken: string;
+  let otherJobToken: string;
+
+  beforeAll(async () => {
+    rig = await startRig();
+    const zlib = rig.addPackage('zlib', srcinfo('zlib'));
+    const other = rig.addPackage('other', srcinfo('other'));
+    await rig.server.index.syncAll();
+    await rig.deliver('Push Hook', rig.gitlab.pushHookBody(rig.gitlab.state.pushFiles(zlib, { '.SRCINFO': srcinfo('zlib', { version: '1.1-1' }) }), JANE));
+    await rig.deliver('Push Hook', rig.gitlab.pushHookBody(rig.gitlab.state.pushFiles(other, { '.SRCINFO': srcinfo('other', { version: '2-1' }) }), JANE));
+    const ns = rig.server.store.namespaceByName('auto-zlib')!;
+    const build = rig.server.store.builds(rig.server.store.latestIteration(ns.id)!.id)[0]!;
+    buildId = build.id;
+    jobToken = (await rig.gitlab.state.startPipeline(build.pipeline_id!)).token;
+    otherJobToken = (await rig.gitlab.state.startPipeline(rig.gitlab.state.pipelinesOf(other)[0]!.id)).token;
+    await rig.server.drain();
+  });
+  afterAll(async () => rig?.close());
+
+  const tokens = () => ({ executor: EXECUTOR_TOKEN, job: jobToken });
+  const poolAndTemp = () => {
+    const dir = rig.config.data_dir;
+    const list = (sub: string) => { try { return readdirSync(join(dir, sub)); } catch { return []; } };
+    return { tmp: list('tmp'), pool: list(`pool/${buildId}`) };
+  };
+
+  it('refuses a wrong executor token, an unknown job token, and a job of another pipeline', async () => {
+    const file = await pacmanPackage({ name: 'zlib', version: '1.1-1', packager: PACKAGER });
+    const wrongExecutor = await upload(rig.url, buildId, file, { executor: API_TOKEN, job: jobToken });
+    expect(wrongExecutor.status).toBe(401);
+    expect(await wrongExecutor.json()).toMatchObject({ error: 'unauthorized' });
+    expect((await upload(rig.url, buildId, file, { executor: EXECUTOR_TOKEN, job: 'glcbt-not-a-token' })).status).toBe(401);
+    const other = await upload(rig.url, buildId, file, { executor: EXECUTOR_TOKEN, job: otherJobToken });
+    expect(other.status).toBe(403);
+    expect(await other.json()).toMatchObject({ error: 'wrong_pipeline' });
+    // A variable a user can set (the build id in the URL) does not open another build's repository.
+    expect(poolAndTemp()).toEqual({ tmp: [], pool: [] });
+  });
+
+  it.each([
+    ['../zlib-1.1-1-x86_64.pkg.tar.zst', 400],
+    ['..zlib-1.1-1-x86_64.pkg.tar.zst', 400],
+    ['zlib.tar', 400],
+    ['zlib-1.1-1-aarch64.pkg.tar.zst', 400],
+    ['zlib_1.1-1_amd64.deb', 400],
+  ])('refuses the file name %s', async (filename, status) => {
+    const file = await pacmanPackage({ name: 'zlib', version: '1.1-1', packager: PACKAGER });
+    const res = await upload(rig.url, buildId, { path: file.path, filename }, tokens());
+    expect(res.status).toBe(status);
+    expect(poolAndTemp()).toEqual({ tmp: [], pool: [] });
+  });
+
+  it('refuses a body whose sha256 differs from X-Checksum-Sha256, leaving no file behind', async () => {
+    const file = await pacmanPackage({ name: 'zlib', version: '1.1-1', packager: PACKAGER });
+    const res = await upload(rig.url, buildId, file, tokens(), { 'X-Checksum-Sha256': 'a'.repeat(64) });
+    expect(res.status).toBe(422);
+    expect(await res.json()).toMatchObject({ error: 'checksum_mismatch' });
+    expect((await upload(rig.url, buildId, file, tokens(), { 'X-Checksum-Sha256': 'nope' })).status).toBe(400);
+    expect(poolAndTemp()).toEqual({ tmp: [], pool: [] });
+  });
+
+  it('refuses a package whose packager is not the one the build was made for', async () => {
+    const file = await pacmanPackage({ name: 'zlib', version: '1.1-1', packager: 'Mallory <m@example.org>' });
+    const res = await upload(rig.url, buildId, file, tokens());
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as { detail: string }).detail).toContain('Mallory');
+  });
+
+  it('stores, indexes and serves a package; a re-upload replaces it', async () => {
+    const file = await pacmanPackage({ name: 'zlib', version: '1.1-1', packager: PACKAGER });
+    const res = await upload(rig.url, buildId, file, tokens());
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({ filename: file.filename, sha256: sha256Of(file.path), repository: '/repos/auto-zlib/1/x86_64/' });
+    const served = await fetch(`${rig.url}/repos/auto-zlib/latest/x86_64/${file.filename}`);
+    expect(Buffer.from(await served.arrayBuffer()).equals(readFileSync(file.path))).toBe(true);
+    const again = await pacmanPackage({ name: 'zlib', version: '1.1-1', packager: PACKAGER, depends: ['glibc'] });
+    expect((await upload(rig.url, buildId, again, tokens())).status).toBe(201);
+    const reserved = await fetch(`${rig.url}/repos/auto-zlib/1/x86_64/${file.filename}`);
+    expect(Buffer.from(await reserved.arrayBuffer()).equals(readFileSync(again.path))).toBe(true);
+    const db = await fetch(`${rig.url}/repos/auto-zlib/1/x86_64/quarters.db`);
+    expect(await pacmanDbEntries(Buffer.from(await db.arrayBuffer()))).toEqual(['zlib-1.1-1']);
+    const build = (await (await fetch(`${rig.url}/api/v1/builds/${buildId}`)).json()) as { artifacts: { filename: string; sha256: string }[] };
+    expect(build.artifacts).toEqual([{ filename: file.filename, sha256: sha256Of(again.path), size: readFileSync(again.path).length }]);
+    expect(poolAndTemp().tmp).toEqual([]);
+  });
+
+  it('serves repositories read-only and refuses paths outside them', async () => {
+    expect((await fetch(`${rig.url}/repos/auto-zlib/latest/x86_64/quarters.db`, { method: 'PUT', body: 'x' })).status).toBe(404);
+    expect((await fetch(`${rig.url}/repos/auto-zlib/latest/x86_64/..%2F..%2Fquarters.sqlite3`)).status).toBe(400);
+    expect((await fetch(`${rig.url}/repos/nope/latest/x86_64/`)).status).toBe(404);
+    expect((await fetch(`${rig.url}/repos/auto-zlib/7/x86_64/`)).status).toBe(404);
+    writeFileSync(join(rig.config.data_dir, 'secret.txt'), 'secret');
+    expect((await fetch(`${rig.url}/repos/auto-zlib/1/x86_64/secret.txt`)).status).toBe(404);
+  });
+});
