@@ -1,7 +1,7 @@
 /**
  * `quarters graph`: rebuild graphs from package metadata.
  *   quarters graph rdeps --from SPEC [--arch ARCH] [--json] [--keep-going] PKG...
- *   quarters graph plan  --from SPEC --arch ARCH [--profile NAME]... [--json] [--keep-going] PKGBASE...
+ *   quarters graph plan  --from SPEC --arch ARCH [--profile NAME]... [--all-alternatives] [--json] [--keep-going] PKGBASE...
  */
 import { parseArgs } from 'node:util';
 import { BinaryIndex } from '../core/graph/binary-index.js';
@@ -16,7 +16,7 @@ import { loadUniverse, parseUniverseSpec, type UniverseSpec } from './universe-l
 
 const USAGE = `usage:
   quarters graph rdeps --from SPEC [--arch ARCH] [--json] [--keep-going] PKG...
-  quarters graph plan --from SPEC --arch ARCH [--profile NAME]... [--json] [--keep-going] PKGBASE...
+  quarters graph plan --from SPEC --arch ARCH [--profile NAME]... [--all-alternatives] [--json] [--keep-going] PKGBASE...
 
 SPEC: debian:SOURCES[,PACKAGES] | debian:,PACKAGES | srcinfo:PATH | aosc:PATH
 (files plain or .xz/.gz/.zst; PATH a directory or a tarball)`;
@@ -27,6 +27,7 @@ const OPTIONS = {
   profile: { type: 'string', multiple: true },
   json: { type: 'boolean' },
   'keep-going': { type: 'boolean' },
+  'all-alternatives': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -36,6 +37,7 @@ interface GraphArgs {
   profiles: string[];
   json: boolean;
   keepGoing: boolean;
+  allAlternatives: boolean;
   names: string[];
 }
 
@@ -55,6 +57,7 @@ function readArgs(argv: string[], subcommand: string): GraphArgs {
     profiles: values.profile ?? [],
     json: values.json ?? false,
     keepGoing: values['keep-going'] ?? false,
+    allAlternatives: values['all-alternatives'] ?? false,
     names: positionals,
   };
 }
@@ -98,6 +101,7 @@ function write(text: string): void {
 async function rdeps(argv: string[]): Promise<number> {
   const args = readArgs(argv, 'rdeps');
   const universe = await load(args, false);
+  if (args.spec.kind === 'debian' && !universe.binaries) throw new UsageError('graph rdeps: Debian binaries come from the Packages file: --from debian:SOURCES,PACKAGES (or debian:,PACKAGES)');
   const arch = args.arch ?? defaultArch(universe);
   const index = BinaryIndex.of(universe, archView(arch, args.profiles));
   let closure: ReverseClosure;
@@ -124,7 +128,7 @@ async function plan(argv: string[]): Promise<number> {
   if (universe.sources.length === 0) throw new CommandError(`${describeSpec(args.spec)}: no source packages to plan (give the Sources file)`);
   let result: BuildSetPlan;
   try {
-    result = planBuildSet(universe, { arch: args.arch, profiles: args.profiles, origins: args.names });
+    result = planBuildSet(universe, { arch: args.arch, profiles: args.profiles, origins: args.names, alternatives: args.allAlternatives ? 'all' : 'first' });
   } catch (error) {
     if (error instanceof UnknownSourceError) throw new CommandError(`${error.message} (in ${describeSpec(args.spec)})`);
     throw error;

@@ -4,10 +4,12 @@
  * or tarball of .SRCINFO files), `aosc:PATH` (an abbs tree directory or its tarball).
  */
 import type { Universe } from '../core/graph/universe.js';
-import type { ParseIssue } from '../core/recipe/model.js';
+import { parseAbbsTree } from '../core/recipe/abbs.js';
+import { createDebianPackagesParser, createDebianSourcesParser, parseDebianStream, type DebianParseResult } from '../core/recipe/debian.js';
+import type { IndexedBinaryPackage, ParseIssue, SourcePackage } from '../core/recipe/model.js';
 import { isSrcinfoPath, parseSrcinfoTree } from '../core/recipe/srcinfo.js';
 import { UsageError } from './command.js';
-import { readTree } from './input.js';
+import { readDecompressed, readTree } from './input.js';
 
 export type UniverseSpec =
   | { kind: 'debian'; sources: string | null; packages: string | null }
@@ -49,10 +51,35 @@ export async function loadUniverse(spec: UniverseSpec, needs: LoadNeeds): Promis
       const { packages, issues } = parseSrcinfoTree(await readTree(spec.path, isSrcinfoPath));
       return { universe: { flavour: 'pkgbuild', sources: packages }, issues };
     }
-    case 'aosc':
-      throw new UsageError('aosc: input is not supported yet');
+    case 'aosc': {
+      const { packages, issues } = parseAbbsTree(await readTree(spec.path, isAbbsRecipePath));
+      return { universe: { flavour: 'autobuild', sources: packages }, issues };
+    }
     case 'debian':
-      void needs;
-      throw new UsageError('debian: input is not supported yet');
+      return loadDebian(spec.sources, spec.packages, needs);
   }
+}
+
+/** abbs recipe files: `spec` and the `defines` files (parseAbbsTree picks the ones it reads). */
+function isAbbsRecipePath(path: string): boolean {
+  return path.endsWith('/spec') || path.endsWith('/defines');
+}
+
+/**
+ * Reads Sources and Packages at once: each is decompressed by its own child process while the
+ * main thread parses whichever chunk arrives.
+ */
+async function loadDebian(sourcesFile: string | null, packagesFile: string | null, needs: LoadNeeds): Promise<LoadedUniverse> {
+  const none = Promise.resolve(null);
+  const [sources, packages] = await Promise.all([
+    sourcesFile && needs.sources ? parseDebianStream(createDebianSourcesParser(sourcesFile), readDecompressed(sourcesFile)) : none,
+    packagesFile ? parseDebianStream(createDebianPackagesParser(packagesFile), readDecompressed(packagesFile)) : none,
+  ]);
+  const universe: Universe = { flavour: 'debian', sources: sources?.values ?? [] };
+  if (packages) universe.binaries = packages.values;
+  return { universe, issues: [...issuesOf(sources), ...issuesOf(packages)] };
+}
+
+function issuesOf(result: DebianParseResult<SourcePackage | IndexedBinaryPackage> | null): ParseIssue[] {
+  return result?.issues ?? [];
 }

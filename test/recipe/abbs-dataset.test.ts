@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readTree } from '../../src/cli/input.js';
-import { definesScope, parseAbbsTree } from '../../src/core/recipe/abbs.js';
+import { definesScope, isAbbsRecipePath, parseAbbsTree } from '../../src/core/recipe/abbs.js';
 import { readShellVariables } from '../../src/core/recipe/abbs-shell.js';
 import { formatParseIssue, type ParseIssue, type SourcePackage, type TextFile } from '../../src/core/recipe/model.js';
 
@@ -21,7 +21,7 @@ let packages: SourcePackage[];
 let issues: ParseIssue[];
 
 beforeAll(async () => {
-  files = await readTree(ARCHIVE, (path) => path.endsWith('/spec') || path.endsWith('/defines'));
+  files = await readTree(ARCHIVE, isAbbsRecipePath);
   ({ packages, issues } = parseAbbsTree(files));
 });
 
@@ -54,6 +54,7 @@ describe('the AOSC abbs tree', () => {
       if (/^[A-Z0-9_]+: refers to \$[A-Za-z0-9_]+, which is not set/.test(m)) return 'unset-reference';
       if (m.startsWith('BUILDDEP: the "if" block here is not evaluated')) return 'conditional';
       if (m.startsWith('the command "alias" is not run')) return 'command';
+      if (/^SRCS lists \d+ sources? but CHKSUMS/.test(m)) return 'checksums';
       return 'unexpected';
     };
     for (const issue of issues) {
@@ -102,7 +103,11 @@ describe('the AOSC abbs tree', () => {
     expect(kinds.get('command')!.map(formatParseIssue)).toEqual([
       'app-database/ldb/autobuild/defines:18: the command "alias" is not run (quarters reads assignments only): skipped',
     ]);
-    expect(issues).toHaveLength(38 + 20 + 16 + 1 + 1);
+    // app-utils/cpuburn-arm has a git source and CHKSUMS="" (it needs SKIP).
+    expect(kinds.get('checksums')!.map(formatParseIssue)).toEqual([
+      'app-utils/cpuburn-arm/spec:2: SRCS lists 1 source but CHKSUMS has 0 checksums: ACBS refuses to fetch them (use SKIP for version-control sources)',
+    ]);
+    expect(issues).toHaveLength(38 + 20 + 16 + 1 + 1 + 1);
   });
 
   it('reads core-libs/zlib as its files say', () => {
@@ -156,21 +161,63 @@ describe('the AOSC abbs tree', () => {
     // runtime-scientific/intel-compute-runtime: FAIL_ARCH="!(amd64)"
     expect(pkg('runtime-scientific/intel-compute-runtime').architectures).toEqual(['amd64']);
 
-    // app-database/ldb: PKGEPOCH=2 gives an epoch.
-    const ldb = pkg('app-database/ldb');
-    expect(ldb.version.epoch).toBe(2);
-    expect(ldb.version.text).toMatch(/^2:/);
+    // app-database/ldb: spec VER=2.6.1 REL=2, defines PKGEPOCH=2.
+    expect(pkg('app-database/ldb').version).toEqual({ epoch: 2, upstream: '2.6.1', release: '2', text: '2:2.6.1-2' });
 
     // runtime-display/mesa-amber builds the binary "mesa" from the directory mesa-amber.
     const amber = pkg('runtime-display/mesa-amber');
     expect(amber.pkgbase).toBe('mesa-amber');
     expect(amber.binaries.map((b) => b.name)).toEqual(['mesa']);
 
-    // runtime-kernel/linux-kernel: PKGNAME=linux-kernel-${__VER}, __VER set in spec.
+    // runtime-kernel/linux-kernel: spec VER=6.10.14, __VER="${VER}", REL=1 (after commented-out REL=0.${RC});
+    // defines PKGNAME=linux-kernel-${__VER}, PKGEPOCH=1.
     const kernel = pkg('runtime-kernel/linux-kernel');
-    const specVer = /^__VER=(.*)$/m.exec(textOf('runtime-kernel/linux-kernel/spec'));
-    expect(specVer).not.toBeNull();
-    expect(kernel.binaries[0]!.name).toMatch(/^linux-kernel-[0-9]/);
+    expect(kernel.version.text).toBe('1:6.10.14-1');
+    expect(kernel.binaries[0]!.name).toBe('linux-kernel-6.10.14');
+  });
+});
+
+describe('damaged recipes', () => {
+  it('never throw: every problem is an issue inside the file it names', () => {
+    // A seeded generator, so that a failure can be replayed.
+    let seed = 20241024;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const SHELL = `"'$(){}[]\\\`#;|&<>!*?=+:~/-_ \n\t`;
+    const damage = (text: string): string => {
+      const at = random(text.length + 1);
+      switch (random(4)) {
+        case 0:
+          return text.slice(0, at);
+        case 1:
+          return text.slice(0, at) + SHELL[random(SHELL.length)] + text.slice(at);
+        case 2:
+          return text.slice(0, at) + text.slice(at + 1 + random(8));
+        default:
+          return text.slice(0, at) + '${' + text.slice(at);
+      }
+    };
+    const dirs = packages.map((p) => p.location.file.slice(0, -'/spec'.length));
+    let runs = 0;
+    for (let i = 0; i < 400; i++) {
+      const dir = dirs[random(dirs.length)]!;
+      const own = files.filter((f) => f.path.startsWith(`${dir}/`)).map((f) => ({ ...f }));
+      for (let round = 0; round < 3; round++) {
+        const victim = own[random(own.length)]!;
+        victim.text = damage(victim.text);
+      }
+      const { issues: found } = parseAbbsTree(own);
+      for (const issue of found) {
+        const file = own.find((f) => f.path === issue.file);
+        const lines = file ? file.text.split('\n').length : 0;
+        expect(issue.line, formatParseIssue(issue)).toBeGreaterThanOrEqual(0);
+        expect(issue.line, formatParseIssue(issue)).toBeLessThanOrEqual(lines);
+      }
+      runs += 1;
+    }
+    expect(runs).toBe(400);
   });
 });
 

@@ -8,11 +8,16 @@
  *   - or the run dependencies (Depends, Pre-Depends) of P's own binaries (`run`). Arch and AOSC install
  *     those to build P; for every flavour they are what makes P's binaries work, and what a build
  *     environment that installs P's binaries pulls in, so a build of Q can change them.
+ * A clause with alternatives (`a | b`) needs what the package manager would install for it: by
+ * default the first alternative that some binary satisfies (sbuild and apt take the first one they
+ * can; every provider of a virtual name counts, since which one gets installed depends on the
+ * machine). `alternatives: 'all'` counts every alternative instead, the reading of `dose-ceve`.
  * Every dependency is resolved once here; planning a build set is then graph traversal only.
  * A clause nothing satisfies is kept as unresolved, never dropped silently.
  */
 import { clausesFor, hasArchDependent, hasArchIndependent, builtFor, type ArchView } from '../recipe/arch-view.js';
 import type { DependencyClause, SourcePackage } from '../recipe/model.js';
+import { formatClause } from '../recipe/dependency-text.js';
 import { compareVersions } from '../version/index.js';
 import { BinaryIndex } from './binary-index.js';
 import { compareText } from './order.js';
@@ -22,6 +27,9 @@ import { binaryEntries, type Universe } from './universe.js';
 export type NeedKind = 'build' | 'build-arch' | 'build-indep' | 'check' | 'run';
 
 export const NEED_KINDS: readonly NeedKind[] = ['build', 'build-arch', 'build-indep', 'check', 'run'];
+
+/** Which alternatives of a clause a source needs: the first one something satisfies (what gets installed), or all of them. */
+export type AlternativePolicy = 'first' | 'all';
 
 /** A clause of a source that no binary on the architecture satisfies. */
 export interface UnresolvedClause {
@@ -54,10 +62,13 @@ export class DependencyGraph {
   /** pkgbases of the universe that are not built on the architecture. */
   readonly notBuilt: ReadonlySet<string>;
   private reverse: { start: Int32Array; edges: Int32Array } | null = null;
+  private edgeFrom: Int32Array | null = null;
+  private readonly clauseTexts = new Map<DependencyClause, string>();
 
   constructor(
     readonly index: BinaryIndex,
     sources: readonly SourcePackage[],
+    readonly alternatives: AlternativePolicy = 'first',
   ) {
     const view = index.view;
     const chosen = new Map<string, SourcePackage>();
@@ -103,7 +114,7 @@ export class DependencyGraph {
       for (const clause of list) {
         let satisfying = resolved.get(clause);
         if (!satisfying) {
-          satisfying = resolveClause(index, clause);
+          satisfying = alternatives === 'first' ? resolveFirstAlternative(index, clause) : resolveClause(index, clause);
           resolved.set(clause, satisfying);
         }
         if (satisfying.length === 0) {
@@ -155,8 +166,8 @@ export class DependencyGraph {
   }
 
   /** The graph of a universe for one architecture (and build profiles). */
-  static of(universe: Universe, view: ArchView): DependencyGraph {
-    return new DependencyGraph(new BinaryIndex(universe.flavour, binaryEntries(universe), view), universe.sources);
+  static of(universe: Universe, view: ArchView, alternatives: AlternativePolicy = 'first'): DependencyGraph {
+    return new DependencyGraph(new BinaryIndex(universe.flavour, binaryEntries(universe), view), universe.sources, alternatives);
   }
 
   /** Number of edges. */
@@ -181,15 +192,27 @@ export class DependencyGraph {
 
   /** The source an edge leaves from. */
   edgeSource(edge: number): number {
-    // Binary search over edgeStart: edges are grouped by source in id order.
-    let low = 0;
-    let high = this.sources.length - 1;
-    while (low < high) {
-      const mid = (low + high + 1) >> 1;
-      if (this.edgeStart[mid]! <= edge) low = mid;
-      else high = mid - 1;
+    return this.sourceOfEdge()[edge]!;
+  }
+
+  /** The source each edge leaves from, as one array (the reverse of `edgeStart`). */
+  sourceOfEdge(): Int32Array {
+    if (!this.edgeFrom) {
+      const from = new Int32Array(this.edgeTarget.length);
+      for (let s = 0; s < this.sources.length; s++) from.fill(s, this.edgeStart[s]!, this.edgeStart[s + 1]!);
+      this.edgeFrom = from;
     }
-    return low;
+    return this.edgeFrom;
+  }
+
+  /** A clause as text, formatted once per clause. */
+  clauseText(clause: DependencyClause): string {
+    let text = this.clauseTexts.get(clause);
+    if (text === undefined) {
+      text = formatClause(clause);
+      this.clauseTexts.set(clause, text);
+    }
+    return text;
   }
 }
 
@@ -201,6 +224,15 @@ export function resolveClause(index: BinaryIndex, clause: DependencyClause): num
   const found = new Set<number>();
   for (const atom of clause) for (const id of index.resolveAtom(atom)) found.add(id);
   return [...found].sort((a, b) => a - b);
+}
+
+/** The binaries satisfying the first alternative of the clause that any binary satisfies; empty if none does. */
+export function resolveFirstAlternative(index: BinaryIndex, clause: DependencyClause): number[] {
+  for (const atom of clause) {
+    const found = index.resolveAtom(atom);
+    if (found.length > 0) return found;
+  }
+  return [];
 }
 
 function newer(index: BinaryIndex, a: SourcePackage, b: SourcePackage): boolean {

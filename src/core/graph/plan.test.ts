@@ -15,6 +15,7 @@ const archSources: SourcePackage[] = [
   arch('curl', '8.11.0-1', { binaries: [binary('curl', { depends: clauses(dep('libz.so', '=', '1-64')) }), binary('libcurl-compat')] }),
   arch('python', '3.12.7-1', { buildDepends: clauses('openssl') }),
   arch('alt', '1-1', { buildDepends: clauses([dep('libressl'), dep('openssl')]) }),
+  arch('prefers-glibc', '1-1', { buildDepends: clauses([dep('glibc'), dep('openssl')]) }),
   arch('cyc-a', '1-1', { buildDepends: clauses('zlib', 'cyc-b') }),
   arch('cyc-b', '1-1', { checkDepends: clauses('cyc-a') }),
   arch('ghc', '9.4-1', { buildDepends: clauses('ghc', 'zlib') }),
@@ -81,6 +82,14 @@ describe('planBuildSet (pkgbuild)', () => {
       { pkgbase: 'old', kind: 'build', clause: 'zlib (< 1:1.0)' },
       { pkgbase: 'old', kind: 'build', clause: 'no-such-thing' },
     ]);
+  });
+
+  it('counts the first alternative something satisfies, or all of them when asked', () => {
+    expect(plan.packages.map((p) => p.pkgbase)).not.toContain('prefers-glibc');
+    const all = planBuildSet(archUniverse, { arch: 'x86_64', origins: ['zlib'], alternatives: 'all' });
+    expect(all.alternatives).toBe('all');
+    expect(all.packages.find((p) => p.pkgbase === 'prefers-glibc')?.because).toMatchObject({ to: 'openssl', clause: 'glibc | openssl' });
+    expect(checkPlan(all)).toEqual([]);
   });
 
   it('is the same plan whatever order the universe comes in', () => {

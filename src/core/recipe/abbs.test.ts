@@ -119,6 +119,9 @@ describe('parseAbbsPackage', () => {
     expect(parse('VER=1\n', 'PKGNAME=foo\nFAIL_ARCH="!(amd64|arm64)"\n').value.architectures).toEqual(['amd64', 'arm64']);
     expect(parse('VER=1\n', 'PKGNAME=foo\nFAIL_ARCH="@(loongson3|riscv64)"\n').value.architectures).toEqual(AOSC_ARCHITECTURES.filter((a) => a !== 'loongson3' && a !== 'riscv64'));
     expect(parse('VER=1\n', 'PKGNAME=foo\nALLOW_ARCH="amd64"\n').value.architectures).toEqual(['amd64']);
+    const excluded = parse('VER=1\n', 'PKGNAME=foo+32\nABHOST=optenv32\nFAIL_ARCH="!(amd64)"\n');
+    expect(excluded.value.architectures).toEqual(['optenv32']);
+    expect(excluded.issues).toEqual([`${DIR}/autobuild/defines:2: ABHOST is optenv32, which FAIL_ARCH or ALLOW_ARCH excludes: autobuild never builds this package`]);
     const literal = parse('VER=1\n', 'PKGNAME=foo\nFAIL_ARCH="(loongson3|riscv64)"\n');
     expect(literal.value.architectures).toEqual(['any']);
     expect(literal.issues).toEqual([`${DIR}/autobuild/defines:2: FAIL_ARCH "(loongson3|riscv64)" matches no architecture, so autobuild builds everywhere (a list needs @(a|b) or !(a|b))`]);
@@ -144,6 +147,17 @@ describe('parseAbbsPackage', () => {
     expect(issues).toEqual([
       `${DIR}/autobuild/defines:2: PKGDEP: command substitution "$(echo b)" is not evaluated (it expands to nothing here)`,
       `${DIR}/autobuild/defines:3: BUILDDEP__AMD64: refers to $BUIDDEP, which is not set (bash expands it to nothing)`,
+    ]);
+  });
+
+  it('checks that every source has a checksum, per architecture too', () => {
+    const spec = 'VER=1\nSRCS="tbl::https://a/x.tar.gz git::commit=v1::https://b/y"\nCHKSUMS="sha256::00 SKIP"\nSRCS__AMD64="tbl::https://a/z.tar.gz"\nSRCS__ARM64="tbl::https://a/w.tar.gz"\nCHKSUMS__ARM64=""\n';
+    expect(parse(spec, 'PKGNAME=foo\n').issues).toEqual([
+      `${DIR}/spec:4: SRCS__AMD64 lists 1 source but CHKSUMS has 2 checksums: ACBS refuses to fetch them (use SKIP for version-control sources)`,
+      `${DIR}/spec:5: SRCS__ARM64 lists 1 source but CHKSUMS__ARM64 has 0 checksums: ACBS refuses to fetch them (use SKIP for version-control sources)`,
+    ]);
+    expect(parse('VER=1\nSRCS="tbl::https://a/x.tar.gz"\n', 'PKGNAME=foo\n').issues).toEqual([
+      `${DIR}/spec:2: SRCS lists 1 source but CHKSUMS is missing: ACBS refuses to fetch them (use SKIP for version-control sources)`,
     ]);
   });
 

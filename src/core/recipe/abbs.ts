@@ -74,6 +74,7 @@ export function parseAbbsPackage(dir: string, files: TextFile[]): ParseResult<So
     if (/^[A-Za-z0-9.+~]+$/.test(relVar.value)) release = relVar.value;
     else issues.add({ file: spec.path, line: relVar.line, message: `REL "${relVar.value}" is not a valid revision (letters, digits and . + ~ only); using 0` });
   }
+  checkSources(specVars, issues);
   if (defines.length === 0) {
     issues.add({ file: `${dir}/autobuild/defines`, line: 0, message: 'missing: the package has neither autobuild/defines nor package-group NN-name/defines files' });
     return { value: null, issues: issues.list };
@@ -177,7 +178,7 @@ function parseDefines(defines: DefinesFile, inherited: ShellScope, ver: string, 
     return null;
   }
   const spiralEpoch = vars.get('PKGEPOCH_SPIRAL')?.value || '0';
-  const context: RelationContext = { vars, issues, self: name, spiralVersion: `${spiralEpoch}:${version.text.slice(version.text.indexOf(':') + 1)}` };
+  const context: RelationContext = { vars, suffixes: overrideSuffixes(vars), issues, self: name, spiralVersion: `${spiralEpoch}:${version.text.slice(version.text.indexOf(':') + 1)}` };
 
   const relations = Object.fromEntries(RELATION_KEYS.map((key) => [key, relationClauses(key, context)])) as Record<RelationKey, RelationResult>;
   const binary: BinaryPackage = {
@@ -217,6 +218,24 @@ function definesFiles(dir: string, files: TextFile[], issues: Issues): DefinesFi
   return group.sort((a, b) => a.sequence - b.sequence || (a.file.path < b.file.path ? -1 : 1));
 }
 
+/** ACBS pairs each source of SRCS (or SRCS__<ARCH>) with a checksum of CHKSUMS (or CHKSUMS__<ARCH>), and refuses lists of different lengths. */
+function checkSources(specVars: ShellScope, issues: Issues): void {
+  const words = (v: ShellVariable | undefined): number => (v ? v.value.split(/\s+/).filter((w) => w !== '').length : 0);
+  for (const [name, srcs] of specVars) {
+    if (name !== 'SRCS' && !name.startsWith('SRCS__')) continue;
+    const checksumsName = `CHKSUMS${name.slice('SRCS'.length)}`;
+    const checksums = specVars.get(checksumsName) ?? specVars.get('CHKSUMS');
+    const sources = words(srcs);
+    if (sources > 0 && sources !== words(checksums)) {
+      issues.add({
+        file: srcs.file,
+        line: srcs.line,
+        message: `${name} lists ${sources} source${sources === 1 ? '' : 's'} but ${checksums ? `${specVars.has(checksumsName) ? checksumsName : 'CHKSUMS'} has ${words(checksums)} checksums` : 'CHKSUMS is missing'}: ACBS refuses to fetch them (use SKIP for version-control sources)`,
+      });
+    }
+  }
+}
+
 /** AOSC's full version: `PKGEPOCH:VER-REL`, without the epoch when it is 0 and without `-REL` when REL is 0 (as autobuild's dpkgpkgver). */
 export function aoscVersion(epoch: number, upstream: string, release: string): PackageVersion {
   const parts = { epoch, upstream, release: release === '0' ? null : release };
@@ -232,8 +251,26 @@ function checkValue(variable: ShellVariable, name: string, issues: Issues): void
   }
 }
 
+const NO_SUFFIXES: ReadonlySet<string> = new Set();
+
+/** The override suffixes (`AMD64`, `RETRO`, `NOJAVA`…) defined for each relation key. */
+function overrideSuffixes(vars: ShellScope): Map<string, Set<string>> {
+  const byKey = new Map<string, Set<string>>();
+  for (const name of vars.keys()) {
+    const split = name.indexOf('__');
+    if (split <= 0) continue;
+    const key = name.slice(0, split);
+    const suffixes = byKey.get(key);
+    if (suffixes) suffixes.add(name.slice(split + 2));
+    else byKey.set(key, new Set([name.slice(split + 2)]));
+  }
+  return byKey;
+}
+
 interface RelationContext {
   vars: ShellScope;
+  /** overrideSuffixes of vars. */
+  suffixes: Map<string, Set<string>>;
   issues: Issues;
   /** The package's own name, which autobuild leaves out of its own relation fields. */
   self: string;
@@ -252,10 +289,7 @@ interface RelationResult {
  */
 function relationClauses(key: RelationKey, context: RelationContext): RelationResult {
   const { vars } = context;
-  const prefix = `${key}__`;
-  const suffixes = new Set<string>();
-  for (const name of vars.keys()) if (name.startsWith(prefix)) suffixes.add(name.slice(prefix.length));
-  const overrides = resolveArchOverrides(suffixes);
+  const overrides = resolveArchOverrides(context.suffixes.get(key) ?? NO_SUFFIXES);
   for (const a of overrides.ambiguous) {
     const where = vars.get(`${key}__${a.groups[0]!.toUpperCase()}`)!;
     context.issues.add({
@@ -366,7 +400,10 @@ function binaryArchitectures(vars: ShellScope, issues: Issues): string[] {
     else issues.add({ file: allowArch.file, line: allowArch.line, message: `ALLOW_ARCH "${allowArch.value}" is not an AOSC architecture; ignored` });
   }
   if (abhost?.value === 'noarch') return ['all'];
-  if (abhost && AOSC_ARCHITECTURES.includes(abhost.value)) return buildable.includes(abhost.value) ? [abhost.value] : [];
+  if (abhost && AOSC_ARCHITECTURES.includes(abhost.value)) {
+    if (!buildable.includes(abhost.value)) issues.add({ file: abhost.file, line: abhost.line, message: `ABHOST is ${abhost.value}, which FAIL_ARCH or ALLOW_ARCH excludes: autobuild never builds this package` });
+    return [abhost.value];
+  }
   return buildable.length === AOSC_ARCHITECTURES.length ? ['any'] : buildable;
 }
 
@@ -388,6 +425,11 @@ function packageDirOf(path: string): string | null {
 function isRecipeFile(dir: string, path: string): boolean {
   const rest = path.slice(dir.length + 1);
   return rest === 'spec' || /^(autobuild\/)?[^/]+\/defines$/.test(rest);
+}
+
+/** Whether a tree path may be an abbs recipe file (a `spec` or a `defines`): the filter to read a tree with. */
+export function isAbbsRecipePath(path: string): boolean {
+  return path.endsWith('/spec') || path.endsWith('/defines');
 }
 
 /** Parses every package directory of an abbs tree (files with paths like `core-libs/zlib/spec`). */
