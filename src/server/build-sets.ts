@@ -16,6 +16,11 @@ import type { IndexedRecipe, RecipeTable, SourceIndex } from './source-index.js'
 
 export interface BuildSetSettings {
   flavour: Flavour;
+  /**
+   * Whether recipes share one tree repository: then a pipeline runs at the branch head (GitLab runs
+   * pipelines only at a ref's head, and the head has moved on for packages the newest push left alone).
+   */
+  treeLayout: boolean;
   architectures: string[];
   maxInFlight: number;
   publicUrl: string;
@@ -241,7 +246,12 @@ export class BuildSets {
     if (!resumed) this.store.markDispatching(build.id);
     const variables = pipelineVariables(build, ns, iteration, { publicUrl: this.settings.publicUrl, flavour: this.settings.flavour });
     try {
-      const pipeline = await ensurePipeline(this.gitlab, build, variables);
+      let commitSha = resumed ? this.store.build(build.id)!.commit_sha : null;
+      if (!commitSha) {
+        commitSha = this.settings.treeLayout ? (await this.gitlab.getCommit(build.project_id, build.ref)).sha : build.sha;
+        this.store.setCommit(build.id, commitSha);
+      }
+      const pipeline = await ensurePipeline(this.gitlab, build, commitSha, variables);
       this.store.setPipeline(build.id, pipeline.id, pipeline.webUrl);
       this.log.info({ build: build.id, pkgbase: build.pkgbase, arch: build.arch, pipeline: pipeline.id }, 'dispatched');
     } catch (error) {

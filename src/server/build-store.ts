@@ -48,6 +48,8 @@ export interface BuildRow {
   packager: string | null;
   reused_from: number | null;
   dispatch_started_at: string | null;
+  /** The commit the pipeline runs at (the build's commit; in a tree repository, the branch head when dispatched). */
+  commit_sha: string | null;
   pipeline_id: number | null;
   pipeline_url: string | null;
   created_at: string;
@@ -158,9 +160,9 @@ export class BuildStore {
       );
       const insert = this.db.prepare(
         `INSERT INTO builds (iteration_id, pkgbase, arch, project_id, project_path, ref, sha, version, input_key, state, reason, packager,
-                             reused_from, dispatch_started_at, pipeline_id, pipeline_url, created_at, started_at, finished_at)
+                             reused_from, dispatch_started_at, commit_sha, pipeline_id, pipeline_url, created_at, started_at, finished_at)
          VALUES (@iteration_id, @pkgbase, @arch, @project_id, @project_path, @ref, @sha, @version, @input_key, @state, @reason, @packager,
-                 @reused_from, @dispatch_started_at, @pipeline_id, @pipeline_url, @created_at, @started_at, @finished_at)`,
+                 @reused_from, @dispatch_started_at, @commit_sha, @pipeline_id, @pipeline_url, @created_at, @started_at, @finished_at)`,
       );
       const ids: number[] = [];
       for (const b of builds) {
@@ -169,7 +171,7 @@ export class BuildStore {
           iteration_id: iterationId, pkgbase: b.pkgbase, arch: b.arch, project_id: b.project_id, project_path: b.project_path,
           ref: b.ref, sha: b.sha, version: b.version, input_key: b.input_key, state: c?.state ?? b.state, reason: c?.reason ?? null,
           packager: c?.packager ?? b.packager, reused_from: c ? (c.reused_from ?? c.id) : null,
-          dispatch_started_at: c?.dispatch_started_at ?? null, pipeline_id: c?.pipeline_id ?? null, pipeline_url: c?.pipeline_url ?? null,
+          dispatch_started_at: c?.dispatch_started_at ?? null, commit_sha: c?.commit_sha ?? null, pipeline_id: c?.pipeline_id ?? null, pipeline_url: c?.pipeline_url ?? null,
           created_at: at, started_at: c?.started_at ?? null, finished_at: c?.finished_at ?? null,
         }).lastInsertRowid;
         ids.push(Number(id));
@@ -230,7 +232,12 @@ export class BuildStore {
 
   /** Records that a pipeline is about to be created for a build (before the call, so a crash can find it again). */
   markDispatching(id: number): void {
-    this.db.prepare("UPDATE builds SET state = 'dispatched', reason = NULL, dispatch_started_at = ? WHERE id = ?").run(now(), id);
+    this.db.prepare("UPDATE builds SET state = 'dispatched', reason = NULL, dispatch_started_at = ?, commit_sha = NULL WHERE id = ?").run(now(), id);
+  }
+
+  /** Records the commit the build's pipeline is created at (before the call). */
+  setCommit(id: number, sha: string): void {
+    this.db.prepare('UPDATE builds SET commit_sha = ? WHERE id = ?').run(sha, id);
   }
 
   /** Records the pipeline made for a build. */
@@ -240,7 +247,7 @@ export class BuildStore {
 
   /** Forgets the pipeline of a build about to be dispatched again (an API retry makes a new pipeline). */
   clearPipeline(id: number): void {
-    this.db.prepare('UPDATE builds SET pipeline_id = NULL, pipeline_url = NULL, dispatch_started_at = NULL WHERE id = ?').run(id);
+    this.db.prepare('UPDATE builds SET pipeline_id = NULL, pipeline_url = NULL, dispatch_started_at = NULL, commit_sha = NULL WHERE id = ?').run(id);
   }
 
   /** The artifacts uploaded for a build (or for the build it continues). */

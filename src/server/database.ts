@@ -79,6 +79,7 @@ const MIGRATIONS: readonly string[] = [
     packager TEXT,
     reused_from INTEGER REFERENCES builds(id),
     dispatch_started_at TEXT,
+    commit_sha TEXT,
     pipeline_id INTEGER,
     pipeline_url TEXT,
     created_at TEXT NOT NULL,

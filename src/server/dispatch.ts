@@ -28,7 +28,7 @@ export function pipelineVariables(
 }
 
 /** Makes the pipeline of a build, or finds the one an earlier, interrupted attempt made (never two). */
-export async function ensurePipeline(gitlab: GitLabClient, build: BuildRow, variables: Record<string, string>): Promise<Pipeline> {
-  const { pipeline } = await gitlab.dispatchPipeline(build.project_id, { ref: build.ref, sha: build.sha, buildId: String(build.id), variables });
+export async function ensurePipeline(gitlab: GitLabClient, build: BuildRow, commitSha: string, variables: Record<string, string>): Promise<Pipeline> {
+  const { pipeline } = await gitlab.dispatchPipeline(build.project_id, { ref: build.ref, sha: commitSha, buildId: String(build.id), variables });
   return pipeline;
 }

@@ -77,6 +77,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   const index = new SourceIndex(gitlab, recipes, layoutOf(config), config.build.flavour, log);
   const buildSets = new BuildSets(store, recipes, index, gitlab, options.planner ?? planBuildSet, {
     flavour: config.build.flavour,
+    treeLayout: config.gitlab.tree_project !== undefined,
     architectures: config.build.architectures,
     maxInFlight: config.build.max_in_flight,
     publicUrl: config.public_url,

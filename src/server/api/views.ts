@@ -16,6 +16,7 @@ export function buildView(b: BuildRow, artifacts: { filename: string; sha256: st
     project: b.project_path,
     ref: b.ref,
     sha: b.sha,
+    commit: b.commit_sha,
     depends_on: JSON.parse(b.depends_on) as number[],
     carried_from: b.reused_from,
     pipeline_id: b.pipeline_id,
