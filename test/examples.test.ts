@@ -5,7 +5,7 @@
  * .pkg.tar.zst files, each next build compiled and linked against the previous one's package
  * contents; the AOSC ones' sources with make against the library's installed files.
  */
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa, execaSync } from 'execa';
@@ -21,6 +21,7 @@ import { checkPlan } from './support/plan-checks.js';
 const EXAMPLES = resolve(import.meta.dirname, '../examples');
 const ARCH = join(EXAMPLES, 'arch');
 const AOSC = join(EXAMPLES, 'aosc');
+const CLI = resolve(import.meta.dirname, '../dist/cli/main.js');
 const ARCH_DIRS = readdirSync(ARCH, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
 
 const scratch: string[] = [];
@@ -69,6 +70,14 @@ describe('Arch examples', () => {
     expect(plan.cycles).toEqual([]);
     // quartz-tool's run dependency is libquartz.so, the soname libquartz provides, not a package name.
     expect(plan.unresolved).toEqual([]);
+  });
+
+  const cliSkip = existsSync(CLI) ? null : 'dist/ is not built (npm test builds it; or npm run build)';
+  if (cliSkip) process.stderr.write(`SKIPPED quarters graph on the Arch examples: ${cliSkip}\n`);
+  it.skipIf(cliSkip !== null)('quarters graph plan --from srcinfo:examples/arch, as examples/README.md shows it, prints the same waves', async () => {
+    const { stdout } = await execa(process.execPath, [CLI, 'graph', 'plan', '--from', `srcinfo:${ARCH}`, '--arch', 'x86_64', '--json', 'libquartz']);
+    const plan = planBuildSet({ flavour: 'pkgbuild', sources: await archExamples() }, { arch: 'x86_64', origins: ['libquartz'] });
+    expect((JSON.parse(stdout) as { waves: string[][] }).waves).toEqual(plan.waves);
   });
 
   const skip = makepkgSkipReason();
