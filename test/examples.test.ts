@@ -15,7 +15,7 @@ import { parseAbbsTree } from '../src/core/recipe/abbs.js';
 import type { SourcePackage } from '../src/core/recipe/model.js';
 import { isSrcinfoPath, parseSrcinfoTree } from '../src/core/recipe/srcinfo.js';
 import { readTree } from '../src/cli/input.js';
-import { copyForMakepkg, makepkgSkipReason, makepkgWorkdir, printSrcinfo, runMakepkg } from './support/makepkg.js';
+import { copyForMakepkg, giveToMakepkgUser, makepkgSkipReason, makepkgWorkdir, printSrcinfo, runMakepkg } from './support/makepkg.js';
 import { checkPlan } from './support/plan-checks.js';
 
 const EXAMPLES = resolve(import.meta.dirname, '../examples');
@@ -109,17 +109,21 @@ describe('Arch examples', () => {
         `LDFLAGS='-L${sysroot}/usr/lib'`,
         '',
       ].join('\n'));
-      if (process.getuid?.() === 0) execaSync('chown', ['-R', 'nobody:nogroup', work]);
+      giveToMakepkgUser(work);
 
+      const logs = new Map<string, string>();
       for (const pkgbase of plan.waves.flat()) {
         const before = new Set(readdirSync(pkgdest));
         const copy = copyForMakepkg(join(ARCH, pkgbase), work, `recipe-${pkgbase}`);
-        await runMakepkg(copy, ['--config', conf, '--nodeps', '--noconfirm'], { home: work, extra: { LD_LIBRARY_PATH: `${sysroot}/usr/lib`, PACKAGER: 'Quarters Examples <examples@example.invalid>' } });
+        const { all } = await runMakepkg(copy, ['--config', conf, '--nodeps', '--noconfirm'], { home: work, extra: { LD_LIBRARY_PATH: `${sysroot}/usr/lib`, PACKAGER: 'Quarters Examples <examples@example.invalid>' } });
+        logs.set(pkgbase, all);
         for (const file of readdirSync(pkgdest).filter((f) => !before.has(f))) {
           await execa('bsdtar', ['-xf', join(pkgdest, file), '-C', sysroot, '--exclude', '.PKGINFO', '--exclude', '.MTREE', '--exclude', '.BUILDINFO']);
         }
       }
 
+      // quartz-tool's check() ran its freshly built program against libquartz from the sysroot.
+      expect(logs.get('quartz-tool')).toMatch(/Starting check\(\)/);
       const built = readdirSync(pkgdest).sort();
       expect(built).toEqual([
         'libquartz-1.2.0-1-x86_64.pkg.tar.zst',

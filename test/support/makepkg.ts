@@ -3,7 +3,7 @@
  * `nobody` through runuser, in a private copy of the PKGBUILD's directory that nobody owns (makepkg
  * insists on writing next to the PKGBUILD even for --printsrcinfo).
  */
-import { chownSync, cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, cpSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, execaSync } from 'execa';
@@ -25,7 +25,7 @@ export function makepkgSkipReason(): string | null {
 /** A writable directory the makepkg user owns; the caller removes it. */
 export function makepkgWorkdir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  if (asRoot) chownSync(dir, NOBODY, NOBODY);
+  giveToMakepkgUser(dir);
   return dir;
 }
 
@@ -33,27 +33,32 @@ export function makepkgWorkdir(prefix: string): string {
 export function copyForMakepkg(source: string, parent: string, name: string): string {
   const copy = join(parent, name);
   cpSync(source, copy, { recursive: true });
-  if (asRoot) chownTree(copy);
+  giveToMakepkgUser(copy);
   return copy;
 }
 
-function chownTree(path: string): void {
+/** Makes a file or a directory tree the makepkg user's (a no-op unless running as root). */
+export function giveToMakepkgUser(path: string): void {
+  if (!asRoot) return;
   chownSync(path, NOBODY, NOBODY);
-  for (const entry of readdirSync(path, { withFileTypes: true })) {
-    if (entry.isDirectory()) chownTree(join(path, entry.name));
-    else chownSync(join(path, entry.name), NOBODY, NOBODY);
-  }
+  if (!statSync(path).isDirectory()) return;
+  for (const entry of readdirSync(path)) giveToMakepkgUser(join(path, entry));
 }
 
-/** Runs makepkg with `args` in `dir` as the makepkg user; HOME is `home` (makepkg reads ~/.makepkg.conf). Rejects on failure with makepkg's output. */
-export async function runMakepkg(dir: string, args: string[], env: { home: string; extra?: Record<string, string> }): Promise<string> {
+/**
+ * Runs makepkg with `args` in `dir` as the makepkg user; HOME is `home` (makepkg reads
+ * ~/.makepkg.conf). Resolves to its standard output and its whole output (both streams
+ * interleaved); rejects on failure with the whole output.
+ */
+export async function runMakepkg(dir: string, args: string[], env: { home: string; extra?: Record<string, string> }): Promise<{ stdout: string; all: string }> {
   const vars = { HOME: env.home, ...env.extra };
+  // runuser resets HOME to the target user's; `env` sets the variables after it has.
   const command = asRoot
     ? ['runuser', '-u', 'nobody', '--', 'env', ...Object.entries(vars).map(([k, v]) => `${k}=${v}`), 'makepkg', ...args]
     : ['makepkg', ...args];
   const result = await execa(command[0] as string, command.slice(1), { cwd: dir, env: vars, reject: false, all: true });
   if (result.exitCode !== 0) throw new Error(`makepkg ${args.join(' ')} in ${dir} failed (exit ${result.exitCode}):\n${result.all}`);
-  return result.stdout;
+  return { stdout: result.stdout, all: result.all };
 }
 
 /** What `makepkg --printsrcinfo` prints for the PKGBUILD in `source` (a directory). */
@@ -61,7 +66,7 @@ export async function printSrcinfo(source: string): Promise<string> {
   const work = makepkgWorkdir('quarters-srcinfo-');
   try {
     const copy = copyForMakepkg(source, work, 'pkg');
-    const stdout = await runMakepkg(copy, ['--printsrcinfo'], { home: work });
+    const { stdout } = await runMakepkg(copy, ['--printsrcinfo'], { home: work });
     // execa strips the final newline; .SRCINFO files end with one.
     return `${stdout}\n`;
   } finally {
