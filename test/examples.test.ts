@@ -176,19 +176,24 @@ describe('AOSC examples', () => {
   const skip = ['make', 'cc'].find((tool) => execaSync('sh', ['-c', `command -v ${tool}`], { reject: false }).exitCode !== 0);
   if (skip) process.stderr.write(`SKIPPED AOSC example sources with make: ${skip} is not installed\n`);
 
-  // autobuild itself runs only on an AOSC OS base; this builds what autobuild/build runs, with make, in plan order.
-  it.skipIf(skip !== undefined)('sources build with make in plan order, mica-count linked against the installed libmica', async () => {
+  // autobuild itself runs only on an AOSC OS base. This runs each package's autobuild/build as
+  // autobuild's `self` template does (in SRCDIR, a copy of the package directory, installing into
+  // PKGDIR, with the compiler flags exported), with autobuild's one function it calls, abinfo, as a
+  // plain echo. PKGDIR is shared, so mica-count builds against the installed libmica, as it would
+  // with the libmica package installed.
+  it.skipIf(skip !== undefined)('autobuild/build scripts build in plan order, mica-count linked against the installed libmica', async () => {
     const plan = planBuildSet({ flavour: 'autobuild', sources: await aoscExamples() }, { arch: 'amd64', origins: ['libmica'] });
     const work = mkdtempSync(join(tmpdir(), 'quarters-aosc-examples-'));
     scratch.push(work);
     const destdir = join(work, 'root');
     const sections = new Map(readdirSync(AOSC).flatMap((section) => readdirSync(join(AOSC, section)).map((pkg) => [pkg, section] as const)));
     for (const pkg of plan.waves.flat()) {
-      const build = join(work, pkg);
-      cpSync(join(AOSC, sections.get(pkg)!, pkg, 'autobuild', 'src'), build, { recursive: true });
-      const flags = [`CPPFLAGS=-I${destdir}/usr/include`, `LDFLAGS=-L${destdir}/usr/lib`, 'PREFIX=/usr'];
-      await execa('make', ['-C', build, ...flags]);
-      await execa('make', ['-C', build, ...flags, `DESTDIR=${destdir}`, 'install']);
+      const srcdir = join(work, pkg);
+      cpSync(join(AOSC, sections.get(pkg)!, pkg), srcdir, { recursive: true });
+      const env = { SRCDIR: srcdir, PKGDIR: destdir, CPPFLAGS: `-I${destdir}/usr/include`, LDFLAGS: `-L${destdir}/usr/lib` };
+      const result = await execa('bash', ['-euo', 'pipefail', '-c', 'abinfo() { printf "[INFO]: %s\\n" "$*"; }; source autobuild/build'], { cwd: srcdir, env, reject: false, all: true });
+      expect(result.exitCode, result.all).toBe(0);
+      expect(result.all).toContain(`[INFO]: Installing ${pkg} ...`);
     }
     const input = 'one two\n  three\n\n\tfour five';
     const { stdout } = await execa(join(destdir, 'usr/bin/mica-count'), { input, env: { LD_LIBRARY_PATH: `${destdir}/usr/lib` } });
