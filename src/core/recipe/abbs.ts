@@ -37,14 +37,31 @@ interface DefinesFile {
 /** Collects issues, each once. */
 class Issues {
   readonly list: ParseIssue[] = [];
+  private readonly seen = new Set<string>();
   add(issue: ParseIssue): void {
-    if (!this.list.some((i) => i.file === issue.file && i.line === issue.line && i.message === issue.message)) this.list.push(issue);
+    const key = `${issue.file}\0${issue.line}\0${issue.message}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.list.push(issue);
   }
 }
 
+/** Larger recipe files are not read: the largest in aosc-os-abbs is about 55 KB. */
+const MAX_RECIPE_CHARS = 1 << 20;
+
+/** The files of the directory that are small enough to read; the others are reported. */
+function readable(files: TextFile[], issues: Issues): TextFile[] {
+  return files.filter((f) => {
+    if (f.text.length <= MAX_RECIPE_CHARS) return true;
+    issues.add({ file: f.path, line: 0, message: `${f.text.length} characters: recipe files over ${MAX_RECIPE_CHARS} characters are not read` });
+    return false;
+  });
+}
+
 /** Parses one abbs package directory (`dir` is e.g. `core-libs/zlib`; `files` are its files, paths from the tree root). */
-export function parseAbbsPackage(dir: string, files: TextFile[]): ParseResult<SourcePackage> {
+export function parseAbbsPackage(dir: string, allFiles: TextFile[]): ParseResult<SourcePackage> {
   const issues = new Issues();
+  const files = readable(allFiles, issues);
   const specPath = `${dir}/spec`;
   const spec = files.find((f) => f.path === specPath);
   const defines = definesFiles(dir, files, issues);
@@ -383,7 +400,10 @@ function binaryArchitectures(vars: ShellScope, issues: Issues): string[] {
     try {
       const pattern = compileBashPattern(failArch.value);
       buildable = AOSC_ARCHITECTURES.filter((a) => !pattern.matches(a));
-      if (buildable.length === AOSC_ARCHITECTURES.length) {
+      // autobuild tests FAIL_ARCH against ABHOST, which is "noarch" for architecture-independent packages.
+      if (abhost?.value === 'noarch' && pattern.matches('noarch')) {
+        issues.add({ file: failArch.file, line: failArch.line, message: `FAIL_ARCH "${failArch.value}" matches noarch, this package's ABHOST: autobuild refuses to build it` });
+      } else if (buildable.length === AOSC_ARCHITECTURES.length) {
         issues.add({
           file: failArch.file,
           line: failArch.line,
