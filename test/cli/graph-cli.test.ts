@@ -2,7 +2,7 @@
  * The built `quarters graph` command (dist/cli/main.js, built by `npm test`) on small hand-written
  * recipe trees and on the shared Arch dataset.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,7 +13,8 @@ import { checkPlan } from '../support/plan-checks.js';
 
 const run = promisify(execFile);
 const MAIN = resolve(process.cwd(), 'dist/cli/main.js');
-const ARCH_DATA = resolve(process.cwd(), '../shared/datasets/archlinux-srcinfo/srcinfo.tar.xz');
+const SHARED = resolve(process.cwd(), '../shared/datasets');
+const ARCH_DATA = `${SHARED}/archlinux-srcinfo/srcinfo.tar.xz`;
 
 /** Runs the CLI; resolves to its exit status and output, whatever the status. */
 async function quarters(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -102,6 +103,53 @@ describe('quarters graph (small trees)', () => {
     expect(lenient.code).toBe(0);
     expect(lenient.stderr).toMatch(/^quarters: warning: broken\/\.SRCINFO:5: /);
     expect(lenient.stdout.trimEnd().split('\n').at(-1)).toBe('plan: packages=2 waves=2 cycles=0');
+  });
+});
+
+describe('quarters graph on Debian indices', () => {
+  const packages = [
+    'Package: zlib1g\nSource: zlib\nVersion: 1:1.3-1\nArchitecture: amd64\nMulti-Arch: same\n',
+    'Package: zlib1g-dev\nSource: zlib\nVersion: 1:1.3-1\nArchitecture: amd64\nDepends: zlib1g (= 1:1.3-1)\n',
+    'Package: libpng16-16\nSource: libpng1.6\nVersion: 1.6.39-2\nArchitecture: amd64\nDepends: zlib1g (>= 1:1.2.3)\n',
+    'Package: old-user\nVersion: 1\nArchitecture: amd64\nDepends: zlib1g (>= 2:0)\n',
+    'Package: png-tool\nVersion: 1\nArchitecture: all\nDepends: libpng16-16 | libpng-legacy\n',
+  ].join('\n');
+  const sources = [
+    'Package: zlib\nBinary: zlib1g, zlib1g-dev\nVersion: 1:1.3-1\nArchitecture: any\nBuild-Depends: debhelper-compat (= 13)\n',
+    'Package: libpng1.6\nBinary: libpng16-16\nVersion: 1.6.39-2\nArchitecture: any\nBuild-Depends: zlib1g-dev [!hurd-i386], libhurd-dev [hurd-any]\n',
+    'Package: png-tool\nBinary: png-tool\nVersion: 1\nArchitecture: all\nBuild-Depends-Indep: libpng-dev <!nodoc>\n',
+  ].join('\n');
+  writeFileSync(join(dir, 'Packages'), packages);
+  writeFileSync(join(dir, 'Sources'), sources);
+  execFileSync('gzip', ['-k', join(dir, 'Packages')]);
+  execFileSync('zstd', ['-q', join(dir, 'Sources')]);
+
+  it('reads plain and compressed indices for rdeps and plan', async () => {
+    const rdeps = await quarters('graph', 'rdeps', '--from', `debian:,${join(dir, 'Packages.gz')}`, 'zlib1g');
+    expect(rdeps.stdout).toBe('libpng16-16 1.6.39-2\npng-tool 1\nzlib1g 1:1.3-1\nzlib1g-dev 1:1.3-1\nrdeps: 4\n');
+    const plan = await quarters('graph', 'plan', '--json', '--from', `debian:${join(dir, 'Sources.zst')},${join(dir, 'Packages')}`, '--arch', 'amd64', 'zlib');
+    expect(plan.code).toBe(0);
+    const result = JSON.parse(plan.stdout) as BuildSetPlan;
+    expect(result.waves).toEqual([['zlib'], ['libpng1.6'], ['png-tool']]);
+    expect(result.unresolved).toEqual([
+      { pkgbase: 'png-tool', kind: 'build-indep', clause: 'libpng-dev' },
+      { pkgbase: 'zlib', kind: 'build', clause: 'debhelper-compat (= 13)' },
+    ]);
+    expect(checkPlan(result)).toEqual([]);
+  });
+
+  it('names the file and line of a bad stanza', async () => {
+    writeFileSync(join(dir, 'Packages.bad'), `${packages}\nPackage: broken\nVersion: 1\nArchitecture: amd64\nDepends: zlib1g (>= )\n`);
+    const { code, stderr } = await quarters('graph', 'rdeps', '--from', `debian:,${join(dir, 'Packages.bad')}`, 'zlib1g');
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^quarters: .*Packages\.bad:32: Depends: missing version/);
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('finds the closure of zlib1g in bookworm', async () => {
+    const { code, stdout } = await quarters('graph', 'rdeps', '--from', `debian:,${SHARED}/debian-bookworm/Packages.xz`, 'zlib1g');
+    expect(code).toBe(0);
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe('rdeps: 39945');
   });
 });
 
