@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { runJob, type EmulatedJob } from '../runner-emulator/emulator.js';
@@ -37,6 +38,15 @@ describe.skipIf(skip)('quarters-executor through the runner emulator (busybox ba
     expect(answer.builds_dir).toBe(join(fx.workDir, 'builds', 'q-abcdef12-p3-c1-j7'));
     expect(answer.builds_dir_is_shared).toBe(false);
     expect(answer.driver).toMatchObject({ name: 'quarters-executor' });
+  });
+
+  it('answers a bad config with the system-failure code and a message naming the file and the key', async () => {
+    const bad = join(fx.dir, 'bad.toml');
+    await writeFile(bad, '[limits]\nmemory_mib = "lots"\n');
+    const result = await fx.cli(['config'], { QUARTERS_EXECUTOR_CONFIG: bad, SYSTEM_FAILURE_EXIT_CODE: '42', CUSTOM_ENV_CI_JOB_ID: '1', CUSTOM_ENV_CI_PROJECT_ID: '1' });
+    expect(result.exitCode).toBe(42);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(new RegExp(`system failure: ${bad}: limits.memory_mib: `));
   });
 
   it('runs a job: sources on the host as the unprivileged user, the script in the container, nothing left after cleanup', async () => {
