@@ -147,8 +147,9 @@ export class BuildStore {
    * Adds an iteration with its builds, superseding the previous one: its unfinished builds become
    * superseded (those carried over hand their pipeline to their successor). Returns the new iteration.
    */
-  addIteration(namespaceId: number, reason: string, cycles: unknown[], builds: NewBuild[]): IterationRow {
+  addIteration(namespaceId: number, reason: string, cycles: unknown[], builds: NewBuild[], cancel: BuildRow[] = []): IterationRow {
     return this.transaction(() => {
+      for (const b of cancel) this.requestCancellation(b.project_id, b.pipeline_id!);
       const previous = this.latestIteration(namespaceId);
       const number = (previous?.number ?? 0) + 1;
       const at = now();
@@ -265,6 +266,23 @@ export class BuildStore {
          ON CONFLICT (build_id, filename) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, job_id = excluded.job_id, uploaded_at = excluded.uploaded_at`,
       )
       .run(buildId, a.filename, a.sha256, a.size, a.jobId, now());
+  }
+
+  /** Records that a pipeline is to be cancelled (before GitLab is asked, so that a crash cannot forget it). */
+  requestCancellation(projectId: number, pipelineId: number): void {
+    this.db
+      .prepare('INSERT INTO pipeline_cancellations (project_id, pipeline_id, requested_at) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET requested_at = excluded.requested_at, done_at = NULL')
+      .run(projectId, pipelineId, now());
+  }
+
+  /** Marks a cancellation carried out (or no longer wanted). */
+  cancellationDone(projectId: number, pipelineId: number): void {
+    this.db.prepare('UPDATE pipeline_cancellations SET done_at = ? WHERE project_id = ? AND pipeline_id = ?').run(now(), projectId, pipelineId);
+  }
+
+  /** Cancellations requested and not yet carried out. */
+  pendingCancellations(): { project_id: number; pipeline_id: number }[] {
+    return this.db.prepare('SELECT project_id, pipeline_id FROM pipeline_cancellations WHERE done_at IS NULL ORDER BY requested_at').all() as { project_id: number; pipeline_id: number }[];
   }
 
   /** Counts of builds by state over live iterations, for /metrics. */

@@ -90,6 +90,14 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX builds_state ON builds (state);
   CREATE INDEX builds_pipeline ON builds (pipeline_id);
 
+  CREATE TABLE pipeline_cancellations (
+    project_id INTEGER NOT NULL,
+    pipeline_id INTEGER NOT NULL,
+    requested_at TEXT NOT NULL,
+    done_at TEXT,
+    PRIMARY KEY (project_id, pipeline_id)
+  );
+
   CREATE TABLE artifacts (
     build_id INTEGER NOT NULL REFERENCES builds(id),
     filename TEXT NOT NULL,
