@@ -21,6 +21,7 @@ import { webhookRoutes } from './webhooks/route.js';
 import { Repositories } from './repository.js';
 import { repoRoutes } from './repos-route.js';
 import { uploadRoutes } from './upload.js';
+import { webUiRoutes } from './web-ui.js';
 
 export interface ServerOptions {
   log: Logger;
@@ -105,6 +106,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       uploadRoutes({ store, buildSets, repositories, gitlab, executorTokens: config.executor.tokens, flavour: config.build.flavour, metrics, log }),
       new Hono().route('/api/v1', apiRoutes({ store, buildSets, apiTokens: config.api.tokens })),
       repoRoutes({ store, repositories }),
+      webUiRoutes({ store }),
     ],
   });
 

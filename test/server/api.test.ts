@@ -108,4 +108,17 @@ describe('/api/v1', () => {
     expect(metrics).toMatch(/^quarters_gitlab_api_call_seconds_count\{/m);
     expect((await fetch(`${rig.url}/nowhere`)).status).toBe(404);
   });
+
+  it('shows build sets in the web UI, escaped', async () => {
+    const index = await (await fetch(`${rig.url}/`)).text();
+    expect(index).toContain('<a href="/ui/namespaces/png">png</a>');
+    const page = await fetch(`${rig.url}/ui/namespaces/png`);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await page.text()).toMatch(/<td>zlib<\/td><td>x86_64<\/td>/);
+    expect((await fetch(`${rig.url}/ui/namespaces/%3Cscript%3E`)).status).toBe(404);
+    const created = await call('POST', '/namespaces', { name: 'amp', origin_changesets: ['zlib@main'], packager: 'Jane & "Co" <j@example.org>' });
+    expect(created.status).toBe(201);
+    const escaped = await (await fetch(`${rig.url}/ui/namespaces/amp`)).text();
+    expect(escaped).toContain('packager Jane &amp; &quot;Co&quot; &lt;j@example.org&gt;');
+  });
 });
