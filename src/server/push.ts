@@ -45,6 +45,10 @@ export async function handlePush(
   if (!push.ref.startsWith('refs/heads/')) return;
   const branch = push.ref.slice('refs/heads/'.length);
   const project = await deps.gitlab.getProject(push.project_id);
+  if (!deps.index.holds(project)) {
+    deps.log.info({ project: project.path }, 'push to a project outside the package repositories; ignored');
+    return;
+  }
   if (push.after === ZERO_SHA) {
     const removed = deps.recipes.removeBranch(project.id, branch);
     deps.log.info({ project: project.path, branch, removed }, 'branch deleted; its recipes forgotten');

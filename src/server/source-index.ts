@@ -126,6 +126,12 @@ export class SourceIndex {
     private readonly log: Logger,
   ) {}
 
+  /** Whether recipes of `project` belong to the index (a project of the packages group, or the tree project). */
+  holds(project: Project): boolean {
+    if (this.layout.kind === 'tree') return project.path.toLowerCase() === this.layout.project.toLowerCase() || String(project.id) === this.layout.project;
+    return project.path.toLowerCase().startsWith(`${this.layout.group.toLowerCase()}/`);
+  }
+
   /** The projects recipes live in. */
   async projects(): Promise<Project[]> {
     return this.layout.kind === 'group' ? this.gitlab.listGroupProjects(this.layout.group) : [await this.gitlab.getProject(this.layout.project)];

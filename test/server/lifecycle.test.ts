@@ -135,6 +135,11 @@ describe('the server end to end', () => {
     expect(rig.server.recipes.get('zlib', 'next')).toBeUndefined();
     expect(rig.server.recipes.get('zlib', 'main')).toBeDefined();
     expect(rig.server.store.listNamespaces()).toEqual([]);
+
+    // A project outside the packages group is not read, whatever its hook says.
+    const stray = rig.gitlab.state.addProject({ path: 'elsewhere/zlib', files: { '.SRCINFO': srcinfo('zlib') } });
+    await rig.deliver('Push Hook', rig.gitlab.pushHookBody(rig.gitlab.state.pushFiles(stray, { '.SRCINFO': srcinfo('zlib', { version: '66-1' }) }), JANE));
+    expect(rig.server.recipes.get('zlib', 'main')!.recipe.version.text).toBe('9-1');
   });
 
   it('posts exactly one note on a merge request across three updates, and retires the set on merge', async () => {
