@@ -5,7 +5,7 @@
 // Run: npm run bench:abbs
 import { resolve } from 'node:path';
 import { readTree } from '../dist/cli/input.js';
-import { parseAbbsTree } from '../dist/core/recipe/abbs.js';
+import { isAbbsRecipePath, parseAbbsTree } from '../dist/core/recipe/abbs.js';
 
 /** CPU milliseconds this process has used. */
 function cpuMs() {
@@ -15,7 +15,7 @@ function cpuMs() {
 
 const archive = resolve(process.cwd(), '../shared/datasets/aosc-abbs/abbs-metadata.tar.xz');
 const readStart = Date.now();
-const files = await readTree(archive, (path) => path.endsWith('/spec') || path.endsWith('/defines'));
+const files = await readTree(archive, isAbbsRecipePath);
 const readMs = Date.now() - readStart;
 const bytes = files.reduce((sum, file) => sum + file.text.length, 0);
 

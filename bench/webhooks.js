@@ -1,4 +1,4 @@
-/* global console, process, fetch */
+/* global console, process, fetch, performance */
 // Benchmark: accepting GitLab webhooks. Each delivery is authenticated, validated, committed to the
 // SQLite inbox (WAL, synchronous=FULL) and answered; processing is not part of it (the worker is not
 // started). Prints the answer latency percentiles and deliveries per second, over real HTTP on 127.0.0.1.

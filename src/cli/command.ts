@@ -5,6 +5,11 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** A problem with the command's input or request (unknown package, unusable file): printed as one line, exit status 1. */
+export class CommandError extends Error {
+  override name = 'CommandError';
+}
+
 export interface Command {
   /** One line for `quarters --help`. */
   summary: string;

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /** The `quarters` command: dispatches to a subcommand module, turns known errors into one-line messages. */
-import { UsageError, type Command } from './command.js';
+import { CommandError, UsageError, type Command } from './command.js';
 import { ConfigError } from '../core/config-text.js';
 import { InputError } from './input.js';
 
 const commands: Record<string, () => Promise<{ command: Command }>> = {
+  graph: () => import('./graph.js'),
   server: () => import('./server.js'),
   index: () => import('./index.js'),
   ns: () => import('./ns.js'),
@@ -31,7 +32,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = status;
   },
   (error: unknown) => {
-    const known = error instanceof UsageError || error instanceof ConfigError || error instanceof InputError;
+    const known = error instanceof UsageError || error instanceof CommandError || error instanceof ConfigError || error instanceof InputError;
     process.stderr.write(`quarters: ${known ? (error as Error).message : (error as Error)?.stack ?? String(error)}\n`);
     process.exitCode = error instanceof UsageError ? 2 : 1;
   },

@@ -9,6 +9,7 @@ import { projectRoutes } from './routes/projects.js';
 import { repositoryRoutes } from './routes/repository.js';
 import type { RouteContext } from './routes/context.js';
 
+/** Where GitLab serves REST v4. */
 export const API_PREFIX = '/api/v4';
 
 /** One request the double served, for assertions (e.g. that no token travels in a URL). */
@@ -36,6 +37,7 @@ function credentialOf(header: (name: string) => string | undefined): RecordedReq
   return 'none';
 }
 
+/** The app: request log and faults around the authenticated `/api/v4` routes, GitLab-shaped errors. */
 export function createApp(ctx: RouteContext, options: AppOptions): Hono {
   const app = new Hono();
   app.use('*', async (c, next) => {

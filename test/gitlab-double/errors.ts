@@ -13,6 +13,7 @@ export class ApiError extends Error {
   }
 }
 
+/** GitLab's `not_found!(what)`: `404 {what} Not Found`. */
 export const notFound = (what: string) => new ApiError(404, `404 ${what} Not Found`);
 /** What GitLab answers when an ActiveRecord `find` fails (pipelines, notes by id). */
 export const recordNotFound = () => new ApiError(404, '404 Not found');

@@ -5,9 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { NULL_SHA, type RepoCommit } from './repository.js';
-import type { DoubleMergeRequest, DoublePipeline, DoubleProject, DoubleUser, PushResult } from './state.js';
+import type { DoubleJob, DoubleMergeRequest, DoublePipeline, DoubleProject, DoubleUser, PushResult, StateListener } from './state.js';
 import { ADMIN_USER } from './state.js';
-import type { ShapeContext } from './shapes.js';
+import { durationSeconds, type ShapeContext } from './shapes.js';
 
 /** GitLab puts only the newest 20 commits of a push in the hook; `total_commits_count` has them all. */
 export const PUSH_HOOK_COMMIT_LIMIT = 20;
@@ -15,6 +15,11 @@ export const PUSH_HOOK_COMMIT_LIMIT = 20;
 /** Webhook timestamps are `YYYY-MM-DD HH:MM:SS UTC`, unlike the REST API's ISO 8601. */
 function hookTime(iso: string | null): string | null {
   return iso === null ? null : `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
+}
+
+/** A user as webhooks embed one. */
+function hookUser(user: DoubleUser) {
+  return { id: user.id, name: user.name, username: user.username, avatar_url: null, email: user.email };
 }
 
 function hookProject(ctx: ShapeContext, project: DoubleProject) {
@@ -104,12 +109,11 @@ const MR_STATE_ID = { opened: 1, closed: 2, merged: 3 } as const;
 export function mergeRequestHookBody(ctx: ShapeContext, project: DoubleProject, mergeRequest: DoubleMergeRequest, action: MergeRequestAction, options: { oldrev?: string; user?: DoubleUser } = {}) {
   const user = options.user ?? ADMIN_USER;
   const head = project.repository.commits.get(project.repository.branches.get(mergeRequest.sourceBranch) ?? '');
-  const hookUser = { id: user.id, name: user.name, username: user.username, avatar_url: null, email: user.email };
   const { oldrev } = options;
   return {
     object_kind: 'merge_request',
     event_type: 'merge_request',
-    user: hookUser,
+    user: hookUser(user),
     project: hookProject(ctx, project),
     repository: { name: project.name, url: `git@${new URL(ctx.baseUrl).hostname}:${project.pathWithNamespace}.git`, description: '', homepage: `${ctx.baseUrl}/${project.pathWithNamespace}` },
     object_attributes: {
@@ -159,12 +163,72 @@ export function mergeRequestHookBody(ctx: ShapeContext, project: DoubleProject, 
   };
 }
 
+/** The Job Hook body for a job's current state (GitLab's "Job events"; `object_kind` is `build`). */
+export function jobHookBody(ctx: ShapeContext, job: DoubleJob, pipeline: DoublePipeline, project: DoubleProject) {
+  const commit = project.repository.commits.get(pipeline.sha);
+  const web = `${ctx.baseUrl}/${project.pathWithNamespace}`;
+  const host = new URL(ctx.baseUrl).hostname;
+  const retries = ctx.state.jobsOf(pipeline.id, true).filter((j) => j.retried && j.name === job.name && j.id < job.id).length;
+  return {
+    object_kind: 'build',
+    ref: pipeline.ref,
+    tag: pipeline.tag,
+    before_sha: pipeline.beforeSha,
+    sha: pipeline.sha,
+    retries_count: retries,
+    build_id: job.id,
+    build_name: job.name,
+    build_stage: job.stage,
+    build_status: job.status,
+    build_created_at: hookTime(job.createdAt),
+    build_started_at: hookTime(job.startedAt),
+    build_finished_at: hookTime(job.finishedAt),
+    build_created_at_iso: job.createdAt,
+    build_started_at_iso: job.startedAt,
+    build_finished_at_iso: job.finishedAt,
+    build_duration: durationSeconds(job.startedAt, job.finishedAt),
+    build_queued_duration: durationSeconds(job.createdAt, job.startedAt),
+    build_allow_failure: false,
+    build_failure_reason: job.failureReason ?? 'unknown_failure',
+    pipeline_id: pipeline.id,
+    runner: null,
+    project_id: project.id,
+    project_name: project.pathWithNamespace.split('/').join(' / '),
+    user: hookUser(pipeline.user),
+    commit: {
+      id: pipeline.id,
+      name: null,
+      sha: pipeline.sha,
+      message: commit?.message ?? '',
+      author_name: commit?.author.name ?? '',
+      author_email: commit?.author.email ?? '',
+      author_url: `mailto:${commit?.author.email ?? ''}`,
+      status: pipeline.status,
+      duration: durationSeconds(pipeline.startedAt, pipeline.finishedAt),
+      started_at: hookTime(pipeline.startedAt),
+      finished_at: hookTime(pipeline.finishedAt),
+      started_at_iso: pipeline.startedAt,
+      finished_at_iso: pipeline.finishedAt,
+    },
+    repository: {
+      name: project.name,
+      url: `git@${host}:${project.pathWithNamespace}.git`,
+      description: '',
+      homepage: web,
+      git_http_url: `${web}.git`,
+      git_ssh_url: `git@${host}:${project.pathWithNamespace}.git`,
+      visibility_level: 10,
+    },
+    project: hookProject(ctx, project),
+    environment: null,
+  };
+}
+
 /** The Pipeline Hook body for a pipeline's current state. */
 export function pipelineHookBody(ctx: ShapeContext, pipeline: DoublePipeline, project: DoubleProject) {
   const commit = project.repository.commits.get(pipeline.sha);
   const jobs = ctx.state.jobsOf(pipeline.id);
-  const seconds = (from: string | null, to: string | null) => (from && to ? Math.round((Date.parse(to) - Date.parse(from)) / 1000) : null);
-  const user = { id: pipeline.user.id, name: pipeline.user.name, username: pipeline.user.username, avatar_url: null, email: pipeline.user.email };
+  const user = hookUser(pipeline.user);
   return {
     object_kind: 'pipeline',
     object_attributes: {
@@ -181,8 +245,8 @@ export function pipelineHookBody(ctx: ShapeContext, pipeline: DoublePipeline, pr
       stages: [...new Set(jobs.map((j) => j.stage))],
       created_at: hookTime(pipeline.createdAt),
       finished_at: hookTime(pipeline.finishedAt),
-      duration: seconds(pipeline.startedAt, pipeline.finishedAt),
-      queued_duration: seconds(pipeline.createdAt, pipeline.startedAt),
+      duration: durationSeconds(pipeline.startedAt, pipeline.finishedAt),
+      queued_duration: durationSeconds(pipeline.createdAt, pipeline.startedAt),
       variables: pipeline.variables.map((v) => ({ key: v.key, value: v.value })),
       url: `${ctx.baseUrl}/${project.pathWithNamespace}/-/pipelines/${pipeline.id}`,
     },
@@ -198,8 +262,8 @@ export function pipelineHookBody(ctx: ShapeContext, pipeline: DoublePipeline, pr
       created_at: hookTime(job.createdAt),
       started_at: hookTime(job.startedAt),
       finished_at: hookTime(job.finishedAt),
-      duration: seconds(job.startedAt, job.finishedAt),
-      queued_duration: seconds(job.createdAt, job.startedAt),
+      duration: durationSeconds(job.startedAt, job.finishedAt),
+      queued_duration: durationSeconds(job.createdAt, job.startedAt),
       failure_reason: job.failureReason,
       when: 'on_success',
       manual: false,
@@ -216,6 +280,8 @@ export interface HookTarget {
   url: string;
   /** Sent as `X-Gitlab-Token`. */
   secret?: string;
+  /** Also send Job Hooks (a webhook with "Job events" ticked); Pipeline Hooks are always sent. */
+  jobEvents?: boolean;
 }
 
 export interface HookDelivery {
@@ -227,15 +293,18 @@ export interface HookDelivery {
   body: unknown;
 }
 
-/** POSTs one webhook the way GitLab does (headers `X-Gitlab-Event`, `X-Gitlab-Token`, `X-Gitlab-Event-UUID`, `Idempotency-Key`). */
-export async function deliverHook(target: HookTarget, event: string, body: unknown, instanceUrl: string): Promise<HookDelivery> {
+/**
+ * POSTs one webhook the way GitLab does (headers `X-Gitlab-Event`, `X-Gitlab-Token`, `X-Gitlab-Event-UUID`,
+ * `Idempotency-Key`, and `X-Gitlab-Webhook-UUID`, which names the configured webhook, not the event).
+ */
+export async function deliverHook(target: HookTarget, event: string, body: unknown, instanceUrl: string, webhookUuid: string): Promise<HookDelivery> {
   const uuid = randomUUID();
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'user-agent': 'GitLab/17.11.0',
     'x-gitlab-event': event,
     'x-gitlab-event-uuid': uuid,
-    'x-gitlab-webhook-uuid': randomUUID(),
+    'x-gitlab-webhook-uuid': webhookUuid,
     'x-gitlab-instance': instanceUrl,
     'idempotency-key': uuid,
   };
@@ -251,15 +320,18 @@ export async function deliverHook(target: HookTarget, event: string, body: unkno
   return { event, uuid, url: target.url, status, body };
 }
 
-/** Subscribes to pipeline status changes and POSTs a Pipeline Hook to `target()` for each, recording deliveries. */
-export function pipelineHookSender(ctx: ShapeContext, target: () => HookTarget | undefined, deliveries: HookDelivery[]) {
-  return async (pipeline: DoublePipeline, project: DoubleProject): Promise<void> => {
+/** Sends the webhooks GitLab would for each state event to `target()` (Pipeline Hooks; Job Hooks when the target asks), recording deliveries. */
+export function webhookSender(ctx: ShapeContext, target: () => HookTarget | undefined, deliveries: HookDelivery[]): StateListener {
+  const webhookUuids = new WeakMap<HookTarget, string>();
+  return async (event) => {
     const to = target();
-    if (!to) return;
-    const body = pipelineHookBody(ctx, pipeline, project);
+    if (!to || (event.kind === 'job' && !to.jobEvents)) return;
+    const [name, body] = event.kind === 'job'
+      ? ['Job Hook', jobHookBody(ctx, event.job, event.pipeline, event.project)] as const
+      : ['Pipeline Hook', pipelineHookBody(ctx, event.pipeline, event.project)] as const;
     // Let the API request that caused the change answer first, as GitLab's hook queue would.
     await new Promise((resolve) => setImmediate(resolve));
-    deliveries.push(await deliverHook(to, 'Pipeline Hook', body, ctx.baseUrl));
+    if (!webhookUuids.has(to)) webhookUuids.set(to, randomUUID());
+    deliveries.push(await deliverHook(to, name, body, ctx.baseUrl, webhookUuids.get(to)!));
   };
 }
-

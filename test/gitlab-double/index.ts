@@ -6,12 +6,12 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { createApp, API_PREFIX, type RecordedRequest } from './app.js';
 import { Faults } from './faults.js';
-import { mergeRequestHookBody, pipelineHookBody, pipelineHookSender, pushHookBody, type HookDelivery, type HookTarget, type MergeRequestAction } from './hooks.js';
+import { jobHookBody, mergeRequestHookBody, pipelineHookBody, pushHookBody, webhookSender, type HookDelivery, type HookTarget, type MergeRequestAction } from './hooks.js';
 import type { ShapeContext } from './shapes.js';
-import { GitLabState, type DoubleMergeRequest, type DoublePipeline, type DoubleProject, type DoubleUser, type PushResult } from './state.js';
+import { GitLabState, type DoubleJob, type DoubleMergeRequest, type DoublePipeline, type DoubleProject, type DoubleUser, type PushResult } from './state.js';
 
 export { GitLabState, DoubleError, ADMIN_USER, pipelineStatusOf } from './state.js';
-export type { DoubleProject, DoublePipeline, DoubleJob, DoubleNote, DoubleMergeRequest, DoubleGroup, DoubleUser, PushResult, AddProjectOptions, JobSpec, PipelineVariable, PipelineStatus, JobStatus } from './state.js';
+export type { StateEvent, StateListener, DoubleProject, DoublePipeline, DoubleJob, DoubleNote, DoubleMergeRequest, DoubleGroup, DoubleUser, PushResult, AddProjectOptions, JobSpec, PipelineVariable, PipelineStatus, JobStatus } from './state.js';
 export type { CommitInput, CommitAuthor, RepoCommit } from './repository.js';
 export { NULL_SHA } from './repository.js';
 export type { FaultSpec } from './faults.js';
@@ -25,7 +25,7 @@ export const DOUBLE_TOKEN = 'glpat-quarters-double-token';
 export interface GitLabDoubleOptions {
   /** Access tokens accepted in `PRIVATE-TOKEN` or `Authorization: Bearer`; defaults to [DOUBLE_TOKEN]. */
   tokens?: string[];
-  /** Where to POST Pipeline Hooks when a pipeline's status changes (settable later with setPipelineHook). */
+  /** Where to POST Pipeline Hooks (and Job Hooks, with `jobEvents`) as pipelines and jobs change (settable later with setPipelineHook). */
   pipelineHook?: HookTarget;
 }
 
@@ -40,15 +40,18 @@ export interface GitLabDouble {
   faults: Faults;
   /** Every request served, in order. */
   requests: RecordedRequest[];
-  /** Every Pipeline Hook POSTed, in order, with the receiver's status. */
+  /** Every webhook POSTed, in order, with the receiver's status. */
   hookDeliveries: HookDelivery[];
   setPipelineHook(target: HookTarget | undefined): void;
   /** The Push Hook body GitLab would send for `push` (from state.push / state.pushFiles). */
   pushHookBody(push: PushResult, user?: DoubleUser): ReturnType<typeof pushHookBody>;
   /** The Pipeline Hook body for a pipeline's current state. */
   pipelineHookBody(pipeline: DoublePipeline): ReturnType<typeof pipelineHookBody>;
+  /** The Job Hook body for a job's current state. */
+  jobHookBody(job: DoubleJob): ReturnType<typeof jobHookBody>;
   /** The Merge Request Hook body GitLab would send for `action` on a merge request (`oldrev` for an `update` by a push). */
   mergeRequestHookBody(project: DoubleProject, mergeRequest: DoubleMergeRequest, action: MergeRequestAction, options?: { oldrev?: string; user?: DoubleUser }): ReturnType<typeof mergeRequestHookBody>;
+  /** Waits for queued webhooks, then stops the server. */
   close(): Promise<void>;
 }
 
@@ -69,7 +72,7 @@ export async function startGitLabDouble(options: GitLabDoubleOptions = {}): Prom
   });
   const { port } = server.address() as AddressInfo;
   ctx.baseUrl = `http://127.0.0.1:${port}`;
-  state.listeners.push(pipelineHookSender(ctx, () => hookTarget, hookDeliveries));
+  state.listeners.push(webhookSender(ctx, () => hookTarget, hookDeliveries));
 
   return {
     url: ctx.baseUrl,
@@ -82,11 +85,15 @@ export async function startGitLabDouble(options: GitLabDoubleOptions = {}): Prom
     setPipelineHook: (target) => { hookTarget = target; },
     pushHookBody: (push, user) => pushHookBody(ctx, push, user),
     pipelineHookBody: (pipeline) => pipelineHookBody(ctx, pipeline, state.project(pipeline.projectId)),
+    jobHookBody: (job) => jobHookBody(ctx, job, state.pipeline(job.pipelineId), state.project(job.projectId)),
     mergeRequestHookBody: (project, mergeRequest, action, hookOptions) => mergeRequestHookBody(ctx, project, mergeRequest, action, hookOptions),
-    close: () => new Promise((resolve, reject) => {
-      // Keep-alive sockets would hold close() open; the double has no requests worth finishing.
-      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-      server.close((error) => (error ? reject(error) : resolve()));
-    }),
+    close: async () => {
+      await state.settled();
+      await new Promise<void>((resolve, reject) => {
+        // Keep-alive sockets would hold close() open; the double has no requests worth finishing.
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+        server.close((error) => (error ? reject(error) : resolve()));
+      });
+    },
   };
 }

@@ -41,7 +41,9 @@ export interface FileChange {
   diff: string;
 }
 
+/** The sha GitLab uses for "no commit" (a new branch's `before`). */
 export const NULL_SHA = '0000000000000000000000000000000000000000';
+/** The author of commits a test does not attribute. */
 export const DEFAULT_AUTHOR: CommitAuthor = { name: 'Test Packager', email: 'packager@example.com' };
 
 /** The blob id git would give this content. */

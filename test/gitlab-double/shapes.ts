@@ -10,6 +10,7 @@ export interface ShapeContext {
   state: GitLabState;
 }
 
+/** A user as GitLab embeds it (UserBasic). */
 export function userJson(ctx: ShapeContext, user: DoubleUser) {
   return {
     id: user.id, username: user.username, name: user.name, state: 'active', locked: false,
@@ -17,6 +18,7 @@ export function userJson(ctx: ShapeContext, user: DoubleUser) {
   };
 }
 
+/** A project's `namespace`. */
 export function namespaceJson(ctx: ShapeContext, group: DoubleGroup) {
   return {
     id: group.id, name: group.name, path: group.fullPath.split('/').pop()!, kind: 'group', full_path: group.fullPath,
@@ -24,6 +26,7 @@ export function namespaceJson(ctx: ShapeContext, group: DoubleGroup) {
   };
 }
 
+/** A project as `GET /projects/:id` returns it. */
 export function projectJson(ctx: ShapeContext, project: DoubleProject) {
   const web = `${ctx.baseUrl}/${project.pathWithNamespace}`;
   const host = new URL(ctx.baseUrl).hostname;
@@ -54,6 +57,7 @@ export function projectJson(ctx: ShapeContext, project: DoubleProject) {
   };
 }
 
+/** A commit as lists and compare return it. */
 export function commitJson(ctx: ShapeContext, project: DoubleProject, commit: RepoCommit) {
   const title = commit.message.split('\n')[0]!;
   return {
@@ -78,7 +82,7 @@ export function commitJson(ctx: ShapeContext, project: DoubleProject, commit: Re
 /** `GET .../repository/commits/:sha` adds stats and the last pipeline to the commit. */
 export function commitDetailJson(ctx: ShapeContext, project: DoubleProject, commit: RepoCommit) {
   const parent = commit.parentIds[0] === undefined ? undefined : project.repository.commits.get(commit.parentIds[0]);
-  const changes = parent ? project.repository.compare(parent, commit).changes : project.repository.compare(commit, commit).changes;
+  const changes = project.repository.diffSnapshots(parent?.files ?? new Map(), commit.files);
   const count = (sign: string) => changes.reduce((n, c) => n + c.diff.split('\n').filter((l) => l.startsWith(sign) && !l.startsWith('@@')).length, 0);
   const additions = count('+');
   const deletions = count('-');
@@ -92,6 +96,7 @@ export function commitDetailJson(ctx: ShapeContext, project: DoubleProject, comm
   };
 }
 
+/** A branch with its head commit. */
 export function branchJson(ctx: ShapeContext, project: DoubleProject, name: string) {
   const commit = project.repository.commits.get(project.repository.branches.get(name)!)!;
   return {
@@ -107,10 +112,12 @@ export function branchJson(ctx: ShapeContext, project: DoubleProject, name: stri
   };
 }
 
+/** One entry of `GET .../repository/tree`. */
 export function treeEntryJson(entry: TreeEntry) {
   return { id: entry.id, name: entry.name, type: entry.type, path: entry.path, mode: entry.mode };
 }
 
+/** A file with metadata and base64 content, as `GET .../repository/files/:file_path` returns it. */
 export function fileJson(project: DoubleProject, commit: RepoCommit, ref: string, path: string, content: string) {
   const bytes = Buffer.from(content, 'utf8');
   const lastCommit = project.repository.ancestors(commit.id)
@@ -134,6 +141,7 @@ export function fileJson(project: DoubleProject, commit: RepoCommit, ref: string
   };
 }
 
+/** One entry of a compare's `diffs`. */
 export function diffJson(change: FileChange) {
   return {
     diff: change.diff,
@@ -169,7 +177,8 @@ export function pipelineBasicJson(ctx: ShapeContext, pipeline: DoublePipeline) {
   };
 }
 
-function durationSeconds(from: string | null, to: string | null): number | null {
+/** Whole seconds between two ISO timestamps, null while either is missing. */
+export function durationSeconds(from: string | null, to: string | null): number | null {
   if (from === null || to === null) return null;
   return Math.round((Date.parse(to) - Date.parse(from)) / 1000);
 }
@@ -201,6 +210,7 @@ function detailedStatusJson(ctx: ShapeContext, pipeline: DoublePipeline) {
   };
 }
 
+/** A CI job (Entities::Ci::Job) with its pipeline. */
 export function jobJson(ctx: ShapeContext, job: DoubleJob) {
   const pipeline = ctx.state.pipeline(job.pipelineId);
   const project = ctx.state.project(job.projectId);
@@ -235,6 +245,7 @@ export function jobJson(ctx: ShapeContext, job: DoubleJob) {
   };
 }
 
+/** A merge request note. */
 export function noteJson(ctx: ShapeContext, note: DoubleNote, mergeRequest: DoubleMergeRequest) {
   return {
     id: note.id,

@@ -9,6 +9,7 @@ import { Repository, type CommitAuthor, type CommitInput, type RepoCommit, NULL_
 export type PipelineStatus =
   | 'created' | 'waiting_for_resource' | 'preparing' | 'pending' | 'running'
   | 'success' | 'failed' | 'canceled' | 'skipped' | 'manual' | 'scheduled';
+/** Every pipeline status GitLab knows (the `status` filter's values). */
 export const PIPELINE_STATUSES: readonly PipelineStatus[] = [
   'created', 'waiting_for_resource', 'preparing', 'pending', 'running', 'success', 'failed', 'canceled', 'skipped', 'manual', 'scheduled',
 ];
@@ -135,13 +136,20 @@ export interface AddProjectOptions {
   archived?: boolean;
 }
 
-/** Called whenever a pipeline is created or its status changes, as GitLab fires its Pipeline Hook. It must read the pipeline before its first await. */
-export type PipelineListener = (pipeline: DoublePipeline, project: DoubleProject) => Promise<void>;
+/** A change GitLab would fire a webhook for: a pipeline or a job created or changing status. */
+export type StateEvent =
+  | { kind: 'pipeline'; pipeline: DoublePipeline; project: DoubleProject }
+  | { kind: 'job'; job: DoubleJob; pipeline: DoublePipeline; project: DoubleProject };
 
+/** Told of every StateEvent, in order. It must read what it needs before its first await: the state moves on. */
+export type StateListener = (event: StateEvent) => Promise<void>;
+
+/** The user the double acts as: it creates the pipelines and notes of API calls. */
 export const ADMIN_USER: DoubleUser = { id: 1, username: 'quarters-bot', name: 'quarters bot', email: 'quarters@example.com' };
 
 const now = () => new Date().toISOString();
 
+/** A test drove the double into something GitLab would not allow (unknown project, finishing a finished job…). */
 export class DoubleError extends Error {
   override name = 'DoubleError';
 }
@@ -153,7 +161,7 @@ export class GitLabState {
   readonly pipelines = new Map<number, DoublePipeline>();
   readonly jobs = new Map<number, DoubleJob>();
   readonly notes = new Map<number, DoubleNote>();
-  readonly listeners: PipelineListener[] = [];
+  readonly listeners: StateListener[] = [];
   private readonly pendingNotifications: Promise<void>[] = [];
   private nextId = { group: 100, project: 1000, pipeline: 5000, job: 9000, note: 300, mergeRequest: 700 };
 
@@ -182,7 +190,7 @@ export class GitLabState {
     return project;
   }
 
-  /** A group by id or full path, created with its parents when absent. */
+  /** The group at a full path, created with its parents when absent. */
   ensureGroup(fullPath: string): DoubleGroup {
     const existing = this.findGroup(fullPath);
     if (existing) return existing;
@@ -305,19 +313,24 @@ export class GitLabState {
     };
     for (const spec of project.ciJobs) pipeline.jobIds.push(this.newJob(pipeline, spec).id);
     this.pipelines.set(pipeline.id, pipeline);
+    const events: StateEvent[] = [
+      ...this.jobsOf(pipeline.id).map((job): StateEvent => ({ kind: 'job', job, pipeline, project })),
+      { kind: 'pipeline', pipeline, project },
+    ];
     // GitLab reports the new pipeline by hook too, asynchronously: the creating request does not wait for it.
-    this.pendingNotifications.push(this.notify(pipeline));
+    this.pendingNotifications.push(this.notify(events));
     return pipeline;
   }
 
-  /** Resolves when every Pipeline Hook queued so far (e.g. for pipeline creation) was delivered. */
+  /** Resolves when every webhook queued so far (e.g. for pipeline creation) was delivered. */
   async settled(): Promise<void> {
     while (this.pendingNotifications.length > 0) await Promise.all(this.pendingNotifications.splice(0));
   }
 
-  private async notify(pipeline: DoublePipeline): Promise<void> {
-    const project = this.projects.get(pipeline.projectId)!;
-    for (const listener of this.listeners) await listener(pipeline, project);
+  private async notify(events: StateEvent[]): Promise<void> {
+    for (const event of events) {
+      for (const listener of this.listeners) await listener(event);
+    }
   }
 
   private newJob(pipeline: DoublePipeline, spec: JobSpec): DoubleJob {
@@ -406,7 +419,7 @@ export class GitLabState {
     }
   }
 
-  /** Cancels a pipeline's unfinished jobs (`POST .../cancel`). */
+  /** Cancels a pipeline's unfinished jobs (`POST .../cancel`); the state changes at once, the promise waits for the webhooks. */
   async cancelPipeline(pipelineId: number): Promise<void> {
     await this.changeJobs(pipelineId, () => {
       for (const job of this.jobsOf(pipelineId)) {
@@ -422,7 +435,7 @@ export class GitLabState {
     return this.jobsOf(pipelineId).some((j) => j.status === 'failed' || j.status === 'canceled');
   }
 
-  /** Replaces failed and canceled jobs by new pending ones (`POST .../retry`). */
+  /** Replaces failed and canceled jobs by new pending ones (`POST .../retry`); the state changes at once, the promise waits for the webhooks. */
   async retryPipeline(pipelineId: number): Promise<void> {
     const pipeline = this.pipeline(pipelineId);
     await this.changeJobs(pipelineId, () => {
@@ -436,17 +449,25 @@ export class GitLabState {
     });
   }
 
-  /** Applies a change to a pipeline's jobs, recomputes its status and notifies listeners if it changed. */
+  /** Applies a change to a pipeline's jobs, recomputes its status and notifies listeners of every job and pipeline status that changed. */
   private async changeJobs(pipelineId: number, change: () => void): Promise<void> {
     const pipeline = this.pipeline(pipelineId);
+    const project = this.projects.get(pipeline.projectId)!;
     const before = pipeline.status;
+    const jobStatusesBefore = new Map(pipeline.jobIds.map((id) => [id, this.jobs.get(id)!.status]));
     change();
     pipeline.status = pipelineStatusOf(this.jobsOf(pipelineId).map((j) => j.status));
     pipeline.updatedAt = now();
     if (pipeline.status === 'running') pipeline.startedAt ??= now();
     if (FINISHED.has(pipeline.status as JobStatus)) pipeline.finishedAt = now();
-    if (pipeline.status === before) return;
-    await this.notify(pipeline);
+    const events: StateEvent[] = pipeline.jobIds
+      .map((id) => this.jobs.get(id)!)
+      .filter((job) => jobStatusesBefore.get(job.id) !== job.status)
+      .map((job) => ({ kind: 'job', job, pipeline, project }));
+    if (pipeline.status !== before) events.push({ kind: 'pipeline', pipeline, project });
+    const delivered = this.notify(events);
+    this.pendingNotifications.push(delivered);
+    await delivered;
   }
 }
 

@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readTree } from '../../src/cli/input.js';
-import { definesScope, parseAbbsTree } from '../../src/core/recipe/abbs.js';
+import { definesScope, isAbbsRecipePath, parseAbbsTree } from '../../src/core/recipe/abbs.js';
 import { readShellVariables } from '../../src/core/recipe/abbs-shell.js';
 import { formatParseIssue, type ParseIssue, type SourcePackage, type TextFile } from '../../src/core/recipe/model.js';
 
@@ -21,7 +21,7 @@ let packages: SourcePackage[];
 let issues: ParseIssue[];
 
 beforeAll(async () => {
-  files = await readTree(ARCHIVE, (path) => path.endsWith('/spec') || path.endsWith('/defines'));
+  files = await readTree(ARCHIVE, isAbbsRecipePath);
   ({ packages, issues } = parseAbbsTree(files));
 });
 
@@ -171,6 +171,50 @@ describe('the AOSC abbs tree', () => {
     const specVer = /^__VER=(.*)$/m.exec(textOf('runtime-kernel/linux-kernel/spec'));
     expect(specVer).not.toBeNull();
     expect(kernel.binaries[0]!.name).toMatch(/^linux-kernel-[0-9]/);
+  });
+});
+
+describe('damaged recipes', () => {
+  it('never throw: every problem is an issue inside the file it names', () => {
+    // A seeded generator, so that a failure can be replayed.
+    let seed = 20241024;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const SHELL = `"'$(){}[]\\\`#;|&<>!*?=+:~/-_ \n\t`;
+    const damage = (text: string): string => {
+      const at = random(text.length + 1);
+      switch (random(4)) {
+        case 0:
+          return text.slice(0, at);
+        case 1:
+          return text.slice(0, at) + SHELL[random(SHELL.length)] + text.slice(at);
+        case 2:
+          return text.slice(0, at) + text.slice(at + 1 + random(8));
+        default:
+          return text.slice(0, at) + '${' + text.slice(at);
+      }
+    };
+    const dirs = packages.map((p) => p.location.file.slice(0, -'/spec'.length));
+    let runs = 0;
+    for (let i = 0; i < 400; i++) {
+      const dir = dirs[random(dirs.length)]!;
+      const own = files.filter((f) => f.path.startsWith(`${dir}/`)).map((f) => ({ ...f }));
+      for (let round = 0; round < 3; round++) {
+        const victim = own[random(own.length)]!;
+        victim.text = damage(victim.text);
+      }
+      const { issues: found } = parseAbbsTree(own);
+      for (const issue of found) {
+        const file = own.find((f) => f.path === issue.file);
+        const lines = file ? file.text.split('\n').length : 0;
+        expect(issue.line, formatParseIssue(issue)).toBeGreaterThanOrEqual(0);
+        expect(issue.line, formatParseIssue(issue)).toBeLessThanOrEqual(lines);
+      }
+      runs += 1;
+    }
+    expect(runs).toBe(400);
   });
 });
 

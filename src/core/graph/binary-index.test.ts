@@ -14,6 +14,7 @@ const debian = BinaryIndex.of(
       indexed('debian', 'libz-dev', '1:1.2.13-1', { source: 'zlib', provides: [provide('zlib-dev', '1:1.2.13-1')] }),
       indexed('debian', 'python3', '3.11.2-1', { multiArch: 'allowed' }),
       indexed('debian', 'perl', '5.36.0-7'),
+      indexed('debian', 'make', '4.3-4.1', { multiArch: 'foreign', provides: [provide('build-tool')] }),
       indexed('debian', 'libc6', '2.36-9', { architectures: ['amd64'], multiArch: 'same' }),
       indexed('debian', 'libc6-i386-only', '2.36-9', { architectures: ['i386'] }),
       indexed('debian', 'tzdata', '2024a-0', { architectures: ['all'] }),
@@ -57,6 +58,8 @@ describe('BinaryIndex (dpkg semantics)', () => {
     expect(names(debian, debian.resolveAtom(dep('python3', undefined, undefined, { archQualifier: 'any' })))).toEqual(['python3']);
     expect(names(debian, debian.resolveAtom(dep('perl', undefined, undefined, { archQualifier: 'any' })))).toEqual([]);
     expect(names(debian, debian.resolveAtom(dep('perl', undefined, undefined, { archQualifier: 'native' })))).toEqual(['perl']);
+    expect(names(debian, debian.resolveAtom(dep('make', undefined, undefined, { archQualifier: 'any' })))).toEqual(['make']);
+    expect(names(debian, debian.resolveAtom(dep('build-tool', undefined, undefined, { archQualifier: 'any' })))).toEqual(['make']);
     expect(names(debian, debian.resolveAtom(dep('libc6', undefined, undefined, { archQualifier: 'amd64' })))).toEqual(['libc6']);
     expect(names(debian, debian.resolveAtom(dep('libc6', undefined, undefined, { archQualifier: 'i386' })))).toEqual([]);
   });
@@ -74,8 +77,11 @@ describe('BinaryIndex (dpkg semantics)', () => {
       },
       archView('amd64'),
     );
-    expect(index.mentions('awk').map((m) => index.entries[m.binary]!.name)).toEqual(['a', 'b']);
-    expect(index.mentions('x')).toEqual([]);
+    const awk = index.mentions('awk');
+    expect(Array.from(awk.binaries.subarray(awk.from, awk.to), (id) => index.entries[id]!.name)).toEqual(['a', 'b']);
+    expect(awk.atoms.slice(awk.from, awk.to)).toEqual([dep('awk'), dep('awk')]);
+    const x = index.mentions('x');
+    expect(x.to - x.from).toBe(0);
     expect(index.namesOf(2)).toEqual(['mawk', 'awk']);
   });
 });

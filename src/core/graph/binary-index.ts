@@ -9,9 +9,11 @@
  * flavour's rules (dpkg for Debian and AOSC, vercmp for pacman).
  *
  * Multiarch qualifiers are read for one native architecture: no qualifier, `:native` or the native
- * architecture's name mean the native package; `:any` is satisfied only by a package marked
- * `Multi-Arch: allowed` (as dpkg requires), or through the Provides of such a package; a foreign
- * architecture (`gcc:i386` on amd64) cannot be satisfied from a single-architecture index.
+ * architecture's name mean the native package; `:any` is satisfied, as dpkg's deparchsatisfied has
+ * it, by a package (or through the Provides of a package) marked `Multi-Arch: allowed` or `foreign`;
+ * a foreign architecture (`gcc:i386` on amd64) cannot be satisfied from a single-architecture index.
+ * (dose-ceve differs on two corner cases bookworm does not have: it lets `:any` take any native
+ * package by name, and refuses a `foreign` provider.)
  */
 import { builtFor, clausesFor, restrictionApplies, type ArchView } from '../recipe/arch-view.js';
 import type { Dependency, DependencyClause, Flavour, VersionConstraint } from '../recipe/model.js';
@@ -26,11 +28,19 @@ export interface ProvideRef {
   version: string | undefined;
 }
 
-/** A dependency atom of a binary's run dependencies, found by the name it asks for. */
-export interface Mention {
-  /** The binary whose Depends or Pre-Depends holds the atom. */
-  binary: number;
-  atom: Dependency;
+/** The atoms asking for one name: `binaries[i]` holds `atoms[i]` in its Depends or Pre-Depends, for i from `from` to `to - 1`. */
+export interface MentionRange {
+  binaries: Int32Array;
+  atoms: readonly Dependency[];
+  from: number;
+  to: number;
+}
+
+interface MentionIndex {
+  slots: Map<string, number>;
+  start: Int32Array;
+  binaries: Int32Array;
+  atoms: Dependency[];
 }
 
 const NONE: readonly never[] = [];
@@ -41,8 +51,8 @@ export class BinaryIndex {
   readonly entries: readonly BinaryEntry[];
   private readonly real = new Map<string, number[]>();
   private readonly providing = new Map<string, ProvideRef[]>();
-  private readonly runClauseCache: (DependencyClause[] | undefined)[];
-  private mentionIndex: Map<string, Mention[]> | null = null;
+  private readonly runClauseCache: (readonly DependencyClause[] | undefined)[];
+  private mentionIndex: MentionIndex | null = null;
   private readonly versionCache = new Map<string, boolean>();
 
   constructor(
@@ -50,10 +60,12 @@ export class BinaryIndex {
     entries: readonly BinaryEntry[],
     readonly view: ArchView,
   ) {
-    this.entries = entries
-      .filter((entry) => builtFor(entry.binary.architectures, view.arch))
-      .sort((a, b) => compareText(a.name, b.name) || compareText(a.version, b.version) || compareText(a.source, b.source));
-    this.runClauseCache = new Array<DependencyClause[] | undefined>(this.entries.length);
+    const built = entries.filter((entry) => builtFor(entry.binary.architectures, view.arch));
+    // Archive indices come sorted already; checking is one pass, sorting them again is not.
+    let sorted = true;
+    for (let i = 1; i < built.length && sorted; i++) sorted = compareEntries(built[i - 1]!, built[i]!) <= 0;
+    this.entries = sorted ? built : built.sort(compareEntries);
+    this.runClauseCache = new Array<readonly DependencyClause[] | undefined>(this.entries.length);
     this.entries.forEach((entry, id) => {
       pushTo(this.real, entry.name, id);
       for (const provide of entry.binary.provides) {
@@ -123,24 +135,60 @@ export class BinaryIndex {
     return names;
   }
 
-  /** The atoms of every binary's run dependencies that ask for `name` (the reverse of resolution, before version checks). */
-  mentions(name: string): readonly Mention[] {
-    if (!this.mentionIndex) {
-      const index = new Map<string, Mention[]>();
-      for (let id = 0; id < this.entries.length; id++) {
-        for (const clause of this.runClauses(id)) {
-          for (const atom of clause) pushTo(index, atom.name, { binary: id, atom });
+  /**
+   * The atoms of every binary's run dependencies that ask for `name` (the reverse of resolution,
+   * before version checks): positions `from` to `to - 1` of `binaries` (the asking binary) and `atoms`.
+   */
+  mentions(name: string): MentionRange {
+    const mentions = (this.mentionIndex ??= this.indexMentions());
+    const slot = mentions.slots.get(name);
+    if (slot === undefined) return { binaries: mentions.binaries, atoms: mentions.atoms, from: 0, to: 0 };
+    return { binaries: mentions.binaries, atoms: mentions.atoms, from: mentions.start[slot]!, to: mentions.start[slot + 1]! };
+  }
+
+  /** Builds the mention index in two passes (count, then fill) into flat arrays: 400k atoms in bookworm. */
+  private indexMentions(): MentionIndex {
+    const slots = new Map<string, number>();
+    const counts: number[] = [];
+    let total = 0;
+    for (let id = 0; id < this.entries.length; id++) {
+      for (const clause of this.runClauses(id)) {
+        for (const atom of clause) {
+          let slot = slots.get(atom.name);
+          if (slot === undefined) {
+            slot = counts.length;
+            slots.set(atom.name, slot);
+            counts.push(0);
+          }
+          counts[slot]!++;
+          total++;
         }
       }
-      this.mentionIndex = index;
     }
-    return this.mentionIndex.get(name) ?? NONE;
+    const start = new Int32Array(counts.length + 1);
+    for (let slot = 0; slot < counts.length; slot++) start[slot + 1] = start[slot]! + counts[slot]!;
+    const fill = start.slice(0, counts.length);
+    const binaries = new Int32Array(total);
+    const atoms = new Array<Dependency>(total);
+    for (let id = 0; id < this.entries.length; id++) {
+      for (const clause of this.runClauses(id)) {
+        for (const atom of clause) {
+          const at = fill[slots.get(atom.name)!]!++;
+          binaries[at] = id;
+          atoms[at] = atom;
+        }
+      }
+    }
+    return { slots, start, binaries, atoms };
   }
 
   private qualifierAllows(id: number, atom: Dependency): boolean {
     const qualifier = atom.archQualifier;
     if (qualifier === undefined || qualifier === 'native' || qualifier === this.view.arch) return true;
-    if (qualifier === 'any') return this.entries[id]!.binary.multiArch === 'allowed';
+    if (qualifier === 'any') {
+      const multiArch = this.entries[id]!.binary.multiArch;
+      return multiArch === 'allowed' || multiArch === 'foreign';
+    }
     return false;
   }
 
@@ -165,4 +213,8 @@ export class BinaryIndex {
     }
     return answer;
   }
+}
+
+function compareEntries(a: BinaryEntry, b: BinaryEntry): number {
+  return compareText(a.name, b.name) || compareText(a.version, b.version) || compareText(a.source, b.source);
 }

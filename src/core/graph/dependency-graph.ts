@@ -13,6 +13,7 @@
  */
 import { clausesFor, hasArchDependent, hasArchIndependent, builtFor, type ArchView } from '../recipe/arch-view.js';
 import type { DependencyClause, SourcePackage } from '../recipe/model.js';
+import { formatClause } from '../recipe/dependency-text.js';
 import { compareVersions } from '../version/index.js';
 import { BinaryIndex } from './binary-index.js';
 import { compareText } from './order.js';
@@ -54,6 +55,8 @@ export class DependencyGraph {
   /** pkgbases of the universe that are not built on the architecture. */
   readonly notBuilt: ReadonlySet<string>;
   private reverse: { start: Int32Array; edges: Int32Array } | null = null;
+  private edgeFrom: Int32Array | null = null;
+  private readonly clauseTexts = new Map<DependencyClause, string>();
 
   constructor(
     readonly index: BinaryIndex,
@@ -181,15 +184,27 @@ export class DependencyGraph {
 
   /** The source an edge leaves from. */
   edgeSource(edge: number): number {
-    // Binary search over edgeStart: edges are grouped by source in id order.
-    let low = 0;
-    let high = this.sources.length - 1;
-    while (low < high) {
-      const mid = (low + high + 1) >> 1;
-      if (this.edgeStart[mid]! <= edge) low = mid;
-      else high = mid - 1;
+    return this.sourceOfEdge()[edge]!;
+  }
+
+  /** The source each edge leaves from, as one array (the reverse of `edgeStart`). */
+  sourceOfEdge(): Int32Array {
+    if (!this.edgeFrom) {
+      const from = new Int32Array(this.edgeTarget.length);
+      for (let s = 0; s < this.sources.length; s++) from.fill(s, this.edgeStart[s]!, this.edgeStart[s + 1]!);
+      this.edgeFrom = from;
     }
-    return low;
+    return this.edgeFrom;
+  }
+
+  /** A clause as text, formatted once per clause. */
+  clauseText(clause: DependencyClause): string {
+    let text = this.clauseTexts.get(clause);
+    if (text === undefined) {
+      text = formatClause(clause);
+      this.clauseTexts.set(clause, text);
+    }
+    return text;
   }
 }
 

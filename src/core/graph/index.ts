@@ -1,5 +1,5 @@
 /** The rebuild-graph engine: binary indexes, reverse dependency closures and build-set planning. */
-export { BinaryIndex, type Mention, type ProvideRef } from './binary-index.js';
+export { BinaryIndex, type MentionRange, type ProvideRef } from './binary-index.js';
 export { DependencyGraph, NEED_KINDS, resolveClause, type NeedKind, type UnresolvedClause } from './dependency-graph.js';
 export {
   dependencyGraphFor,

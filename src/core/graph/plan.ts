@@ -19,7 +19,6 @@
  * The critical path is the longest chain of units, its length the number of waves.
  */
 import { archView } from '../recipe/arch-view.js';
-import { formatClause } from '../recipe/dependency-text.js';
 import { DependencyGraph, NEED_KINDS, type NeedKind } from './dependency-graph.js';
 import { compareText } from './order.js';
 import { pushTo } from './multimap.js';
@@ -149,17 +148,19 @@ export function planBuildSet(input: Universe | DependencyGraph, options: PlanOpt
     }
   }
   const reverse = graph.reverseEdges();
+  const edgeFrom = graph.sourceOfEdge();
   for (let head = 0; head < tail; head++) {
     const q = queue[head]!;
     for (let i = reverse.start[q]!; i < reverse.start[q + 1]!; i++) {
       const edge = reverse.edges[i]!;
-      const p = graph.edgeSource(edge);
+      const p = edgeFrom[edge]!;
       if (inSet[p]) continue;
       inSet[p] = 1;
       parentEdge[p] = edge;
       queue[tail++] = p;
     }
   }
+  // Ids follow pkgbase order, so everything sorted by id below is sorted by name.
   const members = queue.slice(0, tail).sort();
 
   const { componentOf, members: components, closingEdges } = stronglyConnectedComponents(
@@ -168,7 +169,7 @@ export function planBuildSet(input: Universe | DependencyGraph, options: PlanOpt
   );
   // Components come in reverse topological order: every component a unit needs has its wave already.
   const componentWave = new Int32Array(components.length);
-  const componentNext = new Int32Array(components.length).fill(-1);
+  const componentNextEdge = new Int32Array(components.length).fill(-1);
   components.forEach((component, c) => {
     let wave = 0;
     for (const p of component) {
@@ -177,67 +178,75 @@ export function planBuildSet(input: Universe | DependencyGraph, options: PlanOpt
         if (d < 0 || d === c) continue;
         if (componentWave[d]! + 1 > wave) {
           wave = componentWave[d]! + 1;
-          componentNext[c] = d;
+          componentNextEdge[c] = e;
         }
       }
     }
     componentWave[c] = wave;
   });
 
-  const edge = (e: number, from = graph.edgeSource(e)): PlanEdge => describeEdge(graph, e, from);
+  const edge = (e: number): PlanEdge => describeEdge(graph, e);
+  const name = (p: number): string => graph.sources[p]!.pkgbase;
   const closingByComponent = new Map<number, number[]>();
   for (const e of closingEdges) pushTo(closingByComponent, componentOf[graph.edgeTarget[e]!]!, e);
   for (const [p, e] of graph.selfNeeds) if (inSet[p]) pushTo(closingByComponent, componentOf[p]!, e);
 
-  const cycles: PlanCycle[] = [];
-  const cycleOf = new Map<number, number>();
+  const cyclic: number[] = [];
   components.forEach((component, c) => {
-    const closing = closingByComponent.get(c);
-    if (component.length === 1 && !closing) return;
-    const sortedClosing = (closing ?? []).sort((a, b) => a - b);
-    cycleOf.set(c, cycles.length);
-    cycles.push({
-      members: component.map((p) => graph.sources[p]!.pkgbase),
-      buildOrder: buildOrder(graph, component, componentOf, new Set(sortedClosing)).map((p) => graph.sources[p]!.pkgbase),
-      closingEdges: sortedClosing.map((e) => edge(e)),
-    });
+    if (component.length > 1 || closingByComponent.has(c)) cyclic.push(c);
   });
-  cycles.sort((a, b) => compareText(a.members[0]!, b.members[0]!));
-  const cycleIndex = new Map(cycles.map((cycle, i) => [cycle.members[0]!, i]));
+  cyclic.sort((a, b) => components[a]![0]! - components[b]![0]!);
+  const cycleOf = new Map<number, number>(cyclic.map((c, i) => [c, i]));
+  const cycles: PlanCycle[] = cyclic.map((c) => {
+    const component = components[c]!;
+    const closing = closingByComponent.get(c)!.sort((a, b) => a - b);
+    return {
+      members: component.map(name),
+      buildOrder: buildOrder(graph, component, componentOf, new Set(closing)).map(name),
+      closingEdges: closing.map(edge),
+    };
+  });
 
-  const waveCount = components.length > 0 ? Math.max(...componentWave) + 1 : 0;
+  const waveCount = components.length > 0 ? componentWave.reduce((a, b) => Math.max(a, b), 0) + 1 : 0;
   const waves: string[][] = Array.from({ length: waveCount }, () => []);
   const packages: PlannedPackage[] = [];
+  const needIds: number[] = [];
   let edgeCount = 0;
   for (const p of members) {
     const source = graph.sources[p]!;
     const c = componentOf[p]!;
     const wave = componentWave[c]!;
     waves[wave]!.push(source.pkgbase);
-    const needs: string[] = [];
+    needIds.length = 0;
     for (let e = graph.edgeStart[p]!; e < graph.edgeStart[p + 1]!; e++) {
       const q = graph.edgeTarget[e]!;
       if (!inSet[q]) continue;
       edgeCount++;
-      if (q !== p) needs.push(graph.sources[q]!.pkgbase);
+      if (q !== p) needIds.push(q);
     }
-    const because = parentEdge[p]! >= 0 ? edge(parentEdge[p]!, p) : null;
-    const cycle = cycleOf.has(c) ? cycleIndex.get(graph.sources[components[c]![0]!]!.pkgbase)! : null;
-    packages.push({ pkgbase: source.pkgbase, version: source.version.text, wave, cycle, needs: needs.sort(compareText), because });
+    const because = parentEdge[p]! >= 0 ? edge(parentEdge[p]!) : null;
+    packages.push({ pkgbase: source.pkgbase, version: source.version.text, wave, cycle: cycleOf.get(c) ?? null, needs: needIds.sort((a, b) => a - b).map(name), because });
   }
-  packages.sort((a, b) => a.wave - b.wave || compareText(a.pkgbase, b.pkgbase));
+  // A stable sort: within a wave the packages stay in pkgbase order.
+  packages.sort((a, b) => a.wave - b.wave);
 
+  // The longest chain, top unit first: each step is the edge that gave a unit its wave.
   const criticalPath: string[] = [];
   if (components.length > 0) {
     let c = componentWave.indexOf(waveCount - 1);
-    for (; c >= 0; c = componentNext[c]!) criticalPath.push(graph.sources[components[c]![0]!]!.pkgbase);
+    const top = componentNextEdge[c]!;
+    criticalPath.push(top >= 0 ? name(edgeFrom[top]!) : name(components[c]![0]!));
+    for (let e = top; e >= 0; e = componentNextEdge[c]!) {
+      criticalPath.push(name(graph.edgeTarget[e]!));
+      c = componentOf[graph.edgeTarget[e]!]!;
+    }
     criticalPath.reverse();
   }
 
   const unresolved: UnresolvedDependency[] = [];
   for (const p of members) {
     for (const problem of graph.unresolved.get(p) ?? []) {
-      const entry: UnresolvedDependency = { pkgbase: graph.sources[p]!.pkgbase, kind: problem.kind, clause: formatClause(problem.clause) };
+      const entry: UnresolvedDependency = { pkgbase: name(p), kind: problem.kind, clause: graph.clauseText(problem.clause) };
       if (problem.binary !== undefined) entry.binary = problem.binary;
       unresolved.push(entry);
     }
@@ -247,9 +256,9 @@ export function planBuildSet(input: Universe | DependencyGraph, options: PlanOpt
     flavour: graph.index.flavour,
     arch: graph.index.view.arch,
     profiles: [...graph.index.view.profiles].sort(compareText),
-    origins: [...new Set(origins)].map((p) => graph.sources[p]!.pkgbase).sort(compareText),
+    origins: [...new Set(origins)].map(name),
     packages,
-    waves: waves.map((wave) => wave.sort(compareText)),
+    waves,
     cycles,
     criticalPath,
     edgeCount,
@@ -282,20 +291,20 @@ function resolveOrigins(graph: DependencyGraph, names: readonly string[]): numbe
   return ids.sort((a, b) => a - b);
 }
 
-function describeEdge(graph: DependencyGraph, e: number, from: number): PlanEdge {
+function describeEdge(graph: DependencyGraph, e: number): PlanEdge {
   const described: PlanEdge = {
-    from: graph.sources[from]!.pkgbase,
+    from: graph.sources[graph.edgeSource(e)]!.pkgbase,
     to: graph.sources[graph.edgeTarget[e]!]!.pkgbase,
     kind: NEED_KINDS[graph.edgeKind[e]!]!,
     binary: graph.index.entries[graph.edgeBinary[e]!]!.name,
-    clause: formatClause(graph.edgeClause[e]!),
+    clause: graph.clauseText(graph.edgeClause[e]!),
   };
   const via = graph.edgeVia[e]!;
   if (via >= 0) described.via = graph.index.entries[via]!.name;
   return described;
 }
 
-/** Kahn's order of a component's members over its edges without the closing ones, smallest id first among the ready. */
+/** Kahn's order of a component's members over its edges without the closing ones; ready members go first come, first served, starting in id order. */
 function buildOrder(graph: DependencyGraph, component: number[], componentOf: Int32Array, closing: ReadonlySet<number>): number[] {
   const c = componentOf[component[0]!]!;
   const pending = new Map<number, number>();
@@ -310,16 +319,12 @@ function buildOrder(graph: DependencyGraph, component: number[], componentOf: In
     }
     pending.set(p, count);
   }
-  const ready = component.filter((p) => pending.get(p) === 0);
-  const order: number[] = [];
-  while (ready.length > 0) {
-    ready.sort((a, b) => b - a);
-    const p = ready.pop()!;
-    order.push(p);
-    for (const d of dependants.get(p) ?? []) {
+  const order = component.filter((p) => pending.get(p) === 0);
+  for (let head = 0; head < order.length; head++) {
+    for (const d of dependants.get(order[head]!) ?? []) {
       const left = pending.get(d)! - 1;
       pending.set(d, left);
-      if (left === 0) ready.push(d);
+      if (left === 0) order.push(d);
     }
   }
   return order;

@@ -5,7 +5,6 @@
  */
 import type { Dependency } from '../recipe/model.js';
 import type { BinaryIndex } from './binary-index.js';
-import { compareText } from './order.js';
 
 /** A binary of the closure and the dependency that brought it in (absent for the starting binaries). */
 export interface ClosureMember {
@@ -56,24 +55,25 @@ export function reverseClosure(index: BinaryIndex, names: readonly string[]): Re
   for (let head = 0; head < tail; head++) {
     const id = queue[head]!;
     for (const name of index.namesOf(id)) {
-      for (const mention of index.mentions(name)) {
-        const dependant = mention.binary;
-        if (reached[dependant] || !index.satisfies(id, mention.atom)) continue;
+      const { binaries, atoms, from, to } = index.mentions(name);
+      for (let i = from; i < to; i++) {
+        const dependant = binaries[i]!;
+        if (reached[dependant] || !index.satisfies(id, atoms[i]!)) continue;
         reached[dependant] = 1;
         parent[dependant] = id;
-        parentAtom[dependant] = mention.atom;
+        parentAtom[dependant] = atoms[i];
         queue[tail++] = dependant;
       }
     }
   }
 
+  // Ids follow the index's order (name, then version), so sorting ids sorts the members.
+  const ids = queue.subarray(0, tail).sort();
   const members: ClosureMember[] = [];
-  for (let i = 0; i < tail; i++) {
-    const id = queue[i]!;
+  for (const id of ids) {
     const entry = index.entries[id]!;
     const from = parent[id]!;
     members.push(from >= 0 ? { name: entry.name, version: entry.version, via: { name: index.entries[from]!.name, atom: parentAtom[id]! } } : { name: entry.name, version: entry.version });
   }
-  members.sort((a, b) => compareText(a.name, b.name) || compareText(a.version, b.version));
   return { members };
 }

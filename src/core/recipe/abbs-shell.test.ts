@@ -94,10 +94,38 @@ describe('readShellVariables: what it does not evaluate', () => {
     ]);
   });
 
+  it('reports a test or a group as a command and skips its line', () => {
+    const { variables, issues } = readShellVariables('[[ $ARCH = amd64 ]] && X=1\n{ Y=2; }\nZ=3\n', 'defines');
+    expect([...variables.keys()]).toEqual(['Z']);
+    expect(issues.map((i) => `${i.line}: ${i.message}`)).toEqual([
+      '1: the command "[[" is not run (quarters reads assignments only): skipped',
+      '2: the command "{" is not run (quarters reads assignments only): skipped',
+    ]);
+  });
+
   it('reports an unclosed quote at the line where it opens, without throwing', () => {
     const { variables, issues } = readShellVariables('A=1\nB="never closed\nC=3\n', 'defines');
     expect(issues).toEqual([{ file: 'defines', line: 2, message: 'the quote " is never closed' }]);
     expect(variables.get('A')!.value).toBe('1');
+  });
+
+  it('gives arithmetic, indirection, positional parameters and backticks a problem each', () => {
+    const { variables } = readShellVariables('A="$((1+2))"\nR=A\nB="${!R}"\nC="$1"\nD="`date`"\nE="${R:$X}"\n', 'defines');
+    const messages = (name: string): string[] => variables.get(name)!.problems.map((p) => `${p.line}: ${p.message}`);
+    expect(messages('A')).toEqual(['1: arithmetic expansion "$((1+2))" is not evaluated (it expands to nothing here)']);
+    expect(messages('B')).toEqual(['3: indirect expansion in "${!R}" is not supported (it expands to nothing here)']);
+    expect(messages('C')).toEqual(['4: the special parameter "$1" has no value here (it expands to nothing)']);
+    expect(messages('D')).toEqual(['5: command substitution "`date`" is not evaluated (it expands to nothing here)']);
+    expect(messages('E')).toEqual(['6: the substring expansion "${R:$X}" needs plain numbers here (it expands to nothing)']);
+  });
+
+  it('skips a whole `case` block, nested keywords and quoted keywords included', () => {
+    const source = 'case "$ARCH" in\n  amd64) X="fi done"; if true; then Y=1; fi ;;\n  *) X=2 ;;\nesac\nZ=3\n';
+    const { variables, issues } = readShellVariables(source, 'defines');
+    expect(variables.get('X')!.problems[0]!.message).toBe('the "case" block here is not evaluated (quarters reads assignments, not shell logic)');
+    expect(variables.get('Y')!.problems).toHaveLength(1);
+    expect(variables.get('Z')).toMatchObject({ value: '3', problems: [] });
+    expect(issues).toEqual([]);
   });
 
   it('reports an unsupported pattern and leaves the value unchanged', () => {

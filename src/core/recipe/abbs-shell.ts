@@ -45,12 +45,21 @@ export interface ShellReadResult {
   issues: ParseIssue[];
 }
 
-const NAME_START = /[A-Za-z_]/;
-const NAME_CHAR = /[A-Za-z0-9_]/;
+const isNameStart = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+const isNameChar = (c: number): boolean => isNameStart(c) || (c >= 0x30 && c <= 0x39);
+/** A run of characters an unquoted word takes literally. */
+const LITERAL_RUN = /[^\s;&|<>()\\'"$`]+/y;
 const BLANK = new Set([' ', '\t', '\r']);
 /** Characters that end an unquoted word. */
 const WORD_END = new Set([' ', '\t', '\r', '\n', ';', '&', '|', '<', '>', '(', ')']);
-const COMPOUND_KEYWORDS: Record<string, string> = { if: 'fi', case: 'esac', for: 'done', while: 'done', until: 'done', select: 'done' };
+const COMPOUND_KEYWORDS = new Map([
+  ['if', 'fi'],
+  ['case', 'esac'],
+  ['for', 'done'],
+  ['while', 'done'],
+  ['until', 'done'],
+  ['select', 'done'],
+]);
 const DECLARATION_KEYWORDS = new Set(['export', 'readonly', 'declare', 'typeset', 'local']);
 
 /** A value under construction: its pieces (quoted or not, for patterns) and the problems met on the way. */
@@ -139,9 +148,9 @@ class ShellReader {
   }
 
   private matchName(at = this.pos): string | null {
-    if (!NAME_START.test(this.src[at] ?? '')) return null;
+    if (!isNameStart(this.src.charCodeAt(at))) return null;
     let end = at + 1;
-    while (end < this.src.length && NAME_CHAR.test(this.src[end]!)) end += 1;
+    while (end < this.src.length && isNameChar(this.src.charCodeAt(end))) end += 1;
     return this.src.slice(at, end);
   }
 
@@ -175,17 +184,13 @@ class ShellReader {
       return;
     }
     if (this.functionDefinition()) return;
-    const closing = COMPOUND_KEYWORDS[word];
+    const closing = COMPOUND_KEYWORDS.get(word);
     if (closing !== undefined) {
       this.compound(word, closing);
       return;
     }
-    if (word === '{' || word === '[[' || word === '[' || c === '(') {
-      // Tests and groups: skip to the end of the command line (a group's body included).
-      this.skipCommand(start, word === '{' ? 'group' : word === '(' || c === '(' ? 'subshell' : word);
-      return;
-    }
-    this.skipCommand(start, word);
+    // Any other command, a test (`[[ ... ]] && X=1`) or a group (`{ ...; }`, `( ... )`) included.
+    this.skipCommand(start, word || c);
   }
 
   private isAssignmentAt(at: number): boolean {
@@ -393,7 +398,7 @@ class ShellReader {
         continue;
       }
       this.pos += word[1]!.length;
-      if (word[1]! in COMPOUND_KEYWORDS) depth += 1;
+      if (COMPOUND_KEYWORDS.has(word[1]!)) depth += 1;
       else {
         depth -= 1;
         if (depth === 0) {
@@ -489,8 +494,10 @@ class ShellReader {
       } else if (c === '`') {
         add({ pieces: [], problems: [this.commandSubstitution('`')] });
       } else {
-        add({ pieces: [{ text: c, quoted: false }], problems: [] });
-        this.pos += 1;
+        LITERAL_RUN.lastIndex = this.pos;
+        const run = LITERAL_RUN.exec(this.src)?.[0] ?? c;
+        add({ pieces: [{ text: run, quoted: false }], problems: [] });
+        this.pos += run.length;
       }
     }
     if (components === 1 && splice) word.splice = splice;

@@ -119,6 +119,9 @@ describe('parseAbbsPackage', () => {
     expect(parse('VER=1\n', 'PKGNAME=foo\nFAIL_ARCH="!(amd64|arm64)"\n').value.architectures).toEqual(['amd64', 'arm64']);
     expect(parse('VER=1\n', 'PKGNAME=foo\nFAIL_ARCH="@(loongson3|riscv64)"\n').value.architectures).toEqual(AOSC_ARCHITECTURES.filter((a) => a !== 'loongson3' && a !== 'riscv64'));
     expect(parse('VER=1\n', 'PKGNAME=foo\nALLOW_ARCH="amd64"\n').value.architectures).toEqual(['amd64']);
+    const excluded = parse('VER=1\n', 'PKGNAME=foo+32\nABHOST=optenv32\nFAIL_ARCH="!(amd64)"\n');
+    expect(excluded.value.architectures).toEqual(['optenv32']);
+    expect(excluded.issues).toEqual([`${DIR}/autobuild/defines:2: ABHOST is optenv32, which FAIL_ARCH or ALLOW_ARCH excludes: autobuild never builds this package`]);
     const literal = parse('VER=1\n', 'PKGNAME=foo\nFAIL_ARCH="(loongson3|riscv64)"\n');
     expect(literal.value.architectures).toEqual(['any']);
     expect(literal.issues).toEqual([`${DIR}/autobuild/defines:2: FAIL_ARCH "(loongson3|riscv64)" matches no architecture, so autobuild builds everywhere (a list needs @(a|b) or !(a|b))`]);

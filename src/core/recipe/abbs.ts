@@ -177,7 +177,7 @@ function parseDefines(defines: DefinesFile, inherited: ShellScope, ver: string, 
     return null;
   }
   const spiralEpoch = vars.get('PKGEPOCH_SPIRAL')?.value || '0';
-  const context: RelationContext = { vars, issues, self: name, spiralVersion: `${spiralEpoch}:${version.text.slice(version.text.indexOf(':') + 1)}` };
+  const context: RelationContext = { vars, suffixes: overrideSuffixes(vars), issues, self: name, spiralVersion: `${spiralEpoch}:${version.text.slice(version.text.indexOf(':') + 1)}` };
 
   const relations = Object.fromEntries(RELATION_KEYS.map((key) => [key, relationClauses(key, context)])) as Record<RelationKey, RelationResult>;
   const binary: BinaryPackage = {
@@ -232,8 +232,26 @@ function checkValue(variable: ShellVariable, name: string, issues: Issues): void
   }
 }
 
+const NO_SUFFIXES: ReadonlySet<string> = new Set();
+
+/** The override suffixes (`AMD64`, `RETRO`, `NOJAVA`…) defined for each relation key. */
+function overrideSuffixes(vars: ShellScope): Map<string, Set<string>> {
+  const byKey = new Map<string, Set<string>>();
+  for (const name of vars.keys()) {
+    const split = name.indexOf('__');
+    if (split <= 0) continue;
+    const key = name.slice(0, split);
+    const suffixes = byKey.get(key);
+    if (suffixes) suffixes.add(name.slice(split + 2));
+    else byKey.set(key, new Set([name.slice(split + 2)]));
+  }
+  return byKey;
+}
+
 interface RelationContext {
   vars: ShellScope;
+  /** overrideSuffixes of vars. */
+  suffixes: Map<string, Set<string>>;
   issues: Issues;
   /** The package's own name, which autobuild leaves out of its own relation fields. */
   self: string;
@@ -252,10 +270,7 @@ interface RelationResult {
  */
 function relationClauses(key: RelationKey, context: RelationContext): RelationResult {
   const { vars } = context;
-  const prefix = `${key}__`;
-  const suffixes = new Set<string>();
-  for (const name of vars.keys()) if (name.startsWith(prefix)) suffixes.add(name.slice(prefix.length));
-  const overrides = resolveArchOverrides(suffixes);
+  const overrides = resolveArchOverrides(context.suffixes.get(key) ?? NO_SUFFIXES);
   for (const a of overrides.ambiguous) {
     const where = vars.get(`${key}__${a.groups[0]!.toUpperCase()}`)!;
     context.issues.add({
@@ -366,7 +381,10 @@ function binaryArchitectures(vars: ShellScope, issues: Issues): string[] {
     else issues.add({ file: allowArch.file, line: allowArch.line, message: `ALLOW_ARCH "${allowArch.value}" is not an AOSC architecture; ignored` });
   }
   if (abhost?.value === 'noarch') return ['all'];
-  if (abhost && AOSC_ARCHITECTURES.includes(abhost.value)) return buildable.includes(abhost.value) ? [abhost.value] : [];
+  if (abhost && AOSC_ARCHITECTURES.includes(abhost.value)) {
+    if (!buildable.includes(abhost.value)) issues.add({ file: abhost.file, line: abhost.line, message: `ABHOST is ${abhost.value}, which FAIL_ARCH or ALLOW_ARCH excludes: autobuild never builds this package` });
+    return [abhost.value];
+  }
   return buildable.length === AOSC_ARCHITECTURES.length ? ['any'] : buildable;
 }
 
@@ -388,6 +406,11 @@ function packageDirOf(path: string): string | null {
 function isRecipeFile(dir: string, path: string): boolean {
   const rest = path.slice(dir.length + 1);
   return rest === 'spec' || /^(autobuild\/)?[^/]+\/defines$/.test(rest);
+}
+
+/** Whether a tree path may be an abbs recipe file (a `spec` or a `defines`): the filter to read a tree with. */
+export function isAbbsRecipePath(path: string): boolean {
+  return path.endsWith('/spec') || path.endsWith('/defines');
 }
 
 /** Parses every package directory of an abbs tree (files with paths like `core-libs/zlib/spec`). */

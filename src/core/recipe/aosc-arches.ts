@@ -54,7 +54,7 @@ export type OverrideSource = { kind: 'generic' } | { kind: 'arch' | 'group'; suf
 /** The resolution of one overridable variable on every architecture. */
 export interface ArchOverrides {
   /** For each architecture, where its value comes from. */
-  byArch: Map<string, OverrideSource>;
+  byArch: ReadonlyMap<string, OverrideSource>;
   /** Architectures in two or more groups that override the variable, without an override of their own: autobuild refuses to build there. */
   ambiguous: { arch: string; groups: string[] }[];
 }
@@ -68,7 +68,7 @@ const ALL_GENERIC: ReadonlyMap<string, OverrideSource> = new Map(AOSC_ARCHITECTU
  * each architecture, given the suffixes (`AMD64`, `RETRO`…) of its overrides that are defined.
  */
 export function resolveArchOverrides(definedSuffixes: ReadonlySet<string>): ArchOverrides {
-  if (definedSuffixes.size === 0) return { byArch: new Map(ALL_GENERIC), ambiguous: [] };
+  if (definedSuffixes.size === 0) return { byArch: ALL_GENERIC, ambiguous: [] };
   const byArch = new Map<string, OverrideSource>();
   const ambiguous: { arch: string; groups: string[] }[] = [];
   for (const arch of AOSC_ARCHITECTURES) {

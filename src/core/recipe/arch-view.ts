@@ -88,13 +88,22 @@ export function dependencyApplies(dependency: Dependency, view: ArchView): boole
  * The clauses as they apply in the view: atoms that do not apply are removed, and a clause left
  * without atoms is dropped (as dpkg-checkbuilddeps reduces `a [i386] | b [amd64]`).
  */
-export function clausesFor(clauses: readonly DependencyClause[], view: ArchView): DependencyClause[] {
-  const applying: DependencyClause[] = [];
-  for (const clause of clauses) {
-    const atoms = clause.every((atom) => dependencyApplies(atom, view)) ? clause : clause.filter((atom) => dependencyApplies(atom, view));
-    if (atoms.length > 0) applying.push(atoms);
+export function clausesFor(clauses: readonly DependencyClause[], view: ArchView): readonly DependencyClause[] {
+  // Most clauses carry no restriction: hand the list back as it is unless one does not apply.
+  let applying: DependencyClause[] | null = null;
+  for (let i = 0; i < clauses.length; i++) {
+    const clause = clauses[i]!;
+    let atoms: DependencyClause = clause;
+    for (const atom of clause) {
+      if ((atom.arches || atom.profiles) && !dependencyApplies(atom, view)) {
+        atoms = clause.filter((a) => dependencyApplies(a, view));
+        break;
+      }
+    }
+    if (atoms !== clause && !applying) applying = clauses.slice(0, i);
+    if (applying && atoms.length > 0) applying.push(atoms);
   }
-  return applying;
+  return applying ?? clauses;
 }
 
 /**

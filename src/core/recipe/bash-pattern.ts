@@ -152,11 +152,22 @@ export interface BashPattern {
   matches(text: string): boolean;
 }
 
+// Recipes repeat a few patterns (`.*`, `!(amd64|arm64)`) thousands of times; compile each once.
+const compiled = new Map<string, BashPattern>();
+const COMPILED_MAX = 4096;
+
 /** Compiles a bash pattern (a string is one unquoted piece). Throws UnsupportedPatternError. */
 export function compileBashPattern(pattern: string | readonly PatternPiece[]): BashPattern {
   const pieces = typeof pattern === 'string' ? [{ text: pattern, quoted: false }] : pattern;
-  const regexp = new RegExp(`^(?:${bashPatternSource(pieces)})$`);
-  return { matches: (text) => regexp.test(text) };
+  const source = bashPatternSource(pieces);
+  let found = compiled.get(source);
+  if (!found) {
+    const regexp = new RegExp(`^(?:${source})$`);
+    found = { matches: (text) => regexp.test(text) };
+    if (compiled.size >= COMPILED_MAX) compiled.clear();
+    compiled.set(source, found);
+  }
+  return found;
 }
 
 /** `${v#p}` (longest = false) and `${v##p}` (longest = true). */

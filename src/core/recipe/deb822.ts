@@ -1,31 +1,16 @@
 /**
  * An incremental reader of deb822 text (Debian `Packages`, `Sources`, `debian/control`): fed
- * chunks as they arrive, it hands back whole paragraphs with each field's value and line.
+ * chunks as they arrive, it reports each paragraph's fields with their values and lines.
  *
  * It is the hot loop of reading an archive index (50 MB for bookworm's Packages), so it scans
  * with indexOf and char codes, never a regex or a split per line, and materialises only the
  * fields the caller names. It works on whole paragraphs: text is held until a blank line
  * arrives, so a chunk may end anywhere (mid-line, mid-field, mid-CRLF, mid-UTF-8 sequence).
+ *
+ * Two interfaces: `Deb822Scanner` hands fields to a sink by index (no per-paragraph objects,
+ * for the archive indices), `Deb822Reader` returns paragraphs as maps.
  */
 import type { ParseIssue } from './model.js';
-
-/** One field of a paragraph: its name (as the caller spelled it in `fields`, else as written), its value, the line its name is on. */
-export interface Deb822Field {
-  name: string;
-  /**
-   * The value: the first line's text (empty if the value starts on the next line), then each
-   * continuation line as written after a `\n`, so line i of the value is on line `line + i`
-   * (comment lines aside). No trailing whitespace.
-   */
-  value: string;
-  line: number;
-}
-
-/** A paragraph (stanza): its fields keyed by lower-cased name, and the line of its first field. */
-export interface Deb822Paragraph {
-  line: number;
-  fields: Map<string, Deb822Field>;
-}
 
 export interface Deb822Options {
   /** The file name issues carry. */
@@ -36,26 +21,43 @@ export interface Deb822Options {
   comments?: boolean;
 }
 
+/** Receives what a Deb822Scanner reads. */
+export interface Deb822Sink {
+  /** A field of the current paragraph: its index in the scanner's `names`, its value, the line of its name. */
+  field(index: number, value: string, line: number): void;
+  /** The current paragraph ended; `line` is the line of its first field. */
+  paragraph(line: number): void;
+}
+
 const NEWLINE = 10;
 const CARRIAGE_RETURN = 13;
 const SPACE = 32;
 const TAB = 9;
 const HASH = 35;
-// When every field is wanted, names repeat in every paragraph: a cache maps each spelling to its
-// key so the hot loop does not lower-case each one. Bounded against hostile input.
-const NAME_CACHE_LIMIT = 4096;
+// When every field is wanted, field names are numbered as they are met; a paragraph's names are
+// looked up in a map from spelling to index. Bounded against hostile input: past the limit, a
+// field with a new name is reported and skipped.
+const FIELD_LIMIT = 4096;
 
-/** Reads deb822 paragraphs from chunks of text or UTF-8 bytes: `push` each chunk, then `end`. */
-export class Deb822Reader {
+/** Scans deb822 text pushed in chunks (text or UTF-8 bytes) and hands each field to a sink. */
+export class Deb822Scanner {
   /** Every problem found so far: lines that are no field, duplicate fields. */
   readonly issues: ParseIssue[] = [];
+  /**
+   * The fields' names by index: as the caller spelled them in `fields`, or (all fields wanted)
+   * as first written in the text.
+   */
+  readonly names: string[];
   private readonly file: string;
-  /** The wanted fields' keys (lower-cased) and spellings (as the caller wrote them), and their indices by name length. */
-  private readonly wanted: string[] | null;
-  private readonly spellings: readonly string[];
-  private readonly byLength: number[][] = [];
+  /** The lower-cased names, and for `fields` the indices of the names of each length. */
+  private readonly keys: string[];
+  private readonly byLength: number[][] | null = null;
+  private readonly indexBySpelling: Map<string, number> | null = null;
+  private readonly indexByKey: Map<string, number> | null = null;
   private readonly comments: boolean;
-  private readonly keys = new Map<string, string>();
+  /** Per field index: the line it was first met on in the current paragraph (0: not yet). */
+  private readonly seenOn: number[] = [];
+  private readonly seen: number[] = [];
   private decoder: InstanceType<typeof TextDecoder> | null = null;
   /** Text received but not yet scanned: it holds no complete paragraph followed by a blank line. */
   private pending: string[] = [];
@@ -66,21 +68,31 @@ export class Deb822Reader {
   /** The line number of the first line of the pending text. */
   private line = 1;
 
-  constructor(options: Deb822Options) {
+  constructor(
+    options: Deb822Options,
+    private readonly sink: Deb822Sink,
+  ) {
     this.file = options.file;
-    this.wanted = options.fields ? options.fields.map((f) => f.toLowerCase()) : null;
-    this.spellings = options.fields ?? [];
-    this.wanted?.forEach((key, index) => (this.byLength[key.length] ??= []).push(index));
     this.comments = options.comments ?? false;
+    if (options.fields) {
+      this.names = [...options.fields];
+      this.keys = this.names.map((f) => f.toLowerCase());
+      this.byLength = [];
+      for (const [index, key] of this.keys.entries()) (this.byLength[key.length] ??= []).push(index);
+    } else {
+      this.names = [];
+      this.keys = [];
+      this.indexBySpelling = new Map();
+      this.indexByKey = new Map();
+    }
   }
 
-  /** Adds a chunk; returns the paragraphs it completed. */
-  push(chunk: string | Uint8Array): Deb822Paragraph[] {
-    if (this.ended) throw new Error('Deb822Reader: push after end');
+  /** Adds a chunk; the sink hears of every paragraph it completed. */
+  push(chunk: string | Uint8Array): void {
+    if (this.ended) throw new Error('Deb822Scanner: push after end');
     let text = typeof chunk === 'string' ? chunk : (this.decoder ??= new TextDecoder()).decode(chunk, { stream: true });
     text = this.normalise(text);
-    const out: Deb822Paragraph[] = [];
-    if (text.length === 0) return out;
+    if (text.length === 0) return;
     let start = 0;
     if (this.pending.length > 0) {
       // Only the paragraph that straddles the chunk boundary is copied; the rest is scanned in place.
@@ -91,30 +103,28 @@ export class Deb822Reader {
         if (boundary < 0) {
           this.pending.push(text);
           this.pendingEndsWithNewline = text.charCodeAt(text.length - 1) === NEWLINE;
-          return out;
+          return;
         }
         start = boundary + 2;
       }
       const head = this.pending.join('') + text.slice(0, start);
       this.pending = [];
-      this.scan(head, 0, head.length, out);
+      this.scan(head, 0, head.length);
     }
     const last = text.lastIndexOf('\n\n');
-    const cut = last + 2;
-    if (last >= 0 && cut > start) {
-      this.scan(text, start, cut, out);
-      start = cut;
+    if (last >= 0 && last + 2 > start) {
+      this.scan(text, start, last + 2);
+      start = last + 2;
     }
     if (start < text.length) {
       this.pending.push(start === 0 ? text : text.slice(start));
       this.pendingEndsWithNewline = text.charCodeAt(text.length - 1) === NEWLINE;
     }
-    return out;
   }
 
-  /** Ends the input; returns the last paragraphs. */
-  end(): Deb822Paragraph[] {
-    if (this.ended) return [];
+  /** Ends the input: the sink hears of the last paragraph. */
+  end(): void {
+    if (this.ended) return;
     let text = this.decoder ? this.normalise(this.decoder.decode()) : '';
     // A carriage return at the very end ends the last line like a newline would.
     if (this.carriageReturn) text += '\n';
@@ -122,9 +132,7 @@ export class Deb822Reader {
     this.ended = true;
     const buffer = this.pending.join('') + text;
     this.pending = [];
-    const out: Deb822Paragraph[] = [];
-    this.scan(buffer, 0, buffer.length, out);
-    return out;
+    this.scan(buffer, 0, buffer.length);
   }
 
   /** CRLF → LF (holding a trailing CR until the next chunk shows what follows it), and no BOM. */
@@ -145,44 +153,56 @@ export class Deb822Reader {
     return text.replaceAll('\r\n', '\n');
   }
 
-  /** The key of a field name when all fields are wanted. */
-  private keyOf(name: string): string {
-    let key = this.keys.get(name);
-    if (key === undefined) {
-      key = name.toLowerCase();
-      if (this.keys.size < NAME_CACHE_LIMIT) this.keys.set(name, key);
-    }
-    return key;
-  }
-
-  /** Which wanted field buffer[pos, pos+length) names (case-insensitively), without allocating; -1 if none. */
-  private wantedIndex(buffer: string, pos: number, length: number): number {
-    const candidates = this.byLength[length];
-    if (candidates === undefined) return -1;
-    next: for (const index of candidates) {
-      const key = this.wanted![index]!;
-      for (let i = 0; i < length; i++) {
-        let c = buffer.charCodeAt(pos + i);
-        if (c >= 65 && c <= 90) c += 32;
-        if (c !== key.charCodeAt(i)) continue next;
+  /** The index of the field named buffer[pos, pos+length), or -1 if it is not wanted. */
+  private fieldIndex(buffer: string, pos: number, length: number, line: number): number {
+    if (this.byLength !== null) {
+      // Compared in place, case-insensitively: no string is made for a field nobody asked for.
+      const candidates = this.byLength[length];
+      if (candidates === undefined) return -1;
+      next: for (const index of candidates) {
+        const key = this.keys[index]!;
+        for (let i = 0; i < length; i++) {
+          let c = buffer.charCodeAt(pos + i);
+          if (c >= 65 && c <= 90) c += 32;
+          if (c !== key.charCodeAt(i)) continue next;
+        }
+        return index;
       }
-      return index;
+      return -1;
     }
-    return -1;
+    const spelling = buffer.slice(pos, pos + length);
+    let index = this.indexBySpelling!.get(spelling);
+    if (index === undefined) {
+      const key = spelling.toLowerCase();
+      index = this.indexByKey!.get(key);
+      if (index === undefined) {
+        if (this.keys.length >= FIELD_LIMIT) {
+          this.issue(line, `more than ${FIELD_LIMIT} different field names; "${spelling}" skipped`);
+          return -1;
+        }
+        index = this.keys.length;
+        this.keys.push(key);
+        this.names.push(spelling);
+        this.indexByKey!.set(key, index);
+      }
+      if (this.indexBySpelling!.size < FIELD_LIMIT) this.indexBySpelling!.set(spelling, index);
+    }
+    return index;
   }
 
   private issue(line: number, message: string): void {
     this.issues.push({ file: this.file, line, message });
   }
 
-  /** Scans the lines of buffer[start, end) into `out`: `end` is just after a blank line, or the end of input. */
-  private scan(buffer: string, start: number, end: number, out: Deb822Paragraph[]): void {
+  /** Scans the lines of buffer[start, end): `end` is just after a blank line, or the end of input. */
+  private scan(buffer: string, start: number, end: number): void {
+    const sink = this.sink;
     let line = this.line;
-    let paragraph: Deb822Paragraph | null = null;
-    // The open field: inField is true from a field line through its continuation lines.
+    let paragraphLine = 0;
+    // The open field: inField is true from a field line through its continuation lines;
+    // index is -1 for a field nobody asked for.
     let inField = false;
-    let key: string | null = null;
-    let name = '';
+    let index = -1;
     let fieldLine = 0;
     let valueStart = 0;
     let valueEnd = 0;
@@ -190,7 +210,7 @@ export class Deb822Reader {
     let pieces: string[] | null = null;
 
     const closeField = (): void => {
-      if (key !== null && paragraph !== null) {
+      if (index >= 0) {
         let value: string;
         if (pieces === null) {
           value = trimmed(buffer, valueStart, valueEnd);
@@ -200,17 +220,26 @@ export class Deb822Reader {
           value = trimmed(joined, 0, joined.length);
           pieces = null;
         }
-        const earlier = paragraph.fields.get(key);
-        if (earlier) this.issue(fieldLine, `duplicate field "${name}" (first on line ${earlier.line}); keeping the first`);
-        else paragraph.fields.set(key, { name, value, line: fieldLine });
+        const first = this.seenOn[index] ?? 0;
+        if (first !== 0) {
+          this.issue(fieldLine, `duplicate field "${this.names[index]}" (first on line ${first}); keeping the first`);
+        } else {
+          this.seenOn[index] = fieldLine;
+          this.seen.push(index);
+          sink.field(index, value, fieldLine);
+        }
       }
       inField = false;
-      key = null;
+      index = -1;
     };
     const closeParagraph = (): void => {
       closeField();
-      if (paragraph !== null) out.push(paragraph);
-      paragraph = null;
+      if (paragraphLine !== 0) {
+        for (const seen of this.seen) this.seenOn[seen] = 0;
+        this.seen.length = 0;
+        sink.paragraph(paragraphLine);
+      }
+      paragraphLine = 0;
     };
 
     let pos = start;
@@ -224,22 +253,22 @@ export class Deb822Reader {
         if (isBlank(buffer, pos, eol)) {
           closeParagraph();
         } else if (inField) {
-          if (key !== null) {
+          if (index >= 0) {
             if (valueStart < 0) valueStart = pos;
             valueEnd = eol;
           }
         } else {
-          this.issue(line, paragraph === null ? 'continuation line (starting with whitespace) before any field' : 'continuation line (starting with whitespace) after a line that is no field');
+          this.issue(line, paragraphLine === 0 ? 'continuation line (starting with whitespace) before any field' : 'continuation line (starting with whitespace) after a line that is no field');
         }
       } else if (first === HASH && this.comments) {
-        if (inField && key !== null) {
+        if (inField && index >= 0) {
           // A comment between continuation lines: keep what came before, resume after it.
           if (valueStart >= 0) (pieces ??= []).push(buffer.slice(valueStart, valueEnd));
           valueStart = -1;
         }
       } else {
         closeField();
-        paragraph ??= { line, fields: new Map() };
+        if (paragraphLine === 0) paragraphLine = line;
         const colon = buffer.indexOf(':', pos);
         if (colon < 0 || colon >= eol) {
           this.issue(line, `expected "Field: value", found "${excerpt(buffer, pos, eol)}"`);
@@ -251,14 +280,7 @@ export class Deb822Reader {
             this.issue(line, `field name "${buffer.slice(pos, colon)}" ends in whitespace`);
           } else {
             inField = true;
-            if (this.wanted === null) {
-              name = buffer.slice(pos, colon);
-              key = this.keyOf(name);
-            } else {
-              const index = this.wantedIndex(buffer, pos, colon - pos);
-              key = index < 0 ? null : this.wanted[index]!;
-              name = index < 0 ? '' : this.spellings[index]!;
-            }
+            index = this.fieldIndex(buffer, pos, colon - pos, line);
             fieldLine = line;
             valueStart = colon + 1;
             valueEnd = eol;
@@ -271,6 +293,67 @@ export class Deb822Reader {
     closeParagraph();
     // `end` is either just after "\n\n" or the end of input: every line in between was counted.
     this.line = line;
+  }
+}
+
+/** One field of a paragraph: its name (as the caller spelled it in `fields`, else as first written), its value, the line its name is on. */
+export interface Deb822Field {
+  name: string;
+  /**
+   * The value: the first line's text (empty if the value starts on the next line), then each
+   * continuation line as written after a `\n`, so line i of the value is on line `line + i`
+   * (comment lines aside). No trailing whitespace.
+   */
+  value: string;
+  line: number;
+}
+
+/** A paragraph (stanza): its fields keyed by lower-cased name, and the line of its first field. */
+export interface Deb822Paragraph {
+  line: number;
+  fields: Map<string, Deb822Field>;
+}
+
+/** Reads deb822 paragraphs from chunks of text or UTF-8 bytes: `push` each chunk, then `end`. */
+export class Deb822Reader {
+  private readonly scanner: Deb822Scanner;
+  private fields = new Map<string, Deb822Field>();
+  private out: Deb822Paragraph[] = [];
+
+  constructor(options: Deb822Options) {
+    this.scanner = new Deb822Scanner(options, {
+      field: (index, value, line) => {
+        const name = this.scanner.names[index]!;
+        this.fields.set(name.toLowerCase(), { name, value, line });
+      },
+      paragraph: (line) => {
+        this.out.push({ line, fields: this.fields });
+        this.fields = new Map();
+      },
+    });
+  }
+
+  /** Every problem found so far: lines that are no field, duplicate fields. */
+  get issues(): ParseIssue[] {
+    return this.scanner.issues;
+  }
+
+  /** Adds a chunk; returns the paragraphs it completed. */
+  push(chunk: string | Uint8Array): Deb822Paragraph[] {
+    this.scanner.push(chunk);
+    return this.take();
+  }
+
+  /** Ends the input; returns the last paragraphs. */
+  end(): Deb822Paragraph[] {
+    this.scanner.end();
+    return this.take();
+  }
+
+  private take(): Deb822Paragraph[] {
+    const out = this.out;
+    this.out = [];
+    return out;
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseProvides, parseRelations, type ClauseCache, type SubstvarCollector } from './debian-relations.js';
+import { ClauseCache, parseProvides, parseRelations, type SubstvarCollector } from './debian-relations.js';
 import type { ParseIssue } from './model.js';
 
 const AT = { file: 'debian/control', line: 10, field: 'Build-Depends' };
@@ -103,7 +103,7 @@ describe('parseRelations', () => {
   });
 
   it('shares equal clauses through a cache and freezes them', () => {
-    const cache: ClauseCache = new Map();
+    const cache = new ClauseCache();
     const issues: ParseIssue[] = [];
     const first = parseRelations('libc6 (>= 2.34), a | b', AT, issues, { cache });
     const second = parseRelations('libc6 (>= 2.34),a | b , c', AT, issues, { cache });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createDebianPackagesParser, parseDebianControl, parseDebianPackages, parseDebianSources, splitDebianVersion } from './debian.js';
+import { createDebianPackagesParser, parseDebianControl, parseDebianPackages, parseDebianSources } from './debian.js';
 
 const PACKAGES = `Package: zlib1g
 Source: zlib
@@ -28,7 +28,7 @@ Package: nover
 Architecture: all
 
 Package: badver
-Version: 1:x_y
+Version: 1:
 Architecture: all
 `;
 
@@ -70,7 +70,7 @@ describe('parseDebianPackages', () => {
     ]);
     expect(issues).toEqual([
       { file: 'Packages', line: 24, message: 'missing Version field in the stanza of "nover"; stanza left out' },
-      { file: 'Packages', line: 28, message: '"badver": Version "1:x_y": upstream version "x_y" has characters other than letters, digits and . + ~ - :; stanza left out' },
+      { file: 'Packages', line: 28, message: '"badver": invalid version \'1:\': nothing after colon in version number; stanza left out' },
     ]);
   });
 
@@ -218,6 +218,13 @@ describe('parseDebianControl', () => {
     expect(value!.extra!.substvars).toContain('libfoo1 Depends ${source:Version}');
   });
 
+  it('refuses a malformed version with the reason', () => {
+    expect(parseDebianControl(CONTROL, 'debian/control', { version: '1:' })).toEqual({
+      value: null,
+      issues: [{ file: 'debian/control', line: 2, message: `"libfoo": invalid version '1:': nothing after colon in version number (the version given for debian/control)` }],
+    });
+  });
+
   it('reports an empty file, a missing Source and a binary without Package or Architecture', () => {
     expect(parseDebianControl('# nothing\n', 'c', { version: '1' })).toEqual({ value: null, issues: [{ file: 'c', line: 1, message: 'no source stanza: debian/control is empty' }] });
     expect(parseDebianControl('Package: x\n', 'c', { version: '1' }).issues).toEqual([{ file: 'c', line: 1, message: 'missing Source field in the stanza of "x"; stanza left out' }]);
@@ -227,27 +234,5 @@ describe('parseDebianControl', () => {
       { file: 'c', line: 3, message: 'missing Package field in the stanza; stanza left out' },
       { file: 'c', line: 5, message: 'binary package "b" has no Architecture field' },
     ]);
-  });
-});
-
-describe('splitDebianVersion', () => {
-  it.each([
-    ['1.0', { epoch: 0, upstream: '1.0', release: null }],
-    ['2:1.0-1', { epoch: 2, upstream: '1.0', release: '1' }],
-    ['1.0-2-3', { epoch: 0, upstream: '1.0-2', release: '3' }],
-    ['1:2:3-4', { epoch: 1, upstream: '2:3', release: '4' }],
-    ['1.0~rc1+dfsg-1~bpo12+1', { epoch: 0, upstream: '1.0~rc1+dfsg', release: '1~bpo12+1' }],
-  ])('splits %s', (text, parts) => {
-    expect(splitDebianVersion(text)).toEqual({ ...parts, text });
-  });
-
-  it.each([
-    ['a:1', 'epoch "a" is not a number'],
-    ['1:', 'empty upstream version'],
-    ['1.0-', 'empty Debian revision after "-"'],
-    ['1.0_2', 'upstream version "1.0_2" has characters other than letters, digits and . + ~ - :'],
-    ['1-2_3', 'Debian revision "2_3" has characters other than letters, digits and . + ~'],
-  ])('rejects %s', (text, reason) => {
-    expect(splitDebianVersion(text)).toBe(reason);
   });
 });

@@ -2,9 +2,14 @@
  * Debian metadata into the recipe model: archive indices (`Packages`, `Sources`) and a source
  * package's `debian/control`. Each has a streaming form (push chunks as they are decompressed,
  * collect the result at the end) and a whole-text form.
+ *
+ * The values are read-only: to keep parsing an archive cheap, equal clauses, versions,
+ * architecture lists and empty lists are shared between packages, and frozen.
  */
-import { Deb822Reader, type Deb822Field, type Deb822Options, type Deb822Paragraph } from './deb822.js';
-import { parseProvides, parseRelations, type ClauseCache, type FieldPlace, type SubstvarCollector } from './debian-relations.js';
+import { Deb822Scanner, type Deb822Sink } from './deb822.js';
+import { ClauseCache, parseProvides, parseRelations, type FieldPlace, type RelationOptions, type SubstvarCollector } from './debian-relations.js';
+import { ownCopy } from './own-copy.js';
+import { tryParseVersion } from '../version/index.js';
 import type { BinaryPackage, DependencyClause, IndexedBinaryPackage, PackageVersion, ParseIssue, Provide, SourcePackage } from './model.js';
 
 /** What parsing a Debian file gives: every value that could be read, and every problem with its place. */
@@ -19,45 +24,7 @@ export interface DebianStreamParser<T> {
   end(): DebianParseResult<T>;
 }
 
-/** What converting one stanza needs besides the stanza: where issues go, and the clauses parsed so far. */
-interface StanzaContext {
-  file: string;
-  issues: ParseIssue[];
-  cache: ClauseCache;
-}
-
-type Convert<T> = (paragraph: Deb822Paragraph, context: StanzaContext) => T | null;
-
-class StanzaParser<T> implements DebianStreamParser<T> {
-  private readonly reader: Deb822Reader;
-  private readonly values: T[] = [];
-  private readonly context: StanzaContext;
-
-  constructor(
-    options: Deb822Options,
-    private readonly convert: Convert<T>,
-  ) {
-    this.reader = new Deb822Reader(options);
-    this.context = { file: options.file, issues: [], cache: new Map() };
-  }
-
-  push(chunk: string | Uint8Array): void {
-    for (const paragraph of this.reader.push(chunk)) this.take(paragraph);
-  }
-
-  end(): DebianParseResult<T> {
-    for (const paragraph of this.reader.end()) this.take(paragraph);
-    this.context.cache.clear();
-    return { values: this.values, issues: sortedIssues([...this.reader.issues, ...this.context.issues]) };
-  }
-
-  private take(paragraph: Deb822Paragraph): void {
-    const value = this.convert(paragraph, this.context);
-    if (value !== null) this.values.push(value);
-  }
-}
-
-const PACKAGES_FIELDS = ['Package', 'Version', 'Architecture', 'Source', 'Multi-Arch', 'Depends', 'Pre-Depends', 'Provides', 'Conflicts', 'Breaks', 'Replaces'];
+const PACKAGES_FIELDS = ['Package', 'Version', 'Architecture', 'Source', 'Multi-Arch', 'Depends', 'Pre-Depends', 'Provides', 'Conflicts', 'Breaks', 'Replaces'] as const;
 const SOURCES_FIELDS = [
   'Package',
   'Version',
@@ -72,16 +39,171 @@ const SOURCES_FIELDS = [
   'Build-Conflicts-Indep',
   'Section',
   'Extra-Source-Only',
-];
+] as const;
+const CONTROL_FIELDS = [
+  'Source',
+  'Package',
+  'Architecture',
+  'Section',
+  'Multi-Arch',
+  'Depends',
+  'Pre-Depends',
+  'Provides',
+  'Conflicts',
+  'Breaks',
+  'Replaces',
+  'Build-Depends',
+  'Build-Depends-Arch',
+  'Build-Depends-Indep',
+  'Build-Conflicts',
+  'Build-Conflicts-Arch',
+  'Build-Conflicts-Indep',
+] as const;
+
+type FieldIndex<T extends readonly string[]> = { readonly [K in T[number]]: number };
+
+function fieldIndex<const T extends readonly string[]>(names: T): FieldIndex<T> {
+  return Object.fromEntries(names.map((name, index) => [name, index])) as FieldIndex<T>;
+}
+
+const P = fieldIndex(PACKAGES_FIELDS);
+const S = fieldIndex(SOURCES_FIELDS);
+const C = fieldIndex(CONTROL_FIELDS);
+
+/** One stanza's wanted fields, by their index in the field list the scanner was given. */
+interface Stanza {
+  /** The line of its first field. */
+  line: number;
+  values: (string | undefined)[];
+  lines: number[];
+  names: readonly string[];
+}
+
+const NONE = Object.freeze([]) as unknown as never[];
+
+/** What converting stanzas needs besides the stanza: where issues go, and what is shared between stanzas. */
+class Context {
+  readonly issues: ParseIssue[] = [];
+  /** Options that share clauses between the stanzas of one index. */
+  private readonly shared: RelationOptions = { cache: new ClauseCache() };
+  private readonly archLists = new Map<string, string[]>();
+
+  constructor(readonly file: string) {}
+
+  issue(line: number, message: string): void {
+    this.issues.push({ file: this.file, line, message });
+  }
+
+  /** A field that must be present and not empty; null (and an issue) otherwise. */
+  required(stanza: Stanza, index: number, owner: number): string | null {
+    const value = stanza.values[index];
+    if (value !== undefined && value.length > 0) return value;
+    const what = stanza.values[owner];
+    this.issue(
+      value === undefined ? stanza.line : stanza.lines[index]!,
+      `${value === undefined ? 'missing' : 'empty'} ${stanza.names[index]} field in the stanza${what ? ` of "${what}"` : ''}; stanza left out`,
+    );
+    return null;
+  }
+
+  /** The Version field as a PackageVersion; null (and an issue) if malformed. */
+  version(stanza: Stanza, index: number, owner: string): PackageVersion | null {
+    const parsed = tryParseVersion('debian', stanza.values[index]!);
+    if (!parsed.ok) {
+      this.issue(stanza.lines[index]!, `"${owner}": ${parsed.error.message}; stanza left out`);
+      return null;
+    }
+    return parsed.version;
+  }
+
+  /** An architecture list, shared and frozen: a whole archive has only a few different ones. */
+  architectures(text: string, separator: RegExp): string[] {
+    let list = this.archLists.get(text);
+    if (list === undefined) {
+      list = Object.freeze(text.split(separator).filter((a) => a.length > 0)) as string[];
+      this.archLists.set(text, list);
+    }
+    return list;
+  }
+
+  relations(stanza: Stanza, index: number, options: RelationOptions = this.shared): DependencyClause[] {
+    const value = stanza.values[index];
+    if (value === undefined) return NONE;
+    const clauses = parseRelations(value, this.place(stanza, index), this.issues, options);
+    return clauses.length > 0 ? clauses : NONE;
+  }
+
+  provides(stanza: Stanza, index: number, options: RelationOptions = this.shared): Provide[] {
+    const value = stanza.values[index];
+    if (value === undefined) return NONE;
+    const provides = parseProvides(value, this.place(stanza, index), this.issues, options);
+    return provides.length > 0 ? provides : NONE;
+  }
+
+  place(stanza: Stanza, index: number): FieldPlace {
+    return { file: this.file, line: stanza.lines[index]!, field: stanza.names[index]! };
+  }
+}
+
+/** Collects a stanza's fields into slots, then hands it on; one Stanza object serves every paragraph. */
+class StanzaSink implements Deb822Sink {
+  readonly stanza: Stanza;
+
+  constructor(
+    names: readonly string[],
+    private readonly onStanza: (stanza: Stanza) => void,
+  ) {
+    this.stanza = { line: 0, values: new Array<string | undefined>(names.length).fill(undefined), lines: new Array<number>(names.length).fill(0), names };
+  }
+
+  field(index: number, value: string, line: number): void {
+    // What a package keeps (its name, version, clauses) is sliced from these values: copied, they
+    // keep nothing of the chunk of the index they were read from.
+    this.stanza.values[index] = ownCopy(value);
+    this.stanza.lines[index] = line;
+  }
+
+  paragraph(line: number): void {
+    this.stanza.line = line;
+    this.onStanza(this.stanza);
+    this.stanza.values.fill(undefined);
+  }
+}
+
+type Convert<T> = (stanza: Stanza, context: Context) => T | null;
+
+class StanzaParser<T> implements DebianStreamParser<T> {
+  private readonly scanner: Deb822Scanner;
+  private readonly context: Context;
+  private readonly values: T[] = [];
+
+  constructor(file: string, fields: readonly string[], convert: Convert<T>) {
+    this.context = new Context(file);
+    const sink = new StanzaSink(fields, (stanza) => {
+      const value = convert(stanza, this.context);
+      if (value !== null) this.values.push(value);
+    });
+    this.scanner = new Deb822Scanner({ file, fields }, sink);
+  }
+
+  push(chunk: string | Uint8Array): void {
+    this.scanner.push(chunk);
+  }
+
+  end(): DebianParseResult<T> {
+    this.scanner.end();
+    return { values: this.values, issues: sortedIssues([...this.scanner.issues, ...this.context.issues]) };
+  }
+}
 
 /** A streaming parser of an archive's `Packages` index. */
 export function createDebianPackagesParser(file: string): DebianStreamParser<IndexedBinaryPackage> {
-  return new StanzaParser({ file, fields: PACKAGES_FIELDS }, packagesStanza);
+  return new StanzaParser(file, PACKAGES_FIELDS, packagesStanza);
 }
 
 /** A streaming parser of an archive's `Sources` index. */
 export function createDebianSourcesParser(file: string): DebianStreamParser<SourcePackage> {
-  return new StanzaParser({ file, fields: SOURCES_FIELDS }, sourcesStanza);
+  return new StanzaParser(file, SOURCES_FIELDS, sourcesStanza);
 }
 
 /** Parses a whole `Packages` text. */
@@ -105,6 +227,126 @@ function parseWhole<T>(parser: DebianStreamParser<T>, text: string): DebianParse
   return parser.end();
 }
 
+function packagesStanza(stanza: Stanza, context: Context): IndexedBinaryPackage | null {
+  const name = context.required(stanza, P.Package, P.Package);
+  const versionText = context.required(stanza, P.Version, P.Package);
+  const architecture = context.required(stanza, P.Architecture, P.Package);
+  if (name === null || versionText === null || architecture === null) return null;
+  const version = context.version(stanza, P.Version, name);
+  if (version === null) return null;
+
+  let source = name;
+  let sourceVersion = version.text;
+  const sourceField = stanza.values[P.Source];
+  if (sourceField !== undefined) {
+    const open = sourceField.indexOf('(');
+    if (open < 0) {
+      source = sourceField;
+    } else {
+      source = sourceField.slice(0, open).trim();
+      const close = sourceField.indexOf(')', open);
+      sourceVersion = sourceField.slice(open + 1, close < 0 ? sourceField.length : close).trim();
+      if (close < 0 || close !== sourceField.length - 1 || source.length === 0 || sourceVersion.length === 0) {
+        context.issue(stanza.lines[P.Source]!, `Source: expected "name" or "name (version)", found "${sourceField}"`);
+        source = source || name;
+        sourceVersion = version.text;
+      }
+    }
+  }
+
+  const binary: IndexedBinaryPackage = {
+    name,
+    version,
+    architectures: context.architectures(architecture, /\s+/),
+    depends: context.relations(stanza, P.Depends),
+    preDepends: context.relations(stanza, P['Pre-Depends']),
+    optionalDepends: NONE,
+    provides: context.provides(stanza, P.Provides),
+    conflicts: context.relations(stanza, P.Conflicts),
+    replaces: context.relations(stanza, P.Replaces),
+    breaks: context.relations(stanza, P.Breaks),
+    source,
+    sourceVersion,
+    location: { file: context.file, line: stanza.line },
+  };
+  const multiArch = stanza.values[P['Multi-Arch']];
+  if (multiArch !== undefined) binary.multiArch = multiArch;
+  return binary;
+}
+
+function sourcesStanza(stanza: Stanza, context: Context): SourcePackage | null {
+  const pkgbase = context.required(stanza, S.Package, S.Package);
+  const versionText = context.required(stanza, S.Version, S.Package);
+  if (pkgbase === null || versionText === null) return null;
+  const version = context.version(stanza, S.Version, pkgbase);
+  if (version === null) return null;
+  const architectures = context.architectures(stanza.values[S.Architecture] ?? '', /\s+/);
+  if (architectures.length === 0) context.issue(stanza.line, `source package "${pkgbase}" has no Architecture field`);
+
+  const binaryArches = packageListArchitectures(stanza, context);
+  const binaryField = stanza.values[S.Binary];
+  const names = binaryField !== undefined ? binaryField.split(',').map((n) => n.trim()).filter((n) => n.length > 0) : [...binaryArches.keys()];
+  const binaries: BinaryPackage[] = names.map((name) => ({
+    name,
+    architectures: binaryArches.get(name) ?? architectures,
+    depends: NONE,
+    preDepends: NONE,
+    optionalDepends: NONE,
+    provides: NONE,
+    conflicts: NONE,
+    replaces: NONE,
+    breaks: NONE,
+  }));
+
+  const source: SourcePackage = {
+    flavour: 'debian',
+    pkgbase,
+    version,
+    architectures,
+    binaries,
+    buildDepends: context.relations(stanza, S['Build-Depends']),
+    buildDependsArch: context.relations(stanza, S['Build-Depends-Arch']),
+    buildDependsIndep: context.relations(stanza, S['Build-Depends-Indep']),
+    checkDepends: NONE,
+    buildConflicts: buildConflicts(stanza, context, [S['Build-Conflicts'], S['Build-Conflicts-Arch'], S['Build-Conflicts-Indep']]),
+    location: { file: context.file, line: stanza.line },
+  };
+  const section = stanza.values[S.Section];
+  const extraSourceOnly = stanza.values[S['Extra-Source-Only']];
+  if (section !== undefined || extraSourceOnly !== undefined) {
+    source.extra = {};
+    if (section !== undefined) source.extra.section = section;
+    // Kept only because another source's Built-Using names it: nothing builds it.
+    if (extraSourceOnly !== undefined) source.extra['extra-source-only'] = extraSourceOnly;
+  }
+  return source;
+}
+
+/** The model keeps one list: a build conflict, whichever build it names, only ever narrows what may be installed. */
+function buildConflicts(stanza: Stanza, context: Context, indices: number[]): DependencyClause[] {
+  const all = indices.flatMap((index) => context.relations(stanza, index));
+  return all.length > 0 ? all : NONE;
+}
+
+/** Package-List lines "name type section priority arch=a,b ..." → each binary's architectures. */
+function packageListArchitectures(stanza: Stanza, context: Context): Map<string, string[]> {
+  const arches = new Map<string, string[]>();
+  const value = stanza.values[S['Package-List']];
+  if (value === undefined) return arches;
+  const lines = value.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const entry = lines[i]!.split(/\s+/).filter((w) => w.length > 0);
+    if (entry.length === 0) continue;
+    if (entry.length < 4) {
+      context.issue(stanza.lines[S['Package-List']]! + i, `Package-List: expected "name type section priority [key=value...]", found "${lines[i]!.trim()}"`);
+      continue;
+    }
+    const archEntry = entry.find((w) => w.startsWith('arch='));
+    if (archEntry) arches.set(entry[0]!, context.architectures(archEntry.slice('arch='.length), /,/));
+  }
+  return arches;
+}
+
 /** Options for debian/control, which carries no version of its own. */
 export interface DebianControlOptions {
   /** The source version (from debian/changelog); resolves `${binary:Version}`, `${source:Version}`, `${source:Upstream-Version}`. */
@@ -117,34 +359,37 @@ export interface DebianControlOptions {
  * out of the clauses and listed in `extra` under `substvars` ("binary field ${var}", one a line).
  */
 export function parseDebianControl(text: string, file: string, options: DebianControlOptions = {}): { value: SourcePackage | null; issues: ParseIssue[] } {
-  const reader = new Deb822Reader({ file, comments: true });
-  const paragraphs = reader.push(text);
-  for (const p of reader.end()) paragraphs.push(p);
-  const issues: ParseIssue[] = [...reader.issues];
-  const value = controlPackage(paragraphs, file, options, issues);
-  return { value, issues: sortedIssues(issues) };
+  const stanzas: Stanza[] = [];
+  const sink = new StanzaSink(CONTROL_FIELDS, (stanza) => stanzas.push({ ...stanza, values: [...stanza.values], lines: [...stanza.lines] }));
+  const scanner = new Deb822Scanner({ file, fields: CONTROL_FIELDS, comments: true }, sink);
+  scanner.push(text);
+  scanner.end();
+  const context = new Context(file);
+  const value = controlPackage(stanzas, context, options);
+  return { value, issues: sortedIssues([...scanner.issues, ...context.issues]) };
 }
 
-function controlPackage(paragraphs: Deb822Paragraph[], file: string, options: DebianControlOptions, issues: ParseIssue[]): SourcePackage | null {
-  const [sourceStanza, ...binaryStanzas] = paragraphs;
+function controlPackage(stanzas: Stanza[], context: Context, options: DebianControlOptions): SourcePackage | null {
+  const [sourceStanza, ...binaryStanzas] = stanzas;
   if (!sourceStanza) {
-    issues.push({ file, line: 1, message: 'no source stanza: debian/control is empty' });
+    context.issue(1, 'no source stanza: debian/control is empty');
     return null;
   }
-  const pkgbase = required(sourceStanza, 'source', file, issues);
+  const pkgbase = context.required(sourceStanza, C.Source, C.Package);
   if (pkgbase === null) return null;
 
   let version: PackageVersion;
   const substvarValues = new Map<string, string>();
   if (options.version === undefined) {
-    issues.push({ file, line: sourceStanza.line, message: 'debian/control carries no version: pass the one from debian/changelog' });
+    context.issue(sourceStanza.line, 'debian/control carries no version: pass the one from debian/changelog');
     version = { epoch: 0, upstream: '', release: null, text: '' };
   } else {
-    const split = splitDebianVersion(options.version);
-    if (typeof split === 'string') {
-      issues.push({ file, line: sourceStanza.line, message: `version "${options.version}": ${split}` });
+    const parsed = tryParseVersion('debian', options.version);
+    if (!parsed.ok) {
+      context.issue(sourceStanza.line, `"${pkgbase}": ${parsed.error.message} (the version given for debian/control)`);
       return null;
     }
+    const split = parsed.version;
     version = split;
     substvarValues.set('binary:Version', split.text);
     substvarValues.set('source:Version', split.text);
@@ -152,64 +397,53 @@ function controlPackage(paragraphs: Deb822Paragraph[], file: string, options: De
   }
 
   const substvarLines: string[] = [];
-  const relations = (paragraph: Deb822Paragraph, key: string, owner: string): DependencyClause[] => {
-    const field = paragraph.fields.get(key);
-    if (!field) return [];
+  /** Relation options that gather the substvars met in a field, then record them for `owner`. */
+  const gathering = <T>(owner: string, stanza: Stanza, index: number, parse: (options: RelationOptions) => T): T => {
     const collector: SubstvarCollector = { found: [], values: substvarValues };
-    const clauses = parseRelations(field.value, place(file, field), issues, { substvars: collector });
-    for (const variable of collector.found) substvarLines.push(`${owner} ${field.name} ${variable}`);
-    return clauses;
+    const result = parse({ substvars: collector });
+    for (const variable of collector.found) substvarLines.push(`${owner} ${stanza.names[index]} ${variable}`);
+    return result;
   };
+  const relations = (owner: string, stanza: Stanza, index: number) => gathering(owner, stanza, index, (o) => context.relations(stanza, index, o));
 
   const binaries: BinaryPackage[] = [];
   for (const stanza of binaryStanzas) {
-    const name = required(stanza, 'package', file, issues);
+    const name = context.required(stanza, C.Package, C.Package);
     if (name === null) continue;
-    const architectures = words(stanza.fields.get('architecture')?.value ?? '');
-    if (architectures.length === 0) issues.push({ file, line: stanza.line, message: `binary package "${name}" has no Architecture field` });
-    const providesField = stanza.fields.get('provides');
-    let provides: Provide[] = [];
-    if (providesField) {
-      const collector: SubstvarCollector = { found: [], values: substvarValues };
-      provides = parseProvides(providesField.value, place(file, providesField), issues, { substvars: collector });
-      for (const variable of collector.found) substvarLines.push(`${name} ${providesField.name} ${variable}`);
-    }
+    const architectures = context.architectures(stanza.values[C.Architecture] ?? '', /\s+/);
+    if (architectures.length === 0) context.issue(stanza.line, `binary package "${name}" has no Architecture field`);
     const binary: BinaryPackage = {
       name,
       architectures,
-      depends: relations(stanza, 'depends', name),
-      preDepends: relations(stanza, 'pre-depends', name),
-      optionalDepends: [],
-      provides,
-      conflicts: relations(stanza, 'conflicts', name),
-      replaces: relations(stanza, 'replaces', name),
-      breaks: relations(stanza, 'breaks', name),
+      depends: relations(name, stanza, C.Depends),
+      preDepends: relations(name, stanza, C['Pre-Depends']),
+      optionalDepends: NONE,
+      provides: gathering(name, stanza, C.Provides, (o) => context.provides(stanza, C.Provides, o)),
+      conflicts: relations(name, stanza, C.Conflicts),
+      replaces: relations(name, stanza, C.Replaces),
+      breaks: relations(name, stanza, C.Breaks),
     };
-    const multiArch = stanza.fields.get('multi-arch')?.value;
+    const multiArch = stanza.values[C['Multi-Arch']];
     if (multiArch) binary.multiArch = multiArch;
     binaries.push(binary);
   }
 
-  const extra: Record<string, string> = {};
-  const section = sourceStanza.fields.get('section')?.value;
-  if (section) extra.section = section;
   const source: SourcePackage = {
     flavour: 'debian',
     pkgbase,
     version,
     architectures: sourceArchitectures(binaries),
     binaries,
-    buildDepends: relations(sourceStanza, 'build-depends', pkgbase),
-    buildDependsArch: relations(sourceStanza, 'build-depends-arch', pkgbase),
-    buildDependsIndep: relations(sourceStanza, 'build-depends-indep', pkgbase),
-    checkDepends: [],
-    buildConflicts: [
-      ...relations(sourceStanza, 'build-conflicts', pkgbase),
-      ...relations(sourceStanza, 'build-conflicts-arch', pkgbase),
-      ...relations(sourceStanza, 'build-conflicts-indep', pkgbase),
-    ],
-    location: { file, line: sourceStanza.line },
+    buildDepends: relations(pkgbase, sourceStanza, C['Build-Depends']),
+    buildDependsArch: relations(pkgbase, sourceStanza, C['Build-Depends-Arch']),
+    buildDependsIndep: relations(pkgbase, sourceStanza, C['Build-Depends-Indep']),
+    checkDepends: NONE,
+    buildConflicts: [C['Build-Conflicts'], C['Build-Conflicts-Arch'], C['Build-Conflicts-Indep']].flatMap((index) => relations(pkgbase, sourceStanza, index)),
+    location: { file: context.file, line: sourceStanza.line },
   };
+  const extra: Record<string, string> = {};
+  const section = sourceStanza.values[C.Section];
+  if (section) extra.section = section;
   if (substvarLines.length > 0) extra.substvars = substvarLines.join('\n');
   if (Object.keys(extra).length > 0) source.extra = extra;
   return source;
@@ -221,184 +455,6 @@ function sourceArchitectures(binaries: BinaryPackage[]): string[] {
   for (const binary of binaries) for (const arch of binary.architectures) seen.add(arch);
   if (seen.has('any')) return seen.has('all') ? ['any', 'all'] : ['any'];
   return [...seen];
-}
-
-function packagesStanza(paragraph: Deb822Paragraph, { file, issues, cache }: StanzaContext): IndexedBinaryPackage | null {
-  const fields = paragraph.fields;
-  const name = required(paragraph, 'package', file, issues);
-  const versionText = required(paragraph, 'version', file, issues);
-  const architecture = required(paragraph, 'architecture', file, issues);
-  if (name === null || versionText === null || architecture === null) return null;
-  const version = versionOf(fields.get('version')!, name, file, issues);
-  if (version === null) return null;
-
-  let source = name;
-  let sourceVersion = version.text;
-  const sourceField = fields.get('source');
-  if (sourceField) {
-    const value = sourceField.value;
-    const open = value.indexOf('(');
-    if (open < 0) {
-      source = value;
-    } else {
-      source = value.slice(0, open).trim();
-      const close = value.indexOf(')', open);
-      sourceVersion = value.slice(open + 1, close < 0 ? value.length : close).trim();
-      if (close < 0 || close !== value.length - 1 || source.length === 0 || sourceVersion.length === 0) {
-        issues.push({ file, line: sourceField.line, message: `Source: expected "name" or "name (version)", found "${value}"` });
-        source = source || name;
-        sourceVersion = version.text;
-      }
-    }
-  }
-
-  const relation = (key: string): DependencyClause[] => {
-    const field = fields.get(key);
-    return field ? parseRelations(field.value, place(file, field), issues, { cache }) : [];
-  };
-  const providesField = fields.get('provides');
-  const binary: IndexedBinaryPackage = {
-    name,
-    version,
-    architectures: [architecture],
-    depends: relation('depends'),
-    preDepends: relation('pre-depends'),
-    optionalDepends: [],
-    provides: providesField ? parseProvides(providesField.value, place(file, providesField), issues, { cache }) : [],
-    conflicts: relation('conflicts'),
-    replaces: relation('replaces'),
-    breaks: relation('breaks'),
-    source,
-    sourceVersion,
-    location: { file, line: paragraph.line },
-  };
-  const multiArch = fields.get('multi-arch')?.value;
-  if (multiArch !== undefined) binary.multiArch = multiArch;
-  return binary;
-}
-
-function sourcesStanza(paragraph: Deb822Paragraph, { file, issues, cache }: StanzaContext): SourcePackage | null {
-  const fields = paragraph.fields;
-  const pkgbase = required(paragraph, 'package', file, issues);
-  const versionText = required(paragraph, 'version', file, issues);
-  if (pkgbase === null || versionText === null) return null;
-  const version = versionOf(fields.get('version')!, pkgbase, file, issues);
-  if (version === null) return null;
-  const architectures = words(fields.get('architecture')?.value ?? '');
-  if (architectures.length === 0) issues.push({ file, line: paragraph.line, message: `source package "${pkgbase}" has no Architecture field` });
-
-  const binaryArches = packageListArchitectures(fields.get('package-list'), file, issues);
-  const binaryField = fields.get('binary');
-  const names = binaryField ? binaryField.value.split(',').map((n) => n.trim()).filter((n) => n.length > 0) : [...binaryArches.keys()];
-  const binaries: BinaryPackage[] = names.map((name) => ({
-    name,
-    architectures: binaryArches.get(name) ?? architectures,
-    depends: [],
-    preDepends: [],
-    optionalDepends: [],
-    provides: [],
-    conflicts: [],
-    replaces: [],
-    breaks: [],
-  }));
-
-  const relation = (key: string): DependencyClause[] => {
-    const field = fields.get(key);
-    return field ? parseRelations(field.value, place(file, field), issues, { cache }) : [];
-  };
-  const source: SourcePackage = {
-    flavour: 'debian',
-    pkgbase,
-    version,
-    architectures,
-    binaries,
-    buildDepends: relation('build-depends'),
-    buildDependsArch: relation('build-depends-arch'),
-    buildDependsIndep: relation('build-depends-indep'),
-    checkDepends: [],
-    // The model keeps one list: a build conflict, whichever build it names, only ever narrows what may be installed.
-    buildConflicts: [...relation('build-conflicts'), ...relation('build-conflicts-arch'), ...relation('build-conflicts-indep')],
-    location: { file, line: paragraph.line },
-  };
-  const section = fields.get('section')?.value;
-  const extraSourceOnly = fields.get('extra-source-only')?.value;
-  if (section !== undefined || extraSourceOnly !== undefined) {
-    source.extra = {};
-    if (section !== undefined) source.extra.section = section;
-    // Kept only because another source's Built-Using names it: nothing builds it.
-    if (extraSourceOnly !== undefined) source.extra['extra-source-only'] = extraSourceOnly;
-  }
-  return source;
-}
-
-/** Package-List lines "name type section priority arch=a,b ..." → each binary's architectures. */
-function packageListArchitectures(field: Deb822Field | undefined, file: string, issues: ParseIssue[]): Map<string, string[]> {
-  const arches = new Map<string, string[]>();
-  if (!field) return arches;
-  const lines = field.value.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const entry = words(lines[i]!);
-    if (entry.length === 0) continue;
-    if (entry.length < 4) {
-      issues.push({ file, line: field.line + i, message: `Package-List: expected "name type section priority [key=value...]", found "${lines[i]!.trim()}"` });
-      continue;
-    }
-    const archEntry = entry.find((w) => w.startsWith('arch='));
-    if (archEntry) arches.set(entry[0]!, archEntry.slice('arch='.length).split(','));
-  }
-  return arches;
-}
-
-function required(paragraph: Deb822Paragraph, key: string, file: string, issues: ParseIssue[]): string | null {
-  const field = paragraph.fields.get(key);
-  if (field && field.value.length > 0) return field.value;
-  const what = paragraph.fields.get('package')?.value ?? paragraph.fields.get('source')?.value;
-  const fieldName = key.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
-  issues.push({
-    file,
-    line: field?.line ?? paragraph.line,
-    message: `${field ? 'empty' : 'missing'} ${fieldName} field in the stanza${what ? ` of "${what}"` : ''}; stanza left out`,
-  });
-  return null;
-}
-
-function versionOf(field: Deb822Field, owner: string, file: string, issues: ParseIssue[]): PackageVersion | null {
-  const version = splitDebianVersion(field.value);
-  if (typeof version === 'string') {
-    issues.push({ file, line: field.line, message: `"${owner}": Version "${field.value}": ${version}; stanza left out` });
-    return null;
-  }
-  return version;
-}
-
-/** Splits `[epoch:]upstream[-revision]` (Debian Policy §5.6.12); a string is the reason it is malformed. */
-export function splitDebianVersion(text: string): PackageVersion | string {
-  let upstreamStart = 0;
-  let epoch = 0;
-  const colon = text.indexOf(':');
-  if (colon >= 0) {
-    const digits = text.slice(0, colon);
-    if (!/^[0-9]+$/.test(digits)) return `epoch "${digits}" is not a number`;
-    epoch = Number(digits);
-    upstreamStart = colon + 1;
-  }
-  const dash = text.lastIndexOf('-');
-  const hasRelease = dash > upstreamStart;
-  const upstream = text.slice(upstreamStart, hasRelease ? dash : text.length);
-  const release = hasRelease ? text.slice(dash + 1) : null;
-  if (upstream.length === 0) return 'empty upstream version';
-  if (release !== null && release.length === 0) return 'empty Debian revision after "-"';
-  if (!/^[0-9A-Za-z.+~:-]+$/.test(upstream)) return `upstream version "${upstream}" has characters other than letters, digits and . + ~ - :`;
-  if (release !== null && !/^[0-9A-Za-z.+~]+$/.test(release)) return `Debian revision "${release}" has characters other than letters, digits and . + ~`;
-  return { epoch, upstream, release, text };
-}
-
-function place(file: string, field: Deb822Field): FieldPlace {
-  return { file, line: field.line, field: field.name };
-}
-
-function words(text: string): string[] {
-  return text.split(/\s+/).filter((w) => w.length > 0);
 }
 
 function sortedIssues(issues: ParseIssue[]): ParseIssue[] {

@@ -4,7 +4,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startGitLabDouble, type DoubleProject, type GitLabDouble } from '../../../test/gitlab-double/index.js';
 import { createLogger } from '../../common/log.js';
 import { BUILD_ID_VARIABLE, createGitLabClient, noteMarkerTag, type GitLabCallObservation, type GitLabClient, type GitLabClientOptions } from './client.js';
-import { GitLabApiError, GitLabUnavailableError, PipelineRefMovedError } from './errors.js';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import type { AddressInfo } from 'node:net';
+import { GitLabApiError, GitLabResponseError, GitLabUnavailableError, PipelineRefMovedError } from './errors.js';
 
 let double: GitLabDouble;
 let zlib: DoubleProject;
@@ -46,11 +49,13 @@ describe('reading projects and repositories', () => {
     });
     const group = `many${counter}`;
     for (let i = 0; i < 103; i += 1) double.state.addProject({ path: `${group}/${i < 100 ? '' : 'sub/'}pkg${i}` });
+    double.state.addProject({ path: `${group}/retired`, archived: true });
     expect(await gitlab.listGroupProjects(group)).toHaveLength(100);
+    expect(await gitlab.listGroupProjects(group, { includeArchived: true })).toHaveLength(101);
     const all = await gitlab.listGroupProjects(group, { includeSubgroups: true });
     expect(all).toHaveLength(103);
     expect(new Set(all.map((p) => p.path)).size).toBe(103);
-    expect(observations.filter((o) => o.route === 'groups/:id/projects').length).toBe(3);
+    expect(observations.filter((o) => o.route === 'groups/:id/projects').length).toBe(5);
   });
 
   it('reads a file at a ref, null when absent; an unknown project is a GitLabApiError', async () => {
@@ -60,6 +65,8 @@ describe('reading projects and repositories', () => {
     expect(await gitlab.readFile(zlib.id, 'PKGBUILD', before)).toBe('pkgname=zlib\n');
     expect(await gitlab.readFile(zlib.pathWithNamespace, 'PKGBUILD', 'main')).toBe('pkgname=zlib\npkgrel=2\n');
     expect(await gitlab.readFile(zlib.id, 'keys/pgp/k.asc', 'main')).toBe('KEY\n');
+    double.state.pushFiles(zlib, { 'data.bin': 'zlib\u0000\u0001\n' });
+    expect(await gitlab.readFile(zlib.id, 'data.bin', 'main')).toBe('zlib\u0000\u0001\n');
     expect(await gitlab.readFile(zlib.id, 'missing', 'main')).toBeNull();
     const error = await gitlab.readFile('nobody/nothing', 'PKGBUILD', 'main').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GitLabApiError);
@@ -118,8 +125,8 @@ describe('pipelines', () => {
   });
 
   it('never creates a second pipeline when the create times out or fails after GitLab acted on it', async () => {
-    const gitlab = client({ retry: { maxAttempts: 3, attemptTimeoutMs: 150 } });
-    double.faults.inject({ route: 'POST /projects/:id/pipeline', delayMs: 600, phase: 'after' });
+    const gitlab = client({ retry: { maxAttempts: 3, attemptTimeoutMs: 400 } });
+    double.faults.inject({ route: 'POST /projects/:id/pipeline', delayMs: 1_500, phase: 'after' });
     const timedOut = await gitlab.dispatchPipeline(zlib.id, request('slow'));
     expect(timedOut.created).toBe(true);
     expect(observations.find((o) => o.route === 'projects/:id/pipeline')).toMatchObject({ status: null, failure: 'timeout' });
@@ -188,11 +195,10 @@ describe('retries, timeouts and errors', () => {
   });
 
   it('abandons a slow attempt after the attempt timeout and retries it', async () => {
-    const gitlab = client({ retry: { attemptTimeoutMs: 100 } });
-    double.faults.inject({ route: 'GET /projects/:id/repository/files/:file_path/raw', delayMs: 400, times: 1 });
+    const gitlab = client({ retry: { attemptTimeoutMs: 500 } });
+    double.faults.inject({ route: 'GET /projects/:id/repository/files/:file_path/raw', delayMs: 1_500, times: 1 });
     expect(await gitlab.readFile(zlib.id, 'PKGBUILD', 'main')).toBe('pkgname=zlib\n');
     expect(observations.map((o) => [o.status, o.failure])).toEqual([[null, 'timeout'], [200, undefined]]);
-    expect(observations[0]!.latencyMs).toBeGreaterThanOrEqual(90);
   });
 
   it('reports a timeout that never clears as GitLabUnavailableError', async () => {
@@ -215,6 +221,32 @@ describe('retries, timeouts and errors', () => {
     expect(() => createGitLabClient({ url: 'gitlab.example.com', token: 't' })).toThrow(/http\(s\) URL, got "gitlab.example.com"/);
     expect(() => createGitLabClient({ url: double.url, token: ' ' })).toThrow(/token is empty/);
     expect(() => createGitLabClient({ url: double.url, token: 't', retry: { maxAttempts: 0 } })).toThrow(/retry.maxAttempts must be/);
+  });
+
+  it('keeps a call working when the observer throws', async () => {
+    const gitlab = client({ observer: () => { throw new Error('metrics broke'); } });
+    expect((await gitlab.getProject(zlib.id)).id).toBe(zlib.id);
+  });
+
+  it('reports a 2xx answer that is not GitLab\'s documented shape as GitLabResponseError', async () => {
+    // A proxy's login page in front of GitLab answers 200 with HTML.
+    const proxy = new Hono()
+      .get('/api/v4/projects/1', (c) => c.body('{"id": 1,', 200, { 'content-type': 'application/json' }))
+      .get('*', (c) => c.html('<html>Sign in</html>'));
+    const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+      const s = serve({ fetch: proxy.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
+    });
+    try {
+      const gitlab = client({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+      const error = await gitlab.getPipeline(1, 2).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(GitLabResponseError);
+      expect((error as Error).message).toMatch(/GET projects\/:id\/pipelines\/:pipeline_id does not have the expected shape/);
+      const truncated = await gitlab.getProject(1).catch((e: unknown) => e);
+      expect(truncated).toBeInstanceOf(GitLabResponseError);
+      expect((truncated as Error).message).toMatch(/not valid JSON/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('does not retry a 4xx', async () => {

@@ -42,11 +42,11 @@ export interface NoteUpsert {
 export interface GitLabClient {
   /** The project, by id or full path. */
   getProject(project: ProjectRef): Promise<Project>;
-  /** Every project of a group (all pages), with its subgroups' when asked. */
-  listGroupProjects(group: ProjectRef, options?: { includeSubgroups?: boolean }): Promise<Project[]>;
+  /** Every project of a group (all pages), with its subgroups' when asked; archived ones only when asked. Projects merely shared with the group are left out. */
+  listGroupProjects(group: ProjectRef, options?: { includeSubgroups?: boolean; includeArchived?: boolean }): Promise<Project[]>;
   /** A file's text at a ref, or null when the file does not exist there. */
   readFile(project: ProjectRef, path: string, ref: string): Promise<string | null>;
-  /** The entries under `path` (`''` for the root) at a ref, all pages; empty when the directory does not exist. */
+  /** The entries under `path` (`''` for the root) at a ref, all pages; empty when GitLab finds no such directory, or no such ref (it answers both alike). */
   listTree(project: ProjectRef, path: string, ref: string, options?: { recursive?: boolean }): Promise<TreeEntry[]>;
   /** One commit, by sha, branch or tag (so also: the commit a ref points at now). */
   getCommit(project: ProjectRef, ref: string): Promise<Commit>;
@@ -56,7 +56,7 @@ export interface GitLabClient {
   createPipeline(project: ProjectRef, ref: string, variables: Record<string, string>): Promise<Pipeline>;
   /** The newest pipeline at `sha` whose QUARTERS_BUILD_ID is `buildId`, or null. */
   findPipeline(project: ProjectRef, sha: string, buildId: string): Promise<Pipeline | null>;
-  /** The build's pipeline: the one already created for it if any, else a new one; never two for one build. */
+  /** The build's pipeline: the one already created for it if any, else a new one; never two for one build, as long as one build is dispatched by one caller at a time. */
   dispatchPipeline(project: ProjectRef, request: DispatchRequest): Promise<{ pipeline: Pipeline; created: boolean }>;
   getPipeline(project: ProjectRef, pipelineId: number): Promise<Pipeline>;
   cancelPipeline(project: ProjectRef, pipelineId: number): Promise<Pipeline>;
@@ -139,15 +139,17 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
       return parse(projectSchema, await projects.show(project), 'GET projects/:id');
     },
 
-    async listGroupProjects(group, { includeSubgroups = false } = {}) {
-      const list = await groups.allProjects(group, { includeSubgroups, perPage, orderBy: 'id', sort: 'asc' } as never);
+    async listGroupProjects(group, { includeSubgroups = false, includeArchived = false } = {}) {
+      const filter = { includeSubgroups, withShared: false, ...(includeArchived ? {} : { archived: false }) };
+      const list = await groups.allProjects(group, { ...filter, perPage, orderBy: 'id', sort: 'asc' } as never);
       return parse(projectSchema.array(), list, 'GET groups/:id/projects');
     },
 
     async readFile(project, path, ref) {
       try {
-        const body: unknown = await files.showRaw(project, path, ref);
-        return body instanceof Blob ? await body.text() : String(body);
+        // As a stream, so the text arrives as stored whatever Content-Type GitLab gives the file.
+        const body: unknown = await files.showRaw(project, path, ref, { asStream: true } as never);
+        return await new Response(body as ReadableStream).text();
       } catch (error) {
         if (isNotFound(error, 'File')) return null;
         throw error;

@@ -13,6 +13,7 @@ export interface RetryPolicy {
   attemptTimeoutMs: number;
 }
 
+/** Five attempts within a minute, 20 s each at most. */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxAttempts: 5,
   baseDelayMs: 250,

@@ -1,6 +1,7 @@
 /** The shapes of GitLab's answers the client reads (GitLab's REST v4 docs), and the domain values they become. */
 import { z } from 'zod';
 
+/** A project (`GET /projects/:id`, group project lists). */
 export const projectSchema = z.looseObject({
   id: z.number().int(),
   name: z.string(),
@@ -20,6 +21,7 @@ export const projectSchema = z.looseObject({
 }));
 export type Project = z.infer<typeof projectSchema>;
 
+/** One entry of a repository tree. */
 export const treeEntrySchema = z.looseObject({
   id: z.string(),
   name: z.string(),
@@ -57,6 +59,7 @@ const diffSchema = z.looseObject({
 }).transform((d) => ({ oldPath: d.old_path, newPath: d.new_path, newFile: d.new_file, deletedFile: d.deleted_file, renamedFile: d.renamed_file }));
 export type FileChange = z.infer<typeof diffSchema>;
 
+/** `GET .../repository/compare`. */
 export const comparisonSchema = z.looseObject({
   commits: z.array(commitSchema),
   diffs: z.array(diffSchema),
@@ -70,10 +73,12 @@ export const comparisonSchema = z.looseObject({
 }));
 export type Comparison = z.infer<typeof comparisonSchema>;
 
+/** Pipeline statuses GitLab reports. */
 export const PIPELINE_STATUSES = [
   'created', 'waiting_for_resource', 'preparing', 'pending', 'running', 'success', 'failed', 'canceled', 'canceling', 'skipped', 'manual', 'scheduled',
 ] as const;
 
+/** A pipeline as list, show, create, cancel and retry return it. */
 export const pipelineSchema = z.looseObject({
   id: z.number().int(),
   iid: z.number().int().optional(),
@@ -97,8 +102,10 @@ export const pipelineSchema = z.looseObject({
 export type Pipeline = z.infer<typeof pipelineSchema>;
 export type PipelineStatus = Pipeline['status'];
 
+/** One pipeline variable. */
 export const pipelineVariableSchema = z.looseObject({ key: z.string(), value: z.string(), variable_type: z.string().optional() });
 
+/** A CI job with its pipeline (`GET /job`, pipeline jobs). */
 export const jobSchema = z.looseObject({
   id: z.number().int(),
   name: z.string(),
@@ -124,6 +131,7 @@ export const jobSchema = z.looseObject({
 /** A CI job and the pipeline it belongs to. */
 export type Job = z.infer<typeof jobSchema>;
 
+/** A merge request note. */
 export const noteSchema = z.looseObject({
   id: z.number().int(),
   body: z.string(),

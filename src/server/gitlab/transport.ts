@@ -6,7 +6,7 @@
  */
 import { createRequesterFn, type FormattedResponse, type RequesterType, type ResourceOptions, type ResponseBodyTypes } from '@gitbeaker/requester-utils';
 import type { Logger } from '../../common/log.js';
-import { GitLabApiError, GitLabUnavailableError } from './errors.js';
+import { GitLabApiError, GitLabResponseError, GitLabUnavailableError } from './errors.js';
 import { nextDelayMs, retryAfterMs, type RetryPolicy } from './retry-policy.js';
 import { routeOf } from './route.js';
 
@@ -81,6 +81,14 @@ export async function sendWithRetries(endpoint: string, request: GitbeakerReques
   url.search = request.searchParams ?? '';
   const random = options.random ?? Math.random;
   const sleep = options.sleep ?? defaultSleep;
+  const observe = (observation: GitLabCallObservation) => {
+    // Metrics must never break the call they measure.
+    try {
+      options.observer?.(observation);
+    } catch (error) {
+      options.log?.error({ err: error, route }, 'the GitLab call observer failed');
+    }
+  };
   // Time spent in attempts plus time waited between them: the budget counts both, however `sleep` waits.
   let spentMs = 0;
 
@@ -95,22 +103,24 @@ export async function sendWithRetries(endpoint: string, request: GitbeakerReques
       const response = await fetch(url, { method, headers: request.headers, body: request.body, signal });
       const observation = { method, route, status: response.status, latencyMs: performance.now() - attemptStarted, attempt };
       if (response.ok) {
-        const body = await readBody(response, request.asStream ?? false);
-        options.observer?.(observation);
+        const body = await readBody(response, request.asStream ?? false).catch((error: unknown) => {
+          throw error instanceof SyntaxError ? new GitLabResponseError(method, route, `the body is not valid JSON (${error.message})`) : error;
+        });
+        observe(observation);
         return { body, headers: Object.fromEntries(response.headers.entries()), status: response.status };
       }
-      options.observer?.(observation);
+      observe(observation);
       if (!isRetryableStatus(response.status)) throw new GitLabApiError(method, route, response.status, await gitlabMessage(response));
       failure = response.status;
       retryAfter = retryAfterMs(response.headers.get('retry-after'));
       await response.body?.cancel();
       if (response.status !== 429 && !options.repeatable) throw new GitLabUnavailableError(method, route, attempt, failure, true);
     } catch (error) {
-      if (error instanceof GitLabApiError || error instanceof GitLabUnavailableError) throw error;
+      if (error instanceof GitLabApiError || error instanceof GitLabUnavailableError || error instanceof GitLabResponseError) throw error;
       if (request.signal?.aborted) throw error;
       failure = timeout.aborted ? 'timeout' : 'network';
       cause = error;
-      options.observer?.({ method, route, status: null, failure, latencyMs: performance.now() - attemptStarted, attempt });
+      observe({ method, route, status: null, failure, latencyMs: performance.now() - attemptStarted, attempt });
       if (!options.repeatable) throw new GitLabUnavailableError(method, route, attempt, failure, true, { cause });
     }
     spentMs += performance.now() - attemptStarted;

@@ -10,6 +10,7 @@ export function jobTokenOf(headers: { header(name: string): string | undefined }
   return headers.header('job-token') ?? query('job_token') ?? bearer;
 }
 
+/** Mounts the `GET /job` on `api`. */
 export function jobRoutes(api: Hono, ctx: RouteContext): void {
   api.get('/job', (c) => {
     const token = jobTokenOf(c.req, (name) => c.req.query(name));

@@ -6,6 +6,7 @@ import { noteJson } from '../shapes.js';
 import type { DoubleMergeRequest, DoubleNote, DoubleProject } from '../state.js';
 import { optionalEnum, pathId, projectParam, readParams, requiredString, sortBy, type RouteContext } from './context.js';
 
+/** Mounts the merge request note routes on `api`. */
 export function noteRoutes(api: Hono, ctx: RouteContext): void {
   const mergeRequestParam = (c: Context): { project: DoubleProject; mergeRequest: DoubleMergeRequest } => {
     const project = projectParam(ctx, c);

@@ -32,6 +32,7 @@ function jobScope(c: Context): JobStatus[] | undefined {
   return values as JobStatus[];
 }
 
+/** Mounts the pipeline routes on `api`. */
 export function pipelineRoutes(api: Hono, ctx: RouteContext): void {
   const pipelineParam = (c: Context): DoublePipeline => {
     const project = projectParam(ctx, c);
@@ -48,6 +49,7 @@ export function pipelineRoutes(api: Hono, ctx: RouteContext): void {
     const repository = project.repository;
     const sha = repository.branches.get(ref) ?? repository.tags.get(ref);
     if (sha === undefined) throw new ApiError(400, { base: ['Reference not found'] });
+    if (project.ciJobs.length === 0) throw new ApiError(400, { base: ['Missing CI config file'] });
     return c.json(pipelineJson(ctx, ctx.state.createPipeline(project, ref, sha, variables)), 201);
   });
 
@@ -82,15 +84,16 @@ export function pipelineRoutes(api: Hono, ctx: RouteContext): void {
   });
 
   // GitLab's cancel sets 200 explicitly; retry keeps Grape's POST default, 201. Neither fails for a pipeline with nothing to do.
-  api.post('/projects/:id/pipelines/:pipeline_id/cancel', async (c) => {
+  // Neither waits for the webhooks its change causes (state.settled() does), as GitLab queues them.
+  api.post('/projects/:id/pipelines/:pipeline_id/cancel', (c) => {
     const pipeline = pipelineParam(c);
-    await ctx.state.cancelPipeline(pipeline.id);
+    void ctx.state.cancelPipeline(pipeline.id);
     return c.json(pipelineJson(ctx, pipeline), 200);
   });
 
-  api.post('/projects/:id/pipelines/:pipeline_id/retry', async (c) => {
+  api.post('/projects/:id/pipelines/:pipeline_id/retry', (c) => {
     const pipeline = pipelineParam(c);
-    if (ctx.state.retryable(pipeline.id)) await ctx.state.retryPipeline(pipeline.id);
+    if (ctx.state.retryable(pipeline.id)) void ctx.state.retryPipeline(pipeline.id);
     return c.json(pipelineJson(ctx, pipeline), 201);
   });
 }

@@ -7,6 +7,7 @@ import { optionalBoolean, optionalEnum, projectParam, readParams, sortBy, type R
 
 const GROUP_PROJECT_ORDER = ['id', 'name', 'path', 'created_at', 'updated_at', 'last_activity_at', 'similarity'] as const;
 
+/** Mounts the project and group routes on `api`. */
 export function projectRoutes(api: Hono, ctx: RouteContext): void {
   api.get('/projects/:id', (c) => c.json(projectJson(ctx, projectParam(ctx, c))));
 
@@ -16,6 +17,8 @@ export function projectRoutes(api: Hono, ctx: RouteContext): void {
     const params = await readParams(c);
     const includeSubgroups = optionalBoolean(params, 'include_subgroups') ?? false;
     const archived = optionalBoolean(params, 'archived');
+    // Validated for fidelity; the double has no sharing, so `with_shared` changes nothing.
+    optionalBoolean(params, 'with_shared');
     const orderBy = optionalEnum(params, 'order_by', GROUP_PROJECT_ORDER) ?? 'created_at';
     const sort = optionalEnum(params, 'sort', ['asc', 'desc'] as const) ?? 'desc';
     const projects = [...ctx.state.projects.values()].filter((p) =>

@@ -14,6 +14,7 @@ function commitParam(project: DoubleProject, ref: string | undefined): RepoCommi
   return commit;
 }
 
+/** Mounts the repository routes on `api`. */
 export function repositoryRoutes(api: Hono, ctx: RouteContext): void {
   /** `ref` is required for file metadata; the raw endpoint defaults it to HEAD (the default branch). */
   const readFile = async (c: Context, refRequired: boolean) => {
@@ -31,7 +32,9 @@ export function repositoryRoutes(api: Hono, ctx: RouteContext): void {
     const { content, commit, path } = await readFile(c, false);
     c.header('x-gitlab-file-path', path);
     c.header('x-gitlab-commit-id', commit.id);
-    return c.body(content, 200, { 'content-type': 'text/plain; charset=utf-8' });
+    // Workhorse sends text as text/plain and anything with a NUL byte as binary.
+    const type = content.includes('\u0000') ? 'application/octet-stream' : 'text/plain; charset=utf-8';
+    return c.body(content, 200, { 'content-type': type });
   });
 
   api.get('/projects/:id/repository/files/:file_path', async (c) => {
@@ -42,7 +45,9 @@ export function repositoryRoutes(api: Hono, ctx: RouteContext): void {
   api.get('/projects/:id/repository/tree', async (c) => {
     const project = projectParam(ctx, c);
     const params = await readParams(c);
-    const commit = commitParam(project, typeof params.ref === 'string' && params.ref !== '' ? params.ref : undefined);
+    const commit = project.repository.commitAt(typeof params.ref === 'string' && params.ref !== '' ? params.ref : project.defaultBranch);
+    // GitLab answers an unknown ref here with `Tree Not Found` too (TreeFinder#commit_exists?).
+    if (!commit) throw notFound('Tree');
     const path = typeof params.path === 'string' ? params.path : '';
     const entries = project.repository.tree(commit, path, optionalBoolean(params, 'recursive') ?? false);
     if (!entries) throw notFound('Tree');

@@ -1,0 +1,186 @@
+/**
+ * `quarters graph`: rebuild graphs from package metadata.
+ *   quarters graph rdeps --from SPEC [--arch ARCH] [--json] [--keep-going] PKG...
+ *   quarters graph plan  --from SPEC --arch ARCH [--profile NAME]... [--json] [--keep-going] PKGBASE...
+ */
+import { parseArgs } from 'node:util';
+import { BinaryIndex } from '../core/graph/binary-index.js';
+import { planBuildSet, UnknownSourceError, type BuildSetPlan, type PlanEdge } from '../core/graph/plan.js';
+import { reverseClosure, UnknownBinaryError, type ReverseClosure } from '../core/graph/reverse-closure.js';
+import { binaryEntries, type Universe } from '../core/graph/universe.js';
+import { archView } from '../core/recipe/arch-view.js';
+import { formatDependency } from '../core/recipe/dependency-text.js';
+import { formatParseIssue, type ParseIssue } from '../core/recipe/model.js';
+import { CommandError, UsageError, type Command } from './command.js';
+import { loadUniverse, parseUniverseSpec, type UniverseSpec } from './universe-load.js';
+
+const USAGE = `usage:
+  quarters graph rdeps --from SPEC [--arch ARCH] [--json] [--keep-going] PKG...
+  quarters graph plan --from SPEC --arch ARCH [--profile NAME]... [--json] [--keep-going] PKGBASE...
+
+SPEC: debian:SOURCES[,PACKAGES] | debian:,PACKAGES | srcinfo:PATH | aosc:PATH
+(files plain or .xz/.gz/.zst; PATH a directory or a tarball)`;
+
+const OPTIONS = {
+  from: { type: 'string' },
+  arch: { type: 'string' },
+  profile: { type: 'string', multiple: true },
+  json: { type: 'boolean' },
+  'keep-going': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+interface GraphArgs {
+  spec: UniverseSpec;
+  arch: string | undefined;
+  profiles: string[];
+  json: boolean;
+  keepGoing: boolean;
+  names: string[];
+}
+
+function readArgs(argv: string[], subcommand: string): GraphArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(`graph ${subcommand}: ${(error as Error).message}`);
+  }
+  const { values, positionals } = parsed;
+  if (!values.from) throw new UsageError(`graph ${subcommand}: --from SPEC is required`);
+  if (positionals.length === 0) throw new UsageError(`graph ${subcommand}: name at least one package`);
+  return {
+    spec: parseUniverseSpec(values.from),
+    arch: values.arch,
+    profiles: values.profile ?? [],
+    json: values.json ?? false,
+    keepGoing: values['keep-going'] ?? false,
+    names: positionals,
+  };
+}
+
+/** Loads the input; parse problems stop the command unless --keep-going, which prints them as warnings. */
+async function load(args: GraphArgs, sources: boolean): Promise<Universe> {
+  const { universe, issues } = await loadUniverse(args.spec, { sources });
+  if (issues.length > 0) {
+    if (!args.keepGoing) {
+      const more = issues.length > 1 ? ` (and ${issues.length - 1} more; --keep-going uses what parses)` : ' (--keep-going uses what parses)';
+      throw new CommandError(`${formatParseIssue(issues[0]!)}${more}`);
+    }
+    warn(issues);
+  }
+  return universe;
+}
+
+function warn(issues: ParseIssue[]): void {
+  const shown = issues.slice(0, 10);
+  for (const issue of shown) process.stderr.write(`quarters: warning: ${formatParseIssue(issue)}\n`);
+  if (issues.length > shown.length) process.stderr.write(`quarters: warning: ${issues.length - shown.length} more problems in the input\n`);
+}
+
+/** The architecture a universe is mostly built for when none is given: the commonest concrete one of its binaries. */
+function defaultArch(universe: Universe): string {
+  if (universe.flavour === 'pkgbuild') return 'x86_64';
+  const counts = new Map<string, number>();
+  for (const entry of binaryEntries(universe)) {
+    for (const arch of entry.binary.architectures) if (arch !== 'all' && arch !== 'any') counts.set(arch, (counts.get(arch) ?? 0) + 1);
+  }
+  let best = 'amd64';
+  let bestCount = 0;
+  for (const [arch, count] of counts) if (count > bestCount || (count === bestCount && arch < best)) [best, bestCount] = [arch, count];
+  return best;
+}
+
+function write(text: string): void {
+  process.stdout.write(text);
+}
+
+async function rdeps(argv: string[]): Promise<number> {
+  const args = readArgs(argv, 'rdeps');
+  const universe = await load(args, false);
+  if (args.spec.kind === 'debian' && !universe.binaries) throw new UsageError('graph rdeps: Debian binaries come from the Packages file: --from debian:SOURCES,PACKAGES (or debian:,PACKAGES)');
+  const arch = args.arch ?? defaultArch(universe);
+  const index = BinaryIndex.of(universe, archView(arch, args.profiles));
+  let closure: ReverseClosure;
+  try {
+    closure = reverseClosure(index, args.names);
+  } catch (error) {
+    if (error instanceof UnknownBinaryError) throw new CommandError(`${error.message} (in ${describeSpec(args.spec)}, ${arch})`);
+    throw error;
+  }
+  if (args.json) {
+    const members = closure.members.map((m) => ({ name: m.name, version: m.version, ...(m.via ? { via: { name: m.via.name, dependency: formatDependency(m.via.atom) } } : {}) }));
+    write(`${JSON.stringify({ arch, names: args.names, count: members.length, members }, null, 2)}\n`);
+    return 0;
+  }
+  const lines = closure.members.map((m) => `${m.name} ${m.version}`);
+  write(`${lines.join('\n')}${lines.length > 0 ? '\n' : ''}rdeps: ${closure.members.length}\n`);
+  return 0;
+}
+
+async function plan(argv: string[]): Promise<number> {
+  const args = readArgs(argv, 'plan');
+  if (!args.arch) throw new UsageError('graph plan: --arch ARCH is required');
+  const universe = await load(args, true);
+  if (universe.sources.length === 0) throw new CommandError(`${describeSpec(args.spec)}: no source packages to plan (give the Sources file)`);
+  let result: BuildSetPlan;
+  try {
+    result = planBuildSet(universe, { arch: args.arch, profiles: args.profiles, origins: args.names });
+  } catch (error) {
+    if (error instanceof UnknownSourceError) throw new CommandError(`${error.message} (in ${describeSpec(args.spec)})`);
+    throw error;
+  }
+  if (args.json) {
+    write(`${JSON.stringify(result, null, 2)}\n`);
+    return 0;
+  }
+  write(formatPlan(result));
+  return 0;
+}
+
+function describeEdge(edge: PlanEdge): string {
+  return `${edge.from} -> ${edge.to} (${edge.kind}: ${edge.clause}${edge.via ? ` of ${edge.via}` : ''})`;
+}
+
+const UNRESOLVED_SHOWN = 20;
+
+/** The plan as text: one line per wave, then cycles, unresolved dependencies and the summary line. */
+export function formatPlan(result: BuildSetPlan): string {
+  const lines: string[] = [];
+  result.waves.forEach((wave, w) => lines.push(`wave ${w} (${wave.length}): ${wave.join(' ')}`));
+  result.cycles.forEach((cycle, i) => {
+    lines.push(`cycle ${i} (${cycle.members.length}): build order ${cycle.buildOrder.join(' ')}`);
+    for (const edge of cycle.closingEdges) lines.push(`  closing edge: ${describeEdge(edge)}`);
+  });
+  lines.push(`critical path (${result.criticalPath.length}): ${result.criticalPath.join(' -> ')}`);
+  // An incomplete universe (a third-party repository without its base distribution) can leave thousands; --json has them all.
+  for (const problem of result.unresolved.slice(0, UNRESOLVED_SHOWN)) {
+    lines.push(`unresolved: ${problem.pkgbase}: ${problem.kind}: ${problem.clause}${problem.binary ? ` (of ${problem.binary})` : ''}`);
+  }
+  if (result.unresolved.length > UNRESOLVED_SHOWN) lines.push(`unresolved: ${result.unresolved.length - UNRESOLVED_SHOWN} more (--json lists them all)`);
+  lines.push(`plan: packages=${result.packages.length} waves=${result.waves.length} cycles=${result.cycles.length}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function describeSpec(spec: UniverseSpec): string {
+  switch (spec.kind) {
+    case 'debian':
+      return [spec.sources, spec.packages].filter(Boolean).join(', ');
+    default:
+      return spec.path;
+  }
+}
+
+export const command: Command = {
+  summary: 'rebuild graphs: reverse dependencies (rdeps) and build-set plans (plan)',
+  async run(argv: string[]): Promise<number> {
+    const [subcommand, ...rest] = argv;
+    if (subcommand === 'rdeps') return rdeps(rest);
+    if (subcommand === 'plan') return plan(rest);
+    if (subcommand === undefined || subcommand === '--help' || subcommand === '-h') {
+      process.stdout.write(`${USAGE}\n`);
+      return subcommand ? 0 : 2;
+    }
+    throw new UsageError(`graph: unknown subcommand "${subcommand}" (rdeps or plan)`);
+  },
+};

@@ -1,0 +1,85 @@
+/**
+ * Loading a universe for the graph commands from a SPEC: `debian:SOURCES[,PACKAGES]` (archive
+ * indices, plain or compressed; `debian:,PACKAGES` for binaries only), `srcinfo:PATH` (a directory
+ * or tarball of .SRCINFO files), `aosc:PATH` (an abbs tree directory or its tarball).
+ */
+import type { Universe } from '../core/graph/universe.js';
+import { parseAbbsTree } from '../core/recipe/abbs.js';
+import { createDebianPackagesParser, createDebianSourcesParser, parseDebianStream, type DebianParseResult } from '../core/recipe/debian.js';
+import type { IndexedBinaryPackage, ParseIssue, SourcePackage } from '../core/recipe/model.js';
+import { isSrcinfoPath, parseSrcinfoTree } from '../core/recipe/srcinfo.js';
+import { UsageError } from './command.js';
+import { readDecompressed, readTree } from './input.js';
+
+export type UniverseSpec =
+  | { kind: 'debian'; sources: string | null; packages: string | null }
+  | { kind: 'srcinfo'; path: string }
+  | { kind: 'aosc'; path: string };
+
+const SPEC_FORMS = 'debian:SOURCES[,PACKAGES], debian:,PACKAGES, srcinfo:PATH or aosc:PATH';
+
+/** Reads a SPEC; a malformed one is a UsageError saying which forms exist. */
+export function parseUniverseSpec(text: string): UniverseSpec {
+  const colon = text.indexOf(':');
+  const kind = colon > 0 ? text.slice(0, colon) : '';
+  const rest = colon > 0 ? text.slice(colon + 1) : '';
+  if (kind === 'debian') {
+    const parts = rest.split(',');
+    const [sources = '', packages = ''] = parts;
+    if (parts.length > 2 || (sources === '' && packages === '')) throw new UsageError(`bad --from "${text}": expected debian:SOURCES[,PACKAGES]`);
+    return { kind, sources: sources || null, packages: packages || null };
+  }
+  if ((kind === 'srcinfo' || kind === 'aosc') && rest !== '') return { kind, path: rest };
+  throw new UsageError(`bad --from "${text}": expected ${SPEC_FORMS}`);
+}
+
+/** A loaded universe, with every problem the parsers reported. */
+export interface LoadedUniverse {
+  universe: Universe;
+  issues: ParseIssue[];
+}
+
+/** What a command needs from the input: Debian's Sources can be skipped when only binaries matter. */
+export interface LoadNeeds {
+  sources: boolean;
+}
+
+/** Loads the packages a SPEC names. Unreadable input is an InputError naming the file. */
+export async function loadUniverse(spec: UniverseSpec, needs: LoadNeeds): Promise<LoadedUniverse> {
+  switch (spec.kind) {
+    case 'srcinfo': {
+      const { packages, issues } = parseSrcinfoTree(await readTree(spec.path, isSrcinfoPath));
+      return { universe: { flavour: 'pkgbuild', sources: packages }, issues };
+    }
+    case 'aosc': {
+      const { packages, issues } = parseAbbsTree(await readTree(spec.path, isAbbsRecipePath));
+      return { universe: { flavour: 'autobuild', sources: packages }, issues };
+    }
+    case 'debian':
+      return loadDebian(spec.sources, spec.packages, needs);
+  }
+}
+
+/** abbs recipe files: `spec` and the `defines` files (parseAbbsTree picks the ones it reads). */
+function isAbbsRecipePath(path: string): boolean {
+  return path.endsWith('/spec') || path.endsWith('/defines');
+}
+
+/**
+ * Reads Sources and Packages at once: each is decompressed by its own child process while the
+ * main thread parses whichever chunk arrives.
+ */
+async function loadDebian(sourcesFile: string | null, packagesFile: string | null, needs: LoadNeeds): Promise<LoadedUniverse> {
+  const none = Promise.resolve(null);
+  const [sources, packages] = await Promise.all([
+    sourcesFile && needs.sources ? parseDebianStream(createDebianSourcesParser(sourcesFile), readDecompressed(sourcesFile)) : none,
+    packagesFile ? parseDebianStream(createDebianPackagesParser(packagesFile), readDecompressed(packagesFile)) : none,
+  ]);
+  const universe: Universe = { flavour: 'debian', sources: sources?.values ?? [] };
+  if (packages) universe.binaries = packages.values;
+  return { universe, issues: [...issuesOf(sources), ...issuesOf(packages)] };
+}
+
+function issuesOf(result: DebianParseResult<SourcePackage | IndexedBinaryPackage> | null): ParseIssue[] {
+  return result?.issues ?? [];
+}

@@ -1,0 +1,195 @@
+/**
+ * One command in a throw-away systemd-nspawn container over a layered overlay.
+ *
+ * The overlay is mounted inside a private mount namespace (`unshare --mount`) that lives exactly
+ * as long as the container: when nspawn exits, or is killed, the kernel drops the mount with the
+ * namespace, so no code path (SIGTERM, SIGKILL of the executor, a crash) can leave a mount behind.
+ * nspawn runs as PID 1 of its own PID namespace (`unshare --pid --fork`): when it dies, for any
+ * reason, the kernel kills every process of the container with it (nspawn alone would leave the
+ * container's init running). unshare gets SIGKILL when the caller dies (`setpriv --pdeathsig`) and
+ * passes it on to nspawn (`--kill-child`), so no process outlives the caller either.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { execa } from 'execa';
+import { createRunCgroup, type RunCgroup } from './cgroup.js';
+
+/** A host path offered inside the container. */
+export interface Bind {
+  host: string;
+  guest: string;
+  readOnly?: boolean;
+}
+
+export interface OverlayLayers {
+  /** Read-only layers, uppermost first (e.g. instance upper dir, then base OS root). */
+  lowers: readonly string[];
+  /** The writable layer and overlayfs' work dir (same filesystem, both existing). */
+  upper: string;
+  work: string;
+  /** An existing empty directory where the merged tree is mounted (only inside the private namespace). */
+  root: string;
+}
+
+export interface ContainerCommand extends OverlayLayers {
+  /** The machine name: unique among containers running at the same time on this host. */
+  machine: string;
+  /** The command and its arguments, run inside the container. */
+  command: readonly string[];
+  /** Working directory inside the container. */
+  cwd?: string;
+  /** The container's whole environment besides what nspawn sets (container=, HOME for --user...). */
+  env?: Readonly<Record<string, string>>;
+  binds?: readonly Bind[];
+  /** Share the host's network; otherwise the container gets a private network namespace with loopback only. */
+  network?: boolean;
+  /** A user inside the container (must exist in its /etc/passwd); root by default. */
+  user?: string;
+  /** Memory (MiB) and CPU limits, 0 for none: unit properties where systemd runs, a cgroup of our own elsewhere. */
+  limits?: { memoryMib: number; cpus: number };
+  /** Measure peak memory (in a cgroup of our own, where systemd does not run). */
+  measure?: boolean;
+  /** Where notes about limits and measurements go (e.g. no cgroup available). */
+  log?: (line: string) => void;
+  /** Skip syncs in the writable layer; for throw-away workspaces only. */
+  volatile?: boolean;
+  stdin?: Readable | 'ignore' | 'inherit';
+  stdout?: Writable | 'inherit' | 'ignore';
+  stderr?: Writable | 'inherit' | 'ignore';
+  /** Aborting stops the container at once (SIGKILL to all of it: builds are thrown away anyway). */
+  signal?: AbortSignal;
+  /** Called with nspawn's pid once it has started. */
+  onSpawn?: (pid: number) => void;
+}
+
+export interface ContainerResult {
+  /** The command's exit status inside the container; null when it never ran or did not finish (a system failure). */
+  exitCode: number | null;
+  /** What nspawn itself reported: its exit code, or the signal that ended it. */
+  nspawnExitCode: number | null;
+  nspawnSignal: string | null;
+  /** nspawn's stderr tail when it failed before the command finished (for the error message). */
+  detail: string;
+  /** Peak memory of the whole container, in bytes; null when not measured. */
+  peakMemoryBytes: number | null;
+}
+
+/** Where the guest writes its command's exit status (a private bind mount). */
+const GUEST_STATUS_DIR = '/run/quarters-status';
+
+/** True when systemd is PID 1 here: then nspawn registers with machined and may apply unit properties. */
+export function hostHasSystemd(): boolean {
+  return existsSync('/run/systemd/system');
+}
+
+/** The overlayfs mount options for these layers; rejects paths overlayfs cannot express. */
+export function overlayOptions(layers: OverlayLayers, volatile = false): string {
+  for (const path of [...layers.lowers, layers.upper, layers.work]) {
+    if (/[,:\\\n]/.test(path)) throw new Error(`overlay layer path ${JSON.stringify(path)} contains a character overlayfs cannot take (",", ":", "\\")`);
+  }
+  if (layers.lowers.length === 0) throw new Error('an overlay needs at least one lower layer');
+  const options = [`lowerdir=${layers.lowers.join(':')}`, `upperdir=${layers.upper}`, `workdir=${layers.work}`];
+  if (volatile) options.push('volatile');
+  return options.join(',');
+}
+
+/** The systemd-nspawn arguments for one command (without the program name). */
+export function nspawnArguments(spec: ContainerCommand, statusDir: string, systemd = hostHasSystemd()): string[] {
+  if (!/^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/.test(spec.machine)) throw new Error(`machine name ${JSON.stringify(spec.machine)} must be 1-64 letters, digits or "-"`);
+  const args = ['--quiet', '--as-pid2', '--pipe', `--machine=${spec.machine}`, `--directory=${spec.root}`, '--kill-signal=SIGKILL', '--link-journal=no', '--timezone=off'];
+  if (systemd) {
+    if (spec.limits?.memoryMib) args.push(`--property=MemoryMax=${spec.limits.memoryMib}M`);
+    if (spec.limits?.cpus) args.push(`--property=CPUQuota=${Math.round(spec.limits.cpus * 100)}%`);
+  } else {
+    // Without systemd as PID 1 there is no machined to register with and no unit to create.
+    args.push('--register=no', '--keep-unit');
+  }
+  if (spec.network) args.push('--resolv-conf=copy-host');
+  else args.push('--private-network', '--resolv-conf=off');
+  if (spec.user) args.push(`--user=${spec.user}`);
+  if (spec.cwd) args.push(`--chdir=${spec.cwd}`);
+  for (const [key, value] of Object.entries(spec.env ?? {})) args.push(`--setenv=${key}=${value}`);
+  for (const bind of spec.binds ?? []) args.push(`${bind.readOnly ? '--bind-ro' : '--bind'}=${escapeBindPath(bind.host)}:${escapeBindPath(bind.guest)}`);
+  args.push(`--bind=${escapeBindPath(statusDir)}:${GUEST_STATUS_DIR}`);
+  // The guest records the command's status, so that a failing command is told apart from a container that never ran it.
+  args.push('--', '/bin/sh', '-c', `"$@"; s=$?; echo "$s" > ${GUEST_STATUS_DIR}/exit; exit "$s"`, 'quarters-run', ...spec.command);
+  return args;
+}
+
+/** nspawn splits --bind on ":"; a literal colon is written "\:". */
+function escapeBindPath(path: string): string {
+  return path.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
+}
+
+// Runs in the private mount namespace: mount the overlay, give nspawn a private tmpfs for its per-machine
+// state under /run (it will not clean that up where /run is a disk), then become nspawn (same pid, same pdeathsig).
+const MOUNT_THEN_EXEC = [
+  'mount -t overlay "$1" -o "$2" "$3" || exit 125',
+  'mkdir -p /run/systemd/nspawn && mount -t tmpfs -o mode=0755,size=4m quarters-nspawn-run /run/systemd/nspawn || exit 125',
+  'shift 3',
+  'exec "$@"',
+].join('\n');
+
+/** Runs one command in a container on the given layers; resolves when the container is gone. */
+export async function runContainer(spec: ContainerCommand): Promise<ContainerResult> {
+  const statusDir = `${spec.upper}.status`;
+  await rm(statusDir, { recursive: true, force: true });
+  await mkdir(statusDir, { mode: 0o700 });
+  // A volatile overlay marks its work dir so that a second mount notices the missed syncs; we accept them by design.
+  if (spec.volatile) await rm(join(spec.work, 'work', 'incompat', 'volatile'), { recursive: true, force: true });
+  const systemd = hostHasSystemd();
+  const limits = spec.limits ?? { memoryMib: 0, cpus: 0 };
+  const cgroup: RunCgroup | null = !systemd && (spec.measure || limits.memoryMib > 0 || limits.cpus > 0) ? await createRunCgroup(spec.machine, limits, spec.log) : null;
+  const argv = [
+    'setpriv', '--pdeathsig', 'KILL', '--',
+    'unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child=SIGKILL', '--mount-proc', '--',
+    '/bin/sh', '-c', MOUNT_THEN_EXEC, 'quarters-mount', `quarters-${spec.machine}`, overlayOptions(spec, spec.volatile), spec.root,
+    'systemd-nspawn', ...nspawnArguments(spec, statusDir, systemd),
+  ];
+  // The first process joins the cgroup before anything else starts, so every process of the run is counted and limited.
+  const enter = (cgroup?.procsFiles ?? []).map((file) => `echo $$ > '${file.replace(/'/g, "'\\''")}' || exit 124`);
+  const stderrTail: string[] = [];
+  const child = execa('/bin/sh', ['-c', [...enter, 'exec "$@"'].join('\n'), 'quarters-container', ...argv], {
+    reject: false,
+    stdin: typeof spec.stdin === 'object' ? 'pipe' : (spec.stdin ?? 'ignore'),
+    stdout: typeof spec.stdout === 'object' ? 'pipe' : (spec.stdout ?? 'inherit'),
+    stderr: 'pipe',
+    env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', SYSTEMD_LOG_LEVEL: 'warning' },
+    extendEnv: false,
+    cancelSignal: spec.signal,
+    // unshare ignores SIGTERM while it waits; SIGKILL reaches nspawn through --kill-child, and the container through the PID namespace.
+    killSignal: 'SIGKILL',
+    buffer: false,
+  });
+  if (child.pid !== undefined) spec.onSpawn?.(child.pid);
+  if (typeof spec.stdin === 'object' && child.stdin) spec.stdin.pipe(child.stdin);
+  if (typeof spec.stdout === 'object' && child.stdout) child.stdout.pipe(spec.stdout, { end: false });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    const target = spec.stderr ?? 'inherit';
+    if (target === 'inherit') process.stderr.write(chunk);
+    else if (target !== 'ignore') target.write(chunk);
+    stderrTail.push(chunk.toString('utf8'));
+    if (stderrTail.length > 20) stderrTail.shift();
+  });
+  const result = await child;
+  let exitCode: number | null = null;
+  try {
+    const text = await readFile(join(statusDir, 'exit'), 'utf8');
+    exitCode = Number.parseInt(text.trim(), 10);
+    if (!Number.isInteger(exitCode)) exitCode = null;
+  } catch {
+    exitCode = null;
+  }
+  await rm(statusDir, { recursive: true, force: true });
+  const peakMemoryBytes = cgroup ? await cgroup.peakMemoryBytes() : null;
+  await cgroup?.remove();
+  return {
+    exitCode: result.isCanceled ? null : exitCode,
+    nspawnExitCode: result.exitCode ?? null,
+    nspawnSignal: result.signal ?? null,
+    detail: stderrTail.join('').split('\n').filter(Boolean).slice(-5).join('\n'),
+    peakMemoryBytes,
+  };
+}

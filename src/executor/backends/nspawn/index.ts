@@ -1,0 +1,68 @@
+/** The nspawn backend: a job's environment is an overlay (base OS, instance, workspace) run with systemd-nspawn. */
+import { join } from 'node:path';
+import type { Backend, Environment, EnvironmentSpec, ExecResult, GuestCommand } from '../../environment.js';
+import { diskUsage } from '../../disk-usage.js';
+import { makeDir, removeTree } from '../../fs-layers.js';
+import { removeRunCgroups } from './cgroup.js';
+import { runContainer } from './container.js';
+
+export { runContainer, overlayOptions, nspawnArguments, hostHasSystemd } from './container.js';
+export type { Bind, ContainerCommand, ContainerResult, OverlayLayers } from './container.js';
+
+/** A job's directories inside its workspace. */
+export function nspawnLayers(workspace: string): { upper: string; work: string; root: string } {
+  return { upper: join(workspace, 'layer', 'upper'), work: join(workspace, 'layer', 'work'), root: join(workspace, 'layer', 'root') };
+}
+
+class NspawnEnvironment implements Environment {
+  constructor(private readonly spec: EnvironmentSpec) {}
+
+  async setup(): Promise<void> {
+    const layers = nspawnLayers(this.spec.workspace);
+    await makeDir(join(this.spec.workspace, 'layer'), 0o700);
+    // The upper dir becomes the container's "/": it must be 0755 whatever the umask.
+    await makeDir(layers.upper, 0o755);
+    await makeDir(layers.work, 0o700);
+    await makeDir(layers.root, 0o755);
+  }
+
+  async exec(command: GuestCommand): Promise<ExecResult> {
+    const result = await runContainer({
+      ...nspawnLayers(this.spec.workspace),
+      lowers: this.spec.lowers,
+      machine: this.spec.name,
+      // A job's layer is thrown away: skip its syncs. A persistent one (instance, base update) keeps them.
+      volatile: !this.spec.persistent,
+      command: command.command,
+      cwd: command.cwd,
+      env: command.env,
+      network: command.network,
+      binds: [...this.spec.binds, ...(command.binds ?? [])],
+      limits: this.spec.limits,
+      measure: true,
+      log: command.log,
+      stdin: command.stdin,
+      stdout: command.stdout,
+      stderr: command.stderr,
+      signal: command.signal,
+    });
+    if (result.exitCode !== null) return { exitCode: result.exitCode, detail: '', peakMemoryBytes: result.peakMemoryBytes };
+    const how = result.nspawnSignal ? `was killed by ${result.nspawnSignal}` : `exited with ${result.nspawnExitCode}`;
+    return { exitCode: null, peakMemoryBytes: result.peakMemoryBytes, detail: `the container did not run the command to the end (systemd-nspawn ${how})${result.detail ? `: ${result.detail}` : ''}` };
+  }
+
+  async destroy(): Promise<void> {
+    await removeRunCgroups(this.spec.name);
+    await removeTree(join(this.spec.workspace, 'layer'));
+  }
+
+  async diskUsage(): Promise<number> {
+    return diskUsage(nspawnLayers(this.spec.workspace).upper);
+  }
+}
+
+/** The overlay + systemd-nspawn backend. */
+export const nspawnBackend: Backend = {
+  name: 'nspawn',
+  environment: (spec) => new NspawnEnvironment(spec),
+};

@@ -1,0 +1,65 @@
+/** Filling a new base OS version: from a tarball, with debootstrap, from busybox; and upgrading one. */
+import { existsSync } from 'node:fs';
+import { readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import type { Backend } from '../environment.js';
+import { makeDir } from '../fs-layers.js';
+import { detectPackageManager, GUEST_SOURCE_LIST, upgradeCommand, type PackageManager } from '../package-manager.js';
+import { BaseOsError, BaseOsStore, looksLikeOsTree, type BaseVersion } from './store.js';
+import { writeBusyboxTree } from './busybox.js';
+
+/** Loads a root filesystem tarball (any compression tar detects) as the new current version. */
+export async function loadTarball(store: BaseOsStore, file: string): Promise<BaseVersion> {
+  if (!existsSync(file)) throw new BaseOsError(`tarball ${file} does not exist`);
+  return store.add(`tarball ${file}`, async ({ root }) => {
+    const result = await execa('tar', ['--extract', '--numeric-owner', '--xattrs', '--xattrs-include=*', '--acls', '--file', file, '--directory', root], { reject: false, stderr: 'pipe' });
+    if (result.exitCode !== 0) throw new BaseOsError(`cannot extract ${file}: ${result.stderr.trim().split('\n').slice(-3).join('; ')}`);
+    // Bootstrap tarballs (Arch's root.x86_64/) wrap the tree in one directory: lift it.
+    const entries = await readdir(root);
+    if (!looksLikeOsTree(root) && entries.length === 1 && looksLikeOsTree(join(root, entries[0]!))) {
+      const inner = join(root, entries[0]!);
+      for (const entry of await readdir(inner)) await rename(join(inner, entry), join(root, entry));
+      await rm(inner, { recursive: true });
+    }
+  });
+}
+
+/** Creates a base with debootstrap (minbase variant) as the new current version. */
+export async function loadDebootstrap(store: BaseOsStore, suite: string, mirror: string, include: readonly string[] = [], log: (line: string) => void = () => {}): Promise<BaseVersion> {
+  return store.add(`debootstrap ${suite} ${mirror}`, async ({ root }) => {
+    const args = ['--variant=minbase', ...(include.length ? [`--include=${include.join(',')}`] : []), suite, root, mirror];
+    log(`quarters: debootstrap ${args.join(' ')}`);
+    const result = await execa('debootstrap', args, { reject: false, all: true });
+    if (result.exitCode !== 0) throw new BaseOsError(`debootstrap failed (exit ${result.exitCode}): ${(result.all ?? '').trim().split('\n').slice(-5).join('\n')}`);
+  });
+}
+
+/** A busybox tree as the new current version: for smoke tests of a runner host. */
+export async function loadBusybox(store: BaseOsStore): Promise<BaseVersion> {
+  return store.add('busybox', ({ root }) => writeBusyboxTree(root));
+}
+
+/**
+ * Upgrades the current version in a temporary overlay layer (with network), then flattens the
+ * result into a new version and switches to it. Jobs running on the old version keep it.
+ */
+export async function updateBase(store: BaseOsStore, backend: Backend, sourceList: string, manager: PackageManager | 'auto', log: (line: string) => void): Promise<BaseVersion> {
+  const current = await store.require();
+  const chosen = manager === 'auto' ? detectPackageManager(current.root) : manager;
+  return store.add(`update of ${current.version} (${chosen})`, async ({ dir, root }) => {
+    const workspace = join(dir, 'update');
+    await makeDir(workspace, 0o700);
+    const environment = backend.environment({ name: `qb-update-${process.pid}`, workspace, lowers: [current.root], binds: [{ host: sourceList, guest: GUEST_SOURCE_LIST, readOnly: true }], limits: { memoryMib: 0, cpus: 0 }, persistent: true });
+    await environment.setup();
+    log(`quarters: upgrading base OS ${current.version} with ${chosen}`);
+    const result = await environment.exec({ command: upgradeCommand(chosen), network: true, stdout: 'inherit', stderr: 'inherit', env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' } });
+    if (result.exitCode !== 0) throw new BaseOsError(`the upgrade failed: ${result.exitCode === null ? result.detail : `exit code ${result.exitCode}`}`);
+    // Flatten: copy the merged view (base + upgrade layer) into the new root, inside a private mount namespace.
+    const layer = join(workspace, 'layer');
+    const flatten = 'mount -t overlay quarters-flatten -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4" && cp -a --reflink=auto "$4/." "$5/"';
+    const copy = await execa('unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', flatten, 'flatten', current.root, join(layer, 'upper'), join(layer, 'work'), join(layer, 'root'), root], { reject: false, all: true });
+    if (copy.exitCode !== 0) throw new BaseOsError(`cannot flatten the upgraded base: ${(copy.all ?? '').trim()}`);
+    await environment.destroy();
+  });
+}

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from '../core/config-text.js';
+import { executorConfigPath, loadExecutorConfig } from './config.js';
+
+function write(text: string, extra: Record<string, string> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'quarters-executor-config-'));
+  for (const [name, content] of Object.entries(extra)) writeFileSync(join(dir, name), content);
+  const file = join(dir, 'executor.toml');
+  writeFileSync(file, text);
+  return file;
+}
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('executor config', () => {
+  it('applies the documented defaults', () => {
+    const config = loadExecutorConfig(write(''));
+    expect(config).toMatchObject({ work_dir: '/var/lib/quarters', backend: 'nspawn', default_branch: 'stable', network: { build: false, fetch_command: [] }, limits: { memory_mib: 0 } });
+  });
+
+  it('reads the server token from token_file', () => {
+    const config = loadExecutorConfig(write('[server]\ntoken_file = "tok"\n', { tok: 's3cret\n' }));
+    expect(config.server.token).toBe('s3cret');
+  });
+
+  it('names the file and the key of a bad value', () => {
+    const file = write('work_dir = "relative/path"\n');
+    expect(errorOf(() => loadExecutorConfig(file)).message).toBe(`${file}: work_dir: expected an absolute path`);
+    const limits = write('[limits]\nmemory_mib = -1\n');
+    expect(errorOf(() => loadExecutorConfig(limits)).key).toBe('limits.memory_mib');
+    const backend = write('backend = "docker"\n');
+    expect(errorOf(() => loadExecutorConfig(backend)).key).toBe('backend');
+  });
+
+  it('rejects unknown keys and a missing file clearly', () => {
+    expect(errorOf(() => loadExecutorConfig(write('wrok_dir = "/x"\n'))).message).toMatch(/unknown key "wrok_dir"/);
+    expect(errorOf(() => loadExecutorConfig('/nonexistent/executor.toml')).message).toMatch(/^\/nonexistent\/executor.toml: cannot read the config file: ENOENT/);
+  });
+
+  it('is found through QUARTERS_EXECUTOR_CONFIG, else at the default path', () => {
+    expect(executorConfigPath({ QUARTERS_EXECUTOR_CONFIG: '/etc/x.toml' })).toBe('/etc/x.toml');
+    expect(executorConfigPath({})).toBe('/etc/quarters/executor.toml');
+  });
+});

@@ -1,0 +1,66 @@
+/**
+ * The seam between the custom-executor protocol (and the local build command, and the tests) and
+ * an isolation backend. A backend (nspawn now, qemu later) lives in its own folder under backends/
+ * and implements this; nothing outside it touches its internals.
+ */
+import type { Readable, Writable } from 'node:stream';
+
+/** What a job's environment is built from, resolved by prepare and persisted for run and cleanup. */
+export interface EnvironmentSpec {
+  /** Unique per job; names the workspace and the container. */
+  name: string;
+  /** The job's workspace directory (owned by the executor; the backend keeps its layers here). */
+  workspace: string;
+  /** Read-only layers, uppermost first: the instance layer, then the base OS. */
+  lowers: readonly string[];
+  /** Host directories offered to the guest at the same path or a fixed one. */
+  binds: readonly { host: string; guest: string; readOnly?: boolean }[];
+  /** Applied where the backend can: memory in MiB, CPUs (0: no limit). */
+  limits: { memoryMib: number; cpus: number };
+  /** The writable layer outlives the environment (an instance, a base update): it must reach the disk intact. */
+  persistent?: boolean;
+}
+
+/** One command in the guest. */
+export interface GuestCommand {
+  command: readonly string[];
+  cwd?: string;
+  env?: Readonly<Record<string, string>>;
+  /** Whether the guest may reach the network for this command. */
+  network: boolean;
+  /** Extra host paths for this command only (e.g. the stage script, read-only). */
+  binds?: readonly { host: string; guest: string; readOnly?: boolean }[];
+  stdin?: Readable | 'ignore' | 'inherit';
+  stdout?: Writable | 'inherit' | 'ignore';
+  stderr?: Writable | 'inherit' | 'ignore';
+  /** Aborting stops the command and everything it started. */
+  signal?: AbortSignal;
+  /** Notes for the job log (e.g. a limit that cannot be applied here). */
+  log?: (line: string) => void;
+}
+
+export interface ExecResult {
+  /** The command's exit status; null when the environment failed to run it to the end (a system failure). */
+  exitCode: number | null;
+  /** Why the environment failed, when exitCode is null. */
+  detail: string;
+  /** Peak memory of the guest during the command, in bytes; null where the backend cannot tell. */
+  peakMemoryBytes: number | null;
+}
+
+export interface Environment {
+  /** Creates the job's writable layer and whatever the backend keeps per job (prepare). */
+  setup(): Promise<void>;
+  /** Runs one command in the guest; the writable layer persists between commands of the job. */
+  exec(command: GuestCommand): Promise<ExecResult>;
+  /** Tears everything down; idempotent, and safe after a setup that never finished. */
+  destroy(): Promise<void>;
+  /** Bytes the job has written to its writable layer. */
+  diskUsage(): Promise<number>;
+}
+
+export interface Backend {
+  readonly name: string;
+  /** The environment for this spec; cheap, does nothing until called. */
+  environment(spec: EnvironmentSpec): Environment;
+}

@@ -1,0 +1,62 @@
+/** Filesystem steps every layer store shares: directories with explicit modes, atomic writes and switches. */
+import { chmod, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { execa } from 'execa';
+
+/** Creates a directory (and parents) and sets the mode of each one it created explicitly, whatever the caller's umask. */
+export async function makeDir(path: string, mode = 0o755): Promise<void> {
+  const first = await mkdir(path, { recursive: true, mode });
+  if (first !== undefined) {
+    // Parents made on the way get the same mode, so that a umask of 077 cannot lock the host user out of work_dir.
+    for (let dir = path; dir.length >= first.length && dir !== dirname(dir); dir = dirname(dir)) await chmod(dir, mode);
+  }
+  await chmod(path, mode);
+}
+
+/** Writes a file through a temporary name and a rename, so readers never see half of it. */
+export async function writeFileAtomic(path: string, content: string, mode = 0o644): Promise<void> {
+  const temporary = `${path}.tmp-${process.pid}`;
+  await writeFile(temporary, content, { mode });
+  await chmod(temporary, mode);
+  await rename(temporary, path);
+}
+
+/** Points the symlink `link` at `target` atomically (a new link renamed over the old one). */
+export async function switchSymlink(link: string, target: string): Promise<void> {
+  const temporary = join(dirname(link), `.${process.pid}-${Date.now()}.link`);
+  await symlink(target, temporary);
+  await rename(temporary, link);
+}
+
+/**
+ * Removes a tree that may hold files the build made immutable or mounted over; unmounts leftovers
+ * below it first (lazily), so `rm` never descends into somebody's mount.
+ */
+export async function removeTree(path: string): Promise<void> {
+  await unmountBelow(path);
+  try {
+    await rm(path, { recursive: true, force: true, maxRetries: 2 });
+  } catch {
+    // chattr +i in a build leaves files rm cannot delete; clear the flag and try once more.
+    await execa('chattr', ['-R', '-i', path], { reject: false });
+    await rm(path, { recursive: true, force: true });
+  }
+}
+
+/** Mount points at or below `path` in this mount namespace, deepest first. */
+export async function mountsBelow(path: string): Promise<string[]> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  const prefix = path.endsWith('/') ? path : `${path}/`;
+  return text
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter((point): point is string => point !== undefined)
+    .map((point) => point.replace(/\\(\d{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8))))
+    .filter((point) => point === path || point.startsWith(prefix))
+    .sort((a, b) => b.length - a.length);
+}
+
+/** Lazily unmounts everything at or below `path`. */
+export async function unmountBelow(path: string): Promise<void> {
+  for (const point of await mountsBelow(path)) await execa('umount', ['--lazy', point], { reject: false });
+}

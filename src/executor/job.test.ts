@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { exitCodesFrom, SystemFailure } from './failure.js';
+import { jobFromEnv } from './job.js';
+
+const env = (vars: Record<string, string>): NodeJS.ProcessEnv => Object.fromEntries(Object.entries(vars).map(([k, v]) => [`CUSTOM_ENV_${k}`, v]));
+
+describe('jobFromEnv', () => {
+  it('names the job from runner, project, concurrency and job ids', () => {
+    const job = jobFromEnv(env({ CI_JOB_ID: '12', CI_PROJECT_ID: '3', CI_CONCURRENT_PROJECT_ID: '2', CI_RUNNER_SHORT_TOKEN: 'xY_z9' }), 'stable');
+    expect(job.slot).toBe('q-xy-z9-p3-c2');
+    expect(job.name).toBe('q-xy-z9-p3-c2-j12');
+    expect(job.targetBranch).toBe('stable');
+  });
+
+  it('takes the target branch from QUARTERS_TARGET_BRANCH and refuses a malformed one', () => {
+    expect(jobFromEnv(env({ CI_JOB_ID: '1', CI_PROJECT_ID: '1', QUARTERS_TARGET_BRANCH: 'testing' }), 'stable').targetBranch).toBe('testing');
+    expect(() => jobFromEnv(env({ CI_JOB_ID: '1', CI_PROJECT_ID: '1', QUARTERS_TARGET_BRANCH: '../etc' }), 'stable')).toThrow(/CUSTOM_ENV_QUARTERS_TARGET_BRANCH/);
+  });
+
+  it('is a system failure naming the variable when the runner did not pass it', () => {
+    expect(() => jobFromEnv(env({ CI_PROJECT_ID: '1' }), 'stable')).toThrow(SystemFailure);
+    expect(() => jobFromEnv(env({ CI_PROJECT_ID: '1' }), 'stable')).toThrow(/CUSTOM_ENV_CI_JOB_ID/);
+  });
+});
+
+describe('exit codes', () => {
+  it('uses the runner\'s variables, and its documented defaults without them', () => {
+    expect(exitCodesFrom({ BUILD_FAILURE_EXIT_CODE: '7', SYSTEM_FAILURE_EXIT_CODE: '9' })).toEqual({ build: 7, system: 9 });
+    expect(exitCodesFrom({})).toEqual({ build: 1, system: 2 });
+  });
+});

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LockTimeout, withLock } from './lock.js';
+
+describe('withLock', () => {
+  it('lets one holder in at a time', async () => {
+    const lock = join(await mkdtemp(join(tmpdir(), 'quarters-lock-')), 'lock');
+    const events: string[] = [];
+    const holder = (name: string) => withLock(lock, async () => {
+      events.push(`${name} in`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      events.push(`${name} out`);
+    });
+    await Promise.all([holder('a'), holder('b')]);
+    expect(events).toHaveLength(4);
+    expect(events[0]!.split(' ')[0]).toBe(events[1]!.split(' ')[0]);
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it('takes over a lock whose holder died', async () => {
+    const lock = join(await mkdtemp(join(tmpdir(), 'quarters-lock-')), 'lock');
+    await mkdir(lock);
+    // pid 1's start time is never this: the recorded holder is gone.
+    await writeFile(join(lock, 'owner'), JSON.stringify({ pid: 1, startTime: 'not-a-start-time' }));
+    expect(await withLock(lock, async () => 'taken', 2000)).toBe('taken');
+  });
+
+  it('times out behind a live holder with a message naming the lock', async () => {
+    const lock = join(await mkdtemp(join(tmpdir(), 'quarters-lock-')), 'lock');
+    let release!: () => void;
+    const held = withLock(lock, () => new Promise<void>((resolve) => (release = resolve)));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const error = await withLock(lock, async () => 'never', 500).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LockTimeout);
+    expect((error as Error).message).toContain(lock);
+    release();
+    await held;
+  });
+});

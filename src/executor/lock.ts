@@ -1,0 +1,48 @@
+/** A lock directory shared by the executor processes of one host; a lock whose holder died is taken over. */
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { identify, isAlive, processIdentitySchema } from './process-identity.js';
+
+export class LockTimeout extends Error {
+  override name = 'LockTimeout';
+}
+
+/** Runs `fn` holding the lock at `path` (a directory); waits up to timeoutMs for another holder. */
+export async function withLock<T>(path: string, fn: () => Promise<T>, timeoutMs = 30 * 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  const me = identify(process.pid)!;
+  for (;;) {
+    try {
+      await mkdir(path, { mode: 0o700 });
+      await writeFile(join(path, 'owner'), JSON.stringify(me));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (await holderIsGone(path)) {
+        await rm(path, { recursive: true, force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new LockTimeout(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for the lock ${path}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(path, { recursive: true, force: true });
+  }
+}
+
+async function holderIsGone(path: string): Promise<boolean> {
+  try {
+    const owner = processIdentitySchema.safeParse(JSON.parse(await readFile(join(path, 'owner'), 'utf8')));
+    return owner.success && !isAlive(owner.data);
+  } catch (error) {
+    // The holder is between mkdir and writing its name; give it a moment unless that moment is long past.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      const info = await stat(path).catch(() => null);
+      return info !== null && Date.now() - info.mtimeMs > 10_000;
+    }
+    return true;
+  }
+}

@@ -1,0 +1,158 @@
+#!/usr/bin/env node
+/**
+ * `quarters-executor`: GitLab Runner's custom executor (config, prepare, run, cleanup) and the
+ * operator's commands (baseos, cleanup --stale|all|baseos|INSTANCE). Protocol commands exit with
+ * BUILD_FAILURE_EXIT_CODE or SYSTEM_FAILURE_EXIT_CODE; operator commands with 1 (2 for bad usage).
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../core/config-text.js';
+import { BaseOsError, BaseOsStore } from './baseos/store.js';
+import { loadBusybox, loadDebootstrap, loadTarball, updateBase } from './baseos/load.js';
+import { BuildFailure, exitCodesFrom, SystemFailure } from './failure.js';
+import { InstanceStore } from './instance.js';
+import { LockTimeout } from './lock.js';
+import { configAnswer } from './protocol/config-command.js';
+import { cleanupAll, cleanupBaseos, cleanupInstance, cleanupJob, cleanupStale } from './protocol/cleanup.js';
+import { prepare } from './protocol/prepare.js';
+import { runStage } from './protocol/run.js';
+import { openJobSession, openSession } from './session.js';
+
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const USAGE = `usage:
+  quarters-executor config | prepare | run SCRIPT STAGE | cleanup      (GitLab Runner custom executor)
+  quarters-executor cleanup --stale [--older-than MINUTES]
+  quarters-executor cleanup all | baseos | INSTANCE                    (INSTANCE: BRANCH-ARCH, e.g. stable-x86_64)
+  quarters-executor baseos load --tarball FILE
+  quarters-executor baseos load --debootstrap SUITE --mirror URL [--include PKG,PKG]
+  quarters-executor baseos load --busybox
+  quarters-executor baseos update [--branch BRANCH]
+  quarters-executor baseos list
+config: $QUARTERS_EXECUTOR_CONFIG (default /etc/quarters/executor.toml)`;
+
+const DEFAULT_STALE_MINUTES = 24 * 60;
+
+/** Runs a protocol command; maps failures to the runner's exit codes. */
+async function protocol(fn: () => Promise<void>): Promise<number> {
+  const codes = exitCodesFrom(process.env);
+  try {
+    await fn();
+    return 0;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof BuildFailure) {
+      process.stderr.write(`quarters-executor: ${message}\n`);
+      return codes.build;
+    }
+    const known = error instanceof SystemFailure || error instanceof ConfigError || error instanceof BaseOsError || error instanceof LockTimeout;
+    process.stderr.write(`quarters-executor: system failure: ${known ? message : ((error as Error)?.stack ?? message)}\n`);
+    return codes.system;
+  }
+}
+
+/** `run`: SIGTERM/SIGINT (the runner's cancel or timeout) stop the stage; the container goes with it. */
+async function run(script: string, stage: string): Promise<number> {
+  const controller = new AbortController();
+  const stop = (signal: NodeJS.Signals): void => {
+    if (controller.signal.aborted) return;
+    process.stderr.write(`quarters-executor: received ${signal}, stopping stage ${stage}\n`);
+    controller.abort(new Error(signal));
+  };
+  // `on`, not `once`: execa's exit handler re-raises a signal nobody else listens to, killing us before the container is down.
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  return protocol(() => runStage(openJobSession(), script, stage, controller.signal));
+}
+
+async function cleanup(args: string[]): Promise<number> {
+  if (args.length === 0) return protocol(() => cleanupJob(openJobSession()));
+  const { values, positionals } = parseArgs({ args, options: { stale: { type: 'boolean' }, 'older-than': { type: 'string' } }, allowPositionals: true });
+  const session = openSession();
+  const olderThan = values['older-than'] === undefined ? DEFAULT_STALE_MINUTES : Number(values['older-than']);
+  if (!Number.isFinite(olderThan) || olderThan < 0) throw new UsageError(`--older-than wants minutes, not "${values['older-than']}"`);
+  let removed: string[];
+  if (values.stale) removed = await cleanupStale(session, olderThan * 60_000);
+  else if (positionals.length !== 1) throw new UsageError('cleanup takes --stale, or one of: all, baseos, INSTANCE');
+  else if (positionals[0] === 'all') removed = await cleanupAll(session, olderThan * 60_000);
+  else if (positionals[0] === 'baseos') removed = await cleanupBaseos(session);
+  else removed = await cleanupInstance(session, positionals[0]);
+  process.stdout.write(removed.length ? `${removed.map((r) => `removed ${r}`).join('\n')}\n` : 'nothing to remove\n');
+  return 0;
+}
+
+async function baseos(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  const session = openSession();
+  const store = new BaseOsStore(session.layout);
+  if (action === 'list') {
+    const current = (await store.current())?.version;
+    for (const version of await store.versions()) {
+      const meta = await store.meta(version);
+      process.stdout.write(`${version === current ? '*' : ' '} ${version}  ${meta?.source ?? ''}\n`);
+    }
+    return 0;
+  }
+  if (action === 'load') {
+    const { values } = parseArgs({ args: rest, options: { tarball: { type: 'string' }, debootstrap: { type: 'string' }, mirror: { type: 'string' }, include: { type: 'string' }, busybox: { type: 'boolean' } } });
+    const sources = [values.tarball, values.debootstrap, values.busybox].filter((v) => v !== undefined);
+    if (sources.length !== 1) throw new UsageError('baseos load wants exactly one of --tarball FILE, --debootstrap SUITE --mirror URL, --busybox');
+    let loaded;
+    if (values.tarball) loaded = await loadTarball(store, values.tarball);
+    else if (values.busybox) loaded = await loadBusybox(store);
+    else {
+      if (!values.mirror) throw new UsageError('--debootstrap SUITE needs --mirror URL');
+      loaded = await loadDebootstrap(store, values.debootstrap!, values.mirror, values.include?.split(',').filter(Boolean) ?? [], session.log);
+    }
+    process.stdout.write(`loaded base OS ${loaded.version}\n`);
+    return 0;
+  }
+  if (action === 'update') {
+    const { values } = parseArgs({ args: rest, options: { branch: { type: 'string' } } });
+    const branch = values.branch ?? session.config.default_branch;
+    const list = new InstanceStore(session.layout, session.config, session.backend).sourceList(branch);
+    const updated = await updateBase(store, session.backend, list, session.config.instance.package_manager, session.log);
+    process.stdout.write(`updated base OS to ${updated.version}\n`);
+    return 0;
+  }
+  throw new UsageError(`unknown baseos action "${action ?? ''}" (list, load, update)`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  switch (command) {
+    case 'config':
+      return protocol(async () => {
+        process.stdout.write(`${JSON.stringify(configAnswer(openJobSession()))}\n`);
+      });
+    case 'prepare':
+      return protocol(() => prepare(openJobSession()));
+    case 'run':
+      if (args.length < 2) throw new UsageError('run wants SCRIPT STAGE');
+      // The runner puts run_args first; the script and the stage are always the last two.
+      return run(args[args.length - 2]!, args[args.length - 1]!);
+    case 'cleanup':
+      return cleanup(args);
+    case 'baseos':
+      return baseos(args);
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    default:
+      throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (status) => {
+    process.exitCode = status;
+  },
+  (error: unknown) => {
+    const known = error instanceof UsageError || error instanceof ConfigError || error instanceof BaseOsError || error instanceof SystemFailure || error instanceof LockTimeout;
+    process.stderr.write(`quarters-executor: ${known ? (error as Error).message : ((error as Error)?.stack ?? String(error))}\n`);
+    if (error instanceof UsageError) process.stderr.write(`${USAGE}\n`);
+    process.exitCode = error instanceof UsageError ? 2 : 1;
+  },
+);

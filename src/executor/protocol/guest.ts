@@ -1,0 +1,63 @@
+/** What the guest sees of a job: its binds and its environment. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Environment } from '../environment.js';
+import type { JobSession } from '../session.js';
+import type { WorkspaceState } from '../workspace.js';
+import { customEnv } from '../job.js';
+
+/** Where the build output goes in the guest. */
+export const GUEST_OUTPUT = '/output';
+/** Where the build set's repository is offered, read-only, when the host has it. */
+export const GUEST_REPOSITORY = '/quarters/repo';
+/** Where the build driver is offered, read-only, when the config names it. */
+export const GUEST_BUILD_DRIVER = '/usr/local/bin/quarters-build';
+
+/** The binds of every guest command: the build directory (same path), the output, the build set's repository. */
+export function guestBinds(session: JobSession, state: WorkspaceState): { host: string; guest: string; readOnly?: boolean }[] {
+  const binds: { host: string; guest: string; readOnly?: boolean }[] = [
+    { host: state.buildsDir, guest: state.buildsDir },
+    { host: state.outputDir, guest: GUEST_OUTPUT },
+  ];
+  if (session.config.build_driver) binds.push({ host: session.config.build_driver, guest: GUEST_BUILD_DRIVER, readOnly: true });
+  const repository = repositoryDir(session);
+  if (repository) binds.push({ host: repository, guest: GUEST_REPOSITORY, readOnly: true });
+  return binds;
+}
+
+function repositoryDir(session: JobSession): string | null {
+  const namespace = session.job.variables.QUARTERS_NAMESPACE;
+  if (!session.config.repositories_dir || !namespace) return null;
+  const dir = join(session.config.repositories_dir, namespace, session.config.arch);
+  return existsSync(dir) ? dir : null;
+}
+
+/** The environment of guest commands: no credentials, the QUARTERS_* job variables, where things are. */
+export function guestEnv(session: JobSession, state: WorkspaceState): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    HOME: '/root',
+    LANG: 'C.UTF-8',
+    CI: 'true',
+    QUARTERS_OUTPUT_DIR: GUEST_OUTPUT,
+    QUARTERS_BUILD_UID: String(state.hostUser.uid),
+    QUARTERS_BUILD_GID: String(state.hostUser.gid),
+  };
+  if (guestBinds(session, state).some((b) => b.guest === GUEST_REPOSITORY)) env.QUARTERS_REPO_DIR = GUEST_REPOSITORY;
+  for (const [key, value] of Object.entries(customEnv(session.env))) {
+    if (/^QUARTERS_/.test(key) && !/TOKEN|SECRET|PASSWORD/.test(key)) env[key] = value;
+    if (['CI_PROJECT_DIR', 'CI_PROJECT_PATH', 'CI_JOB_ID', 'CI_COMMIT_SHA', 'CI_COMMIT_REF_NAME'].includes(key)) env[key] = value;
+  }
+  return env;
+}
+
+/** The job's environment, reopened from its state. */
+export function jobEnvironment(session: JobSession, state: WorkspaceState): Environment {
+  return session.backend.environment({
+    name: state.name,
+    workspace: join(session.layout.workspaces, state.name),
+    lowers: state.instance ? [state.instance.upper, state.base.root] : [state.base.root],
+    binds: guestBinds(session, state),
+    limits: { memoryMib: session.config.limits.memory_mib, cpus: session.config.limits.cpus },
+  });
+}

@@ -1,0 +1,73 @@
+/** `quarters-executor prepare`: reclaims what a dead job of the same slot left, resolves the layers, creates the workspace. */
+import { chown } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BaseOsError, BaseOsStore } from '../baseos/store.js';
+import { SystemFailure } from '../failure.js';
+import { makeDir } from '../fs-layers.js';
+import { resolveHostUser } from '../host-user.js';
+import { InstanceStore } from '../instance.js';
+import { reclaimWorkspace } from '../reclaim.js';
+import type { JobSession } from '../session.js';
+import { emptyUsage, parentIdentity, readState, workspaceDir, workspaceNames, writeState, type WorkspaceState } from '../workspace.js';
+import { identify } from '../process-identity.js';
+import { jobEnvironment } from './guest.js';
+
+/** Prepares the job's environment; throws SystemFailure when the host cannot provide it. */
+export async function prepare(session: JobSession): Promise<void> {
+  const { layout, job } = session;
+  // One job at a time runs in a slot: anything else recorded for it was left by a job that died.
+  for (const name of await workspaceNames(layout)) {
+    if (name === job.name) {
+      await reclaimWorkspace(session, name);
+      continue;
+    }
+    const state = await readState(layout, name);
+    if (state?.slot === job.slot) {
+      session.log(`quarters: reclaiming ${name}, left behind by an earlier job in this slot`);
+      await reclaimWorkspace(session, name);
+    }
+  }
+  const hostUser = resolveHostUser(session.config.host_user);
+  let base;
+  try {
+    base = await new BaseOsStore(layout).require();
+  } catch (error) {
+    if (error instanceof BaseOsError) throw new SystemFailure(error.message);
+    throw error;
+  }
+  const instance = await new InstanceStore(layout, session.config, session.backend).ensure(job.targetBranch, base, session.log);
+
+  await makeDir(layout.workspaces, 0o711);
+  await makeDir(layout.builds, 0o755);
+  await makeDir(layout.cache, 0o755);
+  await chown(layout.cache, hostUser.uid, hostUser.gid);
+  const workspace = workspaceDir(layout, job.name);
+  await makeDir(workspace, 0o711);
+  const buildsDir = join(layout.builds, job.name);
+  const outputDir = join(workspace, 'output');
+  for (const [dir, mode] of [[buildsDir, 0o755], [outputDir, 0o755], [join(workspace, 'home'), 0o700], [join(workspace, 'scripts'), 0o700]] as const) {
+    await makeDir(dir, mode);
+    await chown(dir, hostUser.uid, hostUser.gid);
+  }
+  const state: WorkspaceState = {
+    name: job.name,
+    slot: job.slot,
+    jobId: job.id,
+    created: new Date().toISOString(),
+    backend: session.backend.name,
+    base,
+    instance: { key: instance.key, version: instance.version, upper: instance.upper },
+    buildsDir,
+    outputDir,
+    hostUser,
+    runner: parentIdentity(),
+    active: identify(process.pid),
+    updated: new Date().toISOString(),
+    usage: emptyUsage(),
+  };
+  await writeState(layout, state);
+  await jobEnvironment(session, state).setup();
+  await writeState(layout, { ...state, active: null });
+  session.log(`quarters: ${session.backend.name} environment ${job.name}: base OS ${base.version}, instance ${instance.key} ${instance.version}, target branch ${job.targetBranch}`);
+}
+

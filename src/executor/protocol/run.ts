@@ -1,0 +1,117 @@
+/** `quarters-executor run SCRIPT STAGE`: one stage of the job, on the host or in the guest, mapped to the protocol's exit codes. */
+import { chown, copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { diskUsage } from '../disk-usage.js';
+import { BuildFailure, SystemFailure } from '../failure.js';
+import { credentialValues, maskCredentials } from '../guest-script.js';
+import { dropPrivileges } from '../host-user.js';
+import { identify } from '../process-identity.js';
+import type { JobSession } from '../session.js';
+import { childrenCpuSeconds, formatBytes } from '../usage.js';
+import { readState, writeState, type ResourceUsage, type WorkspaceState } from '../workspace.js';
+import { uploadOutputs } from '../upload.js';
+import { guestEnv, jobEnvironment } from './guest.js';
+import { isBuildStage, stageLocation } from './stages.js';
+
+const GUEST_SCRIPT = '/run/quarters/stage-script';
+// Runner scripts are bash; a base without bash still runs POSIX ones.
+const RUN_SCRIPT = 'if command -v bash >/dev/null 2>&1; then exec bash "$1"; else exec sh "$1"; fi';
+
+/** Runs one stage; resolves on success, throws BuildFailure or SystemFailure otherwise. */
+export async function runStage(session: JobSession, script: string, stage: string, signal: AbortSignal): Promise<void> {
+  const state = await readState(session.layout, session.job.name);
+  if (!state) throw new SystemFailure(`no prepared environment for job ${session.job.name} (prepare did not finish, or cleanup already ran)`);
+  await writeState(session.layout, { ...state, active: identify(process.pid) });
+  const started = Date.now();
+  const cpuBefore = childrenCpuSeconds();
+  let failure: unknown = null;
+  const peaks: (number | null)[] = [state.usage.peakMemoryBytes];
+  try {
+    if (stageLocation(stage) === 'host') await runOnHost(session, state, script, stage, signal);
+    else await runInGuest(session, state, script, stage, signal, (peak) => peaks.push(peak));
+  } catch (error) {
+    failure = error;
+  }
+  const known = peaks.filter((p): p is number => p !== null);
+  const usage: ResourceUsage = {
+    ...state.usage,
+    peakMemoryBytes: known.length ? Math.max(...known) : null,
+    wallSeconds: state.usage.wallSeconds + (Date.now() - started) / 1000,
+    cpuSeconds: state.usage.cpuSeconds + (childrenCpuSeconds() - cpuBefore),
+  };
+  if (stageLocation(stage) === 'guest' && isBuildStage(stage)) {
+    usage.diskBytes = (await jobEnvironment(session, state).diskUsage()) + (await diskUsage(state.outputDir));
+    const limit = session.config.limits.disk_mib * 1024 * 1024;
+    if (failure === null && limit > 0 && usage.diskBytes > limit) failure = new BuildFailure(`the build used ${formatBytes(usage.diskBytes)} of disk, over the limit of ${formatBytes(limit)}`);
+  }
+  await writeState(session.layout, { ...state, active: null, usage });
+  if (failure) throw failure;
+  if (isBuildStage(stage)) {
+    session.log(`quarters: resource usage: wall ${usage.wallSeconds.toFixed(1)} s, CPU ${usage.cpuSeconds.toFixed(1)} s, peak memory ${usage.peakMemoryBytes === null ? 'not measured' : formatBytes(usage.peakMemoryBytes)}, disk ${formatBytes(usage.diskBytes)}`);
+    await uploadOutputs(session, state, usage, signal);
+  }
+}
+
+async function runOnHost(session: JobSession, state: WorkspaceState, script: string, stage: string, signal: AbortSignal): Promise<void> {
+  // The runner wrote the script readable by root only; the host user gets its own copy.
+  const copy = join(session.layout.workspaces, state.name, 'scripts', `${stage}.host.sh`);
+  await copyFile(script, copy);
+  await chown(copy, state.hostUser.uid, state.hostUser.gid);
+  const result = await execa('setpriv', [...dropPrivileges(state.hostUser), 'bash', copy], {
+    cwd: state.buildsDir,
+    env: { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: join(session.layout.workspaces, state.name, 'home'), LANG: 'C.UTF-8' },
+    extendEnv: false,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    reject: false,
+    cancelSignal: signal,
+    forceKillAfterDelay: 5000,
+  });
+  if (result.isCanceled) throw new BuildFailure(`stage ${stage} was stopped`);
+  if (result.failed && result.exitCode === undefined) throw new SystemFailure(`cannot run stage ${stage} on the host: ${result.shortMessage}`);
+  if (result.exitCode !== 0) throw new BuildFailure(`stage ${stage} failed with exit code ${result.exitCode}`);
+}
+
+async function runInGuest(session: JobSession, state: WorkspaceState, script: string, stage: string, signal: AbortSignal, onPeak: (bytes: number | null) => void): Promise<void> {
+  const copy = join(session.layout.workspaces, state.name, 'scripts', `${stage}.guest.sh`);
+  await writeFile(copy, maskCredentials(await readFile(script, 'utf8'), credentialValues(session.env)), { mode: 0o600 });
+  const environment = jobEnvironment(session, state);
+  const env = guestEnv(session, state);
+  const network = isBuildStage(stage) ? session.config.network.build : session.config.network.other_stages;
+  const timeoutMinutes = session.config.limits.build_timeout_minutes;
+  const stop = timeoutMinutes > 0 ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMinutes * 60_000)]) : signal;
+  const fetch = session.config.network.fetch_command;
+  if (isBuildStage(stage) && fetch.length > 0 && !(await alreadyFetched(session, state))) {
+    session.log(`quarters: fetching sources with network: ${fetch.join(' ')}`);
+    const fetched = await environment.exec({ command: fetch, cwd: env.CI_PROJECT_DIR ?? state.buildsDir, env, network: true, signal: stop, stdout: 'inherit', stderr: 'inherit', log: session.log });
+    onPeak(fetched.peakMemoryBytes);
+    checkGuestResult(fetched, 'fetching sources', stop, timeoutMinutes);
+    await writeFile(join(session.layout.workspaces, state.name, 'fetched'), '');
+  }
+  const result = await environment.exec({
+    command: ['/bin/sh', '-c', RUN_SCRIPT, 'quarters-stage', GUEST_SCRIPT],
+    cwd: state.buildsDir,
+    env,
+    network,
+    binds: [{ host: copy, guest: GUEST_SCRIPT, readOnly: true }],
+    signal: stop,
+    stdout: 'inherit',
+    stderr: 'inherit',
+    log: session.log,
+  });
+  onPeak(result.peakMemoryBytes);
+  checkGuestResult(result, `stage ${stage}`, stop, timeoutMinutes);
+}
+
+async function alreadyFetched(session: JobSession, state: WorkspaceState): Promise<boolean> {
+  return (await readdir(join(session.layout.workspaces, state.name))).includes('fetched');
+}
+
+function checkGuestResult(result: { exitCode: number | null; detail: string }, what: string, stop: AbortSignal, timeoutMinutes: number): void {
+  if (stop.aborted) {
+    const reason = stop.reason instanceof DOMException && stop.reason.name === 'TimeoutError' ? `ran over the build timeout of ${timeoutMinutes} min` : 'was stopped';
+    throw new BuildFailure(`${what} ${reason}`);
+  }
+  if (result.exitCode === null) throw new SystemFailure(`${what}: ${result.detail}`);
+  if (result.exitCode !== 0) throw new BuildFailure(`${what} failed with exit code ${result.exitCode}`);
+}

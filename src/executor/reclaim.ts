@@ -1,0 +1,27 @@
+/** Tearing a job's environment down from what its workspace records: for cleanup, prepare and cleanup --stale alike. */
+import { join } from 'node:path';
+import { isAlive } from './process-identity.js';
+import { removeTree } from './fs-layers.js';
+import type { Session } from './session.js';
+import { readState, workspaceDir } from './workspace.js';
+
+/**
+ * Stops whatever still works on the workspace (an executor command the runner gave up on: killing it
+ * takes its container along), then removes the backend's layer, the build directory and the workspace.
+ * Idempotent: a workspace that is already gone is fine.
+ */
+export async function reclaimWorkspace(session: Session, name: string): Promise<void> {
+  const state = await readState(session.layout, name);
+  if (state?.active && state.active.pid !== process.pid && isAlive(state.active)) {
+    try {
+      process.kill(state.active.pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+    for (let i = 0; i < 50 && isAlive(state.active); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const workspace = workspaceDir(session.layout, name);
+  await session.backend.environment({ name, workspace, lowers: [], binds: [], limits: { memoryMib: 0, cpus: 0 } }).destroy();
+  await removeTree(state?.buildsDir ?? join(session.layout.builds, name));
+  await removeTree(workspace);
+}

@@ -1,0 +1,57 @@
+/** Everything one executor command works with: the config, the layout, the backend, the job, the exit codes. */
+import { readFileSync } from 'node:fs';
+import type { ExecutorConfig } from './config.js';
+import { loadExecutorConfig, executorConfigPath } from './config.js';
+import type { Backend } from './environment.js';
+import { exitCodesFrom, SystemFailure, type ExitCodes } from './failure.js';
+import { jobFromEnv, type Job } from './job.js';
+import { layoutOf, type Layout } from './layout.js';
+import { nspawnBackend } from './backends/nspawn/index.js';
+
+export interface Session {
+  config: ExecutorConfig;
+  layout: Layout;
+  backend: Backend;
+  codes: ExitCodes;
+  env: NodeJS.ProcessEnv;
+  /** A line for the job log (stderr: stdout belongs to `config`'s JSON answer). */
+  log: (line: string) => void;
+}
+
+export interface JobSession extends Session {
+  job: Job;
+}
+
+/** The backend the config names. */
+export function backendFor(config: ExecutorConfig): Backend {
+  if (config.backend === 'nspawn') return nspawnBackend;
+  throw new SystemFailure(`backend "${config.backend}" is not available in this version of quarters-executor (use "nspawn")`);
+}
+
+/** The executor's own version, from package.json. */
+export function executorVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Loads the config named by the environment; config problems are system failures naming file and key. */
+export function openSession(env: NodeJS.ProcessEnv = process.env): Session {
+  const config = loadExecutorConfig(executorConfigPath(env));
+  return {
+    config,
+    layout: layoutOf(config),
+    backend: backendFor(config),
+    codes: exitCodesFrom(env),
+    env,
+    log: (line) => process.stderr.write(`${line}\n`),
+  };
+}
+
+/** A session for the job described by the CUSTOM_ENV_* variables. */
+export function openJobSession(env: NodeJS.ProcessEnv = process.env): JobSession {
+  const session = openSession(env);
+  return { ...session, job: jobFromEnv(env, session.config.default_branch) };
+}

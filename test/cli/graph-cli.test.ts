@@ -1,0 +1,122 @@
+/**
+ * The built `quarters graph` command (dist/cli/main.js, built by `npm test`) on small hand-written
+ * recipe trees and on the shared Arch dataset.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import type { BuildSetPlan } from '../../src/core/graph/plan.js';
+import { checkPlan } from '../support/plan-checks.js';
+
+const run = promisify(execFile);
+const MAIN = resolve(process.cwd(), 'dist/cli/main.js');
+const ARCH_DATA = resolve(process.cwd(), '../shared/datasets/archlinux-srcinfo/srcinfo.tar.xz');
+
+/** Runs the CLI; resolves to its exit status and output, whatever the status. */
+async function quarters(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [MAIN, ...args], { maxBuffer: 256 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'quarters-graph-cli-'));
+function srcinfo(pkgbase: string, lines: string[], pkgnames: string[] = [pkgbase]): void {
+  mkdirSync(join(dir, 'tree', pkgbase), { recursive: true });
+  const text = [`pkgbase = ${pkgbase}`, '\tpkgver = 1.0', '\tpkgrel = 1', '\tarch = x86_64', ...lines.map((l) => `\t${l}`), '', ...pkgnames.flatMap((n) => [`pkgname = ${n}`, ''])];
+  writeFileSync(join(dir, 'tree', pkgbase, '.SRCINFO'), text.join('\n'));
+}
+srcinfo('zlib', ['provides = libz.so=1-64']);
+srcinfo('openssl', ['depends = zlib']);
+srcinfo('curl', ['depends = libz.so=1-64', 'makedepends = openssl']);
+srcinfo('cyc-a', ['makedepends = cyc-b', 'depends = zlib']);
+srcinfo('cyc-b', ['makedepends = cyc-a']);
+srcinfo('hello', []);
+const TREE = `srcinfo:${join(dir, 'tree')}`;
+
+describe('quarters graph (small trees)', () => {
+  it('plans a build set and ends with the summary line', async () => {
+    const { code, stdout } = await quarters('graph', 'plan', '--from', TREE, '--arch', 'x86_64', 'zlib');
+    expect(code).toBe(0);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines).toContain('wave 0 (1): zlib');
+    expect(lines).toContain('wave 1 (3): cyc-a cyc-b openssl');
+    expect(lines).toContain('wave 2 (1): curl');
+    expect(lines).toContain('cycle 0 (2): build order cyc-b cyc-a');
+    expect(lines.at(-1)).toBe('plan: packages=5 waves=3 cycles=1');
+  });
+
+  it('writes the plan as JSON', async () => {
+    const { code, stdout } = await quarters('graph', 'plan', '--json', '--from', TREE, '--arch', 'x86_64', 'zlib');
+    expect(code).toBe(0);
+    const plan = JSON.parse(stdout) as BuildSetPlan;
+    expect(plan.waves).toEqual([['zlib'], ['cyc-a', 'cyc-b', 'openssl'], ['curl']]);
+    expect(checkPlan(plan)).toEqual([]);
+  });
+
+  it('lists the reverse closure of binaries', async () => {
+    const { code, stdout } = await quarters('graph', 'rdeps', '--from', TREE, 'zlib');
+    expect(code).toBe(0);
+    expect(stdout).toBe('curl 1.0-1\ncyc-a 1.0-1\nopenssl 1.0-1\nzlib 1.0-1\nrdeps: 4\n');
+    const json = JSON.parse((await quarters('graph', 'rdeps', '--json', '--from', TREE, 'zlib')).stdout) as { count: number; members: { name: string; via?: { name: string; dependency: string } }[] };
+    expect(json.count).toBe(4);
+    expect(json.members.find((m) => m.name === 'curl')!.via).toEqual({ name: 'zlib', dependency: 'libz.so (= 1-64)' });
+  });
+
+  it('answers bad input with one line and a non-zero status', async () => {
+    const cases: [string[], number, RegExp][] = [
+      [['graph', 'plan', '--from', TREE, '--arch', 'x86_64', 'nosuch'], 1, /^quarters: unknown source package: nosuch \(in .*tree\)\n$/],
+      [['graph', 'rdeps', '--from', TREE, 'nosuch'], 1, /^quarters: unknown binary package: nosuch/],
+      [['graph', 'plan', '--from', 'rpm:foo', '--arch', 'x86_64', 'zlib'], 2, /^quarters: bad --from "rpm:foo": expected debian:SOURCES/],
+      [['graph', 'plan', '--from', TREE, 'zlib'], 2, /^quarters: graph plan: --arch ARCH is required\n$/],
+      [['graph', 'plan', '--from', `srcinfo:${join(dir, 'missing')}`, '--arch', 'x86_64', 'zlib'], 1, /^quarters: .*missing: cannot open: ENOENT\n$/],
+      [['graph', 'rdeps', '--from', TREE, '--bogus', 'zlib'], 2, /^quarters: graph rdeps: Unknown option '--bogus'/],
+      [['graph', 'frobnicate'], 2, /^quarters: graph: unknown subcommand "frobnicate"/],
+    ];
+    for (const [args, status, message] of cases) {
+      const { code, stdout, stderr } = await quarters(...args);
+      expect({ args, code }).toEqual({ args, code: status });
+      expect(stderr).toMatch(message);
+      expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(stdout).toBe('');
+    }
+  });
+
+  it('names the file and line of a recipe problem, and uses the rest with --keep-going', async () => {
+    const bad = join(dir, 'bad');
+    mkdirSync(join(bad, 'zlib'), { recursive: true });
+    mkdirSync(join(bad, 'broken'), { recursive: true });
+    writeFileSync(join(bad, 'zlib', '.SRCINFO'), 'pkgbase = zlib\n\tpkgver = 1\n\tpkgrel = 1\n\tarch = x86_64\n\npkgname = zlib\n');
+    writeFileSync(join(bad, 'broken', '.SRCINFO'), 'pkgbase = broken\n\tpkgver = 1\n\tpkgrel = 1\n\tarch = x86_64\n\tdepends = zlib>=\n\npkgname = broken\n');
+    const strict = await quarters('graph', 'plan', '--from', `srcinfo:${bad}`, '--arch', 'x86_64', 'zlib');
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toMatch(/^quarters: broken\/\.SRCINFO:5: .*--keep-going/);
+    const lenient = await quarters('graph', 'plan', '--keep-going', '--from', `srcinfo:${bad}`, '--arch', 'x86_64', 'zlib');
+    expect(lenient.code).toBe(0);
+    expect(lenient.stderr).toMatch(/^quarters: warning: broken\/\.SRCINFO:5: /);
+    expect(lenient.stdout.trimEnd().split('\n').at(-1)).toBe('plan: packages=2 waves=2 cycles=0');
+  });
+});
+
+describe('quarters graph on the Arch dataset', () => {
+  it('plans libpng-apng (provides libpng): a sound plan, printed and counted', async () => {
+    const { code, stdout } = await quarters('graph', 'plan', '--json', '--keep-going', '--from', `srcinfo:${ARCH_DATA}`, '--arch', 'x86_64', 'libpng-apng');
+    expect(code).toBe(0);
+    const plan = JSON.parse(stdout) as BuildSetPlan;
+    console.log(`Arch plan libpng-apng: packages=${plan.packages.length} waves=${plan.waves.length} cycles=${plan.cycles.length} unresolved=${plan.unresolved.length}`);
+    expect(checkPlan(plan)).toEqual([]);
+    expect(plan.packages.length).toBeGreaterThan(100);
+    expect(plan.cycles.length).toBeGreaterThan(0);
+    // Every member reaches the origin through libpng or through a package that does.
+    const libpngUsers = plan.packages.filter((p) => p.because?.to === 'libpng-apng');
+    expect(libpngUsers.length).toBeGreaterThan(0);
+    const text = await quarters('graph', 'plan', '--keep-going', '--from', `srcinfo:${ARCH_DATA}`, '--arch', 'x86_64', 'libpng-apng');
+    expect(text.stdout.trimEnd().split('\n').at(-1)).toBe(`plan: packages=${plan.packages.length} waves=${plan.waves.length} cycles=${plan.cycles.length}`);
+  });
+});

@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { runJob, stageScript } from '../runner-emulator/emulator.js';
+import { createExecutorFixture, EXECUTOR, type ExecutorFixture } from '../support/executor-fixture.js';
+import { containerSkipReason, reportSkip } from '../support/capabilities.js';
+import { mountsMentioning, processesWith } from '../support/processes.js';
+
+const skip = reportSkip(containerSkipReason(), 'executor failure paths');
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (condition()) return true;
+    await sleep(100);
+  }
+  return condition();
+}
+
+describe.skipIf(skip)('quarters-executor failure paths', () => {
+  let fx: ExecutorFixture;
+
+  beforeAll(async () => {
+    fx = await createExecutorFixture();
+  });
+  afterAll(async () => {
+    await fx?.remove();
+  });
+
+  const entries = (sub: string): string[] => (existsSync(join(fx.workDir, sub)) ? readdirSync(join(fx.workDir, sub)) : []);
+
+  it('SIGTERM then SIGKILL to the process group mid-build: the build stops, nothing is left running, mounted or on disk', async () => {
+    const marker = `quarters-sigterm-marker-${process.pid}`;
+    const cancel = new AbortController();
+    const result = await runJob(
+      { id: 201, projectId: 5, steps: [{ name: 'script', script: [`sh -c 'sleep 600; : ${marker}' &`, `sh -c 'sleep 600; : ${marker}'`] }], afterScript: ['echo after'] },
+      {
+        executor: EXECUTOR,
+        env: fx.env,
+        cancel: cancel.signal,
+        gracefulKillTimeoutMs: 5000,
+        onCommand: (_verb, stage) => {
+          if (stage === 'step_script') void waitFor(() => processesWith(marker).length >= 2, 30_000).then(() => cancel.abort());
+        },
+      },
+    );
+    expect(result.outcome).toBe('canceled');
+    const step = result.commands.find((c) => c.stage === 'step_script');
+    // The executor stops the container and exits on SIGTERM, before the runner's SIGKILL.
+    expect(step?.signal).toBeNull();
+    expect(step?.exitCode).toBe(1);
+    expect(result.commands.at(-1)?.verb).toBe('cleanup');
+    expect(processesWith(marker)).toEqual([]);
+    expect(mountsMentioning(fx.workDir)).toEqual([]);
+    expect(entries('workspaces').filter((n) => n.endsWith('-j201'))).toEqual([]);
+    expect(entries('builds').filter((n) => n.endsWith('-j201'))).toEqual([]);
+  });
+
+  /** Starts prepare + run of one job under a stand-in runner (sh) and kills both with SIGKILL mid-build. */
+  async function crashMidBuild(jobId: number, concurrentId: number, marker: string): Promise<string> {
+    const name = `q-emulatr1-p6-c${concurrentId}-j${jobId}`;
+    const scripts = join(fx.dir, `crash-${jobId}`);
+    await mkdir(scripts, { recursive: true });
+    const buildsDir = join(fx.workDir, 'builds', name);
+    const script = join(scripts, 'script.');
+    await writeFile(script, stageScript({ CI_PROJECT_DIR: buildsDir }, ['cd "$CI_PROJECT_DIR"', 'touch started', `sh -c 'sleep 600; : ${marker}'`]), { mode: 0o700 });
+    const env = {
+      ...fx.env,
+      CUSTOM_ENV_CI_JOB_ID: String(jobId),
+      CUSTOM_ENV_CI_PROJECT_ID: '6',
+      CUSTOM_ENV_CI_CONCURRENT_PROJECT_ID: String(concurrentId),
+      CUSTOM_ENV_CI_RUNNER_SHORT_TOKEN: 'emulatr1',
+    };
+    const runner = execa('sh', ['-c', `"$@" prepare && "$@" run ${script} step_script`, 'runner', ...EXECUTOR], { env, reject: false, detached: true, stdio: 'ignore' });
+    expect(await waitFor(() => processesWith(marker).length > 0, 60_000)).toBe(true);
+    const executor = processesWith(`run ${script} step_script`).filter((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'node');
+    expect(executor).toHaveLength(1);
+    process.kill(executor[0]!, 'SIGKILL');
+    process.kill(runner.pid!, 'SIGKILL');
+    await runner;
+    return name;
+  }
+
+  it('kill -9 of the executor and its runner mid-build: the container dies with it, and cleanup --stale reclaims the rest', async () => {
+    const marker = `quarters-kill9-marker-${process.pid}`;
+    const name = await crashMidBuild(202, 0, marker);
+    // pdeathsig takes the container down with the executor; the mount went with its namespace.
+    expect(await waitFor(() => processesWith(marker).length === 0, 15_000)).toBe(true);
+    expect(mountsMentioning(fx.workDir)).toEqual([]);
+    expect(entries('workspaces')).toContain(name);
+    const stale = await fx.cli(['cleanup', '--stale']);
+    expect(stale.exitCode, stale.stderr).toBe(0);
+    expect(stale.stdout).toContain(`removed ${name}`);
+    expect(entries('workspaces')).not.toContain(name);
+    expect(entries('builds')).not.toContain(name);
+  });
+
+  it('kill -9 mid-build: the next prepare in the same slot reclaims what the dead job left', async () => {
+    const marker = `quarters-kill9-next-marker-${process.pid}`;
+    const name = await crashMidBuild(203, 3, marker);
+    expect(await waitFor(() => processesWith(marker).length === 0, 15_000)).toBe(true);
+    expect(entries('workspaces')).toContain(name);
+    const next = await runJob({ id: 204, projectId: 6, concurrentId: 3, steps: [{ name: 'script', script: ['true'] }] }, { executor: EXECUTOR, env: fx.env });
+    expect(next.outcome, next.trace).toBe('success');
+    expect(next.trace).toContain(`reclaiming ${name}`);
+    expect(entries('workspaces')).not.toContain(name);
+    expect(entries('builds')).not.toContain(name);
+  });
+
+  it('cleanup is idempotent and succeeds for a job that was never prepared', async () => {
+    const env = { CUSTOM_ENV_CI_JOB_ID: '299', CUSTOM_ENV_CI_PROJECT_ID: '6' };
+    expect((await fx.cli(['cleanup'], env)).exitCode).toBe(0);
+    expect((await fx.cli(['cleanup'], env)).exitCode).toBe(0);
+  });
+
+  it('leaves live jobs alone in cleanup --stale', async () => {
+    const env = { CUSTOM_ENV_CI_JOB_ID: '205', CUSTOM_ENV_CI_PROJECT_ID: '6', CUSTOM_ENV_CI_CONCURRENT_PROJECT_ID: '9' };
+    // This test process is the "runner" of the prepared job, and it is alive.
+    expect((await fx.cli(['prepare'], env)).exitCode).toBe(0);
+    const stale = await fx.cli(['cleanup', '--stale']);
+    expect(stale.stdout).not.toContain('j205');
+    expect(entries('workspaces').some((n) => n.endsWith('-j205'))).toBe(true);
+    expect((await fx.cli(['cleanup'], env)).exitCode).toBe(0);
+    expect(entries('workspaces').some((n) => n.endsWith('-j205'))).toBe(false);
+  });
+});
