@@ -55,7 +55,11 @@ export async function handlePush(
     return;
   }
   const paths = await changedPaths(deps.gitlab, push, project);
-  const result = await deps.index.refresh(project, branch, push.after, paths);
+  // Read at the branch's head: when this event is processed late (a retry after a failure), a newer
+  // push may have been indexed already, and reading at this push's own commit would undo it.
+  const head = await deps.index.commitOf(project.id, branch);
+  if (!head) return;
+  const result = await deps.index.refresh(project, branch, head, paths);
   const changed = [...result.updated.map((r) => r.pkgbase), ...result.removed.flatMap((r) => (r.pkgbase ? [r.pkgbase] : []))];
   deps.log.info({ project: project.path, branch, after: push.after, updated: result.updated.length, removed: result.removed.length }, 'push indexed');
   if (changed.length === 0) return;

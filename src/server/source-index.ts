@@ -172,6 +172,8 @@ export class SourceIndex {
     }
     const result: RefreshResult = { updated: [], removed: [], problems: [] };
     for (const dir of [...dirs].sort()) {
+      // Already read at this commit (a redelivered or retried push): nothing changed.
+      if (this.table.atLocation(project.id, dir, branch)?.sha === sha) continue;
       try {
         const recipe = await this.read(project, dir, sha);
         if (recipe) {
@@ -208,7 +210,7 @@ export class SourceIndex {
   }
 
   /** The commit a branch or tag points at; null when the project has no such ref. */
-  private async commitOf(projectId: number, ref: string): Promise<string | null> {
+  async commitOf(projectId: number, ref: string): Promise<string | null> {
     try {
       return (await this.gitlab.getCommit(projectId, ref)).sha;
     } catch (error) {

@@ -33,6 +33,19 @@ describe('durability', () => {
     expect(rig.server.inbox.depth()).toBe(0);
   });
 
+  it('does not undo a newer push when an older one is processed after it', async () => {
+    rig = await startRig({ build: { auto_rebuild: false } });
+    const zlib = rig.addPackage('zlib', srcinfo('zlib'));
+    await rig.server.index.syncAll();
+    const older = rig.gitlab.state.pushFiles(zlib, { '.SRCINFO': srcinfo('zlib', { version: '2-1' }) });
+    const newer = rig.gitlab.state.pushFiles(zlib, { '.SRCINFO': srcinfo('zlib', { version: '3-1' }) });
+    // The newer push is processed first (the older one's delivery or processing came late).
+    await rig.deliver('Push Hook', rig.gitlab.pushHookBody(newer, JANE));
+    await rig.deliver('Push Hook', rig.gitlab.pushHookBody(older, JANE));
+    expect(rig.server.inbox.depth()).toBe(0);
+    expect(rig.server.recipes.get('zlib', 'main')).toMatchObject({ sha: newer.after, recipe: { version: { text: '3-1' } } });
+  });
+
   it('never makes a second pipeline when GitLab created one but the answer was lost', async () => {
     rig = await startRig();
     const zlib = rig.addPackage('zlib', srcinfo('zlib'));
