@@ -50,6 +50,8 @@ export interface BuildRow {
   dispatch_started_at: string | null;
   /** The commit the pipeline runs at (the build's commit; in a tree repository, the branch head when dispatched). */
   commit_sha: string | null;
+  /** JSON the executor reported with its uploads: wall_seconds, cpu_seconds, peak_memory_bytes, disk_bytes. */
+  resource_usage: string | null;
   pipeline_id: number | null;
   pipeline_url: string | null;
   created_at: string;
@@ -161,9 +163,9 @@ export class BuildStore {
       );
       const insert = this.db.prepare(
         `INSERT INTO builds (iteration_id, pkgbase, arch, project_id, project_path, ref, sha, version, input_key, state, reason, packager,
-                             reused_from, dispatch_started_at, commit_sha, pipeline_id, pipeline_url, created_at, started_at, finished_at)
+                             reused_from, dispatch_started_at, commit_sha, resource_usage, pipeline_id, pipeline_url, created_at, started_at, finished_at)
          VALUES (@iteration_id, @pkgbase, @arch, @project_id, @project_path, @ref, @sha, @version, @input_key, @state, @reason, @packager,
-                 @reused_from, @dispatch_started_at, @commit_sha, @pipeline_id, @pipeline_url, @created_at, @started_at, @finished_at)`,
+                 @reused_from, @dispatch_started_at, @commit_sha, @resource_usage, @pipeline_id, @pipeline_url, @created_at, @started_at, @finished_at)`,
       );
       const ids: number[] = [];
       for (const b of builds) {
@@ -172,7 +174,7 @@ export class BuildStore {
           iteration_id: iterationId, pkgbase: b.pkgbase, arch: b.arch, project_id: b.project_id, project_path: b.project_path,
           ref: b.ref, sha: b.sha, version: b.version, input_key: b.input_key, state: c?.state ?? b.state, reason: c?.reason ?? null,
           packager: c?.packager ?? b.packager, reused_from: c ? (c.reused_from ?? c.id) : null,
-          dispatch_started_at: c?.dispatch_started_at ?? null, commit_sha: c?.commit_sha ?? null, pipeline_id: c?.pipeline_id ?? null, pipeline_url: c?.pipeline_url ?? null,
+          dispatch_started_at: c?.dispatch_started_at ?? null, commit_sha: c?.commit_sha ?? null, resource_usage: c?.resource_usage ?? null, pipeline_id: c?.pipeline_id ?? null, pipeline_url: c?.pipeline_url ?? null,
           created_at: at, started_at: c?.started_at ?? null, finished_at: c?.finished_at ?? null,
         }).lastInsertRowid;
         ids.push(Number(id));
@@ -256,6 +258,11 @@ export class BuildStore {
     const build = this.build(buildId);
     const owner = build?.reused_from ?? buildId;
     return this.db.prepare('SELECT filename, sha256, size FROM artifacts WHERE build_id = ? ORDER BY filename').all(owner) as { filename: string; sha256: string; size: number }[];
+  }
+
+  /** Records the resource usage the executor reported for a build. */
+  setResourceUsage(id: number, usage: unknown): void {
+    this.db.prepare('UPDATE builds SET resource_usage = ? WHERE id = ?').run(JSON.stringify(usage), id);
   }
 
   /** Records an uploaded artifact (replacing an earlier upload of the same file). */

@@ -80,6 +80,7 @@ const MIGRATIONS: readonly string[] = [
     reused_from INTEGER REFERENCES builds(id),
     dispatch_started_at TEXT,
     commit_sha TEXT,
+    resource_usage TEXT,
     pipeline_id INTEGER,
     pipeline_url TEXT,
     created_at TEXT NOT NULL,
