@@ -89,7 +89,13 @@ export class BuildSets {
       name, origin: JSON.stringify(input.origins), kind: input.kind, packager: input.packager, target_branch: targetBranch,
       mr_project_id: input.mergeRequest?.projectId ?? null, mr_iid: input.mergeRequest?.iid ?? null,
     });
-    await this.newIteration(ns.id, 'created');
+    try {
+      await this.newIteration(ns.id, 'created');
+    } catch (error) {
+      // A build set that cannot be planned is not kept half-made: the same request may be sent again.
+      this.store.deleteNamespaceWithoutIterations(ns.id);
+      throw error;
+    }
     return this.store.namespaceById(ns.id)!;
   }
 
@@ -174,6 +180,9 @@ export class BuildSets {
           builds.push({ ...build, dependsOn: build.dependsOn.map((d) => d + offset) });
         }
         cycles.push(...plan.cycles.map((c) => ({ arch, members: c.members })));
+      }
+      if (builds.length === 0) {
+        throw new ApiError(422, 'not_buildable', `${[...originRecipes.keys()].join(', ')}: built on none of the configured architectures (${this.settings.architectures.join(', ')})`);
       }
       const carried = new Set(builds.flatMap((b) => (b.carried ? [b.carried.id] : [])));
       const abandoned = previousBuilds.filter((b) => (b.state === 'dispatched' || b.state === 'building') && !carried.has(b.id) && b.pipeline_id !== null);

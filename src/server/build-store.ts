@@ -97,6 +97,11 @@ export class BuildStore {
     return this.namespaceById(Number(id))!;
   }
 
+  /** Removes a build set that never got an iteration (its planning failed). */
+  deleteNamespaceWithoutIterations(id: number): void {
+    this.db.prepare('DELETE FROM namespaces WHERE id = ? AND NOT EXISTS (SELECT 1 FROM iterations WHERE namespace_id = ?)').run(id, id);
+  }
+
   namespaceById(id: number): NamespaceRow | undefined {
     return this.db.prepare('SELECT * FROM namespaces WHERE id = ?').get(id) as NamespaceRow | undefined;
   }

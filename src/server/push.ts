@@ -4,6 +4,7 @@
  */
 import type { Logger } from '../common/log.js';
 import type { BuildSets } from './build-sets.js';
+import { ApiError } from './http-error.js';
 import type { GitLabClient, Project } from './gitlab/client.js';
 import type { RecipeTable, SourceIndex } from './source-index.js';
 import { ZERO_SHA, type PushHook } from './webhooks/payloads.js';
@@ -70,5 +71,11 @@ export async function handlePush(
   const fresh = result.updated.map((r) => r.pkgbase).filter((p) => !advanced.has(p));
   if (fresh.length === 0) return;
   const name = fresh.length === 1 ? `auto-${fresh[0]}` : `auto-${push.after.slice(0, 12)}`;
-  await deps.buildSets.startOrIterate(name, fresh.map((p) => `${p}@${branch}`), packager, 'auto');
+  try {
+    await deps.buildSets.startOrIterate(name, fresh.map((p) => `${p}@${branch}`), packager, 'auto');
+  } catch (error) {
+    // A push that cannot be planned (say, a package not built on any configured architecture) is not retried.
+    if (!(error instanceof ApiError)) throw error;
+    deps.log.warn({ namespace: name, error: error.message }, 'cannot plan the automatic rebuild');
+  }
 }
