@@ -274,7 +274,8 @@ export async function runJob(job: EmulatedJob, options: EmulatorOptions): Promis
     try {
       await runStage('prepare_script', ['echo "Running on $(hostname) via the quarters runner emulator..."']);
       await runStage('get_sources', job.repository
-        ? ['rm -rf "$CI_PROJECT_DIR"', `git clone -q ${job.repository} "$CI_PROJECT_DIR"`, 'cd "$CI_PROJECT_DIR"', 'echo "Checked out $(git rev-parse --short HEAD)"']
+        // As the runner, the remote keeps the token-bearing CI_REPOSITORY_URL.
+        ? ['rm -rf "$CI_PROJECT_DIR"', `git clone -q ${job.repository} "$CI_PROJECT_DIR"`, 'cd "$CI_PROJECT_DIR"', 'git remote set-url origin "$CI_REPOSITORY_URL"', 'mkdir -p "$CI_PROJECT_DIR.tmp" && echo "$CI_JOB_TOKEN" > "$CI_PROJECT_DIR.tmp/CREDENTIALS"', 'echo "Checked out $(git rev-parse --short HEAD)"']
         : ['mkdir -p "$CI_PROJECT_DIR"']);
       if (cache.length) await runStage('restore_cache', ['cd "$CI_PROJECT_DIR"', `if [ -f ${ansiQuote(cacheFile)} ]; then tar -xf ${ansiQuote(cacheFile)}; echo "Successfully extracted cache"; fi`]);
       try {
