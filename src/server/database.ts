@@ -57,6 +57,7 @@ const MIGRATIONS: readonly string[] = [
     number INTEGER NOT NULL,
     reason TEXT NOT NULL,
     cycles TEXT NOT NULL DEFAULT '[]',
+    unresolved TEXT NOT NULL DEFAULT '[]',
     created_at TEXT NOT NULL,
     superseded_at TEXT,
     UNIQUE (namespace_id, number)
