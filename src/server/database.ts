@@ -100,6 +100,18 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (build_id, filename)
   );
   `,
+  // 2: resource usage reported with uploads, unresolved dependencies of an iteration, recorded pipeline cancellations.
+  `
+  ALTER TABLE builds ADD COLUMN resource_usage TEXT;
+  ALTER TABLE iterations ADD COLUMN unresolved TEXT NOT NULL DEFAULT '[]';
+  CREATE TABLE pipeline_cancellations (
+    project_id INTEGER NOT NULL,
+    pipeline_id INTEGER NOT NULL,
+    requested_at TEXT NOT NULL,
+    done_at TEXT,
+    PRIMARY KEY (project_id, pipeline_id)
+  );
+  `,
 ];
 
 /** The schema version this code expects. */
@@ -117,13 +129,13 @@ export function openDatabase(dataDir: string): Db {
   return db;
 }
 
-/** Applies every migration past the database's `user_version`, each in its own transaction. */
-export function migrate(db: Db): void {
+/** Applies every migration past the database's `user_version` (up to `target`), each in its own transaction. */
+export function migrate(db: Db, target = MIGRATIONS.length): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length) {
     throw new Error(`the database has schema version ${current}, newer than this quarters (${MIGRATIONS.length}); upgrade quarters`);
   }
-  for (let version = current; version < MIGRATIONS.length; version++) {
+  for (let version = current; version < target; version++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[version]!);
       db.pragma(`user_version = ${version + 1}`);

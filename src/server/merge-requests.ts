@@ -28,6 +28,14 @@ export function noteBody(ns: NamespaceRow, iteration: number, perArch: Map<strin
   ].join('\n');
 }
 
+/** "Name <email>" of the MR's updater; the head commit's author when GitLab hides the user's email. */
+export function packagerOfMergeRequest(hook: MergeRequestHook): string | null {
+  const email = hook.user.email && hook.user.email !== '[REDACTED]' ? hook.user.email : null;
+  if (email) return `${hook.user.name} <${email}>`;
+  const author = hook.object_attributes.last_commit?.author;
+  return author?.email ? `${author.name} <${author.email}>` : null;
+}
+
 export class MergeRequests {
   constructor(
     private readonly deps: { gitlab: GitLabClient; index: SourceIndex; store: BuildStore; buildSets: BuildSets; publicUrl: string; log: Logger },
@@ -46,6 +54,10 @@ export class MergeRequests {
     const codeChanged = action === 'open' || action === 'reopen' || (action === 'update' && mr.oldrev !== undefined);
     if (!codeChanged) return;
     const source = await this.deps.gitlab.getProject(mr.source_project_id);
+    if (!this.deps.index.holds(source)) {
+      this.deps.log.info({ mr: name, project: source.path }, 'merge request from a project outside the package repositories; ignored');
+      return;
+    }
     const sha = mr.last_commit?.id ?? (await this.deps.gitlab.getCommit(source.id, mr.source_branch)).sha;
     const paths = source.defaultBranch ? await this.changedPaths(source.id, mr.target_branch, sha) : 'all';
     const refreshed = await this.deps.index.refresh(source, mr.source_branch, sha, paths);
@@ -54,7 +66,7 @@ export class MergeRequests {
       this.deps.log.info({ mr: name }, 'merge request changes no recipe');
       return;
     }
-    const packager = hook.user.email ? `${hook.user.name} <${hook.user.email}>` : hook.user.name;
+    const packager = packagerOfMergeRequest(hook);
     let ns: NamespaceRow;
     try {
       ns = await this.deps.buildSets.startOrIterate(name, origins, packager, 'merge-request', {

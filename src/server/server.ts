@@ -11,8 +11,8 @@ import { BuildSets } from './build-sets.js';
 import { BuildStore } from './build-store.js';
 import { openDatabase, type Db } from './database.js';
 import { handleEvent } from './events.js';
-import { createGitLabClient, type GitLabClient } from './gitlab/client.js';
-import { Inbox, InboxWorker } from './inbox.js';
+import { createGitLabClient, type GitLabClient, type RetryPolicy } from './gitlab/client.js';
+import { Inbox, InboxWorker, MAX_ATTEMPTS } from './inbox.js';
 import type { Planner } from './iteration-plan.js';
 import { MergeRequests } from './merge-requests.js';
 import { Metrics } from './metrics.js';
@@ -21,6 +21,7 @@ import { webhookRoutes } from './webhooks/route.js';
 import { Repositories } from './repository.js';
 import { repoRoutes } from './repos-route.js';
 import { uploadRoutes } from './upload.js';
+import { webUiRoutes } from './web-ui.js';
 
 export interface ServerOptions {
   log: Logger;
@@ -28,6 +29,8 @@ export interface ServerOptions {
   reconcileIntervalMs?: number;
   /** For tests: another GitLab client (the default talks to [gitlab] url). */
   gitlab?: GitLabClient;
+  /** For tests: shorter backoffs for the GitLab client. */
+  gitlabRetry?: Partial<RetryPolicy>;
   /** For tests: another planner (the default is the graph engine's planBuildSet). */
   planner?: Planner;
 }
@@ -67,6 +70,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       url: config.gitlab.url,
       token: config.gitlab.token,
       log,
+      ...(options.gitlabRetry ? { retry: options.gitlabRetry } : {}),
       observer: (o) => {
         metrics.gitlabCalls.inc({ method: o.method, route: o.route, status: o.status === null ? (o.failure ?? 'error') : String(o.status) });
         metrics.gitlabLatency.observe({ method: o.method, route: o.route }, o.latencyMs / 1000);
@@ -93,6 +97,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   const inbox = new Inbox(db);
   const worker = new InboxWorker(inbox, (event) => handleEvent(event, { gitlab, index, recipes, buildSets, mergeRequests, settings: { autoRebuild: config.build.auto_rebuild }, log }), log);
   metrics.gauge('quarters_inbox_depth', 'Webhook events accepted and not yet processed.', () => [{ labels: {}, value: inbox.depth() }]);
+  metrics.gauge('quarters_inbox_set_aside', `Webhook events that failed ${MAX_ATTEMPTS} times and wait for an operator.`, () => [{ labels: {}, value: inbox.setAside() }]);
   metrics.gauge('quarters_builds', 'Builds of live iterations by state.', () => store.countByState().map((r) => ({ labels: { state: r.state }, value: r.n })));
 
   const app = createApp({
@@ -102,6 +107,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       uploadRoutes({ store, buildSets, repositories, gitlab, executorTokens: config.executor.tokens, flavour: config.build.flavour, metrics, log }),
       new Hono().route('/api/v1', apiRoutes({ store, buildSets, apiTokens: config.api.tokens })),
       repoRoutes({ store, repositories }),
+      webUiRoutes({ store }),
     ],
   });
 
