@@ -98,8 +98,8 @@ describe.skipIf(skip)('the quarters-build CI job through quarters-executor', () 
     expect(result.trace).toMatch(/Finished making: quarters-hello 1\.0-1/);
     expect(result.trace).not.toMatch(/WARNING/);
     // The template keeps the driver's full logs as artifacts (collected on the host, by the host user).
-    expect(readFileSync(join(result.artifactsDir, 'quarters-logs', 'build.log'), 'utf8')).toMatch(/Finished making: quarters-hello 1\.0-1/);
-    await rm(result.artifactsDir, { recursive: true, force: true });
+    expect(readFileSync(join(result.artifactsDir!, 'quarters-logs', 'build.log'), 'utf8')).toMatch(/Finished making: quarters-hello 1\.0-1/);
+    await rm(result.artifactsDir!, { recursive: true, force: true });
     await expectUploadedPackage(901);
   }, 600_000);
 
@@ -110,7 +110,7 @@ describe.skipIf(skip)('the quarters-build CI job through quarters-executor', () 
     expect(result.trace).not.toMatch(/fetching sources with network/);
     expect(result.trace).toMatch(/\$ quarters-build fetch\n[^]*hello\.sh \.\.\. Passed[^]*\$ quarters-build build\n/);
     expect(result.trace).not.toMatch(/WARNING/);
-    await rm(result.artifactsDir, { recursive: true, force: true });
+    await rm(result.artifactsDir!, { recursive: true, force: true });
     await expectUploadedPackage(902);
   }, 600_000);
 });
