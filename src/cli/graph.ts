@@ -12,7 +12,7 @@ import { archView } from '../core/recipe/arch-view.js';
 import { formatDependency } from '../core/recipe/dependency-text.js';
 import { formatParseIssue, type ParseIssue } from '../core/recipe/model.js';
 import { CommandError, UsageError, type Command } from './command.js';
-import { loadUniverse, parseUniverseSpec, type UniverseSpec } from './universe-load.js';
+import { loadUniverse, parseUniverseSpec, type LoadNeeds, type UniverseSpec } from './universe-load.js';
 
 const USAGE = `usage:
   quarters graph rdeps --from SPEC [--arch ARCH] [--json] [--keep-going] PKG...
@@ -63,8 +63,8 @@ function readArgs(argv: string[], subcommand: string): GraphArgs {
 }
 
 /** Loads the input; parse problems stop the command unless --keep-going, which prints them as warnings. */
-async function load(args: GraphArgs, sources: boolean): Promise<Universe> {
-  const { universe, issues } = await loadUniverse(args.spec, { sources });
+async function load(args: GraphArgs, needs: LoadNeeds): Promise<Universe> {
+  const { universe, issues } = await loadUniverse(args.spec, needs);
   if (issues.length > 0) {
     if (!args.keepGoing) {
       const more = issues.length > 1 ? ` (and ${issues.length - 1} more; --keep-going uses what parses)` : ' (--keep-going uses what parses)';
@@ -102,7 +102,7 @@ function write(text: string): void {
 
 async function rdeps(argv: string[]): Promise<number> {
   const args = readArgs(argv, 'rdeps');
-  const universe = await load(args, false);
+  const universe = await load(args, { sources: false, runDependenciesOnly: true });
   if (args.spec.kind === 'debian' && !universe.binaries) throw new UsageError('graph rdeps: Debian binaries come from the Packages file: --from debian:SOURCES,PACKAGES (or debian:,PACKAGES)');
   const arch = args.arch ?? defaultArch(universe);
   const index = BinaryIndex.of(universe, archView(arch, args.profiles));
@@ -126,7 +126,7 @@ async function rdeps(argv: string[]): Promise<number> {
 async function plan(argv: string[]): Promise<number> {
   const args = readArgs(argv, 'plan');
   if (!args.arch) throw new UsageError('graph plan: --arch ARCH is required');
-  const universe = await load(args, true);
+  const universe = await load(args, { sources: true });
   if (universe.sources.length === 0) throw new CommandError(`${describeSpec(args.spec)}: no source packages to plan (give the Sources file)`);
   let result: BuildSetPlan;
   try {
