@@ -64,7 +64,8 @@ export class BinaryIndex {
     // Sorting positions over plain arrays of names is several times faster than sorting the entries themselves.
     const names = built.map((entry) => entry.name);
     const versions = built.map((entry) => entry.version);
-    const order = Int32Array.from(built, (_, i) => i).sort(
+    // A plain array, not an Int32Array: its sort (TimSort) takes the runs an archive index is already sorted in.
+    const order = Array.from(built, (_, i) => i).sort(
       (a, b) => compareText(names[a]!, names[b]!) || compareText(versions[a]!, versions[b]!) || compareText(built[a]!.source, built[b]!.source),
     );
     this.entries = Array.from(order, (i) => built[i]!);
