@@ -84,12 +84,17 @@ function warn(issues: ParseIssue[]): void {
 /** The architecture a universe is mostly built for when none is given: the commonest concrete one of its binaries. */
 function defaultArch(universe: Universe): string {
   if (universe.flavour === 'pkgbuild') return 'x86_64';
-  const counts = new Map<string, number>();
+  // Parsers share equal architecture lists, so they are counted per list first: a few lists for a whole archive.
+  const lists = new Map<readonly string[], number>();
   const count = (architectures: readonly string[]): void => {
-    for (const arch of architectures) if (arch !== 'all' && arch !== 'any') counts.set(arch, (counts.get(arch) ?? 0) + 1);
+    lists.set(architectures, (lists.get(architectures) ?? 0) + 1);
   };
   if (universe.binaries) for (const binary of universe.binaries) count(binary.architectures);
   else for (const source of universe.sources) for (const binary of source.binaries) count(binary.architectures);
+  const counts = new Map<string, number>();
+  for (const [architectures, n] of lists) {
+    for (const arch of architectures) if (arch !== 'all' && arch !== 'any') counts.set(arch, (counts.get(arch) ?? 0) + n);
+  }
   let best = 'amd64';
   let bestCount = 0;
   for (const [arch, n] of counts) if (n > bestCount || (n === bestCount && arch < best)) [best, bestCount] = [arch, n];
