@@ -12,7 +12,7 @@ import { archView } from '../core/recipe/arch-view.js';
 import { formatDependency } from '../core/recipe/dependency-text.js';
 import { formatParseIssue, type ParseIssue } from '../core/recipe/model.js';
 import { CommandError, UsageError, type Command } from './command.js';
-import { loadUniverse, parseUniverseSpec, type UniverseSpec } from './universe-load.js';
+import { loadUniverse, parseUniverseSpec, type LoadNeeds, type UniverseSpec } from './universe-load.js';
 
 const USAGE = `usage:
   quarters graph rdeps --from SPEC [--arch ARCH] [--json] [--keep-going] PKG...
@@ -63,8 +63,8 @@ function readArgs(argv: string[], subcommand: string): GraphArgs {
 }
 
 /** Loads the input; parse problems stop the command unless --keep-going, which prints them as warnings. */
-async function load(args: GraphArgs, sources: boolean): Promise<Universe> {
-  const { universe, issues } = await loadUniverse(args.spec, { sources });
+async function load(args: GraphArgs, needs: LoadNeeds): Promise<Universe> {
+  const { universe, issues } = await loadUniverse(args.spec, needs);
   if (issues.length > 0) {
     if (!args.keepGoing) {
       const more = issues.length > 1 ? ` (and ${issues.length - 1} more; --keep-going uses what parses)` : ' (--keep-going uses what parses)';
@@ -84,12 +84,17 @@ function warn(issues: ParseIssue[]): void {
 /** The architecture a universe is mostly built for when none is given: the commonest concrete one of its binaries. */
 function defaultArch(universe: Universe): string {
   if (universe.flavour === 'pkgbuild') return 'x86_64';
-  const counts = new Map<string, number>();
+  // Parsers share equal architecture lists, so they are counted per list first: a few lists for a whole archive.
+  const lists = new Map<readonly string[], number>();
   const count = (architectures: readonly string[]): void => {
-    for (const arch of architectures) if (arch !== 'all' && arch !== 'any') counts.set(arch, (counts.get(arch) ?? 0) + 1);
+    lists.set(architectures, (lists.get(architectures) ?? 0) + 1);
   };
   if (universe.binaries) for (const binary of universe.binaries) count(binary.architectures);
   else for (const source of universe.sources) for (const binary of source.binaries) count(binary.architectures);
+  const counts = new Map<string, number>();
+  for (const [architectures, n] of lists) {
+    for (const arch of architectures) if (arch !== 'all' && arch !== 'any') counts.set(arch, (counts.get(arch) ?? 0) + n);
+  }
   let best = 'amd64';
   let bestCount = 0;
   for (const [arch, n] of counts) if (n > bestCount || (n === bestCount && arch < best)) [best, bestCount] = [arch, n];
@@ -102,7 +107,7 @@ function write(text: string): void {
 
 async function rdeps(argv: string[]): Promise<number> {
   const args = readArgs(argv, 'rdeps');
-  const universe = await load(args, false);
+  const universe = await load(args, { sources: false, runDependenciesOnly: true });
   if (args.spec.kind === 'debian' && !universe.binaries) throw new UsageError('graph rdeps: Debian binaries come from the Packages file: --from debian:SOURCES,PACKAGES (or debian:,PACKAGES)');
   const arch = args.arch ?? defaultArch(universe);
   const index = BinaryIndex.of(universe, archView(arch, args.profiles));
@@ -126,7 +131,7 @@ async function rdeps(argv: string[]): Promise<number> {
 async function plan(argv: string[]): Promise<number> {
   const args = readArgs(argv, 'plan');
   if (!args.arch) throw new UsageError('graph plan: --arch ARCH is required');
-  const universe = await load(args, true);
+  const universe = await load(args, { sources: true });
   if (universe.sources.length === 0) throw new CommandError(`${describeSpec(args.spec)}: no source packages to plan (give the Sources file)`);
   let result: BuildSetPlan;
   try {

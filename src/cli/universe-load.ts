@@ -42,6 +42,8 @@ export interface LoadedUniverse {
 /** What a command needs from the input: Debian's Sources can be skipped when only binaries matter. */
 export interface LoadNeeds {
   sources: boolean;
+  /** Only the binaries' run dependencies (Depends, Pre-Depends, Provides): Debian's Conflicts, Breaks and Replaces are left unread. */
+  runDependenciesOnly?: boolean;
 }
 
 /** Loads the packages a SPEC names. Unreadable input is an InputError naming the file. */
@@ -68,7 +70,7 @@ async function loadDebian(sourcesFile: string | null, packagesFile: string | nul
   const none = Promise.resolve(null);
   const [sources, packages] = await Promise.all([
     sourcesFile && needs.sources ? parseDebianStream(createDebianSourcesParser(sourcesFile), readDecompressed(sourcesFile)) : none,
-    packagesFile ? parseDebianStream(createDebianPackagesParser(packagesFile), readDecompressed(packagesFile)) : none,
+    packagesFile ? parseDebianStream(createDebianPackagesParser(packagesFile, { relations: needs.runDependenciesOnly ? 'run' : 'all' }), readDecompressed(packagesFile)) : none,
   ]);
   const universe: Universe = { flavour: 'debian', sources: sources?.values ?? [] };
   if (packages) universe.binaries = packages.values;

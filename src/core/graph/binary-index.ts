@@ -64,7 +64,8 @@ export class BinaryIndex {
     // Sorting positions over plain arrays of names is several times faster than sorting the entries themselves.
     const names = built.map((entry) => entry.name);
     const versions = built.map((entry) => entry.version);
-    const order = Int32Array.from(built, (_, i) => i).sort(
+    // A plain array, not an Int32Array: its sort (TimSort) takes the runs an archive index is already sorted in.
+    const order = Array.from(built, (_, i) => i).sort(
       (a, b) => compareText(names[a]!, names[b]!) || compareText(versions[a]!, versions[b]!) || compareText(built[a]!.source, built[b]!.source),
     );
     this.entries = Array.from(order, (i) => built[i]!);
@@ -149,11 +150,16 @@ export class BinaryIndex {
     return { binaries: mentions.binaries, atoms: mentions.atoms, from: mentions.start[slot]!, to: mentions.start[slot + 1]! };
   }
 
-  /** Builds the mention index in two passes (count, then fill) into flat arrays: 400k atoms in bookworm. */
+  /**
+   * Builds the mention index (400k atoms in bookworm): one pass lists every atom with its name's
+   * slot, then a counting sort by slot lays them out in flat arrays. Each name is looked up once.
+   */
   private indexMentions(): MentionIndex {
     const slots = new Map<string, number>();
     const counts: number[] = [];
-    let total = 0;
+    const atomSlots: number[] = [];
+    const owners: number[] = [];
+    const listed: Dependency[] = [];
     for (let id = 0; id < this.entries.length; id++) {
       for (const clause of this.runClauses(id)) {
         for (const atom of clause) {
@@ -164,23 +170,22 @@ export class BinaryIndex {
             counts.push(0);
           }
           counts[slot]!++;
-          total++;
+          atomSlots.push(slot);
+          owners.push(id);
+          listed.push(atom);
         }
       }
     }
+    const total = listed.length;
     const start = new Int32Array(counts.length + 1);
     for (let slot = 0; slot < counts.length; slot++) start[slot + 1] = start[slot]! + counts[slot]!;
     const fill = start.slice(0, counts.length);
     const binaries = new Int32Array(total);
     const atoms = new Array<Dependency>(total);
-    for (let id = 0; id < this.entries.length; id++) {
-      for (const clause of this.runClauses(id)) {
-        for (const atom of clause) {
-          const at = fill[slots.get(atom.name)!]!++;
-          binaries[at] = id;
-          atoms[at] = atom;
-        }
-      }
+    for (let i = 0; i < total; i++) {
+      const at = fill[atomSlots[i]!]!++;
+      binaries[at] = owners[i]!;
+      atoms[at] = listed[i]!;
     }
     return { slots, start, binaries, atoms };
   }

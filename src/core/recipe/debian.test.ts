@@ -83,6 +83,15 @@ describe('parseDebianPackages', () => {
     }
   });
 
+  it('reads only the run relations when asked, leaving Conflicts, Breaks and Replaces unread', () => {
+    const whole = parseDebianPackages(PACKAGES, 'Packages');
+    const parser = createDebianPackagesParser('Packages', { relations: 'run' });
+    parser.push(PACKAGES);
+    const run = parser.end();
+    expect(run.issues).toEqual(whole.issues);
+    expect(run.values).toEqual(whole.values.map((binary) => ({ ...binary, conflicts: [], breaks: [], replaces: [] })));
+  });
+
   it('reports a malformed Source field', () => {
     const { values, issues } = parseDebianPackages('Package: a\nVersion: 1\nArchitecture: all\nSource: b (1\n', 'P');
     expect(values[0]).toMatchObject({ source: 'b', sourceVersion: '1' });
