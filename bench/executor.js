@@ -3,6 +3,7 @@
 // CLI, against the raw sequence it wraps (overlay mount + systemd-nspawn `true` + umount) and against
 // copying the base the way devtools does without btrfs (rsync of the tree, nspawn on the copy, rm).
 // Each is measured on a tiny busybox base and on the same base grown by ~300 MB, in the same run.
+// Also times three bare `node -e 0` starts: the per-process cost the protocol imposes before our code runs.
 // Prints best and median of N rounds. Needs root. Usage: npm run bench:executor [-- ROUNDS]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
@@ -69,6 +70,13 @@ function executorRound(inst, id) {
   });
 }
 
+/** What the protocol costs before any of our code runs: GitLab Runner starts one process per command, three here. */
+function nodeStartRound() {
+  return time(() => {
+    for (let i = 0; i < 3; i++) run('node', ['-e', '0']);
+  });
+}
+
 function rawRound(inst, id) {
   const job = join(inst.root, `raw-${id}`);
   for (const sub of ['upper', 'work', 'root']) mkdirSync(join(job, sub), { recursive: true });
@@ -94,11 +102,12 @@ try {
   const small = await installation('small', 0);
   const large = await installation('large', 300);
   console.log(`quarters-executor bench: ${rounds} rounds, best and median in ms; systemd as PID 1: ${systemd}; load average ${execFileSync('cat', ['/proc/loadavg']).toString().split(' ').slice(0, 3).join(' ')}`);
-  console.log('base            size   executor (best/median)   raw mount+nspawn+umount   rsync copy (devtools)   executor/raw (best)');
+  console.log('base            size   executor (best/median)   raw mount+nspawn+umount   rsync copy (devtools)   3 bare node starts   executor/raw   (executor - node starts)/raw');
   for (const inst of [small, large]) {
     const e = [];
     const r = [];
     const c = [];
+    const n = [];
     // Warm-up: the first prepare builds the instance layer, and caches get filled.
     executorRound(inst, 9000);
     rawRound(inst, 9000);
@@ -106,10 +115,11 @@ try {
       e.push(executorRound(inst, i));
       r.push(rawRound(inst, i));
       c.push(rsyncRound(inst, i));
+      n.push(nodeStartRound());
     }
-    const [se, sr, sc] = [stats(e), stats(r), stats(c)];
+    const [se, sr, sc, sn] = [stats(e), stats(r), stats(c), stats(n)];
     const name = inst === small ? 'busybox' : 'busybox+300MB';
-    console.log(`${name.padEnd(15)} ${String(inst.sizeMb).padStart(4)} MB ${`${se.best.toFixed(0)} / ${se.median.toFixed(0)}`.padStart(15)}          ${`${sr.best.toFixed(0)} / ${sr.median.toFixed(0)}`.padStart(13)}            ${`${sc.best.toFixed(0)} / ${sc.median.toFixed(0)}`.padStart(13)}        ${(se.best / sr.best).toFixed(2)}x`);
+    console.log(`${name.padEnd(15)} ${String(inst.sizeMb).padStart(4)} MB ${`${se.best.toFixed(0)} / ${se.median.toFixed(0)}`.padStart(15)}          ${`${sr.best.toFixed(0)} / ${sr.median.toFixed(0)}`.padStart(13)}            ${`${sc.best.toFixed(0)} / ${sc.median.toFixed(0)}`.padStart(13)}   ${`${sn.best.toFixed(0)} / ${sn.median.toFixed(0)}`.padStart(13)}      ${(se.best / sr.best).toFixed(2)}x          ${((se.best - sn.best) / sr.best).toFixed(2)}x`);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -6,16 +6,12 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../core/config-text.js';
-import { BaseOsError, BaseOsStore } from './baseos/store.js';
-import { loadBusybox, loadDebootstrap, loadTarball, updateBase } from './baseos/load.js';
+import { BaseOsError } from './baseos/store.js';
 import { BuildFailure, exitCodesFrom, SystemFailure } from './failure.js';
-import { InstanceStore } from './instance.js';
 import { LockTimeout } from './lock.js';
-import { configAnswer } from './protocol/config-command.js';
-import { cleanupAll, cleanupBaseos, cleanupInstance, cleanupJob, cleanupStale } from './protocol/cleanup.js';
-import { prepare } from './protocol/prepare.js';
-import { runStage } from './protocol/run.js';
 import { openJobSession, openSession } from './session.js';
+
+// Each command loads only its own modules: the runner starts a process per stage, so startup time is per-job overhead.
 
 class UsageError extends Error {
   override name = 'UsageError';
@@ -63,10 +59,14 @@ async function run(script: string, stage: string): Promise<number> {
   // `on`, not `once`: execa's exit handler re-raises a signal nobody else listens to, killing us before the container is down.
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  return protocol(() => runStage(openJobSession(), script, stage, controller.signal));
+  return protocol(async () => {
+    const { runStage } = await import('./protocol/run.js');
+    await runStage(openJobSession(), script, stage, controller.signal);
+  });
 }
 
 async function cleanup(args: string[]): Promise<number> {
+  const { cleanupAll, cleanupBaseos, cleanupInstance, cleanupJob, cleanupStale } = await import('./protocol/cleanup.js');
   if (args.length === 0) return protocol(() => cleanupJob(openJobSession()));
   const { values, positionals } = parseArgs({ args, options: { stale: { type: 'boolean' }, 'older-than': { type: 'string' } }, allowPositionals: true });
   const session = openSession();
@@ -83,6 +83,9 @@ async function cleanup(args: string[]): Promise<number> {
 }
 
 async function baseos(args: string[]): Promise<number> {
+  const { BaseOsStore } = await import('./baseos/store.js');
+  const { loadBusybox, loadDebootstrap, loadTarball, updateBase } = await import('./baseos/load.js');
+  const { InstanceStore } = await import('./instance.js');
   const [action, ...rest] = args;
   const session = openSession();
   const store = new BaseOsStore(session.layout);
@@ -124,10 +127,14 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'config':
       return protocol(async () => {
+        const { configAnswer } = await import('./protocol/config-command.js');
         process.stdout.write(`${JSON.stringify(configAnswer(openJobSession()))}\n`);
       });
     case 'prepare':
-      return protocol(() => prepare(openJobSession()));
+      return protocol(async () => {
+        const { prepare } = await import('./protocol/prepare.js');
+        await prepare(openJobSession());
+      });
     case 'run':
       if (args.length < 2) throw new UsageError('run wants SCRIPT STAGE');
       // The runner puts run_args first; the script and the stage are always the last two.

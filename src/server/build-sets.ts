@@ -82,7 +82,9 @@ export class BuildSets {
     if (!NAME.test(name)) throw new ApiError(400, 'invalid_name', `"${name}" is not a build set name: letters, digits, . _ + - (up to 100), starting with a letter or digit`);
     if (this.store.namespaceByName(name)) throw new ApiError(409, 'name_taken', `a build set named "${name}" exists already`);
     const recipes = await this.originRecipes(origins);
-    const targetBranch = input.targetBranch ?? recipes.get(origins[0]!.pkgbase)!.branch;
+    // The distribution branch the builds target: the origin project's default branch, unless given (an MR's target).
+    const first = origins[0]!.pkgbase;
+    const targetBranch = input.targetBranch ?? this.recipes.getDefault(first)?.branch ?? recipes.get(first)!.branch;
     const ns = this.store.createNamespace({
       name, origin: JSON.stringify(input.origins), kind: input.kind, packager: input.packager, target_branch: targetBranch,
       mr_project_id: input.mergeRequest?.projectId ?? null, mr_iid: input.mergeRequest?.iid ?? null,

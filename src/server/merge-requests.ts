@@ -28,6 +28,14 @@ export function noteBody(ns: NamespaceRow, iteration: number, perArch: Map<strin
   ].join('\n');
 }
 
+/** "Name <email>" of the MR's updater; the head commit's author when GitLab hides the user's email. */
+export function packagerOfMergeRequest(hook: MergeRequestHook): string | null {
+  const email = hook.user.email && hook.user.email !== '[REDACTED]' ? hook.user.email : null;
+  if (email) return `${hook.user.name} <${email}>`;
+  const author = hook.object_attributes.last_commit?.author;
+  return author?.email ? `${author.name} <${author.email}>` : null;
+}
+
 export class MergeRequests {
   constructor(
     private readonly deps: { gitlab: GitLabClient; index: SourceIndex; store: BuildStore; buildSets: BuildSets; publicUrl: string; log: Logger },
@@ -54,7 +62,7 @@ export class MergeRequests {
       this.deps.log.info({ mr: name }, 'merge request changes no recipe');
       return;
     }
-    const packager = hook.user.email ? `${hook.user.name} <${hook.user.email}>` : hook.user.name;
+    const packager = packagerOfMergeRequest(hook);
     let ns: NamespaceRow;
     try {
       ns = await this.deps.buildSets.startOrIterate(name, origins, packager, 'merge-request', {

@@ -11,11 +11,11 @@ import { ZERO_SHA, type PushHook } from './webhooks/payloads.js';
 /** The newest commits a Push Hook lists; a longer push must be read through the compare API. */
 export const PUSH_HOOK_COMMITS = 20;
 
-/** "Name <email>" of whoever pushed; the newest commit's author email when GitLab hides the pusher's. */
-export function packagerOf(push: Pick<PushHook, 'user_name' | 'user_email' | 'commits'>): string {
-  const hidden = !push.user_email || push.user_email === '[REDACTED]';
-  const email = hidden ? push.commits.at(-1)?.author.email : push.user_email;
-  return email ? `${push.user_name} <${email}>` : push.user_name;
+/** "Name <email>" of whoever pushed; the newest commit's author when GitLab hides the pusher's email; null when neither is known. */
+export function packagerOf(push: Pick<PushHook, 'user_name' | 'user_email' | 'commits'>): string | null {
+  if (push.user_email && push.user_email !== '[REDACTED]') return `${push.user_name} <${push.user_email}>`;
+  const author = push.commits.at(-1)?.author;
+  return author?.email ? `${author.name} <${author.email}>` : null;
 }
 
 /** The paths a push touched: from the hook when it lists every commit, else through the compare API. */

@@ -11,7 +11,7 @@ import { BuildSets } from './build-sets.js';
 import { BuildStore } from './build-store.js';
 import { openDatabase, type Db } from './database.js';
 import { handleEvent } from './events.js';
-import { createGitLabClient, type GitLabClient } from './gitlab/client.js';
+import { createGitLabClient, type GitLabClient, type RetryPolicy } from './gitlab/client.js';
 import { Inbox, InboxWorker } from './inbox.js';
 import type { Planner } from './iteration-plan.js';
 import { MergeRequests } from './merge-requests.js';
@@ -28,6 +28,8 @@ export interface ServerOptions {
   reconcileIntervalMs?: number;
   /** For tests: another GitLab client (the default talks to [gitlab] url). */
   gitlab?: GitLabClient;
+  /** For tests: shorter backoffs for the GitLab client. */
+  gitlabRetry?: Partial<RetryPolicy>;
   /** For tests: another planner (the default is the graph engine's planBuildSet). */
   planner?: Planner;
 }
@@ -67,6 +69,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       url: config.gitlab.url,
       token: config.gitlab.token,
       log,
+      ...(options.gitlabRetry ? { retry: options.gitlabRetry } : {}),
       observer: (o) => {
         metrics.gitlabCalls.inc({ method: o.method, route: o.route, status: o.status === null ? (o.failure ?? 'error') : String(o.status) });
         metrics.gitlabLatency.observe({ method: o.method, route: o.route }, o.latencyMs / 1000);

@@ -34,6 +34,8 @@ export interface Rig {
   deliver(kind: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
   /** Adds a package project to the group with its .SRCINFO. */
   addPackage(pkgbase: string, info: string): DoubleProject;
+  /** Stops the server (as a crash or a restart would) and starts a new one on the same data directory. */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -49,25 +51,36 @@ export async function startRig(overrides: { build?: Partial<ServerConfig['build'
     api: { tokens: [API_TOKEN] },
     executor: { tokens: [EXECUTOR_TOKEN] },
   });
-  const server = createServer(config, { log: quietLogger(), reconcileIntervalMs: 3_600_000 });
-  const url = await server.start(0);
-  gitlab.setPipelineHook({ url: `${url}/webhooks/gitlab`, secret: WEBHOOK_SECRET });
+  const boot = async () => {
+    const server = createServer(config, { log: quietLogger(), reconcileIntervalMs: 3_600_000, gitlabRetry: { baseDelayMs: 5, maxDelayMs: 20, attemptTimeoutMs: 2_000 } });
+    const url = await server.start(0);
+    gitlab.setPipelineHook({ url: `${url}/webhooks/gitlab`, secret: WEBHOOK_SECRET });
+    return { server, url };
+  };
+  let { server, url } = await boot();
   let n = 0;
-  return {
+  const rig: Rig = {
     gitlab, server, url, config,
     async deliver(kind, body, headers = {}) {
-      const res = await fetch(`${url}/webhooks/gitlab`, {
+      const res = await fetch(`${rig.url}/webhooks/gitlab`, {
         method: 'POST',
         body: typeof body === 'string' ? body : JSON.stringify(body),
         headers: { 'Content-Type': 'application/json', 'X-Gitlab-Token': WEBHOOK_SECRET, 'X-Gitlab-Event': kind, 'X-Gitlab-Event-UUID': `test-${++n}`, ...headers },
       });
-      await server.drain();
+      await rig.server.drain();
       return res;
     },
     addPackage: (pkgbase, info) => gitlab.state.addProject({ path: `packages/${pkgbase}`, files: { PKGBUILD: `pkgname=${pkgbase}\n`, '.SRCINFO': info } }),
+    async restart() {
+      await rig.server.close();
+      ({ server, url } = await boot());
+      rig.server = server;
+      rig.url = url;
+    },
     async close() {
-      await server.close();
+      await rig.server.close();
       await gitlab.close();
     },
   };
+  return rig;
 }
