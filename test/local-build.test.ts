@@ -5,7 +5,8 @@
  * repository afterwards; a failing middle package; and `quarters server` without [gitlab] serving it all.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -143,6 +144,10 @@ describe.skipIf(skip)('quarters build (local builds, real containers)', () => {
     expect(result.stderr).toMatch(/last 30 lines of the log[^]*qb is broken on purpose/);
     expect(result.stderr).toContain(`full log: ${log}`);
     expect(readFileSync(log, 'utf8')).toContain('qb is broken on purpose');
+    // The driver's own log outlives the container, at the path the driver printed.
+    const driverLog = join(dataDir, 'logs', 'broken', '1', 'x86_64', 'qb', 'build.log');
+    expect(result.stderr).toContain(`the full log is ${driverLog}`);
+    expect(readFileSync(driverLog, 'utf8')).toContain('qb is broken on purpose');
     expect(result.stderr).toContain(`skipped qc: dependency qb/x86_64 failed`);
     expect(result.stdout).toMatch(/^qc\s+dependency-failed\s+dependency qb\/x86_64 failed/m);
   }, 900_000);
@@ -191,3 +196,40 @@ async function waitFor(url: string): Promise<void> {
   }
   throw new Error(`${url} did not answer`);
 }
+
+describe.skipIf(!existsSync(CLI))('quarters build: bad input gets one line and a non-zero exit', () => {
+  const run = async (args: string[], env: Record<string, string> = {}) => {
+    const result = await execa('node', [CLI, 'build', ...args], { reject: false, env: { QUARTERS_CONFIG: '', ...env } });
+    return { code: result.exitCode, stderr: result.stderr };
+  };
+  let root: string;
+  let bundle: string;
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'quarters-build-cli-'));
+    bundle = await writeBundle(root, 'qa', { package: ':' });
+  });
+
+  it.each([
+    [[], 2, /^quarters: quarters build: give at least one bundle directory/],
+    [['BUNDLE'], 2, /^quarters: quarters build: give --data-dir DIR, or --config FILE/],
+    [['BUNDLE', '--data-dir', 'D', '--jobs', '0'], 2, /^quarters: quarters build: --jobs wants a number of builds from 1 to 999, not "0"$/],
+    [['BUNDLE', '--data-dir', 'D', '--parallel', '2'], 2, /^quarters: quarters build: unknown option --parallel/],
+    [['ROOT/nothing-here', '--data-dir', 'D'], 1, /^quarters: ROOT\/nothing-here: not a directory/],
+    [['BUNDLE', '--data-dir', 'D', '--executor-config', 'ROOT/executor.toml'], 1, /^quarters: ROOT\/executor\.toml: cannot read the config file: ENOENT$/],
+  ])('%j exits %i', async (args, code, message) => {
+    const fill = (s: string) => s.replace('BUNDLE', bundle).replace('ROOT', root).replace(/^D$/, join(root, 'data'));
+    const result = await run(args.map(fill));
+    expect(result.code).toBe(code);
+    expect(result.stderr.split('\n')[0]).toMatch(new RegExp(message.source.replace(/ROOT/g, root.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))));
+  });
+
+  it('names the missing base OS of an executor work dir that has none', async () => {
+    const config = join(root, 'empty-executor.toml');
+    await mkdir(join(root, 'sources'), { recursive: true });
+    await writeFile(join(root, 'sources', 'stable.list'), '');
+    await writeFile(config, `work_dir = "${join(root, 'work')}"\nsource_lists = "${join(root, 'sources')}"\nhost_user = "65534:65534"\n`);
+    const result = await run([bundle, '--data-dir', join(root, 'data'), '--executor-config', config]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/no base OS loaded under .*: run "quarters-executor baseos load --tarball FILE"/);
+  });
+});

@@ -50,7 +50,9 @@ export async function openBuildHost(configFile: string, branch: string | undefin
     const instance = await new InstanceStore(session.layout, session.config, session.backend).ensure(target, base, log);
     return { session, base, instance, hostUser, driver: session.config.build_driver ?? PACKAGED_DRIVER, arch: session.config.arch, branch: target };
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof BaseOsError || error instanceof SystemFailure || error instanceof LockTimeout) throw new CommandError(`executor config ${configFile}: ${error.message}`);
+    // A ConfigError names the file already.
+    if (error instanceof ConfigError) throw new CommandError(error.message);
+    if (error instanceof BaseOsError || error instanceof SystemFailure || error instanceof LockTimeout) throw new CommandError(`executor config ${configFile}: ${error.message}`);
     throw error;
   }
 }
@@ -65,6 +67,8 @@ export interface ContainerBuild {
   variables: Record<string, string>;
   /** Where the guest's output and notes go. */
   log: Writable;
+  /** A host directory for the driver's own logs (fetch.log, build.log), offered at the same path so that the paths it prints hold on the host. */
+  driverLogDir: string;
   signal: AbortSignal;
   /** Called with the output directory after a successful build, before the workspace goes. */
   collect: (outputDir: string, files: string[]) => Promise<void>;
@@ -97,8 +101,10 @@ export async function buildInContainer(host: BuildHost, build: ContainerBuild): 
     await cp(build.bundle.dir, bundleDir, { recursive: true, filter: (source) => source === build.bundle.dir || isBundleContent(relative(build.bundle.dir, source).split('\\').join('/'), build.bundle.flavour) });
     await execa('chown', ['-R', `${hostUser.uid}:${hostUser.gid}`, buildsDir, outputDir]);
 
+    await makeDir(build.driverLogDir, 0o755);
     const binds = [
       { host: buildsDir, guest: buildsDir },
+      { host: build.driverLogDir, guest: build.driverLogDir },
       { host: outputDir, guest: GUEST_OUTPUT },
       { host: host.driver, guest: GUEST_BUILD_DRIVER, readOnly: true },
       ...(build.repository ? [{ host: build.repository, guest: GUEST_REPOSITORY, readOnly: true }] : []),
@@ -108,7 +114,7 @@ export async function buildInContainer(host: BuildHost, build: ContainerBuild): 
       limits: { memoryMib: config.limits.memory_mib, cpus: config.limits.cpus },
     });
     await environment.setup();
-    const env = { ...guestBaseEnv(hostUser), ...(build.repository ? { QUARTERS_REPO_DIR: GUEST_REPOSITORY } : {}), ...build.variables };
+    const env = { ...guestBaseEnv(hostUser), QUARTERS_LOG_DIR: build.driverLogDir, ...(build.repository ? { QUARTERS_REPO_DIR: GUEST_REPOSITORY } : {}), ...build.variables };
     const minutes = config.limits.build_timeout_minutes;
     const stop = minutes > 0 ? AbortSignal.any([build.signal, AbortSignal.timeout(minutes * 60_000)]) : build.signal;
     const step = (command: string[], network: boolean): GuestCommand => ({

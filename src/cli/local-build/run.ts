@@ -47,7 +47,7 @@ export interface LocalBuildResult {
   repository: string;
 }
 
-/** Where a build's full log is kept. */
+/** Where a build's full log is kept (everything the container printed); the driver's own logs go in the directory of the same name. */
 export function logPathOf(dataDir: string, namespace: string, iteration: number, build: Pick<BuildRow, 'arch' | 'pkgbase'>): string {
   return join(dataDir, 'logs', namespace, String(iteration), build.arch, `${build.pkgbase}.log`);
 }
@@ -124,6 +124,7 @@ export async function runLocalBuild(options: LocalBuildOptions): Promise<LocalBu
             repository: (await stat(join(repository, flavour === 'pkgbuild' ? 'quarters.db' : 'Packages')).catch(() => null)) ? repository : null,
             variables: driverVariables(options, { flavour, ns: ns.name, iteration: iteration.number, build }),
             log,
+            driverLogDir: logPath.replace(/\.log$/, ''),
             signal: options.signal,
             collect: async (outputDir, files) => {
               await collect(repositories, store, { namespace: ns.name, iteration: iteration.number, build, flavour }, outputDir, files);
