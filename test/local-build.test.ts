@@ -16,7 +16,7 @@ import { openDatabase } from '../src/server/database.js';
 import { archBaseSkipReason, archBaseTarball } from './support/arch-base.js';
 import { containerSkipReason, reportSkip } from './support/capabilities.js';
 import { createExecutorFixture, EXECUTOR, type ExecutorFixture } from './support/executor-fixture.js';
-import { mountsMentioning } from './support/processes.js';
+import { mountsMentioning, processesWith } from './support/processes.js';
 
 const CLI = resolve(import.meta.dirname, '../dist/cli/main.js');
 
@@ -151,6 +151,26 @@ describe.skipIf(skip)('quarters build (local builds, real containers)', () => {
     expect(result.stderr).toContain(`skipped qc: dependency qb/x86_64 failed`);
     expect(result.stdout).toMatch(/^qc\s+dependency-failed\s+dependency qb\/x86_64 failed/m);
   }, 900_000);
+
+  it('stops on SIGTERM: the running build is killed and torn down, every unfinished build cancelled, exit 130', async () => {
+    const root = join(fx.dir, 'stopped');
+    await writeChain(root);
+    await writeBundle(root, 'qa', { build: 'sleep 313', package: ':' });
+    const child = execa('node', [CLI, 'build', join(root, 'qa'), join(root, 'qb'), join(root, 'qc'), '--data-dir', dataDir, '--name', 'stopped'], { reject: false, env: { QUARTERS_EXECUTOR_CONFIG: fx.configFile } });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    // Stop it once qa's build step is running in its container.
+    for (let i = 0; i < 600 && !existsSync(join(dataDir, 'logs', 'stopped', '1', 'x86_64', 'qa', 'build.log')); i++) await new Promise((done) => setTimeout(done, 200));
+    await new Promise((done) => setTimeout(done, 1000));
+    child.kill('SIGTERM');
+    const result = await child;
+    expect(result.exitCode, stderr).toBe(130);
+    expect(stderr).toContain('received SIGTERM: stopping the running builds');
+    expect(buildsOf('stopped').map((b) => [b.pkgbase, b.state])).toEqual([['qa', 'cancelled'], ['qb', 'cancelled'], ['qc', 'cancelled']]);
+    expect(readdirSync(join(fx.workDir, 'workspaces'))).toEqual([]);
+    expect(mountsMentioning(fx.workDir)).toEqual([]);
+    expect(processesWith('sleep 313')).toEqual([]);
+  }, 300_000);
 
   it('is served by quarters server without [gitlab]: the API, quarters ns, and /repos', async () => {
     const port = await freePort();
