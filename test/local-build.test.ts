@@ -152,6 +152,24 @@ describe.skipIf(skip)('quarters build (local builds, real containers)', () => {
     expect(result.stdout).toMatch(/^qc\s+dependency-failed\s+dependency qb\/x86_64 failed/m);
   }, 900_000);
 
+  it('plans AOSC bundles the same way, and names the missing autobuild of a Debian base as the build failure', async () => {
+    process.stderr.write('SKIPPED a successful AOSC local build: autobuild is not installable on the Debian base; planning, the driver\'s refusal and the dependant are tested\n');
+    const root = join(fx.dir, 'aosc');
+    const aosc = async (name: string, defines: string) => {
+      await mkdir(join(root, name, 'autobuild'), { recursive: true });
+      await writeFile(join(root, name, 'spec'), 'VER=1.0\nREL=1\n');
+      await writeFile(join(root, name, 'autobuild', 'defines'), `PKGNAME=${name}\nPKGSEC=libs\nPKGDES="${name} for tests"\n${defines}`);
+      return join(root, name);
+    };
+    const bundles = [await aosc('mica-count', 'PKGDEP="libmica"\n'), await aosc('libmica', '')];
+    const result = await quarters(['build', ...bundles, '--data-dir', join(fx.dir, 'aosc-data'), '--name', 'mica']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/wave 1: libmica\n\s+wave 2: mica-count/);
+    expect(result.stderr).toMatch(/autobuild is not installed in this build environment/);
+    expect(result.stdout).toMatch(/^libmica\s+failed\s+quarters-build build exited with \d+$/m);
+    expect(result.stdout).toMatch(/^mica-count\s+dependency-failed\s+dependency libmica\/x86_64 failed/m);
+  }, 300_000);
+
   it('stops on SIGTERM: the running build is killed and torn down, every unfinished build cancelled, exit 130', async () => {
     const root = join(fx.dir, 'stopped');
     await writeChain(root);
