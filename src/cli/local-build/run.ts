@@ -132,8 +132,9 @@ export async function runLocalBuild(options: LocalBuildOptions): Promise<LocalBu
             },
           });
         } catch (error) {
-          outcome = { built: false, reason: error instanceof CommandError ? error.message : `quarters: ${(error as Error).stack ?? String(error)}` };
-          log.write(`${outcome.reason}\n`);
+          // The reason stays one line (it is the dependants' reason too); the log gets the whole story.
+          outcome = { built: false, reason: error instanceof CommandError ? error.message : `quarters: ${(error as Error).message ?? String(error)}` };
+          log.write(`${error instanceof CommandError ? error.message : ((error as Error).stack ?? String(error))}\n`);
         }
         log.end();
         await finished(log);
