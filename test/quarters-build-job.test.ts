@@ -27,7 +27,17 @@ function skipReason(): string | null {
 }
 const skip = reportSkip(skipReason(), 'the quarters-build CI job through quarters-executor');
 
-describe.skipIf(skip)('the quarters-build CI job through quarters-executor', () => {
+/**
+ * Two ways a runner host can give the job its network: the job's whole script gets it (and the driver
+ * cuts the build off), or the executor runs `quarters-build fetch` with network first and the job's
+ * script, build included, runs in a private network (the template's own `fetch` then finds the sources there).
+ */
+const NETWORK_SETUPS = [
+  { name: 'network for the job script', network: 'build = true', shows: /WARNING: the build runs with no network at all, not even loopback/ },
+  { name: "the executor's fetch step, then a private network", network: 'build = false\nfetch_command = ["quarters-build", "fetch"]', shows: /quarters: fetching sources with network: quarters-build fetch/ },
+];
+
+describe.skipIf(skip).each(NETWORK_SETUPS)('the quarters-build CI job through quarters-executor ($name)', ({ network, shows }) => {
   let fx: ExecutorFixture;
   let server: ArtifactServer;
   let repository: string;
@@ -35,10 +45,7 @@ describe.skipIf(skip)('the quarters-build CI job through quarters-executor', () 
   beforeAll(async () => {
     fx = await createExecutorFixture('', { loadBase: false });
     await writeFile(join(fx.dir, 'executor.token'), 'executor-token\n');
-    // The job's script gets the network, so its `quarters-build fetch` can download; the driver itself keeps the build offline.
-    // (The executor's own fetch step, network.fetch_command, is not used here: the runner emulator does not pass
-    // CUSTOM_ENV_CI_PROJECT_DIR, so that step would start outside the checkout.)
-    await fx.writeConfig('[server]\ntoken_file = "executor.token"\nupload_attempts = 1\n[network]\nbuild = true');
+    await fx.writeConfig(`[server]\ntoken_file = "executor.token"\nupload_attempts = 1\n[network]\n${network}`);
     // The base OS as a runner host would have it: the Arch-on-Debian base with the driver installed.
     const tarball = join(fx.dir, 'base-with-driver.tar');
     await execa('tar', ['--create', '--numeric-owner', '--file', tarball, '--directory', await archBaseTree(), '.',
@@ -82,8 +89,8 @@ describe.skipIf(skip)('the quarters-build CI job through quarters-executor', () 
     expect(result.outcome, result.trace).toBe('success');
     expect(result.trace).toMatch(/\$ quarters-build fetch\n[^]*hello\.sh \.\.\. Passed[^]*\$ quarters-build build\n/);
     expect(result.trace).toMatch(/Finished making: quarters-hello 1\.0-1/);
-    // The build had no network, not even loopback: nspawn with the host's network withholds CAP_NET_ADMIN, so the driver could not bring lo up, and says so.
-    expect(result.trace).toMatch(/WARNING: the build runs with no network at all, not even loopback/);
+    // With the host's network, nspawn withholds CAP_NET_ADMIN, so the driver cannot bring lo up and says so; with the fetch step the whole script is offline.
+    expect(result.trace).toMatch(shows);
 
     // The template keeps the driver's full logs as artifacts (collected on the host, by the host user).
     const log = join(result.artifactsDir, 'quarters-logs', 'build.log');

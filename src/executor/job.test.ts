@@ -10,6 +10,13 @@ describe('jobFromEnv', () => {
     expect(job.slot).toBe('q-xy-z9-p3-c2');
     expect(job.name).toBe('q-xy-z9-p3-c2-j12');
     expect(job.targetBranch).toBe('stable');
+    expect(job.slotIsExclusive).toBe(true);
+  });
+
+  it('does not claim a slot of its own when the runner gives no concurrency id', () => {
+    const job = jobFromEnv(env({ CI_JOB_ID: '12', CI_PROJECT_ID: '3' }), 'stable');
+    expect(job.slotIsExclusive).toBe(false);
+    expect(job.name).toBe('q-local-p3-cx-j12');
   });
 
   it('takes the target branch from QUARTERS_TARGET_BRANCH and refuses a malformed one', () => {

@@ -8,7 +8,7 @@ const id = z.string().regex(/^\d+$/, 'expected a number');
 export const jobVariablesSchema = z.object({
   CI_JOB_ID: id,
   CI_PROJECT_ID: id,
-  CI_CONCURRENT_PROJECT_ID: id.default('0'),
+  CI_CONCURRENT_PROJECT_ID: id.optional(),
   CI_RUNNER_SHORT_TOKEN: z.string().optional(),
   CI_RUNNER_ID: z.string().optional(),
   CI_JOB_TOKEN: z.string().optional(),
@@ -25,6 +25,8 @@ export interface Job {
   projectId: string;
   /** Runner + project + concurrency slot: at most one job runs in a slot at a time. */
   slot: string;
+  /** False when the runner did not say which concurrency slot the job has: then jobs of a project may share a slot name. */
+  slotIsExclusive: boolean;
   /** Slot + job id: unique among all jobs; used for the workspace, the machine and the build directory. */
   name: string;
   targetBranch: string;
@@ -49,8 +51,8 @@ export function jobFromEnv(env: NodeJS.ProcessEnv, defaultBranch: string): Job {
   }
   const v = parsed.data;
   const runner = slug(v.CI_RUNNER_SHORT_TOKEN ?? v.CI_RUNNER_ID ?? 'local').slice(0, 12);
-  const slot = `q-${runner}-p${v.CI_PROJECT_ID}-c${v.CI_CONCURRENT_PROJECT_ID}`;
-  return { id: v.CI_JOB_ID, projectId: v.CI_PROJECT_ID, slot, name: `${slot}-j${v.CI_JOB_ID}`, targetBranch: v.QUARTERS_TARGET_BRANCH ?? defaultBranch, variables: v };
+  const slot = `q-${runner}-p${v.CI_PROJECT_ID}-c${v.CI_CONCURRENT_PROJECT_ID ?? 'x'}`;
+  return { id: v.CI_JOB_ID, projectId: v.CI_PROJECT_ID, slot, slotIsExclusive: v.CI_CONCURRENT_PROJECT_ID !== undefined, name: `${slot}-j${v.CI_JOB_ID}`, targetBranch: v.QUARTERS_TARGET_BRANCH ?? defaultBranch, variables: v };
 }
 
 function slug(text: string): string {

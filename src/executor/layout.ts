@@ -15,6 +15,8 @@ export interface Layout {
   cache: string;
   /** Short-lived directories of operations in progress (base OS loads, updates). */
   tmp: string;
+  /** Records that outlive jobs: usage.jsonl, one line of resource usage per job. */
+  logs: string;
 }
 
 /** The directory layout of this config. */
@@ -28,5 +30,6 @@ export function layoutOf(config: ExecutorConfig): Layout {
     builds: config.builds_dir ?? join(workDir, 'builds'),
     cache: config.cache_dir ?? join(workDir, 'cache'),
     tmp: join(workDir, 'tmp'),
+    logs: join(workDir, 'logs'),
   };
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { runJob, type EmulatedJob } from '../runner-emulator/emulator.js';
@@ -39,6 +40,15 @@ describe.skipIf(skip)('quarters-executor through the runner emulator (busybox ba
     expect(answer.driver).toMatchObject({ name: 'quarters-executor' });
   });
 
+  it('answers a bad config with the system-failure code and a message naming the file and the key', async () => {
+    const bad = join(fx.dir, 'bad.toml');
+    await writeFile(bad, '[limits]\nmemory_mib = "lots"\n');
+    const result = await fx.cli(['config'], { QUARTERS_EXECUTOR_CONFIG: bad, SYSTEM_FAILURE_EXIT_CODE: '42', CUSTOM_ENV_CI_JOB_ID: '1', CUSTOM_ENV_CI_PROJECT_ID: '1' });
+    expect(result.exitCode).toBe(42);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(new RegExp(`system failure: ${bad}: limits.memory_mib: `));
+  });
+
   it('runs a job: sources on the host as the unprivileged user, the script in the container, nothing left after cleanup', async () => {
     const result = await runJob(job(101, [
       'test -f PKGBUILD',
@@ -52,6 +62,11 @@ describe.skipIf(skip)('quarters-executor through the runner emulator (busybox ba
     expect(result.trace).toContain('after: success');
     expect(result.trace).toMatch(/resource usage: wall [\d.]+ s, CPU [\d.]+ s/);
     expect(leftovers('j101')).toEqual([]);
+    // The usage outlives the workspace: one record per job in work_dir/logs/usage.jsonl.
+    const records = readFileSync(join(fx.workDir, 'logs', 'usage.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const record = records.find((r) => r.job_id === '101');
+    expect(record).toMatchObject({ job: 'q-emulatr1-p42-c0-j101', wall_seconds: expect.any(Number), disk_bytes: expect.any(Number) });
+    expect(record!.wall_seconds as number).toBeGreaterThan(0);
   });
 
   it('fails a failing script with the build-failure code, still runs after_script, and cleans up', async () => {
@@ -65,13 +80,17 @@ describe.skipIf(skip)('quarters-executor through the runner emulator (busybox ba
   it('keeps credentials out of the guest and the network away from the build', async () => {
     const result = await runJob(job(103, [
       // Split in two so that the script's own text does not contain what it looks for.
-      'if grep -r "glcbt-103-secret""-job-token" /run/quarters 2>/dev/null || env | grep -q "glcbt-103-secret""-job-token"; then echo LE""AK; fi',
+      'if grep -r "glcbt-103-secret""-job-token" /run/quarters . 2>/dev/null || env | grep -q "glcbt-103-secret""-job-token"; then echo LE""AK; fi',
+      'if [ -e "$CI_PROJECT_DIR.tmp/CREDENTIALS" ]; then echo TMP""DIR; fi',
+      'echo "remote: $(grep url .git/config)"',
       'echo "token seen as: $CI_JOB_TOKEN"',
       'echo "interfaces: $(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | tr "\\n" " ")"',
     ]), { executor: EXECUTOR, env: fx.env });
     expect(result.outcome, result.trace).toBe('success');
     expect(result.trace).toContain('token seen as: [MASKED]');
     expect(result.trace).not.toContain('LEAK');
+    expect(result.trace).not.toContain('TMPDIR');
+    expect(result.trace).toContain('remote: \turl = https://gitlab-ci-token:[MASKED]@gitlab.example.org/group/project-42.git');
     expect(result.trace).toMatch(/interfaces: lo \n/);
   });
 

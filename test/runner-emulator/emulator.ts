@@ -85,7 +85,8 @@ export interface EmulatorResult {
   cleanupLog: string;
   config: Record<string, unknown> | null;
   projectDir: string | null;
-  artifactsDir: string;
+  /** Where upload_artifacts put the job's artifacts (the caller removes it); null when the job has none. */
+  artifactsDir: string | null;
 }
 
 const BUILD_FAILURE = 1;
@@ -115,8 +116,8 @@ class StageError extends Error {
 export async function runJob(job: EmulatedJob, options: EmulatorOptions): Promise<EmulatorResult> {
   const tempDir = await mkdtemp(join(tmpdir(), 'custom-executor'));
   // Outlives the job, like artifacts on GitLab; the caller removes it. Writable by the host user that uploads.
-  const artifactsDir = await mkdtemp(join(tmpdir(), 'custom-executor-artifacts'));
-  await chmod(artifactsDir, 0o777);
+  const artifactsDir = job.artifactPaths?.length ? await mkdtemp(join(tmpdir(), 'custom-executor-artifacts')) : null;
+  if (artifactsDir) await chmod(artifactsDir, 0o777);
   const commands: CommandRecord[] = [];
   let trace = '';
   let cleanupLog = '';
@@ -274,7 +275,8 @@ export async function runJob(job: EmulatedJob, options: EmulatorOptions): Promis
     try {
       await runStage('prepare_script', ['echo "Running on $(hostname) via the quarters runner emulator..."']);
       await runStage('get_sources', job.repository
-        ? ['rm -rf "$CI_PROJECT_DIR"', `git clone -q ${job.repository} "$CI_PROJECT_DIR"`, 'cd "$CI_PROJECT_DIR"', 'echo "Checked out $(git rev-parse --short HEAD)"']
+        // As the runner, the remote keeps the token-bearing CI_REPOSITORY_URL.
+        ? ['rm -rf "$CI_PROJECT_DIR"', `git clone -q ${job.repository} "$CI_PROJECT_DIR"`, 'cd "$CI_PROJECT_DIR"', 'git remote set-url origin "$CI_REPOSITORY_URL"', 'mkdir -p "$CI_PROJECT_DIR.tmp" && echo "$CI_JOB_TOKEN" > "$CI_PROJECT_DIR.tmp/CREDENTIALS"', 'echo "Checked out $(git rev-parse --short HEAD)"']
         : ['mkdir -p "$CI_PROJECT_DIR"']);
       if (cache.length) await runStage('restore_cache', ['cd "$CI_PROJECT_DIR"', `if [ -f ${ansiQuote(cacheFile)} ]; then tar -xf ${ansiQuote(cacheFile)}; echo "Successfully extracted cache"; fi`]);
       try {
@@ -290,7 +292,7 @@ export async function runJob(job: EmulatedJob, options: EmulatorOptions): Promis
       }
       if (stepsError !== 'canceled' && stepsError !== 'timed_out') {
         if (cache.length) await runStage(stepsError ? 'archive_cache_on_failure' : 'archive_cache', ['cd "$CI_PROJECT_DIR"', `mkdir -p "$(dirname ${ansiQuote(cacheFile)})"`, `tar -cf ${ansiQuote(cacheFile)} ${cache.map(ansiQuote).join(' ')}`]).catch(() => undefined);
-        if (artifacts.length) await runStage(stepsError ? 'upload_artifacts_on_failure' : 'upload_artifacts_on_success', ['cd "$CI_PROJECT_DIR"', `cp -r ${artifacts.map(ansiQuote).join(' ')} "$QUARTERS_EMULATOR_ARTIFACTS/"`], { QUARTERS_EMULATOR_ARTIFACTS: artifactsDir });
+        if (artifacts.length) await runStage(stepsError ? 'upload_artifacts_on_failure' : 'upload_artifacts_on_success', ['cd "$CI_PROJECT_DIR"', `cp -r ${artifacts.map(ansiQuote).join(' ')} "$QUARTERS_EMULATOR_ARTIFACTS/"`], { QUARTERS_EMULATOR_ARTIFACTS: artifactsDir! });
         await runStage('cleanup_file_variables', ['rm -rf "${CI_PROJECT_DIR}.tmp"']).catch(() => undefined);
       }
       outcome = stepsError ?? 'success';

@@ -1,6 +1,6 @@
 /** What the guest sees of a job: its binds and its environment. */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import type { Environment } from '../environment.js';
 import type { JobSession } from '../session.js';
 import type { WorkspaceState } from '../workspace.js';
@@ -13,10 +13,23 @@ export const GUEST_REPOSITORY = '/quarters/repo';
 /** Where the build driver is offered, read-only, when the config names it. */
 export const GUEST_BUILD_DRIVER = '/usr/local/bin/quarters-build';
 
-/** The binds of every guest command: the build directory (same path), the output, the build set's repository. */
+/**
+ * The job's project directory (CI_PROJECT_DIR), when the runner names one inside the job's build
+ * directory; else the build directory. Only this is shared with the guest: the runner keeps file
+ * variables and git credentials next to it, in CI_PROJECT_DIR.tmp, which the guest must not see.
+ */
+export function guestProjectDir(session: JobSession, state: WorkspaceState): string {
+  const project = customEnv(session.env).CI_PROJECT_DIR;
+  if (!project) return state.buildsDir;
+  const inside = relative(state.buildsDir, project);
+  return inside && !inside.startsWith('..') && !isAbsolute(inside) ? project : state.buildsDir;
+}
+
+/** The binds of every guest command: the project directory (same path), the output, the build set's repository, the driver. */
 export function guestBinds(session: JobSession, state: WorkspaceState): { host: string; guest: string; readOnly?: boolean }[] {
+  const project = guestProjectDir(session, state);
   const binds: { host: string; guest: string; readOnly?: boolean }[] = [
-    { host: state.buildsDir, guest: state.buildsDir },
+    { host: project, guest: project },
     { host: state.outputDir, guest: GUEST_OUTPUT },
   ];
   if (session.config.build_driver) binds.push({ host: session.config.build_driver, guest: GUEST_BUILD_DRIVER, readOnly: true });

@@ -1,6 +1,6 @@
 /** `quarters-executor prepare`: reclaims what a dead job of the same slot left, resolves the layers, creates the workspace. */
 import { chown } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { BaseOsError, BaseOsStore } from '../baseos/store.js';
 import { SystemFailure } from '../failure.js';
 import { makeDir } from '../fs-layers.js';
@@ -11,6 +11,8 @@ import type { JobSession } from '../session.js';
 import { emptyUsage, parentIdentity, readState, workspaceDir, workspaceNames, writeState, type WorkspaceState } from '../workspace.js';
 import { identify } from '../process-identity.js';
 import { jobEnvironment } from './guest.js';
+import { customEnv } from '../job.js';
+import type { HostUser } from '../host-user.js';
 
 /** Prepares the job's environment; throws SystemFailure when the host cannot provide it. */
 export async function prepare(session: JobSession): Promise<void> {
@@ -22,7 +24,8 @@ export async function prepare(session: JobSession): Promise<void> {
       continue;
     }
     const state = await readState(layout, name);
-    if (state?.slot === job.slot) {
+    // Without the runner's slot id, another workspace of the same name prefix may belong to a live job.
+    if (job.slotIsExclusive && state?.slot === job.slot) {
       session.log(`quarters: reclaiming ${name}, left behind by an earlier job in this slot`);
       await reclaimWorkspace(session, name);
     }
@@ -49,6 +52,7 @@ export async function prepare(session: JobSession): Promise<void> {
     await makeDir(dir, mode);
     await chown(dir, hostUser.uid, hostUser.gid);
   }
+  await makeOwnedPath(buildsDir, guestProjectDirOf(session.env, buildsDir), hostUser);
   const state: WorkspaceState = {
     name: job.name,
     slot: job.slot,
@@ -71,3 +75,20 @@ export async function prepare(session: JobSession): Promise<void> {
   session.log(`quarters: ${session.backend.name} environment ${job.name}: base OS ${base.version}, instance ${instance.key} ${instance.version}, target branch ${job.targetBranch}`);
 }
 
+/** The project directory the runner will use inside `buildsDir`, or null. */
+function guestProjectDirOf(env: NodeJS.ProcessEnv, buildsDir: string): string | null {
+  const project = customEnv(env).CI_PROJECT_DIR;
+  const inside = project ? relative(buildsDir, project) : '';
+  return project && inside && !inside.startsWith('..') && !isAbsolute(inside) ? project : null;
+}
+
+/** Creates `path` below `top`, every level owned by the host user: the guest bind needs it before get_sources, the runner's stages its parent. */
+async function makeOwnedPath(top: string, path: string | null, user: HostUser): Promise<void> {
+  if (!path) return;
+  let dir = top;
+  for (const part of relative(top, path).split(sep)) {
+    dir = join(dir, part);
+    await makeDir(dir, 0o755);
+    await chown(dir, user.uid, user.gid);
+  }
+}

@@ -11,7 +11,7 @@ import type { JobSession } from '../session.js';
 import { childrenCpuSeconds, formatBytes } from '../usage.js';
 import { readState, writeState, type ResourceUsage, type WorkspaceState } from '../workspace.js';
 import { uploadOutputs } from '../upload.js';
-import { guestEnv, jobEnvironment } from './guest.js';
+import { guestEnv, guestProjectDir, jobEnvironment } from './guest.js';
 import { isBuildStage, stageLocation } from './stages.js';
 
 const GUEST_SCRIPT = '/run/quarters/stage-script';
@@ -28,7 +28,10 @@ export async function runStage(session: JobSession, script: string, stage: strin
   let failure: unknown = null;
   const peaks: (number | null)[] = [state.usage.peakMemoryBytes];
   try {
-    if (stageLocation(stage) === 'host') await runOnHost(session, state, script, stage, signal);
+    if (stageLocation(stage) === 'host') {
+      await runOnHost(session, state, script, stage, signal);
+      if (stage === 'get_sources') await scrubGitCredentials(session, state);
+    }
     else await runInGuest(session, state, script, stage, signal, (peak) => peaks.push(peak));
   } catch (error) {
     failure = error;
@@ -72,6 +75,15 @@ async function runOnHost(session: JobSession, state: WorkspaceState, script: str
   if (result.exitCode !== 0) throw new BuildFailure(`stage ${stage} failed with exit code ${result.exitCode}`);
 }
 
+/** The runner leaves the job token in the clone's remote URL; the guest shares the clone, so it goes. */
+async function scrubGitCredentials(session: JobSession, state: WorkspaceState): Promise<void> {
+  const config = join(guestProjectDir(session, state), '.git', 'config');
+  const text = await readFile(config, 'utf8').catch(() => null);
+  if (text === null) return;
+  const scrubbed = maskCredentials(text, credentialValues(session.env));
+  if (scrubbed !== text) await writeFile(config, scrubbed);
+}
+
 async function runInGuest(session: JobSession, state: WorkspaceState, script: string, stage: string, signal: AbortSignal, onPeak: (bytes: number | null) => void): Promise<void> {
   const copy = join(session.layout.workspaces, state.name, 'scripts', `${stage}.guest.sh`);
   await writeFile(copy, maskCredentials(await readFile(script, 'utf8'), credentialValues(session.env)), { mode: 0o600 });
@@ -83,14 +95,14 @@ async function runInGuest(session: JobSession, state: WorkspaceState, script: st
   const fetch = session.config.network.fetch_command;
   if (isBuildStage(stage) && fetch.length > 0 && !(await alreadyFetched(session, state))) {
     session.log(`quarters: fetching sources with network: ${fetch.join(' ')}`);
-    const fetched = await environment.exec({ command: fetch, cwd: env.CI_PROJECT_DIR ?? state.buildsDir, env, network: true, signal: stop, stdout: 'inherit', stderr: 'inherit', log: session.log });
+    const fetched = await environment.exec({ command: fetch, cwd: guestProjectDir(session, state), env, network: true, signal: stop, stdout: 'inherit', stderr: 'inherit', log: session.log });
     onPeak(fetched.peakMemoryBytes);
     checkGuestResult(fetched, 'fetching sources', stop, timeoutMinutes);
     await writeFile(join(session.layout.workspaces, state.name, 'fetched'), '');
   }
   const result = await environment.exec({
     command: ['/bin/sh', '-c', RUN_SCRIPT, 'quarters-stage', GUEST_SCRIPT],
-    cwd: state.buildsDir,
+    cwd: guestProjectDir(session, state),
     env,
     network,
     binds: [{ host: copy, guest: GUEST_SCRIPT, readOnly: true }],

@@ -8,6 +8,11 @@
  * reason, the kernel kills every process of the container with it (nspawn alone would leave the
  * container's init running). unshare gets SIGKILL when the caller dies (`setpriv --pdeathsig`) and
  * passes it on to nspawn (`--kill-child`), so no process outlives the caller either.
+ *
+ * Where systemd is PID 1, nspawn registers the machine with machined, which needs nspawn's pid as
+ * the host sees it: there is no PID namespace of ours around it. The container then lives in its
+ * own scope; it is stopped with SIGTERM to nspawn, and `terminateMachine` stops one whose nspawn
+ * was killed.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
@@ -144,7 +149,7 @@ export async function runContainer(spec: ContainerCommand): Promise<ContainerRes
   const cgroup: RunCgroup | null = !systemd && (spec.measure || limits.memoryMib > 0 || limits.cpus > 0) ? await createRunCgroup(spec.machine, limits, spec.log) : null;
   const argv = [
     'setpriv', '--pdeathsig', 'KILL', '--',
-    'unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child=SIGKILL', '--mount-proc', '--',
+    'unshare', '--mount', '--propagation', 'private', ...(systemd ? [] : ['--pid', '--fork', '--kill-child=SIGKILL', '--mount-proc']), '--',
     '/bin/sh', '-c', MOUNT_THEN_EXEC, 'quarters-mount', `quarters-${spec.machine}`, overlayOptions(spec, spec.volatile), spec.root,
     'systemd-nspawn', ...nspawnArguments(spec, statusDir, systemd),
   ];
@@ -159,8 +164,11 @@ export async function runContainer(spec: ContainerCommand): Promise<ContainerRes
     env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', SYSTEMD_LOG_LEVEL: 'warning' },
     extendEnv: false,
     cancelSignal: spec.signal,
-    // unshare ignores SIGTERM while it waits; SIGKILL reaches nspawn through --kill-child, and the container through the PID namespace.
-    killSignal: 'SIGKILL',
+    // Without systemd: unshare ignores SIGTERM while it waits; SIGKILL reaches nspawn through --kill-child,
+    // and the container through the PID namespace. With systemd: the child is nspawn itself, which on
+    // SIGTERM kills its container (--kill-signal=SIGKILL) and exits.
+    killSignal: systemd ? 'SIGTERM' : 'SIGKILL',
+    forceKillAfterDelay: 5000,
     buffer: false,
   });
   if (child.pid !== undefined) spec.onSpawn?.(child.pid);
@@ -192,4 +200,10 @@ export async function runContainer(spec: ContainerCommand): Promise<ContainerRes
     detail: stderrTail.join('').split('\n').filter(Boolean).slice(-5).join('\n'),
     peakMemoryBytes,
   };
+}
+
+/** Stops a registered machine whose nspawn died (systemd hosts only; elsewhere the PID namespace took it down). */
+export async function terminateMachine(machine: string): Promise<void> {
+  if (!hostHasSystemd()) return;
+  await execa('machinectl', ['terminate', machine], { reject: false });
 }

@@ -4,9 +4,9 @@ import type { Backend, Environment, EnvironmentSpec, ExecResult, GuestCommand } 
 import { diskUsage } from '../../disk-usage.js';
 import { makeDir, removeTree } from '../../fs-layers.js';
 import { removeRunCgroups } from './cgroup.js';
-import { runContainer } from './container.js';
+import { runContainer, terminateMachine } from './container.js';
 
-export { runContainer, overlayOptions, nspawnArguments, hostHasSystemd } from './container.js';
+export { runContainer, overlayOptions, nspawnArguments, hostHasSystemd, terminateMachine } from './container.js';
 export type { Bind, ContainerCommand, ContainerResult, OverlayLayers } from './container.js';
 
 /** A job's directories inside its workspace. */
@@ -52,6 +52,7 @@ class NspawnEnvironment implements Environment {
   }
 
   async destroy(): Promise<void> {
+    await terminateMachine(this.spec.name);
     await removeRunCgroups(this.spec.name);
     await removeTree(join(this.spec.workspace, 'layer'));
   }

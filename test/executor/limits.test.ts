@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runJob } from '../runner-emulator/emulator.js';
+import { createExecutorFixture, EXECUTOR, type ExecutorFixture } from '../support/executor-fixture.js';
+import { containerSkipReason, reportSkip } from '../support/capabilities.js';
+import { processesWith } from '../support/processes.js';
+
+const skip = reportSkip(containerSkipReason(), 'executor limits and the fetch step');
+
+describe.skipIf(skip)('quarters-executor limits, the fetch step, what the guest is offered', () => {
+  let fx: ExecutorFixture;
+
+  beforeAll(async () => {
+    // The fetch step records how many network interfaces it saw and leaves a "source" in the workspace layer.
+    const fetch = 'tail -n +3 /proc/net/dev | wc -l > /var/tmp/fetch-interfaces; pwd > /var/tmp/fetch-cwd; echo source > /var/tmp/source.tar';
+    fx = await createExecutorFixture('', { loadBase: true });
+    const repos = join(fx.dir, 'repos');
+    await mkdir(join(repos, 'ns1', 'x86_64'), { recursive: true });
+    await writeFile(join(repos, 'ns1', 'x86_64', 'quarters.db'), 'a pacman database');
+    const driver = join(fx.dir, 'quarters-build');
+    await writeFile(driver, '#!/bin/sh\necho "driver called with: $*"\n');
+    await chmod(driver, 0o755);
+    await fx.writeConfig(`repositories_dir = "${repos}"\nbuild_driver = "${driver}"\n[limits]\ndisk_mib = 2\nbuild_timeout_minutes = 0.05\n[network]\nfetch_command = ["sh", "-c", ${JSON.stringify(fetch)}]`);
+  });
+  afterAll(async () => {
+    await fx?.remove();
+  });
+
+  it('fetches with network in the checkout first, then builds offline on what was fetched', async () => {
+    const result = await runJob({ id: 501, projectId: 11, steps: [{ name: 'script', script: [
+      'echo "fetch saw $(cat /var/tmp/fetch-interfaces) interfaces, in $(cat /var/tmp/fetch-cwd)"',
+      'echo "build sees $(tail -n +3 /proc/net/dev | wc -l) interface"',
+      'cat /var/tmp/source.tar',
+    ] }] }, { executor: EXECUTOR, env: fx.env });
+    expect(result.outcome, result.trace).toBe('success');
+    const interfaces = Number(/fetch saw (\d+) interfaces/.exec(result.trace)?.[1]);
+    // The host has loopback and at least one more interface; the fetch shares them.
+    expect(interfaces).toBeGreaterThan(1);
+    expect(result.trace).toContain(`in ${result.projectDir}`);
+    expect(result.trace).toContain('build sees 1 interface');
+    expect(result.trace).toContain('fetching sources with network');
+  });
+
+  it('fails a build that writes more than disk_mib', async () => {
+    const result = await runJob({ id: 502, projectId: 11, steps: [{ name: 'script', script: ['head -c 4194304 /dev/zero > "$QUARTERS_OUTPUT_DIR/big"'] }] }, { executor: EXECUTOR, env: fx.env });
+    expect(result.outcome).toBe('script_failure');
+    expect(result.trace).toMatch(/the build used [\d.]+ MiB of disk, over the limit of 2.0 MiB/);
+  });
+
+  it('stops a stage that runs over build_timeout_minutes, leaving nothing running', async () => {
+    const marker = `quarters-timeout-marker-${process.pid}`;
+    const result = await runJob({ id: 503, projectId: 11, steps: [{ name: 'script', script: [`sh -c 'sleep 120; : ${marker}'`] }] }, { executor: EXECUTOR, env: fx.env });
+    expect(result.outcome).toBe('script_failure');
+    expect(result.trace).toContain('stage step_script ran over the build timeout of 0.05 min');
+    expect(processesWith(marker)).toEqual([]);
+  });
+
+  it('offers the build set\'s repository read-only and the build driver', async () => {
+    const result = await runJob({ id: 504, projectId: 11, variables: { QUARTERS_NAMESPACE: 'ns1' }, steps: [{ name: 'script', script: [
+      'cat "$QUARTERS_REPO_DIR/quarters.db"; echo',
+      'if touch "$QUARTERS_REPO_DIR/new" 2>/dev/null; then echo WRI""TABLE; fi',
+      'quarters-build build',
+    ] }] }, { executor: EXECUTOR, env: fx.env });
+    expect(result.outcome, result.trace).toBe('success');
+    expect(result.trace).toContain('a pacman database');
+    expect(result.trace).not.toContain('WRITABLE');
+    expect(result.trace).toContain('driver called with: build');
+  });
+});
