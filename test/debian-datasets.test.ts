@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { readDecompressed } from '../src/cli/input.js';
-import { createDebianPackagesParser, createDebianSourcesParser, parseDebianStream, type DebianParseResult } from '../src/core/recipe/debian.js';
+import { createDebianPackagesParser, createDebianSourcesParser, parseDebianPackages, parseDebianStream, type DebianParseResult } from '../src/core/recipe/debian.js';
 import type { IndexedBinaryPackage, SourcePackage } from '../src/core/recipe/model.js';
 
 const DATASET = fileURLToPath(new URL('../../shared/datasets/debian-bookworm/', import.meta.url));
@@ -62,6 +62,37 @@ describe('bookworm Packages', () => {
   it('reads a binNMU\'s source version ("Source: a56 (1.3+dfsg-9)")', () => {
     const a56 = only(result.values, 'a56');
     expect([a56.version.text, a56.source, a56.sourceVersion]).toEqual(['1.3+dfsg-9+b1', 'a56', '1.3+dfsg-9']);
+  });
+});
+
+describe('bookworm Packages, cut into random chunks', () => {
+  it('parses the same as whole text wherever the chunks end', async () => {
+    // The first 256 KiB of the index (whole stanzas), as bytes, so cuts also fall inside UTF-8 sequences.
+    const parts: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of readDecompressed(PACKAGES)) {
+      parts.push(chunk);
+      size += chunk.length;
+      if (size >= 256 * 1024) break;
+    }
+    const all = Buffer.concat(parts);
+    const bytes = all.subarray(0, all.lastIndexOf('\n\n') + 2);
+    const whole = parseDebianPackages(bytes.toString('utf8'), PACKAGES);
+    expect(whole.values.length).toBeGreaterThan(200);
+    let seed = 20261121;
+    const random = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return 1 + (seed % n);
+    };
+    for (const largest of [7, 300, 70_000]) {
+      const parser = createDebianPackagesParser(PACKAGES);
+      for (let i = 0; i < bytes.length; ) {
+        const next = Math.min(bytes.length, i + random(largest));
+        parser.push(bytes.subarray(i, next));
+        i = next;
+      }
+      expect(parser.end(), `chunks of up to ${largest} bytes`).toEqual(whole);
+    }
   });
 });
 

@@ -80,6 +80,15 @@ describe('quarters-build on the host (no container)', () => {
     }
   });
 
+  it('refuses an unknown QUARTERS_BUILD_NETWORK or QUARTERS_BUILDER', async () => {
+    const network = await driver({ PKGBUILD: '' }, { QUARTERS_BUILD_NETWORK: 'host' });
+    expect(network.exitCode).not.toBe(0);
+    expect(network.all).toMatch(/QUARTERS_BUILD_NETWORK must be none or keep, got 'host'/);
+    const builder = await driver({ PKGBUILD: '' }, { QUARTERS_BUILDER: 'makechrootpkg' });
+    expect(builder.exitCode).not.toBe(0);
+    expect(builder.all).toMatch(/QUARTERS_BUILDER must be auto, makepkg or pkgctl, got 'makechrootpkg'/);
+  });
+
   it('refuses a build uid that is not a number', async () => {
     const result = await driver({ PKGBUILD: '' }, { QUARTERS_BUILD_UID: 'builder' });
     expect(result.exitCode).not.toBe(0);
@@ -196,9 +205,9 @@ describe.skipIf(skip)('quarters-build in systemd-nspawn on the Arch-on-Debian ba
     expect(pkginfo).toMatch(/^pkgname = quarters-hello$/m);
     expect(pkginfo).toMatch(new RegExp(`^packager = ${PACKAGER.replace(/[.+]/g, '\\$&')}$`, 'm'));
     expect(await memberOf(pkg, 'usr/bin/quarters-hello')).toBe(HELLO.trimEnd());
-    // Only loopback; and nspawn with the host's network withholds CAP_NET_ADMIN, so not even that is up, which the driver says.
-    expect(await memberOf(pkg, 'usr/share/quarters-hello/interfaces')).toBe('lo:\n<LOOPBACK>');
-    expect(built.output).toMatch(/WARNING: the build runs with no network at all, not even loopback/);
+    // Only loopback, and up, though nspawn with the host's network withholds CAP_NET_ADMIN from the driver.
+    expect(await memberOf(pkg, 'usr/share/quarters-hello/interfaces')).toBe('lo:\n<LOOPBACK,UP,LOWER_UP>');
+    expect(built.output).not.toMatch(/WARNING/);
     // The full log of each step stays beside the bundle; the checkout itself is not built in.
     expect(await readFile(join(j.logs, 'build.log'), 'utf8')).toMatch(/Finished making: quarters-hello 1\.0-1/);
     expect((await readdir(j.bundle)).sort()).toEqual(['PKGBUILD', 'hello.sh', 'quarters-logs']);

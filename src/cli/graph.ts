@@ -1,13 +1,13 @@
 /**
  * `quarters graph`: rebuild graphs from package metadata.
  *   quarters graph rdeps --from SPEC [--arch ARCH] [--json] [--keep-going] PKG...
- *   quarters graph plan  --from SPEC --arch ARCH [--profile NAME]... [--json] [--keep-going] PKGBASE...
+ *   quarters graph plan  --from SPEC --arch ARCH [--profile NAME]... [--all-alternatives] [--json] [--keep-going] PKGBASE...
  */
 import { parseArgs } from 'node:util';
 import { BinaryIndex } from '../core/graph/binary-index.js';
 import { planBuildSet, UnknownSourceError, type BuildSetPlan, type PlanEdge } from '../core/graph/plan.js';
 import { reverseClosure, UnknownBinaryError, type ReverseClosure } from '../core/graph/reverse-closure.js';
-import { binaryEntries, type Universe } from '../core/graph/universe.js';
+import type { Universe } from '../core/graph/universe.js';
 import { archView } from '../core/recipe/arch-view.js';
 import { formatDependency } from '../core/recipe/dependency-text.js';
 import { formatParseIssue, type ParseIssue } from '../core/recipe/model.js';
@@ -16,7 +16,7 @@ import { loadUniverse, parseUniverseSpec, type UniverseSpec } from './universe-l
 
 const USAGE = `usage:
   quarters graph rdeps --from SPEC [--arch ARCH] [--json] [--keep-going] PKG...
-  quarters graph plan --from SPEC --arch ARCH [--profile NAME]... [--json] [--keep-going] PKGBASE...
+  quarters graph plan --from SPEC --arch ARCH [--profile NAME]... [--all-alternatives] [--json] [--keep-going] PKGBASE...
 
 SPEC: debian:SOURCES[,PACKAGES] | debian:,PACKAGES | srcinfo:PATH | aosc:PATH
 (files plain or .xz/.gz/.zst; PATH a directory or a tarball)`;
@@ -27,6 +27,7 @@ const OPTIONS = {
   profile: { type: 'string', multiple: true },
   json: { type: 'boolean' },
   'keep-going': { type: 'boolean' },
+  'all-alternatives': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -36,6 +37,7 @@ interface GraphArgs {
   profiles: string[];
   json: boolean;
   keepGoing: boolean;
+  allAlternatives: boolean;
   names: string[];
 }
 
@@ -55,6 +57,7 @@ function readArgs(argv: string[], subcommand: string): GraphArgs {
     profiles: values.profile ?? [],
     json: values.json ?? false,
     keepGoing: values['keep-going'] ?? false,
+    allAlternatives: values['all-alternatives'] ?? false,
     names: positionals,
   };
 }
@@ -82,12 +85,14 @@ function warn(issues: ParseIssue[]): void {
 function defaultArch(universe: Universe): string {
   if (universe.flavour === 'pkgbuild') return 'x86_64';
   const counts = new Map<string, number>();
-  for (const entry of binaryEntries(universe)) {
-    for (const arch of entry.binary.architectures) if (arch !== 'all' && arch !== 'any') counts.set(arch, (counts.get(arch) ?? 0) + 1);
-  }
+  const count = (architectures: readonly string[]): void => {
+    for (const arch of architectures) if (arch !== 'all' && arch !== 'any') counts.set(arch, (counts.get(arch) ?? 0) + 1);
+  };
+  if (universe.binaries) for (const binary of universe.binaries) count(binary.architectures);
+  else for (const source of universe.sources) for (const binary of source.binaries) count(binary.architectures);
   let best = 'amd64';
   let bestCount = 0;
-  for (const [arch, count] of counts) if (count > bestCount || (count === bestCount && arch < best)) [best, bestCount] = [arch, count];
+  for (const [arch, n] of counts) if (n > bestCount || (n === bestCount && arch < best)) [best, bestCount] = [arch, n];
   return best;
 }
 
@@ -125,7 +130,7 @@ async function plan(argv: string[]): Promise<number> {
   if (universe.sources.length === 0) throw new CommandError(`${describeSpec(args.spec)}: no source packages to plan (give the Sources file)`);
   let result: BuildSetPlan;
   try {
-    result = planBuildSet(universe, { arch: args.arch, profiles: args.profiles, origins: args.names });
+    result = planBuildSet(universe, { arch: args.arch, profiles: args.profiles, origins: args.names, alternatives: args.allAlternatives ? 'all' : 'first' });
   } catch (error) {
     if (error instanceof UnknownSourceError) throw new CommandError(`${error.message} (in ${describeSpec(args.spec)})`);
     throw error;

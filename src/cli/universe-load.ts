@@ -4,7 +4,7 @@
  * or tarball of .SRCINFO files), `aosc:PATH` (an abbs tree directory or its tarball).
  */
 import type { Universe } from '../core/graph/universe.js';
-import { parseAbbsTree } from '../core/recipe/abbs.js';
+import { isAbbsRecipePath, parseAbbsTree } from '../core/recipe/abbs.js';
 import { createDebianPackagesParser, createDebianSourcesParser, parseDebianStream, type DebianParseResult } from '../core/recipe/debian.js';
 import type { IndexedBinaryPackage, ParseIssue, SourcePackage } from '../core/recipe/model.js';
 import { isSrcinfoPath, parseSrcinfoTree } from '../core/recipe/srcinfo.js';
@@ -58,11 +58,6 @@ export async function loadUniverse(spec: UniverseSpec, needs: LoadNeeds): Promis
     case 'debian':
       return loadDebian(spec.sources, spec.packages, needs);
   }
-}
-
-/** abbs recipe files: `spec` and the `defines` files (parseAbbsTree picks the ones it reads). */
-function isAbbsRecipePath(path: string): boolean {
-  return path.endsWith('/spec') || path.endsWith('/defines');
 }
 
 /**

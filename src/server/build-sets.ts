@@ -94,7 +94,13 @@ export class BuildSets {
       name, origin: JSON.stringify(input.origins), kind: input.kind, packager: input.packager, target_branch: targetBranch,
       mr_project_id: input.mergeRequest?.projectId ?? null, mr_iid: input.mergeRequest?.iid ?? null,
     });
-    await this.newIteration(ns.id, 'created');
+    try {
+      await this.newIteration(ns.id, 'created');
+    } catch (error) {
+      // A build set that cannot be planned is not kept half-made: the same request may be sent again.
+      this.store.deleteNamespaceWithoutIterations(ns.id);
+      throw error;
+    }
     return this.store.namespaceById(ns.id)!;
   }
 
@@ -180,11 +186,14 @@ export class BuildSets {
         }
         cycles.push(...plan.cycles.map((c) => ({ arch, members: c.members })));
       }
+      if (builds.length === 0) {
+        throw new ApiError(422, 'not_buildable', `${[...originRecipes.keys()].join(', ')}: built on none of the configured architectures (${this.settings.architectures.join(', ')})`);
+      }
       const carried = new Set(builds.flatMap((b) => (b.carried ? [b.carried.id] : [])));
       const abandoned = previousBuilds.filter((b) => (b.state === 'dispatched' || b.state === 'building') && !carried.has(b.id) && b.pipeline_id !== null);
-      const iteration = this.store.addIteration(ns.id, reason, cycles, builds);
+      const iteration = this.store.addIteration(ns.id, reason, cycles, builds, abandoned);
       this.log.info({ namespace: ns.name, iteration: iteration.number, builds: builds.length, carried: carried.size, reason }, 'planned iteration');
-      for (const old of abandoned) await this.cancelPipeline(old);
+      for (const old of abandoned) await this.cancelPipeline(old.project_id, old.pipeline_id!);
       const carriedBuilt = this.store.builds(iteration.id).filter((b) => b.reused_from !== null && b.state === 'built');
       await this.onIterationCreated(ns, iteration.number, carriedBuilt);
       await this.settle(ns.id);
@@ -204,11 +213,15 @@ export class BuildSets {
     }
   }
 
-  private async cancelPipeline(build: BuildRow): Promise<void> {
+  /** Carries out a recorded cancellation; when GitLab cannot be reached it stays recorded and the reconcile loop tries again. */
+  private async cancelPipeline(projectId: number, pipelineId: number): Promise<void> {
     try {
-      await this.gitlab.cancelPipeline(build.project_id, build.pipeline_id!);
+      await this.gitlab.cancelPipeline(projectId, pipelineId);
+      this.store.cancellationDone(projectId, pipelineId);
     } catch (error) {
-      this.log.warn({ build: build.id, pipeline: build.pipeline_id, error: (error as Error).message }, 'cancelling a superseded pipeline failed');
+      // GitLab refusing (the pipeline is gone, or finished) leaves nothing to cancel.
+      if (error instanceof GitLabApiError) this.store.cancellationDone(projectId, pipelineId);
+      this.log.warn({ project: projectId, pipeline: pipelineId, error: (error as Error).message }, 'cancelling a pipeline failed');
     }
   }
 
@@ -286,6 +299,7 @@ export class BuildSets {
   /** Polls GitLab for every build with a running pipeline (hooks can be lost) and applies what it says. */
   async reconcile(): Promise<void> {
     await this.resumeDispatches();
+    for (const c of this.store.pendingCancellations()) await this.cancelPipeline(c.project_id, c.pipeline_id);
     for (const build of this.store.inFlight()) {
       if (build.pipeline_id === null) continue;
       try {
@@ -310,10 +324,13 @@ export class BuildSets {
           const result = transition(b.state, { type: 'cancel' });
           if (result.outcome !== 'moved') continue;
           this.store.setState(b.id, result.state, status === 'retired' ? 'build set retired' : 'build set cancelled');
-          if (b.pipeline_id !== null) withPipelines.push(b);
+          if (b.pipeline_id !== null) {
+            this.store.requestCancellation(b.project_id, b.pipeline_id);
+            withPipelines.push(b);
+          }
         }
       });
-      for (const b of withPipelines) await this.cancelPipeline(b);
+      for (const b of withPipelines) await this.cancelPipeline(b.project_id, b.pipeline_id!);
     });
   }
 
@@ -344,6 +361,7 @@ export class BuildSets {
     for (const b of this.store.builds(iteration.id).filter((x) => x.state === state)) {
       if (b.pipeline_id !== null) {
         try {
+          this.store.cancellationDone(b.project_id, b.pipeline_id);
           await this.gitlab.retryPipeline(b.project_id, b.pipeline_id);
           const result = transition(b.state, { type: 'pipeline-running' });
           if (result.outcome === 'moved') this.store.setState(b.id, result.state, null);

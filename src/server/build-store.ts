@@ -51,6 +51,8 @@ export interface BuildRow {
   dispatch_started_at: string | null;
   /** The commit the pipeline runs at (the build's commit; in a tree repository, the branch head when dispatched). */
   commit_sha: string | null;
+  /** JSON the executor reported with its uploads: wall_seconds, cpu_seconds, peak_memory_bytes, disk_bytes. */
+  resource_usage: string | null;
   pipeline_id: number | null;
   pipeline_url: string | null;
   created_at: string;
@@ -94,6 +96,11 @@ export class BuildStore {
       )
       .run({ ...ns, created_at: now() }).lastInsertRowid;
     return this.namespaceById(Number(id))!;
+  }
+
+  /** Removes a build set that never got an iteration (its planning failed). */
+  deleteNamespaceWithoutIterations(id: number): void {
+    this.db.prepare('DELETE FROM namespaces WHERE id = ? AND NOT EXISTS (SELECT 1 FROM iterations WHERE namespace_id = ?)').run(id, id);
   }
 
   namespaceById(id: number): NamespaceRow | undefined {
@@ -149,8 +156,9 @@ export class BuildStore {
    * Adds an iteration with its builds, superseding the previous one: its unfinished builds become
    * superseded (those carried over hand their pipeline to their successor). Returns the new iteration.
    */
-  addIteration(namespaceId: number, reason: string, cycles: unknown[], builds: NewBuild[]): IterationRow {
+  addIteration(namespaceId: number, reason: string, cycles: unknown[], builds: NewBuild[], cancel: BuildRow[] = []): IterationRow {
     return this.transaction(() => {
+      for (const b of cancel) this.requestCancellation(b.project_id, b.pipeline_id!);
       const previous = this.latestIteration(namespaceId);
       const number = (previous?.number ?? 0) + 1;
       const at = now();
@@ -162,9 +170,9 @@ export class BuildStore {
       );
       const insert = this.db.prepare(
         `INSERT INTO builds (iteration_id, pkgbase, arch, project_id, project_path, ref, sha, version, input_key, state, reason, packager,
-                             reused_from, dispatch_started_at, commit_sha, pipeline_id, pipeline_url, created_at, started_at, finished_at)
+                             reused_from, dispatch_started_at, commit_sha, resource_usage, pipeline_id, pipeline_url, created_at, started_at, finished_at)
          VALUES (@iteration_id, @pkgbase, @arch, @project_id, @project_path, @ref, @sha, @version, @input_key, @state, @reason, @packager,
-                 @reused_from, @dispatch_started_at, @commit_sha, @pipeline_id, @pipeline_url, @created_at, @started_at, @finished_at)`,
+                 @reused_from, @dispatch_started_at, @commit_sha, @resource_usage, @pipeline_id, @pipeline_url, @created_at, @started_at, @finished_at)`,
       );
       const ids: number[] = [];
       for (const b of builds) {
@@ -173,7 +181,7 @@ export class BuildStore {
           iteration_id: iterationId, pkgbase: b.pkgbase, arch: b.arch, project_id: b.project_id, project_path: b.project_path,
           ref: b.ref, sha: b.sha, version: b.version, input_key: b.input_key, state: c?.state ?? b.state, reason: c?.reason ?? null,
           packager: c?.packager ?? b.packager, reused_from: c ? (c.reused_from ?? c.id) : null,
-          dispatch_started_at: c?.dispatch_started_at ?? null, commit_sha: c?.commit_sha ?? null, pipeline_id: c?.pipeline_id ?? null, pipeline_url: c?.pipeline_url ?? null,
+          dispatch_started_at: c?.dispatch_started_at ?? null, commit_sha: c?.commit_sha ?? null, resource_usage: c?.resource_usage ?? null, pipeline_id: c?.pipeline_id ?? null, pipeline_url: c?.pipeline_url ?? null,
           created_at: at, started_at: c?.started_at ?? null, finished_at: c?.finished_at ?? null,
         }).lastInsertRowid;
         ids.push(Number(id));
@@ -259,6 +267,11 @@ export class BuildStore {
     return this.db.prepare('SELECT filename, sha256, size FROM artifacts WHERE build_id = ? ORDER BY filename').all(owner) as { filename: string; sha256: string; size: number }[];
   }
 
+  /** Records the resource usage the executor reported for a build. */
+  setResourceUsage(id: number, usage: unknown): void {
+    this.db.prepare('UPDATE builds SET resource_usage = ? WHERE id = ?').run(JSON.stringify(usage), id);
+  }
+
   /** Records an uploaded artifact (replacing an earlier upload of the same file). */
   putArtifact(buildId: number, a: { filename: string; sha256: string; size: number; jobId: number }): void {
     this.db
@@ -267,6 +280,23 @@ export class BuildStore {
          ON CONFLICT (build_id, filename) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, job_id = excluded.job_id, uploaded_at = excluded.uploaded_at`,
       )
       .run(buildId, a.filename, a.sha256, a.size, a.jobId, now());
+  }
+
+  /** Records that a pipeline is to be cancelled (before GitLab is asked, so that a crash cannot forget it). */
+  requestCancellation(projectId: number, pipelineId: number): void {
+    this.db
+      .prepare('INSERT INTO pipeline_cancellations (project_id, pipeline_id, requested_at) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET requested_at = excluded.requested_at, done_at = NULL')
+      .run(projectId, pipelineId, now());
+  }
+
+  /** Marks a cancellation carried out (or no longer wanted). */
+  cancellationDone(projectId: number, pipelineId: number): void {
+    this.db.prepare('UPDATE pipeline_cancellations SET done_at = ? WHERE project_id = ? AND pipeline_id = ?').run(now(), projectId, pipelineId);
+  }
+
+  /** Cancellations requested and not yet carried out. */
+  pendingCancellations(): { project_id: number; pipeline_id: number }[] {
+    return this.db.prepare('SELECT project_id, pipeline_id FROM pipeline_cancellations WHERE done_at IS NULL ORDER BY requested_at').all() as { project_id: number; pipeline_id: number }[];
   }
 
   /** Counts of builds by state over live iterations, for /metrics. */

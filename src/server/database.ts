@@ -80,6 +80,7 @@ const MIGRATIONS: readonly string[] = [
     reused_from INTEGER REFERENCES builds(id),
     dispatch_started_at TEXT,
     commit_sha TEXT,
+    resource_usage TEXT,
     pipeline_id INTEGER,
     pipeline_url TEXT,
     created_at TEXT NOT NULL,
@@ -89,6 +90,14 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX builds_state ON builds (state);
   CREATE INDEX builds_pipeline ON builds (pipeline_id);
+
+  CREATE TABLE pipeline_cancellations (
+    project_id INTEGER NOT NULL,
+    pipeline_id INTEGER NOT NULL,
+    requested_at TEXT NOT NULL,
+    done_at TEXT,
+    PRIMARY KEY (project_id, pipeline_id)
+  );
 
   CREATE TABLE artifacts (
     build_id INTEGER NOT NULL REFERENCES builds(id),

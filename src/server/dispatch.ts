@@ -4,6 +4,7 @@
  * project, sha and build id) before it creates one.
  */
 import type { Flavour } from '../core/recipe/model.js';
+import { pipelineVariablesSchema, type PipelineVariables } from '../core/pipeline-variables.js';
 import type { BuildRow, NamespaceRow } from './build-store.js';
 import type { GitLabClient, Pipeline } from './gitlab/client.js';
 
@@ -13,8 +14,8 @@ export function pipelineVariables(
   namespace: NamespaceRow,
   iteration: number,
   settings: { publicUrl: string; flavour: Flavour },
-): Record<string, string> {
-  return {
+): PipelineVariables {
+  return pipelineVariablesSchema.parse({
     QUARTERS_SERVER_URL: settings.publicUrl,
     QUARTERS_BUILD_ID: String(build.id),
     QUARTERS_NAMESPACE: namespace.name,
@@ -24,7 +25,7 @@ export function pipelineVariables(
     QUARTERS_FLAVOUR: settings.flavour,
     QUARTERS_TARGET_BRANCH: namespace.target_branch,
     QUARTERS_PACKAGER: build.packager ?? namespace.packager ?? '',
-  };
+  });
 }
 
 /** Makes the pipeline of a build, or finds the one an earlier, interrupted attempt made (never two). */

@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import type { Logger } from '../common/log.js';
+import { GitLabError } from './gitlab/errors.js';
 
 /** A request that cannot be served; `error` is a short machine-friendly code, `detail` what to do about it. */
 export class ApiError extends Error {
@@ -35,6 +36,10 @@ export function errorHandler(log: Logger) {
   return (err: Error, c: Context): Response => {
     if (err instanceof ApiError) return c.json(errorBody(err.error, err.detail), err.status);
     if (err instanceof z.ZodError) return c.json(errorBody('invalid_request', describeZodError(err)), 400);
+    if (err instanceof GitLabError) {
+      log.warn({ err: err.message, path: c.req.path }, 'GitLab failed a request');
+      return c.json(errorBody('gitlab_error', err.message), 502);
+    }
     if (err instanceof HTTPException) {
       const status = err.status as ContentfulStatusCode;
       return c.json(errorBody(status === 413 ? 'payload_too_large' : `http_${status}`, err.message || 'request refused'), status);

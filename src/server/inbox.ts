@@ -30,11 +30,16 @@ export class Inbox {
     return { id: row.id, duplicate: true };
   }
 
-  /** The oldest unprocessed event that has attempts left, if any. */
-  next(): StoredEvent | undefined {
+  /** The oldest unprocessed event after `afterId` that has attempts left, if any. */
+  next(afterId = 0): StoredEvent | undefined {
     return this.db
-      .prepare('SELECT id, kind, body, attempts FROM inbox WHERE processed_at IS NULL AND attempts < ? ORDER BY id LIMIT 1')
-      .get(MAX_ATTEMPTS) as StoredEvent | undefined;
+      .prepare('SELECT id, kind, body, attempts FROM inbox WHERE processed_at IS NULL AND attempts < ? AND id > ? ORDER BY id LIMIT 1')
+      .get(MAX_ATTEMPTS, afterId) as StoredEvent | undefined;
+  }
+
+  /** Events set aside after MAX_ATTEMPTS failures (kept with their last error, for an operator). */
+  setAside(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM inbox WHERE processed_at IS NULL AND attempts >= ?').get(MAX_ATTEMPTS) as { n: number }).n;
   }
 
   /** Marks an event done. */
@@ -96,7 +101,9 @@ export class InboxWorker {
   private async drain(): Promise<void> {
     do {
       this.again = false;
-      for (let event = this.inbox.next(); event && !this.stopped; event = this.inbox.next()) {
+      // One pass in arrival order; an event that fails is retried on a later pass (the next wake),
+      // so that one failing event neither spins nor holds up the events behind it.
+      for (let event = this.inbox.next(); event && !this.stopped; event = this.inbox.next(event.id)) {
         try {
           await this.handle(decodeEvent(event));
           this.inbox.done(event.id);
@@ -104,8 +111,6 @@ export class InboxWorker {
           const reason = error instanceof Error ? error.message : String(error);
           this.log.warn({ eventId: event.id, kind: event.kind, attempt: event.attempts + 1, reason }, 'webhook event failed');
           this.inbox.failed(event.id, reason);
-          // A failing event is retried on the next wake, not in a tight loop.
-          if (event.attempts + 1 < MAX_ATTEMPTS) break;
         }
       }
     } while (this.again && !this.stopped);

@@ -54,6 +54,10 @@ export class MergeRequests {
     const codeChanged = action === 'open' || action === 'reopen' || (action === 'update' && mr.oldrev !== undefined);
     if (!codeChanged) return;
     const source = await this.deps.gitlab.getProject(mr.source_project_id);
+    if (!this.deps.index.holds(source)) {
+      this.deps.log.info({ mr: name, project: source.path }, 'merge request from a project outside the package repositories; ignored');
+      return;
+    }
     const sha = mr.last_commit?.id ?? (await this.deps.gitlab.getCommit(source.id, mr.source_branch)).sha;
     const paths = source.defaultBranch ? await this.changedPaths(source.id, mr.target_branch, sha) : 'all';
     const refreshed = await this.deps.index.refresh(source, mr.source_branch, sha, paths);

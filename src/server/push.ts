@@ -4,6 +4,7 @@
  */
 import type { Logger } from '../common/log.js';
 import type { BuildSets } from './build-sets.js';
+import { ApiError } from './http-error.js';
 import type { GitLabClient, Project } from './gitlab/client.js';
 import type { RecipeTable, SourceIndex } from './source-index.js';
 import { ZERO_SHA, type PushHook } from './webhooks/payloads.js';
@@ -45,13 +46,21 @@ export async function handlePush(
   if (!push.ref.startsWith('refs/heads/')) return;
   const branch = push.ref.slice('refs/heads/'.length);
   const project = await deps.gitlab.getProject(push.project_id);
+  if (!deps.index.holds(project)) {
+    deps.log.info({ project: project.path }, 'push to a project outside the package repositories; ignored');
+    return;
+  }
   if (push.after === ZERO_SHA) {
     const removed = deps.recipes.removeBranch(project.id, branch);
     deps.log.info({ project: project.path, branch, removed }, 'branch deleted; its recipes forgotten');
     return;
   }
   const paths = await changedPaths(deps.gitlab, push, project);
-  const result = await deps.index.refresh(project, branch, push.after, paths);
+  // Read at the branch's head: when this event is processed late (a retry after a failure), a newer
+  // push may have been indexed already, and reading at this push's own commit would undo it.
+  const head = await deps.index.commitOf(project.id, branch);
+  if (!head) return;
+  const result = await deps.index.refresh(project, branch, head, paths);
   const changed = [...result.updated.map((r) => r.pkgbase), ...result.removed.flatMap((r) => (r.pkgbase ? [r.pkgbase] : []))];
   deps.log.info({ project: project.path, branch, after: push.after, updated: result.updated.length, removed: result.removed.length }, 'push indexed');
   if (changed.length === 0) return;
@@ -62,5 +71,11 @@ export async function handlePush(
   const fresh = result.updated.map((r) => r.pkgbase).filter((p) => !advanced.has(p));
   if (fresh.length === 0) return;
   const name = fresh.length === 1 ? `auto-${fresh[0]}` : `auto-${push.after.slice(0, 12)}`;
-  await deps.buildSets.startOrIterate(name, fresh.map((p) => `${p}@${branch}`), packager, 'auto');
+  try {
+    await deps.buildSets.startOrIterate(name, fresh.map((p) => `${p}@${branch}`), packager, 'auto');
+  } catch (error) {
+    // A push that cannot be planned (say, a package not built on any configured architecture) is not retried.
+    if (!(error instanceof ApiError)) throw error;
+    deps.log.warn({ namespace: name, error: error.message }, 'cannot plan the automatic rebuild');
+  }
 }

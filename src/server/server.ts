@@ -13,7 +13,7 @@ import { openDatabase, type Db } from './database.js';
 import { handleEvent } from './events.js';
 import { createGitLabClient, type GitLabClient, type RetryPolicy } from './gitlab/client.js';
 import { noGitLab } from './gitlab/none.js';
-import { Inbox, InboxWorker } from './inbox.js';
+import { Inbox, InboxWorker, MAX_ATTEMPTS } from './inbox.js';
 import type { Planner } from './iteration-plan.js';
 import { MergeRequests } from './merge-requests.js';
 import { Metrics } from './metrics.js';
@@ -22,6 +22,7 @@ import { webhookRoutes } from './webhooks/route.js';
 import { addCarriedBuilds, Repositories } from './repository.js';
 import { repoRoutes } from './repos-route.js';
 import { uploadRoutes } from './upload.js';
+import { webUiRoutes } from './web-ui.js';
 
 export interface ServerOptions {
   log: Logger;
@@ -95,6 +96,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   const inbox = new Inbox(db);
   const worker = new InboxWorker(inbox, (event) => handleEvent(event, { gitlab, index, recipes, buildSets, mergeRequests, settings: { autoRebuild: config.build.auto_rebuild }, log }), log);
   metrics.gauge('quarters_inbox_depth', 'Webhook events accepted and not yet processed.', () => [{ labels: {}, value: inbox.depth() }]);
+  metrics.gauge('quarters_inbox_set_aside', `Webhook events that failed ${MAX_ATTEMPTS} times and wait for an operator.`, () => [{ labels: {}, value: inbox.setAside() }]);
   metrics.gauge('quarters_builds', 'Builds of live iterations by state.', () => store.countByState().map((r) => ({ labels: { state: r.state }, value: r.n })));
 
   const app = createApp({
@@ -107,6 +109,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       ] : []),
       new Hono().route('/api/v1', apiRoutes({ store, buildSets, apiTokens: config.api.tokens, localOnly: !gitlabConfig })),
       repoRoutes({ store, repositories }),
+      webUiRoutes({ store }),
     ],
   });
 

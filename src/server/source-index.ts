@@ -126,6 +126,12 @@ export class SourceIndex {
     private readonly log: Logger,
   ) {}
 
+  /** Whether recipes of `project` belong to the index (a project of the packages group, or the tree project). */
+  holds(project: Project): boolean {
+    if (this.layout.kind === 'tree') return project.path.toLowerCase() === this.layout.project.toLowerCase() || String(project.id) === this.layout.project;
+    return project.path.toLowerCase().startsWith(`${this.layout.group.toLowerCase()}/`);
+  }
+
   /** The projects recipes live in. */
   async projects(): Promise<Project[]> {
     return this.layout.kind === 'group' ? this.gitlab.listGroupProjects(this.layout.group) : [await this.gitlab.getProject(this.layout.project)];
@@ -166,6 +172,8 @@ export class SourceIndex {
     }
     const result: RefreshResult = { updated: [], removed: [], problems: [] };
     for (const dir of [...dirs].sort()) {
+      // Already read at this commit (a redelivered or retried push): nothing changed.
+      if (this.table.atLocation(project.id, dir, branch)?.sha === sha) continue;
       try {
         const recipe = await this.read(project, dir, sha);
         if (recipe) {
@@ -202,7 +210,7 @@ export class SourceIndex {
   }
 
   /** The commit a branch or tag points at; null when the project has no such ref. */
-  private async commitOf(projectId: number, ref: string): Promise<string | null> {
+  async commitOf(projectId: number, ref: string): Promise<string | null> {
     try {
       return (await this.gitlab.getCommit(projectId, ref)).sha;
     } catch (error) {

@@ -16,10 +16,33 @@ import { checkArtifactName } from './artifact-name.js';
 import type { BuildSets } from './build-sets.js';
 import type { BuildStore } from './build-store.js';
 import type { GitLabClient } from './gitlab/client.js';
-import { ApiError, errorBody } from './http-error.js';
+import { ApiError, describeZodError, errorBody } from './http-error.js';
+import { z } from 'zod';
 import type { Metrics } from './metrics.js';
 import { Repositories, syncDir } from './repository.js';
 import { matchesSecret } from './token-check.js';
+
+/** `X-Quarters-Resource-Usage`: what the build used, as the executor measured it. */
+export const resourceUsageSchema = z.strictObject({
+  wall_seconds: z.number().nonnegative(),
+  cpu_seconds: z.number().nonnegative(),
+  peak_memory_bytes: z.number().int().nonnegative().nullable(),
+  disk_bytes: z.number().int().nonnegative().nullable(),
+});
+
+/** The resource usage header, parsed; null when absent. */
+function resourceUsage(header: string | undefined): z.infer<typeof resourceUsageSchema> | null {
+  if (header === undefined) return null;
+  let json: unknown;
+  try {
+    json = JSON.parse(header);
+  } catch {
+    throw new ApiError(400, 'invalid_resource_usage', 'X-Quarters-Resource-Usage is not JSON');
+  }
+  const parsed = resourceUsageSchema.safeParse(json);
+  if (!parsed.success) throw new ApiError(400, 'invalid_resource_usage', `X-Quarters-Resource-Usage: ${describeZodError(parsed.error)}`);
+  return parsed.data;
+}
 
 /** The largest package file accepted. */
 export const MAX_ARTIFACT_BYTES = 4 * 1024 ** 3;
@@ -89,6 +112,7 @@ export function uploadRoutes(deps: UploadDeps): Hono {
     if (!name.ok) throw new ApiError(400, 'invalid_filename', name.reason);
     const expected = (c.req.header('X-Checksum-Sha256') ?? '').toLowerCase();
     if (!/^[0-9a-f]{64}$/.test(expected)) throw new ApiError(400, 'missing_checksum', 'X-Checksum-Sha256 must be the file\'s sha256, as 64 hex digits');
+    const usage = resourceUsage(c.req.header('X-Quarters-Resource-Usage'));
     const declared = c.req.header('Content-Length');
     if (declared !== undefined && Number(declared) > maxBytes) throw new ApiError(413, 'payload_too_large', `package files are limited to ${maxBytes} bytes`);
 
@@ -127,7 +151,10 @@ export function uploadRoutes(deps: UploadDeps): Hono {
       const iteration = deps.store.iterationById(build.iteration_id)!;
       const ns = deps.buildSets.namespaceOfBuild(build);
       await deps.repositories.add(ns.name, iteration.number, build.arch, [{ poolPath: pool, filename }]);
-      deps.store.putArtifact(owner, { filename, sha256: received.sha256, size: received.size, jobId: job.jobId });
+      deps.store.transaction(() => {
+        deps.store.putArtifact(owner, { filename, sha256: received.sha256, size: received.size, jobId: job.jobId });
+        if (usage) deps.store.setResourceUsage(build.id, usage);
+      });
       deps.metrics.uploads.inc({ result: 'stored' });
       deps.log.info({ build: build.id, filename, size: received.size, job: job.jobId }, 'artifact stored');
       return c.json({ build_id: build.id, filename, sha256: received.sha256, size: received.size, repository: `/repos/${ns.name}/${iteration.number}/${build.arch}/` }, 201);

@@ -85,6 +85,20 @@ describe('/api/v1', () => {
     expect(ns.builds.map((b) => `${b.pkgbase}/${b.arch}`)).toEqual(['zlib/x86_64', 'libpng/x86_64']);
   });
 
+  it('keeps no half-made build set when planning fails, and answers 502 when GitLab is unreachable', async () => {
+    for (let i = 0; i < 2; i++) {
+      const res = await call('POST', '/namespaces', { name: 'fw-only', origin_changesets: ['firmware@main'] });
+      expect(res.status).toBe(422);
+      expect(await res.json()).toMatchObject({ error: 'not_buildable', detail: 'firmware: built on none of the configured architectures (x86_64)' });
+    }
+    expect(rig.server.store.namespaceByName('fw-only')).toBeUndefined();
+    rig.gitlab.faults.inject({ route: 'GET /projects/:id/repository/commits/:sha', respond: 503, times: Infinity });
+    const down = await call('POST', '/namespaces', { origin_changesets: ['zlib@some-branch'] });
+    rig.gitlab.faults.clear();
+    expect(down.status).toBe(502);
+    expect(await down.json()).toMatchObject({ error: 'gitlab_error', detail: expect.stringMatching(/GitLab did not answer GET/) });
+  });
+
   it('fails a build with GitLab\'s message when GitLab refuses the pipeline, and retries 429s', async () => {
     rig.gitlab.faults.inject({ route: 'POST /projects/:id/pipeline', respond: 429, times: 1 });
     const ok = (await (await call('POST', '/namespaces', { name: 'throttled', origin_changesets: ['libpng@main'] })).json()) as { builds: { state: string; pipeline_id: number | null }[] };
@@ -107,5 +121,18 @@ describe('/api/v1', () => {
     expect(metrics).toMatch(/^quarters_gitlab_api_calls_total\{method="POST",route="[^"]*",status="429"\} 1$/m);
     expect(metrics).toMatch(/^quarters_gitlab_api_call_seconds_count\{/m);
     expect((await fetch(`${rig.url}/nowhere`)).status).toBe(404);
+  });
+
+  it('shows build sets in the web UI, escaped', async () => {
+    const index = await (await fetch(`${rig.url}/`)).text();
+    expect(index).toContain('<a href="/ui/namespaces/png">png</a>');
+    const page = await fetch(`${rig.url}/ui/namespaces/png`);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await page.text()).toMatch(/<td>zlib<\/td><td>x86_64<\/td>/);
+    expect((await fetch(`${rig.url}/ui/namespaces/%3Cscript%3E`)).status).toBe(404);
+    const created = await call('POST', '/namespaces', { name: 'amp', origin_changesets: ['zlib@main'], packager: 'Jane & "Co" <j@example.org>' });
+    expect(created.status).toBe(201);
+    const escaped = await (await fetch(`${rig.url}/ui/namespaces/amp`)).text();
+    expect(escaped).toContain('packager Jane &amp; &quot;Co&quot; &lt;j@example.org&gt;');
   });
 });

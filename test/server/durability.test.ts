@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixtureText } from './http-harness.js';
-import { startRig, srcinfo, type Rig } from './server-harness.js';
+import { API_TOKEN, startRig, srcinfo, type Rig } from './server-harness.js';
 import { packagerOf } from '../../src/server/push.js';
 import { packagerOfMergeRequest } from '../../src/server/merge-requests.js';
 import { pushHookSchema, mergeRequestHookSchema } from '../../src/server/webhooks/payloads.js';
@@ -33,6 +33,19 @@ describe('durability', () => {
     expect(rig.server.inbox.depth()).toBe(0);
   });
 
+  it('does not undo a newer push when an older one is processed after it', async () => {
+    rig = await startRig({ build: { auto_rebuild: false } });
+    const zlib = rig.addPackage('zlib', srcinfo('zlib'));
+    await rig.server.index.syncAll();
+    const older = rig.gitlab.state.pushFiles(zlib, { '.SRCINFO': srcinfo('zlib', { version: '2-1' }) });
+    const newer = rig.gitlab.state.pushFiles(zlib, { '.SRCINFO': srcinfo('zlib', { version: '3-1' }) });
+    // The newer push is processed first (the older one's delivery or processing came late).
+    await rig.deliver('Push Hook', rig.gitlab.pushHookBody(newer, JANE));
+    await rig.deliver('Push Hook', rig.gitlab.pushHookBody(older, JANE));
+    expect(rig.server.inbox.depth()).toBe(0);
+    expect(rig.server.recipes.get('zlib', 'main')).toMatchObject({ sha: newer.after, recipe: { version: { text: '3-1' } } });
+  });
+
   it('never makes a second pipeline when GitLab created one but the answer was lost', async () => {
     rig = await startRig();
     const zlib = rig.addPackage('zlib', srcinfo('zlib'));
@@ -62,6 +75,29 @@ describe('durability', () => {
     await rig.server.buildSets.reconcile();
     expect(rig.gitlab.state.pipelinesOf(zlib)).toHaveLength(1);
     expect(rig.server.store.build(before.id)!.pipeline_id).toBe(rig.gitlab.state.pipelinesOf(zlib)[0]!.id);
+  });
+});
+
+describe('cancellation', () => {
+  let rig: Rig;
+  afterEach(async () => rig?.close());
+
+  it('is recorded before GitLab is asked, and carried out by the reconcile loop when GitLab was down', async () => {
+    rig = await startRig();
+    const zlib = rig.addPackage('zlib', srcinfo('zlib'));
+    await rig.server.index.syncAll();
+    await rig.deliver('Push Hook', rig.gitlab.pushHookBody(rig.gitlab.state.pushFiles(zlib, { '.SRCINFO': srcinfo('zlib', { version: '2-1' }) }), JANE));
+    const pipeline = rig.gitlab.state.pipelinesOf(zlib)[0]!;
+    rig.gitlab.faults.inject({ route: 'POST /projects/:id/pipelines/:pipeline_id/cancel', respond: 503, times: Infinity });
+    const res = await fetch(`${rig.url}/api/v1/namespaces/auto-zlib/cancel`, { method: 'POST', headers: { Authorization: `Bearer ${API_TOKEN}` } });
+    expect(res.status).toBe(200);
+    expect(rig.gitlab.state.pipeline(pipeline.id).status).toBe('pending');
+    expect(rig.server.store.pendingCancellations()).toEqual([{ project_id: zlib.id, pipeline_id: pipeline.id }]);
+    rig.gitlab.faults.clear();
+    await rig.restart();
+    await rig.server.buildSets.reconcile();
+    expect(rig.gitlab.state.pipeline(pipeline.id).status).toBe('canceled');
+    expect(rig.server.store.pendingCancellations()).toEqual([]);
   });
 });
 

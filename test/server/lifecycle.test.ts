@@ -66,6 +66,26 @@ describe('the server end to end', () => {
     expect(rig.gitlab.state.pipelinesOf()).toHaveLength(2);
   });
 
+  it('moves a dispatched build to building on a Job Hook of its pipeline, and ignores tag pushes', async () => {
+    rig = await startRig();
+    const { zlib } = await chain(rig);
+    await rig.deliver('Push Hook', rig.gitlab.pushHookBody(rig.gitlab.state.pushFiles(zlib!, { '.SRCINFO': srcinfo('zlib', { version: '2-1' }) }), JANE));
+    rig.gitlab.setPipelineHook(undefined);
+    const pipeline = rig.gitlab.state.pipelinesOf(zlib!)[0]!;
+    const tag = JSON.parse(fixtureText('tag_push.json')) as Record<string, unknown>;
+    expect((await rig.deliver('Tag Push Hook', { ...tag, project_id: zlib!.id })).status).toBe(202);
+    expect(statesOf(rig, 'auto-zlib').zlib).toBe('dispatched');
+    const job = {
+      object_kind: 'build', ref: 'main', tag: false, sha: pipeline.sha, build_id: pipeline.jobIds[0], build_name: 'build', build_stage: 'build',
+      build_status: 'running', pipeline_id: pipeline.id, project_id: zlib!.id, project_name: zlib!.pathWithNamespace,
+    };
+    expect((await rig.deliver('Job Hook', job)).status).toBe(202);
+    expect(statesOf(rig, 'auto-zlib').zlib).toBe('building');
+    // A job of a pipeline quarters did not make moves nothing.
+    expect((await rig.deliver('Job Hook', { ...job, pipeline_id: 1, build_id: 2 })).status).toBe(202);
+    expect(rig.server.inbox.depth()).toBe(0);
+  });
+
   it('finds a lost Pipeline Hook by polling GitLab (reconcile)', async () => {
     rig = await startRig();
     const { zlib } = await chain(rig);
@@ -135,6 +155,11 @@ describe('the server end to end', () => {
     expect(rig.server.recipes.get('zlib', 'next')).toBeUndefined();
     expect(rig.server.recipes.get('zlib', 'main')).toBeDefined();
     expect(rig.server.store.listNamespaces()).toEqual([]);
+
+    // A project outside the packages group is not read, whatever its hook says.
+    const stray = rig.gitlab.state.addProject({ path: 'elsewhere/zlib', files: { '.SRCINFO': srcinfo('zlib') } });
+    await rig.deliver('Push Hook', rig.gitlab.pushHookBody(rig.gitlab.state.pushFiles(stray, { '.SRCINFO': srcinfo('zlib', { version: '66-1' }) }), JANE));
+    expect(rig.server.recipes.get('zlib', 'main')!.recipe.version.text).toBe('9-1');
   });
 
   it('posts exactly one note on a merge request across three updates, and retires the set on merge', async () => {

@@ -66,5 +66,18 @@ describe('a push to the first of a dependency chain', () => {
     const shown = (await (await fetch(`${rig.url}/api/v1/namespaces/auto-zlib`)).json()) as { builds: { pkgbase: string; state: string; pipeline_id: number; packager: string }[] };
     expect(shown.builds.map((b) => [b.pkgbase, b.state, b.packager])).toEqual([['zlib', 'built', JANE], ['libpng', 'built', JANE], ['cairo', 'built', JANE]]);
     expect(shown.builds.map((b) => b.pipeline_id)).toEqual(pipelines().map((p) => p.id));
+
+    // cairo changes: a new iteration rebuilds cairo only; zlib and libpng are carried over, packages and all.
+    const cairo = rig.gitlab.state.project('packages/cairo');
+    await rig.deliver('Push Hook', rig.gitlab.pushHookBody(rig.gitlab.state.pushFiles(cairo, { '.SRCINFO': srcinfo('cairo', { version: '1.1-1', depends: ['libpng'] }) }), { id: 7, username: 'jane', name: 'Jane Packager', email: 'jane@example.org' }));
+    expect(rig.server.store.latestIteration(ns.id)!.number).toBe(2);
+    expect(builds().map((b) => [b.pkgbase, b.state, b.reused_from !== null])).toEqual([['zlib', 'built', true], ['libpng', 'built', true], ['cairo', 'dispatched', false]]);
+    const carried = await fetch(`${rig.url}/repos/auto-zlib/2/x86_64/quarters.db`);
+    expect(await pacmanDbEntries(Buffer.from(await carried.arrayBuffer()))).toEqual(['libpng-1.0-1', 'zlib-1.1-1']);
+    await runBuild(pipelines()[3]!.id, 'cairo', '1.1-1');
+    const latest = await fetch(`${rig.url}/repos/auto-zlib/latest/x86_64/quarters.db`);
+    expect(await pacmanDbEntries(Buffer.from(await latest.arrayBuffer()))).toEqual(['cairo-1.1-1', 'libpng-1.0-1', 'zlib-1.1-1']);
+    const iterationOne = await fetch(`${rig.url}/repos/auto-zlib/1/x86_64/quarters.db`);
+    expect(await pacmanDbEntries(Buffer.from(await iterationOne.arrayBuffer()))).toEqual(['cairo-1.0-1', 'libpng-1.0-1', 'zlib-1.1-1']);
   });
 });

@@ -86,12 +86,15 @@ describe('PUT /api/v1/builds/:id/artifacts/:filename', () => {
     const served = await fetch(`${rig.url}/repos/auto-zlib/latest/x86_64/${file.filename}`);
     expect(Buffer.from(await served.arrayBuffer()).equals(readFileSync(file.path))).toBe(true);
     const again = await pacmanPackage({ name: 'zlib', version: '1.1-1', packager: PACKAGER, depends: ['glibc'] });
-    expect((await upload(rig.url, buildId, again, tokens())).status).toBe(201);
+    expect((await upload(rig.url, buildId, again, tokens(), { 'X-Quarters-Resource-Usage': '{"wall_seconds": "slow"}' })).status).toBe(400);
+    const usage = { wall_seconds: 12.5, cpu_seconds: 20.25, peak_memory_bytes: 104857600, disk_bytes: 4096 };
+    expect((await upload(rig.url, buildId, again, tokens(), { 'X-Quarters-Resource-Usage': JSON.stringify(usage) })).status).toBe(201);
     const reserved = await fetch(`${rig.url}/repos/auto-zlib/1/x86_64/${file.filename}`);
     expect(Buffer.from(await reserved.arrayBuffer()).equals(readFileSync(again.path))).toBe(true);
     const db = await fetch(`${rig.url}/repos/auto-zlib/1/x86_64/quarters.db`);
     expect(await pacmanDbEntries(Buffer.from(await db.arrayBuffer()))).toEqual(['zlib-1.1-1']);
-    const build = (await (await fetch(`${rig.url}/api/v1/builds/${buildId}`)).json()) as { artifacts: { filename: string; sha256: string }[] };
+    const build = (await (await fetch(`${rig.url}/api/v1/builds/${buildId}`)).json()) as { artifacts: { filename: string; sha256: string }[]; resource_usage: unknown };
+    expect(build.resource_usage).toEqual(usage);
     expect(build.artifacts).toEqual([{ filename: file.filename, sha256: sha256Of(again.path), size: readFileSync(again.path).length }]);
     expect(poolAndTemp().tmp).toEqual([]);
   });

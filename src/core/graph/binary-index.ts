@@ -61,10 +61,13 @@ export class BinaryIndex {
     readonly view: ArchView,
   ) {
     const built = entries.filter((entry) => builtFor(entry.binary.architectures, view.arch));
-    // Archive indices come sorted already; checking is one pass, sorting them again is not.
-    let sorted = true;
-    for (let i = 1; i < built.length && sorted; i++) sorted = compareEntries(built[i - 1]!, built[i]!) <= 0;
-    this.entries = sorted ? built : built.sort(compareEntries);
+    // Sorting positions over plain arrays of names is several times faster than sorting the entries themselves.
+    const names = built.map((entry) => entry.name);
+    const versions = built.map((entry) => entry.version);
+    const order = Int32Array.from(built, (_, i) => i).sort(
+      (a, b) => compareText(names[a]!, names[b]!) || compareText(versions[a]!, versions[b]!) || compareText(built[a]!.source, built[b]!.source),
+    );
+    this.entries = Array.from(order, (i) => built[i]!);
     this.runClauseCache = new Array<readonly DependencyClause[] | undefined>(this.entries.length);
     this.entries.forEach((entry, id) => {
       pushTo(this.real, entry.name, id);
@@ -213,8 +216,4 @@ export class BinaryIndex {
     }
     return answer;
   }
-}
-
-function compareEntries(a: BinaryEntry, b: BinaryEntry): number {
-  return compareText(a.name, b.name) || compareText(a.version, b.version) || compareText(a.source, b.source);
 }

@@ -8,6 +8,10 @@
  *   - or the run dependencies (Depends, Pre-Depends) of P's own binaries (`run`). Arch and AOSC install
  *     those to build P; for every flavour they are what makes P's binaries work, and what a build
  *     environment that installs P's binaries pulls in, so a build of Q can change them.
+ * A clause with alternatives (`a | b`) needs what the package manager would install for it: by
+ * default the first alternative that some binary satisfies (sbuild and apt take the first one they
+ * can; every provider of a virtual name counts, since which one gets installed depends on the
+ * machine). `alternatives: 'all'` counts every alternative instead, the reading of `dose-ceve`.
  * Every dependency is resolved once here; planning a build set is then graph traversal only.
  * A clause nothing satisfies is kept as unresolved, never dropped silently.
  */
@@ -24,6 +28,9 @@ export type NeedKind = 'build' | 'build-arch' | 'build-indep' | 'check' | 'run';
 
 export const NEED_KINDS: readonly NeedKind[] = ['build', 'build-arch', 'build-indep', 'check', 'run'];
 
+/** Which alternatives of a clause a source needs: the first one something satisfies (what gets installed), or all of them. */
+export type AlternativePolicy = 'first' | 'all';
+
 /** A clause of a source that no binary on the architecture satisfies. */
 export interface UnresolvedClause {
   kind: NeedKind;
@@ -34,12 +41,15 @@ export interface UnresolvedClause {
 
 /**
  * Edges are stored as a compressed adjacency (edges of source `s` are `edgeStart[s]` to
- * `edgeStart[s + 1] - 1`), one edge per (P, Q) pair, with the first dependency that made it as witness.
+ * `edgeStart[s + 1] - 1`, in target order), one edge per (P, Q) pair, with the first dependency
+ * that made it as witness.
  */
 export class DependencyGraph {
   /** Source packages built on the architecture, sorted by pkgbase (one per pkgbase: the highest version). Ids are positions. */
   readonly sources: readonly SourcePackage[];
   readonly sourceIds: ReadonlyMap<string, number>;
+  /** `sources[id].pkgbase` as one array: parsers give sources of several shapes, and reading a name through them is slow in hot loops. */
+  readonly pkgbases: readonly string[];
   readonly edgeStart: Int32Array;
   readonly edgeTarget: Int32Array;
   /** The binary (index id) of the target that satisfies the witness clause. */
@@ -61,6 +71,7 @@ export class DependencyGraph {
   constructor(
     readonly index: BinaryIndex,
     sources: readonly SourcePackage[],
+    readonly alternatives: AlternativePolicy = 'first',
   ) {
     const view = index.view;
     const chosen = new Map<string, SourcePackage>();
@@ -76,6 +87,7 @@ export class DependencyGraph {
     for (const pkgbase of chosen.keys()) notBuilt.delete(pkgbase);
     this.notBuilt = notBuilt;
     this.sources = [...chosen.values()].sort((a, b) => compareText(a.pkgbase, b.pkgbase));
+    this.pkgbases = this.sources.map((source) => source.pkgbase);
     const sourceIds = new Map<string, number>();
     this.sources.forEach((source, id) => sourceIds.set(source.pkgbase, id));
     this.sourceIds = sourceIds;
@@ -106,7 +118,7 @@ export class DependencyGraph {
       for (const clause of list) {
         let satisfying = resolved.get(clause);
         if (!satisfying) {
-          satisfying = resolveClause(index, clause);
+          satisfying = alternatives === 'first' ? resolveFirstAlternative(index, clause) : resolveClause(index, clause);
           resolved.set(clause, satisfying);
         }
         if (satisfying.length === 0) {
@@ -147,19 +159,27 @@ export class DependencyGraph {
     });
     start[this.sources.length] = targets.length;
 
+    // Each source's edges in target order: a plan then lists what a package needs in pkgbase order without sorting.
+    const order = new Int32Array(targets.length);
+    for (let e = 0; e < order.length; e++) order[e] = e;
+    for (let s = 0; s < this.sources.length; s++) {
+      if (start[s + 1]! - start[s]! > 1) order.subarray(start[s]!, start[s + 1]!).sort((a, b) => targets[a]! - targets[b]!);
+    }
+    const position = new Int32Array(order.length);
+    order.forEach((e, at) => (position[e] = at));
     this.edgeStart = start;
-    this.edgeTarget = Int32Array.from(targets);
-    this.edgeBinary = Int32Array.from(witnessBinary);
-    this.edgeKind = Uint8Array.from(kinds);
-    this.edgeVia = Int32Array.from(vias);
-    this.edgeClause = clauses;
-    this.selfNeeds = selfNeeds;
+    this.edgeTarget = Int32Array.from(order, (e) => targets[e]!);
+    this.edgeBinary = Int32Array.from(order, (e) => witnessBinary[e]!);
+    this.edgeKind = Uint8Array.from(order, (e) => kinds[e]!);
+    this.edgeVia = Int32Array.from(order, (e) => vias[e]!);
+    this.edgeClause = Array.from(order, (e) => clauses[e]!);
+    this.selfNeeds = new Map([...selfNeeds].map(([s, e]) => [s, position[e]!]));
     this.unresolved = unresolved;
   }
 
   /** The graph of a universe for one architecture (and build profiles). */
-  static of(universe: Universe, view: ArchView): DependencyGraph {
-    return new DependencyGraph(new BinaryIndex(universe.flavour, binaryEntries(universe), view), universe.sources);
+  static of(universe: Universe, view: ArchView, alternatives: AlternativePolicy = 'first'): DependencyGraph {
+    return new DependencyGraph(new BinaryIndex(universe.flavour, binaryEntries(universe), view), universe.sources, alternatives);
   }
 
   /** Number of edges. */
@@ -216,6 +236,15 @@ export function resolveClause(index: BinaryIndex, clause: DependencyClause): num
   const found = new Set<number>();
   for (const atom of clause) for (const id of index.resolveAtom(atom)) found.add(id);
   return [...found].sort((a, b) => a - b);
+}
+
+/** The binaries satisfying the first alternative of the clause that any binary satisfies; empty if none does. */
+export function resolveFirstAlternative(index: BinaryIndex, clause: DependencyClause): number[] {
+  for (const atom of clause) {
+    const found = index.resolveAtom(atom);
+    if (found.length > 0) return found;
+  }
+  return [];
 }
 
 function newer(index: BinaryIndex, a: SourcePackage, b: SourcePackage): boolean {

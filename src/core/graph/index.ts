@@ -1,8 +1,9 @@
 /** The rebuild-graph engine: binary indexes, reverse dependency closures and build-set planning. */
 export { BinaryIndex, type MentionRange, type ProvideRef } from './binary-index.js';
-export { DependencyGraph, NEED_KINDS, resolveClause, type NeedKind, type UnresolvedClause } from './dependency-graph.js';
+export { DependencyGraph, NEED_KINDS, resolveClause, resolveFirstAlternative, type AlternativePolicy, type NeedKind, type UnresolvedClause } from './dependency-graph.js';
 export {
   dependencyGraphFor,
+  GraphMismatchError,
   planBuildSet,
   UnknownSourceError,
   whyChain,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { binary, clauses, dep, indexed, provide, source } from '../../../test/support/universe-builder.js';
 import { checkPlan } from '../../../test/support/plan-checks.js';
 import type { SourcePackage } from '../recipe/model.js';
-import { planBuildSet, UnknownSourceError, whyChain } from './plan.js';
+import { dependencyGraphFor, GraphMismatchError, planBuildSet, UnknownSourceError, whyChain } from './plan.js';
 import type { Universe } from './universe.js';
 
 const arch = (pkgbase: string, version: string, parts: Parameters<typeof source>[3] = {}): SourcePackage => source('pkgbuild', pkgbase, version, parts);
@@ -15,6 +15,7 @@ const archSources: SourcePackage[] = [
   arch('curl', '8.11.0-1', { binaries: [binary('curl', { depends: clauses(dep('libz.so', '=', '1-64')) }), binary('libcurl-compat')] }),
   arch('python', '3.12.7-1', { buildDepends: clauses('openssl') }),
   arch('alt', '1-1', { buildDepends: clauses([dep('libressl'), dep('openssl')]) }),
+  arch('prefers-glibc', '1-1', { buildDepends: clauses([dep('glibc'), dep('openssl')]) }),
   arch('cyc-a', '1-1', { buildDepends: clauses('zlib', 'cyc-b') }),
   arch('cyc-b', '1-1', { checkDepends: clauses('cyc-a') }),
   arch('ghc', '9.4-1', { buildDepends: clauses('ghc', 'zlib') }),
@@ -40,8 +41,8 @@ describe('planBuildSet (pkgbuild)', () => {
     expect(plan.cycles).toEqual([
       {
         members: ['cyc-a', 'cyc-b'],
-        buildOrder: ['cyc-b', 'cyc-a'],
-        closingEdges: [{ from: 'cyc-b', to: 'cyc-a', kind: 'check', binary: 'cyc-a', clause: 'cyc-a' }],
+        buildOrder: ['cyc-a', 'cyc-b'],
+        closingEdges: [{ from: 'cyc-a', to: 'cyc-b', kind: 'build', binary: 'cyc-b', clause: 'cyc-b' }],
       },
       { members: ['ghc'], buildOrder: ['ghc'], closingEdges: [{ from: 'ghc', to: 'ghc', kind: 'build', binary: 'ghc', clause: 'ghc' }] },
     ]);
@@ -83,6 +84,14 @@ describe('planBuildSet (pkgbuild)', () => {
     ]);
   });
 
+  it('counts the first alternative something satisfies, or all of them when asked', () => {
+    expect(plan.packages.map((p) => p.pkgbase)).not.toContain('prefers-glibc');
+    const all = planBuildSet(archUniverse, { arch: 'x86_64', origins: ['zlib'], alternatives: 'all' });
+    expect(all.alternatives).toBe('all');
+    expect(all.packages.find((p) => p.pkgbase === 'prefers-glibc')?.because).toMatchObject({ to: 'openssl', clause: 'glibc | openssl' });
+    expect(checkPlan(all)).toEqual([]);
+  });
+
   it('is the same plan whatever order the universe comes in', () => {
     const reversed: Universe = { flavour: 'pkgbuild', sources: [...archSources].reverse() };
     expect(planBuildSet(reversed, { arch: 'x86_64', origins: ['zlib'] })).toEqual(plan);
@@ -99,6 +108,14 @@ describe('planBuildSet (pkgbuild)', () => {
     const nocheck = planBuildSet(archUniverse, { arch: 'x86_64', origins: ['zlib'], profiles: ['nocheck'] });
     expect(nocheck.packages.map((p) => p.pkgbase)).not.toContain('cyc-b');
     expect(nocheck.cycles.map((c) => c.members)).toEqual([['ghc']]);
+  });
+
+  it('refuses a prebuilt graph with options it was not built for', () => {
+    const graph = dependencyGraphFor(archUniverse, 'x86_64');
+    expect(planBuildSet(graph, { arch: 'x86_64', origins: ['zlib'] })).toEqual(plan);
+    expect(() => planBuildSet(graph, { arch: 'aarch64', origins: ['zlib'] })).toThrow(GraphMismatchError);
+    expect(() => planBuildSet(graph, { arch: 'x86_64', origins: ['zlib'], profiles: ['nocheck'] })).toThrow(GraphMismatchError);
+    expect(() => planBuildSet(graph, { arch: 'x86_64', origins: ['zlib'], alternatives: 'all' })).toThrow(GraphMismatchError);
   });
 
   it('rejects origins it does not know or that are not built on the architecture', () => {

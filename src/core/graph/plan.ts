@@ -3,8 +3,9 @@
  *
  * **Reach.** On the plan's architecture, source P *needs* source Q when one of P's dependencies
  * that take part in building it (see dependency-graph.ts: build dependencies, check dependencies,
- * and the run dependencies of P's binaries) is satisfied by a binary of Q, through any alternative
- * or Provides, versions checked. P *reaches* the set when a chain of needs leads from P to an
+ * and the run dependencies of P's binaries) is satisfied by a binary of Q, by name or Provides,
+ * versions checked; of a clause's alternatives, the first one something satisfies counts (what
+ * sbuild and apt install), or every one with `alternatives: 'all'`. P *reaches* the set when a chain of needs leads from P to an
  * origin. The build set is the origins plus every source that reaches them. Because a build
  * environment installs the build dependencies together with their run dependencies, and a run
  * dependency of a binary is a need of its source, a package whose build environment contains a
@@ -13,15 +14,16 @@
  *
  * **Order.** Edges P → Q inside the set mean Q is built before P. Strongly connected components are
  * cycles: each is reported (members, and the closing edges that a bootstrap has to break, i.e.
- * satisfy from the binaries already published) and scheduled as one unit: its members share a wave
- * and build in `buildOrder`, the order its edges allow once the closing edges are removed. Wave 0
+ * satisfy from the binaries already published; feedback.ts keeps them few) and scheduled as one
+ * unit: its members share a wave and build in `buildOrder`, which every other edge respects. Wave 0
  * holds what needs nothing in the set; a unit's wave is one more than the highest wave it needs.
  * The critical path is the longest chain of units, its length the number of waves.
  */
 import { archView } from '../recipe/arch-view.js';
-import { DependencyGraph, NEED_KINDS, type NeedKind } from './dependency-graph.js';
+import { DependencyGraph, NEED_KINDS, type AlternativePolicy, type NeedKind } from './dependency-graph.js';
 import { compareText } from './order.js';
 import { pushTo } from './multimap.js';
+import { breakCycle } from './feedback.js';
 import { stronglyConnectedComponents } from './scc.js';
 import type { Universe } from './universe.js';
 
@@ -73,6 +75,7 @@ export interface BuildSetPlan {
   flavour: string;
   arch: string;
   profiles: string[];
+  alternatives: AlternativePolicy;
   origins: string[];
   /** Sorted by wave, then pkgbase. */
   packages: PlannedPackage[];
@@ -92,6 +95,8 @@ export interface PlanOptions {
   profiles?: readonly string[];
   /** pkgbases the set starts from. */
   origins: readonly string[];
+  /** Which alternatives of a dependency count (default: the first one something satisfies). */
+  alternatives?: AlternativePolicy;
 }
 
 /** Origins the planner cannot use: not in the universe, or not built on the architecture. */
@@ -109,22 +114,28 @@ export class UnknownSourceError extends Error {
   }
 }
 
+/** A prebuilt graph given to planBuildSet with options it was not built for (another architecture, profiles or alternatives). */
+export class GraphMismatchError extends Error {
+  override name = 'GraphMismatchError';
+}
+
 const graphs = new WeakMap<Universe, Map<string, DependencyGraph>>();
 
 /**
  * The dependency graph of a universe for an architecture and profiles, built once and remembered
- * for as long as the universe is alive: every later plan is graph traversal only.
+ * for as long as the universe is alive: every later plan is graph traversal only. A universe is
+ * taken as immutable: after a change to its packages, plan with a new Universe object.
  */
-export function dependencyGraphFor(universe: Universe, arch: string, profiles: readonly string[] = []): DependencyGraph {
+export function dependencyGraphFor(universe: Universe, arch: string, profiles: readonly string[] = [], alternatives: AlternativePolicy = 'first'): DependencyGraph {
   let perView = graphs.get(universe);
   if (!perView) {
     perView = new Map();
     graphs.set(universe, perView);
   }
-  const key = [arch, ...[...profiles].sort()].join('\u0000');
+  const key = [alternatives, arch, ...[...profiles].sort()].join('\u0000');
   let graph = perView.get(key);
   if (!graph) {
-    graph = DependencyGraph.of(universe, archView(arch, profiles));
+    graph = DependencyGraph.of(universe, archView(arch, profiles), alternatives);
     perView.set(key, graph);
   }
   return graph;
@@ -132,8 +143,12 @@ export function dependencyGraphFor(universe: Universe, arch: string, profiles: r
 
 /** Plans the build set of `origins` on an architecture. Throws UnknownSourceError for origins it cannot plan. */
 export function planBuildSet(input: Universe | DependencyGraph, options: PlanOptions): BuildSetPlan {
-  const graph = input instanceof DependencyGraph ? input : dependencyGraphFor(input, options.arch, options.profiles);
-  if (graph.index.view.arch !== options.arch) throw new Error(`the graph is for ${graph.index.view.arch}, not ${options.arch}`);
+  const graph = input instanceof DependencyGraph ? input : dependencyGraphFor(input, options.arch, options.profiles, options.alternatives);
+  if (graph.index.view.arch !== options.arch) throw new GraphMismatchError(`the graph is for ${graph.index.view.arch}, not ${options.arch}`);
+  if (options.alternatives && graph.alternatives !== options.alternatives) throw new GraphMismatchError(`the graph counts ${graph.alternatives} alternatives, not ${options.alternatives}`);
+  if (options.profiles && [...options.profiles].sort(compareText).join(' ') !== [...graph.index.view.profiles].sort(compareText).join(' ')) {
+    throw new GraphMismatchError(`the graph is for profiles [${[...graph.index.view.profiles].join(' ')}], not [${options.profiles.join(' ')}]`);
+  }
   const origins = resolveOrigins(graph, options.origins);
 
   const n = graph.sources.length;
@@ -163,7 +178,7 @@ export function planBuildSet(input: Universe | DependencyGraph, options: PlanOpt
   // Ids follow pkgbase order, so everything sorted by id below is sorted by name.
   const members = queue.slice(0, tail).sort();
 
-  const { componentOf, members: components, closingEdges } = stronglyConnectedComponents(
+  const { componentOf, members: components } = stronglyConnectedComponents(
     { start: graph.edgeStart, target: graph.edgeTarget },
     members,
   );
@@ -186,46 +201,42 @@ export function planBuildSet(input: Universe | DependencyGraph, options: PlanOpt
   });
 
   const edge = (e: number): PlanEdge => describeEdge(graph, e);
-  const name = (p: number): string => graph.sources[p]!.pkgbase;
-  const closingByComponent = new Map<number, number[]>();
-  for (const e of closingEdges) pushTo(closingByComponent, componentOf[graph.edgeTarget[e]!]!, e);
-  for (const [p, e] of graph.selfNeeds) if (inSet[p]) pushTo(closingByComponent, componentOf[p]!, e);
+  const pkgbases = graph.pkgbases;
+  const name = (p: number): string => pkgbases[p]!;
+  const selfNeedsByComponent = new Map<number, number[]>();
+  for (const [p, e] of graph.selfNeeds) if (inSet[p]) pushTo(selfNeedsByComponent, componentOf[p]!, e);
 
   const cyclic: number[] = [];
   components.forEach((component, c) => {
-    if (component.length > 1 || closingByComponent.has(c)) cyclic.push(c);
+    if (component.length > 1 || selfNeedsByComponent.has(c)) cyclic.push(c);
   });
   cyclic.sort((a, b) => components[a]![0]! - components[b]![0]!);
   const cycleOf = new Map<number, number>(cyclic.map((c, i) => [c, i]));
+  const adjacency = { start: graph.edgeStart, target: graph.edgeTarget };
   const cycles: PlanCycle[] = cyclic.map((c) => {
     const component = components[c]!;
-    const closing = closingByComponent.get(c)!.sort((a, b) => a - b);
-    return {
-      members: component.map(name),
-      buildOrder: buildOrder(graph, component, componentOf, new Set(closing)).map(name),
-      closingEdges: closing.map(edge),
-    };
+    const broken = component.length > 1 ? breakCycle(adjacency, component) : { order: component, closingEdges: [] };
+    const closing = [...broken.closingEdges, ...(selfNeedsByComponent.get(c) ?? [])].sort((a, b) => a - b);
+    return { members: component.map(name), buildOrder: broken.order.map(name), closingEdges: closing.map(edge) };
   });
 
   const waveCount = components.length > 0 ? componentWave.reduce((a, b) => Math.max(a, b), 0) + 1 : 0;
   const waves: string[][] = Array.from({ length: waveCount }, () => []);
   const packages: PlannedPackage[] = [];
-  const needIds: number[] = [];
   let edgeCount = 0;
   for (const p of members) {
-    const source = graph.sources[p]!;
     const c = componentOf[p]!;
     const wave = componentWave[c]!;
-    waves[wave]!.push(source.pkgbase);
-    needIds.length = 0;
+    waves[wave]!.push(pkgbases[p]!);
+    const needs: string[] = [];
     for (let e = graph.edgeStart[p]!; e < graph.edgeStart[p + 1]!; e++) {
       const q = graph.edgeTarget[e]!;
       if (!inSet[q]) continue;
       edgeCount++;
-      if (q !== p) needIds.push(q);
+      if (q !== p) needs.push(pkgbases[q]!);
     }
     const because = parentEdge[p]! >= 0 ? edge(parentEdge[p]!) : null;
-    packages.push({ pkgbase: source.pkgbase, version: source.version.text, wave, cycle: cycleOf.get(c) ?? null, needs: needIds.sort((a, b) => a - b).map(name), because });
+    packages.push({ pkgbase: pkgbases[p]!, version: graph.sources[p]!.version.text, wave, cycle: cycleOf.get(c) ?? null, needs, because });
   }
   // A stable sort: within a wave the packages stay in pkgbase order.
   packages.sort((a, b) => a.wave - b.wave);
@@ -256,6 +267,7 @@ export function planBuildSet(input: Universe | DependencyGraph, options: PlanOpt
     flavour: graph.index.flavour,
     arch: graph.index.view.arch,
     profiles: [...graph.index.view.profiles].sort(compareText),
+    alternatives: graph.alternatives,
     origins: [...new Set(origins)].map(name),
     packages,
     waves,
@@ -293,8 +305,8 @@ function resolveOrigins(graph: DependencyGraph, names: readonly string[]): numbe
 
 function describeEdge(graph: DependencyGraph, e: number): PlanEdge {
   const described: PlanEdge = {
-    from: graph.sources[graph.edgeSource(e)]!.pkgbase,
-    to: graph.sources[graph.edgeTarget[e]!]!.pkgbase,
+    from: graph.pkgbases[graph.edgeSource(e)]!,
+    to: graph.pkgbases[graph.edgeTarget[e]!]!,
     kind: NEED_KINDS[graph.edgeKind[e]!]!,
     binary: graph.index.entries[graph.edgeBinary[e]!]!.name,
     clause: graph.clauseText(graph.edgeClause[e]!),
@@ -304,28 +316,3 @@ function describeEdge(graph: DependencyGraph, e: number): PlanEdge {
   return described;
 }
 
-/** Kahn's order of a component's members over its edges without the closing ones; ready members go first come, first served, starting in id order. */
-function buildOrder(graph: DependencyGraph, component: number[], componentOf: Int32Array, closing: ReadonlySet<number>): number[] {
-  const c = componentOf[component[0]!]!;
-  const pending = new Map<number, number>();
-  const dependants = new Map<number, number[]>();
-  for (const p of component) {
-    let count = 0;
-    for (let e = graph.edgeStart[p]!; e < graph.edgeStart[p + 1]!; e++) {
-      const q = graph.edgeTarget[e]!;
-      if (q === p || componentOf[q] !== c || closing.has(e)) continue;
-      count++;
-      pushTo(dependants, q, p);
-    }
-    pending.set(p, count);
-  }
-  const order = component.filter((p) => pending.get(p) === 0);
-  for (let head = 0; head < order.length; head++) {
-    for (const d of dependants.get(order[head]!) ?? []) {
-      const left = pending.get(d)! - 1;
-      pending.set(d, left);
-      if (left === 0) order.push(d);
-    }
-  }
-  return order;
-}

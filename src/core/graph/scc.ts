@@ -1,8 +1,4 @@
-/**
- * Strongly connected components (Tarjan's algorithm, iterative so that 34k-node archives cannot
- * overflow the stack), with the edges that close each cycle: the back edges of the depth-first
- * search, to a node still on the search path. Removing them leaves a graph with no cycle.
- */
+/** Strongly connected components: Tarjan's algorithm, iterative so that 34k-node archives cannot overflow the stack. */
 
 /** A directed graph in compressed adjacency form: edges of node `n` are `start[n]` to `start[n + 1] - 1`, heading to `target[e]`. */
 export interface AdjacencyGraph {
@@ -16,8 +12,6 @@ export interface Components {
   componentOf: Int32Array;
   /** Members of each component, ascending. */
   members: number[][];
-  /** Back edges (edge ids) of the search: edges inside a component that close a cycle. Self-loops are not followed. */
-  closingEdges: number[];
 }
 
 /**
@@ -32,10 +26,8 @@ export function stronglyConnectedComponents(graph: AdjacencyGraph, nodes: Int32A
   const order = new Int32Array(size).fill(-1);
   const low = new Int32Array(size);
   const onStack = new Uint8Array(size);
-  const onPath = new Uint8Array(size);
   const componentOf = new Int32Array(size).fill(-1);
   const members: number[][] = [];
-  const closingEdges: number[] = [];
   const stack: number[] = [];
   const pathNode: number[] = [];
   const pathEdge: number[] = [];
@@ -45,7 +37,7 @@ export function stronglyConnectedComponents(graph: AdjacencyGraph, nodes: Int32A
     if (order[root] !== -1) continue;
     order[root] = low[root] = counter++;
     stack.push(root);
-    onStack[root] = onPath[root] = 1;
+    onStack[root] = 1;
     pathNode.push(root);
     pathEdge.push(graph.start[root]!);
     while (pathNode.length > 0) {
@@ -59,18 +51,16 @@ export function stronglyConnectedComponents(graph: AdjacencyGraph, nodes: Int32A
         if (order[next] === -1) {
           order[next] = low[next] = counter++;
           stack.push(next);
-          onStack[next] = onPath[next] = 1;
+          onStack[next] = 1;
           pathNode.push(next);
           pathEdge.push(graph.start[next]!);
-        } else if (onStack[next]) {
-          if (onPath[next]) closingEdges.push(edge);
-          if (order[next]! < low[node]!) low[node] = order[next]!;
+        } else if (onStack[next] && order[next]! < low[node]!) {
+          low[node] = order[next]!;
         }
         continue;
       }
       pathNode.pop();
       pathEdge.pop();
-      onPath[node] = 0;
       if (pathNode.length > 0) {
         const parent = pathNode[pathNode.length - 1]!;
         if (low[node]! < low[parent]!) low[parent] = low[node]!;
@@ -89,5 +79,5 @@ export function stronglyConnectedComponents(graph: AdjacencyGraph, nodes: Int32A
       }
     }
   }
-  return { componentOf, members, closingEdges: closingEdges.sort((a, b) => a - b) };
+  return { componentOf, members };
 }

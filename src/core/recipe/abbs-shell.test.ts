@@ -103,6 +103,16 @@ describe('readShellVariables: what it does not evaluate', () => {
     ]);
   });
 
+  it('reports what cannot start an array element, and goes on', () => {
+    const { variables, issues } = readShellVariables('A=(a ; b | c)\nB=1\n', 'defines');
+    expect(variables.get('A')!.elements).toEqual(['a', 'b', 'c']);
+    expect(variables.get('B')!.value).toBe('1');
+    expect(issues.map((i) => `${i.line}: ${i.message}`)).toEqual([
+      '1: unexpected ";" inside the array "(" ... ")": skipped',
+      '1: unexpected "|" inside the array "(" ... ")": skipped',
+    ]);
+  });
+
   it('reports an unclosed quote at the line where it opens, without throwing', () => {
     const { variables, issues } = readShellVariables('A=1\nB="never closed\nC=3\n', 'defines');
     expect(issues).toEqual([{ file: 'defines', line: 2, message: 'the quote " is never closed' }]);
@@ -126,6 +136,24 @@ describe('readShellVariables: what it does not evaluate', () => {
     expect(variables.get('Y')!.problems).toHaveLength(1);
     expect(variables.get('Z')).toMatchObject({ value: '3', problems: [] });
     expect(issues).toEqual([]);
+  });
+
+  it('evaluates patterns on long values by scanning, not backtracking, and refuses values beyond its limit', () => {
+    // With a backtracking translation these took minutes; bash gives the same answers.
+    const long = 'ab'.repeat(4096);
+    const { variables } = readShellVariables(`V=${long}\nW="\${V//@(a|ab)/z}"\nX="\${V%*a*a*a*a*x}"\nY="\${V//a?(*b)/z}"\nZ="\${V}c"\nT="\${Z%c}"\n`, 'defines');
+    expect(variables.get('W')!.value).toBe('z'.repeat(4096));
+    expect(variables.get('X')!.value).toBe(long);
+    expect(variables.get('Y')!.value).toBe('z');
+    expect(variables.get('T')).toMatchObject({ value: `${long}c`, problems: [{ line: 6, message: expect.stringContaining('8193 characters long, too long for a pattern expansion') }] });
+  });
+
+  it('refuses nesting deep enough to exhaust the stack, with a problem instead of a crash', () => {
+    const deep = 5000;
+    const { variables } = readShellVariables(`A="\${a:-${'${a:-'.repeat(deep)}x${'}'.repeat(deep)}}"\nV=abc\nP="\${V%${'@('.repeat(deep)}x${')'.repeat(deep)}}"\nB=after\n`, 'defines');
+    expect(variables.get('A')!.problems[0]!.message).toBe('expansions nested more than 64 deep are not evaluated (this one expands to nothing here)');
+    expect(variables.get('P')).toMatchObject({ value: 'abc', problems: [{ line: 3, message: expect.stringContaining('groups nested more than 32 deep') }] });
+    expect(variables.get('B')!.value).toBe('after');
   });
 
   it('reports an unsupported pattern and leaves the value unchanged', () => {

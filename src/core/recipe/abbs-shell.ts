@@ -47,6 +47,10 @@ export interface ShellReadResult {
 
 const isNameStart = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
 const isNameChar = (c: number): boolean => isNameStart(c) || (c >= 0x30 && c <= 0x39);
+/** Expansions nest this deep at most (the reader recurses into them; real recipes nest two or three). */
+const MAX_NESTING = 64;
+/** Pattern expansions cost up to the square of the value's length in contrived cases; real recipes stay far below this. */
+const PATTERN_SUBJECT_MAX = 8192;
 /** A run of characters an unquoted word takes literally. */
 const LITERAL_RUN = /[^\s;&|<>()\\'"$`]+/y;
 const BLANK = new Set([' ', '\t', '\r']);
@@ -97,6 +101,8 @@ class ShellReader {
   private readonly issues: ParseIssue[] = [];
   /** The variable being assigned: `X="$X more"` with X unset is the usual idiom, not a mistake. */
   private target = '';
+  /** How many `${` the reader is inside. */
+  private depth = 0;
 
   constructor(
     private readonly src: string,
@@ -308,7 +314,14 @@ class ShellReader {
         this.skipComment();
         continue;
       }
+      const before = this.pos;
       const word = this.readWord();
+      if (this.pos === before) {
+        // `;`, `|`, `&`, `<`, `>` or `(` cannot start an element.
+        this.issues.push(this.problem(before, `unexpected "${c}" inside the array "(" ... ")": skipped`));
+        this.pos += 1;
+        continue;
+      }
       absorb(all, word);
       if (word.splice) elements.push(...word.splice);
       else elements.push(text(word));
@@ -626,6 +639,22 @@ class ShellReader {
 
   /** `${...}` from `pos`. */
   private braced(): Word {
+    if (this.depth >= MAX_NESTING) {
+      const start = this.pos;
+      this.pos += 1;
+      this.skipBalanced('{', '}');
+      return { pieces: [], problems: [this.problem(start, `expansions nested more than ${MAX_NESTING} deep are not evaluated (this one expands to nothing here)`)] };
+    }
+    this.depth += 1;
+    try {
+      return this.bracedExpansion();
+    } finally {
+      this.depth -= 1;
+    }
+  }
+
+  /** `${...}` from `pos`, within the nesting limit. */
+  private bracedExpansion(): Word {
     const start = this.pos;
     this.pos += 2;
     const unsupported = (what: string): Word => {
@@ -761,8 +790,13 @@ class ShellReader {
   private withPattern(start: number, base: Word, pattern: Word, apply: (compiled: ReturnType<typeof compileBashPattern>, value: string) => string): Word {
     const result: Word = { pieces: base.pieces, ...dependencies(base) };
     absorb(result, pattern);
+    const value = text(base);
+    if (value.length > PATTERN_SUBJECT_MAX) {
+      result.problems = [...result.problems, this.problem(start, `the value is ${value.length} characters long, too long for a pattern expansion here (at most ${PATTERN_SUBJECT_MAX}); it is left unchanged`)];
+      return result;
+    }
     try {
-      result.pieces = [{ text: apply(compileBashPattern(pattern.pieces), text(base)), quoted: false }];
+      result.pieces = [{ text: apply(compileBashPattern(pattern.pieces), value), quoted: false }];
     } catch (error) {
       if (!(error instanceof UnsupportedPatternError)) throw error;
       result.problems = [...result.problems, this.problem(start, `${error.message}; the value is left unchanged`)];
@@ -806,22 +840,25 @@ class ShellReader {
 
 /** Both lists of unset references, each once. */
 function mergeUnset(a: readonly UnsetReference[], b: readonly UnsetReference[]): UnsetReference[] {
-  if (b.length === 0) return a as UnsetReference[];
+  if (b.length === 0 || a.length >= KEPT_PER_VARIABLE) return a as UnsetReference[];
   if (a.length === 0) return b as UnsetReference[];
   const out = [...a];
-  for (const r of b) if (!out.some((o) => o.name === r.name && o.file === r.file && o.line === r.line)) out.push(r);
+  for (const r of b) if (out.length < KEPT_PER_VARIABLE && !out.some((o) => o.name === r.name && o.file === r.file && o.line === r.line)) out.push(r);
   return out;
 }
+
+/** How many problems (and unset references) a variable keeps: the first few explain it, and the bound keeps merging cheap whatever the file holds. */
+const KEPT_PER_VARIABLE = 16;
 
 function sameIssue(a: ParseIssue, b: ParseIssue): boolean {
   return a.file === b.file && a.line === b.line && a.message === b.message;
 }
 
-/** Both lists of problems, each problem once. */
+/** Both lists of problems, each problem once, at most KEPT_PER_VARIABLE of them. */
 export function mergeProblems(a: readonly ParseIssue[], b: readonly ParseIssue[]): ParseIssue[] {
-  if (b.length === 0) return a as ParseIssue[];
+  if (b.length === 0 || a.length >= KEPT_PER_VARIABLE) return a as ParseIssue[];
   if (a.length === 0) return b as ParseIssue[];
   const out = [...a];
-  for (const issue of b) if (!out.some((o) => sameIssue(o, issue))) out.push(issue);
+  for (const issue of b) if (out.length < KEPT_PER_VARIABLE && !out.some((o) => sameIssue(o, issue))) out.push(issue);
   return out;
 }

@@ -119,6 +119,9 @@ describe('parseAbbsPackage', () => {
     expect(parse('VER=1\n', 'PKGNAME=foo\nFAIL_ARCH="!(amd64|arm64)"\n').value.architectures).toEqual(['amd64', 'arm64']);
     expect(parse('VER=1\n', 'PKGNAME=foo\nFAIL_ARCH="@(loongson3|riscv64)"\n').value.architectures).toEqual(AOSC_ARCHITECTURES.filter((a) => a !== 'loongson3' && a !== 'riscv64'));
     expect(parse('VER=1\n', 'PKGNAME=foo\nALLOW_ARCH="amd64"\n').value.architectures).toEqual(['amd64']);
+    const noarch = parse('VER=1\n', 'PKGNAME=foo\nABHOST=noarch\nFAIL_ARCH="!(amd64)"\n');
+    expect(noarch.value.architectures).toEqual(['all']);
+    expect(noarch.issues).toEqual([`${DIR}/autobuild/defines:3: FAIL_ARCH "!(amd64)" matches noarch, this package's ABHOST: autobuild refuses to build it`]);
     const excluded = parse('VER=1\n', 'PKGNAME=foo+32\nABHOST=optenv32\nFAIL_ARCH="!(amd64)"\n');
     expect(excluded.value.architectures).toEqual(['optenv32']);
     expect(excluded.issues).toEqual([`${DIR}/autobuild/defines:2: ABHOST is optenv32, which FAIL_ARCH or ALLOW_ARCH excludes: autobuild never builds this package`]);
@@ -147,6 +150,17 @@ describe('parseAbbsPackage', () => {
     expect(issues).toEqual([
       `${DIR}/autobuild/defines:2: PKGDEP: command substitution "$(echo b)" is not evaluated (it expands to nothing here)`,
       `${DIR}/autobuild/defines:3: BUILDDEP__AMD64: refers to $BUIDDEP, which is not set (bash expands it to nothing)`,
+    ]);
+  });
+
+  it('checks that every source has a checksum, per architecture too', () => {
+    const spec = 'VER=1\nSRCS="tbl::https://a/x.tar.gz git::commit=v1::https://b/y"\nCHKSUMS="sha256::00 SKIP"\nSRCS__AMD64="tbl::https://a/z.tar.gz"\nSRCS__ARM64="tbl::https://a/w.tar.gz"\nCHKSUMS__ARM64=""\n';
+    expect(parse(spec, 'PKGNAME=foo\n').issues).toEqual([
+      `${DIR}/spec:4: SRCS__AMD64 lists 1 source but CHKSUMS has 2 checksums: ACBS refuses to fetch them (use SKIP for version-control sources)`,
+      `${DIR}/spec:5: SRCS__ARM64 lists 1 source but CHKSUMS__ARM64 has 0 checksums: ACBS refuses to fetch them (use SKIP for version-control sources)`,
+    ]);
+    expect(parse('VER=1\nSRCS="tbl::https://a/x.tar.gz"\n', 'PKGNAME=foo\n').issues).toEqual([
+      `${DIR}/spec:2: SRCS lists 1 source but CHKSUMS is missing: ACBS refuses to fetch them (use SKIP for version-control sources)`,
     ]);
   });
 
@@ -185,6 +199,43 @@ describe('parseAbbsPackage', () => {
     expect(value!.buildDepends).toEqual([[{ name: 'dpkg' }], [{ name: 'gettext' }], [{ name: 'perl' }]]);
     expect(value!.architectures).toEqual(['any']);
     expect(value!.extra?.group).toBe('01-libdpkg 02-dpkg 03-dpkg-doc');
+  });
+});
+
+describe('parseAbbsPackage on hostile input', () => {
+  it('stays bounded: huge files are refused, thousands of constructs keep a few problems each', () => {
+    const huge = parseAbbsPackage(DIR, recipe('VER=1\n', `PKGNAME=foo\n#${'x'.repeat(1 << 20)}\n`));
+    expect(huge.value).toBeNull();
+    expect(huge.issues.map((i) => i.message)).toContain(`${(1 << 20) + 14} characters: recipe files over 1048576 characters are not read`);
+    const many = parseAbbsPackage(DIR, recipe('VER=1\n', `PKGNAME=foo\nPKGDEP="${'$(x)\n'.repeat(50_000)}a"\n${'echo hi\n'.repeat(20_000)}`));
+    expect(many.value!.binaries[0]!.depends).toEqual([[{ name: 'a' }]]);
+    expect(many.issues.filter((i) => i.message.startsWith('PKGDEP: command substitution'))).toHaveLength(16);
+    expect(many.issues.filter((i) => i.message.startsWith('the command "echo"'))).toHaveLength(20_000);
+  });
+});
+
+describe('parseAbbsPackage on random shell-like text', () => {
+  it('never throws nor loops, and places every issue on a line', () => {
+    // Seeded, so that a failure can be replayed; the tokens are the ones the reader treats specially.
+    let seed = 7;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const tokens = ['A', 'PKGDEP', 'PKGNAME', 'VER', '=', '+=', '"', "'", '$', '{', '}', '(', ')', '[', ']', '\\', '\n', ' ', '#', ';', '|', '&', '!', '*', '?', '@', '%', '/', ':', '-', '^', ',', '`', 'if ', 'fi', 'case ', 'esac', 'x', '1', '<<', '==', '__AMD64', '__RETRO', '~'];
+    const text = (length: number): string => Array.from({ length }, () => tokens[random(tokens.length)]).join('');
+    for (let i = 0; i < 3000; i++) {
+      const spec = `VER=1\n${random(2) ? text(random(50)) : ''}`;
+      const defines = `PKGNAME=p\n${text(random(200))}`;
+      const result = parseAbbsPackage('s/p', [
+        { path: 's/p/spec', text: spec },
+        { path: 's/p/autobuild/defines', text: defines },
+      ]);
+      for (const issue of result.issues) {
+        const lines = (issue.file === 's/p/spec' ? spec : defines).split('\n').length;
+        expect(issue.line >= 0 && issue.line <= lines, `${issue.file}:${issue.line}: ${issue.message}`).toBe(true);
+      }
+    }
   });
 });
 

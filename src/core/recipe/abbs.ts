@@ -37,14 +37,31 @@ interface DefinesFile {
 /** Collects issues, each once. */
 class Issues {
   readonly list: ParseIssue[] = [];
+  private readonly seen = new Set<string>();
   add(issue: ParseIssue): void {
-    if (!this.list.some((i) => i.file === issue.file && i.line === issue.line && i.message === issue.message)) this.list.push(issue);
+    const key = `${issue.file}\0${issue.line}\0${issue.message}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.list.push(issue);
   }
 }
 
+/** Larger recipe files are not read: the largest in aosc-os-abbs is about 55 KB. */
+const MAX_RECIPE_CHARS = 1 << 20;
+
+/** The files of the directory that are small enough to read; the others are reported. */
+function readable(files: TextFile[], issues: Issues): TextFile[] {
+  return files.filter((f) => {
+    if (f.text.length <= MAX_RECIPE_CHARS) return true;
+    issues.add({ file: f.path, line: 0, message: `${f.text.length} characters: recipe files over ${MAX_RECIPE_CHARS} characters are not read` });
+    return false;
+  });
+}
+
 /** Parses one abbs package directory (`dir` is e.g. `core-libs/zlib`; `files` are its files, paths from the tree root). */
-export function parseAbbsPackage(dir: string, files: TextFile[]): ParseResult<SourcePackage> {
+export function parseAbbsPackage(dir: string, allFiles: TextFile[]): ParseResult<SourcePackage> {
   const issues = new Issues();
+  const files = readable(allFiles, issues);
   const specPath = `${dir}/spec`;
   const spec = files.find((f) => f.path === specPath);
   const defines = definesFiles(dir, files, issues);
@@ -74,6 +91,7 @@ export function parseAbbsPackage(dir: string, files: TextFile[]): ParseResult<So
     if (/^[A-Za-z0-9.+~]+$/.test(relVar.value)) release = relVar.value;
     else issues.add({ file: spec.path, line: relVar.line, message: `REL "${relVar.value}" is not a valid revision (letters, digits and . + ~ only); using 0` });
   }
+  checkSources(specVars, issues);
   if (defines.length === 0) {
     issues.add({ file: `${dir}/autobuild/defines`, line: 0, message: 'missing: the package has neither autobuild/defines nor package-group NN-name/defines files' });
     return { value: null, issues: issues.list };
@@ -215,6 +233,24 @@ function definesFiles(dir: string, files: TextFile[], issues: Issues): DefinesFi
     return [{ file: flat, sequence: 0 }];
   }
   return group.sort((a, b) => a.sequence - b.sequence || (a.file.path < b.file.path ? -1 : 1));
+}
+
+/** ACBS pairs each source of SRCS (or SRCS__<ARCH>) with a checksum of CHKSUMS (or CHKSUMS__<ARCH>), and refuses lists of different lengths. */
+function checkSources(specVars: ShellScope, issues: Issues): void {
+  const words = (v: ShellVariable | undefined): number => (v ? v.value.split(/\s+/).filter((w) => w !== '').length : 0);
+  for (const [name, srcs] of specVars) {
+    if (name !== 'SRCS' && !name.startsWith('SRCS__')) continue;
+    const checksumsName = `CHKSUMS${name.slice('SRCS'.length)}`;
+    const checksums = specVars.get(checksumsName) ?? specVars.get('CHKSUMS');
+    const sources = words(srcs);
+    if (sources > 0 && sources !== words(checksums)) {
+      issues.add({
+        file: srcs.file,
+        line: srcs.line,
+        message: `${name} lists ${sources} source${sources === 1 ? '' : 's'} but ${checksums ? `${specVars.has(checksumsName) ? checksumsName : 'CHKSUMS'} has ${words(checksums)} checksums` : 'CHKSUMS is missing'}: ACBS refuses to fetch them (use SKIP for version-control sources)`,
+      });
+    }
+  }
 }
 
 /** AOSC's full version: `PKGEPOCH:VER-REL`, without the epoch when it is 0 and without `-REL` when REL is 0 (as autobuild's dpkgpkgver). */
@@ -364,7 +400,10 @@ function binaryArchitectures(vars: ShellScope, issues: Issues): string[] {
     try {
       const pattern = compileBashPattern(failArch.value);
       buildable = AOSC_ARCHITECTURES.filter((a) => !pattern.matches(a));
-      if (buildable.length === AOSC_ARCHITECTURES.length) {
+      // autobuild tests FAIL_ARCH against ABHOST, which is "noarch" for architecture-independent packages.
+      if (abhost?.value === 'noarch' && pattern.matches('noarch')) {
+        issues.add({ file: failArch.file, line: failArch.line, message: `FAIL_ARCH "${failArch.value}" matches noarch, this package's ABHOST: autobuild refuses to build it` });
+      } else if (buildable.length === AOSC_ARCHITECTURES.length) {
         issues.add({
           file: failArch.file,
           line: failArch.line,

@@ -110,6 +110,18 @@ describe('Deb822Reader', () => {
     });
   });
 
+  it('reads comments the same wherever the text is cut', () => {
+    const text = '# head\r\nSource: foo\r\nBuild-Depends: a,\r\n# gone\r\n b\r\n\r\n# between\r\nPackage: foo\r\n# tail';
+    const expected = readChunks([text], { file: 'c', comments: true });
+    expect(expected.paragraphs).toEqual([
+      { line: 2, fields: { source: ['foo', 2], 'build-depends': ['a,\n b', 3] } },
+      { line: 8, fields: { package: ['foo', 8] } },
+    ]);
+    for (let i = 0; i <= text.length; i++) {
+      expect(readChunks([text.slice(0, i), text.slice(i)], { file: 'c', comments: true }), `cut at ${i}`).toEqual(expected);
+    }
+  });
+
   it('does not treat "#" specially in archive indices', () => {
     const { issues } = readChunks(['Package: a\n# not a comment\n']);
     expect(issues).toEqual([{ file: 'Packages', line: 2, message: 'expected "Field: value", found "# not a comment"' }]);

@@ -41,7 +41,7 @@ const FIELD_LIMIT = 4096;
 
 /** Scans deb822 text pushed in chunks (text or UTF-8 bytes) and hands each field to a sink. */
 export class Deb822Scanner {
-  /** Every problem found so far: lines that are no field, duplicate fields. */
+  /** Every problem found so far: lines that are no field, a second occurrence of a field asked for. */
   readonly issues: ParseIssue[] = [];
   /**
    * The fields' names by index: as the caller spelled them in `fields`, or (all fields wanted)

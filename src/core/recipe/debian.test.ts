@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createDebianPackagesParser, parseDebianControl, parseDebianPackages, parseDebianSources } from './debian.js';
+import { createDebianControlParser, createDebianPackagesParser, createDebianSourcesParser, parseDebianControl, parseDebianPackages, parseDebianSources } from './debian.js';
 
 const PACKAGES = `Package: zlib1g
 Source: zlib
@@ -153,6 +153,15 @@ describe('parseDebianSources', () => {
     expect(values[2]!.binaries).toEqual([]);
     expect(issues).toEqual([{ file: 'Sources', line: 30, message: 'Package-List: expected "name type section priority [key=value...]", found "broken deb"' }]);
   });
+
+  it('gives the same result streamed in chunks of any size', () => {
+    const whole = parseDebianSources(SOURCES, 'Sources');
+    for (const size of [1, 3, 64]) {
+      const parser = createDebianSourcesParser('Sources');
+      for (let i = 0; i < SOURCES.length; i += size) parser.push(SOURCES.slice(i, i + size));
+      expect(parser.end(), `chunks of ${size}`).toEqual(whole);
+    }
+  });
 });
 
 const CONTROL = `# Maintained in git.
@@ -176,6 +185,10 @@ Depends: libfoo1 (= \${binary:Version}), \${misc:Depends}, libbaz (>= \${baz:Ver
 Package: libfoo-data
 Architecture: all
 Depends: \${misc:Depends}
+
+Package: libfoo-doc
+Architecture: all
+Build-Profiles: <!nodoc>
 `;
 
 describe('parseDebianControl', () => {
@@ -198,6 +211,7 @@ describe('parseDebianControl', () => {
       ['libfoo1', ['any'], [[{ name: 'libfoo-data', constraint: { op: '=', version: '2.0-1' } }]], [{ name: 'libfoo-abi-1', version: '2.0-1' }], 'same'],
       ['libfoo-dev', ['any'], [[{ name: 'libfoo1', constraint: { op: '=', version: '2.0-1' } }], [{ name: 'libbaz' }]], [], undefined],
       ['libfoo-data', ['all'], [], [], undefined],
+      ['libfoo-doc', ['all'], [], [], undefined],
     ]);
     expect(value!.extra).toEqual({
       section: 'libs',
@@ -208,7 +222,18 @@ describe('parseDebianControl', () => {
         'libfoo-dev Depends ${baz:Version}',
         'libfoo-data Depends ${misc:Depends}',
       ].join('\n'),
+      'build-profiles': 'libfoo-doc <!nodoc>',
     });
+  });
+
+  it('gives the same result streamed in chunks of any size', () => {
+    const whole = parseDebianControl(CONTROL, 'debian/control', { version: '2.0-1' });
+    for (const size of [1, 5, 64]) {
+      const parser = createDebianControlParser('debian/control', { version: '2.0-1' });
+      for (let i = 0; i < CONTROL.length; i += size) parser.push(CONTROL.slice(i, i + size));
+      const { values, issues } = parser.end();
+      expect({ value: values[0], issues }, `chunks of ${size}`).toEqual(whole);
+    }
   });
 
   it('says that the version must come from debian/changelog when none is given', () => {

@@ -3,8 +3,9 @@
  * package's `debian/control`. Each has a streaming form (push chunks as they are decompressed,
  * collect the result at the end) and a whole-text form.
  *
- * The values are read-only: to keep parsing an archive cheap, equal clauses, versions,
- * architecture lists and empty lists are shared between packages, and frozen.
+ * The values are read-only: to keep parsing an archive cheap, equal clauses (see ClauseCache),
+ * architecture lists and empty lists are the same objects in many packages. The lists are
+ * frozen; the clauses are not (freezing costs too much), so never modify one in place.
  */
 import { Deb822Scanner, type Deb822Sink } from './deb822.js';
 import { ClauseCache, parseProvides, parseRelations, type FieldPlace, type RelationOptions, type SubstvarCollector } from './debian-relations.js';
@@ -58,6 +59,7 @@ const CONTROL_FIELDS = [
   'Build-Conflicts',
   'Build-Conflicts-Arch',
   'Build-Conflicts-Indep',
+  'Build-Profiles',
 ] as const;
 
 type FieldIndex<T extends readonly string[]> = { readonly [K in T[number]]: number };
@@ -254,7 +256,7 @@ function packagesStanza(stanza: Stanza, context: Context): IndexedBinaryPackage 
     }
   }
 
-  const binary: IndexedBinaryPackage = {
+  return {
     name,
     version,
     architectures: context.architectures(architecture, /\s+/),
@@ -265,13 +267,12 @@ function packagesStanza(stanza: Stanza, context: Context): IndexedBinaryPackage 
     conflicts: context.relations(stanza, P.Conflicts),
     replaces: context.relations(stanza, P.Replaces),
     breaks: context.relations(stanza, P.Breaks),
+    // Always present (undefined when the stanza has none): every package then has the same shape.
+    multiArch: stanza.values[P['Multi-Arch']],
     source,
     sourceVersion,
     location: { file: context.file, line: stanza.line },
   };
-  const multiArch = stanza.values[P['Multi-Arch']];
-  if (multiArch !== undefined) binary.multiArch = multiArch;
-  return binary;
 }
 
 function sourcesStanza(stanza: Stanza, context: Context): SourcePackage | null {
@@ -333,18 +334,34 @@ function packageListArchitectures(stanza: Stanza, context: Context): Map<string,
   const arches = new Map<string, string[]>();
   const value = stanza.values[S['Package-List']];
   if (value === undefined) return arches;
-  const lines = value.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const entry = lines[i]!.split(/\s+/).filter((w) => w.length > 0);
-    if (entry.length === 0) continue;
-    if (entry.length < 4) {
-      context.issue(stanza.lines[S['Package-List']]! + i, `Package-List: expected "name type section priority [key=value...]", found "${lines[i]!.trim()}"`);
-      continue;
+  // Every source has one, a line per binary: read with indexOf, not a split per line.
+  let line = 0;
+  for (let start = 0; start <= value.length; line++) {
+    let end = value.indexOf('\n', start);
+    if (end < 0) end = value.length;
+    const words = lineWords(value, start, end);
+    if (words.length >= 4) {
+      const arch = words.find((w) => w.startsWith('arch='));
+      if (arch !== undefined) arches.set(words[0]!, context.architectures(arch.slice('arch='.length), /,/));
+    } else if (words.length > 0) {
+      context.issue(stanza.lines[S['Package-List']]! + line, `Package-List: expected "name type section priority [key=value...]", found "${words.join(' ')}"`);
     }
-    const archEntry = entry.find((w) => w.startsWith('arch='));
-    if (archEntry) arches.set(entry[0]!, context.architectures(archEntry.slice('arch='.length), /,/));
+    start = end + 1;
   }
   return arches;
+}
+
+/** The blank-separated words of text[start, end). */
+function lineWords(text: string, start: number, end: number): string[] {
+  const words: string[] = [];
+  let i = start;
+  while (i < end) {
+    while (i < end && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
+    const from = i;
+    while (i < end && text.charCodeAt(i) !== 32 && text.charCodeAt(i) !== 9) i++;
+    if (i > from) words.push(text.slice(from, i));
+  }
+  return words;
 }
 
 /** Options for debian/control, which carries no version of its own. */
@@ -354,19 +371,32 @@ export interface DebianControlOptions {
 }
 
 /**
- * Parses a `debian/control` file: its source stanza and binary stanzas become one source package.
+ * A streaming parser of a `debian/control` file: its source stanza and binary stanzas become one
+ * source package (`values` holds it, or nothing if there is none to make).
  * Substitution variables (`${shlibs:Depends}`) cannot be resolved from the file: they are left
  * out of the clauses and listed in `extra` under `substvars` ("binary field ${var}", one a line).
+ * Binaries built only under some build profiles are listed under `build-profiles` ("binary <formula>").
  */
-export function parseDebianControl(text: string, file: string, options: DebianControlOptions = {}): { value: SourcePackage | null; issues: ParseIssue[] } {
+export function createDebianControlParser(file: string, options: DebianControlOptions = {}): DebianStreamParser<SourcePackage> {
   const stanzas: Stanza[] = [];
+  // A control file is a handful of stanzas, converted together at the end: the source stanza's version resolves the binaries' substvars.
   const sink = new StanzaSink(CONTROL_FIELDS, (stanza) => stanzas.push({ ...stanza, values: [...stanza.values], lines: [...stanza.lines] }));
   const scanner = new Deb822Scanner({ file, fields: CONTROL_FIELDS, comments: true }, sink);
-  scanner.push(text);
-  scanner.end();
-  const context = new Context(file);
-  const value = controlPackage(stanzas, context, options);
-  return { value, issues: sortedIssues([...scanner.issues, ...context.issues]) };
+  return {
+    push: (chunk) => scanner.push(chunk),
+    end: () => {
+      scanner.end();
+      const context = new Context(file);
+      const value = controlPackage(stanzas, context, options);
+      return { values: value ? [value] : [], issues: sortedIssues([...scanner.issues, ...context.issues]) };
+    },
+  };
+}
+
+/** Parses a whole `debian/control` text into its source package (see createDebianControlParser). */
+export function parseDebianControl(text: string, file: string, options: DebianControlOptions = {}): { value: SourcePackage | null; issues: ParseIssue[] } {
+  const { values, issues } = parseWhole(createDebianControlParser(file, options), text);
+  return { value: values[0] ?? null, issues };
 }
 
 function controlPackage(stanzas: Stanza[], context: Context, options: DebianControlOptions): SourcePackage | null {
@@ -407,6 +437,7 @@ function controlPackage(stanzas: Stanza[], context: Context, options: DebianCont
   const relations = (owner: string, stanza: Stanza, index: number) => gathering(owner, stanza, index, (o) => context.relations(stanza, index, o));
 
   const binaries: BinaryPackage[] = [];
+  const builtOnlyWith: string[] = [];
   for (const stanza of binaryStanzas) {
     const name = context.required(stanza, C.Package, C.Package);
     if (name === null) continue;
@@ -425,6 +456,9 @@ function controlPackage(stanzas: Stanza[], context: Context, options: DebianCont
     };
     const multiArch = stanza.values[C['Multi-Arch']];
     if (multiArch) binary.multiArch = multiArch;
+    // The model has no place for it, but the planner must not take it for built on every build.
+    const profiles = stanza.values[C['Build-Profiles']];
+    if (profiles) builtOnlyWith.push(`${name} ${profiles}`);
     binaries.push(binary);
   }
 
@@ -445,6 +479,7 @@ function controlPackage(stanzas: Stanza[], context: Context, options: DebianCont
   const section = sourceStanza.values[C.Section];
   if (section) extra.section = section;
   if (substvarLines.length > 0) extra.substvars = substvarLines.join('\n');
+  if (builtOnlyWith.length > 0) extra['build-profiles'] = builtOnlyWith.join('\n');
   if (Object.keys(extra).length > 0) source.extra = extra;
   return source;
 }

@@ -25,7 +25,7 @@ export function openApiDocument() {
         Build: {
           type: 'object',
           properties: Object.fromEntries(
-            ['id', 'pkgbase', 'arch', 'version', 'state', 'reason', 'packager', 'project', 'ref', 'sha', 'pipeline_id', 'pipeline_url', 'started_at', 'finished_at', 'duration_seconds'].map((k) => [k, {}]),
+            ['id', 'pkgbase', 'arch', 'version', 'state', 'reason', 'packager', 'project', 'ref', 'sha', 'commit', 'pipeline_id', 'pipeline_url', 'started_at', 'finished_at', 'duration_seconds', 'resource_usage', 'artifacts'].map((k) => [k, {}]),
           ),
         },
       },
@@ -59,6 +59,7 @@ export function openApiDocument() {
             { name: 'filename', in: 'path', required: true, schema: { type: 'string' } },
             { name: 'X-Job-Token', in: 'header', required: true, schema: { type: 'string' } },
             { name: 'X-Checksum-Sha256', in: 'header', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+            { name: 'X-Quarters-Resource-Usage', in: 'header', required: false, schema: { type: 'string', description: 'JSON: wall_seconds, cpu_seconds, peak_memory_bytes, disk_bytes' } },
           ],
           requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
           responses: { 201: json('stored and indexed'), ...errors(400, 401, 403, 404, 409, 411, 413, 422) },

@@ -25,6 +25,7 @@ export function buildView(b: BuildRow, artifacts: { filename: string; sha256: st
     started_at: b.started_at,
     finished_at: b.finished_at,
     duration_seconds: started !== null && finished !== null ? Math.round((finished - started) / 1000) : null,
+    resource_usage: b.resource_usage === null ? null : (JSON.parse(b.resource_usage) as Record<string, number>),
     artifacts,
   };
 }

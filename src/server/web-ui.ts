@@ -1,0 +1,45 @@
+/** The read-only web UI at `/`: build sets and, per build set, its latest iteration's builds. Values are HTML-escaped by hono/html. */
+import { Hono } from 'hono';
+import { html } from 'hono/html';
+import type { HtmlEscapedString } from 'hono/utils/html';
+import type { BuildStore } from './build-store.js';
+import { ApiError } from './http-error.js';
+
+const page = (title: string, body: HtmlEscapedString | Promise<HtmlEscapedString>) => html`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${title} · quarters</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:left}
+.built{color:#176f2c}.failed,.dependency-failed{color:#b00020}.building,.dispatched{color:#1a5fb4}</style></head>
+<body><h1><a href="/">quarters</a> · ${title}</h1>${body}</body></html>`;
+
+/** The UI routes. */
+export function webUiRoutes(deps: { store: BuildStore }): Hono {
+  const app = new Hono();
+  app.get('/', (c) => {
+    const rows = deps.store.listNamespaces().map((ns) => {
+      const latest = deps.store.latestIteration(ns.id);
+      const states = new Map<string, number>();
+      for (const b of latest ? deps.store.builds(latest.id) : []) states.set(b.state, (states.get(b.state) ?? 0) + 1);
+      return html`<tr><td><a href="/ui/namespaces/${encodeURIComponent(ns.name)}">${ns.name}</a></td><td>${ns.kind}</td><td>${ns.status}</td>
+        <td>${latest?.number ?? '-'}</td><td>${[...states].map(([s, n]) => `${s} ${n}`).join(', ')}</td></tr>`;
+    });
+    return c.html(page('build sets', html`<table><tr><th>build set</th><th>kind</th><th>status</th><th>iteration</th><th>builds</th></tr>${rows}</table>`));
+  });
+  app.get('/ui/namespaces/:name', (c) => {
+    const ns = deps.store.namespaceByName(c.req.param('name'));
+    if (!ns) throw new ApiError(404, 'not_found', `no build set named "${c.req.param('name')}"`);
+    const latest = deps.store.latestIteration(ns.id);
+    const rows = (latest ? deps.store.builds(latest.id) : []).map(
+      (b) => html`<tr><td>${b.pkgbase}</td><td>${b.arch}</td><td>${b.version}</td><td class="${b.state}">${b.state}</td><td>${b.reason ?? ''}</td>
+        <td>${b.pipeline_url ? html`<a href="${b.pipeline_url}">#${b.pipeline_id}</a>` : '-'}</td></tr>`,
+    );
+    return c.html(
+      page(
+        ns.name,
+        html`<p>${(JSON.parse(ns.origin) as string[]).join(', ')} · iteration ${latest?.number ?? '-'} · packager ${ns.packager ?? '-'} ·
+          <a href="/repos/${encodeURIComponent(ns.name)}/latest/">repository</a></p>
+        <table><tr><th>pkgbase</th><th>arch</th><th>version</th><th>state</th><th>reason</th><th>pipeline</th></tr>${rows}</table>`,
+      ),
+    );
+  });
+  return app;
+}
