@@ -60,3 +60,13 @@ describe('quarters server in local-only mode', () => {
     await expect(server.index.syncAll()).rejects.toMatchObject({ error: 'local_only' });
   });
 });
+
+describe('the GitLab client of a local-only server', () => {
+  it('refuses every call with local_only and is not a thenable', async () => {
+    const { noGitLab } = await import('../../src/server/gitlab/none.js');
+    const gitlab = noGitLab();
+    await expect(gitlab.getProject(1)).rejects.toMatchObject({ status: 409, error: 'local_only', detail: expect.stringMatching(/GitLab getProject needs GitLab, and this server has no \[gitlab\] section/) });
+    // Resolving a promise with it must hand back the client, not call a `then` of it.
+    expect(await Promise.resolve(gitlab)).toBe(gitlab);
+  });
+});

@@ -14,6 +14,7 @@ export function localOnlyError(what: string): ApiError {
 /** A GitLabClient whose every method rejects with localOnlyError. */
 export function noGitLab(): GitLabClient {
   return new Proxy({} as GitLabClient, {
-    get: (_target, method) => () => Promise.reject(localOnlyError(`GitLab ${String(method)}`)),
+    // Not a thenable: awaiting or resolving with the client must not call it.
+    get: (_target, method) => (typeof method === 'symbol' || method === 'then' ? undefined : () => Promise.reject(localOnlyError(`GitLab ${method}`))),
   });
 }
