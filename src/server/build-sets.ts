@@ -177,6 +177,7 @@ export class BuildSets {
       const previousBuilds = previous ? this.store.builds(previous.id) : [];
       const builds: NewBuild[] = [];
       const cycles: unknown[] = [];
+      const unresolved: unknown[] = [];
       for (const arch of this.settings.architectures) {
         const plan = this.planFor(arch, sources, [...originRecipes.keys()]);
         if (!plan) continue;
@@ -185,13 +186,14 @@ export class BuildSets {
           builds.push({ ...build, dependsOn: build.dependsOn.map((d) => d + offset) });
         }
         cycles.push(...plan.cycles.map((c) => ({ arch, members: c.members })));
+        unresolved.push(...(plan.unresolved ?? []).map((u) => ({ arch, ...u })));
       }
       if (builds.length === 0) {
         throw new ApiError(422, 'not_buildable', `${[...originRecipes.keys()].join(', ')}: built on none of the configured architectures (${this.settings.architectures.join(', ')})`);
       }
       const carried = new Set(builds.flatMap((b) => (b.carried ? [b.carried.id] : [])));
       const abandoned = previousBuilds.filter((b) => (b.state === 'dispatched' || b.state === 'building') && !carried.has(b.id) && b.pipeline_id !== null);
-      const iteration = this.store.addIteration(ns.id, reason, cycles, builds, abandoned);
+      const iteration = this.store.addIteration(ns.id, reason, { cycles, unresolved }, builds, abandoned);
       this.log.info({ namespace: ns.name, iteration: iteration.number, builds: builds.length, carried: carried.size, reason }, 'planned iteration');
       for (const old of abandoned) await this.cancelPipeline(old.project_id, old.pipeline_id!);
       const carriedBuilt = this.store.builds(iteration.id).filter((b) => b.reused_from !== null && b.state === 'built');

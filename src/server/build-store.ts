@@ -27,6 +27,8 @@ export interface IterationRow {
   number: number;
   reason: string;
   cycles: string;
+  /** JSON list of the planner's unresolved dependencies, per architecture. */
+  unresolved: string;
   created_at: string;
   superseded_at: string | null;
 }
@@ -156,7 +158,7 @@ export class BuildStore {
    * Adds an iteration with its builds, superseding the previous one: its unfinished builds become
    * superseded (those carried over hand their pipeline to their successor). Returns the new iteration.
    */
-  addIteration(namespaceId: number, reason: string, cycles: unknown[], builds: NewBuild[], cancel: BuildRow[] = []): IterationRow {
+  addIteration(namespaceId: number, reason: string, findings: { cycles: unknown[]; unresolved: unknown[] }, builds: NewBuild[], cancel: BuildRow[] = []): IterationRow {
     return this.transaction(() => {
       for (const b of cancel) this.requestCancellation(b.project_id, b.pipeline_id!);
       const previous = this.latestIteration(namespaceId);
@@ -165,8 +167,8 @@ export class BuildStore {
       if (previous) this.db.prepare('UPDATE iterations SET superseded_at = ? WHERE id = ?').run(at, previous.id);
       const iterationId = Number(
         this.db
-          .prepare('INSERT INTO iterations (namespace_id, number, reason, cycles, created_at) VALUES (?, ?, ?, ?, ?)')
-          .run(namespaceId, number, reason, JSON.stringify(cycles), at).lastInsertRowid,
+          .prepare('INSERT INTO iterations (namespace_id, number, reason, cycles, unresolved, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(namespaceId, number, reason, JSON.stringify(findings.cycles), JSON.stringify(findings.unresolved), at).lastInsertRowid,
       );
       const insert = this.db.prepare(
         `INSERT INTO builds (iteration_id, pkgbase, arch, project_id, project_path, ref, sha, version, input_key, state, reason, packager,

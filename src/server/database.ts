@@ -80,7 +80,6 @@ const MIGRATIONS: readonly string[] = [
     reused_from INTEGER REFERENCES builds(id),
     dispatch_started_at TEXT,
     commit_sha TEXT,
-    resource_usage TEXT,
     pipeline_id INTEGER,
     pipeline_url TEXT,
     created_at TEXT NOT NULL,
@@ -91,14 +90,6 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX builds_state ON builds (state);
   CREATE INDEX builds_pipeline ON builds (pipeline_id);
 
-  CREATE TABLE pipeline_cancellations (
-    project_id INTEGER NOT NULL,
-    pipeline_id INTEGER NOT NULL,
-    requested_at TEXT NOT NULL,
-    done_at TEXT,
-    PRIMARY KEY (project_id, pipeline_id)
-  );
-
   CREATE TABLE artifacts (
     build_id INTEGER NOT NULL REFERENCES builds(id),
     filename TEXT NOT NULL,
@@ -107,6 +98,18 @@ const MIGRATIONS: readonly string[] = [
     job_id INTEGER NOT NULL,
     uploaded_at TEXT NOT NULL,
     PRIMARY KEY (build_id, filename)
+  );
+  `,
+  // 2: resource usage reported with uploads, unresolved dependencies of an iteration, recorded pipeline cancellations.
+  `
+  ALTER TABLE builds ADD COLUMN resource_usage TEXT;
+  ALTER TABLE iterations ADD COLUMN unresolved TEXT NOT NULL DEFAULT '[]';
+  CREATE TABLE pipeline_cancellations (
+    project_id INTEGER NOT NULL,
+    pipeline_id INTEGER NOT NULL,
+    requested_at TEXT NOT NULL,
+    done_at TEXT,
+    PRIMARY KEY (project_id, pipeline_id)
   );
   `,
 ];
@@ -126,13 +129,13 @@ export function openDatabase(dataDir: string): Db {
   return db;
 }
 
-/** Applies every migration past the database's `user_version`, each in its own transaction. */
-export function migrate(db: Db): void {
+/** Applies every migration past the database's `user_version` (up to `target`), each in its own transaction. */
+export function migrate(db: Db, target = MIGRATIONS.length): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length) {
     throw new Error(`the database has schema version ${current}, newer than this quarters (${MIGRATIONS.length}); upgrade quarters`);
   }
-  for (let version = current; version < MIGRATIONS.length; version++) {
+  for (let version = current; version < target; version++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[version]!);
       db.pragma(`user_version = ${version + 1}`);

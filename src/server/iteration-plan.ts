@@ -11,6 +11,8 @@ import type { IndexedRecipe } from './source-index.js';
 export interface PlanLike {
   packages: { pkgbase: string; needs: string[] }[];
   cycles: { members: string[] }[];
+  /** Dependencies of planned packages that nothing satisfies on the architecture. */
+  unresolved?: { pkgbase: string; kind: string; clause: string }[];
 }
 
 /** The planner: the graph engine's `planBuildSet` in production. */

@@ -8,6 +8,7 @@ describe('/api/v1', () => {
     rig.addPackage('zlib', srcinfo('zlib'));
     rig.addPackage('libpng', srcinfo('libpng', { depends: ['zlib'] }));
     rig.addPackage('firmware', srcinfo('firmware', { arch: 'aarch64' }));
+    rig.addPackage('orphan', srcinfo('orphan', { depends: ['nothing-provides-this'] }));
     await rig.server.index.syncAll();
   });
   afterAll(async () => rig?.close());
@@ -76,6 +77,13 @@ describe('/api/v1', () => {
     expect(resumed.builds.map((b) => b.state)).toEqual(['building', 'blocked']);
     expect(resumed.builds[0]!.pipeline_id).toBe(ns.builds[0]!.pipeline_id);
     expect(rig.gitlab.state.pipeline(ns.builds[0]!.pipeline_id!).status).toBe('pending');
+  });
+
+  it('reports dependencies nothing satisfies with the iteration', async () => {
+    const res = await call('POST', '/namespaces', { name: 'orphan', origin_changesets: ['orphan@main'] });
+    expect(res.status).toBe(201);
+    const ns = (await res.json()) as { iteration: { unresolved: { arch: string; pkgbase: string; clause: string }[] } };
+    expect(ns.iteration.unresolved).toEqual([expect.objectContaining({ arch: 'x86_64', pkgbase: 'orphan', clause: 'nothing-provides-this' })]);
   });
 
   it('plans each architecture with the origins built there', async () => {

@@ -34,7 +34,7 @@ export function buildView(b: BuildRow, artifacts: { filename: string; sha256: st
 export function iterationView(i: IterationRow, builds: BuildRow[]) {
   const states: Record<string, number> = {};
   for (const b of builds) states[b.state] = (states[b.state] ?? 0) + 1;
-  return { number: i.number, reason: i.reason, created_at: i.created_at, superseded_at: i.superseded_at, cycles: JSON.parse(i.cycles) as unknown[], states };
+  return { number: i.number, reason: i.reason, created_at: i.created_at, superseded_at: i.superseded_at, cycles: JSON.parse(i.cycles) as unknown[], unresolved: JSON.parse(i.unresolved) as unknown[], states };
 }
 
 /** A build set with its latest iteration's builds. */
