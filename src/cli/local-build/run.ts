@@ -92,7 +92,8 @@ export async function runLocalBuild(options: LocalBuildOptions): Promise<LocalBu
     const previous = store.latestIteration(ns.id);
     const previousBuilt = previous ? store.builds(previous.id).filter((b) => b.state === 'built') : [];
     const builds = withoutClosingEdges(iterationBuilds(arch, thePlan, recipes, previousBuilt, options.packager), thePlan, progress);
-    const iteration = store.addIteration(ns.id, previous ? 'local build (new bundles)' : 'local build', thePlan.cycles.map((c) => ({ arch, members: c.members })), builds);
+    const findings = { cycles: thePlan.cycles.map((c) => ({ arch, members: c.members })), unresolved: thePlan.unresolved.map((u) => ({ arch, ...u })) };
+    const iteration = store.addIteration(ns.id, previous ? 'local build (new bundles)' : 'local build', findings, builds);
     const carried = store.builds(iteration.id).filter((b) => b.reused_from !== null && b.state === 'built');
     await addCarriedBuilds(repositories, store, ns.name, iteration.number, carried);
     progress.planned({ namespace: ns.name, iteration: iteration.number, arch, waves: thePlan.waves, carried: carried.map((b) => b.pkgbase) });
