@@ -210,12 +210,12 @@ describe('infrastructure/server.example.toml', () => {
   it('validates against the server schema, secrets read from their files', () => {
     const { file, secrets } = exampleConfig();
     const config = loadConfigFile(serverConfigSchema, file, SERVER_SECRET_KEYS);
-    expect(config.gitlab.token).toBe(secrets.gitlabToken);
-    expect(config.gitlab.webhook_secret).toBe(secrets.webhookSecret);
+    expect(config.gitlab?.token).toBe(secrets.gitlabToken);
+    expect(config.gitlab?.webhook_secret).toBe(secrets.webhookSecret);
     expect(config.api.tokens).toEqual(secrets.apiTokens);
-    expect(config.executor.tokens).toEqual(secrets.executorTokens);
-    expect(config.gitlab.packages_group).toBeDefined();
-    expect(config.gitlab.tree_project).toBeUndefined();
+    expect(config.executor?.tokens).toEqual(secrets.executorTokens);
+    expect(config.gitlab?.packages_group).toBeDefined();
+    expect(config.gitlab?.tree_project).toBeUndefined();
     expect(config.build.flavour).toBe('pkgbuild');
   });
 
@@ -228,8 +228,8 @@ describe('infrastructure/server.example.toml', () => {
   it('validates with the AOSC layout (tree_project) instead of packages_group', () => {
     const { file } = exampleConfig((text) => text.replace(/^packages_group = /m, '# packages_group = ').replace(/^# tree_project = /m, 'tree_project = ').replace(/^flavour = "pkgbuild"/m, 'flavour = "autobuild"'));
     const config = loadConfigFile(serverConfigSchema, file, SERVER_SECRET_KEYS);
-    expect(config.gitlab.tree_project).toBe('aosc/aosc-os-abbs');
-    expect(config.gitlab.packages_group).toBeUndefined();
+    expect(config.gitlab?.tree_project).toBe('aosc/aosc-os-abbs');
+    expect(config.gitlab?.packages_group).toBeUndefined();
   });
 
   it('names the key and the file when a secret file is missing', () => {

@@ -3,7 +3,7 @@ import { loadConfigFile } from '../common/config-file.js';
 import { createLogger } from '../common/log.js';
 import { SERVER_SECRET_KEYS, serverConfigSchema } from '../core/server-config.js';
 import { createServer } from '../server/server.js';
-import { UsageError, type Command } from './command.js';
+import { CommandError, UsageError, type Command } from './command.js';
 import { configPath, parseOptions } from './options.js';
 
 export const command: Command = {
@@ -11,7 +11,9 @@ export const command: Command = {
   async run(argv) {
     const { options, positional } = parseOptions(argv, ['config'], 'quarters index');
     if (positional[0] !== 'sync' || positional.length > 1) throw new UsageError('usage: quarters index sync [--config FILE]');
-    const config = loadConfigFile(serverConfigSchema, configPath(options, 'quarters index sync'), SERVER_SECRET_KEYS);
+    const file = configPath(options, 'quarters index sync');
+    const config = loadConfigFile(serverConfigSchema, file, SERVER_SECRET_KEYS);
+    if (!config.gitlab) throw new CommandError(`quarters index sync: ${file} has no [gitlab] section, so there is no index to sync (a local-only server serves what "quarters build" makes)`);
     const server = createServer(config, { log: createLogger({ name: 'quarters-index', level: 'warn' }) });
     try {
       const result = await server.index.syncAll();

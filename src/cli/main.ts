@@ -5,6 +5,7 @@ import { ConfigError } from '../core/config-text.js';
 import { InputError } from './input.js';
 
 const commands: Record<string, () => Promise<{ command: Command }>> = {
+  build: () => import('./build.js'),
   graph: () => import('./graph.js'),
   server: () => import('./server.js'),
   index: () => import('./index.js'),

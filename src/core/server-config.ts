@@ -10,34 +10,42 @@ const token = z.string().min(16, 'a token must be at least 16 characters');
 
 const gitlabSchema = z
   .strictObject({
-    url: z.url(),
-    token: z.string().min(1),
-    webhook_secret: z.string().min(16, 'the webhook secret must be at least 16 characters'),
-    /** Arch layout: the group whose projects are one pkgbase each (recipe at the project root). */
-    packages_group: z.string().min(1).optional(),
-    /** AOSC layout: the one project holding a directory per package. */
-    tree_project: z.string().min(1).optional(),
+      url: z.url(),
+      token: z.string().min(1),
+      webhook_secret: z.string().min(16, 'the webhook secret must be at least 16 characters'),
+      /** Arch layout: the group whose projects are one pkgbase each (recipe at the project root). */
+      packages_group: z.string().min(1).optional(),
+      /** AOSC layout: the one project holding a directory per package. */
+      tree_project: z.string().min(1).optional(),
   })
   .refine((g) => (g.packages_group === undefined) !== (g.tree_project === undefined), {
     message: 'give exactly one of packages_group (a project per package) or tree_project (a directory per package)',
   });
 
-export const serverConfigSchema = z.strictObject({
-  listen: hostPort.default('127.0.0.1:8080'),
-  /** The URL builds and people reach this server at; passed to builds as QUARTERS_SERVER_URL. */
-  public_url: z.url(),
-  data_dir: z.string().min(1),
-  gitlab: gitlabSchema,
-  build: z
-    .strictObject({
-      flavour: z.enum(FLAVOURS as unknown as [Flavour, ...Flavour[]]),
-      architectures: z.array(z.string().regex(/^[a-z0-9_]+$/, 'an architecture is lower-case letters, digits and _')).min(1),
-      auto_rebuild: z.boolean().default(true),
-      max_in_flight: z.number().int().min(1).max(1000).default(4),
-    }),
-  api: z.strictObject({ tokens: z.array(token).default([]) }).default({ tokens: [] }),
-  executor: z.strictObject({ tokens: z.array(token).min(1, 'at least one executor token is needed to accept uploads') }),
-});
+const executorSchema = z.strictObject({ tokens: z.array(token).min(1, 'at least one executor token is needed to accept uploads') });
+
+export const serverConfigSchema = z
+  .strictObject({
+    listen: hostPort.default('127.0.0.1:8080'),
+    /** The URL builds and people reach this server at; passed to builds as QUARTERS_SERVER_URL. */
+    public_url: z.url(),
+    data_dir: z.string().min(1),
+    /** Absent: local-only mode, the server serves what `quarters build` made and asks nothing of GitLab. */
+    gitlab: gitlabSchema.optional(),
+    build: z
+      .strictObject({
+        flavour: z.enum(FLAVOURS as unknown as [Flavour, ...Flavour[]]),
+        architectures: z.array(z.string().regex(/^[a-z0-9_]+$/, 'an architecture is lower-case letters, digits and _')).min(1),
+        auto_rebuild: z.boolean().default(true),
+        max_in_flight: z.number().int().min(1).max(1000).default(4),
+      }),
+    api: z.strictObject({ tokens: z.array(token).default([]) }).default({ tokens: [] }),
+    /** Required with [gitlab]: uploads come from executors running GitLab jobs. */
+    executor: executorSchema.optional(),
+  })
+  .superRefine((config, context) => {
+    if (config.gitlab && !config.executor) context.addIssue({ code: 'custom', path: ['executor'], message: 'with [gitlab], give [executor] tokens (the executors\' upload tokens)' });
+  });
 
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
 

@@ -34,6 +34,11 @@ export interface Origin {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$/;
 
+/** Whether `name` may name a build set (it is a path segment of its repository). */
+export function isBuildSetName(name: string): boolean {
+  return NAME.test(name);
+}
+
 /** Parses "pkgbase@ref". */
 export function parseOrigin(text: string): Origin {
   const at = text.lastIndexOf('@');

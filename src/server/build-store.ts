@@ -2,7 +2,8 @@
 import type { BuildState } from '../core/build-state.js';
 import type { Db } from './database.js';
 
-export type NamespaceKind = 'api' | 'auto' | 'merge-request';
+/** `local`: made by `quarters build` from bundles on disk, never planned or dispatched by the server. */
+export type NamespaceKind = 'api' | 'auto' | 'merge-request' | 'local';
 export type NamespaceStatus = 'active' | 'cancelled' | 'retired';
 
 export interface NamespaceRow {
@@ -120,8 +121,9 @@ export class BuildStore {
     return this.db.prepare('SELECT * FROM namespaces ORDER BY id').all() as NamespaceRow[];
   }
 
+  /** Active build sets the server advances on pushes (local ones are `quarters build`'s alone). */
   activeNamespaces(): NamespaceRow[] {
-    return this.db.prepare("SELECT * FROM namespaces WHERE status = 'active' ORDER BY id").all() as NamespaceRow[];
+    return this.db.prepare("SELECT * FROM namespaces WHERE status = 'active' AND kind != 'local' ORDER BY id").all() as NamespaceRow[];
   }
 
   setNamespaceStatus(id: number, status: NamespaceStatus): void {

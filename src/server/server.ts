@@ -12,13 +12,14 @@ import { BuildStore } from './build-store.js';
 import { openDatabase, type Db } from './database.js';
 import { handleEvent } from './events.js';
 import { createGitLabClient, type GitLabClient, type RetryPolicy } from './gitlab/client.js';
+import { noGitLab } from './gitlab/none.js';
 import { Inbox, InboxWorker, MAX_ATTEMPTS } from './inbox.js';
 import type { Planner } from './iteration-plan.js';
 import { MergeRequests } from './merge-requests.js';
 import { Metrics } from './metrics.js';
 import { RecipeTable, SourceIndex, type RecipeLayout } from './source-index.js';
 import { webhookRoutes } from './webhooks/route.js';
-import { Repositories } from './repository.js';
+import { addCarriedBuilds, Repositories } from './repository.js';
 import { repoRoutes } from './repos-route.js';
 import { uploadRoutes } from './upload.js';
 import { webUiRoutes } from './web-ui.js';
@@ -56,6 +57,8 @@ export interface QuartersServer {
 
 /** The recipe layout the config names. */
 export function layoutOf(config: ServerConfig): RecipeLayout {
+  // Local-only mode reads no recipes from GitLab; the layout is never used there.
+  if (!config.gitlab) return { kind: 'group', group: '' };
   return config.gitlab.packages_group !== undefined ? { kind: 'group', group: config.gitlab.packages_group } : { kind: 'tree', project: config.gitlab.tree_project! };
 }
 
@@ -64,35 +67,31 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   const { log } = options;
   const metrics = new Metrics();
   const db = openDatabase(config.data_dir);
+  const gitlabConfig = config.gitlab;
   const gitlab =
     options.gitlab ??
-    createGitLabClient({
-      url: config.gitlab.url,
-      token: config.gitlab.token,
+    (gitlabConfig === undefined ? noGitLab() : createGitLabClient({
+      url: gitlabConfig.url,
+      token: gitlabConfig.token,
       log,
       ...(options.gitlabRetry ? { retry: options.gitlabRetry } : {}),
       observer: (o) => {
         metrics.gitlabCalls.inc({ method: o.method, route: o.route, status: o.status === null ? (o.failure ?? 'error') : String(o.status) });
         metrics.gitlabLatency.observe({ method: o.method, route: o.route }, o.latencyMs / 1000);
       },
-    });
+    }));
   const store = new BuildStore(db);
   const recipes = new RecipeTable(db);
   const index = new SourceIndex(gitlab, recipes, layoutOf(config), config.build.flavour, log);
   const buildSets = new BuildSets(store, recipes, index, gitlab, options.planner ?? planBuildSet, {
     flavour: config.build.flavour,
-    treeLayout: config.gitlab.tree_project !== undefined,
+    treeLayout: config.gitlab?.tree_project !== undefined,
     architectures: config.build.architectures,
     maxInFlight: config.build.max_in_flight,
     publicUrl: config.public_url,
   }, log);
   const repositories = new Repositories(config.data_dir, config.build.flavour);
-  buildSets.onIterationCreated = async (ns, iteration, carried) => {
-    for (const build of carried) {
-      const files = store.artifacts(build.id).map((a) => ({ poolPath: repositories.poolPath(build.reused_from ?? build.id, a.filename), filename: a.filename }));
-      await repositories.add(ns.name, iteration, build.arch, files);
-    }
-  };
+  buildSets.onIterationCreated = (ns, iteration, carried) => addCarriedBuilds(repositories, store, ns.name, iteration, carried);
   const mergeRequests = new MergeRequests({ gitlab, index, store, buildSets, publicUrl: config.public_url, log });
   const inbox = new Inbox(db);
   const worker = new InboxWorker(inbox, (event) => handleEvent(event, { gitlab, index, recipes, buildSets, mergeRequests, settings: { autoRebuild: config.build.auto_rebuild }, log }), log);
@@ -103,9 +102,12 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   const app = createApp({
     db, log, metrics,
     routes: [
-      webhookRoutes({ secret: config.gitlab.webhook_secret, inbox, metrics, log, accepted: () => void worker.wake() }),
-      uploadRoutes({ store, buildSets, repositories, gitlab, executorTokens: config.executor.tokens, flavour: config.build.flavour, metrics, log }),
-      new Hono().route('/api/v1', apiRoutes({ store, buildSets, apiTokens: config.api.tokens })),
+      // Webhooks and uploads exist only with GitLab: a local-only server has neither route.
+      ...(gitlabConfig && config.executor ? [
+        webhookRoutes({ secret: gitlabConfig.webhook_secret, inbox, metrics, log, accepted: () => void worker.wake() }),
+        uploadRoutes({ store, buildSets, repositories, gitlab, executorTokens: config.executor.tokens, flavour: config.build.flavour, metrics, log }),
+      ] : []),
+      new Hono().route('/api/v1', apiRoutes({ store, buildSets, apiTokens: config.api.tokens, localOnly: !gitlabConfig })),
       repoRoutes({ store, repositories }),
       webUiRoutes({ store }),
     ],
@@ -135,8 +137,11 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
           log.info({ url }, 'quarters server listening');
           // Events accepted before a crash or restart are still in the inbox: process them now.
           void worker.wake();
-          void reconcile();
-          timer = setInterval(() => void reconcile(), options.reconcileIntervalMs ?? 60_000);
+          // Without GitLab there are no pipelines to poll.
+          if (gitlabConfig) {
+            void reconcile();
+            timer = setInterval(() => void reconcile(), options.reconcileIntervalMs ?? 60_000);
+          }
           resolve(url);
         });
       }),

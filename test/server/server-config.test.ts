@@ -51,7 +51,7 @@ function keyOfError(fn: () => unknown): string | null {
 describe('server config', () => {
   it('loads every key, secrets from files', () => {
     const config = load(VALID)();
-    expect(config.gitlab.token).toBe('glpat-secret');
+    expect(config.gitlab?.token).toBe('glpat-secret');
     expect(config.api.tokens).toEqual(['api-token-aaaaaaaaaaaa', 'api-token-bbbbbbbbbbbb']);
     expect(config.build).toEqual({ flavour: 'pkgbuild', architectures: ['x86_64'], auto_rebuild: true, max_in_flight: 3 });
     expect(listenAddress(config)).toEqual({ host: '127.0.0.1', port: 9090 });
@@ -72,5 +72,22 @@ describe('server config', () => {
   it('says that neither recipe layout is given', () => {
     const run = load(VALID.replace('packages_group = "archlinux/packaging/packages"', ''));
     expect(() => run()).toThrow(/gitlab: give exactly one of packages_group/);
+  });
+});
+
+describe('server config without [gitlab] (local-only mode)', () => {
+  const withoutTable = (text: string, table: string) => text.replace(new RegExp(`\\[${table}\\]\\n(.+\\n)*`), '');
+  const LOCAL = withoutTable(withoutTable(VALID, 'gitlab'), 'executor');
+
+  it('loads without [gitlab] and [executor]', () => {
+    const config = load(LOCAL)();
+    expect(config.gitlab).toBeUndefined();
+    expect(config.executor).toBeUndefined();
+    expect(config.data_dir).toBe('/var/lib/quarters');
+  });
+
+  it('still wants [executor] tokens when [gitlab] is given', () => {
+    const withGitlabOnly = withoutTable(VALID, 'executor');
+    expect(keyOfError(load(withGitlabOnly))).toBe('executor');
   });
 });

@@ -45,17 +45,21 @@ function repositoryDir(session: JobSession): string | null {
   return existsSync(dir) ? dir : null;
 }
 
-/** The environment of guest commands: no credentials, the QUARTERS_* job variables, where things are. */
-export function guestEnv(session: JobSession, state: WorkspaceState): Record<string, string> {
-  const env: Record<string, string> = {
+/** What every guest command starts from (jobs and local builds alike): a plain PATH and locale, root's HOME, the output, whom to build as. */
+export function guestBaseEnv(buildUser: { uid: number; gid: number }): Record<string, string> {
+  return {
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     HOME: '/root',
     LANG: 'C.UTF-8',
-    CI: 'true',
     QUARTERS_OUTPUT_DIR: GUEST_OUTPUT,
-    QUARTERS_BUILD_UID: String(state.hostUser.uid),
-    QUARTERS_BUILD_GID: String(state.hostUser.gid),
+    QUARTERS_BUILD_UID: String(buildUser.uid),
+    QUARTERS_BUILD_GID: String(buildUser.gid),
   };
+}
+
+/** The environment of guest commands: no credentials, the QUARTERS_* job variables, where things are. */
+export function guestEnv(session: JobSession, state: WorkspaceState): Record<string, string> {
+  const env: Record<string, string> = { ...guestBaseEnv(state.hostUser), CI: 'true' };
   if (guestBinds(session, state).some((b) => b.guest === GUEST_REPOSITORY)) env.QUARTERS_REPO_DIR = GUEST_REPOSITORY;
   for (const [key, value] of Object.entries(customEnv(session.env))) {
     if (/^QUARTERS_/.test(key) && !/TOKEN|SECRET|PASSWORD/.test(key)) env[key] = value;

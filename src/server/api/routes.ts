@@ -2,6 +2,7 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { BuildSets } from '../build-sets.js';
 import type { BuildStore, NamespaceRow } from '../build-store.js';
+import { localOnlyError } from '../gitlab/none.js';
 import { ApiError, errorBody } from '../http-error.js';
 import { matchesSecret } from '../token-check.js';
 import { openApiDocument } from './openapi.js';
@@ -30,7 +31,7 @@ async function jsonBody(c: { req: { json: () => Promise<unknown> } }): Promise<u
 }
 
 /** The API routes. */
-export function apiRoutes(deps: { store: BuildStore; buildSets: BuildSets; apiTokens: readonly string[] }): Hono {
+export function apiRoutes(deps: { store: BuildStore; buildSets: BuildSets; apiTokens: readonly string[]; localOnly?: boolean }): Hono {
   const { store, buildSets } = deps;
   const api = new Hono();
   const write = requireApiToken(deps.apiTokens);
@@ -48,6 +49,7 @@ export function apiRoutes(deps: { store: BuildStore; buildSets: BuildSets; apiTo
   api.get('/openapi.json', (c) => c.json(openApiDocument()));
 
   api.post('/namespaces', write, async (c) => {
+    if (deps.localOnly) throw localOnlyError('creating a build set');
     const parsed = createNamespaceSchema.safeParse(await jsonBody(c));
     if (!parsed.success) throw parsed.error;
     const ns = await buildSets.create({ name: parsed.data.name, origins: parsed.data.origin_changesets, packager: parsed.data.packager ?? null, kind: 'api' });
@@ -81,6 +83,7 @@ export function apiRoutes(deps: { store: BuildStore; buildSets: BuildSets; apiTo
     api.post(`/namespaces/:name/${action}`, write, async (c) => {
       const ns = namespace(c.req.param('name'));
       if (ns.status === 'retired') throw new ApiError(409, 'retired', `build set "${ns.name}" is retired (its merge request was merged or closed)`);
+      if (ns.kind === 'local') throw new ApiError(409, 'local_build_set', `build set "${ns.name}" was built by "quarters build": run it again with --name ${ns.name} to ${action}`);
       if (action === 'cancel') await buildSets.cancel(ns.id);
       else if (action === 'resume') await buildSets.resume(ns.id);
       else await buildSets.retry(ns.id);
