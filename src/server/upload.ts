@@ -92,6 +92,21 @@ export async function pacmanPackager(file: string): Promise<string | null> {
   return line ? line.slice('packager = '.length).trim() : null;
 }
 
+/** The `Maintainer` field of a .deb (autobuild writes its MTER, the packager, there), or null when it has none. */
+export async function debMaintainer(file: string): Promise<string | null> {
+  const result = await execa('dpkg-deb', ['--field', file, 'Maintainer'], { reject: false, encoding: 'utf8' });
+  if (result.failed) throw new ApiError(422, 'invalid_package', `not a Debian package (no readable control file): ${String(result.stderr).trim()}`);
+  return String(result.stdout).trim() || null;
+}
+
+/** The packager the package itself records, where its flavour records the person the build was made for. */
+async function recordedPackager(flavour: string, file: string): Promise<{ field: string; value: string | null } | null> {
+  if (flavour === 'pkgbuild') return { field: 'packager', value: await pacmanPackager(file) };
+  // A Debian package's Maintainer is the package's maintainer from debian/control, not whoever caused the build.
+  if (flavour === 'autobuild') return { field: 'Maintainer', value: await debMaintainer(file) };
+  return null;
+}
+
 /** The upload route. */
 export function uploadRoutes(deps: UploadDeps): Hono {
   const app = new Hono();
@@ -138,11 +153,9 @@ export function uploadRoutes(deps: UploadDeps): Hono {
     try {
       const received = await receive(body, temp, maxBytes);
       if (received.sha256 !== expected) throw new ApiError(422, 'checksum_mismatch', `the body's sha256 is ${received.sha256}, X-Checksum-Sha256 said ${expected}`);
-      if (deps.flavour === 'pkgbuild' && build.packager) {
-        const packager = await pacmanPackager(temp);
-        if (packager !== build.packager) {
-          throw new ApiError(422, 'packager_mismatch', `the package says packager "${packager ?? '(none)'}", but the build was made for "${build.packager}"`);
-        }
+      const recorded = build.packager ? await recordedPackager(deps.flavour, temp) : null;
+      if (recorded && recorded.value !== build.packager) {
+        throw new ApiError(422, 'packager_mismatch', `the package says ${recorded.field} "${recorded.value ?? '(none)'}", but the build was made for "${build.packager}"`);
       }
       const pool = deps.repositories.poolPath(owner, filename);
       await mkdir(dirname(pool), { recursive: true });

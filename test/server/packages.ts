@@ -45,14 +45,14 @@ export async function pacmanDbEntries(db: Buffer): Promise<string[]> {
 }
 
 /** Builds `NAME_VERSION_ARCH.deb` with dpkg-deb; returns its path and file name. */
-export async function debPackage(options: { name: string; version: string; arch: string; depends?: string[] }): Promise<{ path: string; filename: string }> {
+export async function debPackage(options: { name: string; version: string; arch: string; depends?: string[]; maintainer?: string }): Promise<{ path: string; filename: string }> {
   const root = tempDir('quarters-deb-');
   const content = join(root, 'content');
   mkdirSync(join(content, 'DEBIAN'), { recursive: true });
   mkdirSync(join(content, 'usr/share/doc', options.name), { recursive: true });
   writeFileSync(join(content, 'usr/share/doc', options.name, 'README'), `${options.name}\n`);
   const control = [
-    `Package: ${options.name}`, `Version: ${options.version}`, `Architecture: ${options.arch}`, 'Maintainer: Jane Packager <jane@example.org>',
+    `Package: ${options.name}`, `Version: ${options.version}`, `Architecture: ${options.arch}`, `Maintainer: ${options.maintainer ?? 'Jane Packager <jane@example.org>'}`,
     ...(options.depends?.length ? [`Depends: ${options.depends.join(', ')}`] : []), `Description: ${options.name} for tests`, '',
   ].join('\n');
   writeFileSync(join(content, 'DEBIAN/control'), control);

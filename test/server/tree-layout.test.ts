@@ -37,6 +37,11 @@ describe('an AOSC-style tree repository (autobuild)', () => {
       const pipeline = rig.gitlab.state.pipelinesOf(tree)[i]!;
       expect(Object.fromEntries(pipeline.variables.map((v) => [v.key, v.value])).QUARTERS_PKGBASE).toBe(name);
       const { token } = await rig.gitlab.state.startPipeline(pipeline.id);
+      // autobuild records the packager (MTER) as Maintainer: a package made for someone else is refused.
+      const forged = await debPackage({ name, version, arch: 'amd64', depends: [...deps], maintainer: 'Mallory <m@example.org>' });
+      const refused = await upload(rig.url, builds()[i]!.id, forged, { executor: EXECUTOR_TOKEN, job: token });
+      expect(refused.status).toBe(422);
+      expect(((await refused.json()) as { error: string; detail: string })).toMatchObject({ error: 'packager_mismatch', detail: expect.stringContaining('Maintainer "Mallory <m@example.org>"') });
       const file = await debPackage({ name, version, arch: 'amd64', depends: [...deps] });
       const res = await upload(rig.url, builds()[i]!.id, file, { executor: EXECUTOR_TOKEN, job: token });
       expect(res.status, await res.clone().text()).toBe(201);
