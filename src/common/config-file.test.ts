@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, loadConfigFile } from './config-file.js';
+import { loadConfigFile } from './config-file.js';
+import { configErrorOf as errorOf, writeConfigFile as write } from '../../test/support/config-files.js';
 
 const schema = z.strictObject({
   listen: z.string().default('127.0.0.1:8080'),
@@ -11,23 +9,7 @@ const schema = z.strictObject({
   api: z.strictObject({ tokens: z.array(z.string().min(16)) }).optional(),
 });
 
-function write(text: string, extra: Record<string, string> = {}): string {
-  const dir = mkdtempSync(join(tmpdir(), 'quarters-config-'));
-  for (const [name, content] of Object.entries(extra)) writeFileSync(join(dir, name), content);
-  const file = join(dir, 'quarters.toml');
-  writeFileSync(file, text);
-  return file;
-}
 
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('loadConfigFile', () => {
   it('reads, validates and applies defaults', () => {

@@ -1,27 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ConfigError } from '../core/config-text.js';
 import { executorConfigPath, loadExecutorConfig } from './config.js';
+import { configErrorOf as errorOf, writeConfigFile } from '../../test/support/config-files.js';
 
-function write(text: string, extra: Record<string, string> = {}): string {
-  const dir = mkdtempSync(join(tmpdir(), 'quarters-executor-config-'));
-  for (const [name, content] of Object.entries(extra)) writeFileSync(join(dir, name), content);
-  const file = join(dir, 'executor.toml');
-  writeFileSync(file, text);
-  return file;
-}
+const write = (text: string, extra: Record<string, string> = {}): string => writeConfigFile(text, extra, 'executor.toml');
 
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+
 
 describe('executor config', () => {
   it('applies the documented defaults', () => {

@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ConfigError, loadConfigFile } from '../../src/common/config-file.js';
+import { loadConfigFile } from '../../src/common/config-file.js';
 import { listenAddress, SERVER_SECRET_KEYS, serverConfigSchema } from '../../src/core/server-config.js';
-import { tempDir } from './http-harness.js';
+import { configErrorOf, writeConfigFile } from '../support/config-files.js';
 
 const VALID = `
 listen = "127.0.0.1:9090"
@@ -30,23 +28,10 @@ tokens = ["executor-token-0123456789"]
 `;
 
 function load(text: string) {
-  const dir = tempDir('quarters-config-');
-  writeFileSync(join(dir, 'gitlab.token'), 'glpat-secret\n');
-  writeFileSync(join(dir, 'api.tokens'), 'api-token-aaaaaaaaaaaa\napi-token-bbbbbbbbbbbb\n');
-  const file = join(dir, 'quarters.toml');
-  writeFileSync(file, text);
+  const file = writeConfigFile(text, { 'gitlab.token': 'glpat-secret\n', 'api.tokens': 'api-token-aaaaaaaaaaaa\napi-token-bbbbbbbbbbbb\n' });
   return () => loadConfigFile(serverConfigSchema, file, SERVER_SECRET_KEYS);
 }
 
-function keyOfError(fn: () => unknown): string | null {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigError) return error.key;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('server config', () => {
   it('loads every key, secrets from files', () => {
@@ -66,7 +51,7 @@ describe('server config', () => {
     ['packages_group = "archlinux/packaging/packages"', 'packages_group = "a"\ntree_project = "b"', 'gitlab'],
     ['auto_rebuild = true', 'auto_rebuild = true\nparallel = 2', 'build'],
   ])('names the key of a bad value (%s → %s)', (from, to, key) => {
-    expect(keyOfError(load(VALID.replace(from, to)))).toBe(key);
+    expect(configErrorOf(load(VALID.replace(from, to))).key).toBe(key);
   });
 
   it('says that neither recipe layout is given', () => {
@@ -88,6 +73,6 @@ describe('server config without [gitlab] (local-only mode)', () => {
 
   it('still wants [executor] tokens when [gitlab] is given', () => {
     const withGitlabOnly = withoutTable(VALID, 'executor');
-    expect(keyOfError(load(withGitlabOnly))).toBe('executor');
+    expect(configErrorOf(load(withGitlabOnly)).key).toBe('executor');
   });
 });
