@@ -1,7 +1,7 @@
 /** Reading a TOML config file, resolving `<key>_file` secrets, validating it. */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { z } from 'zod';
+import type { $ZodType, output } from 'zod/v4/core';
 import { ConfigError, parseTomlText, validateConfig } from '../core/config-text.js';
 
 export { ConfigError };
@@ -38,7 +38,7 @@ export function resolveSecretFiles(config: Record<string, unknown>, secretKeys: 
 }
 
 /** Loads and validates a TOML config file. Throws ConfigError naming the file and key. */
-export function loadConfigFile<S extends z.ZodType>(schema: S, file: string, secretKeys: readonly string[] = []): z.infer<S> {
+export function loadConfigFile<S extends $ZodType>(schema: S, file: string, secretKeys: readonly string[] = []): output<S> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

@@ -3,7 +3,7 @@
  * the executor and the CLI share one way of reporting a bad config: the file, the key, the reason.
  */
 import { parse as parseToml, TomlError } from 'smol-toml';
-import type { z } from 'zod';
+import { safeParse, type $ZodType, type output } from 'zod/v4/core';
 
 /** A config that cannot be used; the message names the file and the key. */
 export class ConfigError extends Error {
@@ -31,8 +31,9 @@ export function parseTomlText(text: string, file: string): Record<string, unknow
 }
 
 /** Validates a parsed config against its schema; the first problem becomes a ConfigError naming the key. */
-export function validateConfig<S extends z.ZodType>(schema: S, value: unknown, file: string): z.infer<S> {
-  const result = schema.safeParse(value);
+export function validateConfig<S extends $ZodType>(schema: S, value: unknown, file: string): output<S> {
+  // The core's safeParse takes classic and mini schemas alike (the executor uses mini: see src/executor/zod-messages.ts).
+  const result = safeParse(schema, value);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const key = issue.path.length > 0 ? issue.path.map(String).join('.') : null;

@@ -1,73 +1,75 @@
-/** The executor's own configuration: TOML at QUARTERS_EXECUTOR_CONFIG, validated with zod. */
+/** The executor's own configuration: TOML at QUARTERS_EXECUTOR_CONFIG, validated with zod (mini: see zod-messages.ts). */
 import { isAbsolute } from 'node:path';
-import { z } from 'zod';
+import './zod-messages.js';
+import * as z from 'zod/mini';
 import { loadConfigFile } from '../common/config-file.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/quarters/executor.toml';
 
-const absolutePath = z.string().refine(isAbsolute, 'expected an absolute path');
+const absolutePath = z.string().check(z.refine(isAbsolute, 'expected an absolute path'));
 /** A name that is safe as a path component and in overlay mount options. */
-const safeName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, 'expected letters, digits, ".", "_", "+" or "-"');
+const safeName = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, 'expected letters, digits, ".", "_", "+" or "-"'));
 
 const limitsSchema = z.strictObject({
   /** Memory limit of a build, in MiB (0: none). */
-  memory_mib: z.number().int().nonnegative().default(0),
+  memory_mib: z._default(z.int().check(z.nonnegative()), 0),
   /** CPU limit of a build, in CPUs (0: none). */
-  cpus: z.number().nonnegative().default(0),
+  cpus: z._default(z.number().check(z.nonnegative()), 0),
   /** Disk limit of a workspace (its writable layer plus output), in MiB (0: none); checked after each guest stage. */
-  disk_mib: z.number().int().nonnegative().default(0),
+  disk_mib: z._default(z.int().check(z.nonnegative()), 0),
   /** Wall-clock limit of one guest stage, in minutes (0: none; GitLab's job timeout still applies). */
-  build_timeout_minutes: z.number().nonnegative().default(0),
+  build_timeout_minutes: z._default(z.number().check(z.nonnegative()), 0),
 });
 
 const networkSchema = z.strictObject({
   /** Whether build stages (build_script, step_*) get the host's network. Off by default: recipes build offline. */
-  build: z.boolean().default(false),
+  build: z._default(z.boolean(), false),
   /** Whether prepare_script and after_script get the network. */
-  other_stages: z.boolean().default(false),
+  other_stages: z._default(z.boolean(), false),
   /**
    * Run inside the container, with network, before build_script (as devtools runs `makepkg --verifysource`):
    * fetches the sources so the build itself can run offline. Empty: no fetch step.
    */
-  fetch_command: z.array(z.string()).default([]),
+  fetch_command: z._default(z.array(z.string()), []),
 });
 
 const instanceSchema = z.strictObject({
   /** How the instance layer updates packages: detected from the base OS by default. */
-  package_manager: z.enum(['auto', 'pacman', 'apt', 'none']).default('auto'),
+  package_manager: z._default(z.enum(['auto', 'pacman', 'apt', 'none']), 'auto'),
   /** An instance is refreshed (update + upgrade) at most this often. */
-  refresh_minutes: z.number().nonnegative().default(60),
+  refresh_minutes: z._default(z.number().check(z.nonnegative()), 60),
 });
 
 export const executorConfigSchema = z.strictObject({
-  work_dir: absolutePath.default('/var/lib/quarters'),
-  arch: safeName.default('x86_64'),
-  backend: z.enum(['nspawn', 'qemu']).default('nspawn'),
+  work_dir: z._default(absolutePath, '/var/lib/quarters'),
+  arch: z._default(safeName, 'x86_64'),
+  backend: z._default(z.enum(['nspawn', 'qemu']), 'nspawn'),
   /** Where job build directories are created (per job: builds_dir_is_shared is false). Default: WORK_DIR/builds. */
-  builds_dir: absolutePath.optional(),
+  builds_dir: z.optional(absolutePath),
   /** Where the runner keeps local caches. Default: WORK_DIR/cache. */
-  cache_dir: absolutePath.optional(),
+  cache_dir: z.optional(absolutePath),
   /** A directory with one BRANCH.list per target branch: the package sources of the instance layer. */
-  source_lists: absolutePath.default('/etc/quarters/sources'),
+  source_lists: z._default(absolutePath, '/etc/quarters/sources'),
   /** The target branch when a job does not set QUARTERS_TARGET_BRANCH. */
-  default_branch: safeName.default('stable'),
+  default_branch: z._default(safeName, 'stable'),
   /** Who runs the host-side stages (git, caches, artifacts): a user name or "UID:GID". Never root. */
-  host_user: z.string().min(1).default('gitlab-runner'),
+  host_user: z._default(z.string().check(z.minLength(1)), 'gitlab-runner'),
   /** The build driver (vm/quarters-build), offered read-only in every guest at /usr/local/bin/quarters-build. */
-  build_driver: absolutePath.optional(),
+  build_driver: z.optional(absolutePath),
   /** A directory holding build-set repositories as NAMESPACE/ARCH; the job's one is offered read-only at /quarters/repo. */
-  repositories_dir: absolutePath.optional(),
-  server: z
-    .strictObject({
+  repositories_dir: z.optional(absolutePath),
+  server: z._default(
+    z.strictObject({
       /** Executor token the server accepts for uploads. */
-      token: z.string().min(1).optional(),
+      token: z.optional(z.string().check(z.minLength(1))),
       /** Upload attempts when the server cannot be reached. */
-      upload_attempts: z.number().int().min(1).max(20).default(5),
-    })
-    .default({ upload_attempts: 5 }),
-  limits: limitsSchema.default(limitsSchema.parse({})),
-  network: networkSchema.default(networkSchema.parse({})),
-  instance: instanceSchema.default(instanceSchema.parse({})),
+      upload_attempts: z._default(z.int().check(z.gte(1), z.lte(20)), 5),
+    }),
+    { upload_attempts: 5 },
+  ),
+  limits: z._default(limitsSchema, () => limitsSchema.parse({})),
+  network: z._default(networkSchema, () => networkSchema.parse({})),
+  instance: z._default(instanceSchema, () => instanceSchema.parse({})),
 });
 
 export type ExecutorConfig = z.infer<typeof executorConfigSchema>;

@@ -1,7 +1,7 @@
 /** Filesystem steps every layer store shares: directories with explicit modes, atomic writes and switches. */
 import { chmod, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { execa } from 'execa';
+import { runProcess } from './child-process.js';
 
 /** Creates a directory (and parents) and sets the mode of each one it created explicitly, whatever the caller's umask. */
 export async function makeDir(path: string, mode = 0o755): Promise<void> {
@@ -38,7 +38,7 @@ export async function removeTree(path: string): Promise<void> {
     await rm(path, { recursive: true, force: true, maxRetries: 2 });
   } catch {
     // chattr +i in a build leaves files rm cannot delete; clear the flag and try once more.
-    await execa('chattr', ['-R', '-i', path], { reject: false });
+    await runProcess('chattr', ['-R', '-i', path]);
     await rm(path, { recursive: true, force: true });
   }
 }
@@ -58,5 +58,5 @@ export async function mountsBelow(path: string): Promise<string[]> {
 
 /** Lazily unmounts everything at or below `path`. */
 export async function unmountBelow(path: string): Promise<void> {
-  for (const point of await mountsBelow(path)) await execa('umount', ['--lazy', point], { reject: false });
+  for (const point of await mountsBelow(path)) await runProcess('umount', ['--lazy', point]);
 }

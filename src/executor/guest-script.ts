@@ -1,6 +1,7 @@
 /** What the guest gets of a runner-generated stage script: the same script with every credential value masked. */
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import './zod-messages.js';
+import * as z from 'zod/mini';
 import { customEnv } from './job.js';
 
 /** Variables GitLab fills with credentials. */
@@ -11,8 +12,8 @@ const CREDENTIAL_NAMES = /(TOKEN|PASSWORD|SECRET|PRIVATE_KEY)$/;
 const NOT_CREDENTIALS = new Set(['CI_RUNNER_SHORT_TOKEN']);
 
 const jobResponseSchema = z.looseObject({
-  token: z.string().optional(),
-  variables: z.array(z.looseObject({ key: z.string(), value: z.string().nullish(), masked: z.boolean().optional() })).optional(),
+  token: z.optional(z.string()),
+  variables: z.optional(z.array(z.looseObject({ key: z.string(), value: z.nullish(z.string()), masked: z.optional(z.boolean()) }))),
 });
 
 /** Values GitLab asked to mask (JOB_RESPONSE_FILE's `masked` variables and the job token). */

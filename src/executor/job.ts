@@ -1,23 +1,24 @@
 /** Who a job is, from the CUSTOM_ENV_* variables GitLab Runner passes: names, target branch, upload details. */
-import { z } from 'zod';
+import './zod-messages.js';
+import * as z from 'zod/mini';
 import { SystemFailure } from './failure.js';
 
-const id = z.string().regex(/^\d+$/, 'expected a number');
+const id = z.string().check(z.regex(/^\d+$/, 'expected a number'));
 
 /** The job variables the executor reads (without the CUSTOM_ENV_ prefix). */
 export const jobVariablesSchema = z.object({
   CI_JOB_ID: id,
   CI_PROJECT_ID: id,
-  CI_CONCURRENT_PROJECT_ID: id.optional(),
-  CI_RUNNER_SHORT_TOKEN: z.string().optional(),
-  CI_RUNNER_ID: z.string().optional(),
-  CI_JOB_TOKEN: z.string().optional(),
-  CI_PROJECT_PATH: z.string().optional(),
-  QUARTERS_TARGET_BRANCH: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, 'expected a branch name of letters, digits, ".", "_", "+", "-"').optional(),
-  QUARTERS_SERVER_URL: z.url().optional(),
-  QUARTERS_BUILD_ID: z.string().regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, ".", "_", "-"').optional(),
-  QUARTERS_NAMESPACE: z.string().regex(/^[A-Za-z0-9._@+-]+$/, 'expected a namespace name').optional(),
-  QUARTERS_ARCH: z.string().optional(),
+  CI_CONCURRENT_PROJECT_ID: z.optional(id),
+  CI_RUNNER_SHORT_TOKEN: z.optional(z.string()),
+  CI_RUNNER_ID: z.optional(z.string()),
+  CI_JOB_TOKEN: z.optional(z.string()),
+  CI_PROJECT_PATH: z.optional(z.string()),
+  QUARTERS_TARGET_BRANCH: z.optional(z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, 'expected a branch name of letters, digits, ".", "_", "+", "-"'))),
+  QUARTERS_SERVER_URL: z.optional(z.url()),
+  QUARTERS_BUILD_ID: z.optional(z.string().check(z.regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, ".", "_", "-"'))),
+  QUARTERS_NAMESPACE: z.optional(z.string().check(z.regex(/^[A-Za-z0-9._@+-]+$/, 'expected a namespace name'))),
+  QUARTERS_ARCH: z.optional(z.string()),
 });
 
 export interface Job {

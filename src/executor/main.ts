@@ -56,7 +56,7 @@ async function run(script: string, stage: string): Promise<number> {
     process.stderr.write(`quarters-executor: received ${signal}, stopping stage ${stage}\n`);
     controller.abort(new Error(signal));
   };
-  // `on`, not `once`: execa's exit handler re-raises a signal nobody else listens to, killing us before the container is down.
+  // `on`, not `once`: a second SIGTERM must not fall back to the default action, killing us before the container is down.
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   return protocol(async () => {

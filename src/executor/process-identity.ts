@@ -1,8 +1,9 @@
 /** A process named by pid and start time, so a recycled pid is never mistaken for the process we recorded. */
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import './zod-messages.js';
+import * as z from 'zod/mini';
 
-export const processIdentitySchema = z.strictObject({ pid: z.number().int().positive(), startTime: z.string() });
+export const processIdentitySchema = z.strictObject({ pid: z.int().check(z.positive()), startTime: z.string() });
 export type ProcessIdentity = z.infer<typeof processIdentitySchema>;
 
 /** The kernel's start time of a process (clock ticks since boot), or null when it does not exist or has already exited (a zombie). */

@@ -28,8 +28,16 @@ export function backendFor(config: ExecutorConfig): Backend {
   throw new SystemFailure(`backend "${config.backend}" is not available in this version of quarters-executor (use "nspawn")`);
 }
 
-/** The executor's own version, from package.json. */
+declare global {
+  interface ImportMeta {
+    /** Set by scripts/bundle-executor.js: the bundle may run far from package.json. */
+    QUARTERS_VERSION?: string;
+  }
+}
+
+/** The executor's own version: built into the bundle, or read from package.json. */
 export function executorVersion(): string {
+  if (import.meta.QUARTERS_VERSION) return import.meta.QUARTERS_VERSION;
   try {
     return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
   } catch {

@@ -7,7 +7,8 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import './zod-messages.js';
+import * as z from 'zod/mini';
 import { processIdentitySchema, isAlive, identify, type ProcessIdentity } from './process-identity.js';
 import { writeFileAtomic } from './fs-layers.js';
 import type { Layout } from './layout.js';
@@ -15,7 +16,7 @@ import type { Layout } from './layout.js';
 const usageSchema = z.strictObject({
   wallSeconds: z.number(),
   cpuSeconds: z.number(),
-  peakMemoryBytes: z.number().nullable(),
+  peakMemoryBytes: z.nullable(z.number()),
   diskBytes: z.number(),
 });
 export type ResourceUsage = z.infer<typeof usageSchema>;
@@ -27,15 +28,15 @@ export const workspaceStateSchema = z.strictObject({
   created: z.string(),
   backend: z.string(),
   base: z.strictObject({ version: z.string(), root: z.string() }),
-  instance: z.strictObject({ key: z.string(), version: z.string(), upper: z.string() }).nullable(),
+  instance: z.nullable(z.strictObject({ key: z.string(), version: z.string(), upper: z.string() })),
   /** The job's build directory on the host (builds_dir from `config`), bind-mounted at the same path. */
   buildsDir: z.string(),
   outputDir: z.string(),
   hostUser: z.strictObject({ uid: z.number(), gid: z.number() }),
   /** The process that started the executor (GitLab Runner); when it is gone, so is the job. */
-  runner: processIdentitySchema.nullable(),
+  runner: z.nullable(processIdentitySchema),
   /** The executor command working on the workspace right now, if any. */
-  active: processIdentitySchema.nullable(),
+  active: z.nullable(processIdentitySchema),
   updated: z.string(),
   usage: usageSchema,
 });

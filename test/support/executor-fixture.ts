@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 
-export const EXECUTOR = ['node', resolve(import.meta.dirname, '../../dist/executor/main.js')] as const;
+export const EXECUTOR = ['node', resolve(import.meta.dirname, '../../dist/executor/quarters-executor.js')] as const;
 
 /** The unprivileged host user of the tests: nobody exists on every Debian host. */
 export const TEST_HOST_USER = '65534:65534';

@@ -1,7 +1,7 @@
 /** A minimal base OS tree made of busybox-static: enough for systemd-nspawn, for smoke tests and benchmarks. */
-import { chmod, copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { describeEnd, runProcess } from '../child-process.js';
 
 export const BUSYBOX = '/bin/busybox';
 
@@ -15,7 +15,9 @@ export async function writeBusyboxTree(root: string, busybox: string = BUSYBOX):
   await chmod(join(root, 'root'), 0o700);
   await copyFile(busybox, join(root, 'bin/busybox'));
   await chmod(join(root, 'bin/busybox'), 0o755);
-  const { stdout } = await execa(busybox, ['--list-full']);
+  const list = await runProcess(busybox, ['--list-full'], { capture: true });
+  if (list.exitCode !== 0) throw new Error(`${busybox} --list-full ${describeEnd(list)}: ${list.stderr.trim()}`);
+  const stdout = list.stdout;
   for (const applet of stdout.split('\n').filter(Boolean)) {
     if (applet === 'bin/busybox') continue;
     await symlink('/bin/busybox', join(root, applet)).catch((error: NodeJS.ErrnoException) => {
@@ -33,5 +35,5 @@ export async function writeBusyboxTree(root: string, busybox: string = BUSYBOX):
     await chmod(join(root, path), 0o644);
   }
   await chmod(join(root, 'home/build'), 0o755);
-  await execa('chown', ['1000:1000', join(root, 'home/build')]);
+  await chown(join(root, 'home/build'), 1000, 1000);
 }

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { describeEnd, runProcess } from '../child-process.js';
 import type { Backend } from '../environment.js';
 import { makeDir } from '../fs-layers.js';
 import { detectPackageManager, GUEST_SOURCE_LIST, upgradeCommand, type PackageManager } from '../package-manager.js';
@@ -13,8 +13,8 @@ import { writeBusyboxTree } from './busybox.js';
 export async function loadTarball(store: BaseOsStore, file: string): Promise<BaseVersion> {
   if (!existsSync(file)) throw new BaseOsError(`tarball ${file} does not exist`);
   return store.add(`tarball ${file}`, async ({ root }) => {
-    const result = await execa('tar', ['--extract', '--numeric-owner', '--xattrs', '--xattrs-include=*', '--acls', '--file', file, '--directory', root], { reject: false, stderr: 'pipe' });
-    if (result.exitCode !== 0) throw new BaseOsError(`cannot extract ${file}: ${result.stderr.trim().split('\n').slice(-3).join('; ')}`);
+    const result = await runProcess('tar', ['--extract', '--numeric-owner', '--xattrs', '--xattrs-include=*', '--acls', '--file', file, '--directory', root], { capture: true });
+    if (result.exitCode !== 0) throw new BaseOsError(`cannot extract ${file} (tar ${describeEnd(result)}): ${result.stderr.trim().split('\n').slice(-3).join('; ')}`);
     // Bootstrap tarballs (Arch's root.x86_64/) wrap the tree in one directory: lift it.
     const entries = await readdir(root);
     if (!looksLikeOsTree(root) && entries.length === 1 && looksLikeOsTree(join(root, entries[0]!))) {
@@ -30,8 +30,8 @@ export async function loadDebootstrap(store: BaseOsStore, suite: string, mirror:
   return store.add(`debootstrap ${suite} ${mirror}`, async ({ root }) => {
     const args = ['--variant=minbase', ...(include.length ? [`--include=${include.join(',')}`] : []), suite, root, mirror];
     log(`quarters: debootstrap ${args.join(' ')}`);
-    const result = await execa('debootstrap', args, { reject: false, all: true });
-    if (result.exitCode !== 0) throw new BaseOsError(`debootstrap failed (exit ${result.exitCode}): ${(result.all ?? '').trim().split('\n').slice(-5).join('\n')}`);
+    const result = await runProcess('debootstrap', args, { capture: true });
+    if (result.exitCode !== 0) throw new BaseOsError(`debootstrap ${describeEnd(result)}: ${result.output.trim().split('\n').slice(-5).join('\n')}`);
   });
 }
 
@@ -58,8 +58,8 @@ export async function updateBase(store: BaseOsStore, backend: Backend, sourceLis
     // Flatten: copy the merged view (base + upgrade layer) into the new root, inside a private mount namespace.
     const layer = join(workspace, 'layer');
     const flatten = 'mount -t overlay quarters-flatten -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4" && cp -a --reflink=auto "$4/." "$5/"';
-    const copy = await execa('unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', flatten, 'flatten', current.root, join(layer, 'upper'), join(layer, 'work'), join(layer, 'root'), root], { reject: false, all: true });
-    if (copy.exitCode !== 0) throw new BaseOsError(`cannot flatten the upgraded base: ${(copy.all ?? '').trim()}`);
+    const copy = await runProcess('unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', flatten, 'flatten', current.root, join(layer, 'upper'), join(layer, 'work'), join(layer, 'root'), root], { capture: true });
+    if (copy.exitCode !== 0) throw new BaseOsError(`cannot flatten the upgraded base (${describeEnd(copy)}): ${copy.output.trim()}`);
     await environment.destroy();
   });
 }

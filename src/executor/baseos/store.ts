@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile, readlink, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { z } from 'zod';
+import '../zod-messages.js';
+import * as z from 'zod/mini';
 import { makeDir, removeTree, switchSymlink, writeFileAtomic } from '../fs-layers.js';
 import type { Layout } from '../layout.js';
 import { identify, isAlive, processIdentitySchema } from '../process-identity.js';
@@ -21,7 +22,7 @@ const metaSchema = z.strictObject({
   version: z.string(),
   created: z.string(),
   source: z.string(),
-  parent: z.string().nullable(),
+  parent: z.nullable(z.string()),
 });
 export type BaseMeta = z.infer<typeof metaSchema>;
 

@@ -1,7 +1,7 @@
 /** `quarters-executor run SCRIPT STAGE`: one stage of the job, on the host or in the guest, mapped to the protocol's exit codes. */
 import { chown, copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { describeEnd, runProcess } from '../child-process.js';
 import { diskUsage } from '../disk-usage.js';
 import { BuildFailure, SystemFailure } from '../failure.js';
 import { credentialValues, maskCredentials } from '../guest-script.js';
@@ -61,18 +61,17 @@ async function runOnHost(session: JobSession, state: WorkspaceState, script: str
   const copy = join(session.layout.workspaces, state.name, 'scripts', `${stage}.host.sh`);
   await copyFile(script, copy);
   await chown(copy, state.hostUser.uid, state.hostUser.gid);
-  const result = await execa('setpriv', [...dropPrivileges(state.hostUser), 'bash', copy], {
+  const result = await runProcess('setpriv', [...dropPrivileges(state.hostUser), 'bash', copy], {
     cwd: state.buildsDir,
     env: { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: join(session.layout.workspaces, state.name, 'home'), LANG: 'C.UTF-8' },
-    extendEnv: false,
-    stdio: ['ignore', 'inherit', 'inherit'],
-    reject: false,
-    cancelSignal: signal,
-    forceKillAfterDelay: 5000,
+    stdout: 'inherit',
+    stderr: 'inherit',
+    signal,
+    forceKillAfterMs: 5000,
   });
-  if (result.isCanceled) throw new BuildFailure(`stage ${stage} was stopped`);
-  if (result.failed && result.exitCode === undefined) throw new SystemFailure(`cannot run stage ${stage} on the host: ${result.shortMessage}`);
-  if (result.exitCode !== 0) throw new BuildFailure(`stage ${stage} failed with exit code ${result.exitCode}`);
+  if (result.canceled) throw new BuildFailure(`stage ${stage} was stopped`);
+  if (result.startError) throw new SystemFailure(`cannot run stage ${stage} on the host: ${describeEnd(result)}`);
+  if (result.exitCode !== 0) throw new BuildFailure(result.exitCode === null ? `stage ${stage} failed: bash ${describeEnd(result)}` : `stage ${stage} failed with exit code ${result.exitCode}`);
 }
 
 /** The runner leaves the job token in the clone's remote URL; the guest shares the clone, so it goes. */

@@ -18,7 +18,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { execa } from 'execa';
+import { runProcess, startProcess } from '../../child-process.js';
 import { createRunCgroup, type RunCgroup } from './cgroup.js';
 
 /** A host path offered inside the container. */
@@ -156,20 +156,17 @@ export async function runContainer(spec: ContainerCommand): Promise<ContainerRes
   // The first process joins the cgroup before anything else starts, so every process of the run is counted and limited.
   const enter = (cgroup?.procsFiles ?? []).map((file) => `echo $$ > '${file.replace(/'/g, "'\\''")}' || exit 124`);
   const stderrTail: string[] = [];
-  const child = execa('/bin/sh', ['-c', [...enter, 'exec "$@"'].join('\n'), 'quarters-container', ...argv], {
-    reject: false,
+  const { child, result: ended } = startProcess('/bin/sh', ['-c', [...enter, 'exec "$@"'].join('\n'), 'quarters-container', ...argv], {
     stdin: typeof spec.stdin === 'object' ? 'pipe' : (spec.stdin ?? 'ignore'),
     stdout: typeof spec.stdout === 'object' ? 'pipe' : (spec.stdout ?? 'inherit'),
     stderr: 'pipe',
     env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', SYSTEMD_LOG_LEVEL: 'warning' },
-    extendEnv: false,
-    cancelSignal: spec.signal,
+    signal: spec.signal,
     // Without systemd: unshare ignores SIGTERM while it waits; SIGKILL reaches nspawn through --kill-child,
     // and the container through the PID namespace. With systemd: the child is nspawn itself, which on
     // SIGTERM kills its container (--kill-signal=SIGKILL) and exits.
     killSignal: systemd ? 'SIGTERM' : 'SIGKILL',
-    forceKillAfterDelay: 5000,
-    buffer: false,
+    forceKillAfterMs: 5000,
   });
   if (child.pid !== undefined) spec.onSpawn?.(child.pid);
   if (typeof spec.stdin === 'object' && child.stdin) spec.stdin.pipe(child.stdin);
@@ -181,7 +178,7 @@ export async function runContainer(spec: ContainerCommand): Promise<ContainerRes
     stderrTail.push(chunk.toString('utf8'));
     if (stderrTail.length > 20) stderrTail.shift();
   });
-  const result = await child;
+  const result = await ended;
   let exitCode: number | null = null;
   try {
     const text = await readFile(join(statusDir, 'exit'), 'utf8');
@@ -194,10 +191,10 @@ export async function runContainer(spec: ContainerCommand): Promise<ContainerRes
   const peakMemoryBytes = cgroup ? await cgroup.peakMemoryBytes() : null;
   await cgroup?.remove();
   return {
-    exitCode: result.isCanceled ? null : exitCode,
-    nspawnExitCode: result.exitCode ?? null,
-    nspawnSignal: result.signal ?? null,
-    detail: stderrTail.join('').split('\n').filter(Boolean).slice(-5).join('\n'),
+    exitCode: result.canceled ? null : exitCode,
+    nspawnExitCode: result.exitCode,
+    nspawnSignal: result.signal,
+    detail: result.startError ? `cannot start the container: ${result.startError.message}` : stderrTail.join('').split('\n').filter(Boolean).slice(-5).join('\n'),
     peakMemoryBytes,
   };
 }
@@ -205,5 +202,5 @@ export async function runContainer(spec: ContainerCommand): Promise<ContainerRes
 /** Stops a registered machine whose nspawn died (systemd hosts only; elsewhere the PID namespace took it down). */
 export async function terminateMachine(machine: string): Promise<void> {
   if (!hostHasSystemd()) return;
-  await execa('machinectl', ['terminate', machine], { reject: false });
+  await runProcess('machinectl', ['terminate', machine]);
 }
