@@ -22,6 +22,8 @@ describe('executor config', () => {
     expect(errorOf(() => loadExecutorConfig(file)).message).toBe(`${file}: work_dir: expected an absolute path`);
     const limits = write('[limits]\nmemory_mib = -1\n');
     expect(errorOf(() => loadExecutorConfig(limits)).key).toBe('limits.memory_mib');
+    const disk = write('[limits]\ndisk_mib = 2\n');
+    expect(errorOf(() => loadExecutorConfig(disk)).message).toBe(`${disk}: limits.disk_mib: expected 0 (no limit) or at least 16: a smaller filesystem holds little besides its own metadata`);
     const backend = write('backend = "docker"\n');
     expect(errorOf(() => loadExecutorConfig(backend)).key).toBe('backend');
   });

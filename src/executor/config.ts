@@ -10,13 +10,25 @@ const absolutePath = z.string().check(z.refine(isAbsolute, 'expected an absolute
 /** A name that is safe as a path component and in overlay mount options. */
 const safeName = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, 'expected letters, digits, ".", "_", "+" or "-"'));
 
+/** The smallest job disk worth making. */
+const MIN_DISK_MIB = 16;
+
 const limitsSchema = z.strictObject({
   /** Memory limit of a build, in MiB (0: none). */
   memory_mib: z._default(z.int().check(z.nonnegative()), 0),
   /** CPU limit of a build, in CPUs (0: none). */
   cpus: z._default(z.number().check(z.nonnegative()), 0),
-  /** Disk limit of a workspace (its writable layer plus output), in MiB (0: none); checked after each guest stage. */
-  disk_mib: z._default(z.int().check(z.nonnegative()), 0),
+  /**
+   * Disk limit of a job, in MiB (0: none): its writable layer, output and build directory live on a
+   * filesystem of this size (job-disk.ts), so a write past it fails in the build.
+   */
+  disk_mib: z._default(
+    z.int().check(
+      z.nonnegative(),
+      z.refine((mib) => mib === 0 || mib >= MIN_DISK_MIB, `expected 0 (no limit) or at least ${MIN_DISK_MIB}: a smaller filesystem holds little besides its own metadata`),
+    ),
+    0,
+  ),
   /** Wall-clock limit of one guest stage, in minutes (0: none; GitLab's job timeout still applies). */
   build_timeout_minutes: z._default(z.number().check(z.nonnegative()), 0),
 });

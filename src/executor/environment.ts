@@ -11,6 +11,8 @@ export interface EnvironmentSpec {
   name: string;
   /** The job's workspace directory (owned by the executor; the backend keeps its layers here). */
   workspace: string;
+  /** Where the backend keeps the writable layer instead, when set: the job's disk, whose size bounds it. */
+  layerDir?: string;
   /** Read-only layers, uppermost first: the instance layer, then the base OS. */
   lowers: readonly string[];
   /** Host directories offered to the guest at the same path or a fixed one. */

@@ -2,12 +2,13 @@
 import { join } from 'node:path';
 import { isAlive } from './process-identity.js';
 import { removeTree } from './fs-layers.js';
+import { removeJobDisk } from './job-disk.js';
 import type { Session } from './session.js';
 import { readState, workspaceDir } from './workspace.js';
 
 /**
  * Stops whatever still works on the workspace (an executor command the runner gave up on: killing it
- * takes its container along), then removes the backend's layer, the build directory and the workspace.
+ * takes its container along), then removes the backend's layer, the job's disk, the build directory and the workspace.
  * Idempotent: a workspace that is already gone is fine.
  */
 export async function reclaimWorkspace(session: Session, name: string): Promise<void> {
@@ -22,6 +23,9 @@ export async function reclaimWorkspace(session: Session, name: string): Promise<
   }
   const workspace = workspaceDir(session.layout, name);
   await session.backend.environment({ name, workspace, lowers: [], binds: [], limits: { memoryMib: 0, cpus: 0 } }).destroy();
-  await removeTree(state?.buildsDir ?? join(session.layout.builds, name));
+  const buildsDir = state?.buildsDir ?? join(session.layout.builds, name);
+  const busy = await removeJobDisk(workspace, buildsDir);
+  if (busy) session.log(`quarters: ${busy}`);
+  await removeTree(buildsDir);
   await removeTree(workspace);
 }

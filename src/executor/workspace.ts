@@ -11,6 +11,7 @@ import './zod-messages.js';
 import * as z from 'zod/mini';
 import { processIdentitySchema, isAlive, identify, type ProcessIdentity } from './process-identity.js';
 import { writeFileAtomic } from './fs-layers.js';
+import { jobDiskSchema } from './job-disk.js';
 import type { Layout } from './layout.js';
 
 const usageSchema = z.strictObject({
@@ -32,6 +33,8 @@ export const workspaceStateSchema = z.strictObject({
   /** The job's build directory on the host (builds_dir from `config`), bind-mounted at the same path. */
   buildsDir: z.string(),
   outputDir: z.string(),
+  /** The job's disk (limits.disk_mib), holding its writable layer, output and build directory; absent: no limit. */
+  disk: z.optional(jobDiskSchema),
   hostUser: z.strictObject({ uid: z.number(), gid: z.number() }),
   /** The process that started the executor (GitLab Runner); when it is gone, so is the job. */
   runner: z.nullable(processIdentitySchema),

@@ -6,6 +6,7 @@ import { diskUsage } from '../disk-usage.js';
 import { BuildFailure, SystemFailure } from '../failure.js';
 import { credentialValues, maskCredentials } from '../guest-script.js';
 import { dropPrivileges } from '../host-user.js';
+import { diskLimitReached, isFull, watchJobDisk } from '../job-disk.js';
 import { identify } from '../process-identity.js';
 import type { JobSession } from '../session.js';
 import { childrenCpuSeconds, formatBytes } from '../usage.js';
@@ -27,6 +28,7 @@ export async function runStage(session: JobSession, script: string, stage: strin
   const cpuBefore = childrenCpuSeconds();
   let failure: unknown = null;
   const peaks: (number | null)[] = [state.usage.peakMemoryBytes];
+  const diskWatch = state.disk ? await watchJobDisk(state.disk) : null;
   try {
     if (stageLocation(stage) === 'host') {
       await runOnHost(session, state, script, stage, signal);
@@ -35,6 +37,12 @@ export async function runStage(session: JobSession, script: string, stage: strin
     else await runInGuest(session, state, script, stage, signal, (peak) => peaks.push(peak));
   } catch (error) {
     failure = error;
+  }
+  const space = await diskWatch?.stop();
+  if (state.disk && space && isFull(space.least)) {
+    // Whatever failed on a full disk most likely failed for want of space: the job's doing, said plainly.
+    if (failure) failure = new BuildFailure(`${failure instanceof Error ? failure.message : String(failure)}; ${diskLimitReached(state.disk, space.least)}`);
+    else if (!isFull(space.atStart)) session.log(`quarters: warning: stage ${stage} succeeded, but it filled the job's disk (limits.disk_mib = ${state.disk.sizeMib}): a write may have failed unnoticed`);
   }
   const known = peaks.filter((p): p is number => p !== null);
   const usage: ResourceUsage = {
@@ -45,8 +53,6 @@ export async function runStage(session: JobSession, script: string, stage: strin
   };
   if (stageLocation(stage) === 'guest' && isBuildStage(stage)) {
     usage.diskBytes = (await jobEnvironment(session, state).diskUsage()) + (await diskUsage(state.outputDir));
-    const limit = session.config.limits.disk_mib * 1024 * 1024;
-    if (failure === null && limit > 0 && usage.diskBytes > limit) failure = new BuildFailure(`the build used ${formatBytes(usage.diskBytes)} of disk, over the limit of ${formatBytes(limit)}`);
   }
   await writeState(session.layout, { ...state, active: null, usage });
   if (failure) throw failure;

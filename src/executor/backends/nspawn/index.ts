@@ -9,17 +9,18 @@ import { runContainer, terminateMachine } from './container.js';
 export { runContainer, overlayOptions, nspawnArguments, hostHasSystemd, terminateMachine } from './container.js';
 export type { Bind, ContainerCommand, ContainerResult, OverlayLayers } from './container.js';
 
-/** A job's directories inside its workspace. */
-export function nspawnLayers(workspace: string): { upper: string; work: string; root: string } {
-  return { upper: join(workspace, 'layer', 'upper'), work: join(workspace, 'layer', 'work'), root: join(workspace, 'layer', 'root') };
+/** A job's directories: the writable layer in `layerDir` (default: the workspace), the mount point of the merged tree in the workspace. */
+export function nspawnLayers(workspace: string, layerDir = workspace): { upper: string; work: string; root: string } {
+  return { upper: join(layerDir, 'layer', 'upper'), work: join(layerDir, 'layer', 'work'), root: join(workspace, 'layer', 'root') };
 }
 
 class NspawnEnvironment implements Environment {
   constructor(private readonly spec: EnvironmentSpec) {}
 
   async setup(): Promise<void> {
-    const layers = nspawnLayers(this.spec.workspace);
+    const layers = nspawnLayers(this.spec.workspace, this.spec.layerDir);
     await makeDir(join(this.spec.workspace, 'layer'), 0o700);
+    if (this.spec.layerDir) await makeDir(join(this.spec.layerDir, 'layer'), 0o700);
     // The upper dir becomes the container's "/": it must be 0755 whatever the umask.
     await makeDir(layers.upper, 0o755);
     await makeDir(layers.work, 0o700);
@@ -28,7 +29,7 @@ class NspawnEnvironment implements Environment {
 
   async exec(command: GuestCommand): Promise<ExecResult> {
     const result = await runContainer({
-      ...nspawnLayers(this.spec.workspace),
+      ...nspawnLayers(this.spec.workspace, this.spec.layerDir),
       lowers: this.spec.lowers,
       machine: this.spec.name,
       // A job's layer is thrown away: skip its syncs. A persistent one (instance, base update) keeps them.
@@ -55,10 +56,11 @@ class NspawnEnvironment implements Environment {
     await terminateMachine(this.spec.name);
     await removeRunCgroups(this.spec.name);
     await removeTree(join(this.spec.workspace, 'layer'));
+    if (this.spec.layerDir) await removeTree(join(this.spec.layerDir, 'layer'));
   }
 
   async diskUsage(): Promise<number> {
-    return diskUsage(nspawnLayers(this.spec.workspace).upper);
+    return diskUsage(nspawnLayers(this.spec.workspace, this.spec.layerDir).upper);
   }
 }
 
