@@ -92,3 +92,8 @@ export function describeEnd(result: ProcessResult): string {
   if (result.signal) return `was killed by ${result.signal}`;
   return `exited with status ${result.exitCode}`;
 }
+
+/** What a failed tool said on stderr (captured), or how it ended when it said nothing. */
+export function whyFailed(result: ProcessResult): string {
+  return result.stderr.trim().replace(/\.$/, '') || describeEnd(result);
+}

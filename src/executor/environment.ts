@@ -11,7 +11,7 @@ export interface EnvironmentSpec {
   name: string;
   /** The job's workspace directory (owned by the executor; the backend keeps its layers here). */
   workspace: string;
-  /** Where the backend keeps the writable layer instead, when set: the job's disk, whose size bounds it. */
+  /** Where the backend keeps the writable layer instead, when set: the job's mount (nosuid,nodev; with a disk limit, the disk that bounds it). */
   layerDir?: string;
   /** Read-only layers, uppermost first: the instance layer, then the base OS. */
   lowers: readonly string[];

@@ -2,13 +2,13 @@
 import { join } from 'node:path';
 import { isAlive } from './process-identity.js';
 import { removeTree } from './fs-layers.js';
-import { removeJobDisk } from './job-disk.js';
+import { removeJobMount } from './job-mount.js';
 import type { Session } from './session.js';
 import { readState, workspaceDir } from './workspace.js';
 
 /**
  * Stops whatever still works on the workspace (an executor command the runner gave up on: killing it
- * takes its container along), then removes the backend's layer, the job's disk, the build directory and the workspace.
+ * takes its container along), then removes the backend's layer, the job's mount, the build directory and the workspace.
  * Idempotent: a workspace that is already gone is fine.
  */
 export async function reclaimWorkspace(session: Session, name: string): Promise<void> {
@@ -24,7 +24,7 @@ export async function reclaimWorkspace(session: Session, name: string): Promise<
   const workspace = workspaceDir(session.layout, name);
   await session.backend.environment({ name, workspace, lowers: [], binds: [], limits: { memoryMib: 0, cpus: 0 } }).destroy();
   const buildsDir = state?.buildsDir ?? join(session.layout.builds, name);
-  const busy = await removeJobDisk(workspace, buildsDir);
+  const busy = await removeJobMount(workspace, buildsDir, state?.mount.sharedDirs);
   if (busy) session.log(`quarters: ${busy}`);
   await removeTree(buildsDir);
   await removeTree(workspace);

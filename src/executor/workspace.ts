@@ -1,7 +1,8 @@
 /**
  * A job's workspace: work_dir/workspaces/NAME holds the state every executor command of the job
  * reads (which base and instance it started on, its directories, who is working on it), the
- * backend's writable layer, the output directory and the stage scripts. Everything a job leaves
+ * job's mount (job-mount.ts: the backend's writable layer, the output and build directories) and the
+ * stage scripts. Everything a job leaves
  * on the host is found from here, so `cleanup`, the next `prepare` of the same slot and
  * `cleanup --stale` can reclaim a job whose executor or runner died.
  */
@@ -11,7 +12,7 @@ import './zod-messages.js';
 import * as z from 'zod/mini';
 import { processIdentitySchema, isAlive, identify, type ProcessIdentity } from './process-identity.js';
 import { writeFileAtomic } from './fs-layers.js';
-import { jobDiskSchema } from './job-disk.js';
+import { jobMountSchema } from './job-mount.js';
 import type { Layout } from './layout.js';
 
 const usageSchema = z.strictObject({
@@ -33,8 +34,8 @@ export const workspaceStateSchema = z.strictObject({
   /** The job's build directory on the host (builds_dir from `config`), bind-mounted at the same path. */
   buildsDir: z.string(),
   outputDir: z.string(),
-  /** The job's disk (limits.disk_mib), holding its writable layer, output and build directory; absent: no limit. */
-  disk: z.optional(jobDiskSchema),
+  /** The job's mount (nosuid,nodev; its disk with limits.disk_mib), holding its writable layer, output and build directory. */
+  mount: jobMountSchema,
   hostUser: z.strictObject({ uid: z.number(), gid: z.number() }),
   /** The process that started the executor (GitLab Runner); when it is gone, so is the job. */
   runner: z.nullable(processIdentitySchema),

@@ -167,10 +167,10 @@ describe.skipIf(reportSkip(loopSkipReason(), 'executor disk limit'))(`quarters-e
       // The neighbour's container runs in a mount namespace copied from the host's while the disk was mounted.
       const nspawn = processesWith('--machine=q-emulatr1-p63-c2-j609').filter((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('systemd-nspawn'));
       expect(nspawn.length).toBeGreaterThan(0);
-      expect(readFileSync(`/proc/${nspawn[0]}/mountinfo`, 'utf8')).toContain(join(fx.workDir, 'workspaces', name, 'disk'));
+      expect(readFileSync(`/proc/${nspawn[0]}/mountinfo`, 'utf8')).toContain(join(fx.workDir, 'workspaces', name, 'mount'));
       const cleaned = await fx.cli(['cleanup'], env);
       expect(cleaned.exitCode, cleaned.stderr).toBe(0);
-      expect(readFileSync(`/proc/${nspawn[0]}/mountinfo`, 'utf8')).not.toContain(join(fx.workDir, 'workspaces', name, 'disk'));
+      expect(readFileSync(`/proc/${nspawn[0]}/mountinfo`, 'utf8')).not.toContain(join(fx.workDir, 'workspaces', name, 'mount'));
       expect(await loopsBelow(join(fx.workDir, 'workspaces', name))).toEqual([]);
       expect(processesWith(marker).length).toBeGreaterThan(0);
     } finally {

@@ -20,6 +20,8 @@ describe.skipIf(skip)('quarters-executor failure paths', () => {
   });
 
   const entries = (sub: string): string[] => (existsSync(join(fx.workDir, sub)) ? readdirSync(join(fx.workDir, sub)) : []);
+  /** Mount points below `dir` (this namespace), sorted. */
+  const mountPoints = (dir: string): string[] => mountsMentioning(dir).map((line) => line.split(' ')[4]!).filter((point) => point.startsWith(dir)).sort();
 
   it('SIGTERM then SIGKILL to the process group mid-build: the build stops, nothing is left running, mounted or on disk', async () => {
     const marker = `quarters-sigterm-marker-${process.pid}`;
@@ -51,13 +53,14 @@ describe.skipIf(skip)('quarters-executor failure paths', () => {
   it('kill -9 of the executor and its runner mid-build: the container dies with it, and cleanup --stale reclaims the rest', async () => {
     const marker = `quarters-kill9-marker-${process.pid}`;
     const name = await crashMidBuild(fx, 202, 0, marker);
-    // pdeathsig takes the container down with the executor; the mount went with its namespace.
+    // pdeathsig takes the container down with the executor; the overlay went with its namespace, the job mount stays.
     expect(await waitFor(() => processesWith(marker).length === 0, 15_000)).toBe(true);
-    expect(mountsMentioning(fx.workDir)).toEqual([]);
+    expect(mountPoints(fx.workDir)).toEqual([join(fx.workDir, 'builds', name), join(fx.workDir, 'workspaces', name, 'mount')].sort());
     expect(entries('workspaces')).toContain(name);
     const stale = await fx.cli(['cleanup', '--stale']);
     expect(stale.exitCode, stale.stderr).toBe(0);
     expect(stale.stdout).toContain(`removed ${name}`);
+    expect(mountsMentioning(fx.workDir)).toEqual([]);
     expect(entries('workspaces')).not.toContain(name);
     expect(entries('builds')).not.toContain(name);
   });
@@ -72,6 +75,7 @@ describe.skipIf(skip)('quarters-executor failure paths', () => {
     expect(next.trace).toContain(`reclaiming ${name}`);
     expect(entries('workspaces')).not.toContain(name);
     expect(entries('builds')).not.toContain(name);
+    expect(mountsMentioning(fx.workDir)).toEqual([]);
   });
 
   it('cleanup is idempotent and succeeds for a job that was never prepared', async () => {

@@ -15,6 +15,7 @@ import { SystemFailure } from '../../executor/failure.js';
 import { makeDir } from '../../executor/fs-layers.js';
 import { resolveHostUser, type HostUser } from '../../executor/host-user.js';
 import { InstanceStore, type InstanceVersion } from '../../executor/instance.js';
+import { createJobMount, jobMountOf } from '../../executor/job-mount.js';
 import { LockTimeout } from '../../executor/lock.js';
 import { identify } from '../../executor/process-identity.js';
 import { GUEST_BUILD_DRIVER, GUEST_OUTPUT, GUEST_REPOSITORY, guestBaseEnv } from '../../executor/protocol/guest.js';
@@ -83,19 +84,23 @@ export async function buildInContainer(host: BuildHost, build: ContainerBuild): 
   const { layout, config } = session;
   const workspace = workspaceDir(layout, build.name);
   const buildsDir = join(layout.builds, build.name);
-  const outputDir = join(workspace, 'output');
+  // As a job's (job-mount.ts): what the guest writes is on a nosuid,nodev mount.
+  const mount = jobMountOf(workspace, 0);
+  const outputDir = join(mount.mountPoint, 'output');
   try {
     await makeDir(layout.workspaces, 0o711);
     await makeDir(layout.builds, 0o755);
     await makeDir(workspace, 0o711);
-    for (const dir of [buildsDir, outputDir]) await makeDir(dir, 0o755);
     const me = identify(process.pid);
     const state: WorkspaceState = {
       name: build.name, slot: build.name, jobId: build.name, created: new Date().toISOString(), backend: session.backend.name,
       base: host.base, instance: { key: host.instance.key, version: host.instance.version, upper: host.instance.upper },
-      buildsDir, outputDir, hostUser, runner: me, active: me, updated: new Date().toISOString(), usage: emptyUsage(),
+      buildsDir, outputDir, mount, hostUser, runner: me, active: me, updated: new Date().toISOString(), usage: emptyUsage(),
     };
+    // Before mounting: `cleanup --stale` finds the mounts of a build whose process died from its state.
     await writeState(layout, state);
+    await createJobMount(mount, buildsDir);
+    await makeDir(outputDir, 0o755);
     // The bundle as a checkout would have it: its own files only, owned by the unprivileged user.
     const bundleDir = join(buildsDir, basename(build.bundle.dir));
     await cp(build.bundle.dir, bundleDir, { recursive: true, filter: (source) => source === build.bundle.dir || isBundleContent(relative(build.bundle.dir, source).split('\\').join('/'), build.bundle.flavour) });
@@ -110,7 +115,7 @@ export async function buildInContainer(host: BuildHost, build: ContainerBuild): 
       ...(build.repository ? [{ host: build.repository, guest: GUEST_REPOSITORY, readOnly: true }] : []),
     ];
     const environment = session.backend.environment({
-      name: build.name, workspace, lowers: [host.instance.upper, host.base.root], binds,
+      name: build.name, workspace, layerDir: mount.mountPoint, lowers: [host.instance.upper, host.base.root], binds,
       limits: { memoryMib: config.limits.memory_mib, cpus: config.limits.cpus },
     });
     await environment.setup();

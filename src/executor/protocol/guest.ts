@@ -73,7 +73,7 @@ export function jobEnvironment(session: JobSession, state: WorkspaceState): Envi
   return session.backend.environment({
     name: state.name,
     workspace: join(session.layout.workspaces, state.name),
-    layerDir: state.disk?.mountPoint,
+    layerDir: state.mount.mountPoint,
     lowers: state.instance ? [state.instance.upper, state.base.root] : [state.base.root],
     binds: guestBinds(session, state),
     limits: { memoryMib: session.config.limits.memory_mib, cpus: session.config.limits.cpus },

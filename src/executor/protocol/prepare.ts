@@ -6,7 +6,7 @@ import { SystemFailure } from '../failure.js';
 import { makeDir } from '../fs-layers.js';
 import { resolveHostUser } from '../host-user.js';
 import { InstanceStore } from '../instance.js';
-import { createJobDisk } from '../job-disk.js';
+import { createJobMount, jobMountOf } from '../job-mount.js';
 import { reclaimWorkspace } from '../reclaim.js';
 import type { JobSession } from '../session.js';
 import { emptyUsage, parentIdentity, readState, workspaceDir, workspaceNames, writeState, type WorkspaceState } from '../workspace.js';
@@ -48,10 +48,10 @@ export async function prepare(session: JobSession): Promise<void> {
   const workspace = workspaceDir(layout, job.name);
   await makeDir(workspace, 0o711);
   const buildsDir = join(layout.builds, job.name);
-  const diskMib = session.config.limits.disk_mib;
-  const disk = diskMib > 0 ? await createJobDisk(workspace, buildsDir, diskMib) : undefined;
-  const outputDir = join(disk?.mountPoint ?? workspace, 'output');
-  // On a disk, the build directory is its bind mount: the modes and owners below apply on the disk.
+  const mount = jobMountOf(workspace, session.config.limits.disk_mib);
+  await createJobMount(mount, buildsDir);
+  const outputDir = join(mount.mountPoint, 'output');
+  // The build directory is a bind mount of the job mount's build/: the modes and owners below apply there.
   for (const [dir, mode] of [[buildsDir, 0o755], [outputDir, 0o755], [join(workspace, 'home'), 0o700], [join(workspace, 'scripts'), 0o700]] as const) {
     await makeDir(dir, mode);
     await chown(dir, hostUser.uid, hostUser.gid);
@@ -67,7 +67,7 @@ export async function prepare(session: JobSession): Promise<void> {
     instance: { key: instance.key, version: instance.version, upper: instance.upper },
     buildsDir,
     outputDir,
-    disk,
+    mount,
     hostUser,
     runner: parentIdentity(),
     active: identify(process.pid),
@@ -77,7 +77,7 @@ export async function prepare(session: JobSession): Promise<void> {
   await writeState(layout, state);
   await jobEnvironment(session, state).setup();
   await writeState(layout, { ...state, active: null });
-  session.log(`quarters: ${session.backend.name} environment ${job.name}: base OS ${base.version}, instance ${instance.key} ${instance.version}, target branch ${job.targetBranch}${disk ? `, disk limit ${disk.sizeMib} MiB` : ''}`);
+  session.log(`quarters: ${session.backend.name} environment ${job.name}: base OS ${base.version}, instance ${instance.key} ${instance.version}, target branch ${job.targetBranch}${mount.disk ? `, disk limit ${mount.disk.sizeMib} MiB` : ''}`);
 }
 
 /** The project directory the runner will use inside `buildsDir`, or null. */

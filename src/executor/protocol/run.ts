@@ -28,7 +28,8 @@ export async function runStage(session: JobSession, script: string, stage: strin
   const cpuBefore = childrenCpuSeconds();
   let failure: unknown = null;
   const peaks: (number | null)[] = [state.usage.peakMemoryBytes];
-  const diskWatch = state.disk ? await watchJobDisk(state.disk) : null;
+  const disk = state.mount.disk;
+  const diskWatch = disk ? await watchJobDisk(state.mount.mountPoint) : null;
   try {
     if (stageLocation(stage) === 'host') {
       await runOnHost(session, state, script, stage, signal);
@@ -39,10 +40,10 @@ export async function runStage(session: JobSession, script: string, stage: strin
     failure = error;
   }
   const space = await diskWatch?.stop();
-  if (state.disk && space && isFull(space.least)) {
+  if (disk && space && isFull(space.least)) {
     // Whatever failed on a full disk most likely failed for want of space: the job's doing, said plainly.
-    if (failure) failure = new BuildFailure(`${failure instanceof Error ? failure.message : String(failure)}; ${diskLimitReached(state.disk, space.least)}`);
-    else if (!isFull(space.atStart)) session.log(`quarters: warning: stage ${stage} succeeded, but it filled the job's disk (limits.disk_mib = ${state.disk.sizeMib}): a write may have failed unnoticed`);
+    if (failure) failure = new BuildFailure(`${failure instanceof Error ? failure.message : String(failure)}; ${diskLimitReached(disk.sizeMib, space.least)}`);
+    else if (!isFull(space.atStart)) session.log(`quarters: warning: stage ${stage} succeeded, but it filled the job's disk (limits.disk_mib = ${disk.sizeMib}): a write may have failed unnoticed`);
   }
   const known = peaks.filter((p): p is number => p !== null);
   const usage: ResourceUsage = {
