@@ -114,7 +114,7 @@ describe.skipIf(skip)('quarters build (local builds, real containers)', () => {
     // Every container and workspace is gone.
     expect(readdirSync(join(fx.workDir, 'workspaces'))).toEqual([]);
     expect(readdirSync(join(fx.workDir, 'builds'))).toEqual([]);
-    expect(mountsMentioning(fx.workDir)).toEqual([]);
+    expect(mountsMentioning(fx.dir)).toEqual([]);
   }, 900_000);
 
   it('rebuilds nothing when the same bundles are built again under the same name', async () => {
@@ -180,13 +180,20 @@ describe.skipIf(skip)('quarters build (local builds, real containers)', () => {
     // Stop it once qa's build step is running in its container.
     for (let i = 0; i < 600 && !existsSync(join(dataDir, 'logs', 'stopped', '1', 'x86_64', 'qa', 'build.log')); i++) await new Promise((done) => setTimeout(done, 200));
     await new Promise((done) => setTimeout(done, 1000));
+    // What the guest writes on the host (build and output directories, the driver's logs) is on nosuid,nodev mounts while it runs.
+    const qaLogs = join(dataDir, 'logs', 'stopped', '1', 'x86_64', 'qa');
+    const build = readdirSync(join(fx.workDir, 'workspaces'))[0]!;
+    for (const point of [qaLogs, join(fx.workDir, 'builds', build), join(fx.workDir, 'workspaces', build, 'mount')]) {
+      expect(mountsMentioning(` ${point} `).join('\n'), point).toMatch(/ rw,nosuid,nodev[, ]/);
+    }
     child.kill('SIGTERM');
     const result = await child;
     expect(result.exitCode, stderr).toBe(130);
     expect(stderr).toContain('received SIGTERM: stopping the running builds');
     expect(buildsOf('stopped').map((b) => [b.pkgbase, b.state])).toEqual([['qa', 'cancelled'], ['qb', 'cancelled'], ['qc', 'cancelled']]);
     expect(readdirSync(join(fx.workDir, 'workspaces'))).toEqual([]);
-    expect(mountsMentioning(fx.workDir)).toEqual([]);
+    expect(mountsMentioning(fx.dir)).toEqual([]);
+    expect(readdirSync(qaLogs)).toContain('build.log');
     expect(processesWith('sleep 313')).toEqual([]);
   }, 300_000);
 

@@ -84,13 +84,14 @@ export async function buildInContainer(host: BuildHost, build: ContainerBuild): 
   const { layout, config } = session;
   const workspace = workspaceDir(layout, build.name);
   const buildsDir = join(layout.builds, build.name);
-  // As a job's (job-mount.ts): what the guest writes is on a nosuid,nodev mount.
-  const mount = jobMountOf(workspace, 0);
+  // As a job's (job-mount.ts): what the guest writes is on nosuid,nodev mounts, the driver's logs included.
+  const mount = jobMountOf(workspace, 0, [build.driverLogDir]);
   const outputDir = join(mount.mountPoint, 'output');
   try {
     await makeDir(layout.workspaces, 0o711);
     await makeDir(layout.builds, 0o755);
     await makeDir(workspace, 0o711);
+    await makeDir(build.driverLogDir, 0o755);
     const me = identify(process.pid);
     const state: WorkspaceState = {
       name: build.name, slot: build.name, jobId: build.name, created: new Date().toISOString(), backend: session.backend.name,
@@ -106,7 +107,6 @@ export async function buildInContainer(host: BuildHost, build: ContainerBuild): 
     await cp(build.bundle.dir, bundleDir, { recursive: true, filter: (source) => source === build.bundle.dir || isBundleContent(relative(build.bundle.dir, source).split('\\').join('/'), build.bundle.flavour) });
     await execa('chown', ['-R', `${hostUser.uid}:${hostUser.gid}`, buildsDir, outputDir]);
 
-    await makeDir(build.driverLogDir, 0o755);
     const binds = [
       { host: buildsDir, guest: buildsDir },
       { host: build.driverLogDir, guest: build.driverLogDir },
