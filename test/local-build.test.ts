@@ -53,7 +53,8 @@ async function writeBundle(root: string, pkgbase: string, recipe: Recipe): Promi
 /** qa ships a file; qb copies it from the installed qa (so qa must come from the repository); qc needs qb. */
 async function writeChain(root: string, brokenQb = false): Promise<string[]> {
   return [
-    await writeBundle(root, 'qc', { depends: 'qb', package: 'mkdir -p "$pkgdir/usr/share/qc"; echo qc > "$pkgdir/usr/share/qc/id"' }),
+    // qc also leaves a symlink to a host file among the packages, as a hostile recipe could: the host must not follow it.
+    await writeBundle(root, 'qc', { depends: 'qb', package: 'mkdir -p "$pkgdir/usr/share/qc"; echo qc > "$pkgdir/usr/share/qc/id"; ln -sf /etc/hostname /output/qleak-1.0-1-any.pkg.tar.zst' }),
     await writeBundle(root, 'qb', {
       depends: 'qa',
       ...(brokenQb ? { build: 'echo "qb is broken on purpose" >&2; exit 3' } : {}),
@@ -111,6 +112,7 @@ describe.skipIf(skip)('quarters build (local builds, real containers)', () => {
     // qb's package holds what qa installed in its container.
     const qb = join(repo, 'qb-1.0-1-any.pkg.tar.zst');
     expect((await execa('tar', ['-xOf', qb, 'usr/share/qb/from-qa'])).stdout).toBe('message from qa');
+    expect(readdirSync(repo).filter((name) => name.includes('qleak'))).toEqual([]);
     // Every container and workspace is gone.
     expect(readdirSync(join(fx.workDir, 'workspaces'))).toEqual([]);
     expect(readdirSync(join(fx.workDir, 'builds'))).toEqual([]);

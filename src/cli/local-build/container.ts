@@ -133,7 +133,8 @@ export async function buildInContainer(host: BuildHost, build: ContainerBuild): 
       if (result.exitCode === null) return { built: false, reason: `quarters-build ${what}: ${result.detail}` };
       if (result.exitCode !== 0) return { built: false, reason: `quarters-build ${what} exited with ${result.exitCode}` };
     }
-    const files = (await readdir(outputDir)).sort();
+    // Regular files only, as uploads take them: a symlink the guest left would have the host copy whatever it points to.
+    const files = (await readdir(outputDir, { withFileTypes: true })).filter((entry) => entry.isFile()).map((entry) => entry.name).sort();
     if (files.length === 0) return { built: false, reason: 'the build produced no package' };
     await build.collect(outputDir, files);
     return { built: true };
