@@ -34,8 +34,11 @@ describe('layer filesystem steps', () => {
     expect(existsSync(join(dir, 'state.json.tmp-' + process.pid))).toBe(false);
   });
 
-  it('finds the mounts below a path, deepest first', async () => {
+  it('finds the mounts below paths, deepest first', async () => {
     expect(await mountsBelow('/proc')).toContain('/proc');
     expect(await mountsBelow('/nonexistent-quarters-path')).toEqual([]);
+    const both = await mountsBelow('/proc', '/sys');
+    expect(both).toEqual(expect.arrayContaining(['/proc', '/sys']));
+    expect(both.map((point) => point.length)).toEqual([...both.map((point) => point.length)].sort((a, b) => b - a));
   });
 });

@@ -89,12 +89,12 @@ async function bind(source: string, target: string, nosuid: boolean, what: strin
 export async function removeJobMount(workspace: string, buildsDir: string, sharedDirs: readonly string[] = []): Promise<string | null> {
   const { mountPoint, image } = jobMountPaths(workspace);
   const loops = await loopDevicesOf(image);
+  // What the guest wrote in a shared directory stays; only the bind goes.
+  await unmountBelow(buildsDir, mountPoint, ...sharedDirs);
   // Unmounting here is not enough: a mount namespace made while the job was mounted (another job's
   // container) holds a copy of its mounts, which would keep a disk and its loop device until that
   // namespace ends. Deleting a mount point detaches the mounts on it in every namespace.
   await removeTree(buildsDir);
   await removeTree(mountPoint);
-  // What the guest wrote in a shared directory stays; only the bind goes.
-  for (const dir of sharedDirs) await unmountBelow(dir);
   return removeDiskImage(image, loops);
 }
