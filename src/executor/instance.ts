@@ -106,7 +106,8 @@ export class InstanceStore {
       const result = await environment.exec({ command: upgradeCommand(manager), network: true, stdout: output, stderr: output, env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' } });
       if (result.exitCode !== 0) throw new SystemFailure(`refreshing instance ${key} failed: ${result.exitCode === null ? result.detail : `the upgrade exited with ${result.exitCode}`}`);
       const dir = join(versions, version);
-      await makeDir(dir, 0o755);
+      // 0700, as base OS versions: the layer holds the distribution's setuid programs, which no local user should reach.
+      await makeDir(dir, 0o700);
       await rename(join(staging, 'layer', 'upper'), join(dir, 'upper'));
       await writeFileAtomic(join(dir, 'meta.json'), JSON.stringify({ version, baseVersion: base.version, created: new Date().toISOString(), packageManager: manager, sourceList: list }, null, 2));
       await switchSymlink(join(this.layout.instances, key, 'current'), join('versions', version));

@@ -1,13 +1,38 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { writeBusyboxTree } from '../../baseos/busybox.js';
-import { nspawnArguments, overlayOptions, runContainer, type ContainerCommand } from './container.js';
+import { nspawnArguments, overlayOptions, readGuestStatus, runContainer, type ContainerCommand } from './container.js';
 import { containerSkipReason, reportSkip } from '../../../../test/support/capabilities.js';
 import { mountsMentioning, processesWith } from '../../../../test/support/processes.js';
+
+describe('readGuestStatus', () => {
+  it('reads the status a guest wrote, and nothing a hostile guest put in its place', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'quarters-status-'));
+    try {
+      await writeFile(join(dir, 'ok'), '0\n');
+      await writeFile(join(dir, 'failed'), '42\n');
+      await writeFile(join(dir, 'junk'), 'not a number\n');
+      await symlink('/etc/hostname', join(dir, 'link'));
+      await symlink('/dev/zero', join(dir, 'zero'));
+      execFileSync('mkfifo', [join(dir, 'fifo')]);
+      expect(await readGuestStatus(join(dir, 'ok'))).toBe(0);
+      expect(await readGuestStatus(join(dir, 'failed'))).toBe(42);
+      expect(await readGuestStatus(join(dir, 'junk'))).toBeNull();
+      expect(await readGuestStatus(join(dir, 'missing'))).toBeNull();
+      // A symlink (to a host file, or to an endless device) is not followed; a FIFO does not block.
+      expect(await readGuestStatus(join(dir, 'link'))).toBeNull();
+      expect(await readGuestStatus(join(dir, 'zero'))).toBeNull();
+      expect(await readGuestStatus(join(dir, 'fifo'))).toBeNull();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('overlayOptions and nspawnArguments', () => {
   it('stacks lowers uppermost first and refuses paths overlayfs cannot express', () => {

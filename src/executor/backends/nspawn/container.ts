@@ -14,8 +14,8 @@
  * own scope; it is stopped with SIGTERM to nspawn, and `terminateMachine` stops one whose nspawn
  * was killed.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { runProcess, startProcess } from '../../child-process.js';
@@ -179,14 +179,7 @@ export async function runContainer(spec: ContainerCommand): Promise<ContainerRes
     if (stderrTail.length > 20) stderrTail.shift();
   });
   const result = await ended;
-  let exitCode: number | null = null;
-  try {
-    const text = await readFile(join(statusDir, 'exit'), 'utf8');
-    exitCode = Number.parseInt(text.trim(), 10);
-    if (!Number.isInteger(exitCode)) exitCode = null;
-  } catch {
-    exitCode = null;
-  }
+  const exitCode = await readGuestStatus(join(statusDir, 'exit'));
   await rm(statusDir, { recursive: true, force: true });
   const peakMemoryBytes = cgroup ? await cgroup.peakMemoryBytes() : null;
   await cgroup?.remove();
@@ -197,6 +190,29 @@ export async function runContainer(spec: ContainerCommand): Promise<ContainerRes
     detail: result.startError ? `cannot start the container: ${result.startError.message}` : stderrTail.join('').split('\n').filter(Boolean).slice(-5).join('\n'),
     peakMemoryBytes,
   };
+}
+
+/**
+ * The exit status the guest wrote; null when there is none. The guest owns the status directory, so
+ * the file may be anything it put there instead: a FIFO (which would block a plain read), a symlink
+ * to a host file or to /dev/zero. Only a regular file is read, and only its first bytes.
+ */
+export async function readGuestStatus(path: string): Promise<number | null> {
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  try {
+    if (!(await handle.stat()).isFile()) return null;
+    const buffer = Buffer.alloc(16);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    const text = buffer.subarray(0, bytesRead).toString('latin1').trim();
+    return /^\d{1,3}$/.test(text) ? Number(text) : null;
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Stops a registered machine whose nspawn died (systemd hosts only; elsewhere the PID namespace took it down). */
