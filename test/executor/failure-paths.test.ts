@@ -1,25 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
-import { runJob, stageScript } from '../runner-emulator/emulator.js';
+import { runJob } from '../runner-emulator/emulator.js';
 import { createExecutorFixture, EXECUTOR, type ExecutorFixture } from '../support/executor-fixture.js';
 import { containerSkipReason, reportSkip } from '../support/capabilities.js';
-import { mountsMentioning, processesWith } from '../support/processes.js';
+import { crashMidBuild } from '../support/mid-build.js';
+import { mountsMentioning, processesWith, waitFor } from '../support/processes.js';
 
 const skip = reportSkip(containerSkipReason(), 'executor failure paths');
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (condition()) return true;
-    await sleep(100);
-  }
-  return condition();
-}
 
 describe.skipIf(skip)('quarters-executor failure paths', () => {
   let fx: ExecutorFixture;
@@ -60,34 +48,9 @@ describe.skipIf(skip)('quarters-executor failure paths', () => {
     expect(entries('builds').filter((n) => n.endsWith('-j201'))).toEqual([]);
   });
 
-  /** Starts prepare + run of one job under a stand-in runner (sh) and kills both with SIGKILL mid-build. */
-  async function crashMidBuild(jobId: number, concurrentId: number, marker: string): Promise<string> {
-    const name = `q-emulatr1-p6-c${concurrentId}-j${jobId}`;
-    const scripts = join(fx.dir, `crash-${jobId}`);
-    await mkdir(scripts, { recursive: true });
-    const buildsDir = join(fx.workDir, 'builds', name);
-    const script = join(scripts, 'script.');
-    await writeFile(script, stageScript({ CI_PROJECT_DIR: buildsDir }, ['cd "$CI_PROJECT_DIR"', 'touch started', `sh -c 'sleep 600; : ${marker}'`]), { mode: 0o700 });
-    const env = {
-      ...fx.env,
-      CUSTOM_ENV_CI_JOB_ID: String(jobId),
-      CUSTOM_ENV_CI_PROJECT_ID: '6',
-      CUSTOM_ENV_CI_CONCURRENT_PROJECT_ID: String(concurrentId),
-      CUSTOM_ENV_CI_RUNNER_SHORT_TOKEN: 'emulatr1',
-    };
-    const runner = execa('sh', ['-c', `"$@" prepare && "$@" run ${script} step_script`, 'runner', ...EXECUTOR], { env, reject: false, detached: true, stdio: 'ignore' });
-    expect(await waitFor(() => processesWith(marker).length > 0, 60_000)).toBe(true);
-    const executor = processesWith(`run ${script} step_script`).filter((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'node');
-    expect(executor).toHaveLength(1);
-    process.kill(executor[0]!, 'SIGKILL');
-    process.kill(runner.pid!, 'SIGKILL');
-    await runner;
-    return name;
-  }
-
   it('kill -9 of the executor and its runner mid-build: the container dies with it, and cleanup --stale reclaims the rest', async () => {
     const marker = `quarters-kill9-marker-${process.pid}`;
-    const name = await crashMidBuild(202, 0, marker);
+    const name = await crashMidBuild(fx, { jobId: 202, projectId: 6, concurrentId: 0, marker });
     // pdeathsig takes the container down with the executor; the mount went with its namespace.
     expect(await waitFor(() => processesWith(marker).length === 0, 15_000)).toBe(true);
     expect(mountsMentioning(fx.workDir)).toEqual([]);
@@ -101,7 +64,7 @@ describe.skipIf(skip)('quarters-executor failure paths', () => {
 
   it('kill -9 mid-build: the next prepare in the same slot reclaims what the dead job left', async () => {
     const marker = `quarters-kill9-next-marker-${process.pid}`;
-    const name = await crashMidBuild(203, 3, marker);
+    const name = await crashMidBuild(fx, { jobId: 203, projectId: 6, concurrentId: 3, marker });
     expect(await waitFor(() => processesWith(marker).length === 0, 15_000)).toBe(true);
     expect(entries('workspaces')).toContain(name);
     const next = await runJob({ id: 204, projectId: 6, concurrentId: 3, steps: [{ name: 'script', script: ['true'] }] }, { executor: EXECUTOR, env: fx.env });
