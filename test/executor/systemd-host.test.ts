@@ -6,6 +6,7 @@
  * and asserts here on each check the guest reports.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +40,7 @@ describe.skipIf(skip)('quarters-executor where systemd is PID 1 (a VM)', () => {
         last = Date.now();
       };
     })();
+    if (!existsSync(join(ROOT, 'dist', 'executor', 'main.js'))) throw new Error('dist/executor/main.js is missing: the VM runs the built executor (npm run build)');
     const image = await systemdHostImage(say);
     lap(`image ${image.root} ready`);
     dir = await mkdtemp(join(tmpdir(), 'quarters-systemd-host-'));
@@ -56,9 +58,7 @@ describe.skipIf(skip)('quarters-executor where systemd is PID 1 (a VM)', () => {
     lap('guest program compiled and work disk made');
     const accelerator = chooseAccelerator();
     say(`booting with ${accelerator.name} (${accelerator.why})`);
-    // Outside `dir`, which goes: kept until the next run, to read when a check fails.
-    const serialLog = join(tmpdir(), 'quarters-systemd-host-serial.log');
-    say(`serial console: ${serialLog}`);
+    const serialLog = join(dir, 'serial.log');
     boot = await bootVm({
       ...image,
       disks: [disk],
@@ -75,7 +75,7 @@ describe.skipIf(skip)('quarters-executor where systemd is PID 1 (a VM)', () => {
     guestExit = (await readFromWorkDisk(disk, '/results/exit-status'))?.trim() ?? null;
     const serial = await readFile(serialLog, 'utf8').catch(() => '');
     for (const line of serial.split(/\r?\n/)) {
-      const progress = /guest: (.*(?:took|failed after) .*)$/.exec(line);
+      const progress = /guest: (.*(?:took|failed after|started) .*)$/.exec(line);
       if (progress) say(`  ${progress[1]}`);
     }
     story = [
@@ -86,7 +86,15 @@ describe.skipIf(skip)('quarters-executor where systemd is PID 1 (a VM)', () => {
   }, 40 * 60_000);
 
   afterAll(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
+    if (!dir) return;
+    const allPassed = boot?.poweredOff && guestExit === '0' && Object.values(CHECKS).every((title) => report?.checks.some((check) => check.title === title && check.passed));
+    if (allPassed) {
+      await rm(dir, { recursive: true, force: true });
+    } else {
+      // The serial console (the guest's progress, the job logs, boot errors) stays for a look.
+      await rm(join(dir, 'work.img'), { force: true });
+      process.stderr.write(`systemd-host VM: kept the serial console log: ${join(dir, 'serial.log')}\n`);
+    }
   });
 
   it('boots, runs the guest program to its end and powers off', () => {

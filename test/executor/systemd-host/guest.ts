@@ -32,6 +32,7 @@ if (!reportFile) {
   process.exit(2);
 }
 const report: GuestReport = { checks: [] };
+console.log(`guest: started ${readFileSync('/proc/uptime', 'utf8').split(' ')[0]} s after the kernel`);
 
 /** Runs one check, records it in the report and says so on the console. */
 async function check(title: string, body: () => void | Promise<void>): Promise<void> {
@@ -138,6 +139,8 @@ async function mainJob(fx: ExecutorFixture): Promise<MainJob> {
       { name: 'fail', script: ['echo "failing on purpose"', 'exit 3'] },
     ],
   }, { executor: EXECUTOR, env: fx.env, jobTimeoutMs: 2 * PATIENCE_MS });
+  // Into the serial console log the host keeps, for reading when a check fails.
+  console.log(`guest: the job's log:\n${result.trace}\nguest: its cleanup's log:\n${result.cleanupLog}`);
   assert.equal(result.projectDir, projectDir, 'the emulator put the project somewhere else than this test looks');
   return { name, result, whileRunning: await observing, left: await settledLeftovers(fx, name, marker) };
 }
@@ -184,6 +187,7 @@ async function sigtermMidBuild(fx: ExecutorFixture): Promise<Stopped> {
   const registeredWhileRunning = await isRegistered(name);
   process.kill(-run.pid!, 'SIGTERM');
   const stopped = await run;
+  console.log(`guest: the stopped run's stderr:\n${String(stopped.stderr)}`);
   const leftAfterStop = await settledLeftovers(fx, name, job.marker, false);
   const cleanup = await fx.cli(['cleanup'], env);
   return { registeredWhileRunning, exitCode: stopped.exitCode, signal: stopped.signal, stderr: String(stopped.stderr), leftAfterStop, cleanup, leftAfterCleanup: await settledLeftovers(fx, name, job.marker) };
@@ -206,6 +210,7 @@ async function killMidBuild(fx: ExecutorFixture): Promise<Killed> {
   const registeredAfterKill = await isRegistered(name);
   const runningAfterKill = processesWith(job.marker).length > 0;
   const stale = await fx.cli(['cleanup', '--stale']);
+  console.log(`guest: cleanup --stale said:\n${stale.stdout}${stale.stderr}`);
   return { name, registeredAfterKill, runningAfterKill, stale, leftAfterStale: await settledLeftovers(fx, name, job.marker) };
 }
 

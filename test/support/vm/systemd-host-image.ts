@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, rename, rm, symlink, truncate, writeFile, chmod } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, rename, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { baseTree, testCacheDir } from '../make-base.js';
@@ -91,7 +91,7 @@ export async function systemdHostImage(log: (line: string) => void = () => {}): 
   const dir = join(testCacheDir(), 'systemd-host', key);
   const image = { root: join(dir, 'root.img'), kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), append: APPEND };
   if (existsSync(dir)) return image;
-  log(`systemd-host VM: making the image ${dir}`);
+  log(`making the image ${dir}`);
   await mkdir(dirname(dir), { recursive: true });
   const tmp = await mkdtemp(join(dirname(dir), `.${key}-`));
   try {
@@ -99,7 +99,8 @@ export async function systemdHostImage(log: (line: string) => void = () => {}): 
     await writeAdded(added);
     const merged = join(tmp, 'merged');
     await mkdir(merged);
-    await truncate(await createEmpty(join(tmp, 'root.img')), IMAGE_BYTES);
+    await writeFile(join(tmp, 'root.img'), '');
+    await truncate(join(tmp, 'root.img'), IMAGE_BYTES);
     // A private mount namespace: the overlay goes away with it, whatever happens.
     const made = await execa('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c',
       'mount -t overlay -o "lowerdir=$1:$2" quarters-vm-image "$3" && mkfs.ext4 -q -F -L quarters-vm -d "$3" "$4"',
@@ -134,11 +135,6 @@ async function writeAdded(root: string): Promise<void> {
       await chmod(target, entry.mode);
     }
   }
-}
-
-async function createEmpty(path: string): Promise<string> {
-  await writeFile(path, '');
-  return path;
 }
 
 /** The kernel and initrd the base installed (the newest, if there are several). */
