@@ -16,7 +16,8 @@ import { reportSkip, systemdHostVmSkipReason } from '../support/capabilities.js'
 import { bootVm, chooseAccelerator, serialTail, type BootResult } from '../support/vm/qemu.js';
 import { systemdHostImage, WORK_MOUNT } from '../support/vm/systemd-host-image.js';
 import { makeWorkDisk, readFromWorkDisk } from '../support/vm/work-disk.js';
-import { CHECKS, guestReportSchema, type GuestReport } from './systemd-host/checks.js';
+import { CHECKS } from './systemd-host/checks.js';
+import { guestReportSchema, type GuestReport } from './systemd-host/report.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');

@@ -1,9 +1,7 @@
 /**
- * What the systemd-host VM checks, shared by the program that runs in the VM (guest.ts) and the
- * host test that boots it (../systemd-host.test.ts): one title per check, and the report's shape.
+ * What the systemd-host VM checks: one title per check, shared by the program that runs in the VM
+ * (guest.ts) and the host test that boots it (../systemd-host.test.ts).
  */
-import { z } from 'zod';
-
 export const CHECKS = {
   systemd: 'systemd is PID 1 in the VM and machined answers on the bus',
   container: 'a build step runs in a container: its hostname is the machine name, not the VM\'s, and its PID 1 is not systemd',
@@ -16,15 +14,3 @@ export const CHECKS = {
   killed: 'after kill -9 of the executor and its runner mid-build, the container runs on in its scope, still registered',
   stale: 'cleanup --stale terminates the machine of the killed job and removes its workspace; nothing is left',
 } as const;
-
-export const guestReportSchema = z.object({
-  checks: z.array(z.object({
-    title: z.string(),
-    passed: z.boolean(),
-    /** What went wrong (an assertion's message and stack); null when the check passed. */
-    error: z.string().nullable(),
-    seconds: z.number(),
-  })),
-});
-
-export type GuestReport = z.infer<typeof guestReportSchema>;

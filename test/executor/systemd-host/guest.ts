@@ -17,7 +17,8 @@ import { runJob, type EmulatorResult } from '../../runner-emulator/emulator.js';
 import { createExecutorFixture, EXECUTOR, type ExecutorFixture } from '../../support/executor-fixture.js';
 import { crashMidBuild, midBuildEnv, midBuildName, writeMidBuildScript, type MidBuildJob } from '../../support/mid-build.js';
 import { mountsAnywhereMentioning, processesWith, waitFor } from '../../support/processes.js';
-import { CHECKS, type GuestReport } from './checks.js';
+import { CHECKS } from './checks.js';
+import type { GuestReport } from './report.js';
 
 // Without hardware virtualization the VM is emulated, and each executor command takes seconds: wait generously.
 const PATIENCE_MS = 300_000;
