@@ -22,7 +22,7 @@ export function reportSkip(reason: string | null, suite: string): boolean {
 export function systemdHostVmSkipReason(): string | null {
   const base = makeBaseSkipReason('the systemd-host VM');
   if (base) return base;
-  for (const [tool, pkg] of [['qemu-system-x86_64', 'qemu-system-x86'], ['mkfs.ext4', 'e2fsprogs'], ['debugfs', 'e2fsprogs'], ['unshare', 'util-linux']]) {
+  for (const [tool, pkg] of [['qemu-system-x86_64', 'qemu-system-x86'], ['mkfs.ext4', 'e2fsprogs'], ['debugfs', 'e2fsprogs'], ['unshare', 'util-linux'], ['setpriv', 'util-linux']]) {
     if (execaSync('sh', ['-c', `command -v ${tool}`], { reject: false }).exitCode !== 0) return `the systemd-host VM needs ${tool} (apt-get install ${pkg}; scripts/install-deps installs it)`;
   }
   // Emulated (TCG) it still works, in minutes: only on request where there is no /dev/kvm at all.

@@ -1,6 +1,7 @@
 /**
  * Booting a test VM with qemu-system-x86_64: direct kernel boot, no network, no display, the
- * serial console into a log file, a hard time limit after which qemu is killed.
+ * serial console into a log file, a hard time limit after which qemu is killed (and qemu killed
+ * with the test process).
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -67,7 +68,8 @@ export async function bootVm(options: BootOptions): Promise<BootResult> {
     ...options.disks.flatMap((disk) => ['-drive', `file=${disk},if=virtio,format=raw`]),
   ];
   const started = Date.now();
-  const qemu = await execa('qemu-system-x86_64', args, { reject: false, stdin: 'ignore', timeout: options.timeoutMs, killSignal: 'SIGKILL' });
+  // pdeathsig: a test run killed outright takes its VM along, instead of leaving it to run out its time.
+  const qemu = await execa('setpriv', ['--pdeathsig', 'KILL', '--', 'qemu-system-x86_64', ...args], { reject: false, stdin: 'ignore', timeout: options.timeoutMs, killSignal: 'SIGKILL' });
   return { poweredOff: qemu.exitCode === 0 && !qemu.timedOut, timedOut: qemu.timedOut, seconds: (Date.now() - started) / 1000, qemuStderr: qemu.stderr };
 }
 
