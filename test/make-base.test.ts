@@ -12,7 +12,7 @@ const MAKE_BASE = fileURLToPath(new URL('../scripts/make-base', import.meta.url)
 describe('scripts/make-base arguments', () => {
   it('explains itself, and names an unknown argument', async () => {
     const help = await execa(MAKE_BASE, ['--help']);
-    expect(help.stdout).toMatch(/scripts\/make-base \[--extract\] \[--cache-dir DIR\] \[--mirror URL\]/);
+    expect(help.stdout).toMatch(/scripts\/make-base \[--profile arch\|systemd-host\] \[--extract\] \[--cache-dir DIR\] \[--mirror URL\]/);
     const bad = await execa(MAKE_BASE, ['--frobnicate'], { reject: false });
     expect(bad.exitCode).not.toBe(0);
     expect(bad.stderr).toBe("make-base: unknown argument '--frobnicate' (try --help)");

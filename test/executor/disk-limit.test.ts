@@ -7,9 +7,9 @@ import { execa } from 'execa';
 import { runJob, type EmulatedJob } from '../runner-emulator/emulator.js';
 import { startArtifactServer, type ArtifactServer } from '../support/artifact-server.js';
 import { containerSkipReason, loopSkipReason, reportSkip } from '../support/capabilities.js';
-import { crashMidBuild, waitFor } from '../support/crash.js';
+import { crashMidBuild } from '../support/mid-build.js';
 import { createExecutorFixture, EXECUTOR, type ExecutorFixture } from '../support/executor-fixture.js';
-import { mountsMentioning, processesWith } from '../support/processes.js';
+import { mountsMentioning, processesWith, waitFor } from '../support/processes.js';
 
 const LIMIT_MIB = 64;
 const MiB = 1024 * 1024;
@@ -133,7 +133,7 @@ describe.skipIf(reportSkip(loopSkipReason(), 'executor disk limit'))(`quarters-e
 
   it('kill -9 of executor and runner mid-build: the disk stays mounted until cleanup --stale takes it down', async () => {
     const marker = `quarters-disk-kill9-marker-${process.pid}`;
-    const name = await crashMidBuild(fx, 605, 0, marker, ['dd if=/dev/zero of=some bs=1M count=5 2>/dev/null']);
+    const name = await crashMidBuild(fx, { jobId: 605, projectId: 6, concurrentId: 0, marker, body: ['dd if=/dev/zero of=some bs=1M count=5 2>/dev/null'] });
     expect(await waitFor(() => processesWith(marker).length === 0, 15_000)).toBe(true);
     expect(mountsMentioning(join(fx.workDir, 'workspaces', name)).length).toBe(1);
     expect(await loopsBelow(fx.dir)).toHaveLength(1);
@@ -145,7 +145,7 @@ describe.skipIf(reportSkip(loopSkipReason(), 'executor disk limit'))(`quarters-e
 
   it('kill -9 mid-build: the next prepare in the same slot takes the dead job\'s disk down', async () => {
     const marker = `quarters-disk-kill9-next-marker-${process.pid}`;
-    const name = await crashMidBuild(fx, 606, 3, marker);
+    const name = await crashMidBuild(fx, { jobId: 606, projectId: 6, concurrentId: 3, marker });
     expect(await waitFor(() => processesWith(marker).length === 0, 15_000)).toBe(true);
     const next = await runJob({ id: 607, projectId: 6, concurrentId: 3, steps: [{ name: 'script', script: ['true'] }] }, { executor: EXECUTOR, env: fx.env });
     expect(next.outcome, next.trace).toBe('success');

@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runJob } from '../runner-emulator/emulator.js';
-import { crashMidBuild, waitFor } from '../support/crash.js';
 import { createExecutorFixture, EXECUTOR, type ExecutorFixture } from '../support/executor-fixture.js';
 import { containerSkipReason, reportSkip } from '../support/capabilities.js';
-import { mountsMentioning, processesWith } from '../support/processes.js';
+import { crashMidBuild } from '../support/mid-build.js';
+import { mountsMentioning, processesWith, waitFor } from '../support/processes.js';
 
 const skip = reportSkip(containerSkipReason(), 'executor failure paths');
 
@@ -52,7 +52,7 @@ describe.skipIf(skip)('quarters-executor failure paths', () => {
 
   it('kill -9 of the executor and its runner mid-build: the container dies with it, and cleanup --stale reclaims the rest', async () => {
     const marker = `quarters-kill9-marker-${process.pid}`;
-    const name = await crashMidBuild(fx, 202, 0, marker);
+    const name = await crashMidBuild(fx, { jobId: 202, projectId: 6, concurrentId: 0, marker });
     // pdeathsig takes the container down with the executor; the overlay went with its namespace, the job mount stays.
     expect(await waitFor(() => processesWith(marker).length === 0, 15_000)).toBe(true);
     expect(mountPoints(fx.workDir)).toEqual([join(fx.workDir, 'builds', name), join(fx.workDir, 'workspaces', name, 'mount')].sort());
@@ -67,7 +67,7 @@ describe.skipIf(skip)('quarters-executor failure paths', () => {
 
   it('kill -9 mid-build: the next prepare in the same slot reclaims what the dead job left', async () => {
     const marker = `quarters-kill9-next-marker-${process.pid}`;
-    const name = await crashMidBuild(fx, 203, 3, marker);
+    const name = await crashMidBuild(fx, { jobId: 203, projectId: 6, concurrentId: 3, marker });
     expect(await waitFor(() => processesWith(marker).length === 0, 15_000)).toBe(true);
     expect(entries('workspaces')).toContain(name);
     const next = await runJob({ id: 204, projectId: 6, concurrentId: 3, steps: [{ name: 'script', script: ['true'] }] }, { executor: EXECUTOR, env: fx.env });

@@ -1,6 +1,7 @@
 /** Whether this machine can run the container tests; a reason to print when it cannot. */
 import { existsSync } from 'node:fs';
 import { execaSync } from 'execa';
+import { makeBaseSkipReason } from './make-base.js';
 
 /** Null when overlayfs and systemd-nspawn can be used here, else why not. */
 export function containerSkipReason(): string | null {
@@ -23,5 +24,17 @@ export function loopSkipReason(): string | null {
   if (containers) return containers;
   if (!existsSync('/dev/loop-control')) return 'disk limit tests need loop devices (/dev/loop-control is missing: modprobe loop)';
   if (execaSync('sh', ['-c', 'command -v mkfs.ext4'], { reject: false }).exitCode !== 0) return 'disk limit tests need mkfs.ext4 (apt-get install e2fsprogs)';
+  return null;
+}
+
+/** Null when the systemd-host VM can be made and booted here, else why not. */
+export function systemdHostVmSkipReason(): string | null {
+  const base = makeBaseSkipReason('the systemd-host VM');
+  if (base) return base;
+  for (const [tool, pkg] of [['qemu-system-x86_64', 'qemu-system-x86'], ['mkfs.ext4', 'e2fsprogs'], ['debugfs', 'e2fsprogs'], ['unshare', 'util-linux'], ['setpriv', 'util-linux']]) {
+    if (execaSync('sh', ['-c', `command -v ${tool}`], { reject: false }).exitCode !== 0) return `the systemd-host VM needs ${tool} (apt-get install ${pkg}; scripts/install-deps installs it)`;
+  }
+  // Emulated (TCG) it still works, in minutes: only on request where there is no /dev/kvm at all.
+  if (!existsSync('/dev/kvm') && process.env.QUARTERS_VM_ACCEL !== 'tcg') return 'the systemd-host VM needs /dev/kvm (QUARTERS_VM_ACCEL=tcg runs it emulated, slowly)';
   return null;
 }
