@@ -82,12 +82,22 @@ function commandLine(pid: number): string {
   }
 }
 
-/** What a job left behind: a registered machine, processes, mounts in any namespace, its directories. */
+/**
+ * What a job left behind: a registered machine, processes, mounts in any namespace, its directories.
+ * With `directories` false the job is still prepared (between stages): its directories and its job
+ * mount (the nosuid,nodev mount of its workspace and the bind of its build directory) belong there.
+ */
 async function leftovers(fx: ExecutorFixture, machine: string, marker: string, directories = true): Promise<string[]> {
   const left: string[] = [];
   if (await isRegistered(machine)) left.push(`machine ${machine} is registered: ${(await execa('machinectl', ['status', machine], { reject: false })).stdout}`);
   for (const pid of processesWith(marker)) left.push(`process ${pid} is running: ${commandLine(pid)}`);
-  for (const mount of mountsAnywhereMentioning(fx.workDir)) left.push(`mount left: ${mount}`);
+  const jobMount = new Set([join(fx.workDir, 'workspaces', machine, 'mount'), join(fx.workDir, 'builds', machine)]);
+  for (const mount of mountsAnywhereMentioning(fx.workDir)) {
+    // "PID: ID PARENT MAJOR:MINOR ROOT MOUNT-POINT ...", as mountsAnywhereMentioning reports a mountinfo line.
+    const point = mount.split(' ')[5];
+    if (!directories && point !== undefined && jobMount.has(point)) continue;
+    left.push(`mount left: ${mount}`);
+  }
   if (directories) {
     for (const dir of ['workspaces', 'builds']) {
       if (existsSync(join(fx.workDir, dir, machine))) left.push(`${dir}/${machine} is still there`);
