@@ -3,12 +3,11 @@
  * decompressed by the system's xz/gzip/zstd in a separate process so that decompression runs on
  * another core while we parse), and tar archives of recipe trees.
  */
+import { spawn } from 'node:child_process';
 import { openSync, readSync, closeSync, createReadStream, statSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { execa } from 'execa';
-import tarStream from 'tar-stream';
 import type { TextFile } from '../core/recipe/model.js';
 
 /** An input that cannot be read; the message names the file. */
@@ -43,7 +42,11 @@ export function decompressorOf(file: string): string[] | null {
   }
 }
 
-/** Streams a file's decompressed bytes. A failing decompressor ends the stream with an InputError. */
+/**
+ * Streams a file's decompressed bytes. A failing decompressor ends the stream with an InputError.
+ * The decompressor is spawned with node:child_process, not execa: this module is loaded by every
+ * command, and execa's module graph alone takes longer to load than `graph rdeps` takes to parse.
+ */
 export async function* readDecompressed(file: string): AsyncGenerator<Buffer> {
   const command = decompressorOf(file);
   if (!command) {
@@ -51,12 +54,26 @@ export async function* readDecompressed(file: string): AsyncGenerator<Buffer> {
     return;
   }
   const [bin, ...args] = command as [string, ...string[]];
-  const child = execa(bin, [...args, file], { buffer: { stdout: false, stderr: true }, encoding: 'buffer', reject: false });
-  for await (const chunk of child.stdout as AsyncIterable<Buffer>) yield chunk;
-  const result = await child;
-  if (result.failed) {
-    const stderr = Buffer.isBuffer(result.stderr) ? result.stderr.toString('utf8').trim() : String(result.stderr ?? '');
-    throw new InputError(file, `${bin} failed: ${stderr || result.shortMessage}`);
+  const child = spawn(bin, [...args, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const stderr: Buffer[] = [];
+  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+  // Settles once, whether the command ran (its status) or could not start (its error); never rejects, so a consumer that stops early leaves no unhandled rejection.
+  const ended = new Promise<{ code: number | null; signal: string | null; error?: Error }>((resolve) => {
+    child.once('error', (error) => resolve({ code: null, signal: null, error }));
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  let finished = false;
+  try {
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) yield chunk;
+    finished = true;
+  } finally {
+    // The consumer stopped early (or failed): the rest of the output is not wanted.
+    if (!finished) child.kill();
+  }
+  const { code, signal, error } = await ended;
+  if (error || code !== 0) {
+    const reason = Buffer.concat(stderr).toString('utf8').trim() || (error ? error.message : signal ? `killed by ${signal}` : `exit status ${code}`);
+    throw new InputError(file, `${bin} failed: ${reason}`);
   }
 }
 
@@ -96,6 +113,8 @@ async function readDirectoryTree(root: string, accept: (path: string) => boolean
 }
 
 async function readTarTree(archive: string, accept: (path: string) => boolean): Promise<TreeFile[]> {
+  // Loaded here, not at the top: only recipe trees in tarballs need it.
+  const { default: tarStream } = await import('tar-stream');
   const extract = tarStream.extract();
   const files: TreeFile[] = [];
   // pipeline destroys the extractor with the decompressor's error, which ends the loop below with it.
