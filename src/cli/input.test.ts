@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { InputError, readInputText, readTree } from './input.js';
+import { InputError, readDecompressedText, readInputText, readTree } from './input.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'quarters-input-'));
 const text = 'Package: zlib1g\nVersion: 1:1.2.13.dfsg-1\n\n'.repeat(1000);
@@ -25,6 +25,22 @@ describe('readInputText', () => {
     const error = await readInputText(corrupt).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InputError);
     expect(String(error)).toMatch(/corrupt\.xz: xz failed/);
+  });
+});
+
+describe('readDecompressedText', () => {
+  it('decodes UTF-8 across chunks, ASCII chunks and characters cut by a chunk boundary alike', async () => {
+    // A plain file is read in chunks of 1 MiB: "é" (two bytes) is cut by the first boundary, "€" (three) by the second.
+    const mib = 1 << 20;
+    const utf8 = `${'a'.repeat(mib - 1)}é${'b'.repeat(mib - 3)}€${'c'.repeat(mib)}ü\n`;
+    writeFileSync(join(dir, 'utf8'), utf8);
+    const chunks: string[] = [];
+    for await (const chunk of readDecompressedText(join(dir, 'utf8'))) chunks.push(chunk);
+    expect(chunks.length).toBeGreaterThan(3);
+    expect(chunks.join('')).toBe(utf8);
+    let xz = '';
+    for await (const chunk of readDecompressedText(join(dir, 'Packages.xz'))) xz += chunk;
+    expect(xz).toBe(text);
   });
 });
 
