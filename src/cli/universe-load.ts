@@ -3,13 +3,14 @@
  * indices, plain or compressed; `debian:,PACKAGES` for binaries only), `srcinfo:PATH` (a directory
  * or tarball of .SRCINFO files), `aosc:PATH` (an abbs tree directory or its tarball).
  */
+import { ReverseIndexBuilder } from '../core/graph/reverse-index.js';
 import type { Universe } from '../core/graph/universe.js';
 import { isAbbsRecipePath, parseAbbsTree } from '../core/recipe/abbs.js';
-import { createDebianPackagesParser, createDebianSourcesParser, parseDebianStream, type DebianParseResult } from '../core/recipe/debian.js';
+import { createDebianPackagesParser, createDebianRunDependencyReader, createDebianSourcesParser, parseDebianStream, type DebianParseResult } from '../core/recipe/debian.js';
 import type { IndexedBinaryPackage, ParseIssue, SourcePackage } from '../core/recipe/model.js';
 import { isSrcinfoPath, parseSrcinfoTree } from '../core/recipe/srcinfo.js';
 import { UsageError } from './command.js';
-import { readDecompressed, readTree } from './input.js';
+import { readDecompressedText, readTree } from './input.js';
 
 export type UniverseSpec =
   | { kind: 'debian'; sources: string | null; packages: string | null }
@@ -42,8 +43,6 @@ export interface LoadedUniverse {
 /** What a command needs from the input: Debian's Sources can be skipped when only binaries matter. */
 export interface LoadNeeds {
   sources: boolean;
-  /** Only the binaries' run dependencies (Depends, Pre-Depends, Provides): Debian's Conflicts, Breaks and Replaces are left unread. */
-  runDependenciesOnly?: boolean;
 }
 
 /** Loads the packages a SPEC names. Unreadable input is an InputError naming the file. */
@@ -69,8 +68,8 @@ export async function loadUniverse(spec: UniverseSpec, needs: LoadNeeds): Promis
 async function loadDebian(sourcesFile: string | null, packagesFile: string | null, needs: LoadNeeds): Promise<LoadedUniverse> {
   const none = Promise.resolve(null);
   const [sources, packages] = await Promise.all([
-    sourcesFile && needs.sources ? parseDebianStream(createDebianSourcesParser(sourcesFile), readDecompressed(sourcesFile)) : none,
-    packagesFile ? parseDebianStream(createDebianPackagesParser(packagesFile, { relations: needs.runDependenciesOnly ? 'run' : 'all' }), readDecompressed(packagesFile)) : none,
+    sourcesFile && needs.sources ? parseDebianStream(createDebianSourcesParser(sourcesFile), readDecompressedText(sourcesFile)) : none,
+    packagesFile ? parseDebianStream(createDebianPackagesParser(packagesFile), readDecompressedText(packagesFile)) : none,
   ]);
   const universe: Universe = { flavour: 'debian', sources: sources?.values ?? [] };
   if (packages) universe.binaries = packages.values;
@@ -79,4 +78,26 @@ async function loadDebian(sourcesFile: string | null, packagesFile: string | nul
 
 function issuesOf(result: DebianParseResult<SourcePackage | IndexedBinaryPackage> | null): ParseIssue[] {
   return result?.issues ?? [];
+}
+
+/** The binaries of a SPEC, ready to index for reverse dependencies, with every problem the parsers reported. */
+export interface LoadedRunDependencies {
+  builder: ReverseIndexBuilder;
+  issues: ParseIssue[];
+}
+
+/**
+ * Loads what reverse dependencies need. A Debian `Packages` file goes straight into the reverse
+ * index as it is decompressed, never becoming package objects (`debian:SOURCES,PACKAGES` reads
+ * only PACKAGES); recipe trees are loaded whole, their binaries being parts of their recipes.
+ */
+export async function loadRunDependencies(spec: UniverseSpec): Promise<LoadedRunDependencies> {
+  if (spec.kind === 'debian') {
+    const builder = new ReverseIndexBuilder('debian');
+    if (spec.packages === null) return { builder, issues: [] };
+    const { issues } = await parseDebianStream(createDebianRunDependencyReader(spec.packages, builder), readDecompressedText(spec.packages));
+    return { builder, issues };
+  }
+  const { universe, issues } = await loadUniverse(spec, { sources: true });
+  return { builder: ReverseIndexBuilder.of(universe), issues };
 }

@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadUniverse } from '../../src/cli/universe-load.js';
-import { BinaryIndex } from '../../src/core/graph/binary-index.js';
 import { planBuildSet, type BuildSetPlan } from '../../src/core/graph/plan.js';
 import { reverseClosure } from '../../src/core/graph/reverse-closure.js';
+import { ReverseIndex } from '../../src/core/graph/reverse-index.js';
 import { binaryEntries, type Universe } from '../../src/core/graph/universe.js';
 import { archView } from '../../src/core/recipe/arch-view.js';
 import { formatClause } from '../../src/core/recipe/dependency-text.js';
@@ -61,7 +61,7 @@ describe('Debian bookworm amd64', () => {
   });
 
   it('finds the reverse closure of zlib1g that dose-ceve finds', () => {
-    const closure = reverseClosure(BinaryIndex.of(universe, archView('amd64')), ['zlib1g']);
+    const closure = reverseClosure(ReverseIndex.of(universe, archView('amd64')), ['zlib1g']);
     const lines = closure.members.map((m) => `${m.name} ${m.version}\n`).sort();
     // `dose-ceve -r zlib1g --deb-native-arch=amd64 -T deb deb://Packages` (dose-extra 7.0.0) on the same
     // Packages lists 39,945 packages; the sha256 of its "Package Version" lines, sorted bytewise, is:

@@ -4,7 +4,7 @@
  * any alternative and through Provides, with versions checked: the set `dose-ceve -r` answers.
  */
 import type { Dependency } from '../recipe/model.js';
-import type { BinaryIndex } from './binary-index.js';
+import type { ReverseIndex } from './reverse-index.js';
 
 /** A binary of the closure and the dependency that brought it in (absent for the starting binaries). */
 export interface ClosureMember {
@@ -31,8 +31,8 @@ export class UnknownBinaryError extends Error {
  * The binaries that need any binary named in `names` (a name no binary has stands for the binaries
  * that provide it), the named binaries included. Throws UnknownBinaryError for names nothing answers to.
  */
-export function reverseClosure(index: BinaryIndex, names: readonly string[]): ReverseClosure {
-  const count = index.entries.length;
+export function reverseClosure(index: ReverseIndex, names: readonly string[]): ReverseClosure {
+  const count = index.size;
   const reached = new Uint8Array(count);
   const parent = new Int32Array(count).fill(-1);
   const parentAtom: (Dependency | undefined)[] = new Array<Dependency | undefined>(count);
@@ -41,7 +41,7 @@ export function reverseClosure(index: BinaryIndex, names: readonly string[]): Re
   const unknown: string[] = [];
   for (const name of names) {
     const named = index.named(name);
-    const seeds = named.length > 0 ? named : index.providers(name).map((provide) => provide.binary);
+    const seeds = named.length > 0 ? named : index.providers(name);
     if (seeds.length === 0) unknown.push(name);
     for (const id of seeds) {
       if (!reached[id]) {
@@ -54,8 +54,8 @@ export function reverseClosure(index: BinaryIndex, names: readonly string[]): Re
 
   for (let head = 0; head < tail; head++) {
     const id = queue[head]!;
-    for (const name of index.namesOf(id)) {
-      const { binaries, atoms, from, to } = index.mentions(name);
+    for (const slot of index.namesOf(id)) {
+      const { binaries, atoms, from, to } = index.mentions(slot);
       for (let i = from; i < to; i++) {
         const dependant = binaries[i]!;
         if (reached[dependant] || !index.satisfies(id, atoms[i]!)) continue;
@@ -71,9 +71,10 @@ export function reverseClosure(index: BinaryIndex, names: readonly string[]): Re
   const ids = queue.subarray(0, tail).sort();
   const members: ClosureMember[] = [];
   for (const id of ids) {
-    const entry = index.entries[id]!;
     const from = parent[id]!;
-    members.push(from >= 0 ? { name: entry.name, version: entry.version, via: { name: index.entries[from]!.name, atom: parentAtom[id]! } } : { name: entry.name, version: entry.version });
+    const member: ClosureMember = { name: index.name(id), version: index.version(id) };
+    if (from >= 0) member.via = { name: index.name(from), atom: parentAtom[id]! };
+    members.push(member);
   }
   return { members };
 }

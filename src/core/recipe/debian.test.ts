@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createDebianControlParser, createDebianPackagesParser, createDebianSourcesParser, parseDebianControl, parseDebianPackages, parseDebianSources } from './debian.js';
+import { createDebianControlParser, createDebianPackagesParser, createDebianRunDependencyReader, createDebianSourcesParser, parseDebianControl, parseDebianPackages, parseDebianSources } from './debian.js';
 
 const PACKAGES = `Package: zlib1g
 Source: zlib
@@ -83,13 +83,28 @@ describe('parseDebianPackages', () => {
     }
   });
 
-  it('reads only the run relations when asked, leaving Conflicts, Breaks and Replaces unread', () => {
-    const whole = parseDebianPackages(PACKAGES, 'Packages');
-    const parser = createDebianPackagesParser('Packages', { relations: 'run' });
-    parser.push(PACKAGES);
-    const run = parser.end();
-    expect(run.issues).toEqual(whole.issues);
-    expect(run.values).toEqual(whole.values.map((binary) => ({ ...binary, conflicts: [], breaks: [], replaces: [] })));
+  it('hands each binary\'s run relations to a sink, with the issues of the full parser but for Conflicts, Breaks and Replaces', () => {
+    const text = `${PACKAGES}\nPackage: bad\nVersion: 1\nArchitecture: all\nSource: b (1\nDepends: c (>= \nConflicts: d (\n\nPackage: no-version\nArchitecture: all\n`;
+    const whole = parseDebianPackages(text, 'Packages');
+    const added: unknown[] = [];
+    const reader = createDebianRunDependencyReader('Packages', { add: (name, version, source, relations) => added.push({ name, version, source, ...relations }) });
+    for (let i = 0; i < text.length; i += 100) reader.push(text.slice(i, i + 100));
+    const run = reader.end();
+    expect(run.values).toEqual([]);
+    expect(run.issues).toEqual(whole.issues.filter((issue) => !issue.message.startsWith('Conflicts:')));
+    expect(run.issues.length).toBeGreaterThan(2);
+    expect(added).toEqual(
+      whole.values.map((binary) => ({
+        name: binary.name,
+        version: binary.version.text,
+        source: binary.source,
+        architectures: binary.architectures,
+        multiArch: binary.multiArch,
+        preDepends: binary.preDepends,
+        depends: binary.depends,
+        provides: binary.provides,
+      })),
+    );
   });
 
   it('reports a malformed Source field', () => {
