@@ -58,7 +58,7 @@ export function reverseClosure(index: ReverseIndex, names: readonly string[]): R
       const { binaries, atoms, from, to } = index.mentions(slot);
       for (let i = from; i < to; i++) {
         const dependant = binaries[i]!;
-        if (reached[dependant] || !index.satisfies(id, atoms[i]!)) continue;
+        if (reached[dependant] || !index.satisfiesAs(id, slot, atoms[i]!)) continue;
         reached[dependant] = 1;
         parent[dependant] = id;
         parentAtom[dependant] = atoms[i];

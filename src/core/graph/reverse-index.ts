@@ -10,7 +10,7 @@
  * alike, and satisfaction follows the same rules (satisfaction.ts).
  */
 import { builtFor, dependencyApplies, restrictionApplies, type ArchView } from '../recipe/arch-view.js';
-import type { Dependency, Flavour, Provide, RunRelations } from '../recipe/model.js';
+import type { Dependency, DependencyClause, Flavour, Provide, RunRelations } from '../recipe/model.js';
 import { sortBinaries } from './order.js';
 import { qualifierAllows, VersionCheck } from './satisfaction.js';
 import { binaryEntries, type Universe } from './universe.js';
@@ -25,15 +25,28 @@ export interface MentionRange {
 
 /** Collects binaries for a ReverseIndex, in any order; `build` picks those of one architecture. */
 export class ReverseIndexBuilder {
+  /** Names numbered (slots) as they are met: the binaries' own, those they provide, those they ask for. */
+  private readonly slots = new Map<string, number>();
+  /**
+   * The slot of each atom object: parsers share equal atoms between binaries (a few tens of
+   * thousands for the hundreds of thousands of atoms of an archive), and a lookup by identity is
+   * cheaper than one by the name's text.
+   */
+  private readonly atomSlotOf = new Map<Dependency, number>();
   private readonly names: string[] = [];
   private readonly versions: string[] = [];
   private readonly sources: string[] = [];
+  private readonly ownSlots: number[] = [];
   private readonly architectureLists: (readonly string[])[] = [];
   private readonly multiArch: (string | undefined)[] = [];
   private readonly provides: (readonly Provide[])[] = [];
-  /** Every atom of every binary, Pre-Depends first, in the order added; binary k's are from atomStart[k] to atomStart[k + 1]. */
+  /** The slots of every binary's provides, in order; binary k's are from provideStart[k] to provideStart[k + 1]. */
+  private readonly provideStart: number[] = [0];
+  private readonly provideSlots: number[] = [];
+  /** Every atom of every binary and its slot, Pre-Depends first; binary k's are from atomStart[k] to atomStart[k + 1]. */
   private readonly atomStart: number[] = [0];
   private readonly atoms: Dependency[] = [];
+  private readonly atomSlots: number[] = [];
 
   constructor(readonly flavour: Flavour) {}
 
@@ -44,18 +57,23 @@ export class ReverseIndexBuilder {
     return builder;
   }
 
-  /** Adds a binary: its name, version text, source package name and run relations (kept as given: never modified). */
+  /**
+   * Adds a binary: its name, version text, source package name and run relations (kept as given:
+   * never modified). The names are numbered here, while an index is being read: the decompressor
+   * is then the slower side, and what is done now is not done after it.
+   */
   add(name: string, version: string, source: string, relations: RunRelations): void {
     this.names.push(name);
     this.versions.push(version);
     this.sources.push(source);
+    this.ownSlots.push(this.slot(name));
     this.architectureLists.push(relations.architectures);
     this.multiArch.push(relations.multiArch);
     this.provides.push(relations.provides);
-    // Names are numbered in `build`, in one pass: between the stanzas of an index being read, each
-    // lookup in a table of every name would wait on memory the parser has pushed out of the cache.
-    for (const clause of relations.preDepends) for (const atom of clause) this.atoms.push(atom);
-    for (const clause of relations.depends) for (const atom of clause) this.atoms.push(atom);
+    for (const provide of relations.provides) this.provideSlots.push(this.slot(provide.name));
+    this.provideStart.push(this.provideSlots.length);
+    this.addAtoms(relations.preDepends);
+    this.addAtoms(relations.depends);
     this.atomStart.push(this.atoms.length);
   }
 
@@ -81,45 +99,51 @@ export class ReverseIndexBuilder {
     }
     const order = sortBinaries(kept, this.names, this.versions, this.sources);
     const size = order.length;
+    const slotCount = this.slots.size;
 
-    // Names are numbered (slots): the binaries' own, then those they provide, then those they ask for.
-    const slots = new Map<string, number>();
-    const slot = (name: string): number => {
-      let found = slots.get(name);
-      if (found === undefined) {
-        found = slots.size;
-        slots.set(name, found);
+    const ownSlots = new Int32Array(size);
+    // Each binary's provides that apply on this architecture: their slots and versions, and who provides each name.
+    const provideStart = new Int32Array(size + 1);
+    const provideSlots: number[] = [];
+    const provideVersions: (string | undefined)[] = [];
+    for (let id = 0; id < size; id++) {
+      const k = order[id]!;
+      ownSlots[id] = this.ownSlots[k]!;
+      const list = this.provides[k]!;
+      for (let i = 0; i < list.length; i++) {
+        const provide = list[i]!;
+        if (provide.arches && !restrictionApplies(provide.arches, arch)) continue;
+        provideSlots.push(this.provideSlots[this.provideStart[k]! + i]!);
+        provideVersions.push(provide.version);
       }
-      return found;
-    };
-    const ownSlots = Int32Array.from(order, (k) => slot(this.names[k]!));
-    const provides = order.map((k) => providesOn(this.provides[k]!, arch));
-    const providerSlots: number[] = [];
-    const providerBinaries: number[] = [];
-    provides.forEach((list, id) => {
-      for (const provide of list) {
-        providerSlots.push(slot(provide.name));
-        providerBinaries.push(id);
-      }
-    });
-    // The mentions: the atoms that apply on the architecture, in id order and each binary's own order.
-    const mentionSlots: number[] = [];
-    const mentionOwners: number[] = [];
-    const mentionAtoms: Dependency[] = [];
-    order.forEach((k, id) => {
+      provideStart[id + 1] = provideSlots.length;
+    }
+    const providing = groupBySlot(provideSlots, slotCount);
+    const providerIds = new Int32Array(provideSlots.length);
+    for (let id = 0; id < size; id++) providerIds.fill(id, provideStart[id]!, provideStart[id + 1]!);
+    for (let i = 0; i < providing.members.length; i++) providing.members[i] = providerIds[providing.members[i]!]!;
+
+    // The mentions: the atoms that apply on the architecture, by slot, in id order and each binary's own order.
+    const applies = (atom: Dependency): boolean => !(atom.arches || atom.profiles) || dependencyApplies(atom, view);
+    const mentionStart = new Int32Array(slotCount + 1);
+    for (const k of order) {
+      for (let a = this.atomStart[k]!; a < this.atomStart[k + 1]!; a++) if (applies(this.atoms[a]!)) mentionStart[this.atomSlots[a]! + 1]!++;
+    }
+    for (let slot = 0; slot < slotCount; slot++) mentionStart[slot + 1]! += mentionStart[slot]!;
+    const fill = mentionStart.slice(0, slotCount);
+    const mentionBinaries = new Int32Array(mentionStart[slotCount]!);
+    const mentionAtoms = new Array<Dependency>(mentionBinaries.length);
+    for (let id = 0; id < size; id++) {
+      const k = order[id]!;
       for (let a = this.atomStart[k]!; a < this.atomStart[k + 1]!; a++) {
         const atom = this.atoms[a]!;
-        if ((atom.arches || atom.profiles) && !dependencyApplies(atom, view)) continue;
-        mentionSlots.push(slot(atom.name));
-        mentionOwners.push(id);
-        mentionAtoms.push(atom);
+        if (!applies(atom)) continue;
+        const at = fill[this.atomSlots[a]!]!++;
+        mentionBinaries[at] = id;
+        mentionAtoms[at] = atom;
       }
-    });
+    }
 
-    const slotCount = slots.size;
-    const named = groupBySlot(ownSlots, slotCount);
-    const providing = groupBySlot(providerSlots, slotCount);
-    const mentions = groupBySlot(mentionSlots, slotCount);
     return new ReverseIndex({
       flavour: this.flavour,
       view,
@@ -127,13 +151,36 @@ export class ReverseIndexBuilder {
       names: order.map((k) => this.names[k]!),
       versions: order.map((k) => this.versions[k]!),
       multiArch: order.map((k) => this.multiArch[k]),
-      provides,
-      slots,
+      slots: this.slots,
       ownSlots,
-      named,
-      providing: { start: providing.start, members: Int32Array.from(providing.members, (p) => providerBinaries[p]!) },
-      mentions: { start: mentions.start, binaries: Int32Array.from(mentions.members, (m) => mentionOwners[m]!), atoms: Array.from(mentions.members, (m) => mentionAtoms[m]!) },
+      named: groupBySlot(ownSlots, slotCount),
+      provides: { start: provideStart, slots: Int32Array.from(provideSlots), versions: provideVersions },
+      providing,
+      mentions: { start: mentionStart, binaries: mentionBinaries, atoms: mentionAtoms },
     });
+  }
+
+  private addAtoms(clauses: readonly DependencyClause[]): void {
+    for (const clause of clauses) {
+      for (const atom of clause) {
+        let slot = this.atomSlotOf.get(atom);
+        if (slot === undefined) {
+          slot = this.slot(atom.name);
+          this.atomSlotOf.set(atom, slot);
+        }
+        this.atoms.push(atom);
+        this.atomSlots.push(slot);
+      }
+    }
+  }
+
+  private slot(name: string): number {
+    let slot = this.slots.get(name);
+    if (slot === undefined) {
+      slot = this.slots.size;
+      this.slots.set(name, slot);
+    }
+    return slot;
   }
 }
 
@@ -154,11 +201,6 @@ function groupBySlot(slotOf: ArrayLike<number>, slotCount: number): SlotGroups {
   return { start, members };
 }
 
-/** The provides that apply on `arch`: the list itself unless one is restricted to other architectures. */
-function providesOn(provides: readonly Provide[], arch: string): readonly Provide[] {
-  return provides.some((provide) => provide.arches) ? provides.filter((provide) => restrictionApplies(provide.arches, arch)) : provides;
-}
-
 /** What ReverseIndexBuilder.build lays out. */
 interface ReverseIndexParts {
   flavour: Flavour;
@@ -167,9 +209,10 @@ interface ReverseIndexParts {
   names: string[];
   versions: string[];
   multiArch: (string | undefined)[];
-  provides: (readonly Provide[])[];
   slots: ReadonlyMap<string, number>;
   ownSlots: Int32Array;
+  /** Each binary's provides on the architecture: binary id's are `slots[i]` with `versions[i]`, for i from `start[id]` to `start[id + 1] - 1`. */
+  provides: { start: Int32Array; slots: Int32Array; versions: (string | undefined)[] };
   named: SlotGroups;
   providing: SlotGroups;
   mentions: { start: Int32Array; binaries: Int32Array; atoms: Dependency[] };
@@ -224,9 +267,10 @@ export class ReverseIndex {
 
   /** The slots of the names binary `id` answers to: its own, then those it provides (each once). */
   namesOf(id: number): number[] {
-    const names = [this.parts.ownSlots[id]!];
-    for (const provide of this.parts.provides[id]!) {
-      const slot = this.parts.slots.get(provide.name)!;
+    const { ownSlots, provides } = this.parts;
+    const names = [ownSlots[id]!];
+    for (let i = provides.start[id]!; i < provides.start[id + 1]!; i++) {
+      const slot = provides.slots[i]!;
       if (!names.includes(slot)) names.push(slot);
     }
     return names;
@@ -241,11 +285,20 @@ export class ReverseIndex {
 
   /** Whether binary `id` satisfies the atom, by its own name or a provide. */
   satisfies(id: number, atom: Dependency): boolean {
-    const { names, versions, multiArch, provides } = this.parts;
-    if (!qualifierAllows(multiArch[id], atom, this.view.arch)) return false;
-    if (names[id] === atom.name && this.versionCheck.satisfies(versions[id]!, atom.constraint)) return true;
-    for (const provide of provides[id]!) {
-      if (provide.name === atom.name && this.versionCheck.provideSatisfies(provide.version, atom.constraint)) return true;
+    return this.satisfiesAs(id, this.slotOf(atom.name), atom);
+  }
+
+  /**
+   * Whether binary `id` satisfies an atom asking for the name in `slot` (the atom's own name): by
+   * that name being its own or one it provides. Slots compare where names would be compared as text.
+   */
+  satisfiesAs(id: number, slot: number, atom: Dependency): boolean {
+    const { ownSlots, versions, multiArch, provides } = this.parts;
+    if (atom.archQualifier !== undefined && !qualifierAllows(multiArch[id], atom, this.view.arch)) return false;
+    const constraint = atom.constraint;
+    if (slot === ownSlots[id] && (constraint === undefined || this.versionCheck.satisfies(versions[id]!, constraint))) return true;
+    for (let i = provides.start[id]!; i < provides.start[id + 1]!; i++) {
+      if (provides.slots[i] === slot && this.versionCheck.provideSatisfies(provides.versions[i], constraint)) return true;
     }
     return false;
   }

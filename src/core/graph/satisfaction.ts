@@ -26,15 +26,23 @@ export function qualifierAllows(multiArch: string | undefined, atom: Dependency,
 
 /** Version checks with one flavour's rules, memoised: the same pairs recur across an archive. */
 export class VersionCheck {
-  private readonly answers = new Map<string, boolean>();
+  /**
+   * Answers by constraint, then version text. Parsers share equal constraints (and an index its
+   * version strings), so both lookups mostly find the very object they look for, and no key is built.
+   */
+  private readonly answers = new Map<VersionConstraint, Map<string, boolean>>();
 
   constructor(readonly flavour: Flavour) {}
 
   /** Whether a binary's own version meets the constraint (none: always). A version neither side can read satisfies nothing. */
   satisfies(version: string, constraint: VersionConstraint | undefined): boolean {
     if (!constraint) return true;
-    const key = `${version}\u0000${constraint.op}\u0000${constraint.version}`;
-    let answer = this.answers.get(key);
+    let byVersion = this.answers.get(constraint);
+    if (byVersion === undefined) {
+      byVersion = new Map();
+      this.answers.set(constraint, byVersion);
+    }
+    let answer = byVersion.get(version);
     if (answer === undefined) {
       try {
         answer = satisfiesConstraint(this.flavour, version, constraint);
@@ -42,7 +50,7 @@ export class VersionCheck {
         if (!(error instanceof InvalidVersionError)) throw error;
         answer = false;
       }
-      this.answers.set(key, answer);
+      byVersion.set(version, answer);
     }
     return answer;
   }
