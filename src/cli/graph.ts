@@ -4,7 +4,7 @@
  *   quarters graph plan  --from SPEC --arch ARCH [--profile NAME]... [--all-alternatives] [--json] [--keep-going] PKGBASE...
  */
 import { parseArgs } from 'node:util';
-import { planBuildSet, UnknownSourceError, type BuildSetPlan, type PlanEdge } from '../core/graph/plan.js';
+import type { BuildSetPlan, PlanEdge } from '../core/graph/plan.js';
 import { reverseClosure, UnknownBinaryError, type ReverseClosure } from '../core/graph/reverse-closure.js';
 import type { Universe } from '../core/graph/universe.js';
 import { archView } from '../core/recipe/arch-view.js';
@@ -132,8 +132,11 @@ async function rdeps(argv: string[]): Promise<number> {
 async function plan(argv: string[]): Promise<number> {
   const args = readArgs(argv, 'plan');
   if (!args.arch) throw new UsageError('graph plan: --arch ARCH is required');
+  // Loaded here, not at the top: rdeps, the other subcommand, needs none of the planner.
+  const planner = import('../core/graph/plan.js');
   const universe = await load(args, { sources: true });
   if (universe.sources.length === 0) throw new CommandError(`${describeSpec(args.spec)}: no source packages to plan (give the Sources file)`);
+  const { planBuildSet, UnknownSourceError } = await planner;
   let result: BuildSetPlan;
   try {
     result = planBuildSet(universe, { arch: args.arch, profiles: args.profiles, origins: args.names, alternatives: args.allAlternatives ? 'all' : 'first' });

@@ -5,10 +5,8 @@
  */
 import { ReverseIndexBuilder } from '../core/graph/reverse-index.js';
 import type { Universe } from '../core/graph/universe.js';
-import { isAbbsRecipePath, parseAbbsTree } from '../core/recipe/abbs.js';
 import { createDebianPackagesParser, createDebianRunDependencyReader, createDebianSourcesParser, parseDebianStream, type DebianParseResult } from '../core/recipe/debian.js';
 import type { IndexedBinaryPackage, ParseIssue, SourcePackage } from '../core/recipe/model.js';
-import { isSrcinfoPath, parseSrcinfoTree } from '../core/recipe/srcinfo.js';
 import { UsageError } from './command.js';
 import { readDecompressedText, readTree } from './input.js';
 
@@ -47,12 +45,15 @@ export interface LoadNeeds {
 
 /** Loads the packages a SPEC names. Unreadable input is an InputError naming the file. */
 export async function loadUniverse(spec: UniverseSpec, needs: LoadNeeds): Promise<LoadedUniverse> {
+  // Each flavour's parser is loaded when its input is read: a command pays only for the one it reads.
   switch (spec.kind) {
     case 'srcinfo': {
+      const { isSrcinfoPath, parseSrcinfoTree } = await import('../core/recipe/srcinfo.js');
       const { packages, issues } = parseSrcinfoTree(await readTree(spec.path, isSrcinfoPath));
       return { universe: { flavour: 'pkgbuild', sources: packages }, issues };
     }
     case 'aosc': {
+      const { isAbbsRecipePath, parseAbbsTree } = await import('../core/recipe/abbs.js');
       const { packages, issues } = parseAbbsTree(await readTree(spec.path, isAbbsRecipePath));
       return { universe: { flavour: 'autobuild', sources: packages }, issues };
     }
