@@ -11,6 +11,7 @@
  */
 import { builtFor, dependencyApplies, restrictionApplies, type ArchView } from '../recipe/arch-view.js';
 import type { Dependency, DependencyClause, Flavour, Provide, RunRelations } from '../recipe/model.js';
+import { IntList } from './int-list.js';
 import { sortBinaries } from './order.js';
 import { qualifierAllows, VersionCheck } from './satisfaction.js';
 import { binaryEntries, type Universe } from './universe.js';
@@ -23,32 +24,38 @@ export interface MentionRange {
   to: number;
 }
 
+const RECENT_ATOMS = 1 << 14;
+
 /** Collects binaries for a ReverseIndex, in any order; `build` picks those of one architecture. */
 export class ReverseIndexBuilder {
   /** Names numbered (slots) as they are met: the binaries' own, those they provide, those they ask for. */
   private readonly slots = new Map<string, number>();
   /**
-   * The slot of each atom object: parsers share equal atoms between binaries (a few tens of
-   * thousands for the hundreds of thousands of atoms of an archive), and a lookup by identity is
-   * cheaper than one by the name's text.
+   * The slots of atoms met lately, by a hash of a few of their characters, checked by identity: a
+   * table small enough for the processor's cache. Parsers share equal atoms between binaries, and
+   * most atoms of an archive are one of a few thousand, so most are found here without a lookup by name.
    */
-  private readonly atomSlotOf = new Map<Dependency, number>();
+  private readonly recentAtoms = new Array<Dependency | undefined>(RECENT_ATOMS).fill(undefined);
+  private readonly recentSlots = new Int32Array(RECENT_ATOMS);
   private readonly names: string[] = [];
   private readonly versions: string[] = [];
   private readonly sources: string[] = [];
-  private readonly ownSlots: number[] = [];
+  private readonly ownSlots = new IntList();
   private readonly architectureLists: (readonly string[])[] = [];
   private readonly multiArch: (string | undefined)[] = [];
   private readonly provides: (readonly Provide[])[] = [];
   /** The slots of every binary's provides, in order; binary k's are from provideStart[k] to provideStart[k + 1]. */
-  private readonly provideStart: number[] = [0];
-  private readonly provideSlots: number[] = [];
+  private readonly provideStart = new IntList();
+  private readonly provideSlots = new IntList();
   /** Every atom of every binary and its slot, Pre-Depends first; binary k's are from atomStart[k] to atomStart[k + 1]. */
-  private readonly atomStart: number[] = [0];
+  private readonly atomStart = new IntList();
   private readonly atoms: Dependency[] = [];
-  private readonly atomSlots: number[] = [];
+  private readonly atomSlots = new IntList();
 
-  constructor(readonly flavour: Flavour) {}
+  constructor(readonly flavour: Flavour) {
+    this.provideStart.push(0);
+    this.atomStart.push(0);
+  }
 
   /** The builder of a universe's binaries. */
   static of(universe: Universe): ReverseIndexBuilder {
@@ -108,12 +115,12 @@ export class ReverseIndexBuilder {
     const provideVersions: (string | undefined)[] = [];
     for (let id = 0; id < size; id++) {
       const k = order[id]!;
-      ownSlots[id] = this.ownSlots[k]!;
+      ownSlots[id] = this.ownSlots.at(k);
       const list = this.provides[k]!;
       for (let i = 0; i < list.length; i++) {
         const provide = list[i]!;
         if (provide.arches && !restrictionApplies(provide.arches, arch)) continue;
-        provideSlots.push(this.provideSlots[this.provideStart[k]! + i]!);
+        provideSlots.push(this.provideSlots.at(this.provideStart.at(k) + i));
         provideVersions.push(provide.version);
       }
       provideStart[id + 1] = provideSlots.length;
@@ -125,9 +132,11 @@ export class ReverseIndexBuilder {
 
     // The mentions: the atoms that apply on the architecture, by slot, in id order and each binary's own order.
     const applies = (atom: Dependency): boolean => !(atom.arches || atom.profiles) || dependencyApplies(atom, view);
+    const atomStart = this.atomStart.values();
+    const atomSlots = this.atomSlots.values();
     const mentionStart = new Int32Array(slotCount + 1);
     for (const k of order) {
-      for (let a = this.atomStart[k]!; a < this.atomStart[k + 1]!; a++) if (applies(this.atoms[a]!)) mentionStart[this.atomSlots[a]! + 1]!++;
+      for (let a = atomStart[k]!; a < atomStart[k + 1]!; a++) if (applies(this.atoms[a]!)) mentionStart[atomSlots[a]! + 1]!++;
     }
     for (let slot = 0; slot < slotCount; slot++) mentionStart[slot + 1]! += mentionStart[slot]!;
     const fill = mentionStart.slice(0, slotCount);
@@ -135,10 +144,10 @@ export class ReverseIndexBuilder {
     const mentionAtoms = new Array<Dependency>(mentionBinaries.length);
     for (let id = 0; id < size; id++) {
       const k = order[id]!;
-      for (let a = this.atomStart[k]!; a < this.atomStart[k + 1]!; a++) {
+      for (let a = atomStart[k]!; a < atomStart[k + 1]!; a++) {
         const atom = this.atoms[a]!;
         if (!applies(atom)) continue;
-        const at = fill[this.atomSlots[a]!]!++;
+        const at = fill[atomSlots[a]!]!++;
         mentionBinaries[at] = id;
         mentionAtoms[at] = atom;
       }
@@ -163,15 +172,24 @@ export class ReverseIndexBuilder {
   private addAtoms(clauses: readonly DependencyClause[]): void {
     for (const clause of clauses) {
       for (const atom of clause) {
-        let slot = this.atomSlotOf.get(atom);
-        if (slot === undefined) {
-          slot = this.slot(atom.name);
-          this.atomSlotOf.set(atom, slot);
-        }
         this.atoms.push(atom);
-        this.atomSlots.push(slot);
+        this.atomSlots.push(this.atomSlot(atom));
       }
     }
+  }
+
+  private atomSlot(atom: Dependency): number {
+    const name = atom.name;
+    const last = name.length - 1;
+    let hash = Math.imul(last ^ (name.charCodeAt(0) << 8) ^ (name.charCodeAt(last) << 16) ^ (name.charCodeAt(last >> 1) << 24), 0x9e3779b1);
+    const version = atom.constraint?.version;
+    if (version !== undefined) hash ^= Math.imul(version.length ^ (version.charCodeAt(version.length - 1) << 8), 0x85ebca6b);
+    const at = (hash ^ (hash >>> 15)) & (RECENT_ATOMS - 1);
+    if (this.recentAtoms[at] === atom) return this.recentSlots[at]!;
+    const slot = this.slot(name);
+    this.recentAtoms[at] = atom;
+    this.recentSlots[at] = slot;
+    return slot;
   }
 
   private slot(name: string): number {
