@@ -94,13 +94,17 @@ describe('Debian bookworm amd64', () => {
     universe = loaded.universe;
   });
 
-  it('finds the reverse closure of zlib1g that dose-ceve finds', () => {
-    const closure = reverseClosure(ReverseIndex.of(universe, archView('amd64')), ['zlib1g']);
+  it('finds the reverse closure of zlib1g that dose-ceve finds, reading Packages as graph rdeps does', async () => {
+    const { builder, issues } = await loadRunDependencies({ kind: 'debian', sources: null, packages: `${SHARED}/debian-bookworm/Packages.xz` });
+    expect(issues).toEqual([]);
+    const closure = reverseClosure(builder.build(archView('amd64')), ['zlib1g']);
     const lines = closure.members.map((m) => `${m.name} ${m.version}\n`).sort();
     // `dose-ceve -r zlib1g --deb-native-arch=amd64 -T deb deb://Packages` (dose-extra 7.0.0) on the same
     // Packages lists 39,945 packages; the sha256 of its "Package Version" lines, sorted bytewise, is:
     expect(lines).toHaveLength(39_945);
     expect(createHash('sha256').update(lines.join('')).digest('hex')).toBe('c0459b4792bfa9c50cd814bdc40ef3d4c174b92b26a368a9db3c9c73626ee44e');
+    // The same from a universe of fully parsed packages (the path of recipe trees).
+    expect(reverseClosure(ReverseIndex.of(universe, archView('amd64')), ['zlib1g'])).toEqual(closure);
   });
 
   it('reads Packages for rdeps into the closures the full parser and forward resolution give', async () => {
