@@ -26,23 +26,15 @@ export function qualifierAllows(multiArch: string | undefined, atom: Dependency,
 
 /** Version checks with one flavour's rules, memoised: the same pairs recur across an archive. */
 export class VersionCheck {
-  /**
-   * Answers by constraint, then version text. Parsers share equal constraints (and an index its
-   * version strings), so both lookups mostly find the very object they look for, and no key is built.
-   */
-  private readonly answers = new Map<VersionConstraint, Map<string, boolean>>();
+  private readonly answers = new Map<string, boolean>();
 
   constructor(readonly flavour: Flavour) {}
 
   /** Whether a binary's own version meets the constraint (none: always). A version neither side can read satisfies nothing. */
   satisfies(version: string, constraint: VersionConstraint | undefined): boolean {
     if (!constraint) return true;
-    let byVersion = this.answers.get(constraint);
-    if (byVersion === undefined) {
-      byVersion = new Map();
-      this.answers.set(constraint, byVersion);
-    }
-    let answer = byVersion.get(version);
+    const key = `${version}\u0000${constraint.op}\u0000${constraint.version}`;
+    let answer = this.answers.get(key);
     if (answer === undefined) {
       try {
         answer = satisfiesConstraint(this.flavour, version, constraint);
@@ -50,7 +42,7 @@ export class VersionCheck {
         if (!(error instanceof InvalidVersionError)) throw error;
         answer = false;
       }
-      byVersion.set(version, answer);
+      this.answers.set(key, answer);
     }
     return answer;
   }
