@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { InputError, readDecompressedText, readInputText, readTree } from './input.js';
+import { eachDecompressedChunk, InputError, readDecompressedText, readInputText, readTree } from './input.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'quarters-input-'));
 const text = 'Package: zlib1g\nVersion: 1:1.2.13.dfsg-1\n\n'.repeat(1000);
@@ -25,6 +25,31 @@ describe('readInputText', () => {
     const error = await readInputText(corrupt).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InputError);
     expect(String(error)).toMatch(/corrupt\.xz: xz failed/);
+  });
+});
+
+describe('eachDecompressedChunk', () => {
+  it.each(['plain', 'Packages.xz', 'Packages.gz', 'Packages.zst'])('hands over the bytes of %s', async (name) => {
+    const chunks: Buffer[] = [];
+    await eachDecompressedChunk(join(dir, name), (chunk) => chunks.push(chunk));
+    expect(Buffer.concat(chunks).toString('utf8')).toBe(text);
+  });
+
+  it('names the file when it is missing or corrupt, and stops on the handler\'s error', async () => {
+    await expect(eachDecompressedChunk(join(dir, 'missing'), () => {})).rejects.toThrow(/missing: cannot open: ENOENT/);
+    const corrupt = join(dir, 'corrupt-each.xz');
+    const whole = execFileSync('xz', ['-c'], { input: text.repeat(50) });
+    writeFileSync(corrupt, whole.subarray(0, whole.length - 12));
+    await expect(eachDecompressedChunk(corrupt, () => {})).rejects.toThrow(/corrupt-each\.xz: xz failed/);
+    let calls = 0;
+    const stop = new Error('enough');
+    await expect(
+      eachDecompressedChunk(join(dir, 'Packages.xz'), () => {
+        calls++;
+        throw stop;
+      }),
+    ).rejects.toBe(stop);
+    expect(calls).toBe(1);
   });
 });
 
