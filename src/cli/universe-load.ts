@@ -3,12 +3,13 @@
  * indices, plain or compressed; `debian:,PACKAGES` for binaries only), `srcinfo:PATH` (a directory
  * or tarball of .SRCINFO files), `aosc:PATH` (an abbs tree directory or its tarball).
  */
+import { isAscii } from 'node:buffer';
 import { ReverseIndexBuilder } from '../core/graph/reverse-index.js';
 import type { Universe } from '../core/graph/universe.js';
 import { createDebianPackagesParser, createDebianRunDependencyReader, createDebianSourcesParser, parseDebianStream, type DebianParseResult } from '../core/recipe/debian.js';
 import type { IndexedBinaryPackage, ParseIssue, SourcePackage } from '../core/recipe/model.js';
 import { UsageError } from './command.js';
-import { readDecompressedText, readTree } from './input.js';
+import { eachDecompressedChunk, readDecompressedText, readTree, Utf8Chunks } from './input.js';
 
 export type UniverseSpec =
   | { kind: 'debian'; sources: string | null; packages: string | null }
@@ -93,12 +94,36 @@ export interface LoadedRunDependencies {
  * only PACKAGES); recipe trees are loaded whole, their binaries being parts of their recipes.
  */
 export async function loadRunDependencies(spec: UniverseSpec): Promise<LoadedRunDependencies> {
-  if (spec.kind === 'debian') {
-    const builder = new ReverseIndexBuilder('debian');
-    if (spec.packages === null) return { builder, issues: [] };
-    const { issues } = await parseDebianStream(createDebianRunDependencyReader(spec.packages, builder), readDecompressedText(spec.packages));
-    return { builder, issues };
+  if (spec.kind !== 'debian') {
+    const { universe, issues } = await loadUniverse(spec, { sources: true });
+    return { builder: ReverseIndexBuilder.of(universe), issues };
   }
-  const { universe, issues } = await loadUniverse(spec, { sources: true });
-  return { builder: ReverseIndexBuilder.of(universe), issues };
+  if (spec.packages === null) return { builder: new ReverseIndexBuilder('debian'), issues: [] };
+  const fast = await readRunDependencies(spec.packages, 'latin1');
+  // Read again as UTF-8 where one byte a character may have read otherwise: a field read held other
+  // than ASCII, or a problem may quote a line that does (rare: an index is made by tools).
+  return !fast.ascii || (fast.issues.length > 0 && !fast.chunksAscii) ? readRunDependencies(spec.packages, 'utf8') : fast;
+}
+
+/**
+ * Reads a Packages file into a reverse index builder, each chunk parsed as the decompressor hands
+ * it over; as `latin1` (one byte a character), which the reader tells apart from UTF-8 (see
+ * RunDependencyResult.ascii), or as UTF-8. `chunksAscii`: whether the whole file was ASCII.
+ */
+async function readRunDependencies(file: string, text: 'latin1' | 'utf8'): Promise<LoadedRunDependencies & { ascii: boolean; chunksAscii: boolean }> {
+  const builder = new ReverseIndexBuilder('debian');
+  const reader = createDebianRunDependencyReader(file, builder);
+  let chunksAscii = true;
+  const utf8 = new Utf8Chunks();
+  await eachDecompressedChunk(file, (chunk) => {
+    if (text === 'latin1') {
+      chunksAscii &&= isAscii(chunk);
+      reader.push(chunk.toString('latin1'));
+    } else {
+      reader.push(utf8.decode(chunk));
+    }
+  });
+  reader.push(utf8.end());
+  const { issues, ascii } = reader.end();
+  return { builder, issues, ascii, chunksAscii };
 }

@@ -154,6 +154,14 @@ describe('quarters graph on Debian indices', () => {
     expect(stdout.trimEnd().split('\n').at(-1)).toBe('rdeps: 4');
   });
 
+  it('reads other than ASCII as UTF-8, in the fields it reads and in the problems it quotes', async () => {
+    writeFileSync(join(dir, 'Packages.utf8'), 'Package: zlib1g\nVersion: 1.0é\nArchitecture: amd64\nMaintainer: Zoë\n\nPackage: user\nVersion: 1\nArchitecture: amd64\nDepends: zlib1g\n');
+    expect((await quarters('graph', 'rdeps', '--from', `debian:,${join(dir, 'Packages.utf8')}`, 'zlib1g')).stdout).toBe('user 1\nzlib1g 1.0é\nrdeps: 2\n');
+    writeFileSync(join(dir, 'Packages.quoted'), 'Package: zlib1g\nVersion: 1\nArchitecture: amd64\nDépendances sans deux-points\n');
+    const { code, stderr } = await quarters('graph', 'rdeps', '--from', `debian:,${join(dir, 'Packages.quoted')}`, 'zlib1g');
+    expect([code, stderr]).toEqual([1, `quarters: ${join(dir, 'Packages.quoted')}:4: expected "Field: value", found "Dépendances sans deux-points" (--keep-going uses what parses)\n`]);
+  });
+
   it('follows provides with versions, :any by Multi-Arch, alternatives and Pre-Depends, on the architecture only', async () => {
     const stanza = (name: string, fields: string, arch = 'amd64') => `Package: ${name}\nVersion: 1\nArchitecture: ${arch}\n${fields}`;
     writeFileSync(

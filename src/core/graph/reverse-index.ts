@@ -10,7 +10,7 @@
  * alike, and satisfaction follows the same rules (satisfaction.ts).
  */
 import { builtFor, dependencyApplies, restrictionApplies, type ArchView } from '../recipe/arch-view.js';
-import type { Dependency, DependencyClause, Flavour, Provide, RunRelations } from '../recipe/model.js';
+import type { Dependency, Flavour, Provide, RunRelations } from '../recipe/model.js';
 import { IntList } from './int-list.js';
 import { sortBinaries } from './order.js';
 import { qualifierAllows, VersionCheck } from './satisfaction.js';
@@ -28,7 +28,7 @@ const RECENT_ATOMS = 1 << 14;
 
 /** Collects binaries for a ReverseIndex, in any order; `build` picks those of one architecture. */
 export class ReverseIndexBuilder {
-  /** Names numbered (slots) as they are met: the binaries' own, those they provide, those they ask for. */
+  /** Names numbered (slots): the binaries' own, those they provide, those they ask for. */
   private readonly slots = new Map<string, number>();
   /**
    * The slots of atoms met lately, by a hash of a few of their characters, checked by identity: a
@@ -64,24 +64,38 @@ export class ReverseIndexBuilder {
     return builder;
   }
 
-  /**
-   * Adds a binary: its name, version text, source package name and run relations (kept as given:
-   * never modified). The names are numbered here, while an index is being read: the decompressor
-   * is then the slower side, and what is done now is not done after it.
-   */
+  /** Adds a binary: its name, version text, source package name and run relations (kept as given: never modified). */
   add(name: string, version: string, source: string, relations: RunRelations): void {
     this.names.push(name);
     this.versions.push(version);
     this.sources.push(source);
-    this.ownSlots.push(this.slot(name));
     this.architectureLists.push(relations.architectures);
     this.multiArch.push(relations.multiArch);
     this.provides.push(relations.provides);
-    for (const provide of relations.provides) this.provideSlots.push(this.slot(provide.name));
-    this.provideStart.push(this.provideSlots.length);
-    this.addAtoms(relations.preDepends);
-    this.addAtoms(relations.depends);
+    for (const clause of relations.preDepends) for (const atom of clause) this.atoms.push(atom);
+    for (const clause of relations.depends) for (const atom of clause) this.atoms.push(atom);
     this.atomStart.push(this.atoms.length);
+  }
+
+  /**
+   * Numbers the names of the binaries added since the last call, in one pass when the index is
+   * built. Numbering as binaries are added, each binary or every few thousand, costs more than it
+   * would save: between stanzas being parsed, every lookup in the table of all names waits on
+   * memory that the parsing pushed out of the processor's cache.
+   */
+  private numberNames(): void {
+    for (let k = this.ownSlots.length; k < this.names.length; k++) {
+      this.ownSlots.push(this.slot(this.names[k]!));
+      for (const provide of this.provides[k]!) this.provideSlots.push(this.slot(provide.name));
+      this.provideStart.push(this.provideSlots.length);
+    }
+    for (let a = this.atomSlots.length; a < this.atoms.length; a++) {
+      const atom = this.atoms[a]!;
+      const slot = this.atomSlot(atom);
+      // An atom restricted to some architectures or build profiles is kept as -1 - slot: only those
+      // are looked at again when the architecture is known.
+      this.atomSlots.push(atom.arches || atom.profiles ? -1 - slot : slot);
+    }
   }
 
   /** The Architecture list of each binary added, for choosing a default architecture. */
@@ -89,9 +103,35 @@ export class ReverseIndexBuilder {
     return this.architectureLists;
   }
 
-  /** The index of the binaries built for the view's architecture. */
+  /**
+   * The index of the binaries built for the view's architecture. Each step is a method of its own:
+   * run once, a long function is compiled while its later loops have not run yet, and is thrown
+   * away (deoptimised) as each of them starts.
+   */
   build(view: ArchView): ReverseIndex {
-    const arch = view.arch;
+    this.numberNames();
+    const order = this.order(view.arch);
+    const slotCount = this.slots.size;
+    const ownSlots = Int32Array.from(order, (k) => this.ownSlots.at(k));
+    const provides = this.layOutProvides(order, view.arch);
+    return new ReverseIndex({
+      flavour: this.flavour,
+      view,
+      size: order.length,
+      names: order.map((k) => this.names[k]!),
+      versions: order.map((k) => this.versions[k]!),
+      multiArch: order.map((k) => this.multiArch[k]),
+      slots: this.slots,
+      ownSlots,
+      named: groupBySlot(ownSlots, slotCount),
+      provides,
+      providing: this.providing(provides, slotCount),
+      mentions: this.layOutMentions(order, view, slotCount),
+    });
+  }
+
+  /** The binaries built for `arch`, in id order (name, version, source). */
+  private order(arch: string): number[] {
     // A whole archive has only a few different Architecture lists (parsers share equal ones).
     const builtByList = new Map<readonly string[], boolean>();
     const kept: number[] = [];
@@ -104,78 +144,69 @@ export class ReverseIndexBuilder {
       }
       if (built) kept.push(k);
     }
-    const order = sortBinaries(kept, this.names, this.versions, this.sources);
-    const size = order.length;
-    const slotCount = this.slots.size;
+    return sortBinaries(kept, this.names, this.versions, this.sources);
+  }
 
-    const ownSlots = new Int32Array(size);
-    // Each binary's provides that apply on this architecture: their slots and versions, and who provides each name.
-    const provideStart = new Int32Array(size + 1);
-    const provideSlots: number[] = [];
-    const provideVersions: (string | undefined)[] = [];
-    for (let id = 0; id < size; id++) {
+  /** Each binary's provides that apply on `arch`: their slots and versions. */
+  private layOutProvides(order: readonly number[], arch: string): ProvideLayout {
+    const start = new Int32Array(order.length + 1);
+    const slots = new IntList();
+    const versions: (string | undefined)[] = [];
+    for (let id = 0; id < order.length; id++) {
       const k = order[id]!;
-      ownSlots[id] = this.ownSlots.at(k);
       const list = this.provides[k]!;
       for (let i = 0; i < list.length; i++) {
         const provide = list[i]!;
         if (provide.arches && !restrictionApplies(provide.arches, arch)) continue;
-        provideSlots.push(this.provideSlots.at(this.provideStart.at(k) + i));
-        provideVersions.push(provide.version);
+        slots.push(this.provideSlots.at(this.provideStart.at(k) + i));
+        versions.push(provide.version);
       }
-      provideStart[id + 1] = provideSlots.length;
+      start[id + 1] = slots.length;
     }
-    const providing = groupBySlot(provideSlots, slotCount);
-    const providerIds = new Int32Array(provideSlots.length);
-    for (let id = 0; id < size; id++) providerIds.fill(id, provideStart[id]!, provideStart[id + 1]!);
-    for (let i = 0; i < providing.members.length; i++) providing.members[i] = providerIds[providing.members[i]!]!;
-
-    // The mentions: the atoms that apply on the architecture, by slot, in id order and each binary's own order.
-    const applies = (atom: Dependency): boolean => !(atom.arches || atom.profiles) || dependencyApplies(atom, view);
-    const atomStart = this.atomStart.values();
-    const atomSlots = this.atomSlots.values();
-    const mentionStart = new Int32Array(slotCount + 1);
-    for (const k of order) {
-      for (let a = atomStart[k]!; a < atomStart[k + 1]!; a++) if (applies(this.atoms[a]!)) mentionStart[atomSlots[a]! + 1]!++;
-    }
-    for (let slot = 0; slot < slotCount; slot++) mentionStart[slot + 1]! += mentionStart[slot]!;
-    const fill = mentionStart.slice(0, slotCount);
-    const mentionBinaries = new Int32Array(mentionStart[slotCount]!);
-    const mentionAtoms = new Array<Dependency>(mentionBinaries.length);
-    for (let id = 0; id < size; id++) {
-      const k = order[id]!;
-      for (let a = atomStart[k]!; a < atomStart[k + 1]!; a++) {
-        const atom = this.atoms[a]!;
-        if (!applies(atom)) continue;
-        const at = fill[atomSlots[a]!]!++;
-        mentionBinaries[at] = id;
-        mentionAtoms[at] = atom;
-      }
-    }
-
-    return new ReverseIndex({
-      flavour: this.flavour,
-      view,
-      size,
-      names: order.map((k) => this.names[k]!),
-      versions: order.map((k) => this.versions[k]!),
-      multiArch: order.map((k) => this.multiArch[k]),
-      slots: this.slots,
-      ownSlots,
-      named: groupBySlot(ownSlots, slotCount),
-      provides: { start: provideStart, slots: Int32Array.from(provideSlots), versions: provideVersions },
-      providing,
-      mentions: { start: mentionStart, binaries: mentionBinaries, atoms: mentionAtoms },
-    });
+    return { start, slots: slots.values(), versions };
   }
 
-  private addAtoms(clauses: readonly DependencyClause[]): void {
-    for (const clause of clauses) {
-      for (const atom of clause) {
-        this.atoms.push(atom);
-        this.atomSlots.push(this.atomSlot(atom));
+  /** Who provides each name. */
+  private providing(provides: ProvideLayout, slotCount: number): SlotGroups {
+    const providerIds = new Int32Array(provides.slots.length);
+    for (let id = 0; id + 1 < provides.start.length; id++) providerIds.fill(id, provides.start[id]!, provides.start[id + 1]!);
+    const groups = groupBySlot(provides.slots, slotCount);
+    for (let i = 0; i < groups.members.length; i++) groups.members[i] = providerIds[groups.members[i]!]!;
+    return groups;
+  }
+
+  /** The atoms that apply on the view's architecture, by slot, in id order and each binary's own order. */
+  private layOutMentions(order: readonly number[], view: ArchView, slotCount: number): MentionLayout {
+    const atoms = this.atoms;
+    const atomStart = this.atomStart.values();
+    const atomSlots = this.atomSlots.values();
+    // The slot an atom asks for, or -1 if it does not apply on the architecture.
+    const slotOf = (a: number): number => {
+      const slot = atomSlots[a]!;
+      if (slot >= 0) return slot;
+      return dependencyApplies(atoms[a]!, view) ? -1 - slot : -1;
+    };
+    const start = new Int32Array(slotCount + 1);
+    for (const k of order) {
+      for (let a = atomStart[k]!; a < atomStart[k + 1]!; a++) start[slotOf(a) + 1]!++;
+    }
+    // Atoms that do not apply were counted at start[0]: slot -1. They take no place.
+    start[0] = 0;
+    for (let slot = 0; slot < slotCount; slot++) start[slot + 1]! += start[slot]!;
+    const fill = start.slice(0, slotCount);
+    const binaries = new Int32Array(start[slotCount]!);
+    const mentioned = new Array<Dependency>(binaries.length);
+    for (let id = 0; id < order.length; id++) {
+      const k = order[id]!;
+      for (let a = atomStart[k]!; a < atomStart[k + 1]!; a++) {
+        const slot = slotOf(a);
+        if (slot < 0) continue;
+        const at = fill[slot]!++;
+        binaries[at] = id;
+        mentioned[at] = atoms[a]!;
       }
     }
+    return { start, binaries, atoms: mentioned };
   }
 
   private atomSlot(atom: Dependency): number {
@@ -208,14 +239,29 @@ interface SlotGroups {
   members: Int32Array;
 }
 
+/** Each binary's provides: binary id's are `slots[i]` with `versions[i]`, for i from `start[id]` to `start[id + 1] - 1`. */
+interface ProvideLayout {
+  start: Int32Array;
+  slots: Int32Array;
+  versions: (string | undefined)[];
+}
+
+/** The atoms asking for each name: those of slot s are `atoms[i]` of binary `binaries[i]`, for i from `start[s]` to `start[s + 1] - 1`. */
+interface MentionLayout {
+  start: Int32Array;
+  binaries: Int32Array;
+  atoms: Dependency[];
+}
+
 /** Positions 0..n-1 grouped by their slot (a counting sort), keeping their order within a slot. */
-function groupBySlot(slotOf: ArrayLike<number>, slotCount: number): SlotGroups {
+function groupBySlot(slotOf: Int32Array, slotCount: number): SlotGroups {
+  const count = slotOf.length;
   const start = new Int32Array(slotCount + 1);
-  for (let i = 0; i < slotOf.length; i++) start[slotOf[i]! + 1]!++;
+  for (let i = 0; i < count; i++) start[slotOf[i]! + 1]!++;
   for (let slot = 0; slot < slotCount; slot++) start[slot + 1]! += start[slot]!;
   const fill = start.slice(0, slotCount);
-  const members = new Int32Array(slotOf.length);
-  for (let i = 0; i < slotOf.length; i++) members[fill[slotOf[i]!]!++] = i;
+  const members = new Int32Array(count);
+  for (let i = 0; i < count; i++) members[fill[slotOf[i]!]!++] = i;
   return { start, members };
 }
 
@@ -229,11 +275,11 @@ interface ReverseIndexParts {
   multiArch: (string | undefined)[];
   slots: ReadonlyMap<string, number>;
   ownSlots: Int32Array;
-  /** Each binary's provides on the architecture: binary id's are `slots[i]` with `versions[i]`, for i from `start[id]` to `start[id + 1] - 1`. */
-  provides: { start: Int32Array; slots: Int32Array; versions: (string | undefined)[] };
   named: SlotGroups;
+  /** Each binary's provides on the architecture. */
+  provides: ProvideLayout;
   providing: SlotGroups;
-  mentions: { start: Int32Array; binaries: Int32Array; atoms: Dependency[] };
+  mentions: MentionLayout;
 }
 
 const NO_IDS = new Int32Array(0);

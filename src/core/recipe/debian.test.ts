@@ -90,7 +90,7 @@ describe('parseDebianPackages', () => {
     const reader = createDebianRunDependencyReader('Packages', { add: (name, version, source, relations) => added.push({ name, version, source, ...relations }) });
     for (let i = 0; i < text.length; i += 100) reader.push(text.slice(i, i + 100));
     const run = reader.end();
-    expect(run.values).toEqual([]);
+    expect(run.ascii).toBe(true);
     expect(run.issues).toEqual(whole.issues.filter((issue) => !issue.message.startsWith('Conflicts:')));
     expect(run.issues.length).toBeGreaterThan(2);
     expect(added).toEqual(
@@ -105,6 +105,18 @@ describe('parseDebianPackages', () => {
         provides: binary.provides,
       })),
     );
+  });
+
+  it('says whether every field it read was ASCII, so that text decoded as latin1 reads as UTF-8 would', () => {
+    const read = (text: string) => {
+      const reader = createDebianRunDependencyReader('P', { add: () => {} });
+      reader.push(Buffer.from(text, 'utf8').toString('latin1'));
+      return reader.end();
+    };
+    // A maintainer's name is not read; a version or a relation is.
+    expect(read('Package: a\nVersion: 1\nArchitecture: all\nMaintainer: Zoë <z@example.org>\nDepends: b\n').ascii).toBe(true);
+    expect(read('Package: a\nVersion: 1.0ü\nArchitecture: all\n').ascii).toBe(false);
+    expect(read('Package: a\nVersion: 1\nArchitecture: all\nDepends: b (>= 1ü)\n').ascii).toBe(false);
   });
 
   it('reports a malformed Source field', () => {

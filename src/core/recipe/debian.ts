@@ -210,14 +210,32 @@ export interface RunDependencySink {
   add(name: string, version: string, source: string, relations: RunRelations): void;
 }
 
+/** What reading a Packages index for reverse dependencies found besides the binaries. */
+export interface RunDependencyResult {
+  issues: ParseIssue[];
+  /**
+   * Whether every field the reader read was ASCII. Text decoded one byte a character (latin1,
+   * several times faster than UTF-8) then reads exactly as its UTF-8 decoding would, but for the
+   * text quoted in issues about lines it did not read.
+   */
+  ascii: boolean;
+}
+
+/** A Packages reader for reverse dependencies: `push` each chunk, then `end`. */
+export interface RunDependencyReader {
+  push(chunk: string | Uint8Array): void;
+  end(): RunDependencyResult;
+}
+
 /**
  * A streaming reader of a `Packages` index for reverse dependencies: each binary's run relations
- * go to `sink` as the stanza is read, and no package object is kept (`values` stays empty). It
- * reads, checks and reports what createDebianPackagesParser does, but for Conflicts, Breaks and
- * Replaces, which it leaves unread.
+ * go to `sink` as the stanza is read, and no package object is made. It reads, checks and reports
+ * what createDebianPackagesParser does, but for Conflicts, Breaks and Replaces, which it leaves unread.
  */
-export function createDebianRunDependencyReader(file: string, sink: RunDependencySink): DebianStreamParser<never> {
-  return new StanzaParser<never>(file, PACKAGES_RUN_FIELDS, (stanza, context) => {
+export function createDebianRunDependencyReader(file: string, sink: RunDependencySink): RunDependencyReader {
+  let ascii = true;
+  const parser = new StanzaParser<never>(file, PACKAGES_RUN_FIELDS, (stanza, context) => {
+    if (ascii) ascii = stanza.values.every((value) => value === undefined || isAscii(value));
     const head = binaryHead(stanza, context);
     if (head === null) return null;
     // Read in the order packagesStanza reads them, so that issues come out in the same order.
@@ -227,6 +245,15 @@ export function createDebianRunDependencyReader(file: string, sink: RunDependenc
     sink.add(head.name, head.version.text, head.source, { architectures: head.architectures, multiArch: stanza.values[P['Multi-Arch']], preDepends, depends, provides });
     return null;
   });
+  return {
+    push: (chunk) => parser.push(chunk),
+    end: () => ({ issues: parser.end().issues, ascii }),
+  };
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 /** A streaming parser of an archive's `Sources` index. */
