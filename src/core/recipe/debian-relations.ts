@@ -43,6 +43,13 @@ const DOLLAR = 36;
 const OPEN_BRACE = 123;
 const BANG = 33;
 
+/**
+ * The lists being read are gathered here and copied out at their exact size: V8 gives an array its
+ * first push room for 17 elements, and a parsed archive keeps hundreds of thousands of one- or
+ * two-element lists. (Parsing is never re-entered, so one of each serves every call.)
+ */
+const gathered: { clauses: DependencyClause[]; atoms: Dependency[] } = { clauses: [], atoms: [] };
+
 /** Thrown inside the scanner only; caught per clause and turned into an issue. */
 class ClauseError {
   constructor(
@@ -114,7 +121,8 @@ export interface RelationOptions {
 export function parseRelations(value: string, at: FieldPlace, issues: ParseIssue[], options: RelationOptions = {}): DependencyClause[] {
   const scanner = new Scanner(value, options.substvars);
   const cache = options.substvars ? undefined : options.cache;
-  const clauses: DependencyClause[] = [];
+  const clauses = gathered.clauses;
+  clauses.length = 0;
   while (scanner.more()) {
     const start = scanner.pos;
     let end = -1;
@@ -139,7 +147,7 @@ export function parseRelations(value: string, at: FieldPlace, issues: ParseIssue
       scanner.skipClause();
     }
   }
-  return exactSize(clauses);
+  return clauses.slice();
 }
 
 /** Where the clause at `start` ends: at its comma (or the end), less trailing whitespace. */
@@ -200,16 +208,17 @@ class Scanner {
 
   /** Reads one clause up to its comma (consumed) or the end. */
   clause(): DependencyClause {
-    const clause: DependencyClause = [];
+    const clause = gathered.atoms;
+    clause.length = 0;
     for (;;) {
       this.skipSpace();
       const atom = this.atom();
       if (atom) clause.push(atom);
       this.skipSpace();
-      if (this.pos >= this.end) return exactSize(clause);
+      if (this.pos >= this.end) return clause.slice();
       const c = this.text.charCodeAt(this.pos);
       this.pos++;
-      if (c === COMMA) return exactSize(clause);
+      if (c === COMMA) return clause.slice();
       if (c !== PIPE) throw new ClauseError(this.pos - 1, `unexpected "${String.fromCharCode(c)}"`);
     }
   }
@@ -405,10 +414,7 @@ class Scanner {
   }
 }
 
-/**
- * V8 gives an array its first push room for 17 elements; a parsed archive keeps hundreds of
- * thousands of one- or two-element lists, so they are copied to their exact size.
- */
+/** A list copied to its exact size (see `gathered`). */
 function exactSize<T>(list: T[]): T[] {
   return list.length === 0 || list.length > 16 ? list : list.slice();
 }

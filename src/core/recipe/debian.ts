@@ -235,7 +235,7 @@ export interface RunDependencyReader {
 export function createDebianRunDependencyReader(file: string, sink: RunDependencySink): RunDependencyReader {
   let ascii = true;
   const parser = new StanzaParser<never>(file, PACKAGES_RUN_FIELDS, (stanza, context) => {
-    if (ascii) ascii = stanza.values.every((value) => value === undefined || isAscii(value));
+    for (let i = 0; ascii && i < stanza.values.length; i++) ascii = isAscii(stanza.values[i]);
     const head = binaryHead(stanza, context);
     if (head === null) return null;
     // Read in the order packagesStanza reads them, so that issues come out in the same order.
@@ -251,7 +251,8 @@ export function createDebianRunDependencyReader(file: string, sink: RunDependenc
   };
 }
 
-function isAscii(text: string): boolean {
+function isAscii(text: string | undefined): boolean {
+  if (text === undefined) return true;
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
   return true;
 }
