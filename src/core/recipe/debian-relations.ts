@@ -233,18 +233,18 @@ class Scanner {
     }
     const name = this.name();
     let qualifier: string | undefined;
-    if (text.charCodeAt(this.pos) === COLON) {
+    if (this.peek() === COLON) {
       this.pos++;
       qualifier = this.name();
     }
     this.skipSpace();
-    let c = text.charCodeAt(this.pos);
+    let c = this.peek();
     let constraint: Dependency['constraint'] | null = null;
     if (c === OPEN_PAREN) {
       this.pos++;
       constraint = this.constraint();
       this.skipSpace();
-      c = text.charCodeAt(this.pos);
+      c = this.peek();
     }
     // Made with its common properties at once: adding one later would cost V8 an extra allocation.
     const dependency: Dependency = constraint ? { name, constraint } : { name };
@@ -253,13 +253,13 @@ class Scanner {
       this.pos++;
       dependency.arches = this.arches();
       this.skipSpace();
-      c = text.charCodeAt(this.pos);
+      c = this.peek();
     }
     while (c === LESS) {
       this.pos++;
       (dependency.profiles ??= []).push(this.profileTerms());
       this.skipSpace();
-      c = text.charCodeAt(this.pos);
+      c = this.peek();
     }
     if (this.pos < this.end && c !== COMMA && c !== PIPE) {
       throw new ClauseError(this.pos, `unexpected "${text[this.pos]}" after "${text.slice(start, this.pos).trim()}"`);
@@ -407,6 +407,14 @@ class Scanner {
     const comma = this.text.indexOf(',', this.pos);
     if (close < 0 || (comma >= 0 && comma < close)) throw new ClauseError(this.pos, `missing "${bracket}"`);
     return close;
+  }
+
+  /**
+   * The character at the scan position, or -1 at the end. (Reading past the end gives NaN, which
+   * costs optimised code a deoptimisation the first time at each place it happens.)
+   */
+  private peek(): number {
+    return this.pos < this.end ? this.text.charCodeAt(this.pos) : -1;
   }
 
   private skipSpace(): void {
