@@ -82,6 +82,9 @@ function issuesOf(result: DebianParseResult<SourcePackage | IndexedBinaryPackage
   return result?.issues ?? [];
 }
 
+/** Fewer bytes than this in a chunk read from a decompressor's pipe (64 KiB on Linux) mean the pipe was not full. */
+const CAUGHT_UP = 32 * 1024;
+
 /** The binaries of a SPEC, ready to index for reverse dependencies, with every problem the parsers reported. */
 export interface LoadedRunDependencies {
   builder: ReverseIndexBuilder;
@@ -122,6 +125,9 @@ async function readRunDependencies(file: string, text: 'latin1' | 'utf8'): Promi
     } else {
       reader.push(utf8.decode(chunk));
     }
+    // Less than a full pipe: the parser has caught up with the decompressor and would wait for the
+    // next chunk. The builder's numbering is done then, rather than all after the last chunk.
+    if (chunk.length < CAUGHT_UP) builder.numberNames();
   });
   reader.push(utf8.end());
   const { issues, ascii } = reader.end();

@@ -78,12 +78,13 @@ export class ReverseIndexBuilder {
   }
 
   /**
-   * Numbers the names of the binaries added since the last call, in one pass when the index is
-   * built. Numbering as binaries are added, each binary or every few thousand, costs more than it
-   * would save: between stanzas being parsed, every lookup in the table of all names waits on
-   * memory that the parsing pushed out of the processor's cache.
+   * Numbers the names of the binaries added since the last call: the part of `build` that does not
+   * depend on the architecture, which `build` finishes. A reader whose input comes slower than it
+   * parses may call it while it waits. (Not as each binary is added: between stanzas being parsed,
+   * every lookup in the table of all names waits on memory that the parsing pushed out of the
+   * processor's cache, and numbering costs several times what it costs in one pass.)
    */
-  private numberNames(): void {
+  numberNames(): void {
     for (let k = this.ownSlots.length; k < this.names.length; k++) {
       this.ownSlots.push(this.slot(this.names[k]!));
       for (const provide of this.provides[k]!) this.provideSlots.push(this.slot(provide.name));
