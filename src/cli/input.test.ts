@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { eachDecompressedChunk, InputError, readDecompressedText, readInputText, readTree } from './input.js';
+import { eachDecompressedChunk, InputError, readInputText, readTree, Utf8Chunks } from './input.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'quarters-input-'));
 const text = 'Package: zlib1g\nVersion: 1:1.2.13.dfsg-1\n\n'.repeat(1000);
@@ -53,19 +53,26 @@ describe('eachDecompressedChunk', () => {
   });
 });
 
-describe('readDecompressedText', () => {
+describe('Utf8Chunks', () => {
   it('decodes UTF-8 across chunks, ASCII chunks and characters cut by a chunk boundary alike', async () => {
     // A plain file is read in chunks of 1 MiB: "é" (two bytes) is cut by the first boundary, "€" (three) by the second.
     const mib = 1 << 20;
     const utf8 = `${'a'.repeat(mib - 1)}é${'b'.repeat(mib - 3)}€${'c'.repeat(mib)}ü\n`;
     writeFileSync(join(dir, 'utf8'), utf8);
+    const decoder = new Utf8Chunks();
     const chunks: string[] = [];
-    for await (const chunk of readDecompressedText(join(dir, 'utf8'))) chunks.push(chunk);
+    await eachDecompressedChunk(join(dir, 'utf8'), (chunk) => chunks.push(decoder.decode(chunk)));
+    chunks.push(decoder.end());
     expect(chunks.length).toBeGreaterThan(3);
     expect(chunks.join('')).toBe(utf8);
-    let xz = '';
-    for await (const chunk of readDecompressedText(join(dir, 'Packages.xz'))) xz += chunk;
-    expect(xz).toBe(text);
+    // Chunks cut anywhere, some all ASCII, some not.
+    const bytes = Buffer.from(`${'ascii '.repeat(20)}Zoë ünïcödé €uro ${'more ascii '.repeat(20)}`);
+    for (const size of [1, 2, 3, 7, 64]) {
+      const cut = new Utf8Chunks();
+      let text = '';
+      for (let i = 0; i < bytes.length; i += size) text += cut.decode(bytes.subarray(i, i + size));
+      expect(text + cut.end(), `chunks of ${size}`).toBe(bytes.toString('utf8'));
+    }
   });
 });
 

@@ -6,10 +6,10 @@
 import { isAscii } from 'node:buffer';
 import { ReverseIndexBuilder } from '../core/graph/reverse-index.js';
 import type { Universe } from '../core/graph/universe.js';
-import { createDebianPackagesParser, createDebianRunDependencyReader, createDebianSourcesParser, parseDebianStream, type DebianParseResult } from '../core/recipe/debian.js';
+import { createDebianPackagesParser, createDebianRunDependencyReader, createDebianSourcesParser, type DebianParseResult, type DebianStreamParser } from '../core/recipe/debian.js';
 import type { IndexedBinaryPackage, ParseIssue, SourcePackage } from '../core/recipe/model.js';
 import { UsageError } from './command.js';
-import { eachDecompressedChunk, readDecompressedText, readTree, Utf8Chunks } from './input.js';
+import { eachDecompressedChunk, readTree, Utf8Chunks } from './input.js';
 
 export type UniverseSpec =
   | { kind: 'debian'; sources: string | null; packages: string | null }
@@ -70,12 +70,20 @@ export async function loadUniverse(spec: UniverseSpec, needs: LoadNeeds): Promis
 async function loadDebian(sourcesFile: string | null, packagesFile: string | null, needs: LoadNeeds): Promise<LoadedUniverse> {
   const none = Promise.resolve(null);
   const [sources, packages] = await Promise.all([
-    sourcesFile && needs.sources ? parseDebianStream(createDebianSourcesParser(sourcesFile), readDecompressedText(sourcesFile)) : none,
-    packagesFile ? parseDebianStream(createDebianPackagesParser(packagesFile), readDecompressedText(packagesFile)) : none,
+    sourcesFile && needs.sources ? parseDecompressed(createDebianSourcesParser(sourcesFile), sourcesFile) : none,
+    packagesFile ? parseDecompressed(createDebianPackagesParser(packagesFile), packagesFile) : none,
   ]);
   const universe: Universe = { flavour: 'debian', sources: sources?.values ?? [] };
   if (packages) universe.binaries = packages.values;
   return { universe, issues: [...issuesOf(sources), ...issuesOf(packages)] };
+}
+
+/** Parses a file as its decompressor hands it over, each chunk as it is read (UTF-8). */
+async function parseDecompressed<T>(parser: DebianStreamParser<T>, file: string): Promise<DebianParseResult<T>> {
+  const utf8 = new Utf8Chunks();
+  await eachDecompressedChunk(file, (chunk) => parser.push(utf8.decode(chunk)));
+  parser.push(utf8.end());
+  return parser.end();
 }
 
 function issuesOf(result: DebianParseResult<SourcePackage | IndexedBinaryPackage> | null): ParseIssue[] {
