@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `quarters` command: dispatches to a subcommand module, turns known errors into one-line messages. */
 import { CommandError, UsageError, type Command } from './command.js';
-import { ConfigError } from '../core/config-error.js';
+import { ConfigError } from '../core/config-text.js';
 import { InputError } from './input.js';
 
 const commands: Record<string, () => Promise<{ command: Command }>> = {

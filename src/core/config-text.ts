@@ -4,9 +4,18 @@
  */
 import { parse as parseToml, TomlError } from 'smol-toml';
 import type { z } from 'zod';
-import { ConfigError } from './config-error.js';
 
-export { ConfigError } from './config-error.js';
+/** A config that cannot be used; the message names the file and the key. */
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly key: string | null,
+    readonly reason: string,
+  ) {
+    super(key ? `${file}: ${key}: ${reason}` : `${file}: ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
 
 /** Parses TOML text; syntax errors become a ConfigError naming the file and line. */
 export function parseTomlText(text: string, file: string): Record<string, unknown> {

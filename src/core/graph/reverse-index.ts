@@ -315,7 +315,7 @@ export class ReverseIndex {
     return this.parts.versions[id]!;
   }
 
-  /** The slot a name is numbered with, or -1 if no binary of the architecture has, provides or asks for it. */
+  /** The slot a name is numbered with, or -1 if no binary added (of any architecture) has, provides or asks for it. */
   slotOf(name: string): number {
     return this.parts.slots.get(name) ?? -1;
   }
