@@ -4,15 +4,14 @@
  *   quarters graph plan  --from SPEC --arch ARCH [--profile NAME]... [--all-alternatives] [--json] [--keep-going] PKGBASE...
  */
 import { parseArgs } from 'node:util';
-import { BinaryIndex } from '../core/graph/binary-index.js';
-import { planBuildSet, UnknownSourceError, type BuildSetPlan, type PlanEdge } from '../core/graph/plan.js';
+import type { BuildSetPlan, PlanEdge } from '../core/graph/plan.js';
 import { reverseClosure, UnknownBinaryError, type ReverseClosure } from '../core/graph/reverse-closure.js';
 import type { Universe } from '../core/graph/universe.js';
 import { archView } from '../core/recipe/arch-view.js';
 import { formatDependency } from '../core/recipe/dependency-text.js';
-import { formatParseIssue, type ParseIssue } from '../core/recipe/model.js';
+import { formatParseIssue, type Flavour, type ParseIssue } from '../core/recipe/model.js';
 import { CommandError, UsageError, type Command } from './command.js';
-import { loadUniverse, parseUniverseSpec, type LoadNeeds, type UniverseSpec } from './universe-load.js';
+import { loadRunDependencies, loadUniverse, parseUniverseSpec, type LoadNeeds, type UniverseSpec } from './universe-load.js';
 
 const USAGE = `usage:
   quarters graph rdeps --from SPEC [--arch ARCH] [--json] [--keep-going] PKG...
@@ -65,6 +64,12 @@ function readArgs(argv: string[], subcommand: string): GraphArgs {
 /** Loads the input; parse problems stop the command unless --keep-going, which prints them as warnings. */
 async function load(args: GraphArgs, needs: LoadNeeds): Promise<Universe> {
   const { universe, issues } = await loadUniverse(args.spec, needs);
+  checkIssues(args, issues);
+  return universe;
+}
+
+/** Parse problems stop the command unless --keep-going, which prints them as warnings. */
+function checkIssues(args: GraphArgs, issues: ParseIssue[]): void {
   if (issues.length > 0) {
     if (!args.keepGoing) {
       const more = issues.length > 1 ? ` (and ${issues.length - 1} more; --keep-going uses what parses)` : ' (--keep-going uses what parses)';
@@ -72,7 +77,6 @@ async function load(args: GraphArgs, needs: LoadNeeds): Promise<Universe> {
     }
     warn(issues);
   }
-  return universe;
 }
 
 function warn(issues: ParseIssue[]): void {
@@ -81,19 +85,15 @@ function warn(issues: ParseIssue[]): void {
   if (issues.length > shown.length) process.stderr.write(`quarters: warning: ${issues.length - shown.length} more problems in the input\n`);
 }
 
-/** The architecture a universe is mostly built for when none is given: the commonest concrete one of its binaries. */
-function defaultArch(universe: Universe): string {
-  if (universe.flavour === 'pkgbuild') return 'x86_64';
+/** The architecture binaries are mostly built for when none is given: the commonest concrete one of their Architecture lists. */
+function defaultArch(flavour: Flavour, architectures: readonly (readonly string[])[]): string {
+  if (flavour === 'pkgbuild') return 'x86_64';
   // Parsers share equal architecture lists, so they are counted per list first: a few lists for a whole archive.
   const lists = new Map<readonly string[], number>();
-  const count = (architectures: readonly string[]): void => {
-    lists.set(architectures, (lists.get(architectures) ?? 0) + 1);
-  };
-  if (universe.binaries) for (const binary of universe.binaries) count(binary.architectures);
-  else for (const source of universe.sources) for (const binary of source.binaries) count(binary.architectures);
+  for (const list of architectures) lists.set(list, (lists.get(list) ?? 0) + 1);
   const counts = new Map<string, number>();
-  for (const [architectures, n] of lists) {
-    for (const arch of architectures) if (arch !== 'all' && arch !== 'any') counts.set(arch, (counts.get(arch) ?? 0) + n);
+  for (const [list, n] of lists) {
+    for (const arch of list) if (arch !== 'all' && arch !== 'any') counts.set(arch, (counts.get(arch) ?? 0) + n);
   }
   let best = 'amd64';
   let bestCount = 0;
@@ -107,10 +107,11 @@ function write(text: string): void {
 
 async function rdeps(argv: string[]): Promise<number> {
   const args = readArgs(argv, 'rdeps');
-  const universe = await load(args, { sources: false, runDependenciesOnly: true });
-  if (args.spec.kind === 'debian' && !universe.binaries) throw new UsageError('graph rdeps: Debian binaries come from the Packages file: --from debian:SOURCES,PACKAGES (or debian:,PACKAGES)');
-  const arch = args.arch ?? defaultArch(universe);
-  const index = BinaryIndex.of(universe, archView(arch, args.profiles));
+  if (args.spec.kind === 'debian' && !args.spec.packages) throw new UsageError('graph rdeps: Debian binaries come from the Packages file: --from debian:SOURCES,PACKAGES (or debian:,PACKAGES)');
+  const { builder, issues } = await loadRunDependencies(args.spec);
+  checkIssues(args, issues);
+  const arch = args.arch ?? defaultArch(builder.flavour, builder.architectures());
+  const index = builder.build(archView(arch, args.profiles));
   let closure: ReverseClosure;
   try {
     closure = reverseClosure(index, args.names);
@@ -131,8 +132,11 @@ async function rdeps(argv: string[]): Promise<number> {
 async function plan(argv: string[]): Promise<number> {
   const args = readArgs(argv, 'plan');
   if (!args.arch) throw new UsageError('graph plan: --arch ARCH is required');
+  // Loaded here, not at the top: rdeps, the other subcommand, needs none of the planner.
+  const planner = import('../core/graph/plan.js');
   const universe = await load(args, { sources: true });
   if (universe.sources.length === 0) throw new CommandError(`${describeSpec(args.spec)}: no source packages to plan (give the Sources file)`);
+  const { planBuildSet, UnknownSourceError } = await planner;
   let result: BuildSetPlan;
   try {
     result = planBuildSet(universe, { arch: args.arch, profiles: args.profiles, origins: args.names, alternatives: args.allAlternatives ? 'all' : 'first' });

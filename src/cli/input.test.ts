@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { InputError, readInputText, readTree } from './input.js';
+import { eachDecompressedChunk, InputError, readInputText, readTree, Utf8Chunks } from './input.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'quarters-input-'));
 const text = 'Package: zlib1g\nVersion: 1:1.2.13.dfsg-1\n\n'.repeat(1000);
@@ -25,6 +25,54 @@ describe('readInputText', () => {
     const error = await readInputText(corrupt).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InputError);
     expect(String(error)).toMatch(/corrupt\.xz: xz failed/);
+  });
+});
+
+describe('eachDecompressedChunk', () => {
+  it.each(['plain', 'Packages.xz', 'Packages.gz', 'Packages.zst'])('hands over the bytes of %s', async (name) => {
+    const chunks: Buffer[] = [];
+    await eachDecompressedChunk(join(dir, name), (chunk) => chunks.push(chunk));
+    expect(Buffer.concat(chunks).toString('utf8')).toBe(text);
+  });
+
+  it('names the file when it is missing or corrupt, and stops on the handler\'s error', async () => {
+    await expect(eachDecompressedChunk(join(dir, 'missing'), () => {})).rejects.toThrow(/missing: cannot open: ENOENT/);
+    const corrupt = join(dir, 'corrupt-each.xz');
+    const whole = execFileSync('xz', ['-c'], { input: text.repeat(50) });
+    writeFileSync(corrupt, whole.subarray(0, whole.length - 12));
+    await expect(eachDecompressedChunk(corrupt, () => {})).rejects.toThrow(/corrupt-each\.xz: xz failed/);
+    let calls = 0;
+    const stop = new Error('enough');
+    await expect(
+      eachDecompressedChunk(join(dir, 'Packages.xz'), () => {
+        calls++;
+        throw stop;
+      }),
+    ).rejects.toBe(stop);
+    expect(calls).toBe(1);
+  });
+});
+
+describe('Utf8Chunks', () => {
+  it('decodes UTF-8 across chunks, ASCII chunks and characters cut by a chunk boundary alike', async () => {
+    // A plain file is read in chunks of 1 MiB: "é" (two bytes) is cut by the first boundary, "€" (three) by the second.
+    const mib = 1 << 20;
+    const utf8 = `${'a'.repeat(mib - 1)}é${'b'.repeat(mib - 3)}€${'c'.repeat(mib)}ü\n`;
+    writeFileSync(join(dir, 'utf8'), utf8);
+    const decoder = new Utf8Chunks();
+    const chunks: string[] = [];
+    await eachDecompressedChunk(join(dir, 'utf8'), (chunk) => chunks.push(decoder.decode(chunk)));
+    chunks.push(decoder.end());
+    expect(chunks.length).toBeGreaterThan(3);
+    expect(chunks.join('')).toBe(utf8);
+    // Chunks cut anywhere, some all ASCII, some not.
+    const bytes = Buffer.from(`${'ascii '.repeat(20)}Zoë ünïcödé €uro ${'more ascii '.repeat(20)}`);
+    for (const size of [1, 2, 3, 7, 64]) {
+      const cut = new Utf8Chunks();
+      let text = '';
+      for (let i = 0; i < bytes.length; i += size) text += cut.decode(bytes.subarray(i, i + size));
+      expect(text + cut.end(), `chunks of ${size}`).toBe(bytes.toString('utf8'));
+    }
   });
 });
 

@@ -3,12 +3,12 @@
  * decompressed by the system's xz/gzip/zstd in a separate process so that decompression runs on
  * another core while we parse), and tar archives of recipe trees.
  */
+import { isAscii } from 'node:buffer';
+import { spawn } from 'node:child_process';
 import { openSync, readSync, closeSync, createReadStream, statSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { execa } from 'execa';
-import tarStream from 'tar-stream';
 import type { TextFile } from '../core/recipe/model.js';
 
 /** An input that cannot be read; the message names the file. */
@@ -43,20 +43,115 @@ export function decompressorOf(file: string): string[] | null {
   }
 }
 
-/** Streams a file's decompressed bytes. A failing decompressor ends the stream with an InputError. */
-export async function* readDecompressed(file: string): AsyncGenerator<Buffer> {
+/** A decompressor at work: its output, and how it ended (settles once, never rejects). */
+interface Decompression {
+  bin: string;
+  output: NodeJS.ReadableStream & { destroy(): void };
+  ended: Promise<{ code: number | null; signal: string | null; error?: Error; stderr: string }>;
+  stop(): void;
+}
+
+/**
+ * Starts reading a file's decompressed bytes: the file itself if it is not compressed, else the
+ * output of the system's decompressor in its own process. The decompressor is spawned with
+ * node:child_process, not execa: this module is loaded by every command, and execa's module graph
+ * alone takes longer to load than `graph rdeps` takes to parse.
+ */
+function decompress(file: string): Decompression {
   const command = decompressorOf(file);
   if (!command) {
-    yield* createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>;
-    return;
+    const stream = createReadStream(file, { highWaterMark: 1 << 20 });
+    const ended = new Promise<{ code: number | null; signal: string | null; error?: Error; stderr: string }>((resolve) => {
+      stream.once('error', (error) => resolve({ code: null, signal: null, error, stderr: '' }));
+      stream.once('close', () => resolve({ code: 0, signal: null, stderr: '' }));
+    });
+    return { bin: 'read', output: stream, ended, stop: () => stream.destroy() };
   }
   const [bin, ...args] = command as [string, ...string[]];
-  const child = execa(bin, [...args, file], { buffer: { stdout: false, stderr: true }, encoding: 'buffer', reject: false });
-  for await (const chunk of child.stdout as AsyncIterable<Buffer>) yield chunk;
-  const result = await child;
-  if (result.failed) {
-    const stderr = Buffer.isBuffer(result.stderr) ? result.stderr.toString('utf8').trim() : String(result.stderr ?? '');
-    throw new InputError(file, `${bin} failed: ${stderr || result.shortMessage}`);
+  const child = spawn(bin, [...args, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const stderr: Buffer[] = [];
+  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+  // A consumer that stops early leaves no unhandled rejection: this never rejects.
+  const ended = new Promise<{ code: number | null; signal: string | null; error?: Error; stderr: string }>((resolve) => {
+    child.once('error', (error) => resolve({ code: null, signal: null, error, stderr: '' }));
+    child.once('close', (code, signal) => resolve({ code, signal, stderr: Buffer.concat(stderr).toString('utf8').trim() }));
+  });
+  return { bin, output: child.stdout, ended, stop: () => child.kill() };
+}
+
+/** Waits for a decompression's end; an InputError if it failed. */
+async function finished(file: string, decompression: Decompression): Promise<void> {
+  const { code, signal, error, stderr } = await decompression.ended;
+  if (error && decompression.bin === 'read') throw new InputError(file, `cannot read: ${(error as NodeJS.ErrnoException).code ?? error.message}`);
+  if (error || code !== 0) {
+    const reason = stderr || (error ? error.message : signal ? `killed by ${signal}` : `exit status ${code}`);
+    throw new InputError(file, `${decompression.bin} failed: ${reason}`);
+  }
+}
+
+/** Streams a file's decompressed bytes. A failing decompressor ends the stream with an InputError. */
+export async function* readDecompressed(file: string): AsyncGenerator<Buffer> {
+  const decompression = decompress(file);
+  let done = false;
+  try {
+    for await (const chunk of decompression.output as AsyncIterable<Buffer>) yield chunk;
+    done = true;
+  } catch (error) {
+    // A file that cannot be read is named in an InputError (finished throws it); anything else goes on as it is.
+    await finished(file, decompression);
+    throw error;
+  } finally {
+    // The consumer stopped early (or failed): the rest of the output is not wanted.
+    if (!done) decompression.stop();
+  }
+  await finished(file, decompression);
+}
+
+/**
+ * Hands a file's decompressed bytes to `onChunk` as they are read, synchronously: no promise and
+ * no stream buffer per chunk, and the decompressor's pipe is drained again as soon as the handler
+ * returns (a decompressor ahead of its reader waits on a full pipe). Rejects with an InputError if
+ * the decompressor fails, or with the handler's own error (the decompressor is then stopped).
+ */
+export async function eachDecompressedChunk(file: string, onChunk: (chunk: Buffer) => void): Promise<void> {
+  const decompression = decompress(file);
+  let failure: unknown = null;
+  decompression.output.on('data', (chunk: Buffer) => {
+    if (failure !== null) return;
+    try {
+      onChunk(chunk);
+    } catch (error) {
+      failure = error;
+      decompression.stop();
+    }
+  });
+  await new Promise<void>((resolve) => {
+    decompression.output.once('close', resolve);
+    decompression.output.once('error', () => resolve());
+  });
+  if (failure !== null) throw failure;
+  await finished(file, decompression);
+}
+
+/**
+ * Decodes chunks of UTF-8 one after another. A chunk that is all ASCII is copied as it is (latin1,
+ * one byte a character), several times faster than decoding it, and the same text: an archive index
+ * is mostly ASCII, and a string made so takes the faster paths of every search in it.
+ */
+export class Utf8Chunks {
+  private readonly decoder = new TextDecoder();
+  // Whether the decoder may hold the first bytes of a character that the last chunk cut.
+  private holding = false;
+
+  decode(chunk: Buffer): string {
+    if (!this.holding && isAscii(chunk)) return chunk.toString('latin1');
+    this.holding = chunk.length > 0 && chunk[chunk.length - 1]! >= 0x80;
+    return this.decoder.decode(chunk, { stream: true });
+  }
+
+  /** What the decoder still holds: a character cut by the end of the input, as U+FFFD. */
+  end(): string {
+    return this.decoder.decode();
   }
 }
 
@@ -96,6 +191,8 @@ async function readDirectoryTree(root: string, accept: (path: string) => boolean
 }
 
 async function readTarTree(archive: string, accept: (path: string) => boolean): Promise<TreeFile[]> {
+  // Loaded here, not at the top: only recipe trees in tarballs need it.
+  const { default: tarStream } = await import('tar-stream');
   const extract = tarStream.extract();
   const files: TreeFile[] = [];
   // pipeline destroys the extractor with the decompressor's error, which ends the loop below with it.

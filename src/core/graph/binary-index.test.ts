@@ -63,27 +63,6 @@ describe('BinaryIndex (dpkg semantics)', () => {
     expect(names(debian, debian.resolveAtom(dep('libc6', undefined, undefined, { archQualifier: 'amd64' })))).toEqual(['libc6']);
     expect(names(debian, debian.resolveAtom(dep('libc6', undefined, undefined, { archQualifier: 'i386' })))).toEqual([]);
   });
-
-  it('lists the atoms that ask for a name', () => {
-    const index = BinaryIndex.of(
-      {
-        flavour: 'debian',
-        sources: [],
-        binaries: [
-          indexed('debian', 'a', '1', { depends: clauses([dep('awk'), dep('mawk')]) }),
-          indexed('debian', 'b', '1', { preDepends: clauses('awk'), depends: clauses(dep('x', undefined, undefined, { arches: { negated: false, arches: ['i386'] } })) }),
-          indexed('debian', 'mawk', '1', { provides: [provide('awk')] }),
-        ],
-      },
-      archView('amd64'),
-    );
-    const awk = index.mentions('awk');
-    expect(Array.from(awk.binaries.subarray(awk.from, awk.to), (id) => index.entries[id]!.name)).toEqual(['a', 'b']);
-    expect(awk.atoms.slice(awk.from, awk.to)).toEqual([dep('awk'), dep('awk')]);
-    const x = index.mentions('x');
-    expect(x.to - x.from).toBe(0);
-    expect(index.namesOf(2)).toEqual(['mawk', 'awk']);
-  });
 });
 
 describe('BinaryIndex (pacman semantics)', () => {

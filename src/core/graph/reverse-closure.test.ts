@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { archView } from '../recipe/arch-view.js';
 import { clauses, dep, indexed, provide } from '../../../test/support/universe-builder.js';
-import { BinaryIndex } from './binary-index.js';
 import { reverseClosure, UnknownBinaryError } from './reverse-closure.js';
+import { ReverseIndex } from './reverse-index.js';
 
 const any = { archQualifier: 'any' };
-const index = BinaryIndex.of(
+const index = ReverseIndex.of(
   {
     flavour: 'debian',
     sources: [],

@@ -194,9 +194,12 @@ export class Deb822Scanner {
     this.issues.push({ file: this.file, line, message });
   }
 
-  /** Scans the lines of buffer[start, end): `end` is just after a blank line, or the end of input. */
+  /**
+   * Scans the lines of buffer[start, end): `end` is just after a blank line, or the end of input.
+   * The state of the open field and paragraph stays in local variables (no closure shares them,
+   * which would move them out of registers): this loop runs for every line of an archive index.
+   */
   private scan(buffer: string, start: number, end: number): void {
-    const sink = this.sink;
     let line = this.line;
     let paragraphLine = 0;
     // The open field: inField is true from a field line through its continuation lines;
@@ -209,50 +212,31 @@ export class Deb822Scanner {
     // Only when comment lines interrupt a field: its earlier pieces.
     let pieces: string[] | null = null;
 
-    const closeField = (): void => {
-      if (index >= 0) {
-        let value: string;
-        if (pieces === null) {
-          value = trimmed(buffer, valueStart, valueEnd);
-        } else {
-          if (valueStart >= 0) pieces.push(buffer.slice(valueStart, valueEnd));
-          const joined = pieces.join('\n');
-          value = trimmed(joined, 0, joined.length);
-          pieces = null;
-        }
-        const first = this.seenOn[index] ?? 0;
-        if (first !== 0) {
-          this.issue(fieldLine, `duplicate field "${this.names[index]}" (first on line ${first}); keeping the first`);
-        } else {
-          this.seenOn[index] = fieldLine;
-          this.seen.push(index);
-          sink.field(index, value, fieldLine);
-        }
+    // One step more than there are lines: at `end` the open paragraph closes, as at a blank line.
+    for (let pos = start; ; line++) {
+      let eol = end;
+      let first = NEWLINE;
+      if (pos < end) {
+        eol = buffer.indexOf('\n', pos);
+        if (eol < 0 || eol > end) eol = end;
+        first = eol === pos ? NEWLINE : buffer.charCodeAt(pos);
       }
-      inField = false;
-      index = -1;
-    };
-    const closeParagraph = (): void => {
-      closeField();
-      if (paragraphLine !== 0) {
-        for (const seen of this.seen) this.seenOn[seen] = 0;
-        this.seen.length = 0;
-        sink.paragraph(paragraphLine);
+      const indented = first === SPACE || first === TAB;
+      const blank = first === NEWLINE || (indented && isBlank(buffer, pos, eol));
+      const comment = first === HASH && this.comments;
+      if (blank || (!indented && !comment)) {
+        // A blank line or a new field closes the open field.
+        if (index >= 0) this.closeField(buffer, index, fieldLine, valueStart, valueEnd, pieces);
+        pieces = null;
+        inField = false;
+        index = -1;
       }
-      paragraphLine = 0;
-    };
-
-    let pos = start;
-    while (pos < end) {
-      let eol = buffer.indexOf('\n', pos);
-      if (eol < 0 || eol > end) eol = end;
-      const first = buffer.charCodeAt(pos);
-      if (eol === pos) {
-        closeParagraph();
-      } else if (first === SPACE || first === TAB) {
-        if (isBlank(buffer, pos, eol)) {
-          closeParagraph();
-        } else if (inField) {
+      if (blank) {
+        if (paragraphLine !== 0) this.closeParagraph(paragraphLine);
+        paragraphLine = 0;
+        if (pos >= end) break;
+      } else if (indented) {
+        if (inField) {
           if (index >= 0) {
             if (valueStart < 0) valueStart = pos;
             valueEnd = eol;
@@ -260,14 +244,13 @@ export class Deb822Scanner {
         } else {
           this.issue(line, paragraphLine === 0 ? 'continuation line (starting with whitespace) before any field' : 'continuation line (starting with whitespace) after a line that is no field');
         }
-      } else if (first === HASH && this.comments) {
+      } else if (comment) {
         if (inField && index >= 0) {
           // A comment between continuation lines: keep what came before, resume after it.
           if (valueStart >= 0) (pieces ??= []).push(buffer.slice(valueStart, valueEnd));
           valueStart = -1;
         }
       } else {
-        closeField();
         if (paragraphLine === 0) paragraphLine = line;
         const colon = buffer.indexOf(':', pos);
         if (colon < 0 || colon >= eol) {
@@ -288,11 +271,35 @@ export class Deb822Scanner {
         }
       }
       pos = eol + 1;
-      line++;
     }
-    closeParagraph();
     // `end` is either just after "\n\n" or the end of input: every line in between was counted.
     this.line = line;
+  }
+
+  /** Hands a wanted field to the sink (a second occurrence is an issue): its value is buffer[valueStart, valueEnd), after `pieces` if a comment cut it. */
+  private closeField(buffer: string, index: number, line: number, valueStart: number, valueEnd: number, pieces: string[] | null): void {
+    let value: string;
+    if (pieces === null) {
+      value = trimmed(buffer, valueStart, valueEnd);
+    } else {
+      if (valueStart >= 0) pieces.push(buffer.slice(valueStart, valueEnd));
+      const joined = pieces.join('\n');
+      value = trimmed(joined, 0, joined.length);
+    }
+    const first = this.seenOn[index] ?? 0;
+    if (first !== 0) {
+      this.issue(line, `duplicate field "${this.names[index]}" (first on line ${first}); keeping the first`);
+    } else {
+      this.seenOn[index] = line;
+      this.seen.push(index);
+      this.sink.field(index, value, line);
+    }
+  }
+
+  private closeParagraph(line: number): void {
+    for (const seen of this.seen) this.seenOn[seen] = 0;
+    this.seen.length = 0;
+    this.sink.paragraph(line);
   }
 }
 

@@ -43,6 +43,13 @@ const DOLLAR = 36;
 const OPEN_BRACE = 123;
 const BANG = 33;
 
+/**
+ * The lists being read are gathered here and copied out at their exact size: V8 gives an array its
+ * first push room for 17 elements, and a parsed archive keeps hundreds of thousands of one- or
+ * two-element lists. (Parsing is never re-entered, so one of each serves every call.)
+ */
+const gathered: { clauses: DependencyClause[]; atoms: Dependency[] } = { clauses: [], atoms: [] };
+
 /** Thrown inside the scanner only; caught per clause and turned into an issue. */
 class ClauseError {
   constructor(
@@ -114,7 +121,8 @@ export interface RelationOptions {
 export function parseRelations(value: string, at: FieldPlace, issues: ParseIssue[], options: RelationOptions = {}): DependencyClause[] {
   const scanner = new Scanner(value, options.substvars);
   const cache = options.substvars ? undefined : options.cache;
-  const clauses: DependencyClause[] = [];
+  const clauses = gathered.clauses;
+  clauses.length = 0;
   while (scanner.more()) {
     const start = scanner.pos;
     let end = -1;
@@ -139,7 +147,7 @@ export function parseRelations(value: string, at: FieldPlace, issues: ParseIssue
       scanner.skipClause();
     }
   }
-  return exactSize(clauses);
+  return clauses.slice();
 }
 
 /** Where the clause at `start` ends: at its comma (or the end), less trailing whitespace. */
@@ -200,16 +208,17 @@ class Scanner {
 
   /** Reads one clause up to its comma (consumed) or the end. */
   clause(): DependencyClause {
-    const clause: DependencyClause = [];
+    const clause = gathered.atoms;
+    clause.length = 0;
     for (;;) {
       this.skipSpace();
       const atom = this.atom();
       if (atom) clause.push(atom);
       this.skipSpace();
-      if (this.pos >= this.end) return exactSize(clause);
+      if (this.pos >= this.end) return clause.slice();
       const c = this.text.charCodeAt(this.pos);
       this.pos++;
-      if (c === COMMA) return exactSize(clause);
+      if (c === COMMA) return clause.slice();
       if (c !== PIPE) throw new ClauseError(this.pos - 1, `unexpected "${String.fromCharCode(c)}"`);
     }
   }
@@ -224,18 +233,18 @@ class Scanner {
     }
     const name = this.name();
     let qualifier: string | undefined;
-    if (text.charCodeAt(this.pos) === COLON) {
+    if (this.peek() === COLON) {
       this.pos++;
       qualifier = this.name();
     }
     this.skipSpace();
-    let c = text.charCodeAt(this.pos);
+    let c = this.peek();
     let constraint: Dependency['constraint'] | null = null;
     if (c === OPEN_PAREN) {
       this.pos++;
       constraint = this.constraint();
       this.skipSpace();
-      c = text.charCodeAt(this.pos);
+      c = this.peek();
     }
     // Made with its common properties at once: adding one later would cost V8 an extra allocation.
     const dependency: Dependency = constraint ? { name, constraint } : { name };
@@ -244,13 +253,13 @@ class Scanner {
       this.pos++;
       dependency.arches = this.arches();
       this.skipSpace();
-      c = text.charCodeAt(this.pos);
+      c = this.peek();
     }
     while (c === LESS) {
       this.pos++;
       (dependency.profiles ??= []).push(this.profileTerms());
       this.skipSpace();
-      c = text.charCodeAt(this.pos);
+      c = this.peek();
     }
     if (this.pos < this.end && c !== COMMA && c !== PIPE) {
       throw new ClauseError(this.pos, `unexpected "${text[this.pos]}" after "${text.slice(start, this.pos).trim()}"`);
@@ -400,15 +409,20 @@ class Scanner {
     return close;
   }
 
+  /**
+   * The character at the scan position, or -1 at the end. (Reading past the end gives NaN, which
+   * costs optimised code a deoptimisation the first time at each place it happens.)
+   */
+  private peek(): number {
+    return this.pos < this.end ? this.text.charCodeAt(this.pos) : -1;
+  }
+
   private skipSpace(): void {
     while (this.pos < this.end && isSpace(this.text.charCodeAt(this.pos))) this.pos++;
   }
 }
 
-/**
- * V8 gives an array its first push room for 17 elements; a parsed archive keeps hundreds of
- * thousands of one- or two-element lists, so they are copied to their exact size.
- */
+/** A list copied to its exact size (see `gathered`). */
 function exactSize<T>(list: T[]): T[] {
   return list.length === 0 || list.length > 16 ? list : list.slice();
 }

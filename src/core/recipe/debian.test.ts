@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createDebianControlParser, createDebianPackagesParser, createDebianSourcesParser, parseDebianControl, parseDebianPackages, parseDebianSources } from './debian.js';
+import { createDebianControlParser, createDebianPackagesParser, createDebianRunDependencyReader, createDebianSourcesParser, parseDebianControl, parseDebianPackages, parseDebianSources } from './debian.js';
 
 const PACKAGES = `Package: zlib1g
 Source: zlib
@@ -83,13 +83,40 @@ describe('parseDebianPackages', () => {
     }
   });
 
-  it('reads only the run relations when asked, leaving Conflicts, Breaks and Replaces unread', () => {
-    const whole = parseDebianPackages(PACKAGES, 'Packages');
-    const parser = createDebianPackagesParser('Packages', { relations: 'run' });
-    parser.push(PACKAGES);
-    const run = parser.end();
-    expect(run.issues).toEqual(whole.issues);
-    expect(run.values).toEqual(whole.values.map((binary) => ({ ...binary, conflicts: [], breaks: [], replaces: [] })));
+  it('hands each binary\'s run relations to a sink, with the issues of the full parser but for Conflicts, Breaks and Replaces', () => {
+    const text = `${PACKAGES}\nPackage: bad\nVersion: 1\nArchitecture: all\nSource: b (1\nDepends: c (>= \nConflicts: d (\n\nPackage: no-version\nArchitecture: all\n`;
+    const whole = parseDebianPackages(text, 'Packages');
+    const added: unknown[] = [];
+    const reader = createDebianRunDependencyReader('Packages', { add: (name, version, source, relations) => added.push({ name, version, source, ...relations }) });
+    for (let i = 0; i < text.length; i += 100) reader.push(text.slice(i, i + 100));
+    const run = reader.end();
+    expect(run.ascii).toBe(true);
+    expect(run.issues).toEqual(whole.issues.filter((issue) => !issue.message.startsWith('Conflicts:')));
+    expect(run.issues.length).toBeGreaterThan(2);
+    expect(added).toEqual(
+      whole.values.map((binary) => ({
+        name: binary.name,
+        version: binary.version.text,
+        source: binary.source,
+        architectures: binary.architectures,
+        multiArch: binary.multiArch,
+        preDepends: binary.preDepends,
+        depends: binary.depends,
+        provides: binary.provides,
+      })),
+    );
+  });
+
+  it('says whether every field it read was ASCII, so that text decoded as latin1 reads as UTF-8 would', () => {
+    const read = (text: string) => {
+      const reader = createDebianRunDependencyReader('P', { add: () => {} });
+      reader.push(Buffer.from(text, 'utf8').toString('latin1'));
+      return reader.end();
+    };
+    // A maintainer's name is not read; a version or a relation is.
+    expect(read('Package: a\nVersion: 1\nArchitecture: all\nMaintainer: Zoë <z@example.org>\nDepends: b\n').ascii).toBe(true);
+    expect(read('Package: a\nVersion: 1.0ü\nArchitecture: all\n').ascii).toBe(false);
+    expect(read('Package: a\nVersion: 1\nArchitecture: all\nDepends: b (>= 1ü)\n').ascii).toBe(false);
   });
 
   it('reports a malformed Source field', () => {

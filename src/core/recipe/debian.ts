@@ -11,7 +11,7 @@ import { Deb822Scanner, type Deb822Sink } from './deb822.js';
 import { ClauseCache, parseProvides, parseRelations, type FieldPlace, type RelationOptions, type SubstvarCollector } from './debian-relations.js';
 import { ownCopy } from './own-copy.js';
 import { tryParseVersion } from '../version/index.js';
-import type { BinaryPackage, DependencyClause, IndexedBinaryPackage, PackageVersion, ParseIssue, Provide, SourcePackage } from './model.js';
+import type { BinaryPackage, DependencyClause, IndexedBinaryPackage, PackageVersion, ParseIssue, Provide, RunRelations, SourcePackage } from './model.js';
 
 /** What parsing a Debian file gives: every value that could be read, and every problem with its place. */
 export interface DebianParseResult<T> {
@@ -26,7 +26,7 @@ export interface DebianStreamParser<T> {
 }
 
 const PACKAGES_FIELDS = ['Package', 'Version', 'Architecture', 'Source', 'Multi-Arch', 'Depends', 'Pre-Depends', 'Provides', 'Conflicts', 'Breaks', 'Replaces'] as const;
-/** The fields of a binary that installing it depends on: a prefix of PACKAGES_FIELDS, so the indices stay the same. */
+/** The fields reverse dependencies read: a prefix of PACKAGES_FIELDS, so the indices stay the same. */
 const PACKAGES_RUN_FIELDS = PACKAGES_FIELDS.slice(0, PACKAGES_FIELDS.indexOf('Conflicts'));
 const SOURCES_FIELDS = [
   'Package',
@@ -200,19 +200,62 @@ class StanzaParser<T> implements DebianStreamParser<T> {
   }
 }
 
-/** Options for reading a `Packages` index. */
-export interface DebianPackagesOptions {
-  /**
-   * `run`: read only what installing a binary depends on (Depends, Pre-Depends, Provides and what
-   * they are checked against); Conflicts, Breaks and Replaces are left empty, unread. For
-   * questions such as reverse dependencies, which then parse a third less.
-   */
-  relations?: 'all' | 'run';
+/** A streaming parser of an archive's `Packages` index. */
+export function createDebianPackagesParser(file: string): DebianStreamParser<IndexedBinaryPackage> {
+  return new StanzaParser(file, PACKAGES_FIELDS, packagesStanza);
 }
 
-/** A streaming parser of an archive's `Packages` index. */
-export function createDebianPackagesParser(file: string, options: DebianPackagesOptions = {}): DebianStreamParser<IndexedBinaryPackage> {
-  return new StanzaParser(file, options.relations === 'run' ? PACKAGES_RUN_FIELDS : PACKAGES_FIELDS, packagesStanza);
+/** Receives the binaries of a Packages index with what installing each depends on (a reverse index builder does). */
+export interface RunDependencySink {
+  add(name: string, version: string, source: string, relations: RunRelations): void;
+}
+
+/** What reading a Packages index for reverse dependencies found besides the binaries. */
+export interface RunDependencyResult {
+  issues: ParseIssue[];
+  /**
+   * Whether every field the reader read was ASCII. Text decoded one byte a character (latin1,
+   * several times faster than UTF-8) then reads exactly as its UTF-8 decoding would, but for the
+   * text quoted in issues about lines it did not read.
+   */
+  ascii: boolean;
+}
+
+/** A Packages reader for reverse dependencies: `push` each chunk, then `end`. */
+export interface RunDependencyReader {
+  push(chunk: string | Uint8Array): void;
+  end(): RunDependencyResult;
+}
+
+/**
+ * A streaming reader of a `Packages` index for reverse dependencies: each binary's run relations
+ * go to `sink` as the stanza is read, and no package object is made. It reads, checks and reports
+ * what createDebianPackagesParser does, but for Conflicts, Breaks and Replaces, which it leaves unread.
+ */
+export function createDebianRunDependencyReader(file: string, sink: RunDependencySink): RunDependencyReader {
+  let ascii = true;
+  const parser = new StanzaParser<never>(file, PACKAGES_RUN_FIELDS, (stanza, context) => {
+    for (let i = 0; ascii && i < stanza.values.length; i++) ascii = isAscii(stanza.values[i]);
+    const head = binaryHead(stanza, context);
+    if (head === null) return null;
+    // Read in the order packagesStanza reads them, so that issues come out in the same order.
+    const depends = context.relations(stanza, P.Depends);
+    const preDepends = context.relations(stanza, P['Pre-Depends']);
+    const provides = context.provides(stanza, P.Provides);
+    sink.add(head.name, head.version.text, head.source, { architectures: head.architectures, multiArch: stanza.values[P['Multi-Arch']], preDepends, depends, provides });
+    return null;
+  });
+  return {
+    push: (chunk) => parser.push(chunk),
+    end: () => ({ issues: parser.end().issues, ascii }),
+  };
+}
+
+// A regular expression, not a loop over charCodeAt: it runs as native code, twice as fast over an archive's fields.
+const NOT_ASCII = /[\u0080-\uffff]/;
+
+function isAscii(text: string | undefined): boolean {
+  return text === undefined || !NOT_ASCII.test(text);
 }
 
 /** A streaming parser of an archive's `Sources` index. */
@@ -241,7 +284,17 @@ function parseWhole<T>(parser: DebianStreamParser<T>, text: string): DebianParse
   return parser.end();
 }
 
-function packagesStanza(stanza: Stanza, context: Context): IndexedBinaryPackage | null {
+/** What every reader of a Packages stanza checks first. */
+interface BinaryHead {
+  name: string;
+  version: PackageVersion;
+  architectures: string[];
+  source: string;
+  sourceVersion: string;
+}
+
+/** A Packages stanza's name, version, architectures and source; null (with issues) for a stanza left out. */
+function binaryHead(stanza: Stanza, context: Context): BinaryHead | null {
   const name = context.required(stanza, P.Package, P.Package);
   const versionText = context.required(stanza, P.Version, P.Package);
   const architecture = context.required(stanza, P.Architecture, P.Package);
@@ -267,11 +320,16 @@ function packagesStanza(stanza: Stanza, context: Context): IndexedBinaryPackage 
       }
     }
   }
+  return { name, version, architectures: context.architectures(architecture, /\s+/), source, sourceVersion };
+}
 
+function packagesStanza(stanza: Stanza, context: Context): IndexedBinaryPackage | null {
+  const head = binaryHead(stanza, context);
+  if (head === null) return null;
   return {
-    name,
-    version,
-    architectures: context.architectures(architecture, /\s+/),
+    name: head.name,
+    version: head.version,
+    architectures: head.architectures,
     depends: context.relations(stanza, P.Depends),
     preDepends: context.relations(stanza, P['Pre-Depends']),
     optionalDepends: NONE,
@@ -281,8 +339,8 @@ function packagesStanza(stanza: Stanza, context: Context): IndexedBinaryPackage 
     breaks: context.relations(stanza, P.Breaks),
     // Always present (undefined when the stanza has none): every package then has the same shape.
     multiArch: stanza.values[P['Multi-Arch']],
-    source,
-    sourceVersion,
+    source: head.source,
+    sourceVersion: head.sourceVersion,
     location: { file: context.file, line: stanza.line },
   };
 }

@@ -85,6 +85,9 @@ export interface BinaryPackage {
   multiArch?: string;
 }
 
+/** What installing a binary depends on and what it answers to besides its name: all that reverse dependencies read of it. */
+export type RunRelations = Pick<BinaryPackage, 'architectures' | 'multiArch' | 'preDepends' | 'depends' | 'provides'>;
+
 /** A built binary package as an archive index lists it (Debian `Packages`): its version and its source are known. */
 export interface IndexedBinaryPackage extends BinaryPackage {
   version: PackageVersion;
