@@ -4,11 +4,11 @@
  * another core while we parse), and tar archives of recipe trees.
  */
 import { isAscii } from 'node:buffer';
-import { spawn } from 'node:child_process';
 import { openSync, readSync, closeSync, createReadStream, statSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { startProcess } from '../common/child-process.js';
 import type { TextFile } from '../core/recipe/model.js';
 
 /** An input that cannot be read; the message names the file. */
@@ -53,9 +53,9 @@ interface Decompression {
 
 /**
  * Starts reading a file's decompressed bytes: the file itself if it is not compressed, else the
- * output of the system's decompressor in its own process. The decompressor is spawned with
- * node:child_process, not execa: this module is loaded by every command, and execa's module graph
- * alone takes longer to load than `graph rdeps` takes to parse.
+ * output of the system's decompressor in its own process (startProcess, not execa: this module is
+ * loaded by every command, and execa's module graph alone takes longer to load than `graph rdeps`
+ * takes to parse).
  */
 function decompress(file: string): Decompression {
   const command = decompressorOf(file);
@@ -68,15 +68,10 @@ function decompress(file: string): Decompression {
     return { bin: 'read', output: stream, ended, stop: () => stream.destroy() };
   }
   const [bin, ...args] = command as [string, ...string[]];
-  const child = spawn(bin, [...args, file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const stderr: Buffer[] = [];
-  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-  // A consumer that stops early leaves no unhandled rejection: this never rejects.
-  const ended = new Promise<{ code: number | null; signal: string | null; error?: Error; stderr: string }>((resolve) => {
-    child.once('error', (error) => resolve({ code: null, signal: null, error, stderr: '' }));
-    child.once('close', (code, signal) => resolve({ code, signal, stderr: Buffer.concat(stderr).toString('utf8').trim() }));
-  });
-  return { bin, output: child.stdout, ended, stop: () => child.kill() };
+  // startProcess's result never rejects: a consumer that stops early leaves no unhandled rejection.
+  const { child, result } = startProcess(bin, [...args, file], { stdout: 'pipe', stderr: 'pipe', capture: 'stderr' });
+  const ended = result.then((r) => ({ code: r.exitCode, signal: r.signal, error: r.startError ?? undefined, stderr: r.stderr.trim() }));
+  return { bin, output: child.stdout!, ended, stop: () => child.kill() };
 }
 
 /** Waits for a decompression's end; an InputError if it failed. */

@@ -1,7 +1,7 @@
 /** Filesystem steps every layer store shares: directories with explicit modes, atomic writes and switches. */
 import { chmod, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { runProcess } from './child-process.js';
+import { runProcess } from '../common/child-process.js';
 
 /** Creates a directory (and parents) and sets the mode of each one it created explicitly, whatever the caller's umask. */
 export async function makeDir(path: string, mode = 0o755): Promise<void> {

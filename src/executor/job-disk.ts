@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readdir, readFile, realpath, rm, statfs, truncate, writeFile } from 'node:fs/promises';
-import { describeEnd, runProcess, whyFailed } from './child-process.js';
+import { describeEnd, runProcess, whyFailed } from '../common/child-process.js';
 import { SystemFailure } from './failure.js';
 
 /**

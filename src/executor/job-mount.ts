@@ -18,7 +18,7 @@
 import { dirname, join } from 'node:path';
 import './zod-messages.js';
 import * as z from 'zod/mini';
-import { runProcess, whyFailed } from './child-process.js';
+import { runProcess, whyFailed } from '../common/child-process.js';
 import { SystemFailure } from './failure.js';
 import { makeDir, removeTree, unmountBelow } from './fs-layers.js';
 import { loopDevicesOf, makeJobDisk, removeDiskImage } from './job-disk.js';

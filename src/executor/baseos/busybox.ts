@@ -1,7 +1,7 @@
 /** A minimal base OS tree made of busybox-static: enough for systemd-nspawn, for smoke tests and benchmarks. */
 import { chmod, chown, copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeEnd, runProcess } from '../child-process.js';
+import { describeEnd, runProcess } from '../../common/child-process.js';
 
 export const BUSYBOX = '/bin/busybox';
 

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeEnd, runProcess } from '../child-process.js';
+import { describeEnd, runProcess } from '../../common/child-process.js';
 import type { Backend } from '../environment.js';
 import { makeDir } from '../fs-layers.js';
 import { detectPackageManager, GUEST_SOURCE_LIST, upgradeCommand, type PackageManager } from '../package-manager.js';

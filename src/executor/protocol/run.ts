@@ -1,7 +1,7 @@
 /** `quarters-executor run SCRIPT STAGE`: one stage of the job, on the host or in the guest, mapped to the protocol's exit codes. */
 import { chown, copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeEnd, runProcess } from '../child-process.js';
+import { describeEnd, runProcess } from '../../common/child-process.js';
 import { diskUsage } from '../disk-usage.js';
 import { BuildFailure, SystemFailure } from '../failure.js';
 import { credentialValues, maskCredentials } from '../guest-script.js';

@@ -18,7 +18,7 @@ import { constants, existsSync } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { runProcess, startProcess } from '../../child-process.js';
+import { runProcess, startProcess } from '../../../common/child-process.js';
 import { createRunCgroup, type RunCgroup } from './cgroup.js';
 
 /** A host path offered inside the container. */

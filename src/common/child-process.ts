@@ -1,10 +1,10 @@
 /**
- * Starting the executor's child processes (nspawn, setpriv, mount, tar, ...) with node:child_process.
+ * Starting child processes (nspawn, setpriv, mount, tar, the CLI's decompressors, ...) with node:child_process.
  *
  * Not execa: GitLab Runner starts quarters-executor anew for every stage, and loading execa costs
  * about 50 ms of CPU per start (measured bundled, on the reference machine), which is per-job overhead
- * paid three times or more. What the executor needs — a full environment, stdio choices, output
- * capture, and cancelling with a kill signal then SIGKILL — is this much.
+ * paid three times or more; every `quarters` command pays it too. What they need — a full
+ * environment, stdio choices, output capture, and cancelling with a kill signal then SIGKILL — is this much.
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 
@@ -17,8 +17,8 @@ export interface ProcessOptions {
   stdin?: StdioChoice;
   stdout?: StdioChoice;
   stderr?: StdioChoice;
-  /** Keep what the child writes to stdout/stderr (piped ones only) in the result. */
-  capture?: boolean;
+  /** Keep what the child writes to stdout/stderr (piped ones only) in the result; 'stderr' leaves stdout to the caller. */
+  capture?: boolean | 'stderr';
   /** Aborting sends `killSignal`, then SIGKILL after `forceKillAfterMs` if the child is still there. */
   signal?: AbortSignal;
   killSignal?: NodeJS.Signals;
@@ -34,7 +34,7 @@ export interface ProcessResult {
   canceled: boolean;
   /** Why the child could not be started (e.g. the program is missing); null when it started. */
   startError: Error | null;
-  /** Captured output (with `capture`): stdout, stderr, and both interleaved as written. */
+  /** Captured output (with `capture`): stdout, stderr, and both interleaved as written (stderr alone with 'stderr'). */
   stdout: string;
   stderr: string;
   output: string;
@@ -52,10 +52,8 @@ export function startProcess(file: string, args: readonly string[], options: Pro
   const out: string[] = [];
   const err: string[] = [];
   const both: string[] = [];
-  if (options.capture) {
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out.push(chunk), both.push(chunk)));
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err.push(chunk), both.push(chunk)));
-  }
+  if (options.capture === true) child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out.push(chunk), both.push(chunk)));
+  if (options.capture) child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err.push(chunk), both.push(chunk)));
   let canceled = false;
   let forceKill: NodeJS.Timeout | undefined;
   const cancel = (): void => {

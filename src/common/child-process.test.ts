@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeEnd, runProcess } from './child-process.js';
+import { describeEnd, runProcess, startProcess } from './child-process.js';
 
 describe('runProcess', () => {
   it('reports the exit status and captures stdout, stderr and both in order', async () => {
@@ -7,6 +7,15 @@ describe('runProcess', () => {
     expect(result).toMatchObject({ exitCode: 3, signal: null, canceled: false, startError: null, stdout: 'one\nthree\n', stderr: 'two\n' });
     expect(result.output.split('\n').filter(Boolean).sort()).toEqual(['one', 'three', 'two']);
     expect(describeEnd(result)).toBe('exited with status 3');
+  });
+
+  it('with capture "stderr", keeps stderr and leaves stdout to the caller as bytes', async () => {
+    const { child, result } = startProcess('/bin/sh', ['-c', 'printf "\\377out"; echo err >&2; exit 1'], { capture: 'stderr' });
+    const chunks: Buffer[] = [];
+    child.stdout!.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const ended = await result;
+    expect(Buffer.concat(chunks)).toEqual(Buffer.from([0xff, ...Buffer.from('out')]));
+    expect(ended).toMatchObject({ exitCode: 1, stdout: '', stderr: 'err\n' });
   });
 
   it('gives the child exactly the environment it is given', async () => {
