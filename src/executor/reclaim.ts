@@ -24,8 +24,8 @@ export async function reclaimWorkspace(session: Session, name: string): Promise<
   const workspace = workspaceDir(session.layout, name);
   await session.backend.environment({ name, workspace, lowers: [], binds: [], limits: { memoryMib: 0, cpus: 0 } }).destroy();
   const buildsDir = state?.buildsDir ?? join(session.layout.builds, name);
+  // removeJobMount takes the build directory too: it is one of the job mount's binds.
   const busy = await removeJobMount(workspace, buildsDir, state?.mount.sharedDirs);
   if (busy) session.log(`quarters: ${busy}`);
-  await removeTree(buildsDir);
   await removeTree(workspace);
 }
