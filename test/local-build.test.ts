@@ -104,7 +104,7 @@ describe.skipIf(skip)('quarters build (local builds, real containers)', () => {
     // Each started only after what it depends on had finished.
     expect(Date.parse(builds.qb!.started_at!)).toBeGreaterThanOrEqual(Date.parse(builds.qa!.finished_at!));
     expect(Date.parse(builds.qc!.started_at!)).toBeGreaterThanOrEqual(Date.parse(builds.qb!.finished_at!));
-    expect(JSON.parse(builds.qc!.depends_on)).toEqual([builds.qb!.id]);
+    expect(builds.qc!.depends_on).toEqual([builds.qb!.id]);
 
     const repo = join(dataDir, 'repos', 'chain', '1', 'x86_64');
     const index = (await execa('tar', ['-tf', join(repo, 'quarters.db')])).stdout.split('\n');

@@ -3,6 +3,7 @@
  * executor's clean containers, into a local build set of the server's store and repositories.
  */
 import { loadConfigFile } from '../common/config-file.js';
+import { CYCLE_REBUILDS, type CycleRebuild } from '../core/build-set/iteration.js';
 import { SERVER_SECRET_KEYS, serverConfigSchema, type ServerConfig } from '../core/server-config.js';
 import { executorConfigPath } from '../executor/config.js';
 import { CommandError, UsageError, type Command } from './command.js';
@@ -12,8 +13,8 @@ import { plainProgress, terminalProgress, type Progress } from './local-build/pr
 import { runLocalBuild, type LocalBuildResult } from './local-build/run.js';
 import { parseOptions } from './options.js';
 
-const USAGE = 'usage: quarters build BUNDLE_DIR... [--name NAME] [--branch B] [--arch A] [--jobs N] [--data-dir DIR] [--config FILE] [--executor-config FILE] [--packager "Name <email>"]';
-const OPTIONS = ['name', 'branch', 'arch', 'jobs', 'data-dir', 'config', 'executor-config', 'packager'];
+const USAGE = 'usage: quarters build BUNDLE_DIR... [--name NAME] [--branch B] [--arch A] [--jobs N] [--data-dir DIR] [--config FILE] [--executor-config FILE] [--packager "Name <email>"] [--cycle-rebuild none|once]';
+const OPTIONS = ['name', 'branch', 'arch', 'jobs', 'data-dir', 'config', 'executor-config', 'packager', 'cycle-rebuild'];
 const DEFAULT_JOBS = 2;
 
 function summary(result: LocalBuildResult): string {
@@ -42,6 +43,8 @@ export const command: Command = {
     const dataDir = options.get('data-dir') ?? config?.data_dir;
     if (!dataDir) throw new UsageError('quarters build: give --data-dir DIR, or --config FILE (or QUARTERS_CONFIG) of the server whose data_dir to build into');
     const jobs = jobsFrom(options.get('jobs'), config);
+    const cycleRebuild = options.get('cycle-rebuild') ?? config?.build.cycle_rebuild ?? 'none';
+    if (!(CYCLE_REBUILDS as readonly string[]).includes(cycleRebuild)) throw new UsageError(`quarters build: --cycle-rebuild is ${CYCLE_REBUILDS.join(' or ')}, not "${cycleRebuild}"`);
     const bundles = await readBundles(positional);
     const flavour = bundles[0]!.flavour;
     if (config && config.build.flavour !== flavour) throw new CommandError(`the bundles are ${flavour} recipes, but ${configFile} serves ${config.build.flavour} repositories`);
@@ -65,7 +68,7 @@ export const command: Command = {
       const arch = options.get('arch');
       if (arch !== undefined && arch !== host.arch) throw new CommandError(`--arch ${arch}: this host builds for ${host.arch} (arch in the executor config)`);
       const result = await runLocalBuild({
-        bundles, host, dataDir, jobs, signal: controller.signal, allowUnverifiedDeps: process.env.QUARTERS_ALLOW_UNVERIFIED_DEPS === '1',
+        bundles, host, dataDir, jobs, cycleRebuild: cycleRebuild as CycleRebuild, signal: controller.signal, allowUnverifiedDeps: process.env.QUARTERS_ALLOW_UNVERIFIED_DEPS === '1',
         packager: options.get('packager') ?? process.env.QUARTERS_PACKAGER ?? null,
         ...(options.has('name') ? { name: options.get('name')! } : {}),
         progress: { ...progress, planned: (info) => { waves = info.waves.length; progress.planned(info); } },

@@ -3,6 +3,7 @@
  * Secrets may be given as `<key>_file` instead; SERVER_SECRET_KEYS names them for the loader.
  */
 import { z } from 'zod';
+import { CYCLE_REBUILDS, type CycleRebuild } from './build-set/iteration.js';
 import { FLAVOURS, type Flavour } from './recipe/model.js';
 
 const hostPort = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected "host:port"');
@@ -38,6 +39,8 @@ export const serverConfigSchema = z
         architectures: z.array(z.string().regex(/^[a-z0-9_]+$/, 'an architecture is lower-case letters, digits and _')).min(1),
         auto_rebuild: z.boolean().default(true),
         max_in_flight: z.number().int().min(1).max(1000).default(4),
+        /** "once": a dependency cycle's members are built again after the whole cycle, against each other's new packages. */
+        cycle_rebuild: z.enum(CYCLE_REBUILDS as unknown as [CycleRebuild, ...CycleRebuild[]]).default('none'),
       }),
     api: z.strictObject({ tokens: z.array(token).default([]) }).default({ tokens: [] }),
     /** Required with [gitlab]: uploads come from executors running GitLab jobs. */

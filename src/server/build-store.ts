@@ -1,6 +1,9 @@
 /** Namespaces (build sets), their iterations and builds, as rows in SQLite. Every write is one transaction. */
 import type { BuildState } from '../core/build-state.js';
+import type { CycleFinding, NewBuild } from '../core/build-set/iteration.js';
 import type { Db } from './database.js';
+
+export type { NewBuild };
 
 /** `local`: made by `quarters build` from bundles on disk, never planned or dispatched by the server. */
 export type NamespaceKind = 'api' | 'auto' | 'merge-request' | 'local';
@@ -9,8 +12,8 @@ export type NamespaceStatus = 'active' | 'cancelled' | 'retired';
 export interface NamespaceRow {
   id: number;
   name: string;
-  /** JSON list of "pkgbase@ref". */
-  origin: string;
+  /** "pkgbase@ref" each. */
+  origin: string[];
   kind: NamespaceKind;
   status: NamespaceStatus;
   packager: string | null;
@@ -26,9 +29,10 @@ export interface IterationRow {
   namespace_id: number;
   number: number;
   reason: string;
-  cycles: string;
-  /** JSON list of the planner's unresolved dependencies, per architecture. */
-  unresolved: string;
+  /** The dependency cycles of the plan, per architecture, with the edges cut to build them. */
+  cycles: CycleFinding[];
+  /** The planner's unresolved dependencies, per architecture. */
+  unresolved: { arch: string; pkgbase: string; kind: string; clause: string }[];
   created_at: string;
   superseded_at: string | null;
 }
@@ -43,8 +47,10 @@ export interface BuildRow {
   ref: string;
   sha: string;
   version: string;
-  /** JSON list of build ids (same iteration) built before this one. */
-  depends_on: string;
+  /** 1, or 2 for the second pass over a dependency cycle (`cycle_rebuild = "once"`). */
+  pass: number;
+  /** Build ids (same iteration) built before this one. */
+  depends_on: number[];
   input_key: string;
   state: BuildState;
   reason: string | null;
@@ -53,8 +59,8 @@ export interface BuildRow {
   dispatch_started_at: string | null;
   /** The commit the pipeline runs at (the build's commit; in a tree repository, the branch head when dispatched). */
   commit_sha: string | null;
-  /** JSON the executor reported with its uploads: wall_seconds, cpu_seconds, peak_memory_bytes, disk_bytes. */
-  resource_usage: string | null;
+  /** What the executor reported: wall_seconds, cpu_seconds, peak_memory_bytes, disk_bytes. */
+  resource_usage: Record<string, number | null> | null;
   pipeline_id: number | null;
   pipeline_url: string | null;
   created_at: string;
@@ -62,28 +68,32 @@ export interface BuildRow {
   finished_at: string | null;
 }
 
-/** A build to insert into a new iteration. `dependsOn` are indexes into the same list. */
-export interface NewBuild {
-  pkgbase: string;
-  arch: string;
-  project_id: number;
-  project_path: string;
-  ref: string;
-  sha: string;
-  version: string;
-  dependsOn: number[];
-  input_key: string;
-  state: BuildState;
-  packager: string | null;
-  /** A build of an earlier iteration this one continues (same inputs): its state and pipeline are taken over. */
-  carried?: BuildRow;
+const now = (): string => new Date().toISOString();
+
+type Stored<T, K extends keyof T> = Omit<T, K> & Record<K, string | null>;
+
+/** A row of `builds` as typed values. */
+function buildOf(row: Stored<BuildRow, 'depends_on' | 'resource_usage'> | undefined): BuildRow | undefined {
+  if (!row) return undefined;
+  return { ...row, depends_on: JSON.parse(row.depends_on ?? '[]') as number[], resource_usage: row.resource_usage === null ? null : (JSON.parse(row.resource_usage) as BuildRow['resource_usage']) };
 }
 
-const now = (): string => new Date().toISOString();
+function namespaceOf(row: Stored<NamespaceRow, 'origin'> | undefined): NamespaceRow | undefined {
+  return row && { ...row, origin: JSON.parse(row.origin ?? '[]') as string[] };
+}
+
+function iterationOf(row: Stored<IterationRow, 'cycles' | 'unresolved'> | undefined): IterationRow | undefined {
+  return row && { ...row, cycles: JSON.parse(row.cycles ?? '[]') as CycleFinding[], unresolved: JSON.parse(row.unresolved ?? '[]') as IterationRow['unresolved'] };
+}
 
 /** The build-set tables, as operations. */
 export class BuildStore {
   constructor(readonly db: Db) {}
+
+  /** The build set a build belongs to. */
+  namespaceOfBuild(build: Pick<BuildRow, 'iteration_id'>): NamespaceRow {
+    return this.namespaceById(this.iterationById(build.iteration_id)!.namespace_id)!;
+  }
 
   /** Runs `fn` in one transaction. */
   transaction<T>(fn: () => T): T {
@@ -96,7 +106,7 @@ export class BuildStore {
         `INSERT INTO namespaces (name, origin, kind, packager, target_branch, mr_project_id, mr_iid, created_at)
          VALUES (@name, @origin, @kind, @packager, @target_branch, @mr_project_id, @mr_iid, @created_at)`,
       )
-      .run({ ...ns, created_at: now() }).lastInsertRowid;
+      .run({ ...ns, origin: JSON.stringify(ns.origin), created_at: now() }).lastInsertRowid;
     return this.namespaceById(Number(id))!;
   }
 
@@ -106,24 +116,24 @@ export class BuildStore {
   }
 
   namespaceById(id: number): NamespaceRow | undefined {
-    return this.db.prepare('SELECT * FROM namespaces WHERE id = ?').get(id) as NamespaceRow | undefined;
+    return namespaceOf(this.db.prepare('SELECT * FROM namespaces WHERE id = ?').get(id) as Stored<NamespaceRow, 'origin'> | undefined);
   }
 
   namespaceByName(name: string): NamespaceRow | undefined {
-    return this.db.prepare('SELECT * FROM namespaces WHERE name = ?').get(name) as NamespaceRow | undefined;
+    return namespaceOf(this.db.prepare('SELECT * FROM namespaces WHERE name = ?').get(name) as Stored<NamespaceRow, 'origin'> | undefined);
   }
 
   namespaceForMergeRequest(projectId: number, iid: number): NamespaceRow | undefined {
-    return this.db.prepare('SELECT * FROM namespaces WHERE mr_project_id = ? AND mr_iid = ?').get(projectId, iid) as NamespaceRow | undefined;
+    return namespaceOf(this.db.prepare('SELECT * FROM namespaces WHERE mr_project_id = ? AND mr_iid = ?').get(projectId, iid) as Stored<NamespaceRow, 'origin'> | undefined);
   }
 
   listNamespaces(): NamespaceRow[] {
-    return this.db.prepare('SELECT * FROM namespaces ORDER BY id').all() as NamespaceRow[];
+    return (this.db.prepare('SELECT * FROM namespaces ORDER BY id').all() as Stored<NamespaceRow, 'origin'>[]).map((r) => namespaceOf(r)!);
   }
 
   /** Active build sets the server advances on pushes (local ones are `quarters build`'s alone). */
   activeNamespaces(): NamespaceRow[] {
-    return this.db.prepare("SELECT * FROM namespaces WHERE status = 'active' AND kind != 'local' ORDER BY id").all() as NamespaceRow[];
+    return (this.db.prepare("SELECT * FROM namespaces WHERE status = 'active' AND kind != 'local' ORDER BY id").all() as Stored<NamespaceRow, 'origin'>[]).map((r) => namespaceOf(r)!);
   }
 
   setNamespaceStatus(id: number, status: NamespaceStatus): void {
@@ -139,26 +149,26 @@ export class BuildStore {
   }
 
   latestIteration(namespaceId: number): IterationRow | undefined {
-    return this.db.prepare('SELECT * FROM iterations WHERE namespace_id = ? ORDER BY number DESC LIMIT 1').get(namespaceId) as IterationRow | undefined;
+    return iterationOf(this.db.prepare('SELECT * FROM iterations WHERE namespace_id = ? ORDER BY number DESC LIMIT 1').get(namespaceId) as Stored<IterationRow, 'cycles' | 'unresolved'> | undefined);
   }
 
   iteration(namespaceId: number, number: number): IterationRow | undefined {
-    return this.db.prepare('SELECT * FROM iterations WHERE namespace_id = ? AND number = ?').get(namespaceId, number) as IterationRow | undefined;
+    return iterationOf(this.db.prepare('SELECT * FROM iterations WHERE namespace_id = ? AND number = ?').get(namespaceId, number) as Stored<IterationRow, 'cycles' | 'unresolved'> | undefined);
   }
 
   iterationById(id: number): IterationRow | undefined {
-    return this.db.prepare('SELECT * FROM iterations WHERE id = ?').get(id) as IterationRow | undefined;
+    return iterationOf(this.db.prepare('SELECT * FROM iterations WHERE id = ?').get(id) as Stored<IterationRow, 'cycles' | 'unresolved'> | undefined);
   }
 
   iterations(namespaceId: number): IterationRow[] {
-    return this.db.prepare('SELECT * FROM iterations WHERE namespace_id = ? ORDER BY number').all(namespaceId) as IterationRow[];
+    return (this.db.prepare('SELECT * FROM iterations WHERE namespace_id = ? ORDER BY number').all(namespaceId) as Stored<IterationRow, 'cycles' | 'unresolved'>[]).map((r) => iterationOf(r)!);
   }
 
   /**
    * Adds an iteration with its builds, superseding the previous one: its unfinished builds become
    * superseded (those carried over hand their pipeline to their successor). Returns the new iteration.
    */
-  addIteration(namespaceId: number, reason: string, findings: { cycles: unknown[]; unresolved: unknown[] }, builds: NewBuild[], cancel: BuildRow[] = []): IterationRow {
+  addIteration(namespaceId: number, reason: string, findings: Pick<IterationRow, 'cycles' | 'unresolved'>, builds: NewBuild<BuildRow>[], cancel: BuildRow[] = []): IterationRow {
     return this.transaction(() => {
       for (const b of cancel) this.requestCancellation(b.project_id, b.pipeline_id!);
       const previous = this.latestIteration(namespaceId);
@@ -171,19 +181,19 @@ export class BuildStore {
           .run(namespaceId, number, reason, JSON.stringify(findings.cycles), JSON.stringify(findings.unresolved), at).lastInsertRowid,
       );
       const insert = this.db.prepare(
-        `INSERT INTO builds (iteration_id, pkgbase, arch, project_id, project_path, ref, sha, version, input_key, state, reason, packager,
+        `INSERT INTO builds (iteration_id, pkgbase, arch, pass, project_id, project_path, ref, sha, version, input_key, state, reason, packager,
                              reused_from, dispatch_started_at, commit_sha, resource_usage, pipeline_id, pipeline_url, created_at, started_at, finished_at)
-         VALUES (@iteration_id, @pkgbase, @arch, @project_id, @project_path, @ref, @sha, @version, @input_key, @state, @reason, @packager,
+         VALUES (@iteration_id, @pkgbase, @arch, @pass, @project_id, @project_path, @ref, @sha, @version, @input_key, @state, @reason, @packager,
                  @reused_from, @dispatch_started_at, @commit_sha, @resource_usage, @pipeline_id, @pipeline_url, @created_at, @started_at, @finished_at)`,
       );
       const ids: number[] = [];
       for (const b of builds) {
         const c = b.carried;
         const id = insert.run({
-          iteration_id: iterationId, pkgbase: b.pkgbase, arch: b.arch, project_id: b.project_id, project_path: b.project_path,
+          iteration_id: iterationId, pkgbase: b.pkgbase, arch: b.arch, pass: b.pass, project_id: b.project_id, project_path: b.project_path,
           ref: b.ref, sha: b.sha, version: b.version, input_key: b.input_key, state: c?.state ?? b.state, reason: c?.reason ?? null,
           packager: c?.packager ?? b.packager, reused_from: c ? (c.reused_from ?? c.id) : null,
-          dispatch_started_at: c?.dispatch_started_at ?? null, commit_sha: c?.commit_sha ?? null, resource_usage: c?.resource_usage ?? null, pipeline_id: c?.pipeline_id ?? null, pipeline_url: c?.pipeline_url ?? null,
+          dispatch_started_at: c?.dispatch_started_at ?? null, commit_sha: c?.commit_sha ?? null, resource_usage: c?.resource_usage ? JSON.stringify(c.resource_usage) : null, pipeline_id: c?.pipeline_id ?? null, pipeline_url: c?.pipeline_url ?? null,
           created_at: at, started_at: c?.started_at ?? null, finished_at: c?.finished_at ?? null,
         }).lastInsertRowid;
         ids.push(Number(id));
@@ -200,18 +210,18 @@ export class BuildStore {
   }
 
   builds(iterationId: number): BuildRow[] {
-    return this.db.prepare('SELECT * FROM builds WHERE iteration_id = ? ORDER BY id').all(iterationId) as BuildRow[];
+    return (this.db.prepare('SELECT * FROM builds WHERE iteration_id = ? ORDER BY id').all(iterationId) as Stored<BuildRow, 'depends_on' | 'resource_usage'>[]).map((r) => buildOf(r)!);
   }
 
   build(id: number): BuildRow | undefined {
-    return this.db.prepare('SELECT * FROM builds WHERE id = ?').get(id) as BuildRow | undefined;
+    return buildOf(this.db.prepare('SELECT * FROM builds WHERE id = ?').get(id) as Stored<BuildRow, 'depends_on' | 'resource_usage'> | undefined);
   }
 
   /** The live build a pipeline belongs to: the newest non-superseded build with that pipeline. */
   buildForPipeline(projectId: number, pipelineId: number): BuildRow | undefined {
-    return this.db
+    return buildOf(this.db
       .prepare("SELECT * FROM builds WHERE project_id = ? AND pipeline_id = ? AND state != 'superseded' ORDER BY id DESC LIMIT 1")
-      .get(projectId, pipelineId) as BuildRow | undefined;
+      .get(projectId, pipelineId) as Stored<BuildRow, 'depends_on' | 'resource_usage'> | undefined);
   }
 
   /** The live build that continues build `id` (itself when it is not superseded). */
@@ -219,14 +229,14 @@ export class BuildStore {
     const build = this.build(id);
     if (!build || build.state !== 'superseded') return build;
     const root = build.reused_from ?? build.id;
-    return this.db
+    return buildOf(this.db
       .prepare("SELECT * FROM builds WHERE (reused_from = ? OR id = ?) AND state != 'superseded' ORDER BY id DESC LIMIT 1")
-      .get(root, root) as BuildRow | undefined;
+      .get(root, root) as Stored<BuildRow, 'depends_on' | 'resource_usage'> | undefined);
   }
 
   /** Builds with a pipeline that is, as far as we know, still running. */
   inFlight(): BuildRow[] {
-    return this.db.prepare("SELECT * FROM builds WHERE state IN ('dispatched', 'building') ORDER BY id").all() as BuildRow[];
+    return (this.db.prepare("SELECT * FROM builds WHERE state IN ('dispatched', 'building') ORDER BY id").all() as Stored<BuildRow, 'depends_on' | 'resource_usage'>[]).map((r) => buildOf(r)!);
   }
 
   /** Sets a build's state, reason and timestamps. */

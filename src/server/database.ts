@@ -112,6 +112,45 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (project_id, pipeline_id)
   );
   `,
+  // 3: a second pass over a dependency cycle (cycle_rebuild = "once") builds the same pkgbase twice in an iteration.
+  `
+  CREATE TABLE builds_new (
+    id INTEGER PRIMARY KEY,
+    iteration_id INTEGER NOT NULL REFERENCES iterations(id),
+    pkgbase TEXT NOT NULL,
+    arch TEXT NOT NULL,
+    pass INTEGER NOT NULL DEFAULT 1,
+    project_id INTEGER NOT NULL,
+    project_path TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    sha TEXT NOT NULL,
+    version TEXT NOT NULL,
+    depends_on TEXT NOT NULL DEFAULT '[]',
+    input_key TEXT NOT NULL,
+    state TEXT NOT NULL,
+    reason TEXT,
+    packager TEXT,
+    reused_from INTEGER REFERENCES builds(id),
+    dispatch_started_at TEXT,
+    commit_sha TEXT,
+    pipeline_id INTEGER,
+    pipeline_url TEXT,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    resource_usage TEXT,
+    UNIQUE (iteration_id, pkgbase, arch, pass)
+  );
+  INSERT INTO builds_new (id, iteration_id, pkgbase, arch, project_id, project_path, ref, sha, version, depends_on, input_key, state, reason, packager,
+                          reused_from, dispatch_started_at, commit_sha, pipeline_id, pipeline_url, created_at, started_at, finished_at, resource_usage)
+    SELECT id, iteration_id, pkgbase, arch, project_id, project_path, ref, sha, version, depends_on, input_key, state, reason, packager,
+           reused_from, dispatch_started_at, commit_sha, pipeline_id, pipeline_url, created_at, started_at, finished_at, resource_usage FROM builds;
+  DROP TABLE builds;
+  ALTER TABLE builds_new RENAME TO builds;
+  CREATE INDEX builds_state ON builds (state);
+  CREATE INDEX builds_pipeline ON builds (pipeline_id);
+  CREATE INDEX builds_pkgbase ON builds (pkgbase, arch);
+  `,
 ];
 
 /** The schema version this code expects. */
@@ -135,10 +174,21 @@ export function migrate(db: Db, target = MIGRATIONS.length): void {
   if (current > MIGRATIONS.length) {
     throw new Error(`the database has schema version ${current}, newer than this quarters (${MIGRATIONS.length}); upgrade quarters`);
   }
-  for (let version = current; version < target; version++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[version]!);
-      db.pragma(`user_version = ${version + 1}`);
-    })();
+  if (current >= target) return;
+  // A migration that rebuilds a table (SQLite cannot drop a constraint) must not trip the foreign keys
+  // pointing at it; they are checked once the migrations are done, as SQLite's documentation advises.
+  const foreignKeys = db.pragma('foreign_keys', { simple: true }) as number;
+  db.pragma('foreign_keys = OFF');
+  try {
+    for (let version = current; version < target; version++) {
+      db.transaction(() => {
+        db.exec(MIGRATIONS[version]!);
+        const broken = db.pragma('foreign_key_check') as unknown[];
+        if (broken.length) throw new Error(`migration ${version + 1} broke ${broken.length} foreign key reference(s)`);
+        db.pragma(`user_version = ${version + 1}`);
+      })();
+    }
+  } finally {
+    db.pragma(`foreign_keys = ${foreignKeys ? 'ON' : 'OFF'}`);
   }
 }

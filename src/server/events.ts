@@ -1,6 +1,7 @@
 /** Processes one stored webhook event: the inbox worker's handler. */
 import type { Logger } from '../common/log.js';
-import type { BuildSets } from './build-sets.js';
+import type { PipelineTracker } from './build-sets/pipelines.js';
+import type { BuildSets } from './build-sets/planning.js';
 import type { MergeRequests } from './merge-requests.js';
 import { handlePush, type PushSettings } from './push.js';
 import type { GitLabClient } from './gitlab/client.js';
@@ -12,6 +13,7 @@ export interface EventDeps {
   index: SourceIndex;
   recipes: RecipeTable;
   buildSets: BuildSets;
+  pipelines: PipelineTracker;
   mergeRequests: MergeRequests;
   settings: PushSettings;
   log: Logger;
@@ -28,10 +30,10 @@ export async function handleEvent(event: HookEvent, deps: EventDeps): Promise<vo
     case 'Merge Request Hook':
       return deps.mergeRequests.handle(event.body);
     case 'Pipeline Hook':
-      return deps.buildSets.pipelineStatus(event.body.project.id, event.body.object_attributes.id, event.body.object_attributes.status);
+      return deps.pipelines.pipelineStatus(event.body.project.id, event.body.object_attributes.id, event.body.object_attributes.status);
     case 'Job Hook':
       // A running job means a running pipeline; finished jobs are settled by the Pipeline Hook.
-      if (event.body.build_status === 'running') return deps.buildSets.pipelineStatus(event.body.project_id, event.body.pipeline_id, 'running');
+      if (event.body.build_status === 'running') return deps.pipelines.pipelineStatus(event.body.project_id, event.body.pipeline_id, 'running');
       return;
   }
 }

@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import type { Logger } from '../common/log.js';
+import { BuildSetError, type BuildSetErrorCode } from '../core/build-set/origin.js';
 import { GitLabError } from './gitlab/errors.js';
 
 /** A request that cannot be served; `error` is a short machine-friendly code, `detail` what to do about it. */
@@ -17,6 +18,18 @@ export class ApiError extends Error {
     this.name = 'ApiError';
   }
 }
+
+/** The HTTP status of each domain error about a build set. */
+const BUILD_SET_STATUS: Record<BuildSetErrorCode, ContentfulStatusCode> = {
+  invalid_origin: 400,
+  invalid_name: 400,
+  no_origins: 400,
+  name_taken: 409,
+  unknown_package: 422,
+  unknown_ref: 422,
+  not_buildable: 422,
+  plan_failed: 422,
+};
 
 /** The JSON error body. */
 export function errorBody(error: string, detail: string): { error: string; detail: string } {
@@ -35,6 +48,7 @@ export function describeZodError(error: z.ZodError): string {
 export function errorHandler(log: Logger) {
   return (err: Error, c: Context): Response => {
     if (err instanceof ApiError) return c.json(errorBody(err.error, err.detail), err.status);
+    if (err instanceof BuildSetError) return c.json(errorBody(err.code === 'no_origins' ? 'invalid_request' : err.code, err.message), BUILD_SET_STATUS[err.code]);
     if (err instanceof z.ZodError) return c.json(errorBody('invalid_request', describeZodError(err)), 400);
     if (err instanceof GitLabError) {
       log.warn({ err: err.message, path: c.req.path }, 'GitLab failed a request');

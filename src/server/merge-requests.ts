@@ -4,10 +4,11 @@
  * close retires the set.
  */
 import type { Logger } from '../common/log.js';
-import type { BuildSets } from './build-sets.js';
+import { BuildSetError } from '../core/build-set/origin.js';
+import type { BuildSetControl } from './build-sets/control.js';
+import type { BuildSets } from './build-sets/planning.js';
 import type { BuildStore, NamespaceRow } from './build-store.js';
 import type { GitLabClient } from './gitlab/client.js';
-import { ApiError } from './http-error.js';
 import type { SourceIndex } from './source-index.js';
 import type { MergeRequestHook } from './webhooks/payloads.js';
 
@@ -38,7 +39,7 @@ export function packagerOfMergeRequest(hook: MergeRequestHook): string | null {
 
 export class MergeRequests {
   constructor(
-    private readonly deps: { gitlab: GitLabClient; index: SourceIndex; store: BuildStore; buildSets: BuildSets; publicUrl: string; log: Logger },
+    private readonly deps: { gitlab: GitLabClient; index: SourceIndex; store: BuildStore; buildSets: BuildSets; control: BuildSetControl; publicUrl: string; log: Logger },
   ) {}
 
   /** Handles a Merge Request Hook. */
@@ -48,7 +49,7 @@ export class MergeRequests {
     const name = mergeRequestNamespace(mr.target_project_id, mr.iid);
     if (action === 'merge' || action === 'close' || mr.state === 'merged' || mr.state === 'closed') {
       const ns = this.deps.store.namespaceByName(name);
-      if (ns && ns.status !== 'retired') await this.deps.buildSets.cancel(ns.id, 'retired');
+      if (ns && ns.status !== 'retired') await this.deps.control.cancel(ns.id, 'retired');
       return;
     }
     const codeChanged = action === 'open' || action === 'reopen' || (action === 'update' && mr.oldrev !== undefined);
@@ -74,7 +75,7 @@ export class MergeRequests {
         mergeRequest: { projectId: mr.target_project_id, iid: mr.iid },
       });
     } catch (error) {
-      if (error instanceof ApiError) {
+      if (error instanceof BuildSetError) {
         this.deps.log.warn({ mr: name, error: error.message }, 'cannot plan the merge request');
         return;
       }

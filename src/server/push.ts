@@ -3,8 +3,8 @@
  * start or advance the build sets it concerns.
  */
 import type { Logger } from '../common/log.js';
-import type { BuildSets } from './build-sets.js';
-import { ApiError } from './http-error.js';
+import { BuildSetError } from '../core/build-set/origin.js';
+import type { BuildSets } from './build-sets/planning.js';
 import type { GitLabClient, Project } from './gitlab/client.js';
 import type { RecipeTable, SourceIndex } from './source-index.js';
 import { ZERO_SHA, type PushHook } from './webhooks/payloads.js';
@@ -75,7 +75,7 @@ export async function handlePush(
     await deps.buildSets.startOrIterate(name, fresh.map((p) => `${p}@${branch}`), packager, 'auto');
   } catch (error) {
     // A push that cannot be planned (say, a package not built on any configured architecture) is not retried.
-    if (!(error instanceof ApiError)) throw error;
+    if (!(error instanceof BuildSetError)) throw error;
     deps.log.warn({ namespace: name, error: error.message }, 'cannot plan the automatic rebuild');
   }
 }

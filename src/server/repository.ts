@@ -10,7 +10,6 @@ import { link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Flavour } from '../core/recipe/model.js';
-import type { BuildRow, BuildStore } from './build-store.js';
 import { KeyedLock } from './keyed-lock.js';
 
 /** The pacman repository's name: `quarters.db`, `quarters.files`. */
@@ -68,7 +67,7 @@ export class Repositories {
   }
 
   /** Adds files of the pool to a repository and updates its index. A file of the same name is replaced atomically. */
-  add(namespace: string, iteration: number, arch: string, files: { poolPath: string; filename: string }[]): Promise<void> {
+  add(namespace: string, iteration: number, arch: string, files: readonly { poolPath: string; filename: string }[]): Promise<void> {
     const dir = this.dir(namespace, iteration, arch);
     return this.lock.run(dir, async () => {
       await mkdir(dir, { recursive: true });
@@ -119,13 +118,5 @@ export class Repositories {
   /** Removes a temporary upload that will not be kept. */
   async discard(path: string): Promise<void> {
     await rm(path, { force: true });
-  }
-}
-
-/** Puts the packages of builds carried over into a new iteration into that iteration's repository. */
-export async function addCarriedBuilds(repositories: Repositories, store: BuildStore, namespace: string, iteration: number, carried: readonly BuildRow[]): Promise<void> {
-  for (const build of carried) {
-    const files = store.artifacts(build.id).map((a) => ({ poolPath: repositories.poolPath(build.reused_from ?? build.id, a.filename), filename: a.filename }));
-    await repositories.add(namespace, iteration, build.arch, files);
   }
 }

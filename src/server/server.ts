@@ -7,19 +7,22 @@ import { planBuildSet } from '../core/graph/plan.js';
 import type { Logger } from '../common/log.js';
 import { apiRoutes } from './api/routes.js';
 import { createApp } from './app.js';
-import { BuildSets } from './build-sets.js';
+import { BuildSetControl } from './build-sets/control.js';
+import { BuildSetEngine, type Planner } from './build-sets/engine.js';
+import { GitLabDispatcher } from './build-sets/gitlab-dispatcher.js';
+import { PipelineTracker } from './build-sets/pipelines.js';
+import { BuildSets } from './build-sets/planning.js';
 import { BuildStore } from './build-store.js';
 import { openDatabase, type Db } from './database.js';
 import { handleEvent } from './events.js';
 import { createGitLabClient, type GitLabClient, type RetryPolicy } from './gitlab/client.js';
 import { noGitLab } from './gitlab/none.js';
 import { Inbox, InboxWorker, MAX_ATTEMPTS } from './inbox.js';
-import type { Planner } from './iteration-plan.js';
 import { MergeRequests } from './merge-requests.js';
 import { Metrics } from './metrics.js';
 import { RecipeTable, SourceIndex, type RecipeLayout } from './source-index.js';
 import { webhookRoutes } from './webhooks/route.js';
-import { addCarriedBuilds, Repositories } from './repository.js';
+import { Repositories } from './repository.js';
 import { repoRoutes } from './repos-route.js';
 import { uploadRoutes } from './upload.js';
 import { webUiRoutes } from './web-ui.js';
@@ -44,7 +47,10 @@ export interface QuartersServer {
   store: BuildStore;
   recipes: RecipeTable;
   index: SourceIndex;
+  engine: BuildSetEngine;
   buildSets: BuildSets;
+  pipelines: PipelineTracker;
+  control: BuildSetControl;
   inbox: Inbox;
   worker: InboxWorker;
   metrics: Metrics;
@@ -83,18 +89,20 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   const store = new BuildStore(db);
   const recipes = new RecipeTable(db);
   const index = new SourceIndex(gitlab, recipes, layoutOf(config), config.build.flavour, log);
-  const buildSets = new BuildSets(store, recipes, index, gitlab, options.planner ?? planBuildSet, {
+  const repositories = new Repositories(config.data_dir, config.build.flavour);
+  const dispatcher = new GitLabDispatcher(store, gitlab, { flavour: config.build.flavour, treeLayout: config.gitlab?.tree_project !== undefined, publicUrl: config.public_url }, log);
+  const engine = new BuildSetEngine(store, repositories, options.planner ?? planBuildSet, {
     flavour: config.build.flavour,
-    treeLayout: config.gitlab?.tree_project !== undefined,
     architectures: config.build.architectures,
     maxInFlight: config.build.max_in_flight,
-    publicUrl: config.public_url,
-  }, log);
-  const repositories = new Repositories(config.data_dir, config.build.flavour);
-  buildSets.onIterationCreated = (ns, iteration, carried) => addCarriedBuilds(repositories, store, ns.name, iteration, carried);
-  const mergeRequests = new MergeRequests({ gitlab, index, store, buildSets, publicUrl: config.public_url, log });
+    cycleRebuild: config.build.cycle_rebuild,
+  }, dispatcher, log);
+  const buildSets = new BuildSets(engine, recipes, index, log);
+  const pipelines = new PipelineTracker(engine, dispatcher, gitlab, log);
+  const control = new BuildSetControl(engine, dispatcher, gitlab, log);
+  const mergeRequests = new MergeRequests({ gitlab, index, store, buildSets, control, publicUrl: config.public_url, log });
   const inbox = new Inbox(db);
-  const worker = new InboxWorker(inbox, (event) => handleEvent(event, { gitlab, index, recipes, buildSets, mergeRequests, settings: { autoRebuild: config.build.auto_rebuild }, log }), log);
+  const worker = new InboxWorker(inbox, (event) => handleEvent(event, { gitlab, index, recipes, buildSets, pipelines, mergeRequests, settings: { autoRebuild: config.build.auto_rebuild }, log }), log);
   metrics.gauge('quarters_inbox_depth', 'Webhook events accepted and not yet processed.', () => [{ labels: {}, value: inbox.depth() }]);
   metrics.gauge('quarters_inbox_set_aside', `Webhook events that failed ${MAX_ATTEMPTS} times and wait for an operator.`, () => [{ labels: {}, value: inbox.setAside() }]);
   metrics.gauge('quarters_builds', 'Builds of live iterations by state.', () => store.countByState().map((r) => ({ labels: { state: r.state }, value: r.n })));
@@ -105,9 +113,9 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       // Webhooks and uploads exist only with GitLab: a local-only server has neither route.
       ...(gitlabConfig && config.executor ? [
         webhookRoutes({ secret: gitlabConfig.webhook_secret, inbox, metrics, log, accepted: () => void worker.wake() }),
-        uploadRoutes({ store, buildSets, repositories, gitlab, executorTokens: config.executor.tokens, flavour: config.build.flavour, metrics, log }),
+        uploadRoutes({ store, engine, repositories, gitlab, executorTokens: config.executor.tokens, flavour: config.build.flavour, metrics, log }),
       ] : []),
-      new Hono().route('/api/v1', apiRoutes({ store, buildSets, apiTokens: config.api.tokens, localOnly: !gitlabConfig })),
+      new Hono().route('/api/v1', apiRoutes({ store, buildSets, control, apiTokens: config.api.tokens, localOnly: !gitlabConfig })),
       repoRoutes({ store, repositories }),
       webUiRoutes({ store }),
     ],
@@ -117,7 +125,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   let timer: NodeJS.Timeout | null = null;
   let reconciling: Promise<void> | null = null;
   const reconcile = () => {
-    reconciling ??= buildSets
+    reconciling ??= pipelines
       .reconcile()
       .then(() => worker.wake())
       .catch((error: unknown) => log.warn({ error: (error as Error).message }, 'reconcile failed'))
@@ -128,7 +136,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   };
 
   return {
-    app, db, repositories, store, recipes, index, buildSets, inbox, worker, metrics,
+    app, db, repositories, store, recipes, index, engine, buildSets, pipelines, control, inbox, worker, metrics,
     start: (port) =>
       new Promise((resolve) => {
         const { host, port: configured } = listenAddress(config);

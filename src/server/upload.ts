@@ -12,8 +12,8 @@ import { execa } from 'execa';
 import { Hono } from 'hono';
 import type { Flavour } from '../core/recipe/model.js';
 import type { Logger } from '../common/log.js';
-import { checkArtifactName } from './artifact-name.js';
-import type { BuildSets } from './build-sets.js';
+import { checkArtifactName } from '../core/build-set/artifact-name.js';
+import type { BuildSetEngine } from './build-sets/engine.js';
 import type { BuildStore } from './build-store.js';
 import type { GitLabClient } from './gitlab/client.js';
 import { ApiError, describeZodError, errorBody } from './http-error.js';
@@ -49,7 +49,7 @@ export const MAX_ARTIFACT_BYTES = 4 * 1024 ** 3;
 
 export interface UploadDeps {
   store: BuildStore;
-  buildSets: BuildSets;
+  engine: BuildSetEngine;
   repositories: Repositories;
   gitlab: GitLabClient;
   executorTokens: readonly string[];
@@ -161,16 +161,10 @@ export function uploadRoutes(deps: UploadDeps): Hono {
       await mkdir(dirname(pool), { recursive: true });
       await rename(temp, pool);
       await syncDir(dirname(pool));
-      const iteration = deps.store.iterationById(build.iteration_id)!;
-      const ns = deps.buildSets.namespaceOfBuild(build);
-      await deps.repositories.add(ns.name, iteration.number, build.arch, [{ poolPath: pool, filename }]);
-      deps.store.transaction(() => {
-        deps.store.putArtifact(owner, { filename, sha256: received.sha256, size: received.size, jobId: job.jobId });
-        if (usage) deps.store.setResourceUsage(build.id, usage);
-      });
+      const at = await deps.engine.storeArtifacts(build, [{ poolPath: pool, filename, sha256: received.sha256, size: received.size, jobId: job.jobId }], usage);
       deps.metrics.uploads.inc({ result: 'stored' });
       deps.log.info({ build: build.id, filename, size: received.size, job: job.jobId }, 'artifact stored');
-      return c.json({ build_id: build.id, filename, sha256: received.sha256, size: received.size, repository: `/repos/${ns.name}/${iteration.number}/${build.arch}/` }, 201);
+      return c.json({ build_id: build.id, filename, sha256: received.sha256, size: received.size, repository: `/repos/${at.namespace}/${at.iteration}/${build.arch}/` }, 201);
     } catch (error) {
       await deps.repositories.discard(temp);
       if (error instanceof ApiError) deps.metrics.uploads.inc({ result: error.error });

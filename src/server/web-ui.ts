@@ -35,7 +35,7 @@ export function webUiRoutes(deps: { store: BuildStore }): Hono {
     return c.html(
       page(
         ns.name,
-        html`<p>${(JSON.parse(ns.origin) as string[]).join(', ')} · iteration ${latest?.number ?? '-'} · packager ${ns.packager ?? '-'} ·
+        html`<p>${ns.origin.join(', ')} · iteration ${latest?.number ?? '-'} · packager ${ns.packager ?? '-'} ·
           <a href="/repos/${encodeURIComponent(ns.name)}/latest/">repository</a></p>
         <table><tr><th>pkgbase</th><th>arch</th><th>version</th><th>state</th><th>reason</th><th>pipeline</th></tr>${rows}</table>`,
       ),

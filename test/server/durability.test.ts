@@ -52,7 +52,7 @@ describe('durability', () => {
     await rig.server.index.syncAll();
     rig.gitlab.faults.inject({ route: 'POST /projects/:id/pipeline', respond: 502, phase: 'after', times: 1 });
     await rig.deliver('Push Hook', rig.gitlab.pushHookBody(rig.gitlab.state.pushFiles(zlib, { '.SRCINFO': srcinfo('zlib', { version: '2-1' }) }), JANE));
-    await rig.server.buildSets.reconcile();
+    await rig.server.pipelines.reconcile();
     const pipelines = rig.gitlab.state.pipelinesOf(zlib);
     expect(pipelines).toHaveLength(1);
     const build = rig.server.store.builds(rig.server.store.latestIteration(rig.server.store.namespaceByName('auto-zlib')!.id)!.id)[0]!;
@@ -71,8 +71,8 @@ describe('durability', () => {
     expect(before).toMatchObject({ state: 'dispatched', pipeline_id: null, dispatch_started_at: expect.any(String) });
     rig.gitlab.faults.clear();
     await rig.restart();
-    await rig.server.buildSets.reconcile();
-    await rig.server.buildSets.reconcile();
+    await rig.server.pipelines.reconcile();
+    await rig.server.pipelines.reconcile();
     expect(rig.gitlab.state.pipelinesOf(zlib)).toHaveLength(1);
     expect(rig.server.store.build(before.id)!.pipeline_id).toBe(rig.gitlab.state.pipelinesOf(zlib)[0]!.id);
   });
@@ -95,7 +95,7 @@ describe('cancellation', () => {
     expect(rig.server.store.pendingCancellations()).toEqual([{ project_id: zlib.id, pipeline_id: pipeline.id }]);
     rig.gitlab.faults.clear();
     await rig.restart();
-    await rig.server.buildSets.reconcile();
+    await rig.server.pipelines.reconcile();
     expect(rig.gitlab.state.pipeline(pipeline.id).status).toBe('canceled');
     expect(rig.server.store.pendingCancellations()).toEqual([]);
   });

@@ -94,7 +94,7 @@ describe('the server end to end', () => {
     await rig.gitlab.state.finishPipeline(rig.gitlab.state.pipelinesOf()[0]!.id, 'success');
     await rig.server.drain();
     expect(statesOf(rig, 'auto-zlib').zlib).toBe('dispatched');
-    await rig.server.buildSets.reconcile();
+    await rig.server.pipelines.reconcile();
     expect(statesOf(rig, 'auto-zlib')).toMatchObject({ zlib: 'built', libpng: 'dispatched' });
   });
 

@@ -21,9 +21,9 @@ describe('quarters server in local-only mode', () => {
     server = createServer(config, { log: quietLogger() });
     url = await server.start(0);
     // A build set as `quarters build` leaves it: kind local, one failed build.
-    const ns = server.store.createNamespace({ name: 'mine', origin: '["hello@stable"]', kind: 'local', packager: null, target_branch: 'stable', mr_project_id: null, mr_iid: null });
+    const ns = server.store.createNamespace({ name: 'mine', origin: ['hello@stable'], kind: 'local', packager: null, target_branch: 'stable', mr_project_id: null, mr_iid: null });
     const iteration = server.store.addIteration(ns.id, 'local build', { cycles: [], unresolved: [] }, [
-      { pkgbase: 'hello', arch: 'x86_64', project_id: 0, project_path: '/src/hello', ref: 'stable', sha: 'abc', version: '1.0-1', dependsOn: [], input_key: 'abc', state: 'blocked', packager: null },
+      { pkgbase: 'hello', arch: 'x86_64', pass: 1, project_id: 0, project_path: '/src/hello', ref: 'stable', sha: 'abc', version: '1.0-1', dependsOn: [], input_key: 'abc', state: 'blocked', packager: null },
     ]);
     server.store.setState(server.store.builds(iteration.id)[0]!.id, 'failed', 'the build exited with 2');
   });

@@ -38,7 +38,7 @@ describe('server config', () => {
     const config = load(VALID)();
     expect(config.gitlab?.token).toBe('glpat-secret');
     expect(config.api.tokens).toEqual(['api-token-aaaaaaaaaaaa', 'api-token-bbbbbbbbbbbb']);
-    expect(config.build).toEqual({ flavour: 'pkgbuild', architectures: ['x86_64'], auto_rebuild: true, max_in_flight: 3 });
+    expect(config.build).toEqual({ flavour: 'pkgbuild', architectures: ['x86_64'], auto_rebuild: true, cycle_rebuild: 'none', max_in_flight: 3 });
     expect(listenAddress(config)).toEqual({ host: '127.0.0.1', port: 9090 });
   });
 

@@ -1,6 +1,7 @@
 /** The JSON API under /api/v1: build sets, iterations, builds, the graph. Writes need an API token. */
 import { Hono, type MiddlewareHandler } from 'hono';
-import type { BuildSets } from '../build-sets.js';
+import type { BuildSetControl } from '../build-sets/control.js';
+import type { BuildSets } from '../build-sets/planning.js';
 import type { BuildStore, NamespaceRow } from '../build-store.js';
 import { localOnlyError } from '../gitlab/none.js';
 import { ApiError, errorBody } from '../http-error.js';
@@ -31,8 +32,8 @@ async function jsonBody(c: { req: { json: () => Promise<unknown> } }): Promise<u
 }
 
 /** The API routes. */
-export function apiRoutes(deps: { store: BuildStore; buildSets: BuildSets; apiTokens: readonly string[]; localOnly?: boolean }): Hono {
-  const { store, buildSets } = deps;
+export function apiRoutes(deps: { store: BuildStore; buildSets: BuildSets; control: BuildSetControl; apiTokens: readonly string[]; localOnly?: boolean }): Hono {
+  const { store, buildSets, control } = deps;
   const api = new Hono();
   const write = requireApiToken(deps.apiTokens);
 
@@ -74,9 +75,9 @@ export function apiRoutes(deps: { store: BuildStore; buildSets: BuildSets; apiTo
     const builds = latest ? store.builds(latest.id) : [];
     return c.json({
       iteration: latest?.number ?? null,
-      nodes: builds.map((b) => ({ id: b.id, pkgbase: b.pkgbase, arch: b.arch, state: b.state })),
-      edges: builds.flatMap((b) => (JSON.parse(b.depends_on) as number[]).map((dep) => ({ from: b.id, to: dep }))),
-      cycles: latest ? (JSON.parse(latest.cycles) as unknown[]) : [],
+      nodes: builds.map((b) => ({ id: b.id, pkgbase: b.pkgbase, arch: b.arch, pass: b.pass, state: b.state })),
+      edges: builds.flatMap((b) => b.depends_on.map((dep) => ({ from: b.id, to: dep }))),
+      cycles: latest?.cycles ?? [],
     });
   });
   for (const action of ['cancel', 'resume', 'retry'] as const) {
@@ -84,16 +85,16 @@ export function apiRoutes(deps: { store: BuildStore; buildSets: BuildSets; apiTo
       const ns = namespace(c.req.param('name'));
       if (ns.status === 'retired') throw new ApiError(409, 'retired', `build set "${ns.name}" is retired (its merge request was merged or closed)`);
       if (ns.kind === 'local') throw new ApiError(409, 'local_build_set', `build set "${ns.name}" was built by "quarters build": run it again with --name ${ns.name} to ${action}`);
-      if (action === 'cancel') await buildSets.cancel(ns.id);
-      else if (action === 'resume') await buildSets.resume(ns.id);
-      else await buildSets.retry(ns.id);
+      if (action === 'cancel') await control.cancel(ns.id);
+      else if (action === 'resume') await control.resume(ns.id);
+      else await control.retry(ns.id);
       return c.json(namespaceView(store, store.namespaceById(ns.id)!));
     });
   }
   api.get('/builds/:id', (c) => {
     const build = store.build(id(c.req.param('id'), 'the build id'));
     if (!build) throw new ApiError(404, 'not_found', `no build ${c.req.param('id')}`);
-    const ns = buildSets.namespaceOfBuild(build);
+    const ns = store.namespaceOfBuild(build);
     const iteration = store.iterationById(build.iteration_id)!;
     return c.json({ ...buildView(build, store.artifacts(build.id)), namespace: ns.name, iteration: iteration.number });
   });

@@ -17,7 +17,8 @@ export function buildView(b: BuildRow, artifacts: { filename: string; sha256: st
     ref: b.ref,
     sha: b.sha,
     commit: b.commit_sha,
-    depends_on: JSON.parse(b.depends_on) as number[],
+    pass: b.pass,
+    depends_on: b.depends_on,
     carried_from: b.reused_from,
     pipeline_id: b.pipeline_id,
     pipeline_url: b.pipeline_url,
@@ -25,7 +26,7 @@ export function buildView(b: BuildRow, artifacts: { filename: string; sha256: st
     started_at: b.started_at,
     finished_at: b.finished_at,
     duration_seconds: started !== null && finished !== null ? Math.round((finished - started) / 1000) : null,
-    resource_usage: b.resource_usage === null ? null : (JSON.parse(b.resource_usage) as Record<string, number>),
+    resource_usage: b.resource_usage,
     artifacts,
   };
 }
@@ -34,7 +35,7 @@ export function buildView(b: BuildRow, artifacts: { filename: string; sha256: st
 export function iterationView(i: IterationRow, builds: BuildRow[]) {
   const states: Record<string, number> = {};
   for (const b of builds) states[b.state] = (states[b.state] ?? 0) + 1;
-  return { number: i.number, reason: i.reason, created_at: i.created_at, superseded_at: i.superseded_at, cycles: JSON.parse(i.cycles) as unknown[], unresolved: JSON.parse(i.unresolved) as unknown[], states };
+  return { number: i.number, reason: i.reason, created_at: i.created_at, superseded_at: i.superseded_at, cycles: i.cycles, unresolved: i.unresolved, states };
 }
 
 /** A build set with its latest iteration's builds. */
@@ -45,7 +46,7 @@ export function namespaceView(store: BuildStore, ns: NamespaceRow, withBuilds = 
     name: ns.name,
     kind: ns.kind,
     status: ns.status,
-    origin_changesets: JSON.parse(ns.origin) as string[],
+    origin_changesets: ns.origin,
     packager: ns.packager,
     target_branch: ns.target_branch,
     merge_request: ns.mr_iid === null ? null : { project_id: ns.mr_project_id, iid: ns.mr_iid, note_id: ns.mr_note_id },

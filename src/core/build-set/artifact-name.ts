@@ -1,5 +1,5 @@
 /** Which file names an upload may have: one path segment, no `..`, and the flavour's package-file pattern. */
-import type { Flavour } from '../core/recipe/model.js';
+import type { Flavour } from '../recipe/model.js';
 
 const PACMAN = /^([a-z0-9@_+][a-z0-9@._+-]*)-([^-/:\\]+)-([^-/:\\]+)-([a-z0-9_]+)\.pkg\.tar\.(zst|xz|gz|bz2)$/;
 const DEB = /^([a-z0-9][a-z0-9.+-]+)_([^_/:\\]+)_([a-z0-9-]+)\.deb$/;

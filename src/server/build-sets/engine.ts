@@ -1,0 +1,188 @@
+/**
+ * The one orchestrator of build sets, for the server and for `quarters build` alike: plan an
+ * iteration (carry-over, cut cycle edges, cancel what it supersedes), settle it (propagate states,
+ * dispatch what is ready), apply what happened to a build, store a build's packages. Only the
+ * dispatcher differs: GitLab pipelines, or local containers.
+ */
+import { propagate, selectForDispatch, transition, IN_FLIGHT, type BuildEvent, type BuildNode, type BuildState, type StateChange } from '../../core/build-state.js';
+import { iterationBuilds, type CycleRebuild, type PlanLike, type PlannedRecipe } from '../../core/build-set/iteration.js';
+import { BuildSetError } from '../../core/build-set/origin.js';
+import type { Flavour, SourcePackage } from '../../core/recipe/model.js';
+import type { Logger } from '../../common/log.js';
+import type { BuildRow, BuildStore, IterationRow, NamespaceRow, NewBuild } from '../build-store.js';
+import { KeyedLock } from '../keyed-lock.js';
+import type { Repositories } from '../repository.js';
+
+/** The planner: the graph engine's `planBuildSet` in production. */
+export type Planner = (universe: { flavour: Flavour; sources: readonly SourcePackage[] }, options: { arch: string; origins: readonly string[] }) => PlanLike;
+
+/** A recipe the engine can plan: where it is, and what it says. */
+export interface PlanningRecipe extends Omit<PlannedRecipe, 'version'> {
+  recipe: SourcePackage;
+}
+
+/** Where a dispatched build is: its build set and iteration number. */
+export interface DispatchContext {
+  namespace: NamespaceRow;
+  iteration: number;
+}
+
+/** Starts builds' work and stops it; what happens to the work later comes back through `BuildSetEngine.apply`. */
+export interface Dispatcher {
+  /** Whether a build in flight when a newer iteration is planned goes on (and may be carried over). */
+  readonly carriesInFlight: boolean;
+  /** Starts the work of a dispatched build; an event returned applies at once (the work started, or was refused). */
+  dispatch(build: BuildRow, context: DispatchContext): Promise<BuildEvent | void>;
+  /** Stops the work of a build no longer wanted (superseded or cancelled); its cancellation was recorded first. */
+  cancel(build: BuildRow): Promise<void>;
+}
+
+export interface EngineSettings {
+  flavour: Flavour;
+  architectures: readonly string[];
+  /** Builds of one build set in flight at once. */
+  maxInFlight: number;
+  cycleRebuild: CycleRebuild;
+}
+
+/** A package file of a build, already in the pool. */
+export interface StoredFile {
+  poolPath: string;
+  filename: string;
+  sha256: string;
+  size: number;
+  /** The CI job that made it (0 for local builds). */
+  jobId: number;
+}
+
+const BUILT_ONLY: ReadonlySet<BuildState> = new Set(['built']);
+const BUILT_OR_IN_FLIGHT: ReadonlySet<BuildState> = new Set(['built', ...IN_FLIGHT]);
+
+export class BuildSetEngine {
+  private readonly lock = new KeyedLock();
+  /** Told of every state change propagation makes (e.g. to report dependants skipped). */
+  onPropagated: (changes: StateChange[], builds: BuildRow[]) => void = () => {};
+
+  constructor(
+    readonly store: BuildStore,
+    readonly repositories: Repositories,
+    private readonly planner: Planner,
+    readonly settings: EngineSettings,
+    private readonly dispatcher: Dispatcher,
+    private readonly log: Logger,
+  ) {}
+
+  /** Runs `work` holding the build set's lock: work on one build set is serialised. */
+  locked<T>(namespaceId: number, work: () => Promise<T>): Promise<T> {
+    return this.lock.run(`ns:${namespaceId}`, work);
+  }
+
+  /**
+   * Plans a new iteration from `recipes` (every package the planner may pull in, by pkgbase) for the
+   * `origins`, supersedes the previous one (its unfinished work is cancelled unless carried over) and
+   * puts the carried-over packages in the new repository; `settle` then dispatches what is ready. The caller holds the lock.
+   */
+  async planIteration(ns: NamespaceRow, input: { recipes: ReadonlyMap<string, PlanningRecipe>; origins: readonly string[]; reason: string }): Promise<IterationRow> {
+    const sources = [...input.recipes.values()].map((r) => r.recipe);
+    const planned = new Map([...input.recipes].map(([pkgbase, r]) => [pkgbase, { ...r, version: r.recipe.version.text }]));
+    const previous = this.store.latestIteration(ns.id);
+    const previousBuilds = previous ? this.store.builds(previous.id) : [];
+    const builds: NewBuild<BuildRow>[] = [];
+    const findings: Pick<IterationRow, 'cycles' | 'unresolved'> = { cycles: [], unresolved: [] };
+    for (const arch of this.settings.architectures) {
+      const plan = this.planFor(arch, sources, input.origins);
+      if (!plan) continue;
+      const offset = builds.length;
+      const made = iterationBuilds({
+        arch, plan, recipes: planned, previous: previousBuilds, packager: ns.packager, cycleRebuild: this.settings.cycleRebuild,
+        carriedStates: this.dispatcher.carriesInFlight ? BUILT_OR_IN_FLIGHT : BUILT_ONLY,
+      });
+      for (const build of made.builds) builds.push({ ...build, dependsOn: build.dependsOn.map((d) => d + offset) });
+      findings.cycles.push(...made.cycles);
+      findings.unresolved.push(...(plan.unresolved ?? []).map((u) => ({ arch, ...u })));
+    }
+    if (builds.length === 0) {
+      throw new BuildSetError('not_buildable', `${input.origins.join(', ')}: built on none of the configured architectures (${this.settings.architectures.join(', ')})`);
+    }
+    const carried = new Set(builds.flatMap((b) => (b.carried ? [b.carried.id] : [])));
+    const abandoned = previousBuilds.filter((b) => IN_FLIGHT.includes(b.state) && !carried.has(b.id));
+    const iteration = this.store.addIteration(ns.id, input.reason, findings, builds, abandoned.filter((b) => b.pipeline_id !== null));
+    this.log.info({ namespace: ns.name, iteration: iteration.number, builds: builds.length, carried: carried.size, cycles: findings.cycles.length, reason: input.reason }, 'planned iteration');
+    for (const old of abandoned) await this.dispatcher.cancel(old);
+    const carriedBuilt = this.store.builds(iteration.id).filter((b) => b.reused_from !== null && b.state === 'built');
+    for (const build of carriedBuilt) {
+      const files = this.store.artifacts(build.id).map((a) => ({ poolPath: this.repositories.poolPath(build.reused_from!, a.filename), filename: a.filename }));
+      await this.repositories.add(ns.name, iteration.number, build.arch, files);
+    }
+    return iteration;
+  }
+
+  /** Plans one architecture; origins not built there are left out (null when none is). */
+  private planFor(arch: string, sources: readonly SourcePackage[], origins: readonly string[]): PlanLike | null {
+    try {
+      return this.planner({ flavour: this.settings.flavour, sources }, { arch, origins });
+    } catch (error) {
+      const notBuilt = (error as { notBuilt?: string[] }).notBuilt;
+      const unknown = (error as { unknown?: string[] }).unknown;
+      if (!notBuilt?.length || unknown?.length) throw new BuildSetError('plan_failed', `planning on ${arch}: ${(error as Error).message}`);
+      const rest = origins.filter((o) => !notBuilt.includes(o));
+      return rest.length ? this.planFor(arch, sources, rest) : null;
+    }
+  }
+
+  /** Propagates states through the latest iteration and dispatches ready builds (caller holds the lock). */
+  async settle(namespaceId: number): Promise<void> {
+    const ns = this.store.namespaceById(namespaceId)!;
+    const iteration = this.store.latestIteration(namespaceId);
+    if (!iteration) return;
+    const builds = this.store.builds(iteration.id);
+    const nodes: BuildNode[] = builds.map((b) => ({ id: b.id, label: labelOf(b), state: b.state, reason: b.reason, dependsOn: b.depends_on }));
+    const changes = propagate(nodes);
+    if (changes.length) {
+      this.store.transaction(() => changes.forEach((c) => this.store.setState(c.id, c.to, c.reason)));
+      this.onPropagated(changes, builds);
+    }
+    if (ns.status !== 'active') return;
+    const after = this.store.builds(iteration.id);
+    for (const id of selectForDispatch(after, this.settings.maxInFlight)) {
+      this.store.markDispatching(id);
+      const event = await this.dispatcher.dispatch(this.store.build(id)!, { namespace: ns, iteration: iteration.number });
+      if (event && this.move(id, event)) await this.settle(namespaceId);
+    }
+  }
+
+  /** Applies `event` to a build and settles its build set when it moved (caller holds the lock). Returns whether it moved. */
+  async apply(buildId: number, event: BuildEvent): Promise<boolean> {
+    if (!this.move(buildId, event)) return false;
+    const build = this.store.build(buildId)!;
+    await this.settle(this.store.iterationById(build.iteration_id)!.namespace_id);
+    return true;
+  }
+
+  private move(buildId: number, event: BuildEvent): boolean {
+    const current = this.store.build(buildId)!;
+    const result = transition(current.state, event);
+    if (result.outcome !== 'moved') return false;
+    this.store.setState(current.id, result.state, result.reason);
+    this.log.info({ build: current.id, pkgbase: current.pkgbase, arch: current.arch, pass: current.pass, from: current.state, to: result.state, reason: result.reason ?? undefined }, 'build moved');
+    return true;
+  }
+
+  /** Puts a build's package files (already in the pool) into its iteration's repository, then records them as its artifacts. */
+  async storeArtifacts(build: BuildRow, files: readonly StoredFile[], usage?: BuildRow['resource_usage']): Promise<{ namespace: string; iteration: number }> {
+    const iteration = this.store.iterationById(build.iteration_id)!;
+    const ns = this.store.namespaceById(iteration.namespace_id)!;
+    await this.repositories.add(ns.name, iteration.number, build.arch, files);
+    const owner = build.reused_from ?? build.id;
+    this.store.transaction(() => {
+      for (const f of files) this.store.putArtifact(owner, { filename: f.filename, sha256: f.sha256, size: f.size, jobId: f.jobId });
+      if (usage) this.store.setResourceUsage(build.id, usage);
+    });
+    return { namespace: ns.name, iteration: iteration.number };
+  }
+}
+
+/** How a build is named in reasons: "pkgbase/arch", with the pass of a cycle's second pass. */
+export function labelOf(build: Pick<BuildRow, 'pkgbase' | 'arch' | 'pass'>): string {
+  return `${build.pkgbase}/${build.arch}${build.pass > 1 ? ` (pass ${build.pass})` : ''}`;
+}

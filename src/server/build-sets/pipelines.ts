@@ -1,0 +1,57 @@
+/** Following the pipelines of dispatched builds: Pipeline and Job Hooks, and a reconcile poll for hooks that went missing. */
+import { pipelineEvent } from '../../core/build-set/pipeline-event.js';
+import type { Logger } from '../../common/log.js';
+import type { GitLabClient } from '../gitlab/client.js';
+import type { BuildSetEngine } from './engine.js';
+import type { GitLabDispatcher } from './gitlab-dispatcher.js';
+
+export class PipelineTracker {
+  constructor(
+    private readonly engine: BuildSetEngine,
+    private readonly dispatcher: GitLabDispatcher,
+    private readonly gitlab: GitLabClient,
+    private readonly log: Logger,
+  ) {}
+
+  /** Applies a pipeline status GitLab reported (hook or poll) to the build that owns the pipeline. */
+  pipelineStatus(projectId: number, pipelineId: number, status: string): Promise<void> {
+    const { store } = this.engine;
+    const build = store.buildForPipeline(projectId, pipelineId);
+    if (!build) return Promise.resolve();
+    return this.engine.locked(store.namespaceOfBuild(build).id, async () => {
+      const current = store.build(build.id)!;
+      const event = pipelineEvent(status, pipelineId, current.state);
+      if (event) await this.engine.apply(current.id, event);
+    });
+  }
+
+  /** Finds or makes the pipelines of builds whose dispatch was recorded but never completed (after a crash or timeout). */
+  async resumeDispatches(): Promise<void> {
+    const { store } = this.engine;
+    for (const build of store.inFlight().filter((b) => b.pipeline_id === null && b.dispatch_started_at !== null)) {
+      const namespace = store.namespaceOfBuild(build);
+      await this.engine.locked(namespace.id, async () => {
+        const current = store.build(build.id)!;
+        if (current.pipeline_id !== null || current.state !== 'dispatched') return;
+        const event = await this.dispatcher.dispatch(current, { namespace, iteration: store.iterationById(current.iteration_id)!.number });
+        if (event) await this.engine.apply(current.id, event);
+      });
+    }
+  }
+
+  /** Polls GitLab for every build with a running pipeline (hooks can be lost) and applies what it says. */
+  async reconcile(): Promise<void> {
+    const { store } = this.engine;
+    await this.resumeDispatches();
+    for (const c of store.pendingCancellations()) await this.dispatcher.cancelPipeline(c.project_id, c.pipeline_id);
+    for (const build of store.inFlight()) {
+      if (build.pipeline_id === null) continue;
+      try {
+        const pipeline = await this.gitlab.getPipeline(build.project_id, build.pipeline_id);
+        await this.pipelineStatus(build.project_id, build.pipeline_id, pipeline.status);
+      } catch (error) {
+        this.log.warn({ build: build.id, pipeline: build.pipeline_id, error: (error as Error).message }, 'reconcile: cannot read pipeline');
+      }
+    }
+  }
+}

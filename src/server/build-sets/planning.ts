@@ -1,0 +1,116 @@
+/**
+ * Build sets made from the source index: created through the API, automatically on pushes, and for
+ * merge requests; a new iteration whenever an origin's branch or a package the set builds changes.
+ */
+import { BuildSetError, checkBuildSetName, parseOrigin, type Origin } from '../../core/build-set/origin.js';
+import type { Logger } from '../../common/log.js';
+import type { BuildStore, NamespaceKind, NamespaceRow } from '../build-store.js';
+import type { IndexedRecipe, RecipeTable, SourceIndex } from '../source-index.js';
+import type { BuildSetEngine } from './engine.js';
+
+export class BuildSets {
+  constructor(
+    private readonly engine: BuildSetEngine,
+    private readonly recipes: RecipeTable,
+    private readonly index: SourceIndex,
+    private readonly log: Logger,
+  ) {}
+
+  private get store(): BuildStore {
+    return this.engine.store;
+  }
+
+  /** Creates a build set and plans its first iteration. */
+  async create(input: { name?: string | undefined; origins: string[]; packager: string | null; kind: NamespaceKind; targetBranch?: string; mergeRequest?: { projectId: number; iid: number } }): Promise<NamespaceRow> {
+    const origins = input.origins.map(parseOrigin);
+    if (origins.length === 0) throw new BuildSetError('no_origins', 'origin_changesets: give at least one pkgbase@ref');
+    const name = input.name ?? `${origins[0]!.pkgbase}-${Date.now().toString(36)}`;
+    checkBuildSetName(name);
+    if (this.store.namespaceByName(name)) throw new BuildSetError('name_taken', `a build set named "${name}" exists already`);
+    const recipes = await this.originRecipes(origins);
+    // The distribution branch the builds target: the origin project's default branch, unless given (an MR's target).
+    const first = origins[0]!.pkgbase;
+    const targetBranch = input.targetBranch ?? this.recipes.getDefault(first)?.branch ?? recipes.get(first)!.branch;
+    const ns = this.store.createNamespace({
+      name, origin: input.origins, kind: input.kind, packager: input.packager, target_branch: targetBranch,
+      mr_project_id: input.mergeRequest?.projectId ?? null, mr_iid: input.mergeRequest?.iid ?? null,
+    });
+    try {
+      await this.newIteration(ns.id, 'created');
+    } catch (error) {
+      // A build set that cannot be planned is not kept half-made: the same request may be sent again.
+      this.store.deleteNamespaceWithoutIterations(ns.id);
+      throw error;
+    }
+    return this.store.namespaceById(ns.id)!;
+  }
+
+  /** Creates the build set `name`, or makes a new iteration of it with these origins when it exists. */
+  async startOrIterate(name: string, origins: string[], packager: string | null, kind: NamespaceKind, extra: { targetBranch?: string; mergeRequest?: { projectId: number; iid: number } } = {}): Promise<NamespaceRow> {
+    const existing = this.store.namespaceByName(name);
+    if (!existing) return this.create({ name, origins, packager, kind, ...extra });
+    origins.forEach(parseOrigin);
+    this.store.updateNamespaceOrigin(existing.id, origins, packager);
+    this.store.setNamespaceStatus(existing.id, 'active');
+    await this.newIteration(existing.id, `new commits on ${origins.join(', ')}`);
+    return this.store.namespaceById(existing.id)!;
+  }
+
+  /**
+   * After the index changed `pkgbases` on `branch`: every active build set with one of them as an
+   * origin on that branch, or (for a default branch) building one of them, gets a new iteration.
+   * Returns the pkgbases that were origins of some build set.
+   */
+  async onRecipesChanged(pkgbases: string[], branch: string, isDefault: boolean, packager: string | null): Promise<Set<string>> {
+    const changed = new Set(pkgbases);
+    const asOrigin = new Set<string>();
+    for (const ns of this.store.activeNamespaces()) {
+      const origins = ns.origin.map(parseOrigin);
+      const hit = origins.filter((o) => o.ref === branch && changed.has(o.pkgbase)).map((o) => o.pkgbase);
+      hit.forEach((p) => asOrigin.add(p));
+      let reason: string | null = hit.length ? `new commits on ${hit.map((p) => `${p}@${branch}`).join(', ')}` : null;
+      if (!reason && isDefault) {
+        const latest = this.store.latestIteration(ns.id);
+        const planned = latest ? this.store.builds(latest.id).map((b) => b.pkgbase) : [];
+        const dependency = planned.find((p) => changed.has(p) && !origins.some((o) => o.pkgbase === p));
+        if (dependency) reason = `dependency ${dependency} changed on ${branch}`;
+      }
+      if (!reason) continue;
+      if (hit.length && packager) this.store.updateNamespaceOrigin(ns.id, ns.origin, packager);
+      try {
+        await this.newIteration(ns.id, reason);
+      } catch (error) {
+        this.log.warn({ namespace: ns.name, reason, error: (error as Error).message }, 'cannot plan the new iteration');
+      }
+    }
+    return asOrigin;
+  }
+
+  /** The recipes of the origins, read from GitLab when the index has not seen that ref yet. */
+  private async originRecipes(origins: Origin[]): Promise<Map<string, IndexedRecipe>> {
+    const found = new Map<string, IndexedRecipe>();
+    for (const origin of origins) {
+      let recipe: IndexedRecipe | null | undefined = this.recipes.get(origin.pkgbase, origin.ref);
+      if (!recipe) {
+        const home = this.recipes.getDefault(origin.pkgbase) ?? this.recipes.defaults().find((r) => r.pkgbase === origin.pkgbase);
+        if (!home) throw new BuildSetError('unknown_package', `${origin.pkgbase} is not in the source index; run "quarters index sync" or check the name`);
+        recipe = await this.index.readAt(home.projectId, home.dir, origin.ref);
+        if (!recipe || recipe.pkgbase !== origin.pkgbase) throw new BuildSetError('unknown_ref', `${origin.pkgbase}@${origin.ref}: no recipe of ${origin.pkgbase} at that ref`);
+      }
+      found.set(origin.pkgbase, recipe);
+    }
+    return found;
+  }
+
+  /** Plans a new iteration of a build set from the current index (the engine cancels, carries over and dispatches). */
+  newIteration(namespaceId: number, reason: string): Promise<void> {
+    return this.engine.locked(namespaceId, async () => {
+      const ns = this.store.namespaceById(namespaceId)!;
+      const originRecipes = await this.originRecipes(ns.origin.map(parseOrigin));
+      const universe = new Map(this.recipes.defaults().map((r) => [r.pkgbase, r]));
+      for (const [pkgbase, recipe] of originRecipes) universe.set(pkgbase, recipe);
+      await this.engine.planIteration(ns, { recipes: universe, origins: [...originRecipes.keys()], reason });
+      await this.engine.settle(ns.id);
+    });
+  }
+}
