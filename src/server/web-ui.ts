@@ -28,8 +28,11 @@ export function webUiRoutes(deps: { store: BuildStore }): Hono {
     const ns = deps.store.namespaceByName(c.req.param('name'));
     if (!ns) throw new ApiError(404, 'not_found', `no build set named "${c.req.param('name')}"`);
     const latest = deps.store.latestIteration(ns.id);
+    const cycles = (latest?.cycles ?? []).map(
+      (c) => html`<li>${c.arch}: ${c.members.join(' ⇄ ')}, built in the order ${c.build_order.join(', ')}; cut: ${c.cut_edges.map((e) => `${e.from} → ${e.to}`).join(', ')} (from the distribution)${c.rebuild === 'once' ? ', then every member once more' : ''}</li>`,
+    );
     const rows = (latest ? deps.store.builds(latest.id) : []).map(
-      (b) => html`<tr><td>${b.pkgbase}</td><td>${b.arch}</td><td>${b.version}</td><td class="${b.state}">${b.state}</td><td>${b.reason ?? ''}</td>
+      (b) => html`<tr><td>${b.pkgbase}${b.pass > 1 ? ` (pass ${b.pass})` : ''}</td><td>${b.arch}</td><td>${b.version}</td><td class="${b.state}">${b.state}</td><td>${b.reason ?? ''}</td>
         <td>${b.pipeline_url ? html`<a href="${b.pipeline_url}">#${b.pipeline_id}</a>` : '-'}</td></tr>`,
     );
     return c.html(
@@ -37,6 +40,7 @@ export function webUiRoutes(deps: { store: BuildStore }): Hono {
         ns.name,
         html`<p>${ns.origin.join(', ')} · iteration ${latest?.number ?? '-'} · packager ${ns.packager ?? '-'} ·
           <a href="/repos/${encodeURIComponent(ns.name)}/latest/">repository</a></p>
+        ${cycles.length ? html`<p>Dependency cycles:</p><ul>${cycles}</ul>` : ''}
         <table><tr><th>pkgbase</th><th>arch</th><th>version</th><th>state</th><th>reason</th><th>pipeline</th></tr>${rows}</table>`,
       ),
     );
