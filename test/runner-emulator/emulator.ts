@@ -69,6 +69,8 @@ export interface EmulatorOptions {
   jobTimeoutMs?: number;
   /** Aborting cancels the job (as pressing Cancel in GitLab). */
   cancel?: AbortSignal;
+  /** Told of the job log as it grows (the runner's live trace); the whole log is in the result too. */
+  onTrace?: (text: string) => void;
   /** Called when a command starts; `pid` leads its process group. */
   onCommand?: (verb: string, stage: string | null, pid: number) => void;
 }
@@ -126,6 +128,10 @@ export async function runJob(job: EmulatedJob, options: EmulatorOptions): Promis
   if (artifactsDir) await chmod(artifactsDir, 0o777);
   const commands: CommandRecord[] = [];
   let trace = '';
+  const appendTrace = (text: string): void => {
+    trace += text;
+    options.onTrace?.(text);
+  };
   let cleanupLog = '';
   let jobEnv: Record<string, string> = {};
   const token = job.token ?? `glcbt-${job.id}-secret-job-token`;
@@ -171,12 +177,12 @@ export async function runJob(job: EmulatedJob, options: EmulatorOptions): Promis
       let stdout = '';
       child.stdout.on('data', (c: Buffer) => {
         if (sink === 'stdout') stdout += c.toString();
-        else if (sink === 'trace') trace += c.toString();
+        else if (sink === 'trace') appendTrace(c.toString());
         else cleanupLog += c.toString();
       });
       child.stderr.on('data', (c: Buffer) => {
         if (sink === 'cleanup') cleanupLog += c.toString();
-        else trace += c.toString();
+        else appendTrace(c.toString());
       });
       if (child.pid !== undefined) options.onCommand?.(verb, stage, child.pid);
       let graceful: NodeJS.Timeout | undefined;
@@ -259,7 +265,7 @@ export async function runJob(job: EmulatedJob, options: EmulatorOptions): Promis
       prepared = true;
       break;
     }
-    trace += `emulator: ${error.message}\n`;
+    appendTrace(`emulator: ${error.message}\n`);
     if (error.kind === 'build' || error.kind === 'canceled' || error.kind === 'timed_out' || attempt === 2) {
       outcome = error.kind === 'build' ? 'script_failure' : error.kind === 'system' ? 'system_failure' : error.kind === 'unknown' ? 'unknown_failure' : error.kind;
       break;
@@ -271,7 +277,7 @@ export async function runJob(job: EmulatedJob, options: EmulatorOptions): Promis
   if (prepared) {
     const toOutcome = (error: unknown): Outcome => {
       if (!(error instanceof StageError)) throw error;
-      trace += `emulator: ${error.message}\n`;
+      appendTrace(`emulator: ${error.message}\n`);
       return ({ build: 'script_failure', system: 'system_failure', unknown: 'unknown_failure', canceled: 'canceled', timed_out: 'timed_out' } as const)[error.kind];
     };
     const cache = job.cachePaths ?? [];

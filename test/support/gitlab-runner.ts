@@ -61,6 +61,8 @@ export interface GitLabRunnerOptions {
   checkIntervalMs?: number;
   /** The job timeout (GitLab's default is 1 h). */
   jobTimeoutMs?: number;
+  /** Told of every job once it has finished, with its trace. */
+  onJobFinished?: (record: RunnerJobRecord) => void;
 }
 
 /** A job the runner ran, with its trace. */
@@ -77,7 +79,7 @@ export interface RunnerJobRecord {
   /** What the double's job ended as. */
   status: 'running' | 'success' | 'failed' | 'canceled';
   failureReason: string | null;
-  /** The job log: the runner's own lines and every executor command's output but cleanup's. */
+  /** The job log, growing while the job runs: the runner's own lines and every executor command's output but cleanup's. */
   trace: string;
   cleanupLog: string;
   startedAt: number;
@@ -152,6 +154,7 @@ export function startGitLabRunner(options: GitLabRunnerOptions): GitLabRunner {
       entry.done = execute(job, project, record, abort.signal).finally(() => {
         record.finishedAt = Date.now();
         running.delete(job.id);
+        options.onJobFinished?.(record);
         tick();
       });
     }
@@ -194,9 +197,12 @@ export function startGitLabRunner(options: GitLabRunnerOptions): GitLabRunner {
         ...(definition.after_script ? { afterScript: definition.after_script } : {}),
         ...(definition.artifacts?.paths ? { artifactPaths: definition.artifacts.paths } : {}),
       };
-      const result = await runJob(emulated, { executor: options.executor, env: options.env, cancel, ...(options.jobTimeoutMs ? { jobTimeoutMs: options.jobTimeoutMs } : {}) });
+      const result = await runJob(emulated, {
+        executor: options.executor, env: options.env, cancel,
+        onTrace: (text) => (record.trace += text),
+        ...(options.jobTimeoutMs ? { jobTimeoutMs: options.jobTimeoutMs } : {}),
+      });
       outcome = result.outcome;
-      record.trace += result.trace;
       record.cleanupLog = result.cleanupLog;
       if (result.artifactsDir) artifactDirs.push(result.artifactsDir);
     } catch (error) {

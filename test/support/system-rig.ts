@@ -97,7 +97,7 @@ export async function startSystemRig(options: { concurrent?: number } = {}): Pro
     const gitlab = await startGitLabDouble();
     teardown.push(() => gitlab.close());
 
-    // The server's log, kept for failure reports (QUARTERS_TEST_LOG=1 prints it as well).
+    // The server's log, kept for failure reports (QUARTERS_TEST_LOG=1 prints it, and every job's trace, as well).
     const serverLog: string[] = [];
     const log = pino({ level: 'info' }, new Writable({
       write(chunk: Buffer, _encoding, done) {
@@ -154,6 +154,7 @@ export async function startSystemRig(options: { concurrent?: number } = {}): Pro
       // In a deployment this is a CI/CD variable of the packages group: the test base has Debian's
       // makepkg but no Arch repositories, so dependencies pacman cannot install are left to --nodeps.
       variables: { QUARTERS_ALLOW_UNVERIFIED_DEPS: '1' },
+      ...(process.env.QUARTERS_TEST_LOG ? { onJobFinished: (job) => process.stderr.write(`--- job ${job.jobId} (${job.projectPath}, slot ${job.concurrentId}/${job.concurrentProjectId}): ${job.status}\n${job.trace}`) } : {}),
     });
     teardown.push(() => runner.stop());
 

@@ -6,6 +6,7 @@
  * the Pipeline Hook settles the build → the build set's repository serves the package.
  */
 import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import type { ArchRecipe } from '../support/arch-recipe.js';
@@ -34,8 +35,10 @@ async function repoFile(rig: SystemRig, namespace: string, file: string): Promis
   return Buffer.from(await response.arrayBuffer());
 }
 
-/** The `desc` entry of a package in a pacman database (a tar archive, compressed or not). */
-async function dbEntry(db: Buffer, entry: string): Promise<string> {
+/** The `desc` entry of a package in a pacman database (a tar archive, gzipped as repo-add writes it, or not). */
+async function dbEntry(compressed: Buffer, entry: string): Promise<string> {
+  // tar detects compression only in files it can seek, not on a pipe.
+  const db = compressed[0] === 0x1f && compressed[1] === 0x8b ? gunzipSync(compressed) : compressed;
   const listed = await execa('tar', ['-tf', '-'], { input: db });
   expect(listed.stdout.split('\n'), 'the entries of quarters.db').toContain(`${entry}/desc`);
   return (await execa('tar', ['-xOf', '-', `${entry}/desc`], { input: db })).stdout;
@@ -140,4 +143,23 @@ describe.skipIf(skip)('the whole system: push → pipeline → runner → execut
       await expectPublished(rig, 'auto-qa', qbBuild, '1.0-1');
     });
   }, 1_200_000);
+
+  it('runs the jobs of two build sets at once, each in its own runner slot', async () => {
+    await timed('case 3: two packages at once', async () => {
+      const [qx, qy] = await rig.addArchPackages(shipping('qx', '1.0-1'), shipping('qy', '1.0-1'));
+      await rig.pushVersion(qx!, shipping('qx', '1.0-2'));
+      await rig.pushVersion(qy!, shipping('qy', '1.0-2'));
+      const [xBuilds, yBuilds] = await Promise.all([rig.waitForSettled('auto-qx', SETTLE_MS), rig.waitForSettled('auto-qy', SETTLE_MS)]);
+      expect([...xBuilds, ...yBuilds].map((b) => [b.pkgbase, b.state]), rig.report()).toEqual([['qx', 'built'], ['qy', 'built']]);
+
+      const jobs = [xBuilds[0]!, yBuilds[0]!].map((b) => rig.runner.job(rig.gitlab.state.pipeline(b.pipeline_id!).jobIds[0]!)!);
+      // They overlapped, in distinct CI_CONCURRENT_IDs; each is its project's only job, so both have CI_CONCURRENT_PROJECT_ID 0.
+      expect(jobs[0]!.startedAt).toBeLessThan(jobs[1]!.finishedAt!);
+      expect(jobs[1]!.startedAt).toBeLessThan(jobs[0]!.finishedAt!);
+      expect(jobs.map((j) => j.concurrentId).sort()).toEqual([0, 1]);
+      expect(jobs.map((j) => j.concurrentProjectId)).toEqual([0, 0]);
+      await expectPublished(rig, 'auto-qx', xBuilds[0]!, '1.0-2');
+      await expectPublished(rig, 'auto-qy', yBuilds[0]!, '1.0-2');
+    });
+  }, 600_000);
 });
