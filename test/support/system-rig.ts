@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
+import type { BuildState } from '../../src/core/build-state.js';
 import { serverConfigSchema } from '../../src/core/server-config.js';
 import { createServer, type QuartersServer } from '../../src/server/server.js';
 import { startGitLabDouble, type DoubleProject, type DoubleUser, type GitLabDouble, type PushResult } from '../gitlab-double/index.js';
@@ -40,14 +41,14 @@ export interface BuildView {
   pkgbase: string;
   arch: string;
   version: string;
-  state: string;
+  state: BuildState;
   reason: string | null;
   pipeline_id: number | null;
   artifacts: { filename: string; sha256: string; size: number }[];
 }
 
 /** States a build does not leave by itself. */
-const SETTLED = new Set(['built', 'failed', 'dependency-failed', 'cancelled', 'superseded']);
+const SETTLED: ReadonlySet<string> = new Set<BuildState>(['built', 'failed', 'dependency-failed', 'cancelled', 'superseded']);
 
 export interface SystemRig {
   gitlab: GitLabDouble;
