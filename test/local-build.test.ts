@@ -14,6 +14,7 @@ import { execa, type ResultPromise } from 'execa';
 import { BuildStore, type BuildRow } from '../src/server/build-store.js';
 import { openDatabase } from '../src/server/database.js';
 import { archBaseSkipReason, archBaseTarball } from './support/arch-base.js';
+import { archBundleFiles } from './support/arch-recipe.js';
 import { containerSkipReason, reportSkip } from './support/capabilities.js';
 import { createExecutorFixture, EXECUTOR, type ExecutorFixture } from './support/executor-fixture.js';
 import { mountsMentioning, processesWith } from './support/processes.js';
@@ -37,16 +38,14 @@ interface Recipe {
 async function writeBundle(root: string, pkgbase: string, recipe: Recipe): Promise<string> {
   const dir = join(root, pkgbase);
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'PKGBUILD'), [
-    `pkgname=${pkgbase}`, 'pkgver=1.0', 'pkgrel=1', `pkgdesc='${pkgbase} for the local build test'`, "arch=('any')",
-    ...(recipe.depends ? [`depends=('${recipe.depends}')`] : []),
-    ...(recipe.build ? ['build() {', `  ${recipe.build}`, '}'] : []),
-    'package() {', `  ${recipe.package}`, '}', '',
-  ].join('\n'));
-  await writeFile(join(dir, '.SRCINFO'), [
-    `pkgbase = ${pkgbase}`, `\tpkgdesc = ${pkgbase} for the local build test`, '\tpkgver = 1.0', '\tpkgrel = 1', '\tarch = any',
-    ...(recipe.depends ? [`\tdepends = ${recipe.depends}`] : []), '', `pkgname = ${pkgbase}`, '',
-  ].join('\n'));
+  const files = archBundleFiles({
+    pkgbase,
+    pkgdesc: `${pkgbase} for the local build test`,
+    depends: recipe.depends ? [recipe.depends] : [],
+    ...(recipe.build ? { build: [recipe.build] } : {}),
+    package: [recipe.package],
+  });
+  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
   return dir;
 }
 

@@ -22,7 +22,8 @@
  *
  * Simplifications: the scripts are small bash scripts in the runner's shape (`: | eval $'...'`
  * with the variables exported), not the runner's full generated shell; get_sources clones with
- * plain git from a local repository; cache and artifact stages are shell stand-ins for the
+ * plain git from a local repository (and, given `checkout`, fetches that ref and checks it out, as
+ * the runner fetches refs/pipelines/ID and checks out the pipeline's commit); cache and artifact stages are shell stand-ins for the
  * gitlab-runner helper (tar into the cache directory); commands run in a new session (setsid)
  * rather than only a new process group; retry intervals are configurable (3 s in the runner).
  */
@@ -35,13 +36,18 @@ export interface EmulatedJob {
   id: number;
   projectId: number;
   projectPath?: string;
+  /** CI_CONCURRENT_ID: the job's slot among all the runner's running jobs. */
   concurrentId?: number;
+  /** CI_CONCURRENT_PROJECT_ID: its slot among the runner's running jobs of the same project; defaults to concurrentId. */
+  concurrentProjectId?: number;
   runnerShortToken?: string;
   token?: string;
   /** Job variables (from .gitlab-ci.yml and the pipeline): exported in every script and passed as CUSTOM_ENV_*. */
   variables?: Record<string, string>;
   /** A local git repository get_sources clones; absent: get_sources only creates the project directory. */
   repository?: string;
+  /** A ref of `repository` (e.g. refs/pipelines/ID) that get_sources fetches and checks out; absent: the clone's HEAD. */
+  checkout?: string;
   /** The job's `script` lines; each step is its own stage (step_script, step_release...). */
   steps: { name: string; script: string[] }[];
   afterScript?: string[];
@@ -63,6 +69,8 @@ export interface EmulatorOptions {
   jobTimeoutMs?: number;
   /** Aborting cancels the job (as pressing Cancel in GitLab). */
   cancel?: AbortSignal;
+  /** Told of the job log as it grows (the runner's live trace); the whole log is in the result too. */
+  onTrace?: (text: string) => void;
   /** Called when a command starts; `pid` leads its process group. */
   onCommand?: (verb: string, stage: string | null, pid: number) => void;
 }
@@ -120,6 +128,10 @@ export async function runJob(job: EmulatedJob, options: EmulatorOptions): Promis
   if (artifactsDir) await chmod(artifactsDir, 0o777);
   const commands: CommandRecord[] = [];
   let trace = '';
+  const appendTrace = (text: string): void => {
+    trace += text;
+    options.onTrace?.(text);
+  };
   let cleanupLog = '';
   let jobEnv: Record<string, string> = {};
   const token = job.token ?? `glcbt-${job.id}-secret-job-token`;
@@ -136,7 +148,7 @@ export async function runJob(job: EmulatedJob, options: EmulatorOptions): Promis
     CI_PROJECT_ID: String(job.projectId),
     CI_PROJECT_PATH: projectPath,
     CI_CONCURRENT_ID: String(job.concurrentId ?? 0),
-    CI_CONCURRENT_PROJECT_ID: String(job.concurrentId ?? 0),
+    CI_CONCURRENT_PROJECT_ID: String(job.concurrentProjectId ?? job.concurrentId ?? 0),
     CI_RUNNER_SHORT_TOKEN: job.runnerShortToken ?? 'emulatr1',
     CI_SERVER_URL: 'https://gitlab.example.org',
     CI_REPOSITORY_URL: `https://gitlab-ci-token:${token}@gitlab.example.org/${projectPath}.git`,
@@ -165,12 +177,12 @@ export async function runJob(job: EmulatedJob, options: EmulatorOptions): Promis
       let stdout = '';
       child.stdout.on('data', (c: Buffer) => {
         if (sink === 'stdout') stdout += c.toString();
-        else if (sink === 'trace') trace += c.toString();
+        else if (sink === 'trace') appendTrace(c.toString());
         else cleanupLog += c.toString();
       });
       child.stderr.on('data', (c: Buffer) => {
         if (sink === 'cleanup') cleanupLog += c.toString();
-        else trace += c.toString();
+        else appendTrace(c.toString());
       });
       if (child.pid !== undefined) options.onCommand?.(verb, stage, child.pid);
       let graceful: NodeJS.Timeout | undefined;
@@ -242,7 +254,7 @@ export async function runJob(job: EmulatedJob, options: EmulatorOptions): Promis
     }
     if (!error) {
       const buildsDir = String(config?.builds_dir ?? '/builds');
-      projectDir = config?.builds_dir_is_shared ? join(buildsDir, String(job.runnerShortToken ?? 'emulatr1'), String(job.concurrentId ?? 0), projectPath) : join(buildsDir, projectPath);
+      projectDir = config?.builds_dir_is_shared ? join(buildsDir, String(job.runnerShortToken ?? 'emulatr1'), String(job.concurrentProjectId ?? job.concurrentId ?? 0), projectPath) : join(buildsDir, projectPath);
       // As the runner's StartBuild: from here on (prepare, run, cleanup) the job's directories are job variables too.
       variables.CI_BUILDS_DIR = buildsDir;
       variables.CI_PROJECT_DIR = projectDir;
@@ -253,7 +265,7 @@ export async function runJob(job: EmulatedJob, options: EmulatorOptions): Promis
       prepared = true;
       break;
     }
-    trace += `emulator: ${error.message}\n`;
+    appendTrace(`emulator: ${error.message}\n`);
     if (error.kind === 'build' || error.kind === 'canceled' || error.kind === 'timed_out' || attempt === 2) {
       outcome = error.kind === 'build' ? 'script_failure' : error.kind === 'system' ? 'system_failure' : error.kind === 'unknown' ? 'unknown_failure' : error.kind;
       break;
@@ -265,7 +277,7 @@ export async function runJob(job: EmulatedJob, options: EmulatorOptions): Promis
   if (prepared) {
     const toOutcome = (error: unknown): Outcome => {
       if (!(error instanceof StageError)) throw error;
-      trace += `emulator: ${error.message}\n`;
+      appendTrace(`emulator: ${error.message}\n`);
       return ({ build: 'script_failure', system: 'system_failure', unknown: 'unknown_failure', canceled: 'canceled', timed_out: 'timed_out' } as const)[error.kind];
     };
     const cache = job.cachePaths ?? [];
@@ -274,9 +286,10 @@ export async function runJob(job: EmulatedJob, options: EmulatorOptions): Promis
     let stepsError: Outcome | null = null;
     try {
       await runStage('prepare_script', ['echo "Running on $(hostname) via the quarters runner emulator..."']);
+      const checkout = job.checkout === undefined ? [] : [`git fetch -q origin ${ansiQuote(`+${job.checkout}:${job.checkout}`)}`, `git checkout -q -f ${ansiQuote(job.checkout)}`];
       await runStage('get_sources', job.repository
         // As the runner, the remote keeps the token-bearing CI_REPOSITORY_URL.
-        ? ['rm -rf "$CI_PROJECT_DIR"', `git clone -q ${job.repository} "$CI_PROJECT_DIR"`, 'cd "$CI_PROJECT_DIR"', 'git remote set-url origin "$CI_REPOSITORY_URL"', 'mkdir -p "$CI_PROJECT_DIR.tmp" && echo "$CI_JOB_TOKEN" > "$CI_PROJECT_DIR.tmp/CREDENTIALS"', 'echo "Checked out $(git rev-parse --short HEAD)"']
+        ? ['rm -rf "$CI_PROJECT_DIR"', `git clone -q ${job.checkout === undefined ? '' : '--no-checkout '}${job.repository} "$CI_PROJECT_DIR"`, 'cd "$CI_PROJECT_DIR"', ...checkout, 'git remote set-url origin "$CI_REPOSITORY_URL"', 'mkdir -p "$CI_PROJECT_DIR.tmp" && echo "$CI_JOB_TOKEN" > "$CI_PROJECT_DIR.tmp/CREDENTIALS"', 'echo "Checked out $(git rev-parse --short HEAD)"']
         : ['mkdir -p "$CI_PROJECT_DIR"']);
       if (cache.length) await runStage('restore_cache', ['cd "$CI_PROJECT_DIR"', `if [ -f ${ansiQuote(cacheFile)} ]; then tar -xf ${ansiQuote(cacheFile)}; echo "Successfully extracted cache"; fi`]);
       try {
