@@ -2,7 +2,7 @@
  * Build sets (namespaces): creating them, planning iterations, moving builds through the state
  * machine, propagating, and dispatching what is ready. Work on one build set is serialised.
  */
-import { propagate, selectForDispatch, transition, type BuildEvent, type BuildNode } from '../core/build-state.js';
+import { accountsForRecipe, propagate, selectForDispatch, transition, type BuildEvent, type BuildNode } from '../core/build-state.js';
 import type { Flavour } from '../core/recipe/model.js';
 import type { Logger } from '../common/log.js';
 import { BuildStore, type BuildRow, type NamespaceKind, type NamespaceRow, type NewBuild } from './build-store.js';
@@ -116,33 +116,41 @@ export class BuildSets {
   }
 
   /**
-   * After the index changed `pkgbases` on `branch`: every active build set with one of them as an
-   * origin on that branch, or (for a default branch) building one of them, gets a new iteration.
-   * Returns the pkgbases that were origins of some build set.
+   * After a push of `pkgbases` on `branch`: every active build set with one of them as an origin on
+   * that branch, or (for a default branch) building one of them, gets a new iteration, unless its latest
+   * iteration already builds it at the commit `indexed` gives (pkgbase → recipe commit; a pkgbase not in
+   * it, or no map, counts as changed). Returns the pkgbases that are origins of some build set, and the
+   * build sets that got a new iteration.
    */
-  async onRecipesChanged(pkgbases: string[], branch: string, isDefault: boolean, packager: string | null): Promise<Set<string>> {
+  async onRecipesChanged(pkgbases: string[], branch: string, isDefault: boolean, packager: string | null, indexed?: ReadonlyMap<string, string>): Promise<{ origins: Set<string>; advanced: string[] }> {
     const changed = new Set(pkgbases);
     const asOrigin = new Set<string>();
+    const advanced: string[] = [];
     for (const ns of this.store.activeNamespaces()) {
+      const latest = this.store.latestIteration(ns.id);
+      const latestBuilds = latest ? this.store.builds(latest.id) : [];
+      const accounted = new Set(latestBuilds.filter((b) => accountsForRecipe(b.state, true)).map((b) => `${b.pkgbase}@${b.sha}`));
+      const news = new Set(pkgbases.filter((p) => indexed?.get(p) === undefined || !accounted.has(`${p}@${indexed.get(p)}`)));
       const origins = (JSON.parse(ns.origin) as string[]).map(parseOrigin);
       const hit = origins.filter((o) => o.ref === branch && changed.has(o.pkgbase)).map((o) => o.pkgbase);
       hit.forEach((p) => asOrigin.add(p));
-      let reason: string | null = hit.length ? `new commits on ${hit.map((p) => `${p}@${branch}`).join(', ')}` : null;
+      const moved = hit.filter((p) => news.has(p));
+      let reason: string | null = moved.length ? `new commits on ${moved.map((p) => `${p}@${branch}`).join(', ')}` : null;
       if (!reason && isDefault) {
-        const latest = this.store.latestIteration(ns.id);
-        const planned = latest ? this.store.builds(latest.id).map((b) => b.pkgbase) : [];
-        const dependency = planned.find((p) => changed.has(p) && !origins.some((o) => o.pkgbase === p));
+        const planned = latestBuilds.map((b) => b.pkgbase);
+        const dependency = planned.find((p) => news.has(p) && !origins.some((o) => o.pkgbase === p));
         if (dependency) reason = `dependency ${dependency} changed on ${branch}`;
       }
       if (!reason) continue;
-      if (hit.length && packager) this.store.updateNamespaceOrigin(ns.id, JSON.parse(ns.origin) as string[], packager);
+      if (moved.length && packager) this.store.updateNamespaceOrigin(ns.id, JSON.parse(ns.origin) as string[], packager);
       try {
         await this.newIteration(ns.id, reason);
+        advanced.push(ns.name);
       } catch (error) {
         this.log.warn({ namespace: ns.name, reason, error: (error as Error).message }, 'cannot plan the new iteration');
       }
     }
-    return asOrigin;
+    return { origins: asOrigin, advanced };
   }
 
   /** The recipes of the origins, read from GitLab when the index has not seen that ref yet. */

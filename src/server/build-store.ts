@@ -79,6 +79,17 @@ export interface NewBuild {
   carried?: BuildRow;
 }
 
+/** A build of one recipe version, with where it belongs: what decides whether a push of that version needs a build. */
+export interface RecipeBuild {
+  id: number;
+  state: BuildState;
+  namespace: string;
+  iterationId: number;
+  iteration: number;
+  /** Whether its iteration is the latest of its build set (not superseded). */
+  live: boolean;
+}
+
 const now = (): string => new Date().toISOString();
 
 /** The build-set tables, as operations. */
@@ -306,5 +317,17 @@ export class BuildStore {
     return this.db
       .prepare('SELECT b.state AS state, count(*) AS n FROM builds b JOIN iterations i ON i.id = b.iteration_id WHERE i.superseded_at IS NULL GROUP BY b.state')
       .all() as { state: string; n: number }[];
+  }
+
+  /** The builds of `pkgbase` at recipe commit `sha` in the server's build sets (local ones aside), newest first. */
+  buildsOfRecipe(pkgbase: string, sha: string): RecipeBuild[] {
+    const rows = this.db
+      .prepare(
+        `SELECT b.id AS id, b.state AS state, n.name AS namespace, i.id AS iteration_id, i.number AS iteration, i.superseded_at IS NULL AS live
+         FROM builds b JOIN iterations i ON i.id = b.iteration_id JOIN namespaces n ON n.id = i.namespace_id
+         WHERE b.pkgbase = ? AND b.sha = ? AND n.kind != 'local' ORDER BY b.id DESC`,
+      )
+      .all(pkgbase, sha) as { id: number; state: BuildState; namespace: string; iteration_id: number; iteration: number; live: number }[];
+    return rows.map((r) => ({ id: r.id, state: r.state, namespace: r.namespace, iterationId: r.iteration_id, iteration: r.iteration, live: r.live === 1 }));
   }
 }

@@ -112,6 +112,10 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (project_id, pipeline_id)
   );
   `,
+  // 3: a push asks whether a recipe version (pkgbase at a commit) is built or on its way.
+  `
+  CREATE INDEX builds_recipe ON builds (pkgbase, sha);
+  `,
 ];
 
 /** The schema version this code expects. */
