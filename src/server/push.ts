@@ -98,7 +98,11 @@ export async function handlePush(push: PushHook, deps: PushDeps): Promise<void> 
   const { origins, advanced } = touched.length
     ? await deps.buildSets.onRecipesChanged(touched, branch, isDefault, packager, new Map(result.current.map((r) => [r.pkgbase, r.sha])))
     : { origins: new Set<string>(), advanced: [] };
-  const fresh = isDefault && deps.settings.autoRebuild ? result.current.filter((r) => !accounted.get(r.pkgbase) && !origins.has(r.pkgbase)).map((r) => r.pkgbase) : [];
+  // A build set with the package as an origin rebuilds it; unless it could not be planned (an origin of
+  // it is gone, say), and then the automatic build set does.
+  const fresh = isDefault && deps.settings.autoRebuild
+    ? result.current.filter((r) => !accounted.get(r.pkgbase) && !(origins.has(r.pkgbase) && accountingBuild(store, r))).map((r) => r.pkgbase)
+    : [];
   const started = fresh.length ? await startAutoRebuild(fresh, branch, push, packager, deps) : false;
   if (advanced.length === 0 && !started) {
     deps.log.info({ ...at, why: whyNothing(result, accounted, origins, { branch, project, autoRebuild: deps.settings.autoRebuild }) }, 'push builds nothing');
@@ -130,8 +134,9 @@ function whyNothing(
   const clauses = result.current.map((r) => {
     const build = accounted.get(r.pkgbase);
     if (build) return `${r.pkgbase}@${r.sha.slice(0, 12)} is ${build.state} in ${build.namespace} iteration ${build.iteration}`;
-    if (origins.has(r.pkgbase)) return `${r.pkgbase}: the build sets it is an origin of could not be planned`;
-    if (branch !== project.defaultBranch) return `${branch} is not the default branch (${project.defaultBranch ?? 'none'}), and no build set builds ${r.pkgbase}@${branch}`;
+    const automatic = branch === project.defaultBranch && context.autoRebuild;
+    if (origins.has(r.pkgbase) && !automatic) return `${r.pkgbase}@${branch}: the build sets with it as origin could not be planned`;
+    if (branch !== project.defaultBranch) return `${branch} is not the default branch (${project.defaultBranch ?? 'none'}), and no build set has ${r.pkgbase}@${branch} as origin`;
     if (!context.autoRebuild) return `auto_rebuild is off, and no build set builds ${r.pkgbase}`;
     return `${r.pkgbase}: the automatic rebuild could not be planned`;
   });
