@@ -3,6 +3,7 @@ import { loadConfigFile } from '../common/config-file.js';
 import { createLogger } from '../common/log.js';
 import { SERVER_SECRET_KEYS, serverConfigSchema } from '../core/server-config.js';
 import { createServer } from '../server/server.js';
+import { describeUnreadable } from '../server/source-index.js';
 import { CommandError, UsageError, type Command } from './command.js';
 import { configPath, parseOptions } from './options.js';
 
@@ -17,9 +18,10 @@ export const command: Command = {
     const server = createServer(config, { log: createLogger({ name: 'quarters-index', level: 'warn' }) });
     try {
       const result = await server.index.syncAll();
-      for (const problem of result.problems) process.stderr.write(`quarters: ${problem}\n`);
-      process.stdout.write(`${result.updated.length} recipes indexed, ${result.removed.length} removed, ${result.problems.length} unreadable\n`);
-      return result.problems.length ? 1 : 0;
+      // Everything readable is indexed first; then each project or recipe that is not is named, and the exit status says so.
+      for (const unreadable of result.unreadable) process.stderr.write(`quarters: not indexed: ${describeUnreadable(unreadable)}\n`);
+      process.stdout.write(`${result.updated.length} recipes indexed, ${result.removed.length} removed, ${result.unreadable.length} unreadable\n`);
+      return result.unreadable.length ? 1 : 0;
     } finally {
       await server.close();
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BUILD_STATES, propagate, selectForDispatch, transition, type BuildEvent, type BuildNode, type BuildState } from './build-state.js';
+import { accountsForRecipe, BUILD_STATES, propagate, selectForDispatch, transition, type BuildEvent, type BuildNode, type BuildState } from './build-state.js';
 
 const EVENTS: BuildEvent[] = [
   { type: 'dependencies-built' },
@@ -96,5 +96,14 @@ describe('selectForDispatch', () => {
     expect(selectForDispatch(builds, 4)).toEqual([2, 5]);
     expect(selectForDispatch(builds, 2)).toEqual([]);
     expect(selectForDispatch(builds, 10)).toEqual([2, 5, 6]);
+  });
+});
+
+describe('accountsForRecipe', () => {
+  it('counts a built build in any iteration, and one on its way only in a live iteration', () => {
+    const live = BUILD_STATES.filter((s) => accountsForRecipe(s, true));
+    const superseded = BUILD_STATES.filter((s) => accountsForRecipe(s, false));
+    expect(live).toEqual(['blocked', 'ready', 'dispatched', 'building', 'built']);
+    expect(superseded).toEqual(['built']);
   });
 });

@@ -37,6 +37,16 @@ export type Transition =
 export const IN_FLIGHT: readonly BuildState[] = ['dispatched', 'building'];
 /** States that no longer change by themselves (a retry or a pipeline re-run may still move some). */
 export const SETTLED: readonly BuildState[] = ['built', 'failed', 'dependency-failed', 'cancelled', 'superseded'];
+/** States of a build on its way to being built: waiting for its dependencies, or with a pipeline (being) made. */
+export const ON_ITS_WAY: readonly BuildState[] = ['blocked', 'ready', 'dispatched', 'building'];
+
+/**
+ * Whether a build accounts for its recipe version: built (in any iteration), or on its way to it in a
+ * live (not superseded) iteration. A push of a recipe version some build accounts for needs no new build.
+ */
+export function accountsForRecipe(state: BuildState, iterationLive: boolean): boolean {
+  return state === 'built' || (iterationLive && ON_ITS_WAY.includes(state));
+}
 
 const waiting: readonly BuildState[] = ['blocked', 'ready', 'dependency-failed'];
 

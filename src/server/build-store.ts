@@ -86,6 +86,17 @@ function iterationOf(row: Stored<IterationRow, 'cycles' | 'unresolved'> | undefi
   return row && { ...row, cycles: JSON.parse(row.cycles ?? '[]') as CycleFinding[], unresolved: JSON.parse(row.unresolved ?? '[]') as IterationRow['unresolved'] };
 }
 
+/** A build of one recipe version, with where it belongs: what decides whether a push of that version needs a build. */
+export interface RecipeBuild {
+  id: number;
+  state: BuildState;
+  namespace: string;
+  iterationId: number;
+  iteration: number;
+  /** Whether its iteration is the latest of its build set (not superseded). */
+  live: boolean;
+}
+
 /** The build-set tables, as operations. */
 export class BuildStore {
   constructor(readonly db: Db) {}
@@ -316,5 +327,21 @@ export class BuildStore {
     return this.db
       .prepare('SELECT b.state AS state, count(*) AS n FROM builds b JOIN iterations i ON i.id = b.iteration_id WHERE i.superseded_at IS NULL GROUP BY b.state')
       .all() as { state: string; n: number }[];
+  }
+
+  /**
+   * The builds of `pkgbase` at recipe commit `sha` made from `branch` in the server's build sets (local ones
+   * aside), newest first. A merge request's builds are of its source branch: once merged, the target branch
+   * builds the same commit in its own build set, whose repository outlives the merge request's.
+   */
+  buildsOfRecipe(pkgbase: string, sha: string, branch: string): RecipeBuild[] {
+    const rows = this.db
+      .prepare(
+        `SELECT b.id AS id, b.state AS state, n.name AS namespace, i.id AS iteration_id, i.number AS iteration, i.superseded_at IS NULL AS live
+         FROM builds b JOIN iterations i ON i.id = b.iteration_id JOIN namespaces n ON n.id = i.namespace_id
+         WHERE b.pkgbase = ? AND b.sha = ? AND b.ref = ? AND n.kind != 'local' ORDER BY b.id DESC`,
+      )
+      .all(pkgbase, sha, branch) as { id: number; state: BuildState; namespace: string; iteration_id: number; iteration: number; live: number }[];
+    return rows.map((r) => ({ id: r.id, state: r.state, namespace: r.namespace, iterationId: r.iteration_id, iteration: r.iteration, live: r.live === 1 }));
   }
 }

@@ -149,7 +149,7 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE builds_new RENAME TO builds;
   CREATE INDEX builds_state ON builds (state);
   CREATE INDEX builds_pipeline ON builds (pipeline_id);
-  CREATE INDEX builds_pkgbase ON builds (pkgbase, arch);
+  CREATE INDEX builds_recipe ON builds (pkgbase, sha);
   `,
 ];
 

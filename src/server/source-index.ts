@@ -8,7 +8,7 @@ import { formatParseIssue } from '../core/recipe/model.js';
 import type { Logger } from '../common/log.js';
 import type { Db } from './database.js';
 import type { GitLabClient, Project } from './gitlab/client.js';
-import { GitLabApiError } from './gitlab/errors.js';
+import { GitLabApiError, GitLabError } from './gitlab/errors.js';
 import { inDir, recipeDirOf, recipeFormat } from './recipe-files.js';
 
 export type RecipeLayout = { kind: 'group'; group: string } | { kind: 'tree'; project: string };
@@ -104,16 +104,40 @@ export class RecipeTable {
   }
 }
 
-/** A recipe that cannot be read: where, and every problem. */
+/** A recipe that cannot be read: where (`project/dir@commit`), and every problem. */
 export class RecipeReadError extends Error {
   override name = 'RecipeReadError';
+  constructor(readonly where: string, readonly detail: string) {
+    super(`${where}: ${detail}`);
+  }
 }
 
-/** What a refresh did: recipes now present, and recipe directories that disappeared. */
+/** A project whose recipes cannot be listed: GitLab shows no file at the commit (an empty tree, or a 404 on it). */
+export class ProjectReadError extends Error {
+  override name = 'ProjectReadError';
+}
+
+/** A project, or a recipe directory in it, the index could not read, and why. */
+export interface Unreadable {
+  /** The project's path. */
+  project: string;
+  /** The recipe directory ('' for the project itself or its root). */
+  dir: string;
+  reason: string;
+}
+
+/** "project/dir: reason", one line. */
+export function describeUnreadable(u: Unreadable): string {
+  return `${u.project}${u.dir ? `/${u.dir}` : ''}: ${u.reason}`;
+}
+
+/** What a refresh did: recipes read, recipes that disappeared, and what could not be read. */
 export interface RefreshResult {
   updated: IndexedRecipe[];
-  removed: { dir: string; pkgbase: string | null }[];
-  problems: string[];
+  removed: { dir: string; pkgbase: string }[];
+  /** Every recipe in the directories looked at, as the index holds it now: read just now, or read at this commit before. */
+  current: IndexedRecipe[];
+  unreadable: Unreadable[];
 }
 
 /** Reads recipes from GitLab into the index. */
@@ -137,19 +161,41 @@ export class SourceIndex {
     return this.layout.kind === 'group' ? this.gitlab.listGroupProjects(this.layout.group) : [await this.gitlab.getProject(this.layout.project)];
   }
 
-  /** Reads every recipe on every project's default branch (`quarters index sync`). */
+  /**
+   * Reads every recipe on every project's default branch (`quarters index sync`). A project (or recipe)
+   * that cannot be read is logged and listed in `unreadable` with the reason; the others are read all the same.
+   */
   async syncAll(): Promise<RefreshResult> {
-    const total: RefreshResult = { updated: [], removed: [], problems: [] };
+    const total: RefreshResult = { updated: [], removed: [], current: [], unreadable: [] };
     for (const project of await this.projects()) {
-      if (!project.defaultBranch || project.archived) continue;
+      const reason = await this.syncProject(project, total);
+      if (reason === null) continue;
+      total.unreadable.push({ project: project.path, dir: '', reason });
+      this.log.warn({ project: project.path, reason }, 'project not indexed');
+    }
+    return total;
+  }
+
+  /** Reads one project's default branch into `total`; returns why it could not, or null. */
+  private async syncProject(project: Project, total: RefreshResult): Promise<string | null> {
+    if (project.archived) return 'the project is archived';
+    if (!project.defaultBranch) return 'it has no default branch (an empty repository)';
+    try {
       const sha = await this.commitOf(project.id, project.defaultBranch);
-      if (!sha) continue;
+      if (!sha) return `its default branch ${project.defaultBranch} does not exist`;
       const result = await this.refresh(project, project.defaultBranch, sha, 'all');
       total.updated.push(...result.updated);
       total.removed.push(...result.removed);
-      total.problems.push(...result.problems);
+      total.current.push(...result.current);
+      total.unreadable.push(...result.unreadable);
+      if (result.current.length === 0 && result.unreadable.length === 0) {
+        return `no recipe (${recipeFormat(this.flavour).marker}) on ${project.defaultBranch} at ${sha.slice(0, 12)}`;
+      }
+      return null;
+    } catch (error) {
+      if (error instanceof GitLabError || error instanceof ProjectReadError) return error.message;
+      throw error;
     }
-    return total;
   }
 
   /**
@@ -164,31 +210,37 @@ export class SourceIndex {
       dirs = changedPaths === 'all' || changedPaths.length > 0 ? new Set(['']) : new Set();
     } else if (changedPaths === 'all') {
       const tree = await this.gitlab.listTree(project.id, '', sha, { recursive: true });
+      // GitLab answers an unknown tree with 404, which reads as empty: that must not forget every recipe.
+      if (tree.length === 0) throw new ProjectReadError(`GitLab lists no files in ${project.path} at ${sha.slice(0, 12)} (an empty tree, or 404 on it)`);
       dirs = new Set(tree.filter((e) => e.type === 'blob').map((e) => recipeDirOf(e.path, format, new Set())).filter((d): d is string => d !== null && d !== ''));
       for (const known of this.table.dirs(project.id, branch)) dirs.add(known);
     } else {
       const known = this.table.dirs(project.id, branch);
       dirs = new Set(changedPaths.map((p) => recipeDirOf(p, format, known)).filter((d): d is string => d !== null));
     }
-    const result: RefreshResult = { updated: [], removed: [], problems: [] };
+    const result: RefreshResult = { updated: [], removed: [], current: [], unreadable: [] };
     for (const dir of [...dirs].sort()) {
-      // Already read at this commit (a redelivered or retried push): nothing changed.
-      if (this.table.atLocation(project.id, dir, branch)?.sha === sha) continue;
+      const known = this.table.atLocation(project.id, dir, branch);
+      // Already read at this commit (a redelivered or retried push, or an index sync before it): nothing to read.
+      if (known?.sha === sha) {
+        result.current.push(known);
+        continue;
+      }
       try {
         const recipe = await this.read(project, dir, sha);
         if (recipe) {
           const indexed: IndexedRecipe = { pkgbase: recipe.pkgbase, branch, projectId: project.id, projectPath: project.path, dir, sha, isDefault, recipe };
           this.table.put(indexed);
           result.updated.push(indexed);
-        } else {
-          const gone = this.table.atLocation(project.id, dir, branch);
+          result.current.push(indexed);
+        } else if (known) {
           this.table.removeAt(project.id, dir, branch);
-          result.removed.push({ dir, pkgbase: gone?.pkgbase ?? null });
+          result.removed.push({ dir, pkgbase: known.pkgbase });
         }
       } catch (error) {
         if (!(error instanceof RecipeReadError)) throw error;
-        result.problems.push(error.message);
-        this.log.warn({ project: project.path, dir, sha, problem: error.message }, 'recipe not indexed');
+        result.unreadable.push({ project: project.path, dir, reason: `${error.detail} (at ${sha.slice(0, 12)})` });
+        this.log.warn({ project: project.path, dir, sha, problem: error.detail }, 'recipe not indexed');
       }
     }
     return result;
@@ -241,7 +293,7 @@ export class SourceIndex {
     }
     const parsed = format.parse(dir, files);
     const where = `${project.path}${dir ? `/${dir}` : ''}@${ref.slice(0, 12)}`;
-    if (!parsed.value) throw new RecipeReadError(`${where}: ${parsed.issues.map(formatParseIssue).join('; ') || 'no recipe'}`);
+    if (!parsed.value) throw new RecipeReadError(where, parsed.issues.map(formatParseIssue).join('; ') || 'no recipe');
     for (const issue of parsed.issues) this.log.warn({ where, issue: formatParseIssue(issue) }, 'recipe problem');
     return parsed.value;
   }

@@ -142,6 +142,27 @@ describe('repository', () => {
     expect(await failure(api.Repositories.allRepositoryTrees(zlib.id, { ref: 'no-such-ref' }))).toEqual({ status: 404, description: '404 Tree Not Found' });
   });
 
+  it('force-pushes: the hook lists the new history since the merge base; compare goes through the merge base unless straight', async () => {
+    const project = double.state.addProject({ path: 'packages/forced', files: { 'a.txt': 'a1\n' } });
+    const base = project.repository.branches.get('main')!;
+    const old = double.state.push(project, { commits: [{ files: { 'a.txt': 'a2\n', 'b.txt': 'b\n' } }] });
+    const forced = double.state.push(project, { force: true, from: base, commits: [{ files: { 'c.txt': 'c\n' } }] });
+    expect(forced.before).toBe(old.after);
+    expect(project.repository.commitAt(forced.after)!.parentIds).toEqual([base]);
+    expect(forced.commits.map((c) => c.id)).toEqual([forced.after]);
+    expect(double.pushHookBody(forced)).toMatchObject({ before: old.after, after: forced.after, total_commits_count: 1 });
+    type Diffs = { diffs: { new_path: string; deleted_file: boolean }[]; commits: { id: string }[] };
+    const viaBase = await api.Repositories.compare(project.id, forced.before, forced.after) as unknown as Diffs;
+    expect(viaBase.commits.map((c) => c.id)).toEqual([forced.after]);
+    expect(viaBase.diffs.map((d) => d.new_path)).toEqual(['c.txt']);
+    const straight = await api.Repositories.compare(project.id, forced.before, forced.after, { straight: true }) as unknown as Diffs;
+    expect(straight.diffs.map((d) => [d.new_path, d.deleted_file])).toEqual([['a.txt', false], ['b.txt', true], ['c.txt', false]]);
+    // A rewind: the branch goes back to an ancestor; the hook lists no commit.
+    const rewound = double.state.push(project, { force: true, from: base, commits: [] });
+    expect(rewound).toMatchObject({ before: forced.after, after: base, commits: [] });
+    expect(double.pushHookBody(rewound)).toMatchObject({ total_commits_count: 0, commits: [] });
+  });
+
   it('compares two commits: commits oldest first, diffs with new, deleted and renamed files', async () => {
     const before = zlib.repository.branches.get('main')!;
     const push = double.state.push(zlib, {

@@ -86,6 +86,13 @@ export class Repository {
     return commit;
   }
 
+  /** Points `branch` at the commit `ref` names, wherever it is (`git push --force` of that commit). */
+  resetBranch(branch: string, ref: string): void {
+    const id = this.resolve(ref);
+    if (id === undefined) throw new Error(`double: unknown ref ${ref}`);
+    this.branches.set(branch, id);
+  }
+
   /** The sha a branch, tag, full sha or unambiguous sha prefix (≥ 7 characters) names; undefined when none. */
   resolve(ref: string): string | undefined {
     const named = this.branches.get(ref) ?? this.tags.get(ref) ?? this.branches.get(ref.replace(/^refs\/heads\//, ''));

@@ -220,12 +220,26 @@ export class GitLabState {
     return project;
   }
 
-  /** Pushes commits onto a branch (the default branch unless given; a new branch starts at `from`, default branch by default). */
-  push(projectRef: string | number | DoubleProject, options: { branch?: string; from?: string; commits: CommitInput[] }): PushResult {
+  /**
+   * Pushes commits onto a branch (the default branch unless given; a new branch starts at `from`, default
+   * branch by default). With `force`, an existing branch is first reset to `from` (an older commit, or any
+   * ref), as `git reset --hard FROM`, new commits, then `git push --force` would: `before` is the old head,
+   * and `commits` are those of the new head that the old one does not have (what GitLab's Push Hook lists:
+   * the new history since the merge base; none for a plain rewind).
+   */
+  push(projectRef: string | number | DoubleProject, options: { branch?: string; from?: string; force?: boolean; commits: CommitInput[] }): PushResult {
     const project = this.project(projectRef);
     const branch = options.branch ?? project.defaultBranch;
     const repository = project.repository;
     const before = repository.branches.get(branch) ?? NULL_SHA;
+    if (options.force && before !== NULL_SHA) {
+      if (options.from === undefined) throw new DoubleError('double: a force push needs `from`, the commit the branch is reset to');
+      repository.resetBranch(branch, options.from);
+      options.commits.forEach((input) => repository.commit(branch, input));
+      const after = repository.branches.get(branch)!;
+      const { commits } = repository.compare(repository.commits.get(before)!, repository.commits.get(after)!);
+      return { project, branch, before, after, commits };
+    }
     const from = repository.branches.has(branch) ? undefined : (options.from ?? (repository.branches.has(project.defaultBranch) ? project.defaultBranch : undefined));
     const commits = options.commits.map((input, i) => repository.commit(branch, input, i === 0 ? from : undefined));
     return { project, branch, before, after: repository.branches.get(branch)!, commits };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa, type ResultPromise } from 'execa';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startGitLabDouble, type GitLabDouble } from '../gitlab-double/index.js';
@@ -75,5 +75,21 @@ describe('quarters server / index sync / ns (built CLI)', () => {
     // The log has the requests, and never a secret.
     expect(seen).toContain('"path":"/api/v1/namespaces"');
     for (const secret of [gitlab.token, API_TOKEN, WEBHOOK_SECRET]) expect(seen).not.toContain(secret);
+  });
+
+  it('index sync indexes what it can, names each project it could not read on stderr, and exits 1', async () => {
+    gitlab.state.addProject({ path: 'mixed/zlib', files: { '.SRCINFO': srcinfo('zlib') } });
+    gitlab.state.addProject({ path: 'mixed/empty' });
+    gitlab.state.addProject({ path: 'mixed/broken', files: { '.SRCINFO': 'not a srcinfo\n' } });
+    const mixed = join(dir, 'mixed.toml');
+    writeFileSync(mixed, readFileSync(config, 'utf8').replace('packages_group = "packages"', 'packages_group = "mixed"').replace(join(dir, 'data'), join(dir, 'mixed-data')));
+    const sync = await quarters(['index', 'sync', '--config', mixed]);
+    expect(sync.exitCode).toBe(1);
+    expect(sync.stdout).toBe('1 recipes indexed, 0 removed, 2 unreadable');
+    const named = sync.stderr.split('\n').filter((l) => l.startsWith('quarters: '));
+    expect(named).toEqual([
+      'quarters: not indexed: mixed/empty: it has no default branch (an empty repository)',
+      expect.stringMatching(/^quarters: not indexed: mixed\/broken: .+ \(at [0-9a-f]{12}\)$/),
+    ]);
   });
 });

@@ -7,6 +7,7 @@ import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
+import type { Logger } from '../../src/common/log.js';
 
 /** A fresh temporary directory. */
 export function tempDir(prefix = 'quarters-test-'): string {
@@ -16,6 +17,13 @@ export function tempDir(prefix = 'quarters-test-'): string {
 /** A logger that writes nowhere (set QUARTERS_TEST_LOG=1 to see it). */
 export function quietLogger() {
   return pino({ level: process.env.QUARTERS_TEST_LOG ? 'debug' : 'silent' });
+}
+
+/** A logger that keeps every line (info and up) as parsed JSON, for tests that assert on what was logged. */
+export function capturingLogger(): { log: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  return { log, lines };
 }
 
 /** Serves an app on 127.0.0.1 with an ephemeral port. */

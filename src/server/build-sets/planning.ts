@@ -2,6 +2,7 @@
  * Build sets made from the source index: created through the API, automatically on pushes, and for
  * merge requests; a new iteration whenever an origin's branch or a package the set builds changes.
  */
+import { accountsForRecipe } from '../../core/build-state.js';
 import { BuildSetError, checkBuildSetName, parseOrigin, type Origin } from '../../core/build-set/origin.js';
 import type { Logger } from '../../common/log.js';
 import type { BuildStore, NamespaceKind, NamespaceRow } from '../build-store.js';
@@ -16,7 +17,8 @@ export class BuildSets {
     private readonly log: Logger,
   ) {}
 
-  private get store(): BuildStore {
+  /** The store the engine keeps build sets in. */
+  get store(): BuildStore {
     return this.engine.store;
   }
 
@@ -57,33 +59,40 @@ export class BuildSets {
   }
 
   /**
-   * After the index changed `pkgbases` on `branch`: every active build set with one of them as an
-   * origin on that branch, or (for a default branch) building one of them, gets a new iteration.
-   * Returns the pkgbases that were origins of some build set.
+   * After a push of `pkgbases` on `branch`: every active build set with one of them as an origin on
+   * that branch, or (for a default branch) building one of them, gets a new iteration, unless its latest
+   * iteration already builds it at the commit `indexed` gives (pkgbase → recipe commit; a pkgbase not in
+   * it, or no map, counts as changed). Returns the pkgbases that are origins of some build set, and the
+   * build sets that got a new iteration.
    */
-  async onRecipesChanged(pkgbases: string[], branch: string, isDefault: boolean, packager: string | null): Promise<Set<string>> {
+  async onRecipesChanged(pkgbases: string[], branch: string, isDefault: boolean, packager: string | null, indexed?: ReadonlyMap<string, string>): Promise<{ origins: Set<string>; advanced: string[] }> {
     const changed = new Set(pkgbases);
     const asOrigin = new Set<string>();
+    const advanced: string[] = [];
     for (const ns of this.store.activeNamespaces()) {
+      const latest = this.store.latestIteration(ns.id);
+      const latestBuilds = latest ? this.store.builds(latest.id) : [];
+      const accounted = new Set(latestBuilds.filter((b) => accountsForRecipe(b.state, true)).map((b) => `${b.pkgbase}@${b.sha}`));
+      const news = new Set(pkgbases.filter((p) => indexed?.get(p) === undefined || !accounted.has(`${p}@${indexed.get(p)}`)));
       const origins = ns.origin.map(parseOrigin);
       const hit = origins.filter((o) => o.ref === branch && changed.has(o.pkgbase)).map((o) => o.pkgbase);
       hit.forEach((p) => asOrigin.add(p));
-      let reason: string | null = hit.length ? `new commits on ${hit.map((p) => `${p}@${branch}`).join(', ')}` : null;
+      const moved = hit.filter((p) => news.has(p));
+      let reason: string | null = moved.length ? `new commits on ${moved.map((p) => `${p}@${branch}`).join(', ')}` : null;
       if (!reason && isDefault) {
-        const latest = this.store.latestIteration(ns.id);
-        const planned = latest ? this.store.builds(latest.id).map((b) => b.pkgbase) : [];
-        const dependency = planned.find((p) => changed.has(p) && !origins.some((o) => o.pkgbase === p));
+        const dependency = latestBuilds.map((b) => b.pkgbase).find((p) => news.has(p) && !origins.some((o) => o.pkgbase === p));
         if (dependency) reason = `dependency ${dependency} changed on ${branch}`;
       }
       if (!reason) continue;
-      if (hit.length && packager) this.store.updateNamespaceOrigin(ns.id, ns.origin, packager);
+      if (moved.length && packager) this.store.updateNamespaceOrigin(ns.id, ns.origin, packager);
       try {
         await this.newIteration(ns.id, reason);
+        advanced.push(ns.name);
       } catch (error) {
         this.log.warn({ namespace: ns.name, reason, error: (error as Error).message }, 'cannot plan the new iteration');
       }
     }
-    return asOrigin;
+    return { origins: asOrigin, advanced };
   }
 
   /** The recipes of the origins, read from GitLab when the index has not seen that ref yet. */

@@ -50,8 +50,11 @@ export interface GitLabClient {
   listTree(project: ProjectRef, path: string, ref: string, options?: { recursive?: boolean }): Promise<TreeEntry[]>;
   /** One commit, by sha, branch or tag (so also: the commit a ref points at now). */
   getCommit(project: ProjectRef, ref: string): Promise<Commit>;
-  /** Commits and file changes from `from` to `to` (the compare API; not limited to 20 commits like a Push Hook). */
-  compare(project: ProjectRef, from: string, to: string): Promise<Comparison>;
+  /**
+   * Commits and file changes from `from` to `to` (the compare API; not limited to 20 commits like a Push
+   * Hook). The changes are from the merge base of the two to `to`, or with `straight`, from `from` itself.
+   */
+  compare(project: ProjectRef, from: string, to: string, options?: { straight?: boolean }): Promise<Comparison>;
   /** Creates a pipeline on `ref` with env-var variables. Not retried after an ambiguous failure: use dispatchPipeline for builds. */
   createPipeline(project: ProjectRef, ref: string, variables: Record<string, string>): Promise<Pipeline>;
   /** The newest pipeline at `sha` whose QUARTERS_BUILD_ID is `buildId`, or null. */
@@ -170,8 +173,8 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
       return parse(commitSchema, await commits.show(project, ref), 'GET projects/:id/repository/commits/:sha');
     },
 
-    async compare(project, from, to) {
-      return parse(comparisonSchema, await repositories.compare(project, from, to), 'GET projects/:id/repository/compare');
+    async compare(project, from, to, { straight = false } = {}) {
+      return parse(comparisonSchema, await repositories.compare(project, from, to, straight ? { straight } : {}), 'GET projects/:id/repository/compare');
     },
 
     async createPipeline(project, ref, variables) {
