@@ -151,6 +151,29 @@ describe('a push to a default branch', () => {
     expect(statesOf(rig, 'auto-zlib').zlib).toBe('dispatched');
     expect(rig.gitlab.state.pipelinesOf()).toHaveLength(2);
   });
+  it('builds a merged merge request again on the default branch: the MR\'s builds are of its source branch, in a set retired at merge', async () => {
+    rig = await startRig();
+    const { zlib } = await chain(rig);
+    rig.gitlab.state.pushFiles(zlib, { '.SRCINFO': srcinfo('zlib', { version: '1.5-1' }) }, { branch: 'bump' });
+    const mr = rig.gitlab.state.addMergeRequest(zlib, { sourceBranch: 'bump' });
+    await rig.deliver('Merge Request Hook', rig.gitlab.mergeRequestHookBody(zlib, mr, 'open'));
+    const mrSet = `mr-${zlib.id}-${mr.iid}`;
+    const [mrPipeline] = rig.gitlab.state.pipelinesOf(zlib);
+    await rig.gitlab.state.finishPipeline(mrPipeline!.id, 'success');
+    await rig.server.drain();
+    expect(statesOf(rig, mrSet).zlib).toBe('built');
+
+    // Merging fast-forwards main to the MR's commit: the same recipe commit, built already, but from the MR's branch.
+    const before = rig.gitlab.state.project(zlib.id).repository.resolve('main')!;
+    const merged = rig.gitlab.state.finishMergeRequest(zlib, mr.iid, 'merged');
+    await rig.deliver('Merge Request Hook', rig.gitlab.mergeRequestHookBody(zlib, merged, 'merge'));
+    const after = rig.gitlab.state.project(zlib.id).repository.resolve('main')!;
+    // GitLab's hook for a fast-forward lists the merged commits; an empty list makes the server ask the compare API.
+    await rig.deliver('Push Hook', { ...rig.gitlab.pushHookBody({ project: zlib, branch: 'main', before, after, commits: [] }, JANE), total_commits_count: 1 });
+    expect(rig.server.store.namespaceByName(mrSet)!.status).toBe('retired');
+    expect(statesOf(rig, 'auto-zlib').zlib).toBe('dispatched');
+    expect(rig.gitlab.state.pipelinesOf(zlib).at(-1)!.ref).toBe('main');
+  });
 });
 
 describe('a force push', () => {
