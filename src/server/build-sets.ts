@@ -3,6 +3,7 @@
  * machine, propagating, and dispatching what is ready. Work on one build set is serialised.
  */
 import { propagate, selectForDispatch, transition, type BuildEvent, type BuildNode } from '../core/build-state.js';
+import { NAMESPACE_NAME } from '../core/build-set-names.js';
 import type { Flavour } from '../core/recipe/model.js';
 import type { Logger } from '../common/log.js';
 import { BuildStore, type BuildRow, type NamespaceKind, type NamespaceRow, type NewBuild } from './build-store.js';
@@ -32,7 +33,7 @@ export interface Origin {
   ref: string;
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$/;
+const NAME = NAMESPACE_NAME;
 
 /** Whether `name` may name a build set (it is a path segment of its repository). */
 export function isBuildSetName(name: string): boolean {
