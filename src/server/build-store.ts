@@ -1,5 +1,6 @@
 /** Namespaces (build sets), their iterations and builds, as rows in SQLite. Every write is one transaction. */
 import type { BuildState } from '../core/build-state.js';
+import { resourceUsageSchema, type ResourceUsageReport } from '../core/resource-usage.js';
 import type { Db } from './database.js';
 
 /** `local`: made by `quarters build` from bundles on disk, never planned or dispatched by the server. */
@@ -53,7 +54,7 @@ export interface BuildRow {
   dispatch_started_at: string | null;
   /** The commit the pipeline runs at (the build's commit; in a tree repository, the branch head when dispatched). */
   commit_sha: string | null;
-  /** JSON the executor reported with its uploads: wall_seconds, cpu_seconds, peak_memory_bytes, disk_bytes. */
+  /** JSON the executor reported (src/core/resource-usage.ts); read it with resourceUsageOf. */
   resource_usage: string | null;
   pipeline_id: number | null;
   pipeline_url: string | null;
@@ -270,7 +271,7 @@ export class BuildStore {
   }
 
   /** Records the resource usage the executor reported for a build. */
-  setResourceUsage(id: number, usage: unknown): void {
+  setResourceUsage(id: number, usage: ResourceUsageReport): void {
     this.db.prepare('UPDATE builds SET resource_usage = ? WHERE id = ?').run(JSON.stringify(usage), id);
   }
 
@@ -307,4 +308,11 @@ export class BuildStore {
       .prepare('SELECT b.state AS state, count(*) AS n FROM builds b JOIN iterations i ON i.id = b.iteration_id WHERE i.superseded_at IS NULL GROUP BY b.state')
       .all() as { state: string; n: number }[];
   }
+}
+
+/** A build's recorded resource usage, typed; null when none was reported. */
+export function resourceUsageOf(build: BuildRow): ResourceUsageReport | null {
+  if (build.resource_usage === null) return null;
+  const parsed = resourceUsageSchema.safeParse(JSON.parse(build.resource_usage));
+  return parsed.success ? parsed.data : null;
 }
