@@ -33,8 +33,10 @@ function octal(block: Uint8Array, offset: number, length: number, what: string, 
   return digits === '' ? 0 : Number.parseInt(digits, 8);
 }
 
-function checksumMatches(block: Uint8Array, at: number): boolean {
-  const recorded = octal(block, 148, 8, 'checksum', at);
+function checksumMatches(block: Uint8Array): boolean {
+  const digits = text(block, 148, 8).trim();
+  if (!/^[0-7]+$/.test(digits)) return false;
+  const recorded = Number.parseInt(digits, 8);
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : block[i]!;
   return sum === recorded;
@@ -66,7 +68,7 @@ export function tarFiles(archive: Uint8Array): TarFile[] {
     const header = archive.subarray(at, at + BLOCK);
     // The archive ends with zero blocks.
     if (header.every((b) => b === 0)) return files;
-    if (!checksumMatches(header, at)) throw new TarError(`the header at byte ${at} has a wrong checksum: not a tar archive, or a damaged one`);
+    if (!checksumMatches(header)) throw new TarError(`the header at byte ${at} has a wrong checksum: not a tar archive, or a damaged one`);
     const size = octal(header, 124, 12, 'size', at);
     const type = String.fromCharCode(header[156]!);
     const start = at + BLOCK;
