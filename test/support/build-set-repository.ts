@@ -4,7 +4,7 @@
  */
 import type { Flavour } from '../../src/core/recipe/model.js';
 import { Repositories } from '../../src/server/repository.js';
-import { tempDir } from '../server/http-harness.js';
+import { tempDir } from './packages.js';
 
 export interface TestRepository {
   /** DATA_DIR/repos: what the server serves under /repos, and what repositories_dir names. */

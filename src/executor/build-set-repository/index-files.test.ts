@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { RepositoryIndexError } from '../../core/repository-index.js';
 import { aptIndex, indexKindOf, pacmanDbIndex } from './index-files.js';
-import { debPackage, pacmanPackage, sha256Of } from '../../../test/server/packages.js';
-import { tempDir } from '../../../test/server/http-harness.js';
+import { debPackage, pacmanPackage, sha256Of, tempDir } from '../../../test/support/packages.js';
 import { serverRepository } from '../../../test/support/build-set-repository.js';
 
 const at = { namespace: 'ns', iteration: 1, arch: 'x86_64' };

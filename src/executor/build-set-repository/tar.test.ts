@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { TarError, tarFiles } from './tar.js';
-import { tempDir } from '../../../test/server/http-harness.js';
+import { tempDir } from '../../../test/support/packages.js';
 
 // Over the 100 characters of a tar header's name field; two levels, so that ustar can split it into its prefix field.
 const LONG = `${'a-directory-name-'.repeat(4)}/${'and-its-subdirectory-'.repeat(3)}`;
