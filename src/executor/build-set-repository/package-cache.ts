@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { IndexedPackage } from '../../core/repository-index.js';
 import { SystemFailure } from '../failure.js';
 import { makeDir } from '../fs-layers.js';
-import { withLock } from '../lock.js';
+import { withLockUnlessSettled } from '../lock.js';
 import type { Received, RepositorySource } from './source.js';
 
 /** Throws SystemFailure naming `where` when a file received is not the one the index names. */
@@ -34,9 +34,11 @@ export class PackageCache {
   async obtain(pkg: IndexedPackage, source: RepositorySource): Promise<{ path: string; downloaded: number }> {
     await this.prepare();
     const target = this.path(pkg.sha256);
-    if (await this.has(target, pkg.size)) return { path: target, downloaded: 0 };
-    return withLock(join(this.dir, 'locks', pkg.sha256), async () => {
-      if (await this.has(target, pkg.size)) return { path: target, downloaded: 0 };
+    const cached = async () => ((await this.has(target, pkg.size)) ? { path: target, downloaded: 0 } : null);
+    return withLockUnlessSettled(join(this.dir, 'locks', pkg.sha256), cached, async () => {
+      // The holder before us may have placed it just as we took over.
+      const placed = await cached();
+      if (placed) return placed;
       const temp = join(this.dir, 'tmp', `${pkg.sha256}.${process.pid}.${randomBytes(4).toString('hex')}`);
       try {
         const received = await source.copyTo(pkg.filename, temp, pkg.size);
