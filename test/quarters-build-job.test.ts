@@ -34,9 +34,10 @@ describe.skipIf(skip)('the quarters-build CI job through quarters-executor', () 
   let repository: string;
 
   /** The executor's config: the driver offered in every guest, and how the job gets network. */
-  const config = (network: string) => `build_driver = "${DRIVER}"\n[server]\ntoken_file = "executor.token"\nupload_attempts = 1\n[network]\n${network}`;
+  const config = (network: string) => `build_driver = "${DRIVER}"\n[server]\nurl = "${server.url}"\ntoken_file = "executor.token"\nupload_attempts = 1\n[network]\n${network}`;
 
   beforeAll(async () => {
+    server = await startArtifactServer();
     fx = await createExecutorFixture('', { loadBase: false });
     await writeFile(join(fx.dir, 'executor.token'), 'executor-token\n');
     await fx.writeConfig(config(''));
@@ -57,7 +58,6 @@ describe.skipIf(skip)('the quarters-build CI job through quarters-executor', () 
     await git(['commit', '--quiet', '-m', 'quarters-hello 1.0-1']);
     // The host user clones it, and git trusts only repositories its user owns.
     await execa('chown', ['-R', TEST_HOST_USER, repository]);
-    server = await startArtifactServer();
   }, 900_000); // a cold cache means debootstrap: minutes
   afterAll(async () => {
     await server?.close();
@@ -81,9 +81,9 @@ describe.skipIf(skip)('the quarters-build CI job through quarters-executor', () 
 
   /** The one upload of build ID: the package, with its packager and contents. */
   async function expectUploadedPackage(id: number): Promise<void> {
-    expect(server.received.map((upload) => upload.url)).toEqual([`PUT /api/v1/builds/b${id}/artifacts/quarters-hello-1.0-1-any.pkg.tar.zst`]);
+    expect(server.received.map((upload) => upload.url)).toEqual([`PUT /api/v1/builds/b${id}/resource-usage`, `PUT /api/v1/builds/b${id}/artifacts/quarters-hello-1.0-1-any.pkg.tar.zst`]);
     const pkg = join(fx.dir, `uploaded-${id}.pkg.tar.zst`);
-    await writeFile(pkg, server.received[0]!.body);
+    await writeFile(pkg, server.received[1]!.body);
     const pkginfo = (await execa('tar', ['--zstd', '-xOf', pkg, '.PKGINFO'])).stdout;
     expect(pkginfo).toMatch(/^packager = Jane Doe <jane\.doe@example\.org>$/m);
     expect((await execa('tar', ['--zstd', '-xOf', pkg, 'usr/bin/quarters-hello'])).stdout).toBe(HELLO.trimEnd());

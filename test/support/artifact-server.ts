@@ -23,6 +23,8 @@ export interface ArtifactServer {
   received: ReceivedUpload[];
   /** Every request, as "METHOD URL". */
   requests: string[];
+  /** The requests that carried a credential (Authorization, X-Job-Token), as "METHOD URL". */
+  credentialed: string[];
   /** Decides the answer to a GET of the repositories (before the file is served); null: serve it. */
   serve: (url: string) => { status: number; body?: unknown } | null;
   /** Decides the answer to each request (after the body was read); 201 by default. */
@@ -36,12 +38,14 @@ export async function startArtifactServer(options: { repositories?: string } = {
     url: '',
     received: [],
     requests: [],
+    credentialed: [],
     serve: () => null,
     respond: () => ({ status: 201, body: { ok: true } }),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
   const server: Server = createServer((req, res) => {
     state.requests.push(`${req.method} ${req.url}`);
+    if (req.headers.authorization !== undefined || req.headers['x-job-token'] !== undefined) state.credentialed.push(`${req.method} ${req.url}`);
     if (req.method === 'GET') {
       const answer = state.serve(req.url ?? '');
       if (answer) return json(res, answer.status, answer.body ?? {});
