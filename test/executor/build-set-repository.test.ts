@@ -72,6 +72,19 @@ describe('fetching a build set\'s repository', () => {
     expect(readdirSync(second!.dir).sort()).toEqual(readdirSync(first!.dir).sort());
   });
 
+  it('prunes cached packages that no job has and none fetched lately, and leftover downloads', async () => {
+    const cache = new PackageCache(join(tempDir('quarters-cache-'), 'packages'));
+    const job = join(tempDir('quarters-job-'), 'repository');
+    await fetchInto(source('auto-zlib', 2, 'x86_64'), cache, job);
+    writeFileSync(join(cache.dir, 'tmp', 'interrupted-download'), 'half');
+    // Every package is linked into the job's directory: in use.
+    expect(await cache.prune(0)).toEqual(['packages/tmp/interrupted-download']);
+    rmSync(job, { recursive: true });
+    expect(await cache.prune(60_000)).toEqual([]);
+    expect((await cache.prune(0)).sort()).toEqual(files.map((f) => `packages/sha256/${sha256Of(f.path)}`).sort());
+    expect(readdirSync(join(cache.dir, 'sha256'))).toEqual([]);
+  });
+
   it('fetches an apt flat repository: Packages and Release, and the .deb files they name', async () => {
     const fetched = await fetchInto(source('aosc', 1, 'amd64'), new PackageCache(join(tempDir('quarters-cache-'), 'packages')));
     expect(fetched).toMatchObject({ packages: 1, fromCache: 0 });

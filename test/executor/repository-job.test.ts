@@ -76,6 +76,12 @@ describe.skipIf(skip)('quarters-executor offers the build set\'s repository and 
     expect(second.outcome, second.trace).toBe('success');
     expect(second.trace).toContain('2 packages, 2 from the cache, 0 B downloaded');
     expect(server.requests.slice(again).filter((r) => r.startsWith('GET '))).toEqual(['GET /repos/auto-zlib/2/x86_64/', 'GET /repos/auto-zlib/2/x86_64/quarters.db']);
+
+    // No job has them now: the operator's cleanup takes them.
+    const pruned = await fx.cli(['cleanup', 'packages', '--older-than', '0']);
+    expect(pruned.exitCode, pruned.stderr).toBe(0);
+    expect(pruned.stdout.split('\n').sort()).toEqual(packages.map((p) => `removed packages/sha256/${sha256Of(p.path)}`).sort());
+    expect(cached()).toEqual([]);
   });
 
   it('offers no repository while the iteration has none (its first wave)', async () => {

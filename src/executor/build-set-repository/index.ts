@@ -72,10 +72,17 @@ export async function fetchBuildSetRepository(source: RepositorySource, into: st
       if (source.remote) bytesDownloaded += pkg.size;
       return;
     }
-    const cached = await cache.obtain(pkg, source);
+    let cached = await cache.obtain(pkg, source);
+    try {
+      await linkOrCopy(cached.path, dest);
+    } catch (error) {
+      // Pruned (cleanup packages) between the look and the link: fetch it again.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      cached = await cache.obtain(pkg, source);
+      await linkOrCopy(cached.path, dest);
+    }
     if (cached.downloaded === 0) fromCache++;
     bytesDownloaded += cached.downloaded;
-    await linkOrCopy(cached.path, dest);
   };
   await inParallel(packages, options.concurrency ?? 4, place);
   const how = source.remote ? `${fromCache} from the cache, ${formatBytes(bytesDownloaded)} downloaded` : 'read from the shared filesystem';

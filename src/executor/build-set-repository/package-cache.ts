@@ -6,12 +6,12 @@
  * Concurrent jobs of one wave download a package once: a lock per checksum covers "look, else download".
  */
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IndexedPackage } from '../../core/repository-index.js';
 import { SystemFailure } from '../failure.js';
 import { makeDir } from '../fs-layers.js';
-import { withLockUnlessSettled } from '../lock.js';
+import { withLock, withLockUnlessSettled } from '../lock.js';
 import type { Received, RepositorySource } from './source.js';
 
 /** Throws SystemFailure naming `where` when a file received is not the one the index names. */
@@ -55,6 +55,32 @@ export class PackageCache {
         await rm(temp, { force: true });
       }
     });
+  }
+
+  /**
+   * Removes cached packages no job has (a job's copy is a hard link, so a file with one link is
+   * unused) and none fetched for olderThanMs (linking it changes its ctime), and downloads left
+   * half done as long; returns their names. Each under its checksum's lock, so no fetch races it.
+   */
+  async prune(olderThanMs: number): Promise<string[]> {
+    const removed: string[] = [];
+    const old = (info: { ctimeMs: number } | null) => info !== null && Date.now() - info.ctimeMs > olderThanMs;
+    for (const name of await readdir(join(this.dir, 'sha256')).catch(() => [] as string[])) {
+      const path = join(this.dir, 'sha256', name);
+      await withLock(join(this.dir, 'locks', name), async () => {
+        const info = await stat(path).catch(() => null);
+        if (info?.nlink !== 1 || !old(info)) return;
+        await rm(path, { force: true });
+        removed.push(`packages/sha256/${name}`);
+      });
+    }
+    for (const name of await readdir(join(this.dir, 'tmp')).catch(() => [] as string[])) {
+      const path = join(this.dir, 'tmp', name);
+      if (!old(await stat(path).catch(() => null))) continue;
+      await rm(path, { force: true });
+      removed.push(`packages/tmp/${name}`);
+    }
+    return removed;
   }
 
   private async has(path: string, size: number): Promise<boolean> {
