@@ -4,7 +4,8 @@
  * naming the URL, an empty repository, and a wave of concurrent fetches downloading each package once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execa } from 'execa';
 import { createServer as createTcpServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { SystemFailure } from '../../src/executor/failure.js';
@@ -131,6 +132,13 @@ describe('fetching a build set\'s repository', () => {
     rmSync(join(repo.dir, gone.filename));
     expect((await failureOf(fetchInto(source('gone', 1, 'x86_64'), new PackageCache(join(tempDir('quarters-cache-'), 'packages'))))).message)
       .toBe(`cannot fetch the build set's repository: ${server.url}/repos/gone/1/x86_64/${gone.filename}: HTTP 404: not_found: ${gone.filename} is not in /repos/gone/1/x86_64/`);
+
+    // An index that names one of its own files as a package.
+    const clash = join(reposDir, 'clash', '1', 'amd64');
+    mkdirSync(clash, { recursive: true });
+    writeFileSync(join(clash, 'Packages'), `Package: x\nFilename: ./Release\nSize: 3\nSHA256: ${'a'.repeat(64)}\n`);
+    writeFileSync(join(clash, 'Release'), (await execa('apt-ftparchive', ['release', '.'], { cwd: clash, env: { LC_ALL: 'C' } })).stdout);
+    expect((await failureOf(fetchInto(source('clash', 1, 'amd64'), null))).message).toBe(`the index of the build set's repository ${server.url}/repos/clash/1/amd64/ does not verify: it names its own file Release as a package`);
 
     const closed = await freePort();
     expect((await failureOf(fetchInto(httpSource(`http://127.0.0.1:${closed}/repos/a/1/x86_64/`), null))).message).toBe(`cannot fetch the build set's repository: http://127.0.0.1:${closed}/repos/a/1/x86_64/: ECONNREFUSED`);

@@ -59,6 +59,8 @@ export async function fetchBuildSetRepository(source: RepositorySource, into: st
     if (error instanceof RepositoryIndexError) throw new SystemFailure(`the index of the build set's repository ${source.location} does not verify: ${error.message}`);
     throw error;
   }
+  const clash = packages.find((p) => (names as readonly string[]).includes(p.filename));
+  if (clash) throw new SystemFailure(`the index of the build set's repository ${source.location} does not verify: it names its own file ${clash.filename} as a package`);
   await makeDir(into, 0o755);
   for (const [i, name] of names.entries()) await writeFile(join(into, name), files[i]!, { mode: 0o644 });
 
