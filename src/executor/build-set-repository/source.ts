@@ -36,6 +36,21 @@ export interface RepositorySource {
 
 const listingSchema = z.object({ files: z.array(z.object({ name: z.string(), size: z.number() })) });
 
+/** The most an index or a listing may take in memory: a build set's pacman database is kilobytes, Arch's whole extra one about 10 MB. */
+const MAX_INDEX_BYTES = 64 * 1024 ** 2;
+
+/** GETs a whole small file into memory. */
+async function getAll(url: string, idleMs: number): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  await get(url, idleMs, (chunk) => {
+    size += chunk.byteLength;
+    if (size > MAX_INDEX_BYTES) throw new SystemFailure(`cannot fetch the build set's repository: ${url}: larger than ${MAX_INDEX_BYTES / 1024 ** 2} MiB, too large for an index`);
+    chunks.push(chunk);
+  });
+  return Buffer.concat(chunks);
+}
+
 /** The repository at `url` (ending in `/`) on the quarters server. `idleTimeoutMs`: how long a request may go without data. */
 export function httpSource(url: string, options: { idleTimeoutMs?: number } = {}): RepositorySource {
   const idleMs = options.idleTimeoutMs ?? 60_000;
@@ -45,21 +60,16 @@ export function httpSource(url: string, options: { idleTimeoutMs?: number } = {}
     remote: true,
     locate,
     async list() {
-      const chunks: Uint8Array[] = [];
-      await get(url, idleMs, (chunk) => void chunks.push(chunk));
+      const body = await getAll(url, idleMs);
       let listing;
       try {
-        listing = listingSchema.parse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        listing = listingSchema.parse(JSON.parse(body.toString('utf8')));
       } catch {
         throw new SystemFailure(`cannot fetch the build set's repository: ${url} answered no listing ({"files": [{"name", "size"}]})`);
       }
       return listing.files.map((f) => f.name);
     },
-    async read(name) {
-      const chunks: Uint8Array[] = [];
-      await get(locate(name), idleMs, (chunk) => void chunks.push(chunk));
-      return Buffer.concat(chunks);
-    },
+    read: (name) => getAll(locate(name), idleMs),
     async copyTo(name, dest, maxBytes) {
       const handle = await open(dest, 'wx', 0o644);
       const hash = createHash('sha256');
