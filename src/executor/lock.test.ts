@@ -48,8 +48,8 @@ describe('withLock', () => {
       runs++;
       await new Promise((resolve) => setTimeout(resolve, 200));
       return (done = 'downloaded');
-    }, { pollMs: 10 });
-    expect(await Promise.all(Array.from({ length: 5 }, work))).toEqual(Array(5).fill('downloaded'));
+    }, { pollMs: 1 });
+    expect(await Promise.all(Array.from({ length: 20 }, work))).toEqual(Array(20).fill('downloaded'));
     expect(runs).toBe(1);
     expect(existsSync(lock)).toBe(false);
   });

@@ -18,9 +18,9 @@ export async function withLock<T>(path: string, fn: () => Promise<T>, timeoutMs 
 }
 
 /**
- * Like withLock, for work that only one process needs to do: `settled` is asked first and while
- * waiting (every pollMs), and once it answers (another holder did the work), that answer is returned
- * without taking the lock. Else `fn` runs under the lock.
+ * Like withLock, for work that only one process needs to do: `settled` is asked first, while
+ * waiting (every pollMs) and once the lock is taken, and once it answers (another holder did the
+ * work), that answer is returned. Else `fn` runs under the lock.
  */
 export async function withLockUnlessSettled<T>(path: string, settled: () => Promise<T | null>, fn: () => Promise<T>, options: { timeoutMs?: number; pollMs?: number } = {}): Promise<T> {
   let answer = await settled();
@@ -28,7 +28,9 @@ export async function withLockUnlessSettled<T>(path: string, settled: () => Prom
   const acquired = await acquire(path, options.timeoutMs ?? 30 * 60_000, options.pollMs ?? 50, async () => (answer = await settled()) !== null);
   if (!acquired) return answer!;
   try {
-    return await fn();
+    // The holder before us may have finished between our last look and our taking the lock.
+    answer = await settled();
+    return answer ?? (await fn());
   } finally {
     await rm(path, { recursive: true, force: true });
   }

@@ -36,9 +36,6 @@ export class PackageCache {
     const target = this.path(pkg.sha256);
     const cached = async () => ((await this.has(target, pkg.size)) ? { path: target, downloaded: 0 } : null);
     return withLockUnlessSettled(join(this.dir, 'locks', pkg.sha256), cached, async () => {
-      // The holder before us may have placed it just as we took over.
-      const placed = await cached();
-      if (placed) return placed;
       const temp = join(this.dir, 'tmp', `${pkg.sha256}.${process.pid}.${randomBytes(4).toString('hex')}`);
       try {
         const received = await source.copyTo(pkg.filename, temp, pkg.size);
