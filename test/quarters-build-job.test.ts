@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -16,6 +17,7 @@ import { createExecutorFixture, EXECUTOR, TEST_HOST_USER, type ExecutorFixture }
 import { containerSkipReason, reportSkip } from './support/capabilities.js';
 import { startArtifactServer, type ArtifactServer } from './support/artifact-server.js';
 import { archBaseSkipReason, archBaseTarball } from './support/arch-base.js';
+import { serverRepository } from './support/build-set-repository.js';
 
 const TEMPLATE = fileURLToPath(new URL('../infrastructure/ci/quarters-build.gitlab-ci.yml', import.meta.url));
 const DRIVER = fileURLToPath(new URL('../vm/quarters-build', import.meta.url));
@@ -32,11 +34,15 @@ describe.skipIf(skip)('the quarters-build CI job through quarters-executor', () 
   let fx: ExecutorFixture;
   let server: ArtifactServer;
   let repository: string;
+  /** The stand-in's data_dir: what it serves under /repos. */
+  let dataDir: string;
 
   /** The executor's config: the driver offered in every guest, and how the job gets network. */
-  const config = (network: string) => `build_driver = "${DRIVER}"\n[server]\ntoken_file = "executor.token"\nupload_attempts = 1\n[network]\n${network}`;
+  const config = (network: string) => `build_driver = "${DRIVER}"\n[server]\nurl = "${server.url}"\ntoken_file = "executor.token"\nupload_attempts = 1\n[network]\n${network}`;
 
   beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'quarters-build-job-data-'));
+    server = await startArtifactServer({ repositories: join(dataDir, 'repos') });
     fx = await createExecutorFixture('', { loadBase: false });
     await writeFile(join(fx.dir, 'executor.token'), 'executor-token\n');
     await fx.writeConfig(config(''));
@@ -57,23 +63,23 @@ describe.skipIf(skip)('the quarters-build CI job through quarters-executor', () 
     await git(['commit', '--quiet', '-m', 'quarters-hello 1.0-1']);
     // The host user clones it, and git trusts only repositories its user owns.
     await execa('chown', ['-R', TEST_HOST_USER, repository]);
-    server = await startArtifactServer();
   }, 900_000); // a cold cache means debootstrap: minutes
   afterAll(async () => {
     await server?.close();
     await fx?.remove();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
-  /** Runs the template's job for build ID; the server stand-in answers every upload. */
-  async function templateJob(id: number) {
+  /** Runs the template's job for build ID (of the package repository `from`); the server stand-in answers every upload. */
+  async function templateJob(id: number, from = { repository: () => repository, path: 'packages/quarters-hello' }, variables: Record<string, string> = {}) {
     const template = parse(readFileSync(TEMPLATE, 'utf8')) as { 'quarters-build': { script: string[] } };
     server.received.length = 0;
     return runJob({
       id,
       projectId: 12,
-      projectPath: 'packages/quarters-hello',
-      repository,
-      variables: { QUARTERS_SERVER_URL: server.url, QUARTERS_BUILD_ID: `b${id}`, QUARTERS_PACKAGER: PACKAGER },
+      projectPath: from.path,
+      repository: from.repository(),
+      variables: { QUARTERS_SERVER_URL: server.url, QUARTERS_BUILD_ID: `b${id}`, QUARTERS_PACKAGER: PACKAGER, ...variables },
       steps: [{ name: 'script', script: template['quarters-build'].script }],
       artifactPaths: ['quarters-logs/'],
     }, { executor: EXECUTOR, env: fx.env });
@@ -81,9 +87,9 @@ describe.skipIf(skip)('the quarters-build CI job through quarters-executor', () 
 
   /** The one upload of build ID: the package, with its packager and contents. */
   async function expectUploadedPackage(id: number): Promise<void> {
-    expect(server.received.map((upload) => upload.url)).toEqual([`PUT /api/v1/builds/b${id}/artifacts/quarters-hello-1.0-1-any.pkg.tar.zst`]);
+    expect(server.received.map((upload) => upload.url)).toEqual([`PUT /api/v1/builds/b${id}/resource-usage`, `PUT /api/v1/builds/b${id}/artifacts/quarters-hello-1.0-1-any.pkg.tar.zst`]);
     const pkg = join(fx.dir, `uploaded-${id}.pkg.tar.zst`);
-    await writeFile(pkg, server.received[0]!.body);
+    await writeFile(pkg, server.received[1]!.body);
     const pkginfo = (await execa('tar', ['--zstd', '-xOf', pkg, '.PKGINFO'])).stdout;
     expect(pkginfo).toMatch(/^packager = Jane Doe <jane\.doe@example\.org>$/m);
     expect((await execa('tar', ['--zstd', '-xOf', pkg, 'usr/bin/quarters-hello'])).stdout).toBe(HELLO.trimEnd());
@@ -112,5 +118,41 @@ describe.skipIf(skip)('the quarters-build CI job through quarters-executor', () 
     expect(result.trace).not.toMatch(/WARNING/);
     await rm(result.artifactsDir!, { recursive: true, force: true });
     await expectUploadedPackage(902);
+  }, 600_000);
+
+  it('builds a package against the build set\'s repository, fetched by the executor from its server and installed by pacman', async () => {
+    await fx.writeConfig(config('fetch_command = ["quarters-build", "fetch"]'));
+    // The build set so far: quarters-hello, built and uploaded, then indexed as the server does it.
+    const built = await templateJob(903);
+    expect(built.outcome, built.trace).toBe('success');
+    await rm(built.artifactsDir!, { recursive: true, force: true });
+    const hello = join(fx.dir, 'quarters-hello-1.0-1-any.pkg.tar.zst');
+    await writeFile(hello, server.received.find((u) => u.url.endsWith('.pkg.tar.zst'))!.body);
+    await serverRepository('pkgbuild', { namespace: 'auto-hello', iteration: 1, arch: 'x86_64' }, [{ path: hello, filename: 'quarters-hello-1.0-1-any.pkg.tar.zst' }], dataDir);
+
+    // A package that needs quarters-hello to build.
+    const greet = join(fx.dir, 'quarters-greet.git');
+    await mkdir(greet);
+    await writeFile(join(greet, 'PKGBUILD'), [
+      'pkgname=quarters-greet', 'pkgver=1.0', 'pkgrel=1', "arch=('any')", "makedepends=('quarters-hello')",
+      'build() {', '  quarters-hello > "$srcdir/greeting"', '}',
+      'package() {', '  install -Dm644 "$srcdir/greeting" "$pkgdir/usr/share/quarters-greet/greeting"', '}', '',
+    ].join('\n'));
+    const git = (args: string[]) => execa('git', ['-c', 'user.name=Jane Doe', '-c', 'user.email=jane.doe@example.org', ...args], { cwd: greet });
+    await git(['init', '--quiet', '--initial-branch=main']);
+    await git(['add', '-A']);
+    await git(['commit', '--quiet', '-m', 'quarters-greet 1.0-1']);
+    await execa('chown', ['-R', TEST_HOST_USER, greet]);
+
+    const result = await templateJob(904, { repository: () => greet, path: 'packages/quarters-greet' }, { QUARTERS_NAMESPACE: 'auto-hello', QUARTERS_ITERATION: '1' });
+    expect(result.outcome, result.trace).toBe('success');
+    expect(result.trace).toMatch(new RegExp(`quarters: the build set's repository ${server.url}/repos/auto-hello/1/x86_64/: 1 package, 0 from the cache, .* downloaded, every one verified`));
+    expect(result.trace).toMatch(/installing quarters-hello/);
+    await rm(result.artifactsDir!, { recursive: true, force: true });
+    const upload = server.received.find((u) => u.url === 'PUT /api/v1/builds/b904/artifacts/quarters-greet-1.0-1-any.pkg.tar.zst');
+    expect(upload).toBeDefined();
+    const pkg = join(fx.dir, 'uploaded-904.pkg.tar.zst');
+    await writeFile(pkg, upload!.body);
+    expect((await execa('tar', ['--zstd', '-xOf', pkg, 'usr/share/quarters-greet/greeting'])).stdout).toBe('hello from quarters');
   }, 600_000);
 });

@@ -4,13 +4,14 @@
  * authorizes anything: uploads are authorized by the executor token and the job token.
  */
 import { z } from 'zod';
+import { ITERATION_NUMBER, NAMESPACE_NAME } from './build-set/names.js';
 import { FLAVOURS, type Flavour } from './recipe/model.js';
 
 export const pipelineVariablesSchema = z.strictObject({
   QUARTERS_SERVER_URL: z.url(),
   QUARTERS_BUILD_ID: z.string().regex(/^[1-9]\d*$/),
-  QUARTERS_NAMESPACE: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$/),
-  QUARTERS_ITERATION: z.string().regex(/^[1-9]\d*$/),
+  QUARTERS_NAMESPACE: z.string().regex(NAMESPACE_NAME),
+  QUARTERS_ITERATION: z.string().regex(ITERATION_NUMBER),
   QUARTERS_PKGBASE: z.string().min(1),
   QUARTERS_ARCH: z.string().regex(/^[a-z0-9_]+$/),
   QUARTERS_FLAVOUR: z.enum(FLAVOURS as unknown as [Flavour, ...Flavour[]]),

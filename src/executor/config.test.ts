@@ -17,6 +17,13 @@ describe('executor config', () => {
     expect(config.server.token).toBe('s3cret');
   });
 
+  it('takes the server\'s URL from [server] url, http or https only', () => {
+    expect(loadExecutorConfig(write('[server]\nurl = "https://quarters.example.org/"\n')).server.url).toBe('https://quarters.example.org/');
+    expect(loadExecutorConfig(write('')).server.url).toBeUndefined();
+    const file = write('[server]\nurl = "file:///etc/passwd"\n');
+    expect(errorOf(() => loadExecutorConfig(file)).message).toBe(`${file}: server.url: expected an http:// or https:// URL`);
+  });
+
   it('names the file and the key of a bad value', () => {
     const file = write('work_dir = "relative/path"\n');
     expect(errorOf(() => loadExecutorConfig(file)).message).toBe(`${file}: work_dir: expected an absolute path`);

@@ -68,10 +68,18 @@ export const executorConfigSchema = z.strictObject({
   host_user: z._default(z.string().check(z.minLength(1)), 'gitlab-runner'),
   /** The build driver (vm/quarters-build), offered read-only in every guest at /usr/local/bin/quarters-build. */
   build_driver: z.optional(absolutePath),
-  /** A directory holding build-set repositories as NAMESPACE/ARCH; the job's one is offered read-only at /quarters/repo. */
+  /**
+   * The quarters server's repositories on a shared filesystem (its data_dir/repos: NAMESPACE/ITERATION/ARCH):
+   * read and verified from here instead of fetched from server.url.
+   */
   repositories_dir: z.optional(absolutePath),
   server: z._default(
     z.strictObject({
+      /**
+       * The quarters server this executor works for: uploads, resource usage and build-set repositories go
+       * to and come from here, never from a URL a job names (QUARTERS_SERVER_URL must match it).
+       */
+      url: z.optional(z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })),
       /** Executor token the server accepts for uploads. */
       token: z.optional(z.string().check(z.minLength(1))),
       /** Upload attempts when the server cannot be reached. */

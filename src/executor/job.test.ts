@@ -24,6 +24,17 @@ describe('jobFromEnv', () => {
     expect(() => jobFromEnv(env({ CI_JOB_ID: '1', CI_PROJECT_ID: '1', QUARTERS_TARGET_BRANCH: '../etc' }), 'stable')).toThrow(/CUSTOM_ENV_QUARTERS_TARGET_BRANCH/);
   });
 
+  it('takes the build set and iteration only as single safe path components', () => {
+    const base = { CI_JOB_ID: '1', CI_PROJECT_ID: '1' };
+    expect(jobFromEnv(env({ ...base, QUARTERS_NAMESPACE: 'mr-packages-zlib-12', QUARTERS_ITERATION: '3' }), 'stable').variables).toMatchObject({ QUARTERS_NAMESPACE: 'mr-packages-zlib-12', QUARTERS_ITERATION: '3' });
+    for (const bad of ['..', '.', '../other', 'a/b', '.hidden', '-x', 'x y']) {
+      expect(() => jobFromEnv(env({ ...base, QUARTERS_NAMESPACE: bad }), 'stable'), bad).toThrow(/CUSTOM_ENV_QUARTERS_NAMESPACE: expected a build set name/);
+    }
+    for (const bad of ['0', '-1', '1/..', '01', 'latest']) {
+      expect(() => jobFromEnv(env({ ...base, QUARTERS_ITERATION: bad }), 'stable'), bad).toThrow(/CUSTOM_ENV_QUARTERS_ITERATION: expected an iteration number/);
+    }
+  });
+
   it('is a system failure naming the variable when the runner did not pass it', () => {
     expect(() => jobFromEnv(env({ CI_PROJECT_ID: '1' }), 'stable')).toThrow(SystemFailure);
     expect(() => jobFromEnv(env({ CI_PROJECT_ID: '1' }), 'stable')).toThrow(/CUSTOM_ENV_CI_JOB_ID/);

@@ -1,6 +1,7 @@
 /** Who a job is, from the CUSTOM_ENV_* variables GitLab Runner passes: names, target branch, upload details. */
 import './zod-messages.js';
 import * as z from 'zod/mini';
+import { ITERATION_NUMBER, NAMESPACE_NAME } from '../core/build-set/names.js';
 import { SystemFailure } from './failure.js';
 
 const id = z.string().check(z.regex(/^\d+$/, 'expected a number'));
@@ -17,7 +18,9 @@ export const jobVariablesSchema = z.object({
   QUARTERS_TARGET_BRANCH: z.optional(z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, 'expected a branch name of letters, digits, ".", "_", "+", "-"'))),
   QUARTERS_SERVER_URL: z.optional(z.url()),
   QUARTERS_BUILD_ID: z.optional(z.string().check(z.regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, ".", "_", "-"'))),
-  QUARTERS_NAMESPACE: z.optional(z.string().check(z.regex(/^[A-Za-z0-9._@+-]+$/, 'expected a namespace name'))),
+  /** A path component of the build set's repository: checked here, before any path or URL is made of it. */
+  QUARTERS_NAMESPACE: z.optional(z.string().check(z.regex(NAMESPACE_NAME, 'expected a build set name: a letter or digit, then letters, digits, ".", "_", "+", "-"'))),
+  QUARTERS_ITERATION: z.optional(z.string().check(z.regex(ITERATION_NUMBER, 'expected an iteration number'))),
   QUARTERS_ARCH: z.optional(z.string()),
 });
 

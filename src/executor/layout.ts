@@ -13,6 +13,8 @@ export interface Layout {
   /** Per-job build directories (shared with the guest). */
   builds: string;
   cache: string;
+  /** Packages of build-set repositories by checksum (packages/sha256/HEX): root's, 0700; jobs get hard links. */
+  packages: string;
   /** Short-lived directories of operations in progress (base OS loads, updates). */
   tmp: string;
   /** Records that outlive jobs: usage.jsonl, one line of resource usage per job. */
@@ -29,6 +31,7 @@ export function layoutOf(config: ExecutorConfig): Layout {
     workspaces: join(workDir, 'workspaces'),
     builds: config.builds_dir ?? join(workDir, 'builds'),
     cache: config.cache_dir ?? join(workDir, 'cache'),
+    packages: join(workDir, 'packages'),
     tmp: join(workDir, 'tmp'),
     logs: join(workDir, 'logs'),
   };

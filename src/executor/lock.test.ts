@@ -3,7 +3,7 @@ import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LockTimeout, withLock } from './lock.js';
+import { LockTimeout, withLock, withLockUnlessSettled } from './lock.js';
 
 describe('withLock', () => {
   it('lets one holder in at a time', async () => {
@@ -38,5 +38,19 @@ describe('withLock', () => {
     expect((error as Error).message).toContain(lock);
     release();
     await held;
+  });
+
+  it('lets waiters take the work a holder settled instead of doing it again', async () => {
+    const lock = join(await mkdtemp(join(tmpdir(), 'quarters-lock-')), 'lock');
+    let done: string | null = null;
+    let runs = 0;
+    const work = () => withLockUnlessSettled(lock, async () => done, async () => {
+      runs++;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      return (done = 'downloaded');
+    }, { pollMs: 1 });
+    expect(await Promise.all(Array.from({ length: 20 }, work))).toEqual(Array(20).fill('downloaded'));
+    expect(runs).toBe(1);
+    expect(existsSync(lock)).toBe(false);
   });
 });

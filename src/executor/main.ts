@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `quarters-executor`: GitLab Runner's custom executor (config, prepare, run, cleanup) and the
- * operator's commands (baseos, cleanup --stale|all|baseos|INSTANCE). Protocol commands exit with
+ * operator's commands (baseos, cleanup --stale|all|baseos|packages|INSTANCE). Protocol commands exit with
  * BUILD_FAILURE_EXIT_CODE or SYSTEM_FAILURE_EXIT_CODE; operator commands with 1 (2 for bad usage).
  */
 import { parseArgs } from 'node:util';
@@ -20,7 +20,8 @@ class UsageError extends Error {
 const USAGE = `usage:
   quarters-executor config | prepare | run SCRIPT STAGE | cleanup      (GitLab Runner custom executor)
   quarters-executor cleanup --stale [--older-than MINUTES]
-  quarters-executor cleanup all | baseos | INSTANCE                    (INSTANCE: BRANCH-ARCH, e.g. stable-x86_64)
+  quarters-executor cleanup all | packages [--older-than MINUTES]      (packages: cached packages no job uses)
+  quarters-executor cleanup baseos | INSTANCE                          (INSTANCE: BRANCH-ARCH, e.g. stable-x86_64)
   quarters-executor baseos load --tarball FILE
   quarters-executor baseos load --debootstrap SUITE --mirror URL [--include PKG,PKG]
   quarters-executor baseos load --busybox
@@ -66,7 +67,7 @@ async function run(script: string, stage: string): Promise<number> {
 }
 
 async function cleanup(args: string[]): Promise<number> {
-  const { cleanupAll, cleanupBaseos, cleanupInstance, cleanupJob, cleanupStale } = await import('./protocol/cleanup.js');
+  const { cleanupAll, cleanupBaseos, cleanupInstance, cleanupJob, cleanupPackages, cleanupStale } = await import('./protocol/cleanup.js');
   if (args.length === 0) return protocol(() => cleanupJob(openJobSession()));
   const { values, positionals } = parseArgs({ args, options: { stale: { type: 'boolean' }, 'older-than': { type: 'string' } }, allowPositionals: true });
   const session = openSession();
@@ -74,9 +75,10 @@ async function cleanup(args: string[]): Promise<number> {
   if (!Number.isFinite(olderThan) || olderThan < 0) throw new UsageError(`--older-than wants minutes, not "${values['older-than']}"`);
   let removed: string[];
   if (values.stale) removed = await cleanupStale(session, olderThan * 60_000);
-  else if (positionals.length !== 1) throw new UsageError('cleanup takes --stale, or one of: all, baseos, INSTANCE');
+  else if (positionals.length !== 1) throw new UsageError('cleanup takes --stale, or one of: all, baseos, packages, INSTANCE');
   else if (positionals[0] === 'all') removed = await cleanupAll(session, olderThan * 60_000);
   else if (positionals[0] === 'baseos') removed = await cleanupBaseos(session);
+  else if (positionals[0] === 'packages') removed = await cleanupPackages(session, olderThan * 60_000);
   else removed = await cleanupInstance(session, positionals[0]);
   process.stdout.write(removed.length ? `${removed.map((r) => `removed ${r}`).join('\n')}\n` : 'nothing to remove\n');
   return 0;

@@ -10,7 +10,10 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { RESOURCE_USAGE_HEADER, type ResourceUsageReport } from '../core/resource-usage.js';
 import { SystemFailure } from './failure.js';
+import { jobServer, normalizeServerUrl } from './job-server.js';
+import { requestProblem, serverMessage } from './server-http.js';
 import type { JobSession } from './session.js';
 import type { ResourceUsage, WorkspaceState } from './workspace.js';
 
@@ -36,30 +39,18 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** The header that carries a build's resource usage to the server (JSON, snake_case keys). */
-export function usageHeader(usage: ResourceUsage): string {
-  return JSON.stringify({ wall_seconds: round(usage.wallSeconds), cpu_seconds: round(usage.cpuSeconds), peak_memory_bytes: usage.peakMemoryBytes, disk_bytes: usage.diskBytes });
+/** A job's resource usage as the server takes it (src/core/resource-usage.ts). */
+export function usageReport(usage: ResourceUsage): ResourceUsageReport {
+  return { wall_seconds: round(usage.wallSeconds), cpu_seconds: round(usage.cpuSeconds), peak_memory_bytes: usage.peakMemoryBytes, disk_bytes: usage.diskBytes };
 }
 
 const round = (n: number): number => Math.round(n * 1000) / 1000;
-
-/** What the server said, from its `{error, detail}` body or the raw text. */
-async function serverMessage(response: Response): Promise<string> {
-  const text = (await response.text().catch(() => '')).slice(0, 2000);
-  try {
-    const body = JSON.parse(text) as { error?: unknown; detail?: unknown };
-    if (typeof body.error === 'string') return typeof body.detail === 'string' ? `${body.error}: ${body.detail}` : body.error;
-  } catch {
-    // not JSON
-  }
-  return text.trim() || response.statusText;
-}
 
 /** Uploads one file; throws SystemFailure when the server rejects it or stays unreachable. */
 export async function uploadFile(target: UploadTarget, file: string, name: string, usage: ResourceUsage | null, options: UploadOptions): Promise<void> {
   const checksum = await sha256File(file);
   const { size } = await stat(file);
-  const url = `${target.serverUrl.replace(/\/+$/, '')}/api/v1/builds/${encodeURIComponent(target.buildId)}/artifacts/${encodeURIComponent(name)}`;
+  const url = `${normalizeServerUrl(target.serverUrl)}/api/v1/builds/${encodeURIComponent(target.buildId)}/artifacts/${encodeURIComponent(name)}`;
   let lastProblem = '';
   for (let attempt = 1; attempt <= options.attempts; attempt++) {
     if (attempt > 1) {
@@ -75,7 +66,7 @@ export async function uploadFile(target: UploadTarget, file: string, name: strin
       'content-type': 'application/octet-stream',
       'content-length': String(size),
     };
-    if (usage) headers['x-quarters-resource-usage'] = usageHeader(usage);
+    if (usage) headers[RESOURCE_USAGE_HEADER.toLowerCase()] = JSON.stringify(usageReport(usage));
     let response: Response;
     try {
       response = await fetch(url, {
@@ -86,8 +77,7 @@ export async function uploadFile(target: UploadTarget, file: string, name: strin
         signal: options.signal,
       } as RequestInit);
     } catch (error) {
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      lastProblem = cause?.code ?? cause?.message ?? (error as Error).message;
+      lastProblem = requestProblem(error);
       continue;
     }
     if (response.ok) {
@@ -105,14 +95,28 @@ export async function uploadFile(target: UploadTarget, file: string, name: strin
   throw new SystemFailure(`could not upload ${name} to ${target.serverUrl} after ${options.attempts} attempts: ${lastProblem}`);
 }
 
-/** Uploads every file of the job's output directory when the job names a server; no server, no upload. */
-export async function uploadOutputs(session: JobSession, state: WorkspaceState, usage: ResourceUsage, signal: AbortSignal): Promise<void> {
+/**
+ * Where the job's build reports to: the configured server (job-server.ts), the build id and both
+ * tokens; null when the job is no quarters build (no server, or no QUARTERS_BUILD_ID). Throws
+ * SystemFailure when a credential is missing.
+ */
+export function buildTarget(session: JobSession): UploadTarget | null {
   const v = session.job.variables;
-  if (!v.QUARTERS_SERVER_URL) return;
-  if (!v.QUARTERS_BUILD_ID) throw new SystemFailure('QUARTERS_SERVER_URL is set but QUARTERS_BUILD_ID is not: the server must set both');
-  if (!session.config.server.token) throw new SystemFailure('cannot upload: no executor token configured ([server] token or token_file)');
-  if (!v.CI_JOB_TOKEN) throw new SystemFailure('cannot upload: the job has no CI_JOB_TOKEN');
-  const target: UploadTarget = { serverUrl: v.QUARTERS_SERVER_URL, buildId: v.QUARTERS_BUILD_ID, executorToken: session.config.server.token, jobToken: v.CI_JOB_TOKEN };
+  const serverUrl = jobServer(session.config, session.job);
+  if (!serverUrl) return null;
+  if (!v.QUARTERS_BUILD_ID) {
+    if (v.QUARTERS_SERVER_URL) throw new SystemFailure('QUARTERS_SERVER_URL is set but QUARTERS_BUILD_ID is not: the server must set both');
+    return null;
+  }
+  if (!session.config.server.token) throw new SystemFailure('cannot report to the quarters server: no executor token configured ([server] token or token_file)');
+  if (!v.CI_JOB_TOKEN) throw new SystemFailure('cannot report to the quarters server: the job has no CI_JOB_TOKEN');
+  return { serverUrl, buildId: v.QUARTERS_BUILD_ID, executorToken: session.config.server.token, jobToken: v.CI_JOB_TOKEN };
+}
+
+/** Uploads every file of the job's output directory when the job is a quarters build; else nothing. */
+export async function uploadOutputs(session: JobSession, state: WorkspaceState, usage: ResourceUsage, signal: AbortSignal): Promise<void> {
+  const target = buildTarget(session);
+  if (!target) return;
   const entries = (await readdir(state.outputDir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
   if (entries.length === 0) session.log('quarters: the build wrote no output; nothing to upload');
   for (const name of entries) {

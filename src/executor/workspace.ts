@@ -34,6 +34,8 @@ export const workspaceStateSchema = z.strictObject({
   /** The job's build directory on the host (builds_dir from `config`), bind-mounted at the same path. */
   buildsDir: z.string(),
   outputDir: z.string(),
+  /** The build set's repository offered read-only at /quarters/repo (a job's: its own copy, workspace/repository); null: none. */
+  repository: z._default(z.nullable(z.string()), null),
   /** The job's mount (nosuid,nodev; its disk with limits.disk_mib), holding its writable layer, output and build directory. */
   mount: jobMountSchema,
   hostUser: z.strictObject({ uid: z.number(), gid: z.number() }),

@@ -1,6 +1,7 @@
 /** Namespaces (build sets), their iterations and builds, as rows in SQLite. Every write is one transaction. */
 import type { BuildState } from '../core/build-state.js';
 import type { CycleFinding, NewBuild } from '../core/build-set/iteration.js';
+import { resourceUsageSchema, type ResourceUsageReport } from '../core/resource-usage.js';
 import type { Db } from './database.js';
 
 export type { NewBuild };
@@ -59,8 +60,8 @@ export interface BuildRow {
   dispatch_started_at: string | null;
   /** The commit the pipeline runs at (the build's commit; in a tree repository, the branch head when dispatched). */
   commit_sha: string | null;
-  /** What the executor reported: wall_seconds, cpu_seconds, peak_memory_bytes, disk_bytes. */
-  resource_usage: Record<string, number | null> | null;
+  /** What the executor reported after the build's stages (src/core/resource-usage.ts), failed builds too. */
+  resource_usage: ResourceUsageReport | null;
   pipeline_id: number | null;
   pipeline_url: string | null;
   created_at: string;
@@ -75,7 +76,8 @@ type Stored<T, K extends keyof T> = Omit<T, K> & Record<K, string | null>;
 /** A row of `builds` as typed values. */
 function buildOf(row: Stored<BuildRow, 'depends_on' | 'resource_usage'> | undefined): BuildRow | undefined {
   if (!row) return undefined;
-  return { ...row, depends_on: JSON.parse(row.depends_on ?? '[]') as number[], resource_usage: row.resource_usage === null ? null : (JSON.parse(row.resource_usage) as BuildRow['resource_usage']) };
+  const usage = row.resource_usage === null ? null : resourceUsageSchema.safeParse(JSON.parse(row.resource_usage));
+  return { ...row, depends_on: JSON.parse(row.depends_on ?? '[]') as number[], resource_usage: usage?.success ? usage.data : null };
 }
 
 function namespaceOf(row: Stored<NamespaceRow, 'origin'> | undefined): NamespaceRow | undefined {
@@ -291,7 +293,7 @@ export class BuildStore {
   }
 
   /** Records the resource usage the executor reported for a build. */
-  setResourceUsage(id: number, usage: unknown): void {
+  setResourceUsage(id: number, usage: ResourceUsageReport): void {
     this.db.prepare('UPDATE builds SET resource_usage = ? WHERE id = ?').run(JSON.stringify(usage), id);
   }
 

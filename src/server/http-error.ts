@@ -37,7 +37,7 @@ export function errorBody(error: string, detail: string): { error: string; detai
 }
 
 /** Describes the first zod issue as "path: message". */
-export function describeZodError(error: z.ZodError): string {
+export function describeZodError(error: z.core.$ZodError): string {
   const issue = error.issues[0];
   if (!issue) return 'invalid input';
   const path = issue.path.length ? `${issue.path.map(String).join('.')}: ` : '';

@@ -24,6 +24,7 @@ import { RecipeTable, SourceIndex, type RecipeLayout } from './source-index.js';
 import { webhookRoutes } from './webhooks/route.js';
 import { Repositories } from './repository.js';
 import { repoRoutes } from './repos-route.js';
+import { resourceUsageRoutes } from './resource-usage-route.js';
 import { uploadRoutes } from './upload.js';
 import { webUiRoutes } from './web-ui.js';
 
@@ -114,6 +115,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       ...(gitlabConfig && config.executor ? [
         webhookRoutes({ secret: gitlabConfig.webhook_secret, inbox, metrics, log, accepted: () => void worker.wake() }),
         uploadRoutes({ store, engine, repositories, gitlab, executorTokens: config.executor.tokens, flavour: config.build.flavour, metrics, log }),
+        resourceUsageRoutes({ store, gitlab, executorTokens: config.executor.tokens, log }),
       ] : []),
       new Hono().route('/api/v1', apiRoutes({ store, buildSets, control, apiTokens: config.api.tokens, localOnly: !gitlabConfig })),
       repoRoutes({ store, repositories }),

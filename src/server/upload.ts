@@ -11,36 +11,28 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { Hono } from 'hono';
 import type { Flavour } from '../core/recipe/model.js';
+import { RESOURCE_USAGE_HEADER, resourceUsageSchema, type ResourceUsageReport } from '../core/resource-usage.js';
 import type { Logger } from '../common/log.js';
 import { checkArtifactName } from '../core/build-set/artifact-name.js';
 import type { BuildSetEngine } from './build-sets/engine.js';
 import type { BuildStore } from './build-store.js';
 import type { GitLabClient } from './gitlab/client.js';
-import { ApiError, describeZodError, errorBody } from './http-error.js';
-import { z } from 'zod';
+import { liveBuildOf, requireBuildJob, requireExecutorToken } from './executor-auth.js';
+import { ApiError, describeZodError } from './http-error.js';
 import type { Metrics } from './metrics.js';
 import { Repositories, syncDir } from './repository.js';
-import { matchesSecret } from './token-check.js';
 
-/** `X-Quarters-Resource-Usage`: what the build used, as the executor measured it. */
-export const resourceUsageSchema = z.strictObject({
-  wall_seconds: z.number().nonnegative(),
-  cpu_seconds: z.number().nonnegative(),
-  peak_memory_bytes: z.number().int().nonnegative().nullable(),
-  disk_bytes: z.number().int().nonnegative().nullable(),
-});
-
-/** The resource usage header, parsed; null when absent. */
-function resourceUsage(header: string | undefined): z.infer<typeof resourceUsageSchema> | null {
+/** The resource usage header (src/core/resource-usage.ts), parsed; null when absent. */
+function resourceUsage(header: string | undefined): ResourceUsageReport | null {
   if (header === undefined) return null;
   let json: unknown;
   try {
     json = JSON.parse(header);
   } catch {
-    throw new ApiError(400, 'invalid_resource_usage', 'X-Quarters-Resource-Usage is not JSON');
+    throw new ApiError(400, 'invalid_resource_usage', `${RESOURCE_USAGE_HEADER} is not JSON`);
   }
   const parsed = resourceUsageSchema.safeParse(json);
-  if (!parsed.success) throw new ApiError(400, 'invalid_resource_usage', `X-Quarters-Resource-Usage: ${describeZodError(parsed.error)}`);
+  if (!parsed.success) throw new ApiError(400, 'invalid_resource_usage', `${RESOURCE_USAGE_HEADER}: ${describeZodError(parsed.error)}`);
   return parsed.data;
 }
 
@@ -111,37 +103,34 @@ async function recordedPackager(flavour: string, file: string): Promise<{ field:
 export function uploadRoutes(deps: UploadDeps): Hono {
   const app = new Hono();
   const maxBytes = deps.maxBytes ?? MAX_ARTIFACT_BYTES;
+  const countRefusal = (error: unknown) => {
+    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) deps.metrics.uploads.inc({ result: error.status === 401 ? 'unauthorized' : 'forbidden' });
+  };
+  const counted = (check: () => void) => {
+    try {
+      check();
+    } catch (error) {
+      countRefusal(error);
+      throw error;
+    }
+  };
 
   app.put('/api/v1/builds/:id/artifacts/:filename', async (c) => {
-    const authorization = /^Bearer\s+(\S+)$/i.exec(c.req.header('Authorization') ?? '');
-    if (!authorization || !matchesSecret(authorization[1], deps.executorTokens)) {
-      deps.metrics.uploads.inc({ result: 'unauthorized' });
-      return c.json(errorBody('unauthorized', 'uploads need an executor token from [executor] tokens: Authorization: Bearer TOKEN'), 401);
-    }
-    const idText = c.req.param('id');
-    if (!/^[1-9]\d{0,15}$/.test(idText)) throw new ApiError(400, 'invalid_request', 'the build id must be a positive integer');
-    const build = deps.store.liveBuild(Number(idText));
-    if (!build) throw new ApiError(404, 'not_found', `no live build ${idText} (unknown, or superseded without a successor)`);
+    counted(() => requireExecutorToken(c, deps.executorTokens));
+    const build = liveBuildOf(deps.store, c.req.param('id'));
     const filename = c.req.param('filename');
     const name = checkArtifactName(filename, deps.flavour, build.arch);
     if (!name.ok) throw new ApiError(400, 'invalid_filename', name.reason);
     const expected = (c.req.header('X-Checksum-Sha256') ?? '').toLowerCase();
     if (!/^[0-9a-f]{64}$/.test(expected)) throw new ApiError(400, 'missing_checksum', 'X-Checksum-Sha256 must be the file\'s sha256, as 64 hex digits');
-    const usage = resourceUsage(c.req.header('X-Quarters-Resource-Usage'));
+    const usage = resourceUsage(c.req.header(RESOURCE_USAGE_HEADER));
     const declared = c.req.header('Content-Length');
     if (declared !== undefined && Number(declared) > maxBytes) throw new ApiError(413, 'payload_too_large', `package files are limited to ${maxBytes} bytes`);
 
-    const jobToken = c.req.header('X-Job-Token');
-    if (!jobToken) throw new ApiError(401, 'unauthorized', 'X-Job-Token (the job\'s CI_JOB_TOKEN) is required');
-    const job = await deps.gitlab.jobForToken(jobToken);
-    if (!job) {
-      deps.metrics.uploads.inc({ result: 'unauthorized' });
-      throw new ApiError(401, 'unauthorized', 'GitLab does not accept this job token (unknown, or the job is not running)');
-    }
-    if (build.pipeline_id === null || job.pipelineId !== build.pipeline_id || job.projectId !== build.project_id) {
-      deps.metrics.uploads.inc({ result: 'forbidden' });
-      throw new ApiError(403, 'wrong_pipeline', `job ${job.jobId} belongs to pipeline ${job.pipelineId}, not to the pipeline dispatched for build ${build.id}`);
-    }
+    const job = await requireBuildJob(c, deps.gitlab, build).catch((error: unknown) => {
+      countRefusal(error);
+      throw error;
+    });
     if (!['dispatched', 'building', 'built'].includes(build.state)) throw new ApiError(409, 'build_not_running', `build ${build.id} is ${build.state}`);
     const body = c.req.raw.body;
     if (!body) throw new ApiError(400, 'empty_body', 'the body is the package file');

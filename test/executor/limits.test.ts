@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runJob } from '../runner-emulator/emulator.js';
 import { createExecutorFixture, EXECUTOR, type ExecutorFixture } from '../support/executor-fixture.js';
 import { containerSkipReason, reportSkip } from '../support/capabilities.js';
 import { processesWith } from '../support/processes.js';
+import { serverRepository } from '../support/build-set-repository.js';
+import { pacmanPackage } from '../support/packages.js';
 
 const skip = reportSkip(containerSkipReason(), 'executor limits and the fetch step');
 
@@ -15,9 +17,8 @@ describe.skipIf(skip)('quarters-executor limits, the fetch step, what the guest 
     // The fetch step records how many network interfaces it saw and leaves a "source" in the workspace layer.
     const fetch = 'tail -n +3 /proc/net/dev | wc -l > /var/tmp/fetch-interfaces; pwd > /var/tmp/fetch-cwd; echo source > /var/tmp/source.tar';
     fx = await createExecutorFixture('', { loadBase: true });
-    const repos = join(fx.dir, 'repos');
-    await mkdir(join(repos, 'ns1', 'x86_64'), { recursive: true });
-    await writeFile(join(repos, 'ns1', 'x86_64', 'quarters.db'), 'a pacman database');
+    // The server's data_dir/repos on a shared filesystem: NAMESPACE/ITERATION/ARCH.
+    const { reposDir: repos } = await serverRepository('pkgbuild', { namespace: 'ns1', iteration: 3, arch: 'x86_64' }, [await pacmanPackage({ name: 'zlib', version: '1.3-1' })], join(fx.dir, 'data'));
     const driver = join(fx.dir, 'quarters-build');
     await writeFile(driver, '#!/bin/sh\necho "driver called with: $*"\n');
     await chmod(driver, 0o755);
@@ -50,14 +51,15 @@ describe.skipIf(skip)('quarters-executor limits, the fetch step, what the guest 
     expect(processesWith(marker)).toEqual([]);
   });
 
-  it('offers the build set\'s repository read-only and the build driver', async () => {
-    const result = await runJob({ id: 504, projectId: 11, variables: { QUARTERS_NAMESPACE: 'ns1' }, steps: [{ name: 'script', script: [
-      'cat "$QUARTERS_REPO_DIR/quarters.db"; echo',
+  it('offers the build set\'s repository from repositories_dir, verified, read-only, and the build driver', async () => {
+    const result = await runJob({ id: 504, projectId: 11, variables: { QUARTERS_NAMESPACE: 'ns1', QUARTERS_ITERATION: '3' }, steps: [{ name: 'script', script: [
+      'ls "$QUARTERS_REPO_DIR"',
       'if touch "$QUARTERS_REPO_DIR/new" 2>/dev/null; then echo WRI""TABLE; fi',
       'quarters-build build',
     ] }] }, { executor: EXECUTOR, env: fx.env });
     expect(result.outcome, result.trace).toBe('success');
-    expect(result.trace).toContain('a pacman database');
+    expect(result.trace).toMatch(/quarters: the build set's repository \S+\/data\/repos\/ns1\/3\/x86_64\/: 1 package, read from the shared filesystem, every one verified/);
+    expect(result.trace).toContain('quarters.db\nzlib-1.3-1-x86_64.pkg.tar.zst\n');
     expect(result.trace).not.toContain('WRITABLE');
     expect(result.trace).toContain('driver called with: build');
   });

@@ -96,7 +96,7 @@ export async function buildInContainer(host: BuildHost, build: ContainerBuild): 
     const state: WorkspaceState = {
       name: build.name, slot: build.name, jobId: build.name, created: new Date().toISOString(), backend: session.backend.name,
       base: host.base, instance: { key: host.instance.key, version: host.instance.version, upper: host.instance.upper },
-      buildsDir, outputDir, mount, hostUser, runner: me, active: me, updated: new Date().toISOString(), usage: emptyUsage(),
+      buildsDir, outputDir, repository: build.repository ?? null, mount, hostUser, runner: me, active: me, updated: new Date().toISOString(), usage: emptyUsage(),
     };
     // Before mounting: `cleanup --stale` finds the mounts of a build whose process died from its state.
     await writeState(layout, state);

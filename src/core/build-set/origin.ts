@@ -1,5 +1,7 @@
 /** Build sets' names and origin changesets ("pkgbase@ref"), and the errors a request about a build set can meet. */
 
+import { NAMESPACE_NAME } from './names.js';
+
 /** An origin changeset: a pkgbase at a ref. */
 export interface Origin {
   pkgbase: string;
@@ -27,7 +29,7 @@ export class BuildSetError extends Error {
   }
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$/;
+const NAME = NAMESPACE_NAME;
 
 /** Whether `name` may name a build set (it is a path segment of its repository). */
 export function isBuildSetName(name: string): boolean {

@@ -2,6 +2,7 @@
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BaseOsStore } from '../baseos/store.js';
+import { PackageCache } from '../build-set-repository/package-cache.js';
 import { makeDir } from '../fs-layers.js';
 import { InstanceStore } from '../instance.js';
 import { reclaimWorkspace } from '../reclaim.js';
@@ -70,10 +71,16 @@ export async function cleanupInstance(session: Session, key: string | undefined)
   return [...removed, ...(await store.removeCurrentIfUnused(instances, key))];
 }
 
-/** `cleanup all`: stale jobs, unused instances, unused base OS versions. */
+/** `cleanup packages`: cached packages of build-set repositories that no job has and none fetched for olderThanMs. */
+export async function cleanupPackages(session: Session, olderThanMs: number): Promise<string[]> {
+  return new PackageCache(session.layout.packages).prune(olderThanMs);
+}
+
+/** `cleanup all`: stale jobs, unused instances, unused base OS versions, unused cached packages. */
 export async function cleanupAll(session: Session, olderThanMs: number): Promise<string[]> {
   const stale = await cleanupStale(session, olderThanMs);
   const instances = await cleanupInstance(session, undefined);
   const bases = await cleanupBaseos(session);
-  return [...stale, ...instances, ...bases];
+  const packages = await cleanupPackages(session, olderThanMs);
+  return [...stale, ...instances, ...bases, ...packages];
 }

@@ -1,5 +1,4 @@
 /** What the guest sees of a job: its binds and its environment. */
-import { existsSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import type { Environment } from '../environment.js';
 import type { JobSession } from '../session.js';
@@ -8,7 +7,7 @@ import { customEnv } from '../job.js';
 
 /** Where the build output goes in the guest. */
 export const GUEST_OUTPUT = '/output';
-/** Where the build set's repository is offered, read-only, when the host has it. */
+/** Where the build set's repository is offered, read-only, when the job has one (fetched by prepare). */
 export const GUEST_REPOSITORY = '/quarters/repo';
 /** Where the build driver is offered, read-only, when the config names it. */
 export const GUEST_BUILD_DRIVER = '/usr/local/bin/quarters-build';
@@ -33,16 +32,8 @@ export function guestBinds(session: JobSession, state: WorkspaceState): { host: 
     { host: state.outputDir, guest: GUEST_OUTPUT },
   ];
   if (session.config.build_driver) binds.push({ host: session.config.build_driver, guest: GUEST_BUILD_DRIVER, readOnly: true });
-  const repository = repositoryDir(session);
-  if (repository) binds.push({ host: repository, guest: GUEST_REPOSITORY, readOnly: true });
+  if (state.repository) binds.push({ host: state.repository, guest: GUEST_REPOSITORY, readOnly: true });
   return binds;
-}
-
-function repositoryDir(session: JobSession): string | null {
-  const namespace = session.job.variables.QUARTERS_NAMESPACE;
-  if (!session.config.repositories_dir || !namespace) return null;
-  const dir = join(session.config.repositories_dir, namespace, session.config.arch);
-  return existsSync(dir) ? dir : null;
 }
 
 /** What every guest command starts from (jobs and local builds alike): a plain PATH and locale, root's HOME, the output, whom to build as. */
@@ -60,7 +51,7 @@ export function guestBaseEnv(buildUser: { uid: number; gid: number }): Record<st
 /** The environment of guest commands: no credentials, the QUARTERS_* job variables, where things are. */
 export function guestEnv(session: JobSession, state: WorkspaceState): Record<string, string> {
   const env: Record<string, string> = { ...guestBaseEnv(state.hostUser), CI: 'true' };
-  if (guestBinds(session, state).some((b) => b.guest === GUEST_REPOSITORY)) env.QUARTERS_REPO_DIR = GUEST_REPOSITORY;
+  if (state.repository) env.QUARTERS_REPO_DIR = GUEST_REPOSITORY;
   for (const [key, value] of Object.entries(customEnv(session.env))) {
     if (/^QUARTERS_/.test(key) && !/TOKEN|SECRET|PASSWORD/.test(key)) env[key] = value;
     if (['CI_PROJECT_DIR', 'CI_PROJECT_PATH', 'CI_JOB_ID', 'CI_COMMIT_SHA', 'CI_COMMIT_REF_NAME'].includes(key)) env[key] = value;

@@ -2,10 +2,12 @@
 import { chown } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { BaseOsError, BaseOsStore } from '../baseos/store.js';
+import { fetchJobRepository } from '../build-set-repository/index.js';
 import { SystemFailure } from '../failure.js';
 import { makeDir } from '../fs-layers.js';
 import { resolveHostUser } from '../host-user.js';
 import { InstanceStore } from '../instance.js';
+import { jobServer } from '../job-server.js';
 import { createJobMount, jobMountOf } from '../job-mount.js';
 import { reclaimWorkspace } from '../reclaim.js';
 import type { JobSession } from '../session.js';
@@ -18,6 +20,8 @@ import type { HostUser } from '../host-user.js';
 /** Prepares the job's environment; throws SystemFailure when the host cannot provide it. */
 export async function prepare(session: JobSession): Promise<void> {
   const { layout, job } = session;
+  // Before anything else: a job naming another server fails here, having caused no request.
+  const server = jobServer(session.config, job);
   // One job at a time runs in a slot: anything else recorded for it was left by a job that died.
   for (const name of await workspaceNames(layout)) {
     if (name === job.name) {
@@ -47,6 +51,8 @@ export async function prepare(session: JobSession): Promise<void> {
   await chown(layout.cache, hostUser.uid, hostUser.gid);
   const workspace = workspaceDir(layout, job.name);
   await makeDir(workspace, 0o711);
+  // On the host, before any guest stage; in the workspace, not on the job mount the guest writes.
+  const repository = await fetchJobRepository(session, server, workspace);
   const buildsDir = join(layout.builds, job.name);
   const mount = jobMountOf(workspace, session.config.limits.disk_mib);
   await createJobMount(mount, buildsDir);
@@ -67,6 +73,7 @@ export async function prepare(session: JobSession): Promise<void> {
     instance: { key: instance.key, version: instance.version, upper: instance.upper },
     buildsDir,
     outputDir,
+    repository,
     mount,
     hostUser,
     runner: parentIdentity(),

@@ -12,6 +12,7 @@ import type { JobSession } from '../session.js';
 import { childrenCpuSeconds, formatBytes } from '../usage.js';
 import { readState, writeState, type ResourceUsage, type WorkspaceState } from '../workspace.js';
 import { uploadOutputs } from '../upload.js';
+import { reportResourceUsage } from '../usage-report.js';
 import { guestEnv, guestProjectDir, jobEnvironment } from './guest.js';
 import { isBuildStage, stageLocation } from './stages.js';
 
@@ -56,11 +57,13 @@ export async function runStage(session: JobSession, script: string, stage: strin
     usage.diskBytes = (await jobEnvironment(session, state).diskUsage()) + (await diskUsage(state.outputDir));
   }
   await writeState(session.layout, { ...state, active: null, usage });
-  if (failure) throw failure;
   if (isBuildStage(stage)) {
     session.log(`quarters: resource usage: wall ${usage.wallSeconds.toFixed(1)} s, CPU ${usage.cpuSeconds.toFixed(1)} s, peak memory ${usage.peakMemoryBytes === null ? 'not measured' : formatBytes(usage.peakMemoryBytes)}, disk ${formatBytes(usage.diskBytes)}`);
-    await uploadOutputs(session, state, usage, signal);
+    // Failed builds too, and now: the job token stops working when the job ends.
+    await reportResourceUsage(session, usage);
   }
+  if (failure) throw failure;
+  if (isBuildStage(stage)) await uploadOutputs(session, state, usage, signal);
 }
 
 async function runOnHost(session: JobSession, state: WorkspaceState, script: string, stage: string, signal: AbortSignal): Promise<void> {

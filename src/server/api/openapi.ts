@@ -1,5 +1,6 @@
 /** The OpenAPI 3.1 document of /api/v1, served at /api/v1/openapi.json. */
 import { z } from 'zod';
+import { RESOURCE_USAGE_HEADER, resourceUsageSchema } from '../../core/resource-usage.js';
 import { createNamespaceSchema } from './schemas.js';
 
 const error = { $ref: '#/components/schemas/Error' };
@@ -22,11 +23,15 @@ export function openApiDocument() {
       schemas: {
         Error: { type: 'object', required: ['error', 'detail'], properties: { error: { type: 'string' }, detail: { type: 'string' } } },
         CreateNamespace: z.toJSONSchema(createNamespaceSchema),
+        ResourceUsage: z.toJSONSchema(resourceUsageSchema),
         Build: {
           type: 'object',
-          properties: Object.fromEntries(
-            ['id', 'pkgbase', 'arch', 'version', 'state', 'reason', 'packager', 'project', 'ref', 'sha', 'commit', 'pipeline_id', 'pipeline_url', 'started_at', 'finished_at', 'duration_seconds', 'resource_usage', 'artifacts'].map((k) => [k, {}]),
-          ),
+          properties: {
+            ...Object.fromEntries(
+              ['id', 'pkgbase', 'arch', 'version', 'state', 'reason', 'packager', 'project', 'ref', 'sha', 'commit', 'pipeline_id', 'pipeline_url', 'started_at', 'finished_at', 'duration_seconds', 'artifacts'].map((k) => [k, {}]),
+            ),
+            resource_usage: { description: 'what the build used, as its executor reported it (failed builds too); null before any report', anyOf: [{ $ref: '#/components/schemas/ResourceUsage' }, { type: 'null' }] },
+          },
         },
       },
     },
@@ -59,10 +64,22 @@ export function openApiDocument() {
             { name: 'filename', in: 'path', required: true, schema: { type: 'string' } },
             { name: 'X-Job-Token', in: 'header', required: true, schema: { type: 'string' } },
             { name: 'X-Checksum-Sha256', in: 'header', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
-            { name: 'X-Quarters-Resource-Usage', in: 'header', required: false, schema: { type: 'string', description: 'JSON: wall_seconds, cpu_seconds, peak_memory_bytes, disk_bytes' } },
+            { name: RESOURCE_USAGE_HEADER, in: 'header', required: false, schema: { type: 'string', description: 'JSON: ResourceUsage' } },
           ],
           requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
           responses: { 201: json('stored and indexed'), ...errors(400, 401, 403, 404, 409, 411, 413, 422) },
+        },
+      },
+      '/builds/{id}/resource-usage': {
+        put: {
+          summary: 'Record what a build used; sent by the executor after every build stage, failed ones included (executor only)',
+          security: [{ executor: [] }],
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'integer' } },
+            { name: 'X-Job-Token', in: 'header', required: true, schema: { type: 'string' } },
+          ],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/ResourceUsage' } } } },
+          responses: { 204: { description: 'recorded' }, ...errors(400, 401, 403, 404, 409, 413) },
         },
       },
     },

@@ -1,5 +1,5 @@
 /** The JSON shapes the API answers with, made from store rows. */
-import type { BuildRow, BuildStore, IterationRow, NamespaceRow } from '../build-store.js';
+import { type BuildRow, type BuildStore, type IterationRow, type NamespaceRow } from '../build-store.js';
 
 /** One build as the API shows it. */
 export function buildView(b: BuildRow, artifacts: { filename: string; sha256: string; size: number }[] = []) {
@@ -26,6 +26,7 @@ export function buildView(b: BuildRow, artifacts: { filename: string; sha256: st
     started_at: b.started_at,
     finished_at: b.finished_at,
     duration_seconds: started !== null && finished !== null ? Math.round((finished - started) / 1000) : null,
+    // Reported after every build stage: failed builds have it too.
     resource_usage: b.resource_usage,
     artifacts,
   };

@@ -1,0 +1,48 @@
+/** Real package files for tests: a pacman package made with tar --zstd, a .deb made with dpkg-deb. */
+import { execa } from 'execa';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A new temporary directory (tests leave them to the system's tmp cleaning, as the server tests do). */
+export const tempDir = (prefix: string): string => mkdtempSync(join(tmpdir(), prefix));
+
+/** Builds `NAME-VERSION-ARCH.pkg.tar.zst` with a .PKGINFO; returns its path and file name. */
+export async function pacmanPackage(options: { name: string; version: string; arch?: string; packager?: string; depends?: string[] }): Promise<{ path: string; filename: string }> {
+  const root = tempDir('quarters-pkg-');
+  const arch = options.arch ?? 'x86_64';
+  const pkginfo = [
+    `pkgname = ${options.name}`, `pkgbase = ${options.name}`, `pkgver = ${options.version}`, `pkgdesc = ${options.name} for tests`,
+    'builddate = 1700000000', `packager = ${options.packager ?? 'Unknown Packager'}`, 'size = 6', `arch = ${arch}`,
+    ...(options.depends ?? []).map((d) => `depend = ${d}`), '',
+  ].join('\n');
+  const content = join(root, 'content');
+  mkdirSync(join(content, 'usr/share/doc', options.name), { recursive: true });
+  writeFileSync(join(content, '.PKGINFO'), pkginfo);
+  writeFileSync(join(content, 'usr/share/doc', options.name, 'README'), `${options.name}\n`);
+  const filename = `${options.name}-${options.version}-${arch}.pkg.tar.zst`;
+  const path = join(root, filename);
+  await execa('tar', ['--zstd', '-cf', path, '-C', content, '.PKGINFO', 'usr']);
+  return { path, filename };
+}
+
+export const sha256Of = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+/** Builds `NAME_VERSION_ARCH.deb` with dpkg-deb; returns its path and file name. */
+export async function debPackage(options: { name: string; version: string; arch: string; depends?: string[]; maintainer?: string }): Promise<{ path: string; filename: string }> {
+  const root = tempDir('quarters-deb-');
+  const content = join(root, 'content');
+  mkdirSync(join(content, 'DEBIAN'), { recursive: true });
+  mkdirSync(join(content, 'usr/share/doc', options.name), { recursive: true });
+  writeFileSync(join(content, 'usr/share/doc', options.name, 'README'), `${options.name}\n`);
+  const control = [
+    `Package: ${options.name}`, `Version: ${options.version}`, `Architecture: ${options.arch}`, `Maintainer: ${options.maintainer ?? 'Jane Packager <jane@example.org>'}`,
+    ...(options.depends?.length ? [`Depends: ${options.depends.join(', ')}`] : []), `Description: ${options.name} for tests`, '',
+  ].join('\n');
+  writeFileSync(join(content, 'DEBIAN/control'), control);
+  const filename = `${options.name}_${options.version}_${options.arch}.deb`;
+  const path = join(root, filename);
+  await execa('dpkg-deb', ['--root-owner-group', '-Zxz', '--build', content, path]);
+  return { path, filename };
+}
