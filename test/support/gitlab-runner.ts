@@ -61,6 +61,12 @@ export interface GitLabRunnerOptions {
   checkIntervalMs?: number;
   /** The job timeout (GitLab's default is 1 h). */
   jobTimeoutMs?: number;
+  /**
+   * Stops a job as a runner host going down under it would: once the job's trace matches the pattern
+   * this gives for it (null: never), the job is aborted (its executor gets SIGTERM, then cleanup runs)
+   * and reported failed with runner_system_failure.
+   */
+  interruptWhen?: (job: RunnerJobRecord) => RegExp | null;
   /** Told of every job once it has finished, with its trace. */
   onJobFinished?: (record: RunnerJobRecord) => void;
 }
@@ -151,7 +157,7 @@ export function startGitLabRunner(options: GitLabRunnerOptions): GitLabRunner {
       const abort = new AbortController();
       const entry = { record, abort, done: Promise.resolve() };
       running.set(job.id, entry);
-      entry.done = execute(job, project, record, abort.signal).finally(() => {
+      entry.done = execute(job, project, record, abort).finally(() => {
         record.finishedAt = Date.now();
         running.delete(job.id);
         options.onJobFinished?.(record);
@@ -160,7 +166,9 @@ export function startGitLabRunner(options: GitLabRunnerOptions): GitLabRunner {
     }
   };
 
-  const execute = async (job: DoubleJob, project: DoubleProject, record: RunnerJobRecord, cancel: AbortSignal): Promise<void> => {
+  const execute = async (job: DoubleJob, project: DoubleProject, record: RunnerJobRecord, abort: AbortController): Promise<void> => {
+    const cancel = abort.signal;
+    const interruptAt = options.interruptWhen?.(record) ?? null;
     const pipeline = state.pipeline(job.pipelineId);
     let token: string;
     try {
@@ -199,7 +207,13 @@ export function startGitLabRunner(options: GitLabRunnerOptions): GitLabRunner {
       };
       const result = await runJob(emulated, {
         executor: options.executor, env: options.env, cancel,
-        onTrace: (text) => (record.trace += text),
+        onTrace: (text) => {
+          record.trace += text;
+          if (interruptAt?.test(record.trace) && !cancel.aborted) {
+            record.trace += 'runner: the runner host goes down under this job (test fault)\n';
+            abort.abort();
+          }
+        },
         ...(options.jobTimeoutMs ? { jobTimeoutMs: options.jobTimeoutMs } : {}),
       });
       outcome = result.outcome;

@@ -22,7 +22,7 @@ import { archBaseSkipReason, archBaseTarball } from './arch-base.js';
 import { archBundleFiles, type ArchRecipe } from './arch-recipe.js';
 import { containerSkipReason } from './capabilities.js';
 import { createExecutorFixture, EXECUTOR, TEST_HOST_USER, type ExecutorFixture } from './executor-fixture.js';
-import { startGitLabRunner, type GitLabRunner } from './gitlab-runner.js';
+import { startGitLabRunner, type GitLabRunner, type RunnerJobRecord } from './gitlab-runner.js';
 
 const DRIVER = fileURLToPath(new URL('../../vm/quarters-build', import.meta.url));
 export const WEBHOOK_SECRET = 'system-rig-webhook-secret-0123';
@@ -40,11 +40,14 @@ export interface BuildView {
   id: number;
   pkgbase: string;
   arch: string;
+  /** 1, or 2 for a dependency cycle's second pass. */
+  pass: number;
   version: string;
   state: BuildState;
   reason: string | null;
   pipeline_id: number | null;
   artifacts: { filename: string; sha256: string; size: number }[];
+  resource_usage: { wall_seconds: number; cpu_seconds: number; peak_memory_bytes: number | null; disk_bytes: number | null } | null;
 }
 
 /** States a build does not leave by itself. */
@@ -61,6 +64,10 @@ export interface SystemRig {
   addArchPackages(...recipes: ArchRecipe[]): Promise<DoubleProject[]>;
   /** Pushes a new version of a package to its default branch and delivers the Push Hook, as GitLab does. */
   pushVersion(project: DoubleProject, recipe: ArchRecipe): Promise<PushResult>;
+  /** Delivers a webhook body as GitLab does (headers added to the defaults); resolves to the server's answer status. */
+  deliver(kind: string, body: unknown, headers?: Record<string, string>): Promise<number>;
+  /** Which jobs the runner host "goes down" under from now on (see GitLabRunnerOptions.interruptWhen). */
+  interruptWhen: (job: RunnerJobRecord) => RegExp | null;
   /** GET /api/v1/namespaces/NAME's builds. */
   builds(namespace: string): Promise<BuildView[]>;
   /** Waits until every build of the namespace's latest iteration has settled; throws, with the failure report, on timeout. */
@@ -87,7 +94,7 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts the whole system; on any failure, tears down what it started. */
-export async function startSystemRig(options: { concurrent?: number } = {}): Promise<SystemRig> {
+export async function startSystemRig(options: { concurrent?: number; build?: { cycle_rebuild?: 'none' | 'once' } } = {}): Promise<SystemRig> {
   const teardown: (() => Promise<void>)[] = [];
   const close = async () => {
     const errors: unknown[] = [];
@@ -117,7 +124,7 @@ export async function startSystemRig(options: { concurrent?: number } = {}): Pro
       public_url: url,
       data_dir: dataDir,
       gitlab: { url: gitlab.url, token: gitlab.token, webhook_secret: WEBHOOK_SECRET, packages_group: PACKAGES_GROUP },
-      build: { flavour: 'pkgbuild', architectures: ['x86_64'], auto_rebuild: true },
+      build: { flavour: 'pkgbuild', architectures: ['x86_64'], auto_rebuild: true, ...options.build },
       api: { tokens: [API_TOKEN] },
       executor: { tokens: [EXECUTOR_TOKEN] },
     });
@@ -135,7 +142,7 @@ export async function startSystemRig(options: { concurrent?: number } = {}): Pro
     await writeFile(join(executor.sourceLists, 'main.list'), '# the Arch-on-Debian test base is offline: no package sources\n');
     await executor.writeConfig([
       `build_driver = "${DRIVER}"`,
-      '[server]', `token_file = "${tokenFile}"`,
+      '[server]', `url = "${url}"`, `token_file = "${tokenFile}"`,
       '[instance]', 'package_manager = "none"',
       '[network]', 'fetch_command = ["quarters-build", "fetch"]',
     ].join('\n'));
@@ -155,6 +162,7 @@ export async function startSystemRig(options: { concurrent?: number } = {}): Pro
       // In a deployment this is a CI/CD variable of the packages group: the test base has Debian's
       // makepkg but no Arch repositories, so dependencies pacman cannot install are left to --nodeps.
       variables: { QUARTERS_ALLOW_UNVERIFIED_DEPS: '1' },
+      interruptWhen: (job) => rig.interruptWhen(job),
       ...(process.env.QUARTERS_TEST_LOG ? { onJobFinished: (job) => process.stderr.write(`--- job ${job.jobId} (${job.projectPath}, slot ${job.concurrentId}/${job.concurrentProjectId}): ${job.status}\n${job.trace}`) } : {}),
     });
     teardown.push(() => runner.stop());
@@ -185,6 +193,16 @@ export async function startSystemRig(options: { concurrent?: number } = {}): Pro
         if (!response.ok) throw new Error(`system rig: the server refused the Push Hook: HTTP ${response.status}: ${await response.text()}`);
         return push;
       },
+      async deliver(kind, body, headers = {}) {
+        const response = await fetch(`${url}/webhooks/gitlab`, {
+          method: 'POST',
+          body: typeof body === 'string' ? body : JSON.stringify(body),
+          headers: { 'Content-Type': 'application/json', 'X-Gitlab-Token': WEBHOOK_SECRET, 'X-Gitlab-Event': kind, ...headers },
+        });
+        await response.body?.cancel();
+        return response.status;
+      },
+      interruptWhen: () => null,
       builds: async (namespace) => (await get<{ builds: BuildView[] }>(`/api/v1/namespaces/${encodeURIComponent(namespace)}`)).builds,
       async waitForSettled(namespace, timeoutMs) {
         const deadline = Date.now() + timeoutMs;
