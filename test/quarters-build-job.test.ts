@@ -79,7 +79,7 @@ describe.skipIf(skip)('the quarters-build CI job through quarters-executor', () 
       projectId: 12,
       projectPath: from.path,
       repository: from.repository(),
-      variables: { QUARTERS_SERVER_URL: server.url, QUARTERS_BUILD_ID: `b${id}`, QUARTERS_PACKAGER: PACKAGER, ...variables },
+      variables: { QUARTERS_SERVER_URL: server.url, QUARTERS_BUILD_ID: String(id), QUARTERS_PACKAGER: PACKAGER, ...variables },
       steps: [{ name: 'script', script: template['quarters-build'].script }],
       artifactPaths: ['quarters-logs/'],
     }, { executor: EXECUTOR, env: fx.env });
@@ -87,7 +87,7 @@ describe.skipIf(skip)('the quarters-build CI job through quarters-executor', () 
 
   /** The one upload of build ID: the package, with its packager and contents. */
   async function expectUploadedPackage(id: number): Promise<void> {
-    expect(server.received.map((upload) => upload.url)).toEqual([`PUT /api/v1/builds/b${id}/resource-usage`, `PUT /api/v1/builds/b${id}/artifacts/quarters-hello-1.0-1-any.pkg.tar.zst`]);
+    expect(server.received.map((upload) => upload.url)).toEqual([`PUT /api/v1/builds/${id}/resource-usage`, `PUT /api/v1/builds/${id}/artifacts/quarters-hello-1.0-1-any.pkg.tar.zst`]);
     const pkg = join(fx.dir, `uploaded-${id}.pkg.tar.zst`);
     await writeFile(pkg, server.received[1]!.body);
     const pkginfo = (await execa('tar', ['--zstd', '-xOf', pkg, '.PKGINFO'])).stdout;
@@ -149,7 +149,7 @@ describe.skipIf(skip)('the quarters-build CI job through quarters-executor', () 
     expect(result.trace).toMatch(new RegExp(`quarters: the build set's repository ${server.url}/repos/auto-hello/1/x86_64/: 1 package, 0 from the cache, .* downloaded, every one verified`));
     expect(result.trace).toMatch(/installing quarters-hello/);
     await rm(result.artifactsDir!, { recursive: true, force: true });
-    const upload = server.received.find((u) => u.url === 'PUT /api/v1/builds/b904/artifacts/quarters-greet-1.0-1-any.pkg.tar.zst');
+    const upload = server.received.find((u) => u.url === 'PUT /api/v1/builds/904/artifacts/quarters-greet-1.0-1-any.pkg.tar.zst');
     expect(upload).toBeDefined();
     const pkg = join(fx.dir, 'uploaded-904.pkg.tar.zst');
     await writeFile(pkg, upload!.body);

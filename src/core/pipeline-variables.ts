@@ -1,22 +1,25 @@
 /**
- * The variables the server sets on every build pipeline (ARCHITECTURE.md), as one zod schema the
- * server builds them with and the executor can read them with (as CUSTOM_ENV_<name>). None of them
- * authorizes anything: uploads are authorized by the executor token and the job token.
+ * The variables the server sets on every build pipeline (ARCHITECTURE.md): the contract both sides
+ * speak, declared once. The server builds them with this schema; the executor reads them (as
+ * CUSTOM_ENV_<name>, every one optional, since a job may come from elsewhere) with the same fields.
+ * None of them authorizes anything: the executor treats them as claims. Written with zod's mini
+ * build, which the executor uses to keep its start-up fast.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ITERATION_NUMBER, NAMESPACE_NAME } from './build-set/names.js';
 import { FLAVOURS, type Flavour } from './recipe/model.js';
 
 export const pipelineVariablesSchema = z.strictObject({
   QUARTERS_SERVER_URL: z.url(),
-  QUARTERS_BUILD_ID: z.string().regex(/^[1-9]\d*$/),
-  QUARTERS_NAMESPACE: z.string().regex(NAMESPACE_NAME),
-  QUARTERS_ITERATION: z.string().regex(ITERATION_NUMBER),
-  QUARTERS_PKGBASE: z.string().min(1),
-  QUARTERS_ARCH: z.string().regex(/^[a-z0-9_]+$/),
+  QUARTERS_BUILD_ID: z.string().check(z.regex(/^[1-9]\d*$/, 'expected a build id (a positive number)')),
+  /** A path component of the build set's repository. */
+  QUARTERS_NAMESPACE: z.string().check(z.regex(NAMESPACE_NAME, 'expected a build set name: a letter or digit, then letters, digits, ".", "_", "+", "-"')),
+  QUARTERS_ITERATION: z.string().check(z.regex(ITERATION_NUMBER, 'expected an iteration number')),
+  QUARTERS_PKGBASE: z.string().check(z.minLength(1)),
+  QUARTERS_ARCH: z.string().check(z.regex(/^[a-z0-9_]+$/, 'expected an architecture')),
   QUARTERS_FLAVOUR: z.enum(FLAVOURS as unknown as [Flavour, ...Flavour[]]),
   /** The distribution branch the build targets (the default branch, or an MR's target). */
-  QUARTERS_TARGET_BRANCH: z.string().min(1),
+  QUARTERS_TARGET_BRANCH: z.string().check(z.minLength(1)),
   /** "Name <email>" of the person whose push caused the build; empty when unknown. */
   QUARTERS_PACKAGER: z.string(),
 });

@@ -1,13 +1,13 @@
 /** Who a job is, from the CUSTOM_ENV_* variables GitLab Runner passes: names, target branch, upload details. */
 import './zod-messages.js';
 import * as z from 'zod/mini';
-import { ITERATION_NUMBER, NAMESPACE_NAME } from '../core/build-set/names.js';
+import { pipelineVariablesSchema } from '../core/pipeline-variables.js';
 import { SystemFailure } from './failure.js';
 
 const id = z.string().check(z.regex(/^\d+$/, 'expected a number'));
 
-/** The job variables the executor reads (without the CUSTOM_ENV_ prefix). */
-export const jobVariablesSchema = z.object({
+/** The job variables the executor reads (without the CUSTOM_ENV_ prefix): the runner's, and the pipeline variables' contract, each optional. */
+export const jobVariablesSchema = z.extend(z.partial(z.object(pipelineVariablesSchema.def.shape)), {
   CI_JOB_ID: id,
   CI_PROJECT_ID: id,
   CI_CONCURRENT_PROJECT_ID: z.optional(id),
@@ -15,13 +15,8 @@ export const jobVariablesSchema = z.object({
   CI_RUNNER_ID: z.optional(z.string()),
   CI_JOB_TOKEN: z.optional(z.string()),
   CI_PROJECT_PATH: z.optional(z.string()),
+  // Here the target branch names a file (source_lists/BRANCH.list): one safe path component.
   QUARTERS_TARGET_BRANCH: z.optional(z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, 'expected a branch name of letters, digits, ".", "_", "+", "-"'))),
-  QUARTERS_SERVER_URL: z.optional(z.url()),
-  QUARTERS_BUILD_ID: z.optional(z.string().check(z.regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, ".", "_", "-"'))),
-  /** A path component of the build set's repository: checked here, before any path or URL is made of it. */
-  QUARTERS_NAMESPACE: z.optional(z.string().check(z.regex(NAMESPACE_NAME, 'expected a build set name: a letter or digit, then letters, digits, ".", "_", "+", "-"'))),
-  QUARTERS_ITERATION: z.optional(z.string().check(z.regex(ITERATION_NUMBER, 'expected an iteration number'))),
-  QUARTERS_ARCH: z.optional(z.string()),
 });
 
 export interface Job {

@@ -88,7 +88,7 @@ describe.skipIf(reportSkip(loopSkipReason(), 'executor disk limit'))(`quarters-e
       id: 604,
       projectId: 61,
       repository,
-      variables: { QUARTERS_SERVER_URL: server.url, QUARTERS_BUILD_ID: 'b604' },
+      variables: { QUARTERS_SERVER_URL: server.url, QUARTERS_BUILD_ID: '604' },
       steps: [{ name: 'script', script: [
         'echo "clone owned by $(stat -c %u PKGBUILD)"',
         'dd if=/dev/zero of=/var/tmp/twenty bs=1M count=20 2>/dev/null',
@@ -106,7 +106,7 @@ describe.skipIf(reportSkip(loopSkipReason(), 'executor disk limit'))(`quarters-e
     expect(numbers.toString().split('\n')).toHaveLength(300001);
     const sha256 = createHash('sha256').update(numbers).digest('hex');
     expect(readFileSync(join(result.artifactsDir!, 'numbers.sha256'), 'utf8').trim()).toBe(sha256);
-    expect(server.received.filter((u) => u.url.includes('/artifacts/')).map((u) => [u.url, u.sha256])).toEqual([['PUT /api/v1/builds/b604/artifacts/numbers-1-1-any.pkg.tar.zst', sha256]]);
+    expect(server.received.filter((u) => u.url.includes('/artifacts/')).map((u) => [u.url, u.sha256])).toEqual([['PUT /api/v1/builds/604/artifacts/numbers-1-1-any.pkg.tar.zst', sha256]]);
     expect(await leftovers(nameOf(61, 604))).toEqual([]);
   });
 

@@ -40,7 +40,7 @@ describe.skipIf(skip)('quarters-executor offers the build set\'s repository and 
   const job = (id: number, variables: Record<string, string>, script: string[]): EmulatedJob => ({
     id,
     projectId: 21,
-    variables: { QUARTERS_SERVER_URL: server.url, QUARTERS_BUILD_ID: `b${id}`, QUARTERS_NAMESPACE: 'auto-zlib', QUARTERS_ITERATION: '2', ...variables },
+    variables: { QUARTERS_SERVER_URL: server.url, QUARTERS_BUILD_ID: String(id), QUARTERS_NAMESPACE: 'auto-zlib', QUARTERS_ITERATION: '2', ...variables },
     steps: [{ name: 'script', script }],
   });
   const workspaceOf = (id: number) => join(fx.workDir, 'workspaces', `q-emulatr1-p21-c0-j${id}`);
@@ -107,7 +107,7 @@ describe.skipIf(skip)('quarters-executor offers the build set\'s repository and 
     const result = await runJob(job(705, {}, ['echo built part > "$QUARTERS_OUTPUT_DIR/half-1-1-any.pkg.tar.zst"', 'exit 3']), { executor: EXECUTOR, env: fx.env });
     expect(result.outcome).toBe('script_failure');
     const sent = server.received.slice(before);
-    expect(sent.map((r) => r.url)).toEqual(['PUT /api/v1/builds/b705/resource-usage']);
+    expect(sent.map((r) => r.url)).toEqual(['PUT /api/v1/builds/705/resource-usage']);
     expect(sent[0]!.headers).toMatchObject({ authorization: 'Bearer executor-token', 'x-job-token': 'glcbt-705-secret-job-token', 'content-type': 'application/json' });
     const usage = resourceUsageSchema.parse(JSON.parse(sent[0]!.body.toString()));
     expect(usage.wall_seconds).toBeGreaterThan(0);

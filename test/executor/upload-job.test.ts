@@ -28,7 +28,7 @@ describe.skipIf(skip)('quarters-executor uploads the build output from the host'
   const build = (id: number) => ({
     id,
     projectId: 8,
-    variables: { QUARTERS_SERVER_URL: `${server.url}/`, QUARTERS_BUILD_ID: `b${id}` },
+    variables: { QUARTERS_SERVER_URL: `${server.url}/`, QUARTERS_BUILD_ID: String(id) },
     steps: [{ name: 'script', script: ['printf one > "$QUARTERS_OUTPUT_DIR/a-1-1-any.pkg.tar.zst"', 'printf two > "$QUARTERS_OUTPUT_DIR/b-1-1-any.pkg.tar.zst"'] }],
   });
 
@@ -38,7 +38,7 @@ describe.skipIf(skip)('quarters-executor uploads the build output from the host'
     const result = await runJob(build(301), { executor: EXECUTOR, env: fx.env, buildStageName: 'build_script' });
     expect(result.outcome, result.trace).toBe('success');
     // The resource usage first (a failed build would send it too), then the uploads.
-    expect(server.received.map((u) => u.url)).toEqual(['PUT /api/v1/builds/b301/resource-usage', 'PUT /api/v1/builds/b301/artifacts/a-1-1-any.pkg.tar.zst', 'PUT /api/v1/builds/b301/artifacts/b-1-1-any.pkg.tar.zst']);
+    expect(server.received.map((u) => u.url)).toEqual(['PUT /api/v1/builds/301/resource-usage', 'PUT /api/v1/builds/301/artifacts/a-1-1-any.pkg.tar.zst', 'PUT /api/v1/builds/301/artifacts/b-1-1-any.pkg.tar.zst']);
     const [report, ...uploads] = server.received;
     expect(report!.headers).toMatchObject({ authorization: 'Bearer executor-token-from-file', 'x-job-token': 'glcbt-301-secret-job-token', 'content-type': 'application/json' });
     expect(resourceUsageSchema.parse(JSON.parse(report!.body.toString()))).toMatchObject({ wall_seconds: expect.any(Number), disk_bytes: expect.any(Number) });

@@ -10,18 +10,17 @@ import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { BaseOsError, BaseOsStore, type BaseVersion } from '../../executor/baseos/store.js';
-import type { GuestCommand } from '../../executor/environment.js';
+import type { Environment, GuestCommand } from '../../executor/environment.js';
 import { SystemFailure } from '../../executor/failure.js';
 import { makeDir } from '../../executor/fs-layers.js';
 import { resolveHostUser, type HostUser } from '../../executor/host-user.js';
 import { InstanceStore, type InstanceVersion } from '../../executor/instance.js';
-import { createJobMount, jobMountOf } from '../../executor/job-mount.js';
+import { closeJobEnvironment, openJobEnvironment } from '../../executor/job-lifecycle.js';
 import { LockTimeout } from '../../executor/lock.js';
 import { identify } from '../../executor/process-identity.js';
 import { GUEST_BUILD_DRIVER, GUEST_OUTPUT, GUEST_REPOSITORY, guestBaseEnv } from '../../executor/protocol/guest.js';
-import { reclaimWorkspace } from '../../executor/reclaim.js';
 import { openSession, type Session } from '../../executor/session.js';
-import { emptyUsage, workspaceDir, writeState, type WorkspaceState } from '../../executor/workspace.js';
+import { workspaceDir, type WorkspaceState } from '../../executor/workspace.js';
 import { ConfigError } from '../../core/config-text.js';
 import { CommandError } from '../command.js';
 import { isBundleContent, type Bundle } from './bundles.js';
@@ -81,44 +80,32 @@ export type ContainerOutcome = { built: true } | { built: false; reason: string 
 /** Fetches (with network) and builds (without) one bundle in a fresh environment; always tears it down. */
 export async function buildInContainer(host: BuildHost, build: ContainerBuild): Promise<ContainerOutcome> {
   const { session, hostUser } = host;
-  const { layout, config } = session;
-  const workspace = workspaceDir(layout, build.name);
-  const buildsDir = join(layout.builds, build.name);
-  // As a job's (job-mount.ts): what the guest writes is on nosuid,nodev mounts, the driver's logs included.
-  const mount = jobMountOf(workspace, 0, [build.driverLogDir]);
-  const outputDir = join(mount.mountPoint, 'output');
+  const { config } = session;
   try {
-    await makeDir(layout.workspaces, 0o711);
-    await makeDir(layout.builds, 0o755);
-    await makeDir(workspace, 0o711);
     await makeDir(build.driverLogDir, 0o755);
+    const environmentOf = (state: WorkspaceState): Environment => session.backend.environment({
+      name: state.name, workspace: workspaceDir(session.layout, state.name), layerDir: state.mount.mountPoint,
+      lowers: [host.instance.upper, host.base.root],
+      binds: [
+        { host: state.buildsDir, guest: state.buildsDir },
+        { host: build.driverLogDir, guest: build.driverLogDir },
+        { host: state.outputDir, guest: GUEST_OUTPUT },
+        { host: host.driver, guest: GUEST_BUILD_DRIVER, readOnly: true },
+        ...(build.repository ? [{ host: build.repository, guest: GUEST_REPOSITORY, readOnly: true }] : []),
+      ],
+      limits: { memoryMib: config.limits.memory_mib, cpus: config.limits.cpus },
+    });
+    // As a job's (job-lifecycle.ts): a workspace recorded like a job's, what the guest writes on nosuid,nodev mounts, the driver's logs included.
     const me = identify(process.pid);
-    const state: WorkspaceState = {
-      name: build.name, slot: build.name, jobId: build.name, created: new Date().toISOString(), backend: session.backend.name,
-      base: host.base, instance: { key: host.instance.key, version: host.instance.version, upper: host.instance.upper },
-      buildsDir, outputDir, repository: build.repository ?? null, mount, hostUser, runner: me, active: me, updated: new Date().toISOString(), usage: emptyUsage(),
-    };
-    // Before mounting: `cleanup --stale` finds the mounts of a build whose process died from its state.
-    await writeState(layout, state);
-    await createJobMount(mount, buildsDir);
-    await makeDir(outputDir, 0o755);
+    const state = await openJobEnvironment(session, {
+      name: build.name, slot: build.name, jobId: build.name, base: host.base, instance: host.instance, hostUser, runner: me, guestWritable: [build.driverLogDir],
+    }, environmentOf);
+    const { buildsDir, outputDir } = state;
     // The bundle as a checkout would have it: its own files only, owned by the unprivileged user.
     const bundleDir = join(buildsDir, basename(build.bundle.dir));
     await cp(build.bundle.dir, bundleDir, { recursive: true, filter: (source) => source === build.bundle.dir || isBundleContent(relative(build.bundle.dir, source).split('\\').join('/'), build.bundle.flavour) });
     await execa('chown', ['-R', `${hostUser.uid}:${hostUser.gid}`, buildsDir, outputDir]);
-
-    const binds = [
-      { host: buildsDir, guest: buildsDir },
-      { host: build.driverLogDir, guest: build.driverLogDir },
-      { host: outputDir, guest: GUEST_OUTPUT },
-      { host: host.driver, guest: GUEST_BUILD_DRIVER, readOnly: true },
-      ...(build.repository ? [{ host: build.repository, guest: GUEST_REPOSITORY, readOnly: true }] : []),
-    ];
-    const environment = session.backend.environment({
-      name: build.name, workspace, layerDir: mount.mountPoint, lowers: [host.instance.upper, host.base.root], binds,
-      limits: { memoryMib: config.limits.memory_mib, cpus: config.limits.cpus },
-    });
-    await environment.setup();
+    const environment = environmentOf(state);
     const env = { ...guestBaseEnv(hostUser), QUARTERS_LOG_DIR: build.driverLogDir, ...(build.repository ? { QUARTERS_REPO_DIR: GUEST_REPOSITORY } : {}), ...build.variables };
     const minutes = config.limits.build_timeout_minutes;
     const stop = minutes > 0 ? AbortSignal.any([build.signal, AbortSignal.timeout(minutes * 60_000)]) : build.signal;
@@ -139,6 +126,6 @@ export async function buildInContainer(host: BuildHost, build: ContainerBuild): 
     await build.collect(outputDir, files);
     return { built: true };
   } finally {
-    await reclaimWorkspace(session, build.name);
+    await closeJobEnvironment(session, build.name);
   }
 }

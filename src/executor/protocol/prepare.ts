@@ -1,4 +1,4 @@
-/** `quarters-executor prepare`: reclaims what a dead job of the same slot left, resolves the layers, creates the workspace. */
+/** `quarters-executor prepare`: reclaims what a dead job of the same slot left, resolves the layers, opens the job's environment. */
 import { chown } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { BaseOsError, BaseOsStore } from '../baseos/store.js';
@@ -8,11 +8,10 @@ import { makeDir } from '../fs-layers.js';
 import { resolveHostUser } from '../host-user.js';
 import { InstanceStore } from '../instance.js';
 import { jobServer } from '../job-server.js';
-import { createJobMount, jobMountOf } from '../job-mount.js';
+import { openJobEnvironment } from '../job-lifecycle.js';
 import { reclaimWorkspace } from '../reclaim.js';
 import type { JobSession } from '../session.js';
-import { emptyUsage, parentIdentity, readState, workspaceDir, workspaceNames, writeState, type WorkspaceState } from '../workspace.js';
-import { identify } from '../process-identity.js';
+import { parentIdentity, readState, workspaceNames, writeState } from '../workspace.js';
 import { jobEnvironment } from './guest.js';
 import { customEnv } from '../job.js';
 import type { HostUser } from '../host-user.js';
@@ -45,45 +44,16 @@ export async function prepare(session: JobSession): Promise<void> {
   }
   const instance = await new InstanceStore(layout, session.config, session.backend).ensure(job.targetBranch, base, session.log);
 
-  await makeDir(layout.workspaces, 0o711);
-  await makeDir(layout.builds, 0o755);
   await makeDir(layout.cache, 0o755);
   await chown(layout.cache, hostUser.uid, hostUser.gid);
-  const workspace = workspaceDir(layout, job.name);
-  await makeDir(workspace, 0o711);
-  // On the host, before any guest stage; in the workspace, not on the job mount the guest writes.
-  const repository = await fetchJobRepository(session, server, workspace);
-  const buildsDir = join(layout.builds, job.name);
-  const mount = jobMountOf(workspace, session.config.limits.disk_mib);
-  await createJobMount(mount, buildsDir);
-  const outputDir = join(mount.mountPoint, 'output');
-  // The build directory is a bind mount of the job mount's build/: the modes and owners below apply there.
-  for (const [dir, mode] of [[buildsDir, 0o755], [outputDir, 0o755], [join(workspace, 'home'), 0o700], [join(workspace, 'scripts'), 0o700]] as const) {
-    await makeDir(dir, mode);
-    await chown(dir, hostUser.uid, hostUser.gid);
-  }
-  await makeOwnedPath(buildsDir, guestProjectDirOf(session.env, buildsDir), hostUser);
-  const state: WorkspaceState = {
-    name: job.name,
-    slot: job.slot,
-    jobId: job.id,
-    created: new Date().toISOString(),
-    backend: session.backend.name,
-    base,
-    instance: { key: instance.key, version: instance.version, upper: instance.upper },
-    buildsDir,
-    outputDir,
-    repository,
-    mount,
-    hostUser,
-    runner: parentIdentity(),
-    active: identify(process.pid),
-    updated: new Date().toISOString(),
-    usage: emptyUsage(),
-  };
-  await writeState(layout, state);
-  await jobEnvironment(session, state).setup();
+  const state = await openJobEnvironment(session, {
+    name: job.name, slot: job.slot, jobId: job.id, base, instance, hostUser, runner: parentIdentity(),
+    // On the host, before any guest stage; in the workspace, not on the job mount the guest writes.
+    fill: (workspace) => fetchJobRepository(session, server, workspace),
+  }, (opened) => jobEnvironment(session, opened));
+  await makeOwnedPath(state.buildsDir, guestProjectDirOf(session.env, state.buildsDir), hostUser);
   await writeState(layout, { ...state, active: null });
+  const { mount } = state;
   session.log(`quarters: ${session.backend.name} environment ${job.name}: base OS ${base.version}, instance ${instance.key} ${instance.version}, target branch ${job.targetBranch}${mount.disk ? `, disk limit ${mount.disk.sizeMib} MiB` : ''}`);
 }
 
