@@ -13,7 +13,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchBuildSetRepository, httpSource, PackageCache } from '../dist/executor/build-set-repository/index.js';
-import { Repositories } from '../dist/server/repository.js';
+import { Repositories } from '../dist/server/artifacts/repository.js';
 
 const [N, J, SIZE_KIB, ROUNDS] = [50, 8, 256, 3].map((fallback, i) => Number(process.argv[2 + i] ?? fallback));
 const dir = mkdtempSync(join(tmpdir(), 'quarters-bench-repo-'));
@@ -35,7 +35,7 @@ await repositories.add('bench', 1, 'x86_64', packages);
 const repoDir = repositories.dir('bench', 1, 'x86_64');
 const totalBytes = packages.reduce((sum, p) => sum + statSync(p.poolPath).size, 0);
 
-// GET /repos/bench/1/x86_64/ (the listing) and its files, as src/server/repos-route.ts answers them.
+// GET /repos/bench/1/x86_64/ (the listing) and its files, as src/server/artifacts/repos-route.ts answers them.
 let packageGets = 0;
 const server = createServer((req, res) => {
   const file = decodeURIComponent(req.url.slice('/repos/bench/1/x86_64/'.length));

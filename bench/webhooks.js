@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import { pino } from 'pino';
-import { createApp } from '../dist/server/app.js';
-import { openDatabase } from '../dist/server/database.js';
-import { Inbox } from '../dist/server/inbox.js';
-import { Metrics } from '../dist/server/metrics.js';
+import { createApp } from '../dist/server/http/app.js';
+import { openDatabase } from '../dist/server/store/database.js';
+import { Inbox } from '../dist/server/webhooks/inbox.js';
+import { Metrics } from '../dist/server/http/metrics.js';
 import { webhookRoutes } from '../dist/server/webhooks/route.js';
 
 const SECRET = 'bench-webhook-secret-0123456789';

@@ -3,7 +3,7 @@ import { loadConfigFile } from '../common/config-file.js';
 import { createLogger } from '../common/log.js';
 import { SERVER_SECRET_KEYS, serverConfigSchema } from '../core/server-config.js';
 import { createServer } from '../server/server.js';
-import { describeUnreadable } from '../server/source-index.js';
+import { describeUnreadable } from '../server/sources/source-index.js';
 import { CommandError, UsageError, type Command } from './command.js';
 import { configPath, parseOptions } from './options.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { migrate, openDatabase, SCHEMA_VERSION } from '../../src/server/database.js';
+import { migrate, openDatabase, SCHEMA_VERSION } from '../../src/server/store/database.js';
 import { tempDir } from './http-harness.js';
 
 describe('openDatabase', () => {

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixtureText } from './http-harness.js';
 import { API_TOKEN, startRig, srcinfo, type Rig } from './server-harness.js';
-import { packagerOf } from '../../src/server/push.js';
-import { packagerOfMergeRequest } from '../../src/server/merge-requests.js';
+import { packagerOf } from '../../src/server/webhooks/push.js';
+import { packagerOfMergeRequest } from '../../src/server/webhooks/merge-requests.js';
 import { pushHookSchema, mergeRequestHookSchema } from '../../src/server/webhooks/payloads.js';
 
 const JANE = { id: 7, username: 'jane', name: 'Jane Packager', email: 'jane@example.org' };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/server/database.js';
-import { Inbox, InboxWorker, MAX_ATTEMPTS } from '../../src/server/inbox.js';
+import { openDatabase } from '../../src/server/store/database.js';
+import { Inbox, InboxWorker, MAX_ATTEMPTS } from '../../src/server/webhooks/inbox.js';
 import type { HookEvent } from '../../src/server/webhooks/payloads.js';
 import { fixtureText, quietLogger, tempDir } from './http-harness.js';
 

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { capturingLogger } from './http-harness.js';
 import { startRig, srcinfo, type Rig } from './server-harness.js';
-import { describeUnreadable } from '../../src/server/source-index.js';
+import { describeUnreadable } from '../../src/server/sources/source-index.js';
 
 describe('index sync', () => {
   let rig: Rig;

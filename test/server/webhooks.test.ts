@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'node:http';
-import { createApp } from '../../src/server/app.js';
-import { openDatabase, type Db } from '../../src/server/database.js';
-import { Inbox } from '../../src/server/inbox.js';
-import { Metrics } from '../../src/server/metrics.js';
+import { createApp } from '../../src/server/http/app.js';
+import { openDatabase, type Db } from '../../src/server/store/database.js';
+import { Inbox } from '../../src/server/webhooks/inbox.js';
+import { Metrics } from '../../src/server/http/metrics.js';
 import { MAX_WEBHOOK_BYTES, webhookRoutes } from '../../src/server/webhooks/route.js';
 import { fixtureText, listen, quietLogger, tempDir } from './http-harness.js';
 

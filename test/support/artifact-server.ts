@@ -71,7 +71,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-/** `GET /repos/NS/ITER/ARCH/[FILE]` from `root` (NS/ITER/ARCH/FILE), as src/server/repos-route.ts answers it. */
+/** `GET /repos/NS/ITER/ARCH/[FILE]` from `root` (NS/ITER/ARCH/FILE), as src/server/artifacts/repos-route.ts answers it. */
 function serveRepository(root: string | undefined, url: string, res: ServerResponse): void {
   const match = /^\/repos\/([^/]+)\/([^/]+)\/([^/]+)\/([^/]*)$/.exec(url);
   const segments = match?.slice(1).map(decodeURIComponent);

@@ -1,9 +1,9 @@
 /**
- * Build-set repositories for tests, made by the server's own code (src/server/repository.ts: the
+ * Build-set repositories for tests, made by the server's own code (src/server/artifacts/repository.ts: the
  * real repo-add and apt-ftparchive) in its layout, `DATA_DIR/repos/NAMESPACE/ITERATION/ARCH/`.
  */
 import type { Flavour } from '../../src/core/recipe/model.js';
-import { Repositories } from '../../src/server/repository.js';
+import { Repositories } from '../../src/server/artifacts/repository.js';
 import { tempDir } from './packages.js';
 
 export interface TestRepository {

@@ -2,10 +2,10 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { BuildSetControl } from '../build-sets/control.js';
 import type { BuildSets } from '../build-sets/planning.js';
-import type { BuildStore, NamespaceRow } from '../build-store.js';
+import type { BuildStore, NamespaceRow } from '../store/build-store.js';
 import { localOnlyError } from '../gitlab/none.js';
-import { ApiError, errorBody } from '../http-error.js';
-import { matchesSecret } from '../token-check.js';
+import { ApiError, errorBody } from '../http/http-error.js';
+import { matchesSecret } from '../http/token-check.js';
 import { openApiDocument } from './openapi.js';
 import { createNamespaceSchema } from './schemas.js';
 import { buildView, iterationView, namespaceView } from './views.js';

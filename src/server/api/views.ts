@@ -1,5 +1,5 @@
 /** The JSON shapes the API answers with, made from store rows. */
-import { type BuildRow, type BuildStore, type IterationRow, type NamespaceRow } from '../build-store.js';
+import { type BuildRow, type BuildStore, type IterationRow, type NamespaceRow } from '../store/build-store.js';
 
 /** One build as the API shows it. */
 export function buildView(b: BuildRow, artifacts: { filename: string; sha256: string; size: number }[] = []) {

@@ -1,7 +1,7 @@
 /** What people do to a build set: cancel it, resume it, retry its failed builds (and retire an MR's set). */
 import { transition } from '../../core/build-state.js';
 import type { Logger } from '../../common/log.js';
-import type { BuildRow } from '../build-store.js';
+import type { BuildRow } from '../store/build-store.js';
 import type { GitLabClient } from '../gitlab/client.js';
 import type { BuildSetEngine } from './engine.js';
 import type { GitLabDispatcher } from './gitlab-dispatcher.js';

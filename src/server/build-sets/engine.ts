@@ -9,9 +9,9 @@ import { iterationBuilds, type CycleRebuild, type PlanLike, type PlannedRecipe }
 import { BuildSetError } from '../../core/build-set/origin.js';
 import type { Flavour, SourcePackage } from '../../core/recipe/model.js';
 import type { Logger } from '../../common/log.js';
-import type { BuildRow, BuildStore, IterationRow, NamespaceRow, NewBuild } from '../build-store.js';
+import type { BuildRow, BuildStore, IterationRow, NamespaceRow, NewBuild } from '../store/build-store.js';
 import { KeyedLock } from '../keyed-lock.js';
-import type { Repositories } from '../repository.js';
+import type { Repositories } from '../artifacts/repository.js';
 
 /** The planner: the graph engine's `planBuildSet` in production. */
 export type Planner = (universe: { flavour: Flavour; sources: readonly SourcePackage[] }, options: { arch: string; origins: readonly string[] }) => PlanLike;

@@ -7,7 +7,7 @@
 import type { BuildEvent } from '../../core/build-state.js';
 import type { Flavour } from '../../core/recipe/model.js';
 import type { Logger } from '../../common/log.js';
-import type { BuildRow, BuildStore } from '../build-store.js';
+import type { BuildRow, BuildStore } from '../store/build-store.js';
 import { pipelineVariables } from './pipeline-variables.js';
 import type { GitLabClient } from '../gitlab/client.js';
 import { GitLabApiError, PipelineRefMovedError } from '../gitlab/errors.js';

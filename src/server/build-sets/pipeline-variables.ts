@@ -1,7 +1,7 @@
 /** The variables of a build's pipeline, as the contract in src/core/pipeline-variables.ts declares them. */
 import type { Flavour } from '../../core/recipe/model.js';
 import { pipelineVariablesSchema, type PipelineVariables } from '../../core/pipeline-variables.js';
-import type { BuildRow, NamespaceRow } from '../build-store.js';
+import type { BuildRow, NamespaceRow } from '../store/build-store.js';
 
 /** The QUARTERS_* variables of a build's pipeline (ARCHITECTURE.md); none of them authorizes anything. */
 export function pipelineVariables(

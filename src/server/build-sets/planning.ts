@@ -5,8 +5,8 @@
 import { accountsForRecipe } from '../../core/build-state.js';
 import { BuildSetError, checkBuildSetName, parseOrigin, type Origin } from '../../core/build-set/origin.js';
 import type { Logger } from '../../common/log.js';
-import type { BuildStore, NamespaceKind, NamespaceRow } from '../build-store.js';
-import type { IndexedRecipe, RecipeTable, SourceIndex } from '../source-index.js';
+import type { BuildStore, NamespaceKind, NamespaceRow } from '../store/build-store.js';
+import type { IndexedRecipe, RecipeTable, SourceIndex } from '../sources/source-index.js';
 import type { BuildSetEngine } from './engine.js';
 
 export class BuildSets {

@@ -3,7 +3,7 @@
  * Nothing in that mode should reach it (no webhooks, no uploads, no reconcile, API writes refused);
  * it is there so that a path that forgets this fails with a clear answer instead of calling anywhere.
  */
-import { ApiError } from '../http-error.js';
+import { ApiError } from '../http/http-error.js';
 import type { GitLabClient } from './client.js';
 
 /** The answer to a GitLab feature asked of a local-only server. */

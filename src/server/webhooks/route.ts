@@ -6,10 +6,10 @@ import { createHash } from 'node:crypto';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from '../../common/log.js';
-import { errorBody, describeZodError } from '../http-error.js';
-import type { Inbox } from '../inbox.js';
-import type { Metrics } from '../metrics.js';
-import { matchesSecret } from '../token-check.js';
+import { errorBody, describeZodError } from '../http/http-error.js';
+import type { Inbox } from './inbox.js';
+import type { Metrics } from '../http/metrics.js';
+import { matchesSecret } from '../http/token-check.js';
 import { HOOK_SCHEMAS, isHookKind } from './payloads.js';
 
 /** GitLab's own limit on a webhook body. */

@@ -1,8 +1,8 @@
 /** Which files of a recipe directory each flavour reads, and turning them into the one recipe model. */
-import type { Flavour, ParseResult, SourcePackage, TextFile } from '../core/recipe/model.js';
-import { parseAbbsPackage } from '../core/recipe/abbs.js';
-import { parseSrcinfo } from '../core/recipe/srcinfo.js';
-import { parseDebianControl } from '../core/recipe/debian.js';
+import type { Flavour, ParseResult, SourcePackage, TextFile } from '../../core/recipe/model.js';
+import { parseAbbsPackage } from '../../core/recipe/abbs.js';
+import { parseSrcinfo } from '../../core/recipe/srcinfo.js';
+import { parseDebianControl } from '../../core/recipe/debian.js';
 
 export interface RecipeFormat {
   /** The file (relative to the recipe directory) whose presence makes a directory a recipe. */

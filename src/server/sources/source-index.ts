@@ -3,12 +3,12 @@
  * are either the projects of one group (a project per pkgbase, recipe at the root) or one tree
  * project (a directory per package). A push refreshes only the recipe directories it touched.
  */
-import type { Flavour, SourcePackage, TextFile } from '../core/recipe/model.js';
-import { formatParseIssue } from '../core/recipe/model.js';
-import type { Logger } from '../common/log.js';
-import type { Db } from './database.js';
-import type { GitLabClient, Project } from './gitlab/client.js';
-import { GitLabApiError, GitLabError } from './gitlab/errors.js';
+import type { Flavour, SourcePackage, TextFile } from '../../core/recipe/model.js';
+import { formatParseIssue } from '../../core/recipe/model.js';
+import type { Logger } from '../../common/log.js';
+import type { Db } from '../store/database.js';
+import type { GitLabClient, Project } from '../gitlab/client.js';
+import { GitLabApiError, GitLabError } from '../gitlab/errors.js';
 import { inDir, recipeDirOf, recipeFormat } from './recipe-files.js';
 
 export type RecipeLayout = { kind: 'group'; group: string } | { kind: 'tree'; project: string };

@@ -2,9 +2,9 @@
  * The durable webhook inbox: an accepted event is committed to SQLite before GitLab gets its answer,
  * deduplicated by key, and processed later, in arrival order, by one worker.
  */
-import type { Db } from './database.js';
-import type { Logger } from '../common/log.js';
-import { HOOK_SCHEMAS, type HookEvent, type HookKind } from './webhooks/payloads.js';
+import type { Db } from '../store/database.js';
+import type { Logger } from '../../common/log.js';
+import { HOOK_SCHEMAS, type HookEvent, type HookKind } from './payloads.js';
 
 /** After this many failed attempts an event is set aside (kept, with its error) instead of blocking the queue. */
 export const MAX_ATTEMPTS = 5;

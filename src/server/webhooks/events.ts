@@ -1,12 +1,12 @@
 /** Processes one stored webhook event: the inbox worker's handler. */
-import type { Logger } from '../common/log.js';
-import type { PipelineTracker } from './build-sets/pipelines.js';
-import type { BuildSets } from './build-sets/planning.js';
+import type { Logger } from '../../common/log.js';
+import type { PipelineTracker } from '../build-sets/pipelines.js';
+import type { BuildSets } from '../build-sets/planning.js';
 import type { MergeRequests } from './merge-requests.js';
 import { handlePush, type PushSettings } from './push.js';
-import type { GitLabClient } from './gitlab/client.js';
-import type { RecipeTable, SourceIndex } from './source-index.js';
-import type { HookEvent } from './webhooks/payloads.js';
+import type { GitLabClient } from '../gitlab/client.js';
+import type { RecipeTable, SourceIndex } from '../sources/source-index.js';
+import type { HookEvent } from './payloads.js';
 
 export interface EventDeps {
   gitlab: GitLabClient;

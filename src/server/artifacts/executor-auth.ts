@@ -5,10 +5,10 @@
  * job can set (the build id in the URL, its variables) grants more than that.
  */
 import type { Context } from 'hono';
-import type { BuildRow, BuildStore } from './build-store.js';
-import type { GitLabClient, Job } from './gitlab/client.js';
-import { ApiError } from './http-error.js';
-import { matchesSecret } from './token-check.js';
+import type { BuildRow, BuildStore } from '../store/build-store.js';
+import type { GitLabClient, Job } from '../gitlab/client.js';
+import { ApiError } from '../http/http-error.js';
+import { matchesSecret } from '../http/token-check.js';
 
 /** 401 unless `Authorization: Bearer` carries one of the executor tokens. */
 export function requireExecutorToken(c: Context, executorTokens: readonly string[]): void {

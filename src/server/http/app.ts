@@ -1,9 +1,9 @@
 /** The HTTP interface: the Hono app with request ids, request logs, JSON errors, and every route group mounted. */
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
-import type { Logger } from '../common/log.js';
-import type { Db } from './database.js';
-import { SCHEMA_VERSION } from './database.js';
+import type { Logger } from '../../common/log.js';
+import type { Db } from '../store/database.js';
+import { SCHEMA_VERSION } from '../store/database.js';
 import { errorBody, errorHandler } from './http-error.js';
 import type { Metrics } from './metrics.js';
 

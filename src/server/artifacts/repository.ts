@@ -9,8 +9,8 @@ import { execa } from 'execa';
 import { link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Flavour } from '../core/recipe/model.js';
-import { KeyedLock } from './keyed-lock.js';
+import type { Flavour } from '../../core/recipe/model.js';
+import { KeyedLock } from '../keyed-lock.js';
 
 /** The pacman repository's name: `quarters.db`, `quarters.files`. */
 export const PACMAN_REPO_NAME = 'quarters';

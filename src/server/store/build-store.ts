@@ -1,7 +1,7 @@
 /** Namespaces (build sets), their iterations and builds, as rows in SQLite. Every write is one transaction. */
-import type { BuildState } from '../core/build-state.js';
-import type { CycleFinding, NewBuild } from '../core/build-set/iteration.js';
-import { resourceUsageSchema, type ResourceUsageReport } from '../core/resource-usage.js';
+import type { BuildState } from '../../core/build-state.js';
+import type { CycleFinding, NewBuild } from '../../core/build-set/iteration.js';
+import { resourceUsageSchema, type ResourceUsageReport } from '../../core/resource-usage.js';
 import type { Db } from './database.js';
 
 export type { NewBuild };

@@ -10,16 +10,16 @@ import { mkdir, open, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { Hono } from 'hono';
-import type { Flavour } from '../core/recipe/model.js';
-import { RESOURCE_USAGE_HEADER, resourceUsageSchema, type ResourceUsageReport } from '../core/resource-usage.js';
-import type { Logger } from '../common/log.js';
-import { checkArtifactName } from '../core/build-set/artifact-name.js';
-import type { BuildSetEngine } from './build-sets/engine.js';
-import type { BuildStore } from './build-store.js';
-import type { GitLabClient } from './gitlab/client.js';
+import type { Flavour } from '../../core/recipe/model.js';
+import { RESOURCE_USAGE_HEADER, resourceUsageSchema, type ResourceUsageReport } from '../../core/resource-usage.js';
+import type { Logger } from '../../common/log.js';
+import { checkArtifactName } from '../../core/build-set/artifact-name.js';
+import type { BuildSetEngine } from '../build-sets/engine.js';
+import type { BuildStore } from '../store/build-store.js';
+import type { GitLabClient } from '../gitlab/client.js';
 import { liveBuildOf, requireBuildJob, requireExecutorToken } from './executor-auth.js';
-import { ApiError, describeZodError } from './http-error.js';
-import type { Metrics } from './metrics.js';
+import { ApiError, describeZodError } from '../http/http-error.js';
+import type { Metrics } from '../http/metrics.js';
 import { Repositories, syncDir } from './repository.js';
 
 /** The resource usage header (src/core/resource-usage.ts), parsed; null when absent. */

@@ -5,13 +5,13 @@
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import type { BuildState } from '../core/build-state.js';
-import { resourceUsageSchema } from '../core/resource-usage.js';
-import type { Logger } from '../common/log.js';
-import type { BuildStore } from './build-store.js';
+import type { BuildState } from '../../core/build-state.js';
+import { resourceUsageSchema } from '../../core/resource-usage.js';
+import type { Logger } from '../../common/log.js';
+import type { BuildStore } from '../store/build-store.js';
 import { liveBuildOf, requireBuildJob, requireExecutorToken } from './executor-auth.js';
-import type { GitLabClient } from './gitlab/client.js';
-import { ApiError, describeZodError } from './http-error.js';
+import type { GitLabClient } from '../gitlab/client.js';
+import { ApiError, describeZodError } from '../http/http-error.js';
 
 /** States whose build ran or runs a job: a failed build's usage is recorded like a built one's. */
 const RECORDABLE: readonly BuildState[] = ['dispatched', 'building', 'built', 'failed'];

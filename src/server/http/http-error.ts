@@ -3,9 +3,9 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
-import type { Logger } from '../common/log.js';
-import { BuildSetError, type BuildSetErrorCode } from '../core/build-set/origin.js';
-import { GitLabError } from './gitlab/errors.js';
+import type { Logger } from '../../common/log.js';
+import { BuildSetError, type BuildSetErrorCode } from '../../core/build-set/origin.js';
+import { GitLabError } from '../gitlab/errors.js';
 
 /** A request that cannot be served; `error` is a short machine-friendly code, `detail` what to do about it. */
 export class ApiError extends Error {

@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import { html } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
-import type { BuildStore } from './build-store.js';
+import type { BuildStore } from '../store/build-store.js';
 import { ApiError } from './http-error.js';
 
 const page = (title: string, body: HtmlEscapedString | Promise<HtmlEscapedString>) => html`<!doctype html>

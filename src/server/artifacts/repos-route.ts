@@ -3,8 +3,8 @@ import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { Hono } from 'hono';
-import type { BuildStore } from './build-store.js';
-import { ApiError } from './http-error.js';
+import type { BuildStore } from '../store/build-store.js';
+import { ApiError } from '../http/http-error.js';
 import type { Repositories } from './repository.js';
 
 const SEGMENT = /^[A-Za-z0-9_+][A-Za-z0-9._+@:-]*$/;

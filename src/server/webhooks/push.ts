@@ -5,15 +5,15 @@
  * sync, an earlier delivery of the same push, or an earlier attempt of the same event) is still built,
  * and never twice.
  */
-import { accountsForRecipe } from '../core/build-state.js';
-import type { Logger } from '../common/log.js';
-import { BuildSetError } from '../core/build-set/origin.js';
-import type { BuildSets } from './build-sets/planning.js';
-import type { BuildStore, RecipeBuild } from './build-store.js';
-import type { GitLabClient, Project } from './gitlab/client.js';
-import { GitLabApiError } from './gitlab/errors.js';
-import { describeUnreadable, type IndexedRecipe, type RecipeTable, type RefreshResult, type SourceIndex } from './source-index.js';
-import { ZERO_SHA, type PushHook } from './webhooks/payloads.js';
+import { accountsForRecipe } from '../../core/build-state.js';
+import type { Logger } from '../../common/log.js';
+import { BuildSetError } from '../../core/build-set/origin.js';
+import type { BuildSets } from '../build-sets/planning.js';
+import type { BuildStore, RecipeBuild } from '../store/build-store.js';
+import type { GitLabClient, Project } from '../gitlab/client.js';
+import { GitLabApiError } from '../gitlab/errors.js';
+import { describeUnreadable, type IndexedRecipe, type RecipeTable, type RefreshResult, type SourceIndex } from '../sources/source-index.js';
+import { ZERO_SHA, type PushHook } from './payloads.js';
 
 /** "Name <email>" of whoever pushed; the newest commit's author when GitLab hides the pusher's email; null when neither is known. */
 export function packagerOf(push: Pick<PushHook, 'user_name' | 'user_email' | 'commits'>): string | null {

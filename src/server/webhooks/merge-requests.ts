@@ -3,14 +3,14 @@
  * with one note on the MR (edited in place) giving the rebuild count per architecture. Merge or
  * close retires the set.
  */
-import type { Logger } from '../common/log.js';
-import { BuildSetError } from '../core/build-set/origin.js';
-import type { BuildSetControl } from './build-sets/control.js';
-import type { BuildSets } from './build-sets/planning.js';
-import type { BuildStore, NamespaceRow } from './build-store.js';
-import type { GitLabClient } from './gitlab/client.js';
-import type { SourceIndex } from './source-index.js';
-import type { MergeRequestHook } from './webhooks/payloads.js';
+import type { Logger } from '../../common/log.js';
+import { BuildSetError } from '../../core/build-set/origin.js';
+import type { BuildSetControl } from '../build-sets/control.js';
+import type { BuildSets } from '../build-sets/planning.js';
+import type { BuildStore, NamespaceRow } from '../store/build-store.js';
+import type { GitLabClient } from '../gitlab/client.js';
+import type { SourceIndex } from '../sources/source-index.js';
+import type { MergeRequestHook } from './payloads.js';
 
 /** The build set name of a merge request. */
 export const mergeRequestNamespace = (projectId: number, iid: number): string => `mr-${projectId}-${iid}`;
