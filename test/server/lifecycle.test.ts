@@ -1,25 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixtureText } from './http-harness.js';
-import { startRig, srcinfo, type Rig } from './server-harness.js';
-import type { DoubleProject } from '../gitlab-double/index.js';
+import { chain, JANE, startRig, srcinfo, statesOf, type Rig } from './server-harness.js';
 
-const JANE = { id: 7, username: 'jane', name: 'Jane Packager', email: 'jane@example.org' };
-
-/** Three packages, cairo → libpng → zlib, indexed. */
-async function chain(rig: Rig): Promise<Record<string, DoubleProject>> {
-  const projects = {
-    zlib: rig.addPackage('zlib', srcinfo('zlib')),
-    libpng: rig.addPackage('libpng', srcinfo('libpng', { depends: ['zlib'] })),
-    cairo: rig.addPackage('cairo', srcinfo('cairo', { depends: ['libpng'] })),
-  };
-  await rig.server.index.syncAll();
-  return projects;
-}
-
-function statesOf(rig: Rig, name: string): Record<string, string> {
-  const ns = rig.server.store.namespaceByName(name)!;
-  return Object.fromEntries(rig.server.store.builds(rig.server.store.latestIteration(ns.id)!.id).map((b) => [b.pkgbase, b.state]));
-}
 
 describe('the server end to end', () => {
   let rig: Rig;

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resourceUsagePath } from '../../src/core/resource-usage.js';
-import { API_TOKEN, EXECUTOR_TOKEN, startRig, srcinfo, type Rig } from './server-harness.js';
-
-const JANE = { id: 7, username: 'jane', name: 'Jane Packager', email: 'jane@example.org' };
+import { API_TOKEN, EXECUTOR_TOKEN, runningBuilds, startRig, type Rig } from './server-harness.js';
 
 describe('PUT /api/v1/builds/:id/resource-usage', () => {
   let rig: Rig;
@@ -13,18 +11,7 @@ describe('PUT /api/v1/builds/:id/resource-usage', () => {
 
   beforeAll(async () => {
     rig = await startRig();
-    const zlib = rig.addPackage('zlib', srcinfo('zlib'));
-    const other = rig.addPackage('other', srcinfo('other'));
-    await rig.server.index.syncAll();
-    await rig.deliver('Push Hook', rig.gitlab.pushHookBody(rig.gitlab.state.pushFiles(zlib, { '.SRCINFO': srcinfo('zlib', { version: '1.1-1' }) }), JANE));
-    await rig.deliver('Push Hook', rig.gitlab.pushHookBody(rig.gitlab.state.pushFiles(other, { '.SRCINFO': srcinfo('other', { version: '2-1' }) }), JANE));
-    const ns = rig.server.store.namespaceByName('auto-zlib')!;
-    const build = rig.server.store.builds(rig.server.store.latestIteration(ns.id)!.id)[0]!;
-    buildId = build.id;
-    pipelineId = build.pipeline_id!;
-    jobToken = (await rig.gitlab.state.startPipeline(pipelineId)).token;
-    otherJobToken = (await rig.gitlab.state.startPipeline(rig.gitlab.state.pipelinesOf(other)[0]!.id)).token;
-    await rig.server.drain();
+    ({ buildId, pipelineId, jobToken, otherJobToken } = await runningBuilds(rig));
   });
   afterAll(async () => rig?.close());
 

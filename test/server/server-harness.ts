@@ -85,3 +85,41 @@ export async function startRig(overrides: { build?: Partial<ServerConfig['build'
   };
   return rig;
 }
+
+/** The pusher of the tests' pushes. */
+export const JANE = { id: 7, username: 'jane', name: 'Jane Packager', email: 'jane@example.org' };
+
+/** Three packages, cairo → libpng → zlib, indexed. */
+export async function chain(rig: Rig): Promise<Record<'zlib' | 'libpng' | 'cairo', DoubleProject>> {
+  const projects = {
+    zlib: rig.addPackage('zlib', srcinfo('zlib')),
+    libpng: rig.addPackage('libpng', srcinfo('libpng', { depends: ['zlib'] })),
+    cairo: rig.addPackage('cairo', srcinfo('cairo', { depends: ['libpng'] })),
+  };
+  await rig.server.index.syncAll();
+  return projects;
+}
+
+/** The latest iteration's builds of a build set, pkgbase → state. */
+export function statesOf(rig: Rig, name: string): Record<string, string> {
+  const ns = rig.server.store.namespaceByName(name)!;
+  return Object.fromEntries(rig.server.store.builds(rig.server.store.latestIteration(ns.id)!.id).map((b) => [b.pkgbase, b.state]));
+}
+
+/**
+ * Two dispatched builds, auto-zlib's and auto-other's, each with its pipeline's job running: what an
+ * executor's requests are checked against (the build, its job token, and another build's job token).
+ */
+export async function runningBuilds(rig: Rig): Promise<{ buildId: number; pipelineId: number; jobToken: string; otherJobToken: string }> {
+  const zlib = rig.addPackage('zlib', srcinfo('zlib'));
+  const other = rig.addPackage('other', srcinfo('other'));
+  await rig.server.index.syncAll();
+  await rig.deliver('Push Hook', rig.gitlab.pushHookBody(rig.gitlab.state.pushFiles(zlib, { '.SRCINFO': srcinfo('zlib', { version: '1.1-1' }) }), JANE));
+  await rig.deliver('Push Hook', rig.gitlab.pushHookBody(rig.gitlab.state.pushFiles(other, { '.SRCINFO': srcinfo('other', { version: '2-1' }) }), JANE));
+  const ns = rig.server.store.namespaceByName('auto-zlib')!;
+  const build = rig.server.store.builds(rig.server.store.latestIteration(ns.id)!.id)[0]!;
+  const jobToken = (await rig.gitlab.state.startPipeline(build.pipeline_id!)).token;
+  const otherJobToken = (await rig.gitlab.state.startPipeline(rig.gitlab.state.pipelinesOf(other)[0]!.id)).token;
+  await rig.server.drain();
+  return { buildId: build.id, pipelineId: build.pipeline_id!, jobToken, otherJobToken };
+}

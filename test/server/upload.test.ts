@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { API_TOKEN, EXECUTOR_TOKEN, startRig, srcinfo, type Rig } from './server-harness.js';
+import { API_TOKEN, EXECUTOR_TOKEN, runningBuilds, startRig, type Rig } from './server-harness.js';
 import { pacmanDbEntries, pacmanPackage, sha256Of, upload } from './packages.js';
 
-const JANE = { id: 7, username: 'jane', name: 'Jane Packager', email: 'jane@example.org' };
 const PACKAGER = 'Jane Packager <jane@example.org>';
 
 describe('PUT /api/v1/builds/:id/artifacts/:filename', () => {
@@ -15,17 +14,7 @@ describe('PUT /api/v1/builds/:id/artifacts/:filename', () => {
 
   beforeAll(async () => {
     rig = await startRig();
-    const zlib = rig.addPackage('zlib', srcinfo('zlib'));
-    const other = rig.addPackage('other', srcinfo('other'));
-    await rig.server.index.syncAll();
-    await rig.deliver('Push Hook', rig.gitlab.pushHookBody(rig.gitlab.state.pushFiles(zlib, { '.SRCINFO': srcinfo('zlib', { version: '1.1-1' }) }), JANE));
-    await rig.deliver('Push Hook', rig.gitlab.pushHookBody(rig.gitlab.state.pushFiles(other, { '.SRCINFO': srcinfo('other', { version: '2-1' }) }), JANE));
-    const ns = rig.server.store.namespaceByName('auto-zlib')!;
-    const build = rig.server.store.builds(rig.server.store.latestIteration(ns.id)!.id)[0]!;
-    buildId = build.id;
-    jobToken = (await rig.gitlab.state.startPipeline(build.pipeline_id!)).token;
-    otherJobToken = (await rig.gitlab.state.startPipeline(rig.gitlab.state.pipelinesOf(other)[0]!.id)).token;
-    await rig.server.drain();
+    ({ buildId, jobToken, otherJobToken } = await runningBuilds(rig));
   });
   afterAll(async () => rig?.close());
 
