@@ -199,3 +199,22 @@ describe('a force push', () => {
     expect(rig.server.recipes.get('zlib', 'main')).toBeDefined();
   });
 });
+
+describe('a merge request', () => {
+  let rig: Rig;
+  afterEach(async () => rig?.close());
+
+  it('is planned when the push to its source branch was processed first and indexed its recipe already', async () => {
+    rig = await startRig();
+    const { libpng } = await chain(rig);
+    const push = rig.gitlab.state.pushFiles(libpng, { '.SRCINFO': srcinfo('libpng', { version: '2-1', depends: ['zlib'] }) }, { branch: 'update-libpng' });
+    // GitLab sends the branch's Push Hook, then the Merge Request Hook when the MR is opened.
+    await rig.deliver('Push Hook', rig.gitlab.pushHookBody(push, JANE));
+    expect(rig.server.recipes.get('libpng', 'update-libpng')!.recipe.version.text).toBe('2-1');
+    const mr = rig.gitlab.state.addMergeRequest(libpng, { sourceBranch: 'update-libpng' });
+    await rig.deliver('Merge Request Hook', rig.gitlab.mergeRequestHookBody(libpng, mr, 'open'));
+    expect(statesOf(rig, `mr-${libpng.id}-${mr.iid}`)).toEqual({ libpng: 'dispatched', cairo: 'blocked' });
+    expect(rig.gitlab.state.mergeRequestNotes(libpng, mr.iid)).toHaveLength(1);
+  });
+});
+

@@ -62,7 +62,8 @@ export class MergeRequests {
     const sha = mr.last_commit?.id ?? (await this.deps.gitlab.getCommit(source.id, mr.source_branch)).sha;
     const paths = source.defaultBranch ? await this.changedPaths(source.id, mr.target_branch, sha) : 'all';
     const refreshed = await this.deps.index.refresh(source, mr.source_branch, sha, paths);
-    const origins = refreshed.updated.map((r) => `${r.pkgbase}@${mr.source_branch}`);
+    // What the MR changes, read now or already (a push to the source branch is usually processed before the MR's hook).
+    const origins = refreshed.current.map((r) => `${r.pkgbase}@${mr.source_branch}`);
     if (origins.length === 0) {
       this.deps.log.info({ mr: name }, 'merge request changes no recipe');
       return;
