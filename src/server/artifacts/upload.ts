@@ -59,7 +59,10 @@ async function receive(body: ReadableStream<Uint8Array>, path: string, maxBytes:
   try {
     const reader = body.getReader();
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await reader.read().catch((error: unknown) => {
+        // The client went away mid-body (a killed executor, a dropped connection): its request, not the server, failed.
+        throw new ApiError(400, 'upload_interrupted', `the body ended early after ${size} bytes (${(error as Error).message || 'connection closed'}); upload the file again`);
+      });
       if (done) break;
       size += value.byteLength;
       if (size > maxBytes) {
@@ -157,6 +160,7 @@ export function uploadRoutes(deps: UploadDeps): Hono {
     } catch (error) {
       await deps.repositories.discard(temp);
       if (error instanceof ApiError) deps.metrics.uploads.inc({ result: error.error });
+      if (error instanceof ApiError && error.error === 'upload_interrupted') deps.log.info({ build: build.id, filename, detail: error.detail }, 'upload interrupted by the client');
       throw error;
     }
   });
