@@ -6,6 +6,14 @@ import { join } from 'node:path';
 import { LockTimeout, withLock, withLockUnlessSettled } from './lock.js';
 
 describe('withLock', () => {
+  it('does not take over a lock whose holder is still naming itself (an owner file not yet whole)', async () => {
+    const lock = join(await mkdtemp(join(tmpdir(), 'quarters-lock-')), 'lock');
+    await mkdir(lock);
+    await writeFile(join(lock, 'owner'), '{"pid": 12');
+    await expect(withLock(lock, async () => 'taken', 600)).rejects.toBeInstanceOf(LockTimeout);
+    expect(existsSync(join(lock, 'owner'))).toBe(true);
+  });
+
   it('lets one holder in at a time', async () => {
     const lock = join(await mkdtemp(join(tmpdir(), 'quarters-lock-')), 'lock');
     const events: string[] = [];

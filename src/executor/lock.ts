@@ -1,5 +1,5 @@
 /** A lock directory shared by the executor processes of one host; a lock whose holder died is taken over. */
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { identify, isAlive, processIdentitySchema } from './process-identity.js';
 
@@ -43,7 +43,9 @@ async function acquire(path: string, timeoutMs: number, pollMs: number, stopWait
   for (;;) {
     try {
       await mkdir(path, { mode: 0o700 });
-      await writeFile(join(path, 'owner'), JSON.stringify(me));
+      // Named in one rename: a waiter sees no owner yet, or the whole of it, never a half-written one it would take for dead.
+      await writeFile(join(path, 'owner.tmp'), JSON.stringify(me));
+      await rename(join(path, 'owner.tmp'), join(path, 'owner'));
       return true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -62,12 +64,9 @@ async function holderIsGone(path: string): Promise<boolean> {
   try {
     const owner = processIdentitySchema.safeParse(JSON.parse(await readFile(join(path, 'owner'), 'utf8')));
     return owner.success && !isAlive(owner.data);
-  } catch (error) {
-    // The holder is between mkdir and writing its name; give it a moment unless that moment is long past.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      const info = await stat(path).catch(() => null);
-      return info !== null && Date.now() - info.mtimeMs > 10_000;
-    }
-    return true;
+  } catch {
+    // The holder is between mkdir and naming itself (or died there); give it a moment unless that moment is long past.
+    const info = await stat(path).catch(() => null);
+    return info !== null && Date.now() - info.mtimeMs > 10_000;
   }
 }
