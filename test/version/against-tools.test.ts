@@ -12,6 +12,7 @@ import { readInputText, readTree } from '../../src/cli/input.js';
 import { comparePacmanVersions } from '../../src/core/version/pacman.js';
 import { compareDebianVersions } from '../../src/core/version/dpkg.js';
 import { compareVersions, InvalidVersionError, tryParseVersion } from '../../src/core/version/index.js';
+import fc from 'fast-check';
 import { versionPairs } from './version-pairs.js';
 
 const SHARED = resolve(process.cwd(), '../shared/datasets');
@@ -98,6 +99,22 @@ describe.skipIf(!haveVercmp)('pacman ordering against vercmp', () => {
     });
     expect(valid).toBeGreaterThan(PAIRS / 3);
     console.log(`vercmp: ${pairs.length} pairs agree (${JSON.stringify(counts)}), ${valid} of them well-formed Arch versions`);
+  });
+});
+
+describe.skipIf(!haveVercmp)('pacman ordering against vercmp, on generated versions', () => {
+  it('agrees with vercmp on 1,000 pairs fast-check makes from odd segments, separators and epochs', async () => {
+    const segment = fc.stringMatching(/^[0-9a-zA-Z]{0,4}$/);
+    const version = fc.tuple(fc.option(fc.nat({ max: 2 }), { nil: undefined }), fc.array(fc.tuple(segment, fc.constantFrom('.', '+', '_', '~', '..', '')), { minLength: 1, maxLength: 4 }), fc.option(fc.stringMatching(/^[0-9][0-9.]{0,2}$/), { nil: undefined }))
+      .map(([epoch, parts, rel]) => `${epoch === undefined ? '' : `${epoch}:`}${parts.map(([p, sep]) => p + sep).join('') || '0'}${rel === undefined ? '' : `-${rel}`}`)
+      .filter((v) => !/\s/.test(v));
+    // Half the pairs share a prefix, so that the comparison reaches the odd parts.
+    const pair = fc.oneof(fc.tuple(version, version), fc.tuple(version, fc.string({ maxLength: 3 })).map(([v, tail]) => [v, `${v}${tail.replace(/[\s-:]/g, '')}`] as [string, string]));
+    const pairs = fc.sample(pair, { numRuns: 1000, seed: 20261203 });
+    const expected = await runOverPairs('vercmp-generated', pairs, 'while read -r a b; do vercmp "$a" "$b"; done < "$1"');
+    const mismatches = pairs.flatMap(([a, b], i) => (sign(comparePacmanVersions(a, b)) === expected[i] ? [] : [`${a} ${b}: vercmp ${expected[i]}, ours ${sign(comparePacmanVersions(a, b))}`]));
+    expect(mismatches.slice(0, 20)).toEqual([]);
+    console.log(`vercmp: ${pairs.length} generated pairs agree (${JSON.stringify(outcomes(expected))})`);
   });
 });
 
