@@ -9,6 +9,7 @@ import { openDirBelow } from '../no-follow.js';
 import { resolveHostUser } from '../host-user.js';
 import { InstanceStore } from '../instance.js';
 import { jobServer } from '../job-server.js';
+import { checkJobTarget } from '../job-target.js';
 import { openJobEnvironment } from '../job-lifecycle.js';
 import { reclaimWorkspace } from '../reclaim.js';
 import type { JobSession } from '../session.js';
@@ -23,6 +24,7 @@ export async function prepare(session: JobSession): Promise<void> {
   const { layout, job } = session;
   // Before anything else: a job naming another server fails here, having caused no request.
   const server = jobServer(session.config, job);
+  checkJobTarget(session.config, job);
   // One job at a time runs in a slot: anything else recorded for it was left by a job that died.
   const runner = parentIdentity();
   for (const name of await workspaceNames(layout)) {
