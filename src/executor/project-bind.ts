@@ -7,7 +7,7 @@
 import { relative, sep } from 'node:path';
 import { runProcess, whyFailed } from '../common/child-process.js';
 import { SystemFailure } from './failure.js';
-import { makeDir, unmountBelow } from './fs-layers.js';
+import { makeDir, removeTree, unmountBelow } from './fs-layers.js';
 import { openDirBelow, type Owner } from './no-follow.js';
 
 /** Binds `project` (below `buildsDir`, owned by `owner` at every level) onto `target`; a link or a stranger's directory on the way is a SystemFailure. */
@@ -31,7 +31,7 @@ export async function stageProjectDir(buildsDir: string, project: string, owner:
   }
 }
 
-/** Takes the stage's bind down again. */
+/** Takes the stage's bind down again; deleting the mount point detaches the copies other jobs' containers, started meanwhile, hold. */
 export function unstageProjectDir(target: string): Promise<void> {
-  return unmountBelow(target);
+  return removeTree(target);
 }
