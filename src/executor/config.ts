@@ -50,6 +50,8 @@ const instanceSchema = z.strictObject({
   package_manager: z._default(z.enum(['auto', 'pacman', 'apt', 'none']), 'auto'),
   /** An instance is refreshed (update + upgrade) at most this often. */
   refresh_minutes: z._default(z.number().check(z.nonnegative()), 60),
+  /** The target branches (QUARTERS_TARGET_BRANCH) a job may build for; unset: every BRANCH.list in source_lists. */
+  branches: z.optional(z.array(safeName)),
 });
 
 export const executorConfigSchema = z.strictObject({

@@ -10,7 +10,7 @@ describe('credential masking', () => {
   it('masks job tokens, secret-named variables and masked variables of the job response, not the runner short token', () => {
     const dir = mkdtempSync(join(tmpdir(), 'quarters-mask-'));
     const response = join(dir, 'response.json');
-    writeFileSync(response, JSON.stringify({ token: 'glcbt-abcdef', variables: [{ key: 'DEPLOY_KEY', value: 'masked-value-1', masked: true }, { key: 'PLAIN', value: 'visible-value', masked: false }] }));
+    writeFileSync(response, JSON.stringify({ id: 1, job_info: { project_id: 1 }, token: 'glcbt-abcdef', variables: [{ key: 'DEPLOY_KEY', value: 'masked-value-1', masked: true }, { key: 'PLAIN', value: 'visible-value', masked: false }] }));
     const values = credentialValues({ ...env({ CI_JOB_TOKEN: 'glcbt-abcdef', MY_API_PASSWORD: 'hunter2hunter2', CI_RUNNER_SHORT_TOKEN: 'emulatr1' }), JOB_RESPONSE_FILE: response });
     expect(values.sort()).toEqual(['glcbt-abcdef', 'hunter2hunter2', 'masked-value-1']);
     const script = ": | eval $'export CI_JOB_TOKEN=glcbt-abcdef\\nexport URL=https://gitlab-ci-token:glcbt-abcdef@host/x.git\\nexport P=visible-value\\nexport R=emulatr1'";

@@ -1,8 +1,6 @@
 /** What the guest gets of a runner-generated stage script: the same script with every credential value masked. */
-import { readFileSync } from 'node:fs';
-import './zod-messages.js';
-import * as z from 'zod/mini';
 import { customEnv } from './job.js';
+import { readJobResponse } from './job-response.js';
 
 /** Variables GitLab fills with credentials. */
 const KNOWN_CREDENTIALS = new Set(['CI_JOB_TOKEN', 'CI_BUILD_TOKEN', 'CI_REGISTRY_PASSWORD', 'CI_DEPENDENCY_PROXY_PASSWORD', 'CI_DEPLOY_PASSWORD', 'CI_JOB_JWT', 'CI_JOB_JWT_V1', 'CI_JOB_JWT_V2']);
@@ -11,20 +9,11 @@ const CREDENTIAL_NAMES = /(TOKEN|PASSWORD|SECRET|PRIVATE_KEY)$/;
 /** Identifiers that look like credentials by name but are not, and appear in paths. */
 const NOT_CREDENTIALS = new Set(['CI_RUNNER_SHORT_TOKEN']);
 
-const jobResponseSchema = z.looseObject({
-  token: z.optional(z.string()),
-  variables: z.optional(z.array(z.looseObject({ key: z.string(), value: z.nullish(z.string()), masked: z.optional(z.boolean()) }))),
-});
-
 /** Values GitLab asked to mask (JOB_RESPONSE_FILE's `masked` variables and the job token). */
 function maskedInJobResponse(env: NodeJS.ProcessEnv): string[] {
-  if (!env.JOB_RESPONSE_FILE) return [];
-  try {
-    const response = jobResponseSchema.parse(JSON.parse(readFileSync(env.JOB_RESPONSE_FILE, 'utf8')));
-    return [response.token ?? '', ...(response.variables ?? []).filter((v) => v.masked).map((v) => v.value ?? '')];
-  } catch {
-    return [];
-  }
+  const response = readJobResponse(env);
+  if (!response) return [];
+  return [response.token ?? '', ...response.variables.filter((v) => v.masked).map((v) => v.value ?? '')];
 }
 
 /** Credential values of this job, longest first (so a value containing another is masked whole). */

@@ -69,10 +69,12 @@ export async function openJobEnvironment(session: Session, opening: JobOpening, 
   await writeState(layout, state);
   await createJobMount(mount, buildsDir);
   // The build directory is a bind mount of the job mount's build/: the modes and owners below apply there.
-  for (const [dir, mode] of [[buildsDir, 0o755], [state.outputDir, 0o755], [join(workspace, 'home'), 0o700], [join(workspace, 'scripts'), 0o700]] as const) {
+  for (const [dir, mode] of [[buildsDir, 0o755], [state.outputDir, 0o755], [join(workspace, 'home'), 0o700]] as const) {
     await makeDir(dir, mode);
     await chown(dir, opening.hostUser.uid, opening.hostUser.gid);
   }
+  // Root's: the host user reads its stage scripts there, and can plant nothing for root to write through.
+  await makeDir(join(workspace, 'scripts'), 0o711);
   await environmentOf(state).setup();
   return state;
 }

@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { exitCodesFrom, SystemFailure } from './failure.js';
 import { jobFromEnv } from './job.js';
 
@@ -33,6 +36,19 @@ describe('jobFromEnv', () => {
     for (const bad of ['0', '-1', '1/..', '01', 'latest']) {
       expect(() => jobFromEnv(env({ ...base, QUARTERS_ITERATION: bad }), 'stable'), bad).toThrow(/CUSTOM_ENV_QUARTERS_ITERATION: expected an iteration number/);
     }
+  });
+
+  it('takes its identity from the runner\'s job response: a variable the job set to another job, project or slot is refused by name', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'quarters-job-')), 'response.json');
+    const withResponse = (vars: Record<string, string>, response: object): NodeJS.ProcessEnv => {
+      writeFileSync(file, JSON.stringify({ id: 12, job_info: { project_id: 3 }, ...response }));
+      return { ...env({ CI_JOB_ID: '12', CI_PROJECT_ID: '3', ...vars }), JOB_RESPONSE_FILE: file };
+    };
+    expect(jobFromEnv(withResponse({ CI_CONCURRENT_PROJECT_ID: '1' }, {}), 'stable').name).toBe('q-local-p3-c1-j12');
+    expect(() => jobFromEnv(withResponse({ CI_PROJECT_ID: '7' }, {}), 'stable')).toThrow(/CUSTOM_ENV_CI_PROJECT_ID: is 7, but job 12 belongs to project 3/);
+    expect(() => jobFromEnv(withResponse({ CI_JOB_ID: '11' }, {}), 'stable')).toThrow(/CUSTOM_ENV_CI_JOB_ID/);
+    expect(() => jobFromEnv(withResponse({ CI_CONCURRENT_PROJECT_ID: '0' }, { variables: [{ key: 'CI_CONCURRENT_PROJECT_ID', value: '0' }] }), 'stable')).toThrow(/CUSTOM_ENV_CI_CONCURRENT_PROJECT_ID: is set by the job/);
+    expect(() => jobFromEnv(withResponse({}, { job_info: {} }), 'stable')).toThrow(/job_info.project_id/);
   });
 
   it('is a system failure naming the variable when the runner did not pass it', () => {

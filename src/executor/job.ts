@@ -3,6 +3,7 @@ import './zod-messages.js';
 import * as z from 'zod/mini';
 import { pipelineVariablesSchema } from '../core/pipeline-variables.js';
 import { SystemFailure } from './failure.js';
+import { readJobResponse, type JobResponse } from './job-response.js';
 
 const id = z.string().check(z.regex(/^\d+$/, 'expected a number'));
 
@@ -41,7 +42,7 @@ export function customEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   return out;
 }
 
-/** Reads the job from the environment; a missing or malformed variable is a SystemFailure naming it. */
+/** Reads the job from the environment, its identity checked against the runner's job response; a missing, malformed or overridden variable is a SystemFailure naming it. */
 export function jobFromEnv(env: NodeJS.ProcessEnv, defaultBranch: string): Job {
   const parsed = jobVariablesSchema.safeParse(customEnv(env));
   if (!parsed.success) {
@@ -49,9 +50,32 @@ export function jobFromEnv(env: NodeJS.ProcessEnv, defaultBranch: string): Job {
     throw new SystemFailure(`job variable CUSTOM_ENV_${issue.path.map(String).join('.')}: ${issue.message}`);
   }
   const v = parsed.data;
+  const response = readJobResponse(env);
+  if (response) checkIdentity(v, response);
   const runner = slug(v.CI_RUNNER_SHORT_TOKEN ?? v.CI_RUNNER_ID ?? 'local').slice(0, 12);
   const slot = `q-${runner}-p${v.CI_PROJECT_ID}-c${v.CI_CONCURRENT_PROJECT_ID ?? 'x'}`;
   return { id: v.CI_JOB_ID, projectId: v.CI_PROJECT_ID, slot, slotIsExclusive: v.CI_CONCURRENT_PROJECT_ID !== undefined, name: `${slot}-j${v.CI_JOB_ID}`, targetBranch: v.QUARTERS_TARGET_BRANCH ?? defaultBranch, variables: v };
+}
+
+/** Variables GitLab Runner sets itself: GitLab never sends them, so one in the job response is the job's own. */
+const RUNNER_SET = ['CI_CONCURRENT_PROJECT_ID', 'CI_RUNNER_SHORT_TOKEN'] as const;
+
+/**
+ * The variables that name the job (and so its workspace and slot, which prepare reclaims) must be
+ * what GitLab and the runner set: a job that sets one of them itself could take another job's slot.
+ */
+function checkIdentity(v: z.infer<typeof jobVariablesSchema>, response: JobResponse): void {
+  const refuse = (name: string, why: string): never => {
+    throw new SystemFailure(`job variable CUSTOM_ENV_${name}: ${why}; a job cannot choose its own identity (JOB_RESPONSE_FILE is GitLab's)`);
+  };
+  if (v.CI_JOB_ID !== String(response.id)) refuse('CI_JOB_ID', `is ${v.CI_JOB_ID}, but GitLab gave the runner job ${response.id}`);
+  if (v.CI_PROJECT_ID !== String(response.job_info.project_id)) refuse('CI_PROJECT_ID', `is ${v.CI_PROJECT_ID}, but job ${response.id} belongs to project ${response.job_info.project_id}`);
+  // GitLab sends its own CI_RUNNER_ID first; a second value is the job's.
+  const runnerIds = new Set(response.variables.filter((r) => r.key === 'CI_RUNNER_ID').map((r) => r.value));
+  if (runnerIds.size > 1) refuse('CI_RUNNER_ID', 'is set by the job');
+  for (const name of RUNNER_SET) {
+    if (response.variables.some((r) => r.key === name)) refuse(name, 'is set by the job, not by the runner');
+  }
 }
 
 function slug(text: string): string {

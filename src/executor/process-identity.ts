@@ -30,3 +30,8 @@ export function identify(pid: number): ProcessIdentity | null {
 export function isAlive(identity: ProcessIdentity): boolean {
   return processStartTime(identity.pid) === identity.startTime;
 }
+
+/** True when both name the same process (null: none). */
+export function sameProcess(a: ProcessIdentity | null, b: ProcessIdentity | null): boolean {
+  return a !== null && b !== null && a.pid === b.pid && a.startTime === b.startTime;
+}

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { isAlive } from './process-identity.js';
 import { removeTree } from './fs-layers.js';
+import { unstageProjectDir } from './project-bind.js';
 import { removeJobMount } from './job-mount.js';
 import type { Session } from './session.js';
 import { readState, workspaceDir } from './workspace.js';
@@ -23,6 +24,8 @@ export async function reclaimWorkspace(session: Session, name: string): Promise<
   }
   const workspace = workspaceDir(session.layout, name);
   await session.backend.environment({ name, workspace, lowers: [], binds: [], limits: { memoryMib: 0, cpus: 0 } }).destroy();
+  // A guest stage's bind of the project directory (project-bind.ts) holds the job mount: it goes first, mount point and all.
+  await unstageProjectDir(join(workspace, 'project'));
   const buildsDir = state?.buildsDir ?? join(session.layout.builds, name);
   // removeJobMount takes the build directory too: it is one of the job mount's binds.
   const busy = await removeJobMount(workspace, buildsDir, state?.mount.sharedDirs);

@@ -135,7 +135,8 @@ describe.skipIf(reportSkip(loopSkipReason(), 'executor disk limit'))(`quarters-e
     const marker = `quarters-disk-kill9-marker-${process.pid}`;
     const name = await crashMidBuild(fx, { jobId: 605, projectId: 6, concurrentId: 0, marker, body: ['dd if=/dev/zero of=some bs=1M count=5 2>/dev/null'] });
     expect(await waitFor(() => processesWith(marker).length === 0, 15_000)).toBe(true);
-    expect(mountsMentioning(join(fx.workDir, 'workspaces', name)).length).toBe(1);
+    // The job mount, and the running stage's bind of the project directory.
+    expect(mountsMentioning(join(fx.workDir, 'workspaces', name)).length).toBe(2);
     expect(await loopsBelow(fx.dir)).toHaveLength(1);
     const stale = await fx.cli(['cleanup', '--stale']);
     expect(stale.exitCode, stale.stderr).toBe(0);

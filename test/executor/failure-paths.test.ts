@@ -55,7 +55,8 @@ describe.skipIf(skip)('quarters-executor failure paths', () => {
     const name = await crashMidBuild(fx, { jobId: 202, projectId: 6, concurrentId: 0, marker });
     // pdeathsig takes the container down with the executor; the overlay went with its namespace, the job mount stays.
     expect(await waitFor(() => processesWith(marker).length === 0, 15_000)).toBe(true);
-    expect(mountPoints(fx.workDir)).toEqual([join(fx.workDir, 'builds', name), join(fx.workDir, 'workspaces', name, 'mount')].sort());
+    // And the running stage's bind of the project directory (of the job mount's build/), in the workspace.
+    expect(mountPoints(fx.workDir)).toEqual([join(fx.workDir, 'builds', name), join(fx.workDir, 'workspaces', name, 'mount'), join(fx.workDir, 'workspaces', name, 'project')].sort());
     expect(entries('workspaces')).toContain(name);
     const stale = await fx.cli(['cleanup', '--stale']);
     expect(stale.exitCode, stale.stderr).toBe(0);

@@ -54,8 +54,8 @@ describe.skipIf(skip)('quarters-executor offers the build set\'s repository and 
       'sha256sum /quarters/repo/zlib-1.3-1-x86_64.pkg.tar.zst',
       'if touch /quarters/repo/new 2>/dev/null || rm /quarters/repo/quarters.db 2>/dev/null; then echo WRI""TABLE; fi',
     ];
-    // QUARTERS_ARCH is a claim: the executor fetches for its own arch (x86_64).
-    const first = await runJob(job(701, { QUARTERS_ARCH: 'aarch64' }, script), { executor: EXECUTOR, env: fx.env });
+    // The executor fetches for its own arch (x86_64); a job dispatched for another is refused (job-target.test.ts).
+    const first = await runJob(job(701, { QUARTERS_ARCH: 'x86_64' }, script), { executor: EXECUTOR, env: fx.env });
     expect(first.outcome, first.trace).toBe('success');
     expect(first.trace).toContain('repo: /quarters/repo');
     expect(first.trace).toContain(['libpng-1.6.43-1-x86_64.pkg.tar.zst', 'quarters.db', 'zlib-1.3-1-x86_64.pkg.tar.zst'].join('\n'));

@@ -5,8 +5,10 @@
  *
  * - every command gets the host environment, the job's variables as CUSTOM_ENV_*,
  *   BUILD_FAILURE_EXIT_CODE=1, SYSTEM_FAILURE_EXIT_CODE=2, TMPDIR (a per-job temporary
- *   directory, also where stage scripts are written) and JOB_RESPONSE_FILE; `config`'s job_env
- *   is added to every later command;
+ *   directory, also where stage scripts are written) and JOB_RESPONSE_FILE (the job's API
+ *   response: id, token, job_info with the project id, GitLab's predefined variables followed by
+ *   the job's own, never the runner's); a job's variables override GitLab's and the runner's in
+ *   CUSTOM_ENV_*, as in the runner; `config`'s job_env is added to every later command;
  * - `config` (stdout parsed as JSON; builds_dir/cache_dir/builds_dir_is_shared applied) and
  *   `prepare` form the preparation, retried up to 3 times on any failure but a build failure,
  *   with `cleanup` after each failed attempt;
@@ -140,23 +142,30 @@ export async function runJob(job: EmulatedJob, options: EmulatorOptions): Promis
   const stop = AbortSignal.any([options.cancel ?? new AbortController().signal, ...(timeout ? [timeout] : [])]);
   const stopKind = (): 'canceled' | 'timed_out' => (timeout?.aborted ? 'timed_out' : 'canceled');
 
-  const variables: Record<string, string> = {
+  // GitLab's predefined variables, in the job response.
+  const predefined: Record<string, string> = {
     CI: 'true',
     GITLAB_CI: 'true',
     CI_JOB_ID: String(job.id),
     CI_JOB_TOKEN: token,
     CI_PROJECT_ID: String(job.projectId),
     CI_PROJECT_PATH: projectPath,
-    CI_CONCURRENT_ID: String(job.concurrentId ?? 0),
-    CI_CONCURRENT_PROJECT_ID: String(job.concurrentProjectId ?? job.concurrentId ?? 0),
-    CI_RUNNER_SHORT_TOKEN: job.runnerShortToken ?? 'emulatr1',
     CI_SERVER_URL: 'https://gitlab.example.org',
     CI_REPOSITORY_URL: `https://gitlab-ci-token:${token}@gitlab.example.org/${projectPath}.git`,
     CI_COMMIT_SHA: '0123456789abcdef0123456789abcdef01234567',
-    ...job.variables,
   };
+  // The runner's own (build.go GetDefaultVariables, the runner config's): never in the job response.
+  const runnerSet: Record<string, string> = {
+    CI_CONCURRENT_ID: String(job.concurrentId ?? 0),
+    CI_CONCURRENT_PROJECT_ID: String(job.concurrentProjectId ?? job.concurrentId ?? 0),
+    CI_RUNNER_SHORT_TOKEN: job.runnerShortToken ?? 'emulatr1',
+  };
+  // As the runner's GetAllVariables: the job's variables come last and win, over GitLab's and the runner's alike.
+  const variables: Record<string, string> = { ...runnerSet, ...predefined, ...job.variables };
   const responseFile = join(tempDir, 'job-response.json');
-  await writeFile(responseFile, JSON.stringify({ id: job.id, token, variables: Object.entries(variables).map(([key, value]) => ({ key, value, public: true, masked: key === 'CI_JOB_TOKEN' })) }));
+  // The job's API response as the runner writes it: a variable the job sets follows GitLab's own of the same name.
+  const responseVariables = [...Object.entries(predefined), ...Object.entries(job.variables ?? {})].map(([key, value]) => ({ key, value, public: true, masked: key === 'CI_JOB_TOKEN' }));
+  await writeFile(responseFile, JSON.stringify({ id: job.id, token, job_info: { id: job.id, name: 'build', stage: 'build', project_id: job.projectId, project_name: projectPath.split('/').pop() }, variables: responseVariables }));
 
   const commandEnv = (): NodeJS.ProcessEnv => ({
     ...process.env,

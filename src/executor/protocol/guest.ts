@@ -24,11 +24,19 @@ export function guestProjectDir(session: JobSession, state: WorkspaceState): str
   return inside && !inside.startsWith('..') && !isAbsolute(inside) ? project : state.buildsDir;
 }
 
+/**
+ * Where the project directory is bound from: a mount point in the workspace (root's), onto which
+ * each guest stage binds the directory it checked (stageProjectDir), never the host user's path itself.
+ */
+export function projectBindSource(session: JobSession, state: WorkspaceState): string {
+  return join(session.layout.workspaces, state.name, 'project');
+}
+
 /** The binds of every guest command: the project directory (same path), the output, the build set's repository, the driver. */
 export function guestBinds(session: JobSession, state: WorkspaceState): { host: string; guest: string; readOnly?: boolean }[] {
   const project = guestProjectDir(session, state);
   const binds: { host: string; guest: string; readOnly?: boolean }[] = [
-    { host: project, guest: project },
+    { host: projectBindSource(session, state), guest: project },
     { host: state.outputDir, guest: GUEST_OUTPUT },
   ];
   if (session.config.build_driver) binds.push({ host: session.config.build_driver, guest: GUEST_BUILD_DRIVER, readOnly: true });

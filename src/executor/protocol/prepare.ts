@@ -1,16 +1,19 @@
 /** `quarters-executor prepare`: reclaims what a dead job of the same slot left, resolves the layers, opens the job's environment. */
 import { chown } from 'node:fs/promises';
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { isAbsolute, relative, sep } from 'node:path';
 import { BaseOsError, BaseOsStore } from '../baseos/store.js';
 import { fetchJobRepository } from '../build-set-repository/index.js';
 import { SystemFailure } from '../failure.js';
 import { makeDir } from '../fs-layers.js';
+import { openDirBelow } from '../no-follow.js';
 import { resolveHostUser } from '../host-user.js';
 import { InstanceStore } from '../instance.js';
 import { jobServer } from '../job-server.js';
+import { checkJobTarget } from '../job-target.js';
 import { openJobEnvironment } from '../job-lifecycle.js';
 import { reclaimWorkspace } from '../reclaim.js';
 import type { JobSession } from '../session.js';
+import { isAlive, sameProcess } from '../process-identity.js';
 import { parentIdentity, readState, workspaceNames, writeState } from '../workspace.js';
 import { jobEnvironment } from './guest.js';
 import { customEnv } from '../job.js';
@@ -21,18 +24,21 @@ export async function prepare(session: JobSession): Promise<void> {
   const { layout, job } = session;
   // Before anything else: a job naming another server fails here, having caused no request.
   const server = jobServer(session.config, job);
+  checkJobTarget(session.config, job);
   // One job at a time runs in a slot: anything else recorded for it was left by a job that died.
+  const runner = parentIdentity();
   for (const name of await workspaceNames(layout)) {
-    if (name === job.name) {
-      await reclaimWorkspace(session, name);
-      continue;
-    }
     const state = await readState(layout, name);
     // Without the runner's slot id, another workspace of the same name prefix may belong to a live job.
-    if (job.slotIsExclusive && state?.slot === job.slot) {
-      session.log(`quarters: reclaiming ${name}, left behind by an earlier job in this slot`);
-      await reclaimWorkspace(session, name);
+    if (name !== job.name && !(job.slotIsExclusive && state?.slot === job.slot)) continue;
+    // Only the runner that ran a job knows it is over: another runner's live job is never ours to kill.
+    if (state?.runner && isAlive(state.runner) && !sameProcess(state.runner, runner)) {
+      if (name === job.name) throw new SystemFailure(`workspace ${name} belongs to a job another runner (pid ${state.runner.pid}) is still running`);
+      session.log(`quarters: leaving ${name} alone: its runner (pid ${state.runner.pid}) is another one and still running`);
+      continue;
     }
+    if (name !== job.name) session.log(`quarters: reclaiming ${name}, left behind by an earlier job in this slot`);
+    await reclaimWorkspace(session, name);
   }
   const hostUser = resolveHostUser(session.config.host_user);
   let base;
@@ -47,7 +53,7 @@ export async function prepare(session: JobSession): Promise<void> {
   await makeDir(layout.cache, 0o755);
   await chown(layout.cache, hostUser.uid, hostUser.gid);
   const state = await openJobEnvironment(session, {
-    name: job.name, slot: job.slot, jobId: job.id, base, instance, hostUser, runner: parentIdentity(),
+    name: job.name, slot: job.slot, jobId: job.id, base, instance, hostUser, runner,
     // On the host, before any guest stage; in the workspace, not on the job mount the guest writes.
     fill: (workspace) => fetchJobRepository(session, server, workspace),
   }, (opened) => jobEnvironment(session, opened));
@@ -64,13 +70,8 @@ function guestProjectDirOf(env: NodeJS.ProcessEnv, buildsDir: string): string | 
   return project && inside && !inside.startsWith('..') && !isAbsolute(inside) ? project : null;
 }
 
-/** Creates `path` below `top`, every level owned by the host user: the guest bind needs it before get_sources, the runner's stages its parent. */
+/** Creates `path` below `top`, every level owned by the host user and none followed through a link: the guest bind needs it before get_sources, the runner's stages its parent. */
 async function makeOwnedPath(top: string, path: string | null, user: HostUser): Promise<void> {
   if (!path) return;
-  let dir = top;
-  for (const part of relative(top, path).split(sep)) {
-    dir = join(dir, part);
-    await makeDir(dir, 0o755);
-    await chown(dir, user.uid, user.gid);
-  }
+  await (await openDirBelow(top, relative(top, path).split(sep), user, { mode: 0o755 })).close();
 }

@@ -1,19 +1,21 @@
 /** `quarters-executor run SCRIPT STAGE`: one stage of the job, on the host or in the guest, mapped to the protocol's exit codes. */
-import { chown, copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
 import { describeEnd, runProcess } from '../../common/child-process.js';
 import { diskUsage } from '../disk-usage.js';
 import { BuildFailure, SystemFailure } from '../failure.js';
 import { credentialValues, maskCredentials } from '../guest-script.js';
 import { dropPrivileges } from '../host-user.js';
 import { diskLimitReached, isFull, watchJobDisk } from '../job-disk.js';
+import { openDirBelow, openOwnedFile, writeNewFile } from '../no-follow.js';
 import { identify } from '../process-identity.js';
 import type { JobSession } from '../session.js';
 import { childrenCpuSeconds, formatBytes } from '../usage.js';
 import { readState, writeState, type ResourceUsage, type WorkspaceState } from '../workspace.js';
 import { uploadOutputs } from '../upload.js';
 import { reportResourceUsage } from '../usage-report.js';
-import { guestEnv, guestProjectDir, jobEnvironment } from './guest.js';
+import { guestEnv, guestProjectDir, jobEnvironment, projectBindSource } from './guest.js';
+import { stageProjectDir, unstageProjectDir } from '../project-bind.js';
 import { isBuildStage, stageLocation } from './stages.js';
 
 const GUEST_SCRIPT = '/run/quarters/stage-script';
@@ -69,8 +71,7 @@ export async function runStage(session: JobSession, script: string, stage: strin
 async function runOnHost(session: JobSession, state: WorkspaceState, script: string, stage: string, signal: AbortSignal): Promise<void> {
   // The runner wrote the script readable by root only; the host user gets its own copy.
   const copy = join(session.layout.workspaces, state.name, 'scripts', `${stage}.host.sh`);
-  await copyFile(script, copy);
-  await chown(copy, state.hostUser.uid, state.hostUser.gid);
+  await writeNewFile(copy, await readFile(script), 0o400, state.hostUser);
   const result = await runProcess('setpriv', [...dropPrivileges(state.hostUser), 'bash', copy], {
     cwd: state.buildsDir,
     env: { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: join(session.layout.workspaces, state.name, 'home'), LANG: 'C.UTF-8' },
@@ -84,18 +85,49 @@ async function runOnHost(session: JobSession, state: WorkspaceState, script: str
   if (result.exitCode !== 0) throw new BuildFailure(result.exitCode === null ? `stage ${stage} failed: bash ${describeEnd(result)}` : `stage ${stage} failed with exit code ${result.exitCode}`);
 }
 
-/** The runner leaves the job token in the clone's remote URL; the guest shares the clone, so it goes. */
+/** The runner leaves the job token in the clone's remote URL; the guest shares the clone, so it goes. Root opens nothing there through a link. */
 async function scrubGitCredentials(session: JobSession, state: WorkspaceState): Promise<void> {
-  const config = join(guestProjectDir(session, state), '.git', 'config');
-  const text = await readFile(config, 'utf8').catch(() => null);
-  if (text === null) return;
-  const scrubbed = maskCredentials(text, credentialValues(session.env));
-  if (scrubbed !== text) await writeFile(config, scrubbed);
+  const project = guestProjectDir(session, state);
+  const parts = [...relative(state.buildsDir, project).split(sep).filter(Boolean), '.git'];
+  const shownAs = join(project, '.git', 'config');
+  let dir;
+  try {
+    dir = await openDirBelow(state.buildsDir, parts, state.hostUser);
+  } catch (error) {
+    // No clone (a job without sources) has nothing to scrub.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  try {
+    const config = await openOwnedFile(dir, 'config', state.hostUser, shownAs);
+    if (!config) return;
+    try {
+      const text = await config.readFile('utf8');
+      const scrubbed = maskCredentials(text, credentialValues(session.env));
+      if (scrubbed === text) return;
+      await config.truncate(0);
+      await config.write(scrubbed, 0, 'utf8');
+    } finally {
+      await config.close();
+    }
+  } finally {
+    await dir.close();
+  }
 }
 
 async function runInGuest(session: JobSession, state: WorkspaceState, script: string, stage: string, signal: AbortSignal, onPeak: (bytes: number | null) => void): Promise<void> {
   const copy = join(session.layout.workspaces, state.name, 'scripts', `${stage}.guest.sh`);
-  await writeFile(copy, maskCredentials(await readFile(script, 'utf8'), credentialValues(session.env)), { mode: 0o600 });
+  await writeNewFile(copy, maskCredentials(await readFile(script, 'utf8'), credentialValues(session.env)), 0o600);
+  const bindSource = projectBindSource(session, state);
+  await stageProjectDir(state.buildsDir, guestProjectDir(session, state), state.hostUser, bindSource);
+  try {
+    await runStagedInGuest(session, state, copy, stage, signal, onPeak);
+  } finally {
+    await unstageProjectDir(bindSource);
+  }
+}
+
+async function runStagedInGuest(session: JobSession, state: WorkspaceState, copy: string, stage: string, signal: AbortSignal, onPeak: (bytes: number | null) => void): Promise<void> {
   const environment = jobEnvironment(session, state);
   const env = guestEnv(session, state);
   const network = isBuildStage(stage) ? session.config.network.build : session.config.network.other_stages;
