@@ -114,7 +114,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       // Webhooks and uploads exist only with GitLab: a local-only server has neither route.
       ...(gitlabConfig && config.executor ? [
         webhookRoutes({ secret: gitlabConfig.webhook_secret, inbox, metrics, log, accepted: () => void worker.wake() }),
-        uploadRoutes({ store, engine, repositories, gitlab, executorTokens: config.executor.tokens, flavour: config.build.flavour, metrics, log }),
+        uploadRoutes({ store, engine, repositories, gitlab, executorTokens: config.executor.tokens, flavour: config.build.flavour, metrics, log, recipes }),
         resourceUsageRoutes({ store, gitlab, executorTokens: config.executor.tokens, log }),
       ] : []),
       new Hono().route('/api/v1', apiRoutes({ store, buildSets, control, apiTokens: config.api.tokens, localOnly: !gitlabConfig })),
