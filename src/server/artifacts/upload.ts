@@ -172,6 +172,7 @@ export function uploadRoutes(deps: UploadDeps): Hono {
     const tempDir = deps.repositories.tempDir();
     await mkdir(tempDir, { recursive: true });
     const temp = join(tempDir, `${owner}-${randomBytes(8).toString('hex')}.part`);
+    let incoming: string | null = null;
     try {
       const received = await receive(body, temp, maxBytes);
       if (received.sha256 !== expected) throw new ApiError(422, 'checksum_mismatch', `the body's sha256 is ${received.sha256}, X-Checksum-Sha256 said ${expected}`);
@@ -186,16 +187,23 @@ export function uploadRoutes(deps: UploadDeps): Hono {
       if (recorded && recorded.value !== build.packager) {
         throw new ApiError(422, 'packager_mismatch', `the package says ${recorded.field} "${recorded.value ?? '(none)'}", but the build was made for "${build.packager}"`);
       }
+      // The file waits beside its place in the pool until the repository took it: a failed index update
+      // leaves the pool's file (the one the repository and the artifact record name) as it was.
       const pool = deps.repositories.poolPath(owner, filename);
       await mkdir(dirname(pool), { recursive: true });
-      await rename(temp, pool);
-      await syncDir(dirname(pool));
-      const at = await deps.engine.storeArtifacts(build, [{ poolPath: pool, filename, sha256: received.sha256, size: received.size, jobId: job.jobId }], usage);
+      incoming = join(dirname(pool), `.${filename}.incoming-${randomBytes(6).toString('hex')}`);
+      await rename(temp, incoming);
+      const at = await deps.engine.storeArtifacts(build, [{ poolPath: incoming, filename, sha256: received.sha256, size: received.size, jobId: job.jobId }], usage, async () => {
+        await rename(incoming!, pool);
+        incoming = null;
+        await syncDir(dirname(pool));
+      });
       deps.metrics.uploads.inc({ result: 'stored' });
       deps.log.info({ build: build.id, filename, size: received.size, job: job.jobId }, 'artifact stored');
       return c.json({ build_id: build.id, filename, sha256: received.sha256, size: received.size, repository: `/repos/${at.namespace}/${at.iteration}/${build.arch}/` }, 201);
     } catch (error) {
       await deps.repositories.discard(temp);
+      if (incoming) await deps.repositories.discard(incoming);
       if (error instanceof ApiError) deps.metrics.uploads.inc({ result: error.error });
       throw error;
     }

@@ -173,11 +173,15 @@ export class BuildSetEngine {
     return true;
   }
 
-  /** Puts a build's package files (already in the pool) into its iteration's repository, then records them as its artifacts. */
-  async storeArtifacts(build: BuildRow, files: readonly StoredFile[], usage?: BuildRow['resource_usage']): Promise<{ namespace: string; iteration: number }> {
+  /**
+   * Puts a build's package files into its iteration's repository, then (after `added`, which moves
+   * files named from outside the pool into it) records them as its artifacts.
+   */
+  async storeArtifacts(build: BuildRow, files: readonly StoredFile[], usage?: BuildRow['resource_usage'], added?: () => Promise<void>): Promise<{ namespace: string; iteration: number }> {
     const iteration = this.store.iterationById(build.iteration_id)!;
     const ns = this.store.namespaceById(iteration.namespace_id)!;
     await this.repositories.add(ns.name, iteration.number, build.arch, files);
+    await added?.();
     const owner = build.reused_from ?? build.id;
     this.store.transaction(() => {
       for (const f of files) this.store.putArtifact(owner, { filename: f.filename, sha256: f.sha256, size: f.size, jobId: f.jobId });
