@@ -96,6 +96,17 @@ describe('POST /webhooks/gitlab', () => {
     expect(inbox.depth()).toBe(depth);
   });
 
+  it('does not grow /metrics with made-up X-Gitlab-Event values from unauthenticated (or authenticated) senders', async () => {
+    const series = () => metrics.render().split('\n').filter((l) => l.startsWith('quarters_webhooks_total{')).length;
+    await post('{}', { 'X-Gitlab-Event': 'made-up-0', 'X-Gitlab-Token': 'wrong' });
+    await post('{}', { 'X-Gitlab-Event': 'made-up-1' });
+    const before = series();
+    for (let i = 2; i < 30; i++) await post('{}', { 'X-Gitlab-Event': `made-up-${i}`, ...(i % 2 ? { 'X-Gitlab-Token': 'wrong' } : {}) });
+    expect(series()).toBe(before);
+    expect(metrics.render()).toContain('kind="other",result="unauthorized"');
+    expect(metrics.render()).not.toContain('made-up');
+  });
+
   it('answers 400 with the reason for malformed JSON and for a body that is not the named event', async () => {
     const bad = await post('{"object_kind": "push",', { 'X-Gitlab-Event': 'Push Hook' });
     expect(bad.status).toBe(400);
