@@ -17,12 +17,13 @@ describe('POST /webhooks/gitlab', () => {
   let server: { url: string; close: () => Promise<void> };
 
   beforeAll(async () => {
-    db = openDatabase(tempDir());
+    const dataDir = tempDir();
+    db = openDatabase(dataDir);
     inbox = new Inbox(db);
     metrics = new Metrics();
     const log = quietLogger();
     const routes = webhookRoutes({ secret: SECRET, inbox, metrics, log, accepted: () => wakes++ });
-    server = await listen(createApp({ db, log, metrics, routes: [routes] }));
+    server = await listen(createApp({ db, log, metrics, dataDir, routes: [routes] }));
   });
   afterAll(async () => {
     await server.close();

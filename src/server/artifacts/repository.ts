@@ -10,6 +10,7 @@
  */
 import { execa } from 'execa';
 import { copyFile, link, lstat, mkdir, open, readdir, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
+import { readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Flavour } from '../../core/recipe/model.js';
@@ -21,6 +22,15 @@ export const PACMAN_REPO_NAME = 'quarters';
 /** Files of a repository directory that are never part of it: locks, temporary files, repo-add's backups. */
 export function isScratchFile(name: string): boolean {
   return name.startsWith('.') || name.endsWith('.lck') || name.endsWith('.old') || name.includes('.tmp-');
+}
+
+/** The names in a directory; none when it does not exist. */
+function existing(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 /** How long a replaced generation is kept. */
@@ -186,6 +196,27 @@ export class Repositories {
       if (info?.isFile()) files.push({ name, size: info.size });
     }
     return files;
+  }
+
+  /**
+   * Removes what interrupted uploads left (`tmp/*`, `pool/<build>/.<file>.incoming-*`); only at start-up,
+   * before any upload runs. Returns how many were removed.
+   */
+  removeInterruptedUploads(): number {
+    let removed = 0;
+    const tmp = this.tempDir();
+    for (const name of existing(tmp)) {
+      rmSync(join(tmp, name), { recursive: true, force: true });
+      removed += 1;
+    }
+    const pool = join(this.dataDir, 'pool');
+    for (const build of existing(pool)) {
+      for (const name of existing(join(pool, build)).filter((n) => n.startsWith('.') && n.includes('.incoming-'))) {
+        rmSync(join(pool, build, name), { force: true });
+        removed += 1;
+      }
+    }
+    return removed;
   }
 
   /** Removes a temporary upload that will not be kept. */

@@ -63,7 +63,10 @@ async function receive(body: ReadableStream<Uint8Array>, path: string, maxBytes:
   try {
     const reader = body.getReader();
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await reader.read().catch((error: unknown) => {
+        // The client went away mid-body (a killed executor, a dropped connection): its request, not the server, failed.
+        throw new ApiError(400, 'upload_interrupted', `the body ended early after ${size} bytes (${(error as Error).message || 'connection closed'}); upload the file again`);
+      });
       if (done) break;
       size += value.byteLength;
       if (size > maxBytes) {
@@ -205,6 +208,7 @@ export function uploadRoutes(deps: UploadDeps): Hono {
       await deps.repositories.discard(temp);
       if (incoming) await deps.repositories.discard(incoming);
       if (error instanceof ApiError) deps.metrics.uploads.inc({ result: error.error });
+      if (error instanceof ApiError && error.error === 'upload_interrupted') deps.log.info({ build: build.id, filename, detail: error.detail }, 'upload interrupted by the client');
       throw error;
     }
   });
