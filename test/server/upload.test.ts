@@ -44,6 +44,8 @@ describe('PUT /api/v1/builds/:id/artifacts/:filename', () => {
     ['zlib.tar', 400],
     ['zlib-1.1-1-aarch64.pkg.tar.zst', 400],
     ['zlib_1.1-1_amd64.deb', 400],
+    ['zlib-1.1\u22151-1-x86_64.pkg.tar.zst', 400],
+    ['zlib-1.1-1-x86_64.pkg.tar.zst\u00a0', 400],
   ])('refuses the file name %s', async (filename, status) => {
     const file = await pacmanPackage({ name: 'zlib', version: '1.1-1', packager: PACKAGER });
     const res = await upload(rig.url, buildId, { path: file.path, filename }, tokens());
