@@ -121,6 +121,20 @@ describe('PUT /api/v1/builds/:id/artifacts/:filename', () => {
     expect(poolAndTemp().tmp).toEqual([]);
   });
 
+  it('checks a build planned before products were recorded against its recipe in the index, while that is at the build\'s commit', async () => {
+    const db = rig.server.db;
+    const saved = (db.prepare('SELECT products FROM builds WHERE id = ?').get(buildId) as { products: string }).products;
+    db.prepare('UPDATE builds SET products = NULL WHERE id = ?').run(buildId);
+    try {
+      const glibc = await pacmanPackage({ name: 'glibc', version: '9.9-1', packager: PACKAGER });
+      expect(await (await upload(rig.url, buildId, glibc, tokens())).json()).toMatchObject({ error: 'not_a_product' });
+      db.prepare("UPDATE builds SET sha = 'moved-on' WHERE id = ?").run(buildId);
+      expect(await (await upload(rig.url, buildId, glibc, tokens())).json()).toMatchObject({ error: 'products_unknown' });
+    } finally {
+      db.prepare('UPDATE builds SET products = ?, sha = (SELECT sha FROM recipes WHERE pkgbase = builds.pkgbase AND branch = builds.ref) WHERE id = ?').run(saved, buildId);
+    }
+  });
+
   it('refuses uploads to a build that is built already (409)', async () => {
     rig.server.store.setState(buildId, 'built', null);
     try {
