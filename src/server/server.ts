@@ -38,6 +38,8 @@ export interface ServerOptions {
   gitlabRetry?: Partial<RetryPolicy>;
   /** For tests: another planner (the default is the graph engine's planBuildSet). */
   planner?: Planner;
+  /** /healthz fails below this many free bytes in data_dir (default 1 GiB). */
+  minFreeBytes?: number;
 }
 
 /** A running (or ready to run) server. */
@@ -91,6 +93,9 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   const recipes = new RecipeTable(db);
   const index = new SourceIndex(gitlab, recipes, layoutOf(config), config.build.flavour, log);
   const repositories = new Repositories(config.data_dir, config.build.flavour);
+  // Uploads a crash or kill interrupted: nothing refers to them.
+  const interrupted = repositories.removeInterruptedUploads();
+  if (interrupted) log.info({ files: interrupted }, 'removed interrupted uploads');
   const dispatcher = new GitLabDispatcher(store, gitlab, { flavour: config.build.flavour, treeLayout: config.gitlab?.tree_project !== undefined, publicUrl: config.public_url }, log);
   const engine = new BuildSetEngine(store, repositories, options.planner ?? planBuildSet, {
     flavour: config.build.flavour,
@@ -109,12 +114,12 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   metrics.gauge('quarters_builds', 'Builds of live iterations by state.', () => store.countByState().map((r) => ({ labels: { state: r.state }, value: r.n })));
 
   const app = createApp({
-    db, log, metrics,
+    db, log, metrics, dataDir: config.data_dir, ...(options.minFreeBytes === undefined ? {} : { minFreeBytes: options.minFreeBytes }),
     routes: [
       // Webhooks and uploads exist only with GitLab: a local-only server has neither route.
       ...(gitlabConfig && config.executor ? [
         webhookRoutes({ secret: gitlabConfig.webhook_secret, inbox, metrics, log, accepted: () => void worker.wake() }),
-        uploadRoutes({ store, engine, repositories, gitlab, executorTokens: config.executor.tokens, flavour: config.build.flavour, metrics, log }),
+        uploadRoutes({ store, engine, repositories, gitlab, executorTokens: config.executor.tokens, flavour: config.build.flavour, metrics, log, recipes }),
         resourceUsageRoutes({ store, gitlab, executorTokens: config.executor.tokens, log }),
       ] : []),
       new Hono().route('/api/v1', apiRoutes({ store, buildSets, control, apiTokens: config.api.tokens, localOnly: !gitlabConfig })),

@@ -24,3 +24,17 @@ export async function pacmanDbEntries(db: Buffer): Promise<string[]> {
   const { stdout } = await execa('tar', ['-tzf', path]);
   return stdout.split('\n').filter((l) => /^[^/]+\/$/.test(l)).map((l) => l.slice(0, -1)).sort();
 }
+
+/** Each package a pacman database names: its %FILENAME% and %SHA256SUM%. */
+export async function pacmanDbFiles(db: Buffer): Promise<{ filename: string; sha256: string }[]> {
+  const dir = tempDir('quarters-db-');
+  const path = join(dir, 'quarters.db.tar.gz');
+  writeFileSync(path, db);
+  await execa('tar', ['-xzf', path, '-C', dir]);
+  const entries = (await pacmanDbEntries(db)).map((entry) => {
+    const desc = readFileSync(join(dir, entry, 'desc'), 'utf8');
+    const field = (name: string) => new RegExp(`%${name}%\\n([^\\n]+)`).exec(desc)?.[1] ?? '';
+    return { filename: field('FILENAME'), sha256: field('SHA256SUM') };
+  });
+  return entries;
+}

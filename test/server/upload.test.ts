@@ -44,6 +44,8 @@ describe('PUT /api/v1/builds/:id/artifacts/:filename', () => {
     ['zlib.tar', 400],
     ['zlib-1.1-1-aarch64.pkg.tar.zst', 400],
     ['zlib_1.1-1_amd64.deb', 400],
+    ['zlib-1.1\u22151-1-x86_64.pkg.tar.zst', 400],
+    ['zlib-1.1-1-x86_64.pkg.tar.zst\u00a0', 400],
   ])('refuses the file name %s', async (filename, status) => {
     const file = await pacmanPackage({ name: 'zlib', version: '1.1-1', packager: PACKAGER });
     const res = await upload(rig.url, buildId, { path: file.path, filename }, tokens());
@@ -67,6 +69,37 @@ describe('PUT /api/v1/builds/:id/artifacts/:filename', () => {
     expect(((await res.json()) as { detail: string }).detail).toContain('Mallory');
   });
 
+  it('refuses another package of the build sets (422 not_a_product), naming what the build produces', async () => {
+    const other = await pacmanPackage({ name: 'other', version: '2-1', packager: PACKAGER });
+    const res = await upload(rig.url, buildId, other, tokens());
+    expect(res.status).toBe(422);
+    const body = (await res.json()) as { error: string; detail: string };
+    expect(body.error).toBe('not_a_product');
+    expect(body.detail).toContain('zlib 1.1-1 (x86_64)');
+    expect(poolAndTemp()).toEqual({ tmp: [], pool: [] });
+  });
+
+  it('refuses glibc-9.9-1-x86_64.pkg.tar.zst from the zlib build', async () => {
+    const glibc = await pacmanPackage({ name: 'glibc', version: '9.9-1', packager: PACKAGER });
+    const res = await upload(rig.url, buildId, glibc, tokens());
+    expect(res.status).toBe(422);
+    expect(await res.json()).toMatchObject({ error: 'not_a_product', detail: expect.stringContaining('glibc') });
+    const repo = await fetch(`${rig.url}/repos/auto-zlib/latest/x86_64/glibc-9.9-1-x86_64.pkg.tar.zst`);
+    expect(repo.status).toBe(404);
+  });
+
+  it('refuses a file whose name says zlib but whose .PKGINFO says glibc, and one at another version than the recipe', async () => {
+    const glibc = await pacmanPackage({ name: 'glibc', version: '1.1-1', packager: PACKAGER });
+    const disguised = await upload(rig.url, buildId, { path: glibc.path, filename: 'zlib-1.1-1-x86_64.pkg.tar.zst' }, tokens());
+    expect(disguised.status).toBe(422);
+    expect(await disguised.json()).toMatchObject({ error: 'package_name_mismatch', detail: expect.stringContaining('glibc 1.1-1') });
+    const older = await pacmanPackage({ name: 'zlib', version: '1.0-1', packager: PACKAGER });
+    const res = await upload(rig.url, buildId, older, tokens());
+    expect(res.status).toBe(422);
+    expect(await res.json()).toMatchObject({ error: 'not_a_product', detail: expect.stringContaining('at version 1.1-1') });
+    expect(poolAndTemp()).toEqual({ tmp: [], pool: [] });
+  });
+
   it('stores, indexes and serves a package; a re-upload replaces it', async () => {
     const file = await pacmanPackage({ name: 'zlib', version: '1.1-1', packager: PACKAGER });
     const res = await upload(rig.url, buildId, file, tokens());
@@ -86,6 +119,32 @@ describe('PUT /api/v1/builds/:id/artifacts/:filename', () => {
     expect(build.resource_usage).toEqual(usage);
     expect(build.artifacts).toEqual([{ filename: file.filename, sha256: sha256Of(again.path), size: readFileSync(again.path).length }]);
     expect(poolAndTemp().tmp).toEqual([]);
+  });
+
+  it('checks a build planned before products were recorded against its recipe in the index, while that is at the build\'s commit', async () => {
+    const db = rig.server.db;
+    const saved = (db.prepare('SELECT products FROM builds WHERE id = ?').get(buildId) as { products: string }).products;
+    db.prepare('UPDATE builds SET products = NULL WHERE id = ?').run(buildId);
+    try {
+      const glibc = await pacmanPackage({ name: 'glibc', version: '9.9-1', packager: PACKAGER });
+      expect(await (await upload(rig.url, buildId, glibc, tokens())).json()).toMatchObject({ error: 'not_a_product' });
+      db.prepare("UPDATE builds SET sha = 'moved-on' WHERE id = ?").run(buildId);
+      expect(await (await upload(rig.url, buildId, glibc, tokens())).json()).toMatchObject({ error: 'products_unknown' });
+    } finally {
+      db.prepare('UPDATE builds SET products = ?, sha = (SELECT sha FROM recipes WHERE pkgbase = builds.pkgbase AND branch = builds.ref) WHERE id = ?').run(saved, buildId);
+    }
+  });
+
+  it('refuses uploads to a build that is built already (409)', async () => {
+    rig.server.store.setState(buildId, 'built', null);
+    try {
+      const file = await pacmanPackage({ name: 'zlib', version: '1.1-1', packager: PACKAGER });
+      const res = await upload(rig.url, buildId, file, tokens());
+      expect(res.status).toBe(409);
+      expect(await res.json()).toMatchObject({ error: 'build_not_running', detail: expect.stringContaining('built') });
+    } finally {
+      rig.server.store.setState(buildId, 'building', null);
+    }
   });
 
   it('serves repositories read-only and refuses paths outside them', async () => {

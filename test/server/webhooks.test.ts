@@ -17,12 +17,13 @@ describe('POST /webhooks/gitlab', () => {
   let server: { url: string; close: () => Promise<void> };
 
   beforeAll(async () => {
-    db = openDatabase(tempDir());
+    const dataDir = tempDir();
+    db = openDatabase(dataDir);
     inbox = new Inbox(db);
     metrics = new Metrics();
     const log = quietLogger();
     const routes = webhookRoutes({ secret: SECRET, inbox, metrics, log, accepted: () => wakes++ });
-    server = await listen(createApp({ db, log, metrics, routes: [routes] }));
+    server = await listen(createApp({ db, log, metrics, dataDir, routes: [routes] }));
   });
   afterAll(async () => {
     await server.close();
@@ -94,6 +95,17 @@ describe('POST /webhooks/gitlab', () => {
     const missing = await fetch(`${server.url}/webhooks/gitlab`, { method: 'POST', body: '{}', headers: { 'X-Gitlab-Event': 'Push Hook' } });
     expect(missing.status).toBe(401);
     expect(inbox.depth()).toBe(depth);
+  });
+
+  it('does not grow /metrics with made-up X-Gitlab-Event values from unauthenticated (or authenticated) senders', async () => {
+    const series = () => metrics.render().split('\n').filter((l) => l.startsWith('quarters_webhooks_total{')).length;
+    await post('{}', { 'X-Gitlab-Event': 'made-up-0', 'X-Gitlab-Token': 'wrong' });
+    await post('{}', { 'X-Gitlab-Event': 'made-up-1' });
+    const before = series();
+    for (let i = 2; i < 30; i++) await post('{}', { 'X-Gitlab-Event': `made-up-${i}`, ...(i % 2 ? { 'X-Gitlab-Token': 'wrong' } : {}) });
+    expect(series()).toBe(before);
+    expect(metrics.render()).toContain('kind="other",result="unauthorized"');
+    expect(metrics.render()).not.toContain('made-up');
   });
 
   it('answers 400 with the reason for malformed JSON and for a body that is not the named event', async () => {

@@ -1,8 +1,9 @@
 /** Which file names an upload may have: one path segment, no `..`, and the flavour's package-file pattern. */
 import type { Flavour } from '../recipe/model.js';
 
-const PACMAN = /^([a-z0-9@_+][a-z0-9@._+-]*)-([^-/:\\]+)-([^-/:\\]+)-([a-z0-9_]+)\.pkg\.tar\.(zst|xz|gz|bz2)$/;
-const DEB = /^([a-z0-9][a-z0-9.+-]+)_([^_/:\\]+)_([a-z0-9-]+)\.deb$/;
+// ASCII only: a look-alike of `/` (U+2215) or of a letter is refused, not carried into the repository.
+const PACMAN = /^([a-z0-9@_+][a-z0-9@._+-]*)-([A-Za-z0-9._+~]+)-([0-9][0-9.]*)-([a-z0-9_]+)\.pkg\.tar\.(zst|xz|gz|bz2)$/;
+const DEB = /^([a-z0-9][a-z0-9.+-]+)_([A-Za-z0-9.+~-]+)_([a-z0-9-]+)\.deb$/;
 
 /** Architecture-independent package architectures, accepted in any architecture's repository. */
 const ARCH_INDEPENDENT = new Set(['any', 'all', 'noarch']);
@@ -10,12 +11,15 @@ const ARCH_INDEPENDENT = new Set(['any', 'all', 'noarch']);
 /** A package file name taken apart. */
 export interface ArtifactName {
   name: string;
+  /** pkgver-pkgrel for pacman; the Debian version without its epoch for a .deb. */
+  version: string;
   arch: string;
 }
 
 /** Checks an upload's file name; returns why it is refused, or its parts. */
 export function checkArtifactName(filename: string, flavour: Flavour, buildArch: string): { ok: true; value: ArtifactName } | { ok: false; reason: string } {
   if (filename.length === 0 || filename.length > 255) return { ok: false, reason: 'a file name has 1 to 255 characters' };
+  if (!/^[\x21-\x7e]+$/.test(filename)) return { ok: false, reason: `"${filename}" must be printable ASCII (no spaces, no look-alikes of / or letters)` };
   if (/[/\\\0]/.test(filename) || filename.includes('..') || filename.startsWith('.')) {
     return { ok: false, reason: `"${filename}" must be a plain file name: no separators, no "..", not hidden` };
   }
@@ -28,7 +32,8 @@ export function checkArtifactName(filename: string, flavour: Flavour, buildArch:
   if (arch !== buildArch && !ARCH_INDEPENDENT.has(arch) && !(flavour !== 'pkgbuild' && debArchMatches(arch, buildArch))) {
     return { ok: false, reason: `"${filename}" is for ${arch}, but the build is for ${buildArch}` };
   }
-  return { ok: true, value: { name: match[1]!, arch } };
+  const version = flavour === 'pkgbuild' ? `${match[2]!}-${match[3]!}` : match[2]!;
+  return { ok: true, value: { name: match[1]!, version, arch } };
 }
 
 // Debian names x86_64 amd64; quarters' architectures may use either.

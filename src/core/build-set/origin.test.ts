@@ -51,7 +51,7 @@ describe('pipelineEvent', () => {
 
 describe('checkArtifactName', () => {
   it('takes a pacman package of the build architecture or any', () => {
-    expect(checkArtifactName('zlib-1.3-1-x86_64.pkg.tar.zst', 'pkgbuild', 'x86_64')).toEqual({ ok: true, value: { name: 'zlib', arch: 'x86_64' } });
+    expect(checkArtifactName('zlib-1.3-1-x86_64.pkg.tar.zst', 'pkgbuild', 'x86_64')).toEqual({ ok: true, value: { name: 'zlib', version: '1.3-1', arch: 'x86_64' } });
     expect(checkArtifactName('zlib-1.3-1-any.pkg.tar.zst', 'pkgbuild', 'aarch64')).toMatchObject({ ok: true });
     expect(checkArtifactName('zlib-1.3-1-aarch64.pkg.tar.zst', 'pkgbuild', 'x86_64')).toMatchObject({ ok: false, reason: expect.stringContaining('is for aarch64') });
   });
@@ -59,6 +59,12 @@ describe('checkArtifactName', () => {
   it('takes a .deb with Debian architecture names', () => {
     expect(checkArtifactName('zlib1g_1.3-1_amd64.deb', 'autobuild', 'x86_64')).toMatchObject({ ok: true });
     expect(checkArtifactName('zlib1g_1.3-1_all.deb', 'debian', 'arm64')).toMatchObject({ ok: true });
+  });
+
+  it('refuses a name with a look-alike of / (U+2215) or any other character outside printable ASCII', () => {
+    expect(checkArtifactName('zlib-1.3\u22151-1-x86_64.pkg.tar.zst', 'pkgbuild', 'x86_64')).toMatchObject({ ok: false, reason: expect.stringContaining('printable ASCII') });
+    expect(checkArtifactName('zlib1g_1.3\u2215x_amd64.deb', 'autobuild', 'x86_64').ok).toBe(false);
+    expect(checkArtifactName('zlib-1.3-1-x86_64.pkg.tar.zst\u00a0', 'pkgbuild', 'x86_64').ok).toBe(false);
   });
 
   it.each(['../x-1-1-any.pkg.tar.zst', '.x-1-1-any.pkg.tar.zst', 'a/b-1-1-any.pkg.tar.zst', 'x.tar', ''])('refuses %j', (name) => {

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { Hono } from 'hono';
 import type { BuildStore } from '../store/build-store.js';
 import { ApiError } from '../http/http-error.js';
-import type { Repositories } from './repository.js';
+import { isScratchFile, type Repositories } from './repository.js';
 
 const SEGMENT = /^[A-Za-z0-9_+][A-Za-z0-9._+@:-]*$/;
 
@@ -35,9 +35,13 @@ export function repoRoutes(deps: { store: BuildStore; repositories: Repositories
     const dir = deps.repositories.dir(ns.name, iteration.number, c.req.param('arch'));
     let path: string;
     try {
-      // quarters.db is a symlink to quarters.db.tar.gz; anything resolving outside the repository is refused.
-      path = await realpath(`${dir}/${file}`);
+      // Lock files, temporary files and backups are never part of a repository.
+      if (isScratchFile(file)) throw new Error('scratch');
+      // The repository is a symlink to its current generation: resolve it once, so that a change switching
+      // generations meanwhile cannot mix two. quarters.db is a symlink to quarters.db.tar.gz; anything
+      // resolving outside the repository is refused.
       const root = await realpath(dir);
+      path = await realpath(`${root}/${file}`);
       if (!path.startsWith(`${root}/`)) throw new Error('outside');
     } catch {
       throw new ApiError(404, 'not_found', `${file} is not in /repos/${ns.name}/${iteration.number}/${c.req.param('arch')}/`);

@@ -3,17 +3,44 @@
  * `<data_dir>/repos/<namespace>/<iteration>/<arch>/`: a pacman repository named `quarters`
  * (`repo-add`) for pkgbuild, an apt flat repository (`apt-ftparchive`) otherwise. Uploaded files live
  * once in `<data_dir>/pool/<build>/` and are hard-linked into every repository that carries them.
- * Changes to one repository are serialised.
+ * Changes to one repository are serialised, and the index and the files it names change together or
+ * not at all: each change is made in a new generation directory (`.<arch>.gen-N`, the packages
+ * hard-linked, the index copied), and only when the index tool succeeded does the `<arch>` symlink
+ * switch to it (a rename). A failed change leaves the served repository as it was.
  */
 import { execa } from 'execa';
-import { link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, link, lstat, mkdir, open, readdir, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
+import { readdirSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Flavour } from '../../core/recipe/model.js';
 import { KeyedLock } from '../keyed-lock.js';
 
 /** The pacman repository's name: `quarters.db`, `quarters.files`. */
 export const PACMAN_REPO_NAME = 'quarters';
+
+/** Files of a repository directory that are never part of it: locks, temporary files, repo-add's backups. */
+export function isScratchFile(name: string): boolean {
+  return name.startsWith('.') || name.endsWith('.lck') || name.endsWith('.old') || name.includes('.tmp-');
+}
+
+/** The names in a directory; none when it does not exist. */
+function existing(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** How long a replaced generation is kept. */
+const RETAIN_REPLACED_MS = 60 * 60 * 1000;
+
+/** When a generation was made (its name says; a repository of an earlier quarters, `gen-0`, first). */
+const createdAt = (name: string, prefix: string): number => Number(name.slice(prefix.length).split('-')[0]) || 0;
+
+/** Index files are rewritten by the index tool, so a new generation gets copies; packages are hard-linked. */
+const isIndexFile = (name: string): boolean => name.startsWith(`${PACMAN_REPO_NAME}.`) || name === 'Packages' || name === 'Release';
 
 /** A repository index tool failed; the message carries its output. */
 export class RepositoryError extends Error {
@@ -66,19 +93,75 @@ export class Repositories {
     return join(this.dataDir, 'tmp');
   }
 
-  /** Adds files of the pool to a repository and updates its index. A file of the same name is replaced atomically. */
+  /**
+   * Adds files of the pool to a repository and updates its index. A file of the same name is replaced.
+   * All or nothing: a failing index tool (a full disk, say) leaves the repository as it was and throws.
+   */
   add(namespace: string, iteration: number, arch: string, files: readonly { poolPath: string; filename: string }[]): Promise<void> {
     const dir = this.dir(namespace, iteration, arch);
     return this.lock.run(dir, async () => {
-      await mkdir(dir, { recursive: true });
-      for (const file of files) {
-        const temp = join(dir, `.${file.filename}.tmp-${randomBytes(6).toString('hex')}`);
-        await link(file.poolPath, temp);
-        await rename(temp, join(dir, file.filename));
+      if (files.length === 0) return;
+      const parent = dirname(dir);
+      await mkdir(parent, { recursive: true });
+      const current = await this.currentGeneration(dir);
+      const next = join(parent, `.${arch}.gen-${Date.now()}-${randomBytes(4).toString('hex')}`);
+      try {
+        await mkdir(next);
+        if (current) {
+          for (const name of await readdir(current)) {
+            if (isScratchFile(name)) continue;
+            if (isIndexFile(name)) await copyFile(join(current, name), join(next, name));
+            else await link(join(current, name), join(next, name));
+          }
+        }
+        for (const file of files) {
+          await rm(join(next, file.filename), { force: true });
+          await link(file.poolPath, join(next, file.filename));
+        }
+        await this.reindex(next, files.map((f) => f.filename));
+        for (const name of await readdir(next)) if (isScratchFile(name)) await rm(join(next, name), { force: true });
+        await syncDir(next);
+        const pointer = join(parent, `.${arch}.link-${randomBytes(6).toString('hex')}`);
+        await symlink(basename(next), pointer);
+        await rename(pointer, dir);
+        await syncDir(parent);
+      } catch (error) {
+        await rm(next, { recursive: true, force: true });
+        throw error;
       }
-      await syncDir(dir);
-      if (files.length) await this.reindex(dir, files.map((f) => f.filename));
+      await this.prune(parent, arch, basename(next));
     });
+  }
+
+  /**
+   * The directory the repository's symlink points at, or null for a new repository. A repository of an
+   * earlier quarters (a plain directory) is moved to a generation first.
+   */
+  private async currentGeneration(dir: string): Promise<string | null> {
+    const info = await lstat(dir).catch(() => null);
+    if (!info) return null;
+    if (info.isSymbolicLink()) return join(dirname(dir), await readlink(dir));
+    const moved = join(dirname(dir), `.${basename(dir)}.gen-0`);
+    await rename(dir, moved);
+    await symlink(basename(moved), dir);
+    return moved;
+  }
+
+  /**
+   * Removes generations replaced more than RETAIN_REPLACED_MS ago (a local build's container may have
+   * one bound, a reader may still be on one), and aborted changes' leftovers. `current` is never removed.
+   */
+  private async prune(parent: string, arch: string, current: string): Promise<void> {
+    const prefix = `.${arch}.gen-`;
+    const names = await readdir(parent);
+    const generations = names.filter((n) => n.startsWith(prefix)).sort((a, b) => createdAt(a, prefix) - createdAt(b, prefix));
+    const now = Date.now();
+    for (const [i, name] of generations.entries()) {
+      const successor = generations[i + 1];
+      if (name === current || !successor || now - createdAt(successor, prefix) < RETAIN_REPLACED_MS) continue;
+      await rm(join(parent, name), { recursive: true, force: true });
+    }
+    for (const name of names.filter((n) => n.startsWith(`.${arch}.link-`))) await rm(join(parent, name), { force: true });
   }
 
   private async reindex(dir: string, added: string[]): Promise<void> {
@@ -108,11 +191,32 @@ export class Repositories {
       return null;
     }
     const files: { name: string; size: number }[] = [];
-    for (const name of names.filter((n) => !n.startsWith('.')).sort()) {
+    for (const name of names.filter((n) => !isScratchFile(n)).sort()) {
       const info = await stat(join(dir, name)).catch(() => null);
       if (info?.isFile()) files.push({ name, size: info.size });
     }
     return files;
+  }
+
+  /**
+   * Removes what interrupted uploads left (`tmp/*`, `pool/<build>/.<file>.incoming-*`); only at start-up,
+   * before any upload runs. Returns how many were removed.
+   */
+  removeInterruptedUploads(): number {
+    let removed = 0;
+    const tmp = this.tempDir();
+    for (const name of existing(tmp)) {
+      rmSync(join(tmp, name), { recursive: true, force: true });
+      removed += 1;
+    }
+    const pool = join(this.dataDir, 'pool');
+    for (const build of existing(pool)) {
+      for (const name of existing(join(pool, build)).filter((n) => n.startsWith('.') && n.includes('.incoming-'))) {
+        rmSync(join(pool, build, name), { force: true });
+        removed += 1;
+      }
+    }
+    return removed;
   }
 
   /** Removes a temporary upload that will not be kept. */

@@ -15,7 +15,9 @@ import { RESOURCE_USAGE_HEADER, resourceUsageSchema, type ResourceUsageReport } 
 import type { Logger } from '../../common/log.js';
 import { checkArtifactName } from '../../core/build-set/artifact-name.js';
 import type { BuildSetEngine } from '../build-sets/engine.js';
-import type { BuildStore } from '../store/build-store.js';
+import type { BuildRow, BuildStore } from '../store/build-store.js';
+import type { RecipeTable } from '../sources/source-index.js';
+import { buildProducts, checkProduct, nameAgrees, type BuildProduct, type PackageIdentity } from '../../core/build-set/build-products.js';
 import type { GitLabClient } from '../gitlab/client.js';
 import { liveBuildOf, requireBuildJob, requireExecutorToken } from './executor-auth.js';
 import { ApiError, describeZodError } from '../http/http-error.js';
@@ -48,6 +50,8 @@ export interface UploadDeps {
   flavour: Flavour;
   metrics: Metrics;
   log: Logger;
+  /** The source index, for builds planned before their products were recorded. */
+  recipes?: RecipeTable;
   maxBytes?: number;
 }
 
@@ -79,27 +83,54 @@ async function receive(body: ReadableStream<Uint8Array>, path: string, maxBytes:
   return { sha256: hash.digest('hex'), size };
 }
 
-/** The `packager` field of a pacman package's .PKGINFO, or null when it has none. */
-export async function pacmanPackager(file: string): Promise<string | null> {
+/** What a package file says of itself, and the field where it records its packager (null where the flavour does not record who caused the build). */
+export interface PackageInfo {
+  identity: PackageIdentity;
+  packager: { field: string; value: string | null } | null;
+}
+
+/** A pacman package's .PKGINFO: pkgname, pkgver, arch and packager. */
+async function pacmanInfo(file: string): Promise<PackageInfo> {
   const result = await execa('tar', ['-xOf', file, '.PKGINFO'], { reject: false, encoding: 'utf8' });
   if (result.failed) throw new ApiError(422, 'invalid_package', `not a pacman package (no readable .PKGINFO): ${String(result.stderr).trim()}`);
-  const line = String(result.stdout).split('\n').find((l) => l.startsWith('packager = '));
-  return line ? line.slice('packager = '.length).trim() : null;
+  const fields = new Map<string, string>();
+  for (const line of String(result.stdout).split('\n')) {
+    const at = line.indexOf(' = ');
+    if (at > 0 && !fields.has(line.slice(0, at))) fields.set(line.slice(0, at), line.slice(at + 3).trim());
+  }
+  const [name, version, arch] = ['pkgname', 'pkgver', 'arch'].map((k) => fields.get(k));
+  if (!name || !version || !arch) throw new ApiError(422, 'invalid_package', 'the package\'s .PKGINFO lacks pkgname, pkgver or arch');
+  return { identity: { name, version, arch }, packager: { field: 'packager', value: fields.get('packager') ?? null } };
 }
 
-/** The `Maintainer` field of a .deb (autobuild writes its MTER, the packager, there), or null when it has none. */
-export async function debMaintainer(file: string): Promise<string | null> {
-  const result = await execa('dpkg-deb', ['--field', file, 'Maintainer'], { reject: false, encoding: 'utf8' });
+/** A .deb's control file: Package, Version, Architecture and (autobuild writes its MTER, the packager, there) Maintainer. */
+async function debInfo(file: string, flavour: Flavour): Promise<PackageInfo> {
+  const fields = ['Package', 'Version', 'Architecture', 'Maintainer'];
+  const result = await execa('dpkg-deb', ['--field', file, ...fields], { reject: false, encoding: 'utf8' });
   if (result.failed) throw new ApiError(422, 'invalid_package', `not a Debian package (no readable control file): ${String(result.stderr).trim()}`);
-  return String(result.stdout).trim() || null;
+  const values = new Map<string, string>();
+  for (const line of String(result.stdout).split('\n')) {
+    const match = /^([A-Za-z-]+):\s*(.*)$/.exec(line);
+    if (match) values.set(match[1]!, match[2]!.trim());
+  }
+  const [name, version, arch] = fields.slice(0, 3).map((k) => values.get(k));
+  if (!name || !version || !arch) throw new ApiError(422, 'invalid_package', 'the package\'s control file lacks Package, Version or Architecture');
+  // A Debian package's Maintainer is the package's maintainer from debian/control, not whoever caused the build.
+  const packager = flavour === 'autobuild' ? { field: 'Maintainer', value: values.get('Maintainer') || null } : null;
+  return { identity: { name, version, arch }, packager };
 }
 
-/** The packager the package itself records, where its flavour records the person the build was made for. */
-async function recordedPackager(flavour: string, file: string): Promise<{ field: string; value: string | null } | null> {
-  if (flavour === 'pkgbuild') return { field: 'packager', value: await pacmanPackager(file) };
-  // A Debian package's Maintainer is the package's maintainer from debian/control, not whoever caused the build.
-  if (flavour === 'autobuild') return { field: 'Maintainer', value: await debMaintainer(file) };
-  return null;
+/** What a package file of the flavour says of itself (422 when it is no readable package). */
+export function packageInfo(flavour: Flavour, file: string): Promise<PackageInfo> {
+  return flavour === 'pkgbuild' ? pacmanInfo(file) : debInfo(file, flavour);
+}
+
+/** The packages a build may publish: as recorded when it was planned, else (a build planned before they were) its recipe in the index when still at the build's commit. */
+function productsOf(build: BuildRow, recipes: RecipeTable | undefined): BuildProduct[] {
+  if (build.products) return build.products;
+  const indexed = recipes?.get(build.pkgbase, build.ref);
+  if (indexed && indexed.sha === build.sha) return buildProducts(indexed.recipe, build.arch);
+  throw new ApiError(409, 'products_unknown', `build ${build.id} was planned before quarters recorded what a build may publish, and its recipe has moved on: retry the build`);
 }
 
 /** The upload route. */
@@ -134,7 +165,9 @@ export function uploadRoutes(deps: UploadDeps): Hono {
       countRefusal(error);
       throw error;
     });
-    if (!['dispatched', 'building', 'built'].includes(build.state)) throw new ApiError(409, 'build_not_running', `build ${build.id} is ${build.state}`);
+    // The executor uploads every file before its job ends, so a build still building takes a retried upload; a built one is finished.
+    if (!['dispatched', 'building'].includes(build.state)) throw new ApiError(409, 'build_not_running', `build ${build.id} is ${build.state}: it takes no uploads`);
+    const products = productsOf(build, deps.recipes);
     const body = c.req.raw.body;
     if (!body) throw new ApiError(400, 'empty_body', 'the body is the package file');
 
@@ -142,23 +175,38 @@ export function uploadRoutes(deps: UploadDeps): Hono {
     const tempDir = deps.repositories.tempDir();
     await mkdir(tempDir, { recursive: true });
     const temp = join(tempDir, `${owner}-${randomBytes(8).toString('hex')}.part`);
+    let incoming: string | null = null;
     try {
       const received = await receive(body, temp, maxBytes);
       if (received.sha256 !== expected) throw new ApiError(422, 'checksum_mismatch', `the body's sha256 is ${received.sha256}, X-Checksum-Sha256 said ${expected}`);
-      const recorded = build.packager ? await recordedPackager(deps.flavour, temp) : null;
+      const info = await packageInfo(deps.flavour, temp);
+      if (!nameAgrees(name.value, info.identity, deps.flavour)) {
+        const { name: n, version: v, arch: a } = info.identity;
+        throw new ApiError(422, 'package_name_mismatch', `the file is named ${filename}, but the package says it is ${n} ${v} for ${a}`);
+      }
+      const product = checkProduct(products, deps.flavour, info.identity);
+      if (!product.ok) throw new ApiError(422, 'not_a_product', `build ${build.id} (${build.pkgbase} ${build.version}): ${product.reason}`);
+      const recorded = build.packager ? info.packager : null;
       if (recorded && recorded.value !== build.packager) {
         throw new ApiError(422, 'packager_mismatch', `the package says ${recorded.field} "${recorded.value ?? '(none)'}", but the build was made for "${build.packager}"`);
       }
+      // The file waits beside its place in the pool until the repository took it: a failed index update
+      // leaves the pool's file (the one the repository and the artifact record name) as it was.
       const pool = deps.repositories.poolPath(owner, filename);
       await mkdir(dirname(pool), { recursive: true });
-      await rename(temp, pool);
-      await syncDir(dirname(pool));
-      const at = await deps.engine.storeArtifacts(build, [{ poolPath: pool, filename, sha256: received.sha256, size: received.size, jobId: job.jobId }], usage);
+      incoming = join(dirname(pool), `.${filename}.incoming-${randomBytes(6).toString('hex')}`);
+      await rename(temp, incoming);
+      const at = await deps.engine.storeArtifacts(build, [{ poolPath: incoming, filename, sha256: received.sha256, size: received.size, jobId: job.jobId }], usage, async () => {
+        await rename(incoming!, pool);
+        incoming = null;
+        await syncDir(dirname(pool));
+      });
       deps.metrics.uploads.inc({ result: 'stored' });
       deps.log.info({ build: build.id, filename, size: received.size, job: job.jobId }, 'artifact stored');
       return c.json({ build_id: build.id, filename, sha256: received.sha256, size: received.size, repository: `/repos/${at.namespace}/${at.iteration}/${build.arch}/` }, 201);
     } catch (error) {
       await deps.repositories.discard(temp);
+      if (incoming) await deps.repositories.discard(incoming);
       if (error instanceof ApiError) deps.metrics.uploads.inc({ result: error.error });
       if (error instanceof ApiError && error.error === 'upload_interrupted') deps.log.info({ build: build.id, filename, detail: error.detail }, 'upload interrupted by the client');
       throw error;

@@ -5,11 +5,12 @@
  * dispatcher differs: GitLab pipelines, or local containers.
  */
 import { propagate, selectForDispatch, transition, IN_FLIGHT, type BuildEvent, type BuildNode, type BuildState, type StateChange } from '../../core/build-state.js';
+import { buildProducts } from '../../core/build-set/build-products.js';
 import { iterationBuilds, type CycleRebuild, type PlanLike, type PlannedRecipe } from '../../core/build-set/iteration.js';
 import { BuildSetError } from '../../core/build-set/origin.js';
 import type { Flavour, SourcePackage } from '../../core/recipe/model.js';
 import type { Logger } from '../../common/log.js';
-import type { BuildRow, BuildStore, IterationRow, NamespaceRow, NewBuild } from '../store/build-store.js';
+import type { BuildRow, BuildStore, IterationRow, NamespaceRow, PlannedBuild } from '../store/build-store.js';
 import { KeyedLock } from '../keyed-lock.js';
 import type { Repositories } from '../artifacts/repository.js';
 
@@ -87,7 +88,7 @@ export class BuildSetEngine {
     const planned = new Map([...input.recipes].map(([pkgbase, r]) => [pkgbase, { ...r, version: r.recipe.version.text }]));
     const previous = this.store.latestIteration(ns.id);
     const previousBuilds = previous ? this.store.builds(previous.id) : [];
-    const builds: NewBuild<BuildRow>[] = [];
+    const builds: PlannedBuild[] = [];
     const findings: Pick<IterationRow, 'cycles' | 'unresolved'> = { cycles: [], unresolved: [] };
     for (const arch of this.settings.architectures) {
       const plan = this.planFor(arch, sources, input.origins);
@@ -97,7 +98,11 @@ export class BuildSetEngine {
         arch, plan, recipes: planned, previous: previousBuilds, packager: ns.packager, cycleRebuild: this.settings.cycleRebuild,
         carriedStates: this.dispatcher.carriesInFlight ? BUILT_OR_IN_FLIGHT : BUILT_ONLY,
       });
-      for (const build of made.builds) builds.push({ ...build, dependsOn: build.dependsOn.map((d) => d + offset) });
+      for (const build of made.builds) {
+        // The recipe at the build's commit (a carried-over build has the same one): what the build may publish.
+        const products = buildProducts(input.recipes.get(build.pkgbase)!.recipe, arch);
+        builds.push({ ...build, products, dependsOn: build.dependsOn.map((d) => d + offset) });
+      }
       findings.cycles.push(...made.cycles);
       findings.unresolved.push(...(plan.unresolved ?? []).map((u) => ({ arch, ...u })));
     }
@@ -168,11 +173,15 @@ export class BuildSetEngine {
     return true;
   }
 
-  /** Puts a build's package files (already in the pool) into its iteration's repository, then records them as its artifacts. */
-  async storeArtifacts(build: BuildRow, files: readonly StoredFile[], usage?: BuildRow['resource_usage']): Promise<{ namespace: string; iteration: number }> {
+  /**
+   * Puts a build's package files into its iteration's repository, then (after `added`, which moves
+   * files named from outside the pool into it) records them as its artifacts.
+   */
+  async storeArtifacts(build: BuildRow, files: readonly StoredFile[], usage?: BuildRow['resource_usage'], added?: () => Promise<void>): Promise<{ namespace: string; iteration: number }> {
     const iteration = this.store.iterationById(build.iteration_id)!;
     const ns = this.store.namespaceById(iteration.namespace_id)!;
     await this.repositories.add(ns.name, iteration.number, build.arch, files);
+    await added?.();
     const owner = build.reused_from ?? build.id;
     this.store.transaction(() => {
       for (const f of files) this.store.putArtifact(owner, { filename: f.filename, sha256: f.sha256, size: f.size, jobId: f.jobId });

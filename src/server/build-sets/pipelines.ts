@@ -2,8 +2,12 @@
 import { pipelineEvent } from '../../core/build-set/pipeline-event.js';
 import type { Logger } from '../../common/log.js';
 import type { GitLabClient } from '../gitlab/client.js';
+import type { BuildRow } from '../store/build-store.js';
 import type { BuildSetEngine } from './engine.js';
 import type { GitLabDispatcher } from './gitlab-dispatcher.js';
+
+/** How long after a dispatch a late second pipeline is looked for. */
+const ORPHAN_WINDOW_MS = 60 * 60 * 1000;
 
 export class PipelineTracker {
   constructor(
@@ -39,6 +43,19 @@ export class PipelineTracker {
     }
   }
 
+  /**
+   * A create whose answer was lost may land after the build got another pipeline: for an hour after a
+   * dispatch, the build's other pipelines are looked for and cancelled.
+   */
+  private async cancelOrphans(build: BuildRow): Promise<void> {
+    if (build.dispatch_started_at === null || Date.now() - Date.parse(build.dispatch_started_at) > ORPHAN_WINDOW_MS) return;
+    try {
+      await this.gitlab.cancelOrphanPipelines(build.project_id, build.commit_sha ?? build.sha, String(build.id), build.pipeline_id!);
+    } catch (error) {
+      this.log.warn({ build: build.id, error: (error as Error).message }, 'reconcile: cannot look for orphan pipelines');
+    }
+  }
+
   /** Polls GitLab for every build with a running pipeline (hooks can be lost) and applies what it says. */
   async reconcile(): Promise<void> {
     const { store } = this.engine;
@@ -46,6 +63,7 @@ export class PipelineTracker {
     for (const c of store.pendingCancellations()) await this.dispatcher.cancelPipeline(c.project_id, c.pipeline_id);
     for (const build of store.inFlight()) {
       if (build.pipeline_id === null) continue;
+      await this.cancelOrphans(build);
       try {
         const pipeline = await this.gitlab.getPipeline(build.project_id, build.pipeline_id);
         await this.pipelineStatus(build.project_id, build.pipeline_id, pipeline.status);

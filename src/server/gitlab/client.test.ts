@@ -136,6 +136,28 @@ describe('pipelines', () => {
     expect(double.state.pipelinesOf(zlib).map((p) => p.variables.find((v) => v.key === BUILD_ID_VARIABLE)!.value)).toEqual(['slow', 'lost']);
   });
 
+  it('waits for a create that GitLab carries out after the attempt timed out, instead of creating a second', async () => {
+    const gitlab = client({ retry: { maxAttempts: 3, attemptTimeoutMs: 300, landingWaitMs: 5_000 } });
+    // GitLab holds the request 1.2 s, longer than the attempt is given, then creates the pipeline anyway.
+    double.faults.inject({ route: 'POST /projects/:id/pipeline', delayMs: 1_200 });
+    const { pipeline, created } = await gitlab.dispatchPipeline(zlib.id, request('late'));
+    expect(created).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(double.state.pipelinesOf(zlib).map((p) => p.id)).toEqual([pipeline.id]);
+  });
+
+  it('keeps the first of two pipelines of one build and cancels the orphan', async () => {
+    const gitlab = client();
+    const sha = zlib.repository.branches.get('main')!;
+    const variables = [{ key: BUILD_ID_VARIABLE, value: 'twice', variable_type: 'env_var' as const }];
+    const first = double.state.createPipeline(zlib, 'main', sha, variables);
+    const orphan = double.state.createPipeline(zlib, 'main', sha, variables);
+    const { pipeline, created } = await gitlab.dispatchPipeline(zlib.id, request('twice'));
+    expect({ id: pipeline.id, created }).toEqual({ id: first.id, created: false });
+    expect(double.state.pipeline(orphan.id).status).toBe('canceled');
+    expect(await gitlab.cancelOrphanPipelines(zlib.id, sha, 'twice', first.id)).toEqual([]);
+  });
+
   it('creates the pipeline again when a 5xx left no trace of it', async () => {
     const gitlab = client();
     const fault = double.faults.inject({ route: 'POST /projects/:id/pipeline', respond: 500, times: 2 });

@@ -57,8 +57,15 @@ export interface GitLabClient {
   compare(project: ProjectRef, from: string, to: string, options?: { straight?: boolean }): Promise<Comparison>;
   /** Creates a pipeline on `ref` with env-var variables. Not retried after an ambiguous failure: use dispatchPipeline for builds. */
   createPipeline(project: ProjectRef, ref: string, variables: Record<string, string>): Promise<Pipeline>;
-  /** The newest pipeline at `sha` whose QUARTERS_BUILD_ID is `buildId`, or null. */
+  /** The first pipeline at `sha` whose QUARTERS_BUILD_ID is `buildId`, or null. */
   findPipeline(project: ProjectRef, sha: string, buildId: string): Promise<Pipeline | null>;
+  /** Every pipeline at `sha` whose QUARTERS_BUILD_ID is `buildId`, oldest first. */
+  findPipelines(project: ProjectRef, sha: string, buildId: string): Promise<Pipeline[]>;
+  /**
+   * Cancels the pipelines of a build other than `keep` (orphans: a create whose answer was lost and
+   * that landed after another was made). Returns the ids cancelled.
+   */
+  cancelOrphanPipelines(project: ProjectRef, sha: string, buildId: string, keep: number): Promise<number[]>;
   /** The build's pipeline: the one already created for it if any, else a new one; never two for one build, as long as one build is dispatched by one caller at a time. */
   dispatchPipeline(project: ProjectRef, request: DispatchRequest): Promise<{ pipeline: Pipeline; created: boolean }>;
   getPipeline(project: ProjectRef, pipelineId: number): Promise<Pipeline>;
@@ -137,6 +144,17 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
   const jobTokenRequester = retryingRequesterFn(transport(true));
   const perPage = 100;
 
+  /** Looks for the build's pipeline now, then again until `waitMs` (real time: the lost request lands in real time) has passed. */
+  const lookForLanding = async (project: ProjectRef, request: DispatchRequest, waitMs: number): Promise<Pipeline | null> => {
+    const deadline = performance.now() + waitMs;
+    for (let pause = 100; ; pause = Math.min(pause * 2, 2_000)) {
+      const found = await client.findPipeline(project, request.sha, request.buildId);
+      const left = deadline - performance.now();
+      if (found || left <= 0) return found;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)));
+    }
+  };
+
   const client: GitLabClient = {
     async getProject(project) {
       return parse(projectSchema, await projects.show(project), 'GET projects/:id');
@@ -183,17 +201,36 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
     },
 
     async findPipeline(project, sha, buildId) {
-      const list = parse(pipelineSchema.array(), await pipelines.all(project, { sha, orderBy: 'id', sort: 'desc', perPage }), 'GET projects/:id/pipelines');
+      return (await client.findPipelines(project, sha, buildId))[0] ?? null;
+    },
+
+    async findPipelines(project, sha, buildId) {
+      const list = parse(pipelineSchema.array(), await pipelines.all(project, { sha, orderBy: 'id', sort: 'asc', perPage }), 'GET projects/:id/pipelines');
+      const found: Pipeline[] = [];
       for (const pipeline of list) {
         const variables = await client.pipelineVariables(project, pipeline.id);
-        if (variables[BUILD_ID_VARIABLE] === buildId) return pipeline;
+        if (variables[BUILD_ID_VARIABLE] === buildId) found.push(pipeline);
       }
-      return null;
+      return found;
+    },
+
+    async cancelOrphanPipelines(project, sha, buildId, keep) {
+      const cancelled: number[] = [];
+      for (const orphan of (await client.findPipelines(project, sha, buildId)).filter((p) => p.id !== keep)) {
+        if (!['created', 'waiting_for_resource', 'preparing', 'pending', 'running', 'scheduled', 'manual'].includes(orphan.status)) continue;
+        options.log?.warn({ project, pipeline: orphan.id, keep, buildId }, 'cancelling a second pipeline of one build (a lost create landed late)');
+        await client.cancelPipeline(project, orphan.id);
+        cancelled.push(orphan.id);
+      }
+      return cancelled;
     },
 
     async dispatchPipeline(project, request) {
-      const existing = await client.findPipeline(project, request.sha, request.buildId);
-      if (existing) return { pipeline: existing, created: false };
+      const existing = await client.findPipelines(project, request.sha, request.buildId);
+      if (existing.length) {
+        if (existing.length > 1) await client.cancelOrphanPipelines(project, request.sha, request.buildId, existing[0]!.id);
+        return { pipeline: existing[0]!, created: false };
+      }
       const started = performance.now();
       for (let attempt = 1; ; attempt += 1) {
         try {
@@ -205,8 +242,11 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
           return { pipeline, created: true };
         } catch (error) {
           if (!(error instanceof GitLabUnavailableError) || !error.mayHaveTakenEffect) throw error;
-          // The create may have happened: look before asking again.
-          const found = await client.findPipeline(project, request.sha, request.buildId);
+          // The create may have happened. An answer (a 5xx) means GitLab is done with it: one look tells.
+          // No answer (a timeout, a dropped connection) means it may still be under way: look until it has
+          // had landingWaitMs to land, and never create another meanwhile.
+          const unanswered = error.lastFailure === 'timeout' || error.lastFailure === 'network';
+          const found = await lookForLanding(project, request, unanswered ? policy.landingWaitMs : 0);
           if (found) return { pipeline: found, created: true };
           const delay = nextDelayMs(policy, attempt, performance.now() - started, undefined, random);
           if (delay === undefined) throw error;

@@ -11,6 +11,12 @@ export interface RetryPolicy {
   maxElapsedMs: number;
   /** One attempt is abandoned (a timeout) after this long. */
   attemptTimeoutMs: number;
+  /**
+   * After a create abandoned without an answer (a timeout), how long GitLab may still be carrying it
+   * out: the client looks for its result this long before it creates again. GitLab's own request
+   * timeout (Workhorse, Puma) is 60 s.
+   */
+  landingWaitMs: number;
 }
 
 /** Five attempts within a minute, 20 s each at most. */
@@ -20,6 +26,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxDelayMs: 8_000,
   maxElapsedMs: 60_000,
   attemptTimeoutMs: 20_000,
+  landingWaitMs: 60_000,
 };
 
 /** Parses Retry-After (delta-seconds or an HTTP date) into milliseconds; undefined when absent or unreadable. */

@@ -6,6 +6,13 @@ import { z } from 'zod';
 import type { Logger } from '../../common/log.js';
 import { BuildSetError, type BuildSetErrorCode } from '../../core/build-set/origin.js';
 import { GitLabError } from '../gitlab/errors.js';
+import { RepositoryError } from '../artifacts/repository.js';
+
+/** Whether an error is the file system running out of space (ENOSPC, or a tool saying so). */
+export function isNoSpace(error: unknown): boolean {
+  if ((error as NodeJS.ErrnoException | null)?.code === 'ENOSPC') return true;
+  return error instanceof RepositoryError && /no space left on device|ENOSPC/i.test(error.message);
+}
 
 /** A request that cannot be served; `error` is a short machine-friendly code, `detail` what to do about it. */
 export class ApiError extends Error {
@@ -53,6 +60,14 @@ export function errorHandler(log: Logger) {
     if (err instanceof GitLabError) {
       log.warn({ err: err.message, path: c.req.path }, 'GitLab failed a request');
       return c.json(errorBody('gitlab_error', err.message), 502);
+    }
+    if (isNoSpace(err)) {
+      log.error({ err: err.message, path: c.req.path }, 'out of disk space');
+      return c.json(errorBody('insufficient_storage', 'the server\'s data_dir is out of space; nothing was changed, try again once space is freed'), 507);
+    }
+    if (err instanceof RepositoryError) {
+      log.error({ err: err.message, path: c.req.path }, 'repository update failed');
+      return c.json(errorBody('repository_update_failed', `the repository was left as it was: ${err.message}`), 500);
     }
     if (err instanceof HTTPException) {
       const status = err.status as ContentfulStatusCode;

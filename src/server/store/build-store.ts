@@ -1,5 +1,6 @@
 /** Namespaces (build sets), their iterations and builds, as rows in SQLite. Every write is one transaction. */
 import type { BuildState } from '../../core/build-state.js';
+import type { BuildProduct } from '../../core/build-set/build-products.js';
 import type { CycleFinding, NewBuild } from '../../core/build-set/iteration.js';
 import { resourceUsageSchema, type ResourceUsageReport } from '../../core/resource-usage.js';
 import type { Db } from './database.js';
@@ -62,6 +63,8 @@ export interface BuildRow {
   commit_sha: string | null;
   /** What the executor reported after the build's stages (src/core/resource-usage.ts), failed builds too. */
   resource_usage: ResourceUsageReport | null;
+  /** The packages the build may publish (its recipe's, as planned); null for builds planned before they were recorded. */
+  products: BuildProduct[] | null;
   pipeline_id: number | null;
   pipeline_url: string | null;
   created_at: string;
@@ -74,11 +77,15 @@ const now = (): string => new Date().toISOString();
 type Stored<T, K extends keyof T> = Omit<T, K> & Record<K, string | null>;
 
 /** A row of `builds` as typed values. */
-function buildOf(row: Stored<BuildRow, 'depends_on' | 'resource_usage'> | undefined): BuildRow | undefined {
+function buildOf(row: Stored<BuildRow, 'depends_on' | 'resource_usage' | 'products'> | undefined): BuildRow | undefined {
   if (!row) return undefined;
   const usage = row.resource_usage === null ? null : resourceUsageSchema.safeParse(JSON.parse(row.resource_usage));
-  return { ...row, depends_on: JSON.parse(row.depends_on ?? '[]') as number[], resource_usage: usage?.success ? usage.data : null };
+  const products = row.products === null ? null : JSON.parse(row.products) as BuildProduct[];
+  return { ...row, depends_on: JSON.parse(row.depends_on ?? '[]') as number[], resource_usage: usage?.success ? usage.data : null, products };
 }
+
+/** A build to add: as the planner made it, with the packages it may publish. */
+export type PlannedBuild = NewBuild<BuildRow> & { products?: BuildProduct[] | null };
 
 function namespaceOf(row: Stored<NamespaceRow, 'origin'> | undefined): NamespaceRow | undefined {
   return row && { ...row, origin: JSON.parse(row.origin ?? '[]') as string[] };
@@ -181,7 +188,7 @@ export class BuildStore {
    * Adds an iteration with its builds, superseding the previous one: its unfinished builds become
    * superseded (those carried over hand their pipeline to their successor). Returns the new iteration.
    */
-  addIteration(namespaceId: number, reason: string, findings: Pick<IterationRow, 'cycles' | 'unresolved'>, builds: NewBuild<BuildRow>[], cancel: BuildRow[] = []): IterationRow {
+  addIteration(namespaceId: number, reason: string, findings: Pick<IterationRow, 'cycles' | 'unresolved'>, builds: PlannedBuild[], cancel: BuildRow[] = []): IterationRow {
     return this.transaction(() => {
       for (const b of cancel) this.requestCancellation(b.project_id, b.pipeline_id!);
       const previous = this.latestIteration(namespaceId);
@@ -195,9 +202,9 @@ export class BuildStore {
       );
       const insert = this.db.prepare(
         `INSERT INTO builds (iteration_id, pkgbase, arch, pass, project_id, project_path, ref, sha, version, input_key, state, reason, packager,
-                             reused_from, dispatch_started_at, commit_sha, resource_usage, pipeline_id, pipeline_url, created_at, started_at, finished_at)
+                             reused_from, dispatch_started_at, commit_sha, resource_usage, products, pipeline_id, pipeline_url, created_at, started_at, finished_at)
          VALUES (@iteration_id, @pkgbase, @arch, @pass, @project_id, @project_path, @ref, @sha, @version, @input_key, @state, @reason, @packager,
-                 @reused_from, @dispatch_started_at, @commit_sha, @resource_usage, @pipeline_id, @pipeline_url, @created_at, @started_at, @finished_at)`,
+                 @reused_from, @dispatch_started_at, @commit_sha, @resource_usage, @products, @pipeline_id, @pipeline_url, @created_at, @started_at, @finished_at)`,
       );
       const ids: number[] = [];
       for (const b of builds) {
@@ -206,7 +213,8 @@ export class BuildStore {
           iteration_id: iterationId, pkgbase: b.pkgbase, arch: b.arch, pass: b.pass, project_id: b.project_id, project_path: b.project_path,
           ref: b.ref, sha: b.sha, version: b.version, input_key: b.input_key, state: c?.state ?? b.state, reason: c?.reason ?? null,
           packager: c?.packager ?? b.packager, reused_from: c ? (c.reused_from ?? c.id) : null,
-          dispatch_started_at: c?.dispatch_started_at ?? null, commit_sha: c?.commit_sha ?? null, resource_usage: c?.resource_usage ? JSON.stringify(c.resource_usage) : null, pipeline_id: c?.pipeline_id ?? null, pipeline_url: c?.pipeline_url ?? null,
+          dispatch_started_at: c?.dispatch_started_at ?? null, commit_sha: c?.commit_sha ?? null, resource_usage: c?.resource_usage ? JSON.stringify(c.resource_usage) : null,
+          products: b.products ? JSON.stringify(b.products) : null, pipeline_id: c?.pipeline_id ?? null, pipeline_url: c?.pipeline_url ?? null,
           created_at: at, started_at: c?.started_at ?? null, finished_at: c?.finished_at ?? null,
         }).lastInsertRowid;
         ids.push(Number(id));
@@ -223,18 +231,18 @@ export class BuildStore {
   }
 
   builds(iterationId: number): BuildRow[] {
-    return (this.db.prepare('SELECT * FROM builds WHERE iteration_id = ? ORDER BY id').all(iterationId) as Stored<BuildRow, 'depends_on' | 'resource_usage'>[]).map((r) => buildOf(r)!);
+    return (this.db.prepare('SELECT * FROM builds WHERE iteration_id = ? ORDER BY id').all(iterationId) as Stored<BuildRow, 'depends_on' | 'resource_usage' | 'products'>[]).map((r) => buildOf(r)!);
   }
 
   build(id: number): BuildRow | undefined {
-    return buildOf(this.db.prepare('SELECT * FROM builds WHERE id = ?').get(id) as Stored<BuildRow, 'depends_on' | 'resource_usage'> | undefined);
+    return buildOf(this.db.prepare('SELECT * FROM builds WHERE id = ?').get(id) as Stored<BuildRow, 'depends_on' | 'resource_usage' | 'products'> | undefined);
   }
 
   /** The live build a pipeline belongs to: the newest non-superseded build with that pipeline. */
   buildForPipeline(projectId: number, pipelineId: number): BuildRow | undefined {
     return buildOf(this.db
       .prepare("SELECT * FROM builds WHERE project_id = ? AND pipeline_id = ? AND state != 'superseded' ORDER BY id DESC LIMIT 1")
-      .get(projectId, pipelineId) as Stored<BuildRow, 'depends_on' | 'resource_usage'> | undefined);
+      .get(projectId, pipelineId) as Stored<BuildRow, 'depends_on' | 'resource_usage' | 'products'> | undefined);
   }
 
   /** The live build that continues build `id` (itself when it is not superseded). */
@@ -244,12 +252,12 @@ export class BuildStore {
     const root = build.reused_from ?? build.id;
     return buildOf(this.db
       .prepare("SELECT * FROM builds WHERE (reused_from = ? OR id = ?) AND state != 'superseded' ORDER BY id DESC LIMIT 1")
-      .get(root, root) as Stored<BuildRow, 'depends_on' | 'resource_usage'> | undefined);
+      .get(root, root) as Stored<BuildRow, 'depends_on' | 'resource_usage' | 'products'> | undefined);
   }
 
   /** Builds with a pipeline that is, as far as we know, still running. */
   inFlight(): BuildRow[] {
-    return (this.db.prepare("SELECT * FROM builds WHERE state IN ('dispatched', 'building') ORDER BY id").all() as Stored<BuildRow, 'depends_on' | 'resource_usage'>[]).map((r) => buildOf(r)!);
+    return (this.db.prepare("SELECT * FROM builds WHERE state IN ('dispatched', 'building') ORDER BY id").all() as Stored<BuildRow, 'depends_on' | 'resource_usage' | 'products'>[]).map((r) => buildOf(r)!);
   }
 
   /** Sets a build's state, reason and timestamps. */

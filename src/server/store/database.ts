@@ -151,6 +151,10 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX builds_pipeline ON builds (pipeline_id);
   CREATE INDEX builds_recipe ON builds (pkgbase, sha);
   `,
+  // 4: the packages a build may publish (its recipe's pkgnames, version, architectures), recorded when it is planned.
+  `
+  ALTER TABLE builds ADD COLUMN products TEXT;
+  `,
 ];
 
 /** The schema version this code expects. */

@@ -31,6 +31,12 @@ export function dedupeKey(headers: { idempotencyKey?: string | undefined; eventU
   return `uuid:${headers.eventUuid ?? ''}:${hash}`;
 }
 
+/** The kind label of a delivery in /metrics: the kinds quarters handles by name, anything else `other` (a header anyone can send must not grow the metrics without bound). */
+export function metricKind(header: string | undefined): string {
+  if (!header) return 'none';
+  return isHookKind(header) ? header : 'other';
+}
+
 /** The webhook routes. */
 export function webhookRoutes(deps: WebhookDeps): Hono {
   const app = new Hono();
@@ -38,7 +44,7 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
     '/webhooks/gitlab',
     async (c, next) => {
       if (!matchesSecret(c.req.header('X-Gitlab-Token'), [deps.secret])) {
-        deps.metrics.webhooks.inc({ kind: c.req.header('X-Gitlab-Event') ?? 'none', result: 'unauthorized' });
+        deps.metrics.webhooks.inc({ kind: metricKind(c.req.header('X-Gitlab-Event')), result: 'unauthorized' });
         return c.json(errorBody('unauthorized', 'X-Gitlab-Token does not match the configured webhook secret'), 401);
       }
       await next();
@@ -46,7 +52,7 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
     bodyLimit({
       maxSize: MAX_WEBHOOK_BYTES,
       onError: (c) => {
-        deps.metrics.webhooks.inc({ kind: c.req.header('X-Gitlab-Event') ?? 'none', result: 'too_large' });
+        deps.metrics.webhooks.inc({ kind: metricKind(c.req.header('X-Gitlab-Event')), result: 'too_large' });
         return c.json(errorBody('payload_too_large', `webhook bodies are limited to ${MAX_WEBHOOK_BYTES} bytes`), 413);
       },
     }),
@@ -54,7 +60,7 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
       const kind = c.req.header('X-Gitlab-Event') ?? '';
       const text = await c.req.text();
       if (!isHookKind(kind)) {
-        deps.metrics.webhooks.inc({ kind: kind || 'none', result: 'ignored' });
+        deps.metrics.webhooks.inc({ kind: metricKind(kind), result: 'ignored' });
         deps.log.info({ kind }, 'webhook event kind not used; ignored');
         return c.json({ status: 'ignored', detail: `quarters does not act on "${kind}" events` }, 200);
       }
