@@ -52,8 +52,10 @@ export interface ContainerCommand extends OverlayLayers {
   network?: boolean;
   /** A user inside the container (must exist in its /etc/passwd); root by default. */
   user?: string;
-  /** Memory (MiB) and CPU limits, 0 for none: unit properties where systemd runs, a cgroup of our own elsewhere. */
-  limits?: { memoryMib: number; cpus: number };
+  /** Memory (MiB), CPU and process-count limits, 0 for none: unit properties where systemd runs, a cgroup of our own elsewhere. */
+  limits?: { memoryMib: number; cpus: number; pids?: number };
+  /** Size of the guest's RAM-backed /tmp and /dev/shm, in MiB each (0 or absent: nspawn's default, a share of the host's RAM). */
+  tmpfsMib?: number;
   /** Measure peak memory (in a cgroup of our own, where systemd does not run). */
   measure?: boolean;
   /** Where notes about limits and measurements go (e.g. no cgroup available). */
@@ -107,12 +109,17 @@ export function nspawnArguments(spec: ContainerCommand, statusDir: string, syste
   if (systemd) {
     if (spec.limits?.memoryMib) args.push(`--property=MemoryMax=${spec.limits.memoryMib}M`);
     if (spec.limits?.cpus) args.push(`--property=CPUQuota=${Math.round(spec.limits.cpus * 100)}%`);
+    if (spec.limits?.pids) args.push(`--property=TasksMax=${spec.limits.pids}`);
   } else {
     // Without systemd as PID 1 there is no machined to register with and no unit to create.
     args.push('--register=no', '--keep-unit');
   }
   if (spec.network) args.push('--resolv-conf=copy-host');
   else args.push('--private-network', '--resolv-conf=off');
+  if (spec.tmpfsMib) {
+    // RAM the guest fills there is the host's, outside limits.disk_mib: bounded here.
+    for (const path of ['/tmp', '/dev/shm']) args.push(`--tmpfs=${path}:mode=1777,nosuid,nodev,size=${spec.tmpfsMib}m`);
+  }
   if (spec.user) args.push(`--user=${spec.user}`);
   if (spec.cwd) args.push(`--chdir=${spec.cwd}`);
   for (const [key, value] of Object.entries(spec.env ?? {})) args.push(`--setenv=${key}=${value}`);
@@ -146,7 +153,7 @@ export async function runContainer(spec: ContainerCommand): Promise<ContainerRes
   if (spec.volatile) await rm(join(spec.work, 'work', 'incompat', 'volatile'), { recursive: true, force: true });
   const systemd = hostHasSystemd();
   const limits = spec.limits ?? { memoryMib: 0, cpus: 0 };
-  const cgroup: RunCgroup | null = !systemd && (spec.measure || limits.memoryMib > 0 || limits.cpus > 0) ? await createRunCgroup(spec.machine, limits, spec.log) : null;
+  const cgroup: RunCgroup | null = !systemd && (spec.measure || limits.memoryMib > 0 || limits.cpus > 0 || (limits.pids ?? 0) > 0) ? await createRunCgroup(spec.machine, limits, spec.log) : null;
   const argv = [
     'setpriv', '--pdeathsig', 'KILL', '--',
     'unshare', '--mount', '--propagation', 'private', ...(systemd ? [] : ['--pid', '--fork', '--kill-child=SIGKILL', '--mount-proc']), '--',

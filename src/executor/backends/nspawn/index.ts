@@ -40,6 +40,7 @@ class NspawnEnvironment implements Environment {
       network: command.network,
       binds: [...this.spec.binds, ...(command.binds ?? [])],
       limits: this.spec.limits,
+      tmpfsMib: this.spec.limits.tmpfsMib,
       measure: true,
       log: command.log,
       stdin: command.stdin,
