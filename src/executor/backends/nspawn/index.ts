@@ -37,7 +37,7 @@ class NspawnEnvironment implements Environment {
       command: command.command,
       cwd: command.cwd,
       env: command.env,
-      network: command.network,
+      network: command.network && this.spec.outboundOnly ? 'outbound' : command.network,
       binds: [...this.spec.binds, ...(command.binds ?? [])],
       limits: this.spec.limits,
       tmpfsMib: this.spec.limits.tmpfsMib,
