@@ -47,7 +47,7 @@ describe.skipIf(skip)('what a job\'s code can reach from host and guest stages',
     expect(result.trace).toContain('filter ran');
     // Only what host_stages.paths shows (the fixture: the repositories the emulator clones) is in its /tmp.
     // (and the emulator's artifact storage, when a job of another suite made it).
-    const seen = /host \/tmp: \[([^\]]*)\] secret: (.*)/.exec(result.trace);
+    const seen = /^host \/tmp: \[([^\]]*)\] secret: (.*)$/m.exec(result.trace);
     expect(seen?.[1]?.split('\n').filter((name) => name !== 'custom-executor-artifacts')).toEqual([basename(fx.dir)]);
     expect(seen?.[2]).toBe(`cat: ${hostSecret}: No such file or directory`);
     expect(result.trace).not.toContain('host-tmp-secret');
