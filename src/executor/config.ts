@@ -29,6 +29,16 @@ const limitsSchema = z.strictObject({
     ),
     0,
   ),
+  /**
+   * Most processes (threads included) a job's guest stage, and each of its host stages, may run at
+   * once (0: none): a fork bomb stops at this, not at the host's limit.
+   */
+  pids: z._default(z.int().check(z.nonnegative()), 4096),
+  /**
+   * Size of the guest's /tmp and /dev/shm, in MiB each (0: nspawn's default, a share of the host's RAM).
+   * They are RAM, outside disk_mib; host stages get a private /tmp of this size too.
+   */
+  tmpfs_mib: z._default(z.int().check(z.nonnegative()), 1024),
   /** Wall-clock limit of one guest stage, in minutes (0: none; GitLab's job timeout still applies). */
   build_timeout_minutes: z._default(z.number().check(z.nonnegative()), 0),
 });
@@ -43,6 +53,15 @@ const networkSchema = z.strictObject({
    * fetches the sources so the build itself can run offline. Empty: no fetch step.
    */
   fetch_command: z._default(z.array(z.string()), []),
+});
+
+const hostStagesSchema = z.strictObject({
+  /**
+   * Host paths a host stage sees besides the job's own build directory, the runner's cache_dir and
+   * read-only system paths (e.g. a local git mirror); work_dir, other jobs' build directories and
+   * /tmp stay hidden even below them.
+   */
+  paths: z._default(z.array(absolutePath), []),
 });
 
 const instanceSchema = z.strictObject({
@@ -92,6 +111,7 @@ export const executorConfigSchema = z.strictObject({
   limits: z._default(limitsSchema, () => limitsSchema.parse({})),
   network: z._default(networkSchema, () => networkSchema.parse({})),
   instance: z._default(instanceSchema, () => instanceSchema.parse({})),
+  host_stages: z._default(hostStagesSchema, () => hostStagesSchema.parse({})),
 });
 
 export type ExecutorConfig = z.infer<typeof executorConfigSchema>;

@@ -17,8 +17,10 @@ export interface EnvironmentSpec {
   lowers: readonly string[];
   /** Host directories offered to the guest at the same path or a fixed one. */
   binds: readonly { host: string; guest: string; readOnly?: boolean }[];
-  /** Applied where the backend can: memory in MiB, CPUs (0: no limit). */
-  limits: { memoryMib: number; cpus: number };
+  /** Applied where the backend can: memory in MiB, CPUs, processes, the size of RAM-backed /tmp and /dev/shm in MiB (0 or absent: no limit). */
+  limits: { memoryMib: number; cpus: number; pids?: number; tmpfsMib?: number };
+  /** Guest commands that get the network reach only the outside, never the host's own (loopback) services: a job's code runs there. */
+  outboundOnly?: boolean;
   /** The writable layer outlives the environment (an instance, a base update): it must reach the disk intact. */
   persistent?: boolean;
 }

@@ -1,5 +1,6 @@
 /** Tearing a job's environment down from what its workspace records: for cleanup, prepare and cleanup --stale alike. */
 import { join } from 'node:path';
+import { removeRunCgroups } from './backends/nspawn/cgroup.js';
 import { isAlive } from './process-identity.js';
 import { removeTree } from './fs-layers.js';
 import { unstageProjectDir } from './project-bind.js';
@@ -26,6 +27,8 @@ export async function reclaimWorkspace(session: Session, name: string): Promise<
   await session.backend.environment({ name, workspace, lowers: [], binds: [], limits: { memoryMib: 0, cpus: 0 } }).destroy();
   // A guest stage's bind of the project directory (project-bind.ts) holds the job mount: it goes first, mount point and all.
   await unstageProjectDir(join(workspace, 'project'));
+  // A host stage's cgroup, left by an executor killed during it (host-stage.ts).
+  await removeRunCgroups(`${name}-host`);
   const buildsDir = state?.buildsDir ?? join(session.layout.builds, name);
   // removeJobMount takes the build directory too: it is one of the job mount's binds.
   const busy = await removeJobMount(workspace, buildsDir, state?.mount.sharedDirs);

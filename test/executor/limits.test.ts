@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmod, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { runJob } from '../runner-emulator/emulator.js';
 import { createExecutorFixture, EXECUTOR, type ExecutorFixture } from '../support/executor-fixture.js';
@@ -12,10 +14,24 @@ const skip = reportSkip(containerSkipReason(), 'executor limits and the fetch st
 
 describe.skipIf(skip)('quarters-executor limits, the fetch step, what the guest is offered', () => {
   let fx: ExecutorFixture;
+  // A service of the host's that listens on loopback only: recipe code in the fetch step must not reach it.
+  const hostOnly = { server: null as Server | null, requests: 0, port: 0 };
 
   beforeAll(async () => {
-    // The fetch step records how many network interfaces it saw and leaves a "source" in the workspace layer.
-    const fetch = 'tail -n +3 /proc/net/dev | wc -l > /var/tmp/fetch-interfaces; pwd > /var/tmp/fetch-cwd; echo source > /var/tmp/source.tar';
+    hostOnly.server = createServer((_request, response) => {
+      hostOnly.requests++;
+      response.end('host-only-service\n');
+    });
+    await new Promise<void>((resolve) => hostOnly.server!.listen(0, '127.0.0.1', resolve));
+    hostOnly.port = (hostOnly.server.address() as AddressInfo).port;
+    // The fetch step records how many network interfaces it saw, whether it reached the host's loopback
+    // (directly, and as slirp's gateway 10.0.2.2), its routes, and leaves a "source" in the workspace layer.
+    const fetch = [
+      'tail -n +3 /proc/net/dev | wc -l > /var/tmp/fetch-interfaces; pwd > /var/tmp/fetch-cwd; echo source > /var/tmp/source.tar',
+      // busybox nc, not wget: the static busybox's wget crashes without a resolver setup.
+      `for a in 127.0.0.1 10.0.2.2; do printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 $a ${hostOnly.port} >> /var/tmp/fetch-reached 2>&1; done; true`,
+      'awk \'$2 == "00000000" { print "default route via " $1 }\' /proc/net/route > /var/tmp/fetch-route',
+    ].join('\n');
     fx = await createExecutorFixture('', { loadBase: true });
     // The server's data_dir/repos on a shared filesystem: NAMESPACE/ITERATION/ARCH.
     const { reposDir: repos } = await serverRepository('pkgbuild', { namespace: 'ns1', iteration: 3, arch: 'x86_64' }, [await pacmanPackage({ name: 'zlib', version: '1.3-1' })], join(fx.dir, 'data'));
@@ -25,6 +41,7 @@ describe.skipIf(skip)('quarters-executor limits, the fetch step, what the guest 
     await fx.writeConfig(`repositories_dir = "${repos}"\nbuild_driver = "${driver}"\n[limits]\nbuild_timeout_minutes = 0.05\n[network]\nfetch_command = ["sh", "-c", ${JSON.stringify(fetch)}]`);
   });
   afterAll(async () => {
+    hostOnly.server?.close();
     await fx?.remove();
   });
 
@@ -36,11 +53,21 @@ describe.skipIf(skip)('quarters-executor limits, the fetch step, what the guest 
     ] }] }, { executor: EXECUTOR, env: fx.env });
     expect(result.outcome, result.trace).toBe('success');
     const interfaces = Number(/fetch saw (\d+) interfaces/.exec(result.trace)?.[1]);
-    // The host has loopback and at least one more interface; the fetch shares them.
+    // Loopback and slirp4netns' tap0: a namespace of its own, with a way out.
     expect(interfaces).toBeGreaterThan(1);
     expect(result.trace).toContain(`in ${result.projectDir}`);
     expect(result.trace).toContain('build sees 1 interface');
     expect(result.trace).toContain('fetching sources with network');
+  });
+
+  it('fetches in a network namespace of its own: a route out, the host\'s loopback services out of reach', async () => {
+    const result = await runJob({ id: 502, projectId: 11, steps: [{ name: 'script', script: ['echo "reached: [$(cat /var/tmp/fetch-reached)]"', 'cat /var/tmp/fetch-route'] }] }, { executor: EXECUTOR, env: fx.env });
+    expect(result.outcome, result.trace).toBe('success');
+    expect(hostOnly.requests).toBe(0);
+    expect(result.trace).not.toContain('host-only-service');
+    expect(result.trace).toMatch(/reached: \[nc: can't connect to remote host \(127\.0\.0\.1\): Connection refused\nnc: can't connect to remote host \(10\.0\.2\.2\): Network is unreachable\n?\]/);
+    // The route out is there (slirp4netns' tap0); reaching the outside itself is not asserted: the test host may have none.
+    expect(result.trace).toContain('default route via tap0');
   });
 
   it('stops a stage that runs over build_timeout_minutes, leaving nothing running', async () => {

@@ -122,11 +122,18 @@ class StageError extends Error {
   }
 }
 
+/**
+ * Where upload_artifacts puts artifacts, one directory per job: the stand-in for GitLab's artifact
+ * storage, so an executor that isolates host stages must show it to them (host_stages.paths).
+ */
+export const EMULATOR_ARTIFACTS_ROOT = join(tmpdir(), 'custom-executor-artifacts');
+
 /** Runs one job through the executor the way GitLab Runner does; never throws for job failures. */
 export async function runJob(job: EmulatedJob, options: EmulatorOptions): Promise<EmulatorResult> {
   const tempDir = await mkdtemp(join(tmpdir(), 'custom-executor'));
   // Outlives the job, like artifacts on GitLab; the caller removes it. Writable by the host user that uploads.
-  const artifactsDir = job.artifactPaths?.length ? await mkdtemp(join(tmpdir(), 'custom-executor-artifacts')) : null;
+  if (job.artifactPaths?.length) await mkdir(EMULATOR_ARTIFACTS_ROOT, { recursive: true, mode: 0o755 });
+  const artifactsDir = job.artifactPaths?.length ? await mkdtemp(join(EMULATOR_ARTIFACTS_ROOT, 'job-')) : null;
   if (artifactsDir) await chmod(artifactsDir, 0o777);
   const commands: CommandRecord[] = [];
   let trace = '';

@@ -3,6 +3,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
+import { EMULATOR_ARTIFACTS_ROOT } from '../runner-emulator/emulator.js';
 
 export const EXECUTOR = ['node', resolve(import.meta.dirname, '../../dist/executor/quarters-executor.js')] as const;
 
@@ -43,7 +44,9 @@ export async function createExecutorFixture(extraToml = '', options: { loadBase?
       return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
     },
     async writeConfig(extra) {
-      await writeFile(configFile, `work_dir = "${workDir}"\nsource_lists = "${sourceLists}"\nhost_user = "${TEST_HOST_USER}"\n${extra}\n`);
+      // Host stages see the fixture (the repositories the emulator clones from) and its artifact storage: GitLab's side of the network.
+      const hostStages = `host_stages = { paths = ${JSON.stringify([dir, EMULATOR_ARTIFACTS_ROOT])} }`;
+      await writeFile(configFile, `work_dir = "${workDir}"\nsource_lists = "${sourceLists}"\nhost_user = "${TEST_HOST_USER}"\n${hostStages}\n${extra}\n`);
     },
     async remove() {
       await rm(dir, { recursive: true, force: true });

@@ -75,6 +75,7 @@ export function jobEnvironment(session: JobSession, state: WorkspaceState): Envi
     layerDir: state.mount.mountPoint,
     lowers: state.instance ? [state.instance.upper, state.base.root] : [state.base.root],
     binds: guestBinds(session, state),
-    limits: { memoryMib: session.config.limits.memory_mib, cpus: session.config.limits.cpus },
+    outboundOnly: true,
+    limits: { memoryMib: session.config.limits.memory_mib, cpus: session.config.limits.cpus, pids: session.config.limits.pids, tmpfsMib: session.config.limits.tmpfs_mib },
   });
 }

@@ -1,11 +1,11 @@
 /** `quarters-executor run SCRIPT STAGE`: one stage of the job, on the host or in the guest, mapped to the protocol's exit codes. */
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { describeEnd, runProcess } from '../../common/child-process.js';
+import { describeEnd } from '../../common/child-process.js';
 import { diskUsage } from '../disk-usage.js';
 import { BuildFailure, SystemFailure } from '../failure.js';
 import { credentialValues, maskCredentials } from '../guest-script.js';
-import { dropPrivileges } from '../host-user.js';
+import { runHostStage } from '../host-stage.js';
 import { diskLimitReached, isFull, watchJobDisk } from '../job-disk.js';
 import { openDirBelow, openOwnedFile, writeNewFile } from '../no-follow.js';
 import { identify } from '../process-identity.js';
@@ -72,13 +72,18 @@ async function runOnHost(session: JobSession, state: WorkspaceState, script: str
   // The runner wrote the script readable by root only; the host user gets its own copy.
   const copy = join(session.layout.workspaces, state.name, 'scripts', `${stage}.host.sh`);
   await writeNewFile(copy, await readFile(script), 0o400, state.hostUser);
-  const result = await runProcess('setpriv', [...dropPrivileges(state.hostUser), 'bash', copy], {
+  const home = join(session.layout.workspaces, state.name, 'home');
+  const { layout, config } = session;
+  const result = await runHostStage({
+    name: `${state.name}-host`,
+    user: state.hostUser,
+    view: { visible: [state.buildsDir, layout.cache, home, copy, ...config.host_stages.paths], hidden: [layout.workDir, layout.builds], scratchMib: config.limits.tmpfs_mib },
+    command: ['bash', copy],
     cwd: state.buildsDir,
-    env: { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: join(session.layout.workspaces, state.name, 'home'), LANG: 'C.UTF-8' },
-    stdout: 'inherit',
-    stderr: 'inherit',
+    env: { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: home, LANG: 'C.UTF-8' },
+    limits: { memoryMib: config.limits.memory_mib, cpus: config.limits.cpus, pids: config.limits.pids },
     signal,
-    forceKillAfterMs: 5000,
+    log: session.log,
   });
   if (result.canceled) throw new BuildFailure(`stage ${stage} was stopped`);
   if (result.startError) throw new SystemFailure(`cannot run stage ${stage} on the host: ${describeEnd(result)}`);

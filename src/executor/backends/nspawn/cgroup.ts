@@ -11,6 +11,8 @@ import { join } from 'node:path';
 export interface CgroupLimits {
   memoryMib: number;
   cpus: number;
+  /** Most processes (tasks) the group may hold at once; 0 or absent: no limit. */
+  pids?: number;
 }
 
 export interface RunCgroup {
@@ -22,6 +24,8 @@ export interface RunCgroup {
   remove(): Promise<void>;
 }
 
+type Controller = 'memory' | 'cpu' | 'pids';
+
 interface Hierarchy {
   version: 1 | 2;
   /** Our own cgroup's directory in this hierarchy. */
@@ -29,7 +33,7 @@ interface Hierarchy {
 }
 
 /** The directory of this process's cgroup in the hierarchy holding `controller` (v1) or the unified one (v2). */
-function hierarchyOf(controller: 'memory' | 'cpu'): Hierarchy | null {
+function hierarchyOf(controller: Controller): Hierarchy | null {
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((line) => {
     const [left, right] = line.split(' - ');
     const f = (left ?? '').split(' ');
@@ -69,27 +73,33 @@ export async function createRunCgroup(name: string, limits: CgroupLimits, log: (
     memoryDir = { dir, version: memory.version };
     if (limits.memoryMib > 0) await writeFile(join(dir, memory.version === 1 ? 'memory.limit_in_bytes' : 'memory.max'), String(limits.memoryMib * 1024 * 1024));
     procsFiles.push(join(dir, 'cgroup.procs'));
+    // v1 keeps each controller in a hierarchy of its own: a group there too, joined by the same process.
+    const groupFor = async (controller: Controller): Promise<string> => {
+      if (memory.version === 2) return dir;
+      const hierarchy = hierarchyOf(controller);
+      if (!hierarchy) throw new Error(`no ${controller} cgroup hierarchy for the ${controller} limit`);
+      const other = join(hierarchy.dir, `quarters-${name}`);
+      if (other !== dir && !created.includes(other)) {
+        await mkdir(other, { recursive: true });
+        created.push(other);
+        procsFiles.push(join(other, 'cgroup.procs'));
+      }
+      return other;
+    };
     if (limits.cpus > 0) {
       const periodUs = 100_000;
       const quotaUs = Math.round(limits.cpus * periodUs);
-      if (memory.version === 2) {
-        await writeFile(join(dir, 'cpu.max'), `${quotaUs} ${periodUs}`);
-      } else {
-        const cpu = hierarchyOf('cpu');
-        if (!cpu) throw new Error('no cpu cgroup hierarchy for the CPU limit');
-        const cpuDir = join(cpu.dir, `quarters-${name}`);
-        if (cpuDir !== dir) {
-          await mkdir(cpuDir, { recursive: true });
-          created.push(cpuDir);
-          procsFiles.push(join(cpuDir, 'cgroup.procs'));
-        }
+      const cpuDir = await groupFor('cpu');
+      if (memory.version === 2) await writeFile(join(cpuDir, 'cpu.max'), `${quotaUs} ${periodUs}`);
+      else {
         await writeFile(join(cpuDir, 'cpu.cfs_period_us'), String(periodUs));
         await writeFile(join(cpuDir, 'cpu.cfs_quota_us'), String(quotaUs));
       }
     }
+    if (limits.pids) await writeFile(join(await groupFor('pids'), 'pids.max'), String(limits.pids));
   } catch (error) {
     for (const dir of created.reverse()) await rmdir(dir).catch(() => undefined);
-    log(`quarters: no cgroup for ${name} (${(error as Error).message}): peak memory not measured${limits.memoryMib || limits.cpus ? ', limits not applied' : ''}`);
+    log(`quarters: no cgroup for ${name} (${(error as Error).message}): peak memory not measured${limits.memoryMib || limits.cpus || limits.pids ? ', limits not applied' : ''}`);
     return null;
   }
   const measured = memoryDir;
@@ -108,7 +118,7 @@ export async function createRunCgroup(name: string, limits: CgroupLimits, log: (
 
 /** Removes the groups a run of `name` left behind (after a kill -9); they are empty once its processes are gone. */
 export async function removeRunCgroups(name: string): Promise<void> {
-  for (const controller of ['memory', 'cpu'] as const) {
+  for (const controller of ['memory', 'cpu', 'pids'] as const) {
     const hierarchy = (() => {
       try {
         return hierarchyOf(controller);

@@ -15,11 +15,12 @@
  * was killed.
  */
 import { constants, existsSync } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { runProcess, startProcess } from '../../../common/child-process.js';
 import { createRunCgroup, type RunCgroup } from './cgroup.js';
+import { openOutboundNetwork, OUTBOUND_RESOLV_CONF, type OutboundNetwork } from './outbound-network.js';
 
 /** A host path offered inside the container. */
 export interface Bind {
@@ -48,12 +49,19 @@ export interface ContainerCommand extends OverlayLayers {
   /** The container's whole environment besides what nspawn sets (container=, HOME for --user...). */
   env?: Readonly<Record<string, string>>;
   binds?: readonly Bind[];
-  /** Share the host's network; otherwise the container gets a private network namespace with loopback only. */
-  network?: boolean;
+  /**
+   * true: share the host's network; 'outbound': a network namespace of its own with only outbound access
+   * (outbound-network.ts); otherwise a private network namespace with loopback only.
+   */
+  network?: boolean | 'outbound';
+  /** The network namespace of an 'outbound' network (set by runContainer). */
+  networkNamespace?: string;
   /** A user inside the container (must exist in its /etc/passwd); root by default. */
   user?: string;
-  /** Memory (MiB) and CPU limits, 0 for none: unit properties where systemd runs, a cgroup of our own elsewhere. */
-  limits?: { memoryMib: number; cpus: number };
+  /** Memory (MiB), CPU and process-count limits, 0 for none: unit properties where systemd runs, a cgroup of our own elsewhere. */
+  limits?: { memoryMib: number; cpus: number; pids?: number };
+  /** Size of the guest's RAM-backed /tmp and /dev/shm, in MiB each (0 or absent: nspawn's default, a share of the host's RAM). */
+  tmpfsMib?: number;
   /** Measure peak memory (in a cgroup of our own, where systemd does not run). */
   measure?: boolean;
   /** Where notes about limits and measurements go (e.g. no cgroup available). */
@@ -107,12 +115,20 @@ export function nspawnArguments(spec: ContainerCommand, statusDir: string, syste
   if (systemd) {
     if (spec.limits?.memoryMib) args.push(`--property=MemoryMax=${spec.limits.memoryMib}M`);
     if (spec.limits?.cpus) args.push(`--property=CPUQuota=${Math.round(spec.limits.cpus * 100)}%`);
+    if (spec.limits?.pids) args.push(`--property=TasksMax=${spec.limits.pids}`);
   } else {
     // Without systemd as PID 1 there is no machined to register with and no unit to create.
     args.push('--register=no', '--keep-unit');
   }
-  if (spec.network) args.push('--resolv-conf=copy-host');
+  if (spec.network === 'outbound') {
+    if (!spec.networkNamespace) throw new Error('an outbound network needs its namespace');
+    args.push('--network-namespace-path=/proc/self/fd/3', '--resolv-conf=off');
+  } else if (spec.network) args.push('--resolv-conf=copy-host');
   else args.push('--private-network', '--resolv-conf=off');
+  if (spec.tmpfsMib) {
+    // RAM the guest fills there is the host's, outside limits.disk_mib: bounded here.
+    for (const path of ['/tmp', '/dev/shm']) args.push(`--tmpfs=${path}:mode=1777,nosuid,nodev,size=${spec.tmpfsMib}m`);
+  }
   if (spec.user) args.push(`--user=${spec.user}`);
   if (spec.cwd) args.push(`--chdir=${spec.cwd}`);
   for (const [key, value] of Object.entries(spec.env ?? {})) args.push(`--setenv=${key}=${value}`);
@@ -145,8 +161,29 @@ export async function runContainer(spec: ContainerCommand): Promise<ContainerRes
   // A volatile overlay marks its work dir so that a second mount notices the missed syncs; we accept them by design.
   if (spec.volatile) await rm(join(spec.work, 'work', 'incompat', 'volatile'), { recursive: true, force: true });
   const systemd = hostHasSystemd();
+  let network: OutboundNetwork | null = null;
+  if (spec.network === 'outbound') {
+    try {
+      network = await openOutboundNetwork();
+    } catch (error) {
+      await rm(statusDir, { recursive: true, force: true });
+      return { exitCode: null, nspawnExitCode: null, nspawnSignal: null, detail: `no outbound network for the container: ${(error as Error).message}`, peakMemoryBytes: null };
+    }
+    // Beside the writable layer, not in it: the guest sees it read-only.
+    const resolvConf = `${spec.upper}.resolv.conf`;
+    await writeFile(resolvConf, OUTBOUND_RESOLV_CONF, { mode: 0o644 });
+    spec = { ...spec, networkNamespace: network.path, binds: [...(spec.binds ?? []), { host: resolvConf, guest: '/etc/resolv.conf', readOnly: true }] };
+  }
+  try {
+    return await runInContainer(spec, statusDir, systemd);
+  } finally {
+    network?.close();
+  }
+}
+
+async function runInContainer(spec: ContainerCommand, statusDir: string, systemd: boolean): Promise<ContainerResult> {
   const limits = spec.limits ?? { memoryMib: 0, cpus: 0 };
-  const cgroup: RunCgroup | null = !systemd && (spec.measure || limits.memoryMib > 0 || limits.cpus > 0) ? await createRunCgroup(spec.machine, limits, spec.log) : null;
+  const cgroup: RunCgroup | null = !systemd && (spec.measure || limits.memoryMib > 0 || limits.cpus > 0 || (limits.pids ?? 0) > 0) ? await createRunCgroup(spec.machine, limits, spec.log) : null;
   const argv = [
     'setpriv', '--pdeathsig', 'KILL', '--',
     'unshare', '--mount', '--propagation', 'private', ...(systemd ? [] : ['--pid', '--fork', '--kill-child=SIGKILL', '--mount-proc']), '--',
@@ -155,6 +192,8 @@ export async function runContainer(spec: ContainerCommand): Promise<ContainerRes
   ];
   // The first process joins the cgroup before anything else starts, so every process of the run is counted and limited.
   const enter = (cgroup?.procsFiles ?? []).map((file) => `echo $$ > '${file.replace(/'/g, "'\\''")}' || exit 124`);
+  // nspawn runs in a PID namespace of ours, where the holder's /proc entry is not: it gets the namespace as fd 3.
+  if (spec.networkNamespace) enter.push(`exec 3< '${spec.networkNamespace.replace(/'/g, "'\\''")}' || exit 124`);
   const stderrTail: string[] = [];
   const { child, result: ended } = startProcess('/bin/sh', ['-c', [...enter, 'exec "$@"'].join('\n'), 'quarters-container', ...argv], {
     stdin: typeof spec.stdin === 'object' ? 'pipe' : (spec.stdin ?? 'ignore'),
