@@ -7,7 +7,7 @@
  * template's script. Nothing is shared between the parts but HTTP, git and the executor's config.
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -149,9 +149,10 @@ export async function startSystemRig(options: { concurrent?: number; build?: { c
     const loaded = await executor.cli(['baseos', 'load', '--tarball', await archBaseTarball()]);
     if (loaded.exitCode !== 0) throw new Error(`system rig: baseos load failed: ${loaded.stderr}`);
 
-    const repositories = await mkdtemp(join(tmpdir(), 'quarters-system-git-'));
+    // In the executor fixture's directory, which host stages are shown (host_stages.paths): GitLab's side, as the runner clones from it.
+    const repositories = join(executor.dir, 'git');
+    await mkdir(repositories, { mode: 0o755 });
     await chmod(repositories, 0o755);
-    teardown.push(() => rm(repositories, { recursive: true, force: true }));
     const runner = startGitLabRunner({
       gitlab,
       executor: EXECUTOR,
