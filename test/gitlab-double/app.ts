@@ -7,7 +7,8 @@ import { noteRoutes } from './routes/notes.js';
 import { pipelineRoutes } from './routes/pipelines.js';
 import { projectRoutes } from './routes/projects.js';
 import { repositoryRoutes } from './routes/repository.js';
-import type { RouteContext } from './routes/context.js';
+import { accessTokenOf, type RouteContext } from './routes/context.js';
+import { userRoutes } from './routes/users.js';
 
 /** Where GitLab serves REST v4. */
 export const API_PREFIX = '/api/v4';
@@ -23,8 +24,6 @@ export interface RecordedRequest {
 }
 
 export interface AppOptions {
-  /** Personal/project access tokens the double accepts (`PRIVATE-TOKEN` or `Authorization: Bearer`). */
-  tokens: readonly string[];
   faults: Faults;
   requests: RecordedRequest[];
 }
@@ -53,9 +52,9 @@ export function createApp(ctx: RouteContext, options: AppOptions): Hono {
   api.use('*', async (c, next) => {
     // `GET /job` authenticates by the job token alone.
     if (c.req.method === 'GET' && new URL(c.req.url).pathname === `${API_PREFIX}/job`) return next();
-    const bearer = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
-    const token = c.req.header('private-token') ?? bearer ?? c.req.query('private_token');
-    if (token === undefined || !options.tokens.includes(token)) throw unauthorized();
+    // Personal/project access tokens: the users they act as are in state.accessTokens.
+    const token = accessTokenOf(c);
+    if (token === undefined || !ctx.state.accessTokens.has(token)) throw unauthorized();
     return next();
   });
   projectRoutes(api, ctx);
@@ -63,6 +62,7 @@ export function createApp(ctx: RouteContext, options: AppOptions): Hono {
   pipelineRoutes(api, ctx);
   jobRoutes(api, ctx);
   noteRoutes(api, ctx);
+  userRoutes(api, ctx);
   app.route(API_PREFIX, api);
 
   app.notFound((c) => c.json({ error: '404 Not Found' }, 404));

@@ -62,6 +62,19 @@ describe('authentication', () => {
   });
 });
 
+describe('users', () => {
+  it('answers GET /user with the token\'s user, and records that user on the pipelines it creates through the API', async () => {
+    expect(await api.Users.showCurrentUser()).toMatchObject({ id: 1, username: 'quarters-bot', state: 'active', email: 'quarters@example.com', bot: false });
+    const token = double.addAccessToken({ id: 42, username: 'someone', name: 'Some One', email: 'someone@example.org' });
+    const theirs = new Gitlab({ host: double.url, token });
+    expect(await theirs.Users.showCurrentUser()).toMatchObject({ id: 42, username: 'someone', web_url: `${double.url}/someone` });
+    const pipeline = await theirs.Pipelines.create(zlib.id, 'main');
+    expect(pipeline).toMatchObject({ source: 'api', user: { id: 42, username: 'someone' } });
+    expect((await api.Pipelines.show(zlib.id, pipeline.id)).user).toMatchObject({ username: 'someone' });
+    expect(await failure(new Gitlab({ host: double.url, token: 'wrong' }).Users.showCurrentUser())).toEqual({ status: 401, description: '401 Unauthorized' });
+  });
+});
+
 describe('malformed requests', () => {
   it('answers 400 for a body that is not JSON, 404 for an unknown route, and caps per_page at 100', async () => {
     const badJson = await raw(`/projects/${zlib.id}/pipeline`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"ref":' });

@@ -3,12 +3,13 @@
  * state in memory. See README.md for what it implements and where it simplifies GitLab.
  */
 import { serve, type ServerType } from '@hono/node-server';
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createApp, API_PREFIX, type RecordedRequest } from './app.js';
 import { Faults } from './faults.js';
 import { jobHookBody, mergeRequestHookBody, pipelineHookBody, pushHookBody, webhookSender, type HookDelivery, type HookTarget, type MergeRequestAction } from './hooks.js';
 import type { ShapeContext } from './shapes.js';
-import { GitLabState, type DoubleJob, type DoubleMergeRequest, type DoublePipeline, type DoubleProject, type DoubleUser, type PushResult } from './state.js';
+import { ADMIN_USER, GitLabState, type DoubleJob, type DoubleMergeRequest, type DoublePipeline, type DoubleProject, type DoubleUser, type PushResult } from './state.js';
 
 export { GitLabState, DoubleError, ADMIN_USER, pipelineStatusOf } from './state.js';
 export type { StateEvent, StateListener, DoubleProject, DoublePipeline, DoubleJob, DoubleNote, DoubleMergeRequest, DoubleGroup, DoubleUser, PushResult, AddProjectOptions, JobSpec, PipelineVariable, PipelineStatus, JobStatus } from './state.js';
@@ -23,7 +24,7 @@ export type { RecordedRequest } from './app.js';
 export const DOUBLE_TOKEN = 'glpat-quarters-double-token';
 
 export interface GitLabDoubleOptions {
-  /** Access tokens accepted in `PRIVATE-TOKEN` or `Authorization: Bearer`; defaults to [DOUBLE_TOKEN]. */
+  /** Access tokens accepted in `PRIVATE-TOKEN` or `Authorization: Bearer`, all acting as ADMIN_USER; defaults to [DOUBLE_TOKEN]. */
   tokens?: string[];
   /** Where to POST Pipeline Hooks (and Job Hooks, with `jobEvents`) as pipelines and jobs change (settable later with setPipelineHook). */
   pipelineHook?: HookTarget;
@@ -43,6 +44,8 @@ export interface GitLabDouble {
   /** Every webhook POSTed, in order, with the receiver's status. */
   hookDeliveries: HookDelivery[];
   setPipelineHook(target: HookTarget | undefined): void;
+  /** Makes an access token for `user` (another member of the projects, say) and returns it. */
+  addAccessToken(user: DoubleUser, token?: string): string;
   /** The Push Hook body GitLab would send for `push` (from state.push / state.pushFiles). */
   pushHookBody(push: PushResult, user?: DoubleUser): ReturnType<typeof pushHookBody>;
   /** The Pipeline Hook body for a pipeline's current state. */
@@ -65,7 +68,8 @@ export async function startGitLabDouble(options: GitLabDoubleOptions = {}): Prom
   const hookDeliveries: HookDelivery[] = [];
   let hookTarget = options.pipelineHook;
   const ctx: ShapeContext = { baseUrl: '', state };
-  const app = createApp(ctx, { tokens, faults, requests });
+  for (const token of tokens) state.accessTokens.set(token, ADMIN_USER);
+  const app = createApp(ctx, { faults, requests });
 
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
@@ -83,6 +87,10 @@ export async function startGitLabDouble(options: GitLabDoubleOptions = {}): Prom
     requests,
     hookDeliveries,
     setPipelineHook: (target) => { hookTarget = target; },
+    addAccessToken: (user, token = `glpat-${randomBytes(12).toString('hex')}`) => {
+      state.accessTokens.set(token, user);
+      return token;
+    },
     pushHookBody: (push, user) => pushHookBody(ctx, push, user),
     pipelineHookBody: (pipeline) => pipelineHookBody(ctx, pipeline, state.project(pipeline.projectId)),
     jobHookBody: (job) => jobHookBody(ctx, job, state.pipeline(job.pipelineId), state.project(job.projectId)),

@@ -18,6 +18,18 @@ export function userJson(ctx: ShapeContext, user: DoubleUser) {
   };
 }
 
+/** The authenticated user as `GET /user` returns it to a non-admin token (UserPublic: UserBasic, profile, email and limits). */
+export function currentUserJson(ctx: ShapeContext, user: DoubleUser) {
+  return {
+    ...userJson(ctx, user),
+    created_at: '2024-01-01T00:00:00.000Z', bio: '', location: '', public_email: null, skype: '', linkedin: '', twitter: '', discord: '',
+    website_url: '', organization: '', job_title: '', pronouns: null, bot: false, work_information: null, followers: 0, following: 0,
+    is_followed: false, local_time: null, last_sign_in_at: null, confirmed_at: '2024-01-01T00:00:00.000Z', last_activity_on: null,
+    email: user.email, theme_id: 1, color_scheme_id: 1, projects_limit: 100000, current_sign_in_at: null, identities: [],
+    can_create_group: true, can_create_project: true, two_factor_enabled: false, external: false, private_profile: false, commit_email: user.email,
+  };
+}
+
 /** A project's `namespace`. */
 export function namespaceJson(ctx: ShapeContext, group: DoubleGroup) {
   return {

@@ -162,6 +162,8 @@ export class GitLabState {
   readonly jobs = new Map<number, DoubleJob>();
   readonly notes = new Map<number, DoubleNote>();
   readonly listeners: StateListener[] = [];
+  /** Personal/project access tokens GitLab accepts, and the user each one acts as. */
+  readonly accessTokens = new Map<string, DoubleUser>();
   private readonly pendingNotifications: Promise<void>[] = [];
   private nextId = { group: 100, project: 1000, pipeline: 5000, job: 9000, note: 300, mergeRequest: 700 };
 
@@ -302,8 +304,8 @@ export class GitLabState {
     return note;
   }
 
-  /** Creates a pipeline with the project's CI jobs, all pending, as `POST /projects/:id/pipeline` does. */
-  createPipeline(project: DoubleProject, ref: string, sha: string, variables: PipelineVariable[], source = 'api'): DoublePipeline {
+  /** Creates a pipeline with the project's CI jobs, all pending, as `POST /projects/:id/pipeline` does (by `user`, the token's). */
+  createPipeline(project: DoubleProject, ref: string, sha: string, variables: PipelineVariable[], source = 'api', user: DoubleUser = ADMIN_USER): DoublePipeline {
     const previous = [...this.pipelines.values()].filter((p) => p.projectId === project.id);
     const at = now();
     const commit = project.repository.commits.get(sha);
@@ -318,7 +320,7 @@ export class GitLabState {
       source,
       status: 'pending',
       variables,
-      user: ADMIN_USER,
+      user,
       createdAt: at,
       updatedAt: at,
       startedAt: null,

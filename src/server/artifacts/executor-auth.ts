@@ -26,7 +26,12 @@ export function liveBuildOf(store: BuildStore, idText: string): BuildRow {
   return build;
 }
 
-/** The job of `X-Job-Token`, which GitLab must accept (401) and which must run in the build's dispatched pipeline (403). */
+/**
+ * The job of `X-Job-Token`, which GitLab must accept (401) and which must run in the build's dispatched pipeline (403).
+ * That is enough to refuse jobs of pipelines the server did not create: the recorded pipeline is one the server
+ * created itself, or adopted after a lost create answer only when GitLab says the server's own user created it
+ * through the API (GitLabClient.findPipelines); a pipeline anyone else made claiming QUARTERS_BUILD_ID is never recorded.
+ */
 export async function requireBuildJob(c: Context, gitlab: GitLabClient, build: BuildRow): Promise<Job> {
   const jobToken = c.req.header('X-Job-Token');
   if (!jobToken) throw new ApiError(401, 'unauthorized', 'X-Job-Token (the job\'s CI_JOB_TOKEN) is required');

@@ -177,6 +177,51 @@ describe('pipelines', () => {
   });
 });
 
+describe('adopting only the server\'s own pipelines', () => {
+  const MALLORY = { id: 66, username: 'mallory', name: 'Mallory', email: 'mallory@example.org' };
+  const request = (buildId: string) => ({ ref: 'main', sha: zlib.repository.branches.get('main')!, buildId, variables: {} });
+  const claim = (buildId: string) => [{ key: BUILD_ID_VARIABLE, value: buildId, variable_type: 'env_var' as const }];
+
+  it('asks GitLab who its token is once', async () => {
+    const gitlab = client();
+    const asked = () => double.requests.filter((r) => r.url === '/api/v4/user').length;
+    const before = asked();
+    expect(await gitlab.currentUser()).toMatchObject({ id: 1, username: 'quarters-bot' });
+    expect(await gitlab.currentUser()).toMatchObject({ id: 1, username: 'quarters-bot' });
+    expect(asked() - before).toBe(1);
+  });
+
+  it('ignores pipelines that claim the build but another user or another source made, and never cancels them', async () => {
+    const lines: string[] = [];
+    const log = createLogger({ name: 'test', level: 'debug', destination: new Writable({ write(chunk, _encoding, done) { lines.push(String(chunk)); done(); } }) });
+    const gitlab = client({ log });
+    const sha = zlib.repository.branches.get('main')!;
+    // Another project member, through the API with their own token, as GitLab records it.
+    const token = double.addAccessToken(MALLORY);
+    const res = await fetch(`${double.apiUrl}/projects/${zlib.id}/pipeline`, {
+      method: 'POST', headers: { 'PRIVATE-TOKEN': token, 'content-type': 'application/json' }, body: JSON.stringify({ ref: 'main', variables: claim('b7') }),
+    });
+    expect(res.status).toBe(201);
+    const impostor = await res.json() as { id: number; user: { username: string } };
+    expect(impostor.user.username).toBe('mallory');
+    // The server's own user, but not through the API (a push or the web form with the variable set).
+    const pushed = double.state.createPipeline(zlib, 'main', sha, claim('b7'), 'push');
+    expect(await gitlab.findPipelines(zlib.id, sha, 'b7')).toEqual([]);
+    expect(await gitlab.findPipelines(zlib.id, sha, 'b7')).toEqual([]);
+    expect(lines.filter((l) => l.includes('not created by this server'))).toHaveLength(2);
+
+    double.faults.inject({ route: 'POST /projects/:id/pipeline', respond: 502 });
+    const { pipeline, created } = await gitlab.dispatchPipeline(zlib.id, request('b7'));
+    expect(created).toBe(true);
+    expect([impostor.id, pushed.id]).not.toContain(pipeline.id);
+    expect(double.state.pipeline(pipeline.id).user.username).toBe('quarters-bot');
+    expect(await gitlab.cancelOrphanPipelines(zlib.id, sha, 'b7', pipeline.id)).toEqual([]);
+    expect(double.state.pipeline(impostor.id).status).toBe('pending');
+    expect(double.state.pipeline(pushed.id).status).toBe('pending');
+    expect((await gitlab.dispatchPipeline(zlib.id, request('b7'))).pipeline.id).toBe(pipeline.id);
+  });
+});
+
 describe('retries, timeouts and errors', () => {
   it('retries a 429 after Retry-After, and the logical call succeeds', async () => {
     const gitlab = client();

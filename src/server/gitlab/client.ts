@@ -2,13 +2,13 @@
  * The server's GitLab client: the few calls quarters makes, in the domain's words, over
  * @gitbeaker/rest with quarters' own transport (retries, timeouts, metrics; see transport.ts).
  */
-import { Commits, Groups, MergeRequestNotes, Pipelines, Projects, Repositories, RepositoryFiles, Jobs } from '@gitbeaker/rest';
+import { Commits, Groups, MergeRequestNotes, Pipelines, Projects, Repositories, RepositoryFiles, Jobs, Users } from '@gitbeaker/rest';
 import type { z } from 'zod';
 import type { Logger } from '../../common/log.js';
 import { GitLabApiError, GitLabResponseError, GitLabUnavailableError, PipelineRefMovedError } from './errors.js';
 import { DEFAULT_RETRY_POLICY, nextDelayMs, type RetryPolicy } from './retry-policy.js';
 import {
-  commitSchema, comparisonSchema, jobSchema, noteSchema, pipelineSchema, pipelineVariableSchema, projectSchema, treeEntrySchema,
+  commitSchema, comparisonSchema, currentUserSchema, jobSchema, noteSchema, pipelineOriginSchema, pipelineSchema, pipelineVariableSchema, projectSchema, treeEntrySchema,
   type Commit, type Comparison, type Job, type MergeRequestNote, type Pipeline, type Project, type TreeEntry,
 } from './schemas.js';
 import { retryingRequesterFn, type GitLabObserver, type TransportOptions } from './transport.js';
@@ -57,9 +57,15 @@ export interface GitLabClient {
   compare(project: ProjectRef, from: string, to: string, options?: { straight?: boolean }): Promise<Comparison>;
   /** Creates a pipeline on `ref` with env-var variables. Not retried after an ambiguous failure: use dispatchPipeline for builds. */
   createPipeline(project: ProjectRef, ref: string, variables: Record<string, string>): Promise<Pipeline>;
-  /** The first pipeline at `sha` whose QUARTERS_BUILD_ID is `buildId`, or null. */
+  /** The user the client's token acts as (`GET /user`, asked once). */
+  currentUser(): Promise<{ id: number; username: string }>;
+  /** The first of findPipelines, or null. */
   findPipeline(project: ProjectRef, sha: string, buildId: string): Promise<Pipeline | null>;
-  /** Every pipeline at `sha` whose QUARTERS_BUILD_ID is `buildId`, oldest first. */
+  /**
+   * Every pipeline at `sha` whose QUARTERS_BUILD_ID is `buildId` and that this client made (created through
+   * the API, `source` `api`, by the token's user), oldest first. Anyone who may create pipelines can set
+   * that variable: a pipeline someone else made with it is left out (and logged once), never adopted or cancelled.
+   */
   findPipelines(project: ProjectRef, sha: string, buildId: string): Promise<Pipeline[]>;
   /**
    * Cancels the pipelines of a build other than `keep` (orphans: a create whose answer was lost and
@@ -139,6 +145,11 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
   const pipelines = new Pipelines(resource);
   const jobs = new Jobs(resource);
   const notes = new MergeRequestNotes(resource);
+  const users = new Users(resource);
+  /** GET /user's answer; forgotten when it failed, so that the next call asks again. */
+  let me: Promise<{ id: number; username: string }> | undefined;
+  /** Pipelines claiming a build that are not ours, already logged (`project:pipeline`). */
+  const foreignLogged = new Set<string>();
   // Creating a pipeline twice makes two builds: that call is sent once unless GitLab refused it (429).
   const pipelinesOnce = new Pipelines({ ...resource, requesterFn: retryingRequesterFn(transport(false)) });
   const jobTokenRequester = retryingRequesterFn(transport(true));
@@ -200,6 +211,14 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
       return parse(pipelineSchema, await pipelinesOnce.create(project, ref, { variables: list } as never), 'POST projects/:id/pipeline');
     },
 
+    currentUser() {
+      me ??= users.showCurrentUser().then(
+        (user) => parse(currentUserSchema, user, 'GET user'),
+        (error: unknown) => { me = undefined; throw error; },
+      );
+      return me;
+    },
+
     async findPipeline(project, sha, buildId) {
       return (await client.findPipelines(project, sha, buildId))[0] ?? null;
     },
@@ -209,7 +228,21 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
       const found: Pipeline[] = [];
       for (const pipeline of list) {
         const variables = await client.pipelineVariables(project, pipeline.id);
-        if (variables[BUILD_ID_VARIABLE] === buildId) found.push(pipeline);
+        if (variables[BUILD_ID_VARIABLE] !== buildId) continue;
+        // The variable is a claim anyone with API access can make: ours only if we created it through the API.
+        const origin = parse(pipelineOriginSchema, await pipelines.show(project, pipeline.id), 'GET projects/:id/pipelines/:pipeline_id');
+        const self = await client.currentUser();
+        if (origin.source === 'api' && origin.userId === self.id) {
+          found.push(pipeline);
+          continue;
+        }
+        const key = `${project}:${pipeline.id}`;
+        if (!foreignLogged.has(key)) {
+          if (foreignLogged.size >= 10_000) foreignLogged.clear();
+          foreignLogged.add(key);
+          options.log?.warn({ project, pipeline: pipeline.id, buildId, source: origin.source, user: origin.username, self: self.username },
+            'ignoring a pipeline that claims a build but was not created by this server (not adopted, not cancelled)');
+        }
       }
       return found;
     },

@@ -102,6 +102,15 @@ export const pipelineSchema = z.looseObject({
 export type Pipeline = z.infer<typeof pipelineSchema>;
 export type PipelineStatus = Pipeline['status'];
 
+/** Who made a pipeline and how (`GET /projects/:id/pipelines/:pipeline_id`; lists leave `user` out). */
+export const pipelineOriginSchema = z.looseObject({
+  source: z.string().optional(),
+  user: z.looseObject({ id: z.number().int(), username: z.string() }).nullable().optional(),
+}).transform((p) => ({ source: p.source ?? null, userId: p.user?.id ?? null, username: p.user?.username ?? null }));
+
+/** The user an access token acts as (`GET /user`). */
+export const currentUserSchema = z.looseObject({ id: z.number().int(), username: z.string() });
+
 /** One pipeline variable. */
 export const pipelineVariableSchema = z.looseObject({ key: z.string(), value: z.string(), variable_type: z.string().optional() });
 

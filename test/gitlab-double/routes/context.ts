@@ -2,7 +2,7 @@
 import type { Context } from 'hono';
 import { BadRequest, notFound } from '../errors.js';
 import type { ShapeContext } from '../shapes.js';
-import type { DoubleProject } from '../state.js';
+import type { DoubleProject, DoubleUser } from '../state.js';
 
 export type RouteContext = ShapeContext;
 
@@ -74,4 +74,18 @@ export function sortBy<T>(items: T[], key: (item: T) => string | number, directi
     const kb = key(b);
     return ka < kb ? -sign : ka > kb ? sign : 0;
   });
+}
+
+/** The access token a request carries (`PRIVATE-TOKEN`, `Authorization: Bearer` or `private_token`), unjudged. */
+export function accessTokenOf(c: Context): string | undefined {
+  const bearer = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
+  return c.req.header('private-token') ?? bearer ?? c.req.query('private_token');
+}
+
+/** The user whose access token authenticated the request (the app's middleware already refused unknown tokens). */
+export function currentUser(ctx: RouteContext, c: Context): DoubleUser {
+  const token = accessTokenOf(c);
+  const user = token === undefined ? undefined : ctx.state.accessTokens.get(token);
+  if (!user) throw new Error('double: a route that needs a user was reached without an accepted access token');
+  return user;
 }

@@ -4,7 +4,7 @@ import { ApiError, BadRequest, recordNotFound } from '../errors.js';
 import { paginate } from '../pagination.js';
 import { jobJson, pipelineBasicJson, pipelineJson } from '../shapes.js';
 import { PIPELINE_STATUSES, type DoublePipeline, type JobStatus, type PipelineVariable } from '../state.js';
-import { optionalBoolean, optionalEnum, pathId, projectParam, readParams, requiredString, sortBy, type RouteContext } from './context.js';
+import { currentUser, optionalBoolean, optionalEnum, pathId, projectParam, readParams, requiredString, sortBy, type RouteContext } from './context.js';
 
 const SCOPES = ['running', 'pending', 'finished', 'branches', 'tags'] as const;
 const ORDER = ['id', 'status', 'ref', 'updated_at', 'user_id'] as const;
@@ -50,7 +50,7 @@ export function pipelineRoutes(api: Hono, ctx: RouteContext): void {
     const sha = repository.branches.get(ref) ?? repository.tags.get(ref);
     if (sha === undefined) throw new ApiError(400, { base: ['Reference not found'] });
     if (project.ciJobs.length === 0) throw new ApiError(400, { base: ['Missing CI config file'] });
-    return c.json(pipelineJson(ctx, ctx.state.createPipeline(project, ref, sha, variables)), 201);
+    return c.json(pipelineJson(ctx, ctx.state.createPipeline(project, ref, sha, variables, 'api', currentUser(ctx, c))), 201);
   });
 
   api.get('/projects/:id/pipelines', async (c) => {
