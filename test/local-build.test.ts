@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { freePort } from './support/free-port.js';
 import { join, resolve } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { BuildStore, type BuildRow } from '../src/server/store/build-store.js';
@@ -226,14 +226,6 @@ describe.skipIf(skip)('quarters build (local builds, real containers)', () => {
     }
   }, 120_000);
 });
-
-async function freePort(): Promise<number> {
-  const probe = createNetServer();
-  await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((done) => probe.close(() => done()));
-  return port;
-}
 
 async function waitFor(url: string): Promise<void> {
   for (let i = 0; i < 100; i++) {

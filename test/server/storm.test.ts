@@ -9,7 +9,7 @@
  */
 import { execa, type ResultPromise } from 'execa';
 import { writeFileSync } from 'node:fs';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { freePort } from '../support/free-port.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -20,14 +20,6 @@ import { EXECUTOR_TOKEN, JANE, srcinfo, WEBHOOK_SECRET } from './server-harness.
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const DISTINCT = Number(process.env.STORM_DELIVERIES ?? 2000);
-
-async function freePort(): Promise<number> {
-  const probe = createNetServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 describe('a webhook storm with kill -9', () => {
   let gitlab: GitLabDouble;

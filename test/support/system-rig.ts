@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { freePort } from './free-port.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -82,15 +82,6 @@ export interface SystemRig {
 export function systemRigSkipReason(): string | null {
   if (!existsSync(EXECUTOR[1])) return `the executor is not built (${EXECUTOR[1]}); run npm test, which builds first`;
   return containerSkipReason() ?? archBaseSkipReason();
-}
-
-/** A port nobody listens on right now (the server must know its URL before it starts: public_url). */
-async function freePort(): Promise<number> {
-  const probe = createNetServer();
-  await new Promise<void>((resolve, reject) => probe.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 /** Starts the whole system; on any failure, tears down what it started. */
