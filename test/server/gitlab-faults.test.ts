@@ -1,0 +1,176 @@
+/**
+ * A whole build set (cairo → libpng → zlib, a push, then a second push that supersedes the first
+ * iteration) driven to the end twice: once with GitLab answering every request, once with a seeded
+ * schedule of faults on every route the server uses (429 with Retry-After, 500, slow answers, and
+ * answers lost after GitLab acted). Both runs must end the same: the same builds in the same states,
+ * one pipeline per build, nothing left running. GITLAB_FAULT_ROUNDS runs more seeds (soak).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { SETTLED } from '../../src/core/build-state.js';
+import { BUILD_ID_VARIABLE } from '../../src/server/gitlab/client.js';
+import type { FaultSpec } from '../gitlab-double/faults.js';
+import { chain, JANE, srcinfo, startRig, type Rig } from './server-harness.js';
+
+const SEED = Number(process.env.GITLAB_FAULT_SEED ?? 20261203);
+const ROUNDS = Number(process.env.GITLAB_FAULT_ROUNDS ?? 1);
+
+/** Every route the server calls GitLab on in this build set's life. */
+const ROUTES = [
+  'GET /projects/:id',
+  'GET /groups/:id/projects',
+  'GET /projects/:id/repository/files/:path/raw',
+  'GET /projects/:id/repository/files/:path',
+  'GET /projects/:id/repository/tree',
+  'GET /projects/:id/repository/compare',
+  'GET /projects/:id/repository/commits/:sha',
+  'POST /projects/:id/pipeline',
+  'GET /projects/:id/pipelines',
+  'GET /projects/:id/pipelines/:pipeline',
+  'POST /projects/:id/pipelines/:pipeline/cancel',
+  'GET /job',
+];
+
+/** mulberry32, so a failing schedule can be replayed from its seed. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The faults one phase of the run meets: on most routes, one of GitLab's ways of failing, once or twice. */
+function schedule(random: () => number): FaultSpec[] {
+  const kinds: Omit<FaultSpec, 'route'>[] = [
+    { respond: 429, retryAfter: 0 },
+    { respond: 429, retryAfter: 1 },
+    { respond: 500 },
+    { respond: 502 },
+    { delayMs: 150 },
+    // Slower than an attempt may take: the client gives up on it while GitLab still acts.
+    { delayMs: 700 },
+    // GitLab acts, the answer is lost.
+    { respond: 500, phase: 'after' },
+    { delayMs: 700, phase: 'after' },
+  ];
+  return ROUTES.filter(() => random() < 0.7).map((route) => ({ route, ...kinds[Math.floor(random() * kinds.length)]!, times: 1 + Math.floor(random() * 2) }));
+}
+
+interface BuildOutcome {
+  iteration: number;
+  pkgbase: string;
+  state: string;
+  /** Statuses of the GitLab pipelines that carry this build's id. */
+  pipelines: string[];
+}
+
+interface EndState {
+  builds: BuildOutcome[];
+  /** Pipelines no build of the set owns, by project path and status. */
+  strays: string[];
+  /** Pipelines still pending or running in GitLab. */
+  unfinished: string[];
+}
+
+/** What the set ended as, in terms that do not depend on ids. */
+function endState(rig: Rig, name: string): EndState {
+  const { store } = rig.server;
+  const ns = store.namespaceByName(name)!;
+  const pipelines = rig.gitlab.state.pipelinesOf();
+  const buildIdOf = (p: (typeof pipelines)[number]): string | undefined => p.variables.find((v) => v.key === BUILD_ID_VARIABLE)?.value;
+  const iterations = (rig.server.db.prepare('SELECT id, number FROM iterations WHERE namespace_id = ? ORDER BY number').all(ns.id) as { id: number; number: number }[]);
+  const builds = iterations.flatMap((it) => store.builds(it.id).map((b) => ({
+    iteration: it.number,
+    pkgbase: b.pkgbase,
+    state: b.state,
+    pipelines: pipelines.filter((p) => buildIdOf(p) === String(b.id)).map((p) => p.status).sort(),
+    id: String(b.id),
+  })));
+  const owned = new Set(builds.map((b) => b.id));
+  const projectOf = (p: (typeof pipelines)[number]): string => rig.gitlab.state.projects.get(p.projectId)?.pathWithNamespace ?? String(p.projectId);
+  return {
+    builds: builds.map(({ id: _id, ...rest }) => rest).sort((a, b) => a.iteration - b.iteration || a.pkgbase.localeCompare(b.pkgbase)),
+    strays: pipelines.filter((p) => !owned.has(buildIdOf(p) ?? '')).map((p) => `${projectOf(p)} ${p.status}`),
+    unfinished: pipelines.filter((p) => !['success', 'failed', 'canceled'].includes(p.status)).map((p) => `${projectOf(p)} ${p.status}`),
+  };
+}
+
+/**
+ * Runs the set from the first push to the end: each phase meets its own faults (none when `random`
+ * is null); pipelines of the latest iteration are finished in GitLab, and the reconcile loop runs,
+ * until every build has settled.
+ */
+async function runBuildSet(random: (() => number) | null): Promise<{ rig: Rig; end: EndState; faults: number }> {
+  const rig = await startRig({ gitlabRetry: { baseDelayMs: 5, maxDelayMs: 20, attemptTimeoutMs: 400, landingWaitMs: 1_500, maxElapsedMs: 10_000 } });
+  const armed: { readonly hits: number }[] = [];
+  const phase = (): void => {
+    if (random) for (const fault of schedule(random)) armed.push(rig.gitlab.faults.inject(fault));
+  };
+  phase();
+  const { zlib } = await chain(rig);
+  phase();
+  await rig.deliver('Push Hook', rig.gitlab.pushHookBody(rig.gitlab.state.pushFiles(zlib, { '.SRCINFO': srcinfo('zlib', { version: '1.1-1' }) }), JANE));
+  await rig.server.pipelines.reconcile();
+  phase();
+  // A second push while zlib's first pipeline runs: a new iteration, the first one's pipeline cancelled.
+  await rig.deliver('Push Hook', rig.gitlab.pushHookBody(rig.gitlab.state.pushFiles(zlib, { '.SRCINFO': srcinfo('zlib', { version: '1.2-1' }) }), JANE));
+  const ns = rig.server.store.namespaceByName('auto-zlib')!;
+  for (let wave = 0; wave < 40; wave++) {
+    await rig.gitlab.state.settled();
+    await rig.server.drain();
+    await rig.server.pipelines.reconcile();
+    await rig.server.drain();
+    const builds = rig.server.store.builds(rig.server.store.latestIteration(ns.id)!.id);
+    if (builds.every((b) => SETTLED.includes(b.state))) break;
+    phase();
+    for (const build of builds) {
+      if (build.pipeline_id === null) continue;
+      const pipeline = rig.gitlab.state.pipeline(build.pipeline_id);
+      if (pipeline && !['success', 'failed', 'canceled'].includes(pipeline.status)) await rig.gitlab.state.finishPipeline(pipeline.id, 'success');
+    }
+  }
+  // A last pass, as the reconcile timer would make: it cancels what a lost answer let slip through.
+  await rig.server.pipelines.reconcile();
+  await rig.gitlab.state.settled();
+  await rig.server.drain();
+  rig.gitlab.faults.clear();
+  return { rig, end: endState(rig, 'auto-zlib'), faults: armed.reduce((n, f) => n + f.hits, 0) };
+}
+
+describe('a build set under GitLab faults', () => {
+  const rigs: Rig[] = [];
+  afterEach(async () => {
+    for (const rig of rigs.splice(0)) await rig.close();
+  });
+
+  it(`ends as without faults (${ROUNDS} seeded schedule${ROUNDS === 1 ? '' : 's'} from ${SEED})`, async () => {
+    const clean = await runBuildSet(null);
+    rigs.push(clean.rig);
+    // The reference: iteration 1's zlib superseded and its pipeline cancelled, iteration 2 built through.
+    expect(clean.end).toEqual({
+      builds: [
+        { iteration: 1, pkgbase: 'cairo', state: 'superseded', pipelines: [] },
+        { iteration: 1, pkgbase: 'libpng', state: 'superseded', pipelines: [] },
+        { iteration: 1, pkgbase: 'zlib', state: 'superseded', pipelines: ['canceled'] },
+        { iteration: 2, pkgbase: 'cairo', state: 'built', pipelines: ['success'] },
+        { iteration: 2, pkgbase: 'libpng', state: 'built', pipelines: ['success'] },
+        { iteration: 2, pkgbase: 'zlib', state: 'built', pipelines: ['success'] },
+      ],
+      strays: [],
+      unfinished: [],
+    });
+    const fired: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const faulty = await runBuildSet(seeded(SEED + round));
+      rigs.push(faulty.rig);
+      fired.push(faulty.faults);
+      expect(faulty.end, `seed ${SEED + round}`).toEqual(clean.end);
+      await faulty.rig.close();
+      rigs.pop();
+    }
+    console.log(`gitlab faults: ${ROUNDS} schedule(s) from seed ${SEED}, faults fired per run: ${fired.join(', ')}`);
+  }, 60_000 * ROUNDS + 30_000);
+});
