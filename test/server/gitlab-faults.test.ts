@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SETTLED } from '../../src/core/build-state.js';
 import { BUILD_ID_VARIABLE } from '../../src/server/gitlab/client.js';
 import type { FaultSpec } from '../gitlab-double/faults.js';
-import { chain, JANE, srcinfo, startRig, type Rig } from './server-harness.js';
+import { pacmanDbEntries, pacmanPackage, upload } from './packages.js';
+import { chain, EXECUTOR_TOKEN, JANE, srcinfo, startRig, type Rig } from './server-harness.js';
 
 const SEED = Number(process.env.GITLAB_FAULT_SEED ?? 20261203);
 const ROUNDS = Number(process.env.GITLAB_FAULT_ROUNDS ?? 1);
@@ -27,6 +28,7 @@ const ROUTES = [
   'GET /projects/:id/pipelines',
   'GET /projects/:id/pipelines/:pipeline',
   'POST /projects/:id/pipelines/:pipeline/cancel',
+  // The server asking who an upload's job is.
   'GET /job',
 ];
 
@@ -73,10 +75,25 @@ interface EndState {
   strays: string[];
   /** Pipelines still pending or running in GitLab. */
   unfinished: string[];
+  /** The packages in the set's latest repository. */
+  repository: string[];
+}
+
+const VERSIONS: Record<string, string> = { zlib: '1.2-1', libpng: '1.0-1', cairo: '1.0-1' };
+
+/** The job of a build's pipeline runs and uploads its package, as the executor does (retrying what the server could not check with GitLab). */
+async function runAndUpload(rig: Rig, buildId: number, pkgbase: string, pipelineId: number): Promise<void> {
+  const { token } = await rig.gitlab.state.startPipeline(pipelineId);
+  const file = await pacmanPackage({ name: pkgbase, version: VERSIONS[pkgbase]!, packager: `${JANE.name} <${JANE.email}>` });
+  for (let attempt = 1; ; attempt++) {
+    const res = await upload(rig.url, buildId, file, { executor: EXECUTOR_TOKEN, job: token });
+    if (res.ok) return;
+    if (res.status < 500 || attempt === 5) throw new Error(`upload of ${file.filename} for build ${buildId}: ${res.status} ${await res.text()}`);
+  }
 }
 
 /** What the set ended as, in terms that do not depend on ids. */
-function endState(rig: Rig, name: string): EndState {
+async function endState(rig: Rig, name: string): Promise<EndState> {
   const { store } = rig.server;
   const ns = store.namespaceByName(name)!;
   const pipelines = rig.gitlab.state.pipelinesOf();
@@ -95,6 +112,7 @@ function endState(rig: Rig, name: string): EndState {
     builds: builds.map(({ id: _id, ...rest }) => rest).sort((a, b) => a.iteration - b.iteration || a.pkgbase.localeCompare(b.pkgbase)),
     strays: pipelines.filter((p) => !owned.has(buildIdOf(p) ?? '')).map((p) => `${projectOf(p)} ${p.status}`),
     unfinished: pipelines.filter((p) => !['success', 'failed', 'canceled'].includes(p.status)).map((p) => `${projectOf(p)} ${p.status}`),
+    repository: await pacmanDbEntries(Buffer.from(await (await fetch(`${rig.url}/repos/${name}/latest/x86_64/quarters.db`)).arrayBuffer())),
   };
 }
 
@@ -103,11 +121,11 @@ function endState(rig: Rig, name: string): EndState {
  * is null); pipelines of the latest iteration are finished in GitLab, and the reconcile loop runs,
  * until every build has settled.
  */
-async function runBuildSet(random: (() => number) | null): Promise<{ rig: Rig; end: EndState; faults: number }> {
+async function runBuildSet(random: (() => number) | null): Promise<{ rig: Rig; end: EndState; faults: Map<string, number> }> {
   const rig = await startRig({ gitlabRetry: { baseDelayMs: 5, maxDelayMs: 20, attemptTimeoutMs: 400, landingWaitMs: 1_500, maxElapsedMs: 10_000 } });
-  const armed: { readonly hits: number }[] = [];
+  const armed: { route: string; handle: { readonly hits: number } }[] = [];
   const phase = (): void => {
-    if (random) for (const fault of schedule(random)) armed.push(rig.gitlab.faults.inject(fault));
+    if (random) for (const fault of schedule(random)) armed.push({ route: fault.route, handle: rig.gitlab.faults.inject(fault) });
   };
   phase();
   const { zlib } = await chain(rig);
@@ -129,7 +147,9 @@ async function runBuildSet(random: (() => number) | null): Promise<{ rig: Rig; e
     for (const build of builds) {
       if (build.pipeline_id === null) continue;
       const pipeline = rig.gitlab.state.pipeline(build.pipeline_id);
-      if (pipeline && !['success', 'failed', 'canceled'].includes(pipeline.status)) await rig.gitlab.state.finishPipeline(pipeline.id, 'success');
+      if (!pipeline || ['success', 'failed', 'canceled'].includes(pipeline.status)) continue;
+      await runAndUpload(rig, build.id, build.pkgbase, pipeline.id);
+      await rig.gitlab.state.finishPipeline(pipeline.id, 'success');
     }
   }
   // A last pass, as the reconcile timer would make: it cancels what a lost answer let slip through.
@@ -137,7 +157,9 @@ async function runBuildSet(random: (() => number) | null): Promise<{ rig: Rig; e
   await rig.gitlab.state.settled();
   await rig.server.drain();
   rig.gitlab.faults.clear();
-  return { rig, end: endState(rig, 'auto-zlib'), faults: armed.reduce((n, f) => n + f.hits, 0) };
+  const faults = new Map<string, number>();
+  for (const { route, handle } of armed) if (handle.hits) faults.set(route, (faults.get(route) ?? 0) + handle.hits);
+  return { rig, end: await endState(rig, 'auto-zlib'), faults };
 }
 
 describe('a build set under GitLab faults', () => {
@@ -161,16 +183,21 @@ describe('a build set under GitLab faults', () => {
       ],
       strays: [],
       unfinished: [],
+      repository: ['cairo-1.0-1', 'libpng-1.0-1', 'zlib-1.2-1'],
     });
-    const fired: number[] = [];
+    const fired = new Map<string, number>();
+    let total = 0;
     for (let round = 0; round < ROUNDS; round++) {
       const faulty = await runBuildSet(seeded(SEED + round));
       rigs.push(faulty.rig);
-      fired.push(faulty.faults);
+      for (const [route, hits] of faulty.faults) {
+        fired.set(route, (fired.get(route) ?? 0) + hits);
+        total += hits;
+      }
       expect(faulty.end, `seed ${SEED + round}`).toEqual(clean.end);
       await faulty.rig.close();
       rigs.pop();
     }
-    console.log(`gitlab faults: ${ROUNDS} schedule(s) from seed ${SEED}, faults fired per run: ${fired.join(', ')}`);
+    console.log(`gitlab faults: ${ROUNDS} schedule(s) from seed ${SEED}, ${total} faults fired: ${JSON.stringify(Object.fromEntries(fired))}`);
   }, 60_000 * ROUNDS + 30_000);
 });
