@@ -2,7 +2,7 @@
  * A whole build set (cairo → libpng → zlib, a push, then a second push that supersedes the first
  * iteration) driven to the end twice: once with GitLab answering every request, once with a seeded
  * schedule of faults on every route the server uses (429 with Retry-After, 500, slow answers, and
- * answers lost after GitLab acted). Both runs must end the same: the same builds in the same states,
+ * answers lost after GitLab acted, longer outages than the client retries, lost Pipeline Hooks). Both runs must end the same: the same builds in the same states,
  * one pipeline per build, nothing left running. GITLAB_FAULT_ROUNDS runs more seeds (soak).
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { SETTLED } from '../../src/core/build-state.js';
 import { BUILD_ID_VARIABLE } from '../../src/server/gitlab/client.js';
 import type { FaultSpec } from '../gitlab-double/faults.js';
 import { pacmanDbEntries, pacmanPackage, upload } from './packages.js';
-import { chain, EXECUTOR_TOKEN, JANE, srcinfo, startRig, type Rig } from './server-harness.js';
+import { chain, EXECUTOR_TOKEN, JANE, srcinfo, startRig, WEBHOOK_SECRET, type Rig } from './server-harness.js';
 
 const SEED = Number(process.env.GITLAB_FAULT_SEED ?? 20261203);
 const ROUNDS = Number(process.env.GITLAB_FAULT_ROUNDS ?? 1);
@@ -45,7 +45,7 @@ function seeded(seed: number): () => number {
 }
 
 /** The faults one phase of the run meets: on most routes, one of GitLab's ways of failing, once or twice. */
-function schedule(random: () => number): FaultSpec[] {
+function schedule(random: () => number, outages: boolean): FaultSpec[] {
   const kinds: Omit<FaultSpec, 'route'>[] = [
     { respond: 429, retryAfter: 0 },
     { respond: 429, retryAfter: 1 },
@@ -58,7 +58,7 @@ function schedule(random: () => number): FaultSpec[] {
     { respond: 500, phase: 'after' },
     { delayMs: 700, phase: 'after' },
   ];
-  return ROUTES.filter(() => random() < 0.7).map((route) => ({ route, ...kinds[Math.floor(random() * kinds.length)]!, times: 1 + Math.floor(random() * 2) }));
+  return ROUTES.filter(() => random() < 0.7).map((route) => ({ route, ...kinds[Math.floor(random() * kinds.length)]!, times: outages && random() < 0.2 ? 5 + Math.floor(random() * 3) : 1 + Math.floor(random() * 2) }));
 }
 
 interface BuildOutcome {
@@ -124,10 +124,11 @@ async function endState(rig: Rig, name: string): Promise<EndState> {
 async function runBuildSet(random: (() => number) | null): Promise<{ rig: Rig; end: EndState; faults: Map<string, number> }> {
   const rig = await startRig({ gitlabRetry: { baseDelayMs: 5, maxDelayMs: 20, attemptTimeoutMs: 400, landingWaitMs: 1_500, maxElapsedMs: 10_000 } });
   const armed: { route: string; handle: { readonly hits: number } }[] = [];
-  const phase = (): void => {
-    if (random) for (const fault of schedule(random)) armed.push({ route: fault.route, handle: rig.gitlab.faults.inject(fault) });
+  const phase = (outages = true): void => {
+    if (random) for (const fault of schedule(random, outages)) armed.push({ route: fault.route, handle: rig.gitlab.faults.inject(fault) });
   };
-  phase();
+  // The operator's first sync is called directly here: no outage longer than the client's retries.
+  phase(false);
   const { zlib } = await chain(rig);
   phase();
   await rig.deliver('Push Hook', rig.gitlab.pushHookBody(rig.gitlab.state.pushFiles(zlib, { '.SRCINFO': srcinfo('zlib', { version: '1.1-1' }) }), JANE));
@@ -144,6 +145,9 @@ async function runBuildSet(random: (() => number) | null): Promise<{ rig: Rig; e
     const builds = rig.server.store.builds(rig.server.store.latestIteration(ns.id)!.id);
     if (builds.every((b) => SETTLED.includes(b.state))) break;
     phase();
+    // Now and then GitLab's Pipeline Hooks of a wave are lost: only the reconcile poll sees those pipelines finish.
+    const hooksLost = random !== null && random() < 0.3;
+    if (hooksLost) rig.gitlab.setPipelineHook(undefined);
     for (const build of builds) {
       if (build.pipeline_id === null) continue;
       const pipeline = rig.gitlab.state.pipeline(build.pipeline_id);
@@ -151,6 +155,7 @@ async function runBuildSet(random: (() => number) | null): Promise<{ rig: Rig; e
       await runAndUpload(rig, build.id, build.pkgbase, pipeline.id);
       await rig.gitlab.state.finishPipeline(pipeline.id, 'success');
     }
+    if (hooksLost) rig.gitlab.setPipelineHook({ url: `${rig.url}/webhooks/gitlab`, secret: WEBHOOK_SECRET });
   }
   // A last pass, as the reconcile timer would make: it cancels what a lost answer let slip through.
   await rig.server.pipelines.reconcile();
