@@ -134,8 +134,9 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   const reconcile = () => {
     reconciling ??= pipelines
       .reconcile()
-      .then(() => worker.wake())
       .catch((error: unknown) => log.warn({ error: (error as Error).message }, 'reconcile failed'))
+      // Events waiting for a retry are retried whether or not GitLab answered the reconcile.
+      .then(() => worker.wake())
       .finally(() => {
         reconciling = null;
       });
