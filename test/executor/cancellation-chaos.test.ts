@@ -16,6 +16,7 @@ import { createExecutorFixture, EXECUTOR, type ExecutorFixture } from '../suppor
 import { containerSkipReason, loopSkipReason, reportSkip } from '../support/capabilities.js';
 import { midBuildEnv, midBuildName } from '../support/mid-build.js';
 import { mountsAnywhereMentioning, processesWith, waitFor } from '../support/processes.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 const skip = reportSkip(containerSkipReason(), 'executor cancellation chaos');
 const CANCELS = Number(process.env.CHAOS_ROUNDS ?? 12);
@@ -24,18 +25,6 @@ const SEED = Number(process.env.CHAOS_SEED ?? 20261203);
 /** Project id and job ids of their own: other suites on the same host use the emulator's default names. */
 const PROJECT = 7301;
 const FIRST_JOB = 730_100;
-
-/** mulberry32: a small seeded generator, so a failing round can be replayed with its seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Cgroup directories (any v1 hierarchy or the unified one) whose name mentions `name`. */
 function cgroupsMentioning(name: string): string[] {
@@ -52,7 +41,7 @@ function loopDevicesIn(dir: string): string[] {
 describe.skipIf(skip)('quarters-executor interrupted at random moments', () => {
   let fx: ExecutorFixture;
   let repository: string;
-  const random = seeded(SEED);
+  const random = seededRandom(SEED);
   const disk = loopSkipReason() === null;
 
   beforeAll(async () => {

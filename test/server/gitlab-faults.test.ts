@@ -11,6 +11,7 @@ import { BUILD_ID_VARIABLE } from '../../src/server/gitlab/client.js';
 import type { FaultSpec } from '../gitlab-double/faults.js';
 import { pacmanDbEntries, pacmanPackage, upload } from './packages.js';
 import { chain, EXECUTOR_TOKEN, JANE, srcinfo, startRig, WEBHOOK_SECRET, type Rig } from './server-harness.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 const SEED = Number(process.env.GITLAB_FAULT_SEED ?? 20261203);
 const ROUNDS = Number(process.env.GITLAB_FAULT_ROUNDS ?? 1);
@@ -31,18 +32,6 @@ const ROUTES = [
   // The server asking who an upload's job is.
   'GET /job',
 ];
-
-/** mulberry32, so a failing schedule can be replayed from its seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The faults one phase of the run meets: on most routes, one of GitLab's ways of failing, once or twice. */
 function schedule(random: () => number, outages: boolean): FaultSpec[] {
@@ -200,7 +189,7 @@ describe('a build set under GitLab faults', () => {
     const fired = new Map<string, number>();
     let total = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      const faulty = await runBuildSet(seeded(SEED + round));
+      const faulty = await runBuildSet(seededRandom(SEED + round));
       rigs.push(faulty.rig);
       for (const [route, hits] of faulty.faults) {
         fired.set(route, (fired.get(route) ?? 0) + hits);
