@@ -1,0 +1,175 @@
+/**
+ * Kill -9 during uploads and during dispatch. The built `quarters server`, as its own process, takes
+ * uploads of real package files (sent slowly, in chunks) and creates pipelines in the GitLab double,
+ * and is killed with SIGKILL at seeded moments: mid-body, while the upload is checked and indexed,
+ * and between the pipelines one build set dispatches (GitLab made the pipeline, its answer is on the
+ * way). After every restart: start-up left no partial file, no half-made generation; the served
+ * repository is whole (repo-add's db readable, every package it names served with its checksum,
+ * nothing else served). The client retries what got no answer, as the executor and an API user do: a
+ * retried upload succeeds, a retried create finds the build set made, and every build ends with
+ * exactly one pipeline. CRASH_SEED replays a schedule; CRASH_UPLOADS and CRASH_ROUNDS make it longer.
+ */
+import { execa } from 'execa';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGitLabDouble, type GitLabDouble } from '../gitlab-double/index.js';
+import { seededRandom } from '../support/seeded-random.js';
+import { pacmanPackage, sha256Of } from './packages.js';
+import { leftovers, servedRepository } from './repository-checks.js';
+import { API_TOKEN, EXECUTOR_TOKEN, srcinfo } from './server-harness.js';
+import { CLI, serverProcess, type ServerProcess } from './server-process.js';
+
+const SEED = Number(process.env.CRASH_SEED ?? 20261203);
+const UPLOADS = Number(process.env.CRASH_UPLOADS ?? 30);
+const PACKAGER = 'Jane Packager <jane@example.org>';
+const UPLOADED = ['u0', 'u1', 'u2', 'u3'];
+const DISPATCHED = ['d0', 'd1', 'd2', 'd3', 'd4', 'd5'];
+/** Bodies go out in this many chunks, a pause between them: a kill can land mid-body. */
+const CHUNKS = 8;
+
+interface BuildView {
+  id: number;
+  pkgbase: string;
+  state: string;
+  pipeline_id: number | null;
+  artifacts: { filename: string; sha256: string }[];
+}
+
+describe('kill -9 during uploads and during dispatch', () => {
+  let gitlab: GitLabDouble;
+  let server: ServerProcess;
+  /** Resolves when the server is up again after the kill in progress; null while none is. */
+  let restarting: Promise<void> | null = null;
+  /** The repository checked after every restart, once it exists. */
+  let repository: string | null = null;
+  const counts = { kills: 0, midBody: 0, midProcessing: 0, midDispatch: 0, timed: 0, uploads: 0, retries: 0, leftovers: 0, creates: 0, createRetries: 0 };
+
+  /** Kills the server, starts it again and checks what start-up left; concurrent callers share one kill. */
+  const crash = (): Promise<void> => {
+    restarting ??= (async () => {
+      counts.kills += 1;
+      await server.kill();
+      counts.leftovers += leftovers(server.dataDir).length;
+      await server.start();
+      expect(leftovers(server.dataDir), `after kill ${counts.kills} (seed ${SEED})`).toEqual([]);
+      if (repository) await servedRepository(server.url, repository).catch((error: unknown) => {
+        throw new Error(`after kill ${counts.kills} (seed ${SEED}): ${(error as Error).message}`);
+      });
+    })().finally(() => {
+      restarting = null;
+    });
+    return restarting;
+  };
+
+  const api = (path: string, init: RequestInit = {}) =>
+    fetch(`${server.url}/api/v1${path}`, { ...init, headers: { Authorization: `Bearer ${API_TOKEN}`, 'Content-Type': 'application/json', ...init.headers } });
+  const namespace = async (name: string) => (await (await api(`/namespaces/${name}`)).json()) as { iteration: { number: number } | null; builds: BuildView[] };
+
+  beforeAll(async () => {
+    gitlab = await startGitLabDouble();
+    for (const pkgbase of [...UPLOADED, ...DISPATCHED]) {
+      gitlab.state.addProject({ path: `packages/${pkgbase}`, files: { PKGBUILD: `pkgname=${pkgbase}\n`, '.SRCINFO': srcinfo(pkgbase) } });
+    }
+    server = await serverProcess(gitlab, { maxInFlight: 8 });
+    const index = await execa('node', [CLI, 'index', 'sync', '--config', server.config], { reject: false });
+    expect(index.exitCode, index.stderr).toBe(0);
+    await server.start();
+  });
+  afterAll(async () => {
+    await server?.kill();
+    await gitlab?.close();
+  });
+
+  it(`keeps every repository whole and every retried upload good (seed ${SEED}, ${UPLOADS} uploads)`, async () => {
+    const created = await api('/namespaces', { method: 'POST', body: JSON.stringify({ name: 'uploads', origin_changesets: UPLOADED.map((p) => `${p}@main`), packager: PACKAGER }) });
+    expect(created.status, await created.clone().text()).toBe(201);
+    repository = '/repos/uploads/latest/x86_64';
+    const builds = new Map<string, { id: number; jobToken: string }>();
+    for (const build of (await namespace('uploads')).builds) {
+      expect(build.pipeline_id).not.toBeNull();
+      builds.set(build.pkgbase, { id: build.id, jobToken: (await gitlab.state.startPipeline(build.pipeline_id!)).token });
+    }
+    // Three different files of one name per package: a re-upload replaces what the repository had.
+    const variants = new Map<string, { path: string; filename: string }[]>();
+    for (const pkgbase of UPLOADED) {
+      variants.set(pkgbase, await Promise.all([[], ['glibc'], ['zlib']].map((depends) => pacmanPackage({ name: pkgbase, version: '1.0-1', packager: PACKAGER, depends, filler: 192 * 1024 }))));
+    }
+    /** The file of each package its last acknowledged upload sent. */
+    const acknowledged = new Map<string, string>();
+
+    /** One PUT, the body trickled in chunks; `killAt` kills the server after that chunk, or that long after the body. Null when no answer came. */
+    const put = async (pkgbase: string, path: string, filename: string, killAt?: { chunk: number } | { afterMs: number }): Promise<number | null> => {
+      const body = readFileSync(path);
+      const size = Math.ceil(body.length / CHUNKS);
+      let chunk = 0;
+      const stream = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (chunk === CHUNKS) {
+            controller.close();
+            if (killAt && 'afterMs' in killAt) setTimeout(() => void crash(), killAt.afterMs);
+            return;
+          }
+          controller.enqueue(body.subarray(chunk * size, (chunk + 1) * size));
+          chunk += 1;
+          if (killAt && 'chunk' in killAt && killAt.chunk === chunk) void crash();
+          await new Promise((resolve) => setTimeout(resolve, 8));
+        },
+      });
+      const build = builds.get(pkgbase)!;
+      try {
+        const res = await fetch(`${server.url}/api/v1/builds/${build.id}/artifacts/${filename}`, {
+          method: 'PUT', body: stream, duplex: 'half',
+          headers: { Authorization: `Bearer ${EXECUTOR_TOKEN}`, 'X-Job-Token': build.jobToken, 'X-Checksum-Sha256': sha256Of(path), 'Content-Length': String(body.length) },
+        } as RequestInit);
+        const text = await res.text();
+        expect(res.status, `${filename}: ${text}`).toBe(201);
+        return res.status;
+      } catch (error) {
+        if ((error as Error).name === 'AssertionError') throw error;
+        return null;
+      }
+    };
+
+    let next = 0;
+    const uploader = async (n: number) => {
+      const random = seededRandom(SEED + n);
+      const mine = UPLOADED.filter((_, i) => i % 2 === n);
+      while (next < UPLOADS) {
+        next += 1;
+        await restarting;
+        const pkgbase = mine[Math.floor(random() * mine.length)]!;
+        const file = variants.get(pkgbase)![Math.floor(random() * 3)]!;
+        const roll = random();
+        const killAt = roll < 0.2 ? { chunk: 1 + Math.floor(random() * (CHUNKS - 1)) } : roll < 0.4 ? { afterMs: Math.floor(random() * 150) } : undefined;
+        if (killAt) counts['chunk' in killAt ? 'midBody' : 'midProcessing'] += 1;
+        counts.uploads += 1;
+        // As the executor: an upload that got no answer is sent again once the server is back.
+        let plan = killAt;
+        while ((await put(pkgbase, file.path, file.filename, plan)) === null) {
+          plan = undefined;
+          if (!restarting) throw new Error(`${file.filename}: no answer, and the server was not killed`);
+          await restarting;
+          counts.retries += 1;
+        }
+        acknowledged.set(pkgbase, file.path);
+      }
+    };
+    await Promise.all([0, 1].map(uploader));
+    await restarting;
+
+    const served = await servedRepository(server.url, '/repos/uploads/latest/x86_64');
+    const view = await namespace('uploads');
+    for (const pkgbase of UPLOADED) {
+      const path = acknowledged.get(pkgbase);
+      if (!path) continue;
+      const filename = `${pkgbase}-1.0-1-x86_64.pkg.tar.zst`;
+      // The repository, the pool and the record agree on the last file acknowledged.
+      expect(served.get(filename), filename).toBe(sha256Of(path));
+      expect(sha256Of(join(server.dataDir, 'pool', String(builds.get(pkgbase)!.id), filename))).toBe(sha256Of(path));
+      expect(view.builds.find((b) => b.pkgbase === pkgbase)!.artifacts).toEqual([expect.objectContaining({ filename, sha256: sha256Of(path) })]);
+    }
+    console.log(`crash uploads (seed ${SEED}): ${counts.uploads} uploads, ${counts.kills} kills (${counts.midBody} planned mid-body, ${counts.midProcessing} while checked and indexed), ${counts.retries} uploads retried after a kill, ${counts.leftovers} leftovers found after the kills and removed by start-up, ${served.size} packages served`);
+    expect(counts.kills).toBeGreaterThan(0);
+  }, 120_000);
+});
