@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitLabDouble, type GitLabDouble } from '../gitlab-double/index.js';
 import { seededRandom } from '../support/seeded-random.js';
+import { BUILD_ID_VARIABLE } from '../../src/server/gitlab/client.js';
 import { pacmanPackage, sha256Of } from './packages.js';
 import { leftovers, servedRepository } from './repository-checks.js';
 import { API_TOKEN, EXECUTOR_TOKEN, srcinfo } from './server-harness.js';
@@ -22,6 +23,7 @@ import { CLI, serverProcess, type ServerProcess } from './server-process.js';
 
 const SEED = Number(process.env.CRASH_SEED ?? 20261203);
 const UPLOADS = Number(process.env.CRASH_UPLOADS ?? 30);
+const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 6);
 const PACKAGER = 'Jane Packager <jane@example.org>';
 const UPLOADED = ['u0', 'u1', 'u2', 'u3'];
 const DISPATCHED = ['d0', 'd1', 'd2', 'd3', 'd4', 'd5'];
@@ -171,5 +173,67 @@ describe('kill -9 during uploads and during dispatch', () => {
     }
     console.log(`crash uploads (seed ${SEED}): ${counts.uploads} uploads, ${counts.kills} kills (${counts.midBody} planned mid-body, ${counts.midProcessing} while checked and indexed), ${counts.retries} uploads retried after a kill, ${counts.leftovers} leftovers found after the kills and removed by start-up, ${served.size} packages served`);
     expect(counts.kills).toBeGreaterThan(0);
+  }, 120_000);
+
+  it(`makes exactly one pipeline per build however its dispatch is interrupted (seed ${SEED}, ${ROUNDS} build sets)`, async () => {
+    const random = seededRandom(SEED + 100);
+    const projects = DISPATCHED.map((p) => gitlab.state.project(`packages/${p}`));
+    // GitLab makes the pipeline at once and its answer takes a while: a kill then loses the answer.
+    gitlab.faults.inject({ route: 'POST /projects/:id/pipeline', delayMs: 150, phase: 'after', times: Infinity });
+    const seen = new Set<number>();
+    let killAfter = 0;
+    gitlab.state.listeners.push(async (event) => {
+      if (event.kind !== 'pipeline' || seen.has(event.pipeline.id)) return;
+      seen.add(event.pipeline.id);
+      if (--killAfter === 0) {
+        counts.midDispatch += 1;
+        void crash();
+      }
+    });
+    const kills = counts.kills;
+    for (let round = 0; round < ROUNDS; round++) {
+      const name = `dispatch-${round}`;
+      // Most rounds: a kill right after the k-th of the six pipelines was made; the rest: a kill at a random moment.
+      const roll = random();
+      killAfter = roll < 0.6 ? 1 + Math.floor(random() * DISPATCHED.length) : 0;
+      let timed: Promise<void> = Promise.resolve();
+      if (!killAfter) {
+        counts.timed += 1;
+        const ms = Math.floor(random() * 800);
+        timed = new Promise((resolve) => setTimeout(() => resolve(crash()), ms));
+      }
+      const request = { method: 'POST', body: JSON.stringify({ name, origin_changesets: DISPATCHED.map((p) => `${p}@main`), packager: PACKAGER }) };
+      counts.creates += 1;
+      for (;;) {
+        await restarting;
+        const answer = await api('/namespaces', request).then((r) => r.status, () => null);
+        if (answer !== null) {
+          // A create retried after a kill finds the build set it made.
+          expect([201, 409], `${name} (seed ${SEED})`).toContain(answer);
+          break;
+        }
+        if (!restarting) throw new Error(`${name}: no answer, and the server was not killed`);
+        counts.createRetries += 1;
+      }
+      await timed;
+      await restarting;
+      // Every build gets its pipeline: the restarted server finishes what the killed one began.
+      let builds: BuildView[] = [];
+      for (let i = 0; i < 100; i++) {
+        const view = await namespace(name);
+        builds = view.builds;
+        if (view.iteration && builds.length === DISPATCHED.length && builds.every((b) => b.pipeline_id !== null)) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(builds.map((b) => [b.pkgbase, b.state, b.pipeline_id !== null]), `${name} (seed ${SEED})`).toEqual(DISPATCHED.map((p) => [p, 'dispatched', true]));
+      await gitlab.state.settled();
+      for (const build of builds) {
+        const pipelines = projects.flatMap((p) => gitlab.state.pipelinesOf(p)).filter((p) => p.variables.some((v) => v.key === BUILD_ID_VARIABLE && v.value === String(build.id)));
+        expect(pipelines.map((p) => p.id), `pipelines of build ${build.id}, ${name} (seed ${SEED})`).toEqual([build.pipeline_id]);
+      }
+    }
+    gitlab.faults.clear();
+    console.log(`crash dispatch (seed ${SEED}): ${counts.creates} build sets of ${DISPATCHED.length} builds, ${counts.kills - kills} kills (${counts.midDispatch} right after a pipeline was made, ${counts.timed} at a random moment), ${counts.createRetries} creates retried`);
+    expect(counts.kills - kills).toBeGreaterThan(0);
   }, 120_000);
 });
