@@ -18,7 +18,7 @@ import { seededRandom } from '../support/seeded-random.js';
 import { BUILD_ID_VARIABLE } from '../../src/server/gitlab/client.js';
 import { pacmanPackage, sha256Of } from './packages.js';
 import { leftovers, servedRepository } from './repository-checks.js';
-import { API_TOKEN, EXECUTOR_TOKEN, srcinfo } from './server-harness.js';
+import { API_TOKEN, EXECUTOR_TOKEN, JANE, srcinfo, WEBHOOK_SECRET } from './server-harness.js';
 import { CLI, serverProcess, type ServerProcess } from './server-process.js';
 
 const SEED = Number(process.env.CRASH_SEED ?? 20261203);
@@ -27,6 +27,8 @@ const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 6);
 const PACKAGER = 'Jane Packager <jane@example.org>';
 const UPLOADED = ['u0', 'u1', 'u2', 'u3'];
 const DISPATCHED = ['d0', 'd1', 'd2', 'd3', 'd4', 'd5'];
+/** A build set ca ← cb (cb depends on ca): ca built, then cb changes, and the new iteration carries ca over. */
+const CARRIED = { ca: srcinfo('ca'), cb: srcinfo('cb', { depends: ['ca'] }) };
 /** Bodies go out in this many chunks, a pause between them: a kill can land mid-body. */
 const CHUNKS = 8;
 
@@ -73,6 +75,7 @@ describe('kill -9 during uploads and during dispatch', () => {
     for (const pkgbase of [...UPLOADED, ...DISPATCHED]) {
       gitlab.state.addProject({ path: `packages/${pkgbase}`, files: { PKGBUILD: `pkgname=${pkgbase}\n`, '.SRCINFO': srcinfo(pkgbase) } });
     }
+    for (const [pkgbase, info] of Object.entries(CARRIED)) gitlab.state.addProject({ path: `packages/${pkgbase}`, files: { PKGBUILD: `pkgname=${pkgbase}\n`, '.SRCINFO': info } });
     server = await serverProcess(gitlab, { maxInFlight: 8 });
     const index = await execa('node', [CLI, 'index', 'sync', '--config', server.config], { reject: false });
     expect(index.exitCode, index.stderr).toBe(0);
@@ -236,4 +239,58 @@ describe('kill -9 during uploads and during dispatch', () => {
     console.log(`crash dispatch (seed ${SEED}): ${counts.creates} build sets of ${DISPATCHED.length} builds, ${counts.kills - kills} kills (${counts.midDispatch} right after a pipeline was made, ${counts.timed} at a random moment), ${counts.createRetries} creates retried`);
     expect(counts.kills - kills).toBeGreaterThan(0);
   }, 120_000);
+
+  it('keeps the packages a new iteration carries over when it is killed while cancelling the old pipelines', async () => {
+    gitlab.setPipelineHook({ url: `${server.url}/webhooks/gitlab`, secret: WEBHOOK_SECRET });
+    let n = 0;
+    /** Sends a Push Hook as GitLab does: again, while it gets no 2xx. */
+    const push = async (pkgbase: keyof typeof CARRIED, info: string) => {
+      const body = JSON.stringify(gitlab.pushHookBody(gitlab.state.pushFiles(gitlab.state.project(`packages/${pkgbase}`), { '.SRCINFO': info }), JANE));
+      const key = `crash-push-${++n}`;
+      for (;;) {
+        await restarting;
+        const headers = { 'Content-Type': 'application/json', 'X-Gitlab-Token': WEBHOOK_SECRET, 'X-Gitlab-Event': 'Push Hook', 'X-Gitlab-Event-UUID': key, 'Idempotency-Key': key };
+        if (await fetch(`${server.url}/webhooks/gitlab`, { method: 'POST', body, headers }).then((r) => r.ok, () => false)) return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    const until = async (what: string, done: (builds: BuildView[]) => boolean): Promise<BuildView[]> => {
+      let builds: BuildView[] | undefined;
+      for (let i = 0; i < 150; i++) {
+        await restarting;
+        builds = await api('/namespaces/auto-ca').then(async (r) => (r.ok ? ((await r.json()) as { builds: BuildView[] }).builds : undefined), () => undefined);
+        if (builds && done(builds)) return builds;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error(`auto-ca: ${what} did not happen: ${JSON.stringify(builds?.map((b) => [b.id, b.pkgbase, b.state, b.pipeline_id]))}`);
+    };
+    const state = (builds: BuildView[]) => Object.fromEntries(builds.map((b) => [b.pkgbase, b.state]));
+
+    await push('ca', srcinfo('ca', { version: '1.1-1' }));
+    const [ca] = await until('ca dispatched', (b) => b[0]?.pipeline_id != null);
+    const token = (await gitlab.state.startPipeline(ca!.pipeline_id!)).token;
+    const file = await pacmanPackage({ name: 'ca', version: '1.1-1', packager: PACKAGER });
+    const stored = await fetch(`${server.url}/api/v1/builds/${ca!.id}/artifacts/${file.filename}`, {
+      method: 'PUT', body: readFileSync(file.path), headers: { Authorization: `Bearer ${EXECUTOR_TOKEN}`, 'X-Job-Token': token, 'X-Checksum-Sha256': sha256Of(file.path) },
+    });
+    expect(stored.status, await stored.text()).toBe(201);
+    await gitlab.state.finishPipeline(ca!.pipeline_id!, 'success');
+    const [, cb] = await until('ca built and cb dispatched', (b) => state(b).ca === 'built' && b[1]?.pipeline_id != null);
+
+    // cb changes: the next iteration carries ca over and cancels cb's pipeline; the kill comes while GitLab's answer to the cancel is on its way.
+    gitlab.faults.inject({ route: 'POST /projects/:id/pipelines/:pipeline_id/cancel', delayMs: 300, phase: 'after' });
+    const killed = new Promise<void>((resolve) => {
+      gitlab.state.listeners.push(async (event) => {
+        if (event.kind === 'pipeline' && event.pipeline.id === cb!.pipeline_id && event.pipeline.status === 'canceled') resolve(crash());
+      });
+    });
+    await push('cb', srcinfo('cb', { version: '2-1', depends: ['ca'] }));
+    await killed;
+    const builds = await until('the new iteration dispatched', (b) => b.length === 2 && b[1]!.id !== cb!.id && b[1]!.pipeline_id != null);
+    expect(state(builds)).toEqual({ ca: 'built', cb: 'dispatched' });
+    // The new iteration's repository holds what it carried over: cb's build is fetching ca from it.
+    expect(await servedRepository(server.url, '/repos/auto-ca/latest/x86_64')).toEqual(new Map([[file.filename, sha256Of(file.path)]]));
+    gitlab.setPipelineHook(undefined);
+    gitlab.faults.clear();
+  }, 60_000);
 });

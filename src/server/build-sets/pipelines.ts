@@ -31,8 +31,9 @@ export class PipelineTracker {
 
   /**
    * Finds or makes the pipelines of builds whose dispatch was recorded but never completed (after a crash
-   * or timeout), then dispatches the ready builds of a settle a crash cut short: nothing else would until
-   * another event reached their build set, and with nothing of it in flight none ever does.
+   * or timeout), then settles the build sets a crash left unsettled (a new iteration's builds not yet
+   * propagated, ready builds not yet dispatched): nothing else would until another event reached the
+   * build set, and with nothing of it in flight none ever does.
    */
   async resumeDispatches(): Promise<void> {
     const { store } = this.engine;
@@ -47,7 +48,7 @@ export class PipelineTracker {
     }
     for (const namespace of store.activeNamespaces()) {
       const latest = store.latestIteration(namespace.id);
-      if (!latest || !store.builds(latest.id).some((b) => b.state === 'ready')) continue;
+      if (!latest || !store.builds(latest.id).some((b) => b.state === 'ready' || b.state === 'blocked')) continue;
       await this.engine.locked(namespace.id, () => this.engine.settle(namespace.id));
     }
   }
