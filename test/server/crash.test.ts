@@ -16,6 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitLabDouble, type GitLabDouble } from '../gitlab-double/index.js';
 import { seededRandom } from '../support/seeded-random.js';
 import { BUILD_ID_VARIABLE } from '../../src/server/gitlab/client.js';
+import { BuildStore } from '../../src/server/store/build-store.js';
+import { openDatabase } from '../../src/server/store/database.js';
 import { pacmanPackage, sha256Of } from './packages.js';
 import { leftovers, servedRepository } from './repository-checks.js';
 import { API_TOKEN, EXECUTOR_TOKEN, JANE, srcinfo, WEBHOOK_SECRET } from './server-harness.js';
@@ -244,6 +246,23 @@ describe('kill -9 during uploads and during dispatch', () => {
     console.log(`crash dispatch (seed ${SEED}): ${counts.creates} build sets of ${DISPATCHED.length} builds, ${counts.kills - kills} kills (${counts.midDispatch} right after a pipeline was made, ${counts.timed} at a random moment), ${counts.createRetries} creates retried`);
     expect(counts.kills - kills).toBeGreaterThan(0);
   }, 120_000);
+
+  it('makes again a build set whose create was killed before its first iteration was recorded', async () => {
+    // A create records the build set, then plans it (with every recipe of the index, which takes a while
+    // in a large distribution): a kill in between leaves this row, as the real store writes it.
+    await restarting;
+    await server.kill();
+    const db = openDatabase(server.dataDir);
+    new BuildStore(db).createNamespace({ name: 'half-made', origin: ['d0@main', 'd1@main'], kind: 'api', packager: PACKAGER, target_branch: 'main', mr_project_id: null, mr_iid: null });
+    db.close();
+    await server.start();
+    // The create sent again (its answer was lost) makes it, and it is dispatched.
+    const again = await api('/namespaces', { method: 'POST', body: JSON.stringify({ name: 'half-made', origin_changesets: ['d0@main', 'd1@main'], packager: PACKAGER }) });
+    expect(again.status, await again.text()).toBe(201);
+    const view = await namespace('half-made');
+    expect(view.iteration?.number).toBe(1);
+    expect(view.builds.map((b) => [b.pkgbase, b.state, b.pipeline_id !== null])).toEqual([['d0', 'dispatched', true], ['d1', 'dispatched', true]]);
+  });
 
   it('keeps the packages a new iteration carries over when it is killed while cancelling the old pipelines', async () => {
     gitlab.setPipelineHook({ url: `${server.url}/webhooks/gitlab`, secret: WEBHOOK_SECRET });
