@@ -91,9 +91,11 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   const recipes = new RecipeTable(db);
   const index = new SourceIndex(gitlab, recipes, layoutOf(config), config.build.flavour, log);
   const repositories = new Repositories(config.data_dir, config.build.flavour);
-  // Uploads a crash or kill interrupted: nothing refers to them.
-  const interrupted = repositories.removeInterruptedUploads();
-  if (interrupted) log.info({ files: interrupted }, 'removed interrupted uploads');
+  // Uploads and repository changes a crash or kill interrupted: nothing refers to them.
+  const interrupted = repositories.removeInterruptedUploads() + repositories.removeInterruptedChanges();
+  if (interrupted) log.info({ files: interrupted }, 'removed interrupted uploads and repository changes');
+  const halfMade = store.deleteHalfMadeNamespaces();
+  if (halfMade.length) log.warn({ namespaces: halfMade }, 'removed build sets a crash left without their first iteration; create them again');
   const dispatcher = new GitLabDispatcher(store, gitlab, { flavour: config.build.flavour, treeLayout: config.gitlab?.tree_project !== undefined, publicUrl: config.public_url }, log);
   const engine = new BuildSetEngine(store, repositories, options.planner ?? planBuildSet, {
     flavour: config.build.flavour,

@@ -42,12 +42,12 @@ export interface Rig {
 }
 
 /** Starts the double and a server (pkgbuild, group layout, x86_64 unless overridden). */
-export async function startRig(overrides: { build?: Partial<ServerConfig['build']>; treeProject?: string; log?: Logger; gitlabRetry?: Partial<RetryPolicy> } = {}): Promise<Rig> {
+export async function startRig(overrides: { build?: Partial<ServerConfig['build']>; treeProject?: string; log?: Logger; gitlabRetry?: Partial<RetryPolicy>; dataDir?: string } = {}): Promise<Rig> {
   const gitlab = await startGitLabDouble();
   const config = serverConfigSchema.parse({
     listen: '127.0.0.1:0',
     public_url: 'http://quarters.test',
-    data_dir: tempDir('quarters-server-'),
+    data_dir: overrides.dataDir ?? tempDir('quarters-server-'),
     gitlab: { url: gitlab.url, token: gitlab.token, webhook_secret: WEBHOOK_SECRET, ...(overrides.treeProject ? { tree_project: overrides.treeProject } : { packages_group: 'packages' }) },
     build: { flavour: 'pkgbuild', architectures: ['x86_64'], auto_rebuild: true, max_in_flight: 4, ...overrides.build },
     api: { tokens: [API_TOKEN] },

@@ -135,7 +135,12 @@ export function uploadRoutes(deps: UploadDeps): Hono {
     const temp = join(tempDir, `${owner}-${randomBytes(8).toString('hex')}.part`);
     let incoming: string | null = null;
     try {
-      const received = await receive(body, temp, maxBytes);
+      const received = await receive(body, temp, maxBytes).catch((error: unknown) => {
+        // The body was not read to its end (too large, a full disk): the answer closes the connection, which
+        // would otherwise carry the unread rest of the body where the client's next request should start.
+        c.header('Connection', 'close');
+        throw error;
+      });
       if (received.sha256 !== expected) throw new ApiError(422, 'checksum_mismatch', `the body's sha256 is ${received.sha256}, X-Checksum-Sha256 said ${expected}`);
       await checkPackageFile(deps.flavour, temp, filename, name.value, build, products).catch((error: unknown) => {
         throw error instanceof PackageRefused ? new ApiError(422, error.code, error.message) : error;

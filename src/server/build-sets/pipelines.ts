@@ -29,7 +29,12 @@ export class PipelineTracker {
     });
   }
 
-  /** Finds or makes the pipelines of builds whose dispatch was recorded but never completed (after a crash or timeout). */
+  /**
+   * Finds or makes the pipelines of builds whose dispatch was recorded but never completed (after a crash
+   * or timeout), then settles the build sets a crash left unsettled (a new iteration's builds not yet
+   * propagated, ready builds not yet dispatched): nothing else would until another event reached the
+   * build set, and with nothing of it in flight none ever does.
+   */
   async resumeDispatches(): Promise<void> {
     const { store } = this.engine;
     for (const build of store.inFlight().filter((b) => b.pipeline_id === null && b.dispatch_started_at !== null)) {
@@ -40,6 +45,11 @@ export class PipelineTracker {
         const event = await this.dispatcher.dispatch(current, { namespace, iteration: store.iterationById(current.iteration_id)!.number });
         if (event) await this.engine.apply(current.id, event);
       });
+    }
+    for (const namespace of store.activeNamespaces()) {
+      const latest = store.latestIteration(namespace.id);
+      if (!latest || !store.builds(latest.id).some((b) => b.state === 'ready' || b.state === 'blocked')) continue;
+      await this.engine.locked(namespace.id, () => this.engine.settle(namespace.id));
     }
   }
 

@@ -135,6 +135,17 @@ export class BuildStore {
     this.db.prepare('DELETE FROM namespaces WHERE id = ? AND NOT EXISTS (SELECT 1 FROM iterations WHERE namespace_id = ?)').run(id, id);
   }
 
+  /**
+   * Removes the build sets a crash left between recording them and planning their first iteration, so
+   * that the create sent again makes them. Not local ones: `quarters build` may be making one. Only at
+   * start-up, before any create runs. Returns their names.
+   */
+  deleteHalfMadeNamespaces(): string[] {
+    const rows = this.db.prepare("SELECT id, name FROM namespaces n WHERE kind != 'local' AND NOT EXISTS (SELECT 1 FROM iterations WHERE namespace_id = n.id)").all() as { id: number; name: string }[];
+    for (const row of rows) this.deleteNamespaceWithoutIterations(row.id);
+    return rows.map((r) => r.name);
+  }
+
   namespaceById(id: number): NamespaceRow | undefined {
     return namespaceOf(this.db.prepare('SELECT * FROM namespaces WHERE id = ?').get(id) as Stored<NamespaceRow, 'origin'> | undefined);
   }
