@@ -74,7 +74,7 @@ export interface DoubleCommitStatus {
   status: CommitStatusState;
   targetUrl: string | null;
   description: string | null;
-  /** The newest pipeline at the commit (and ref) when the status was made; GitLab would make an `external` one when there is none. */
+  /** The pipeline the status is a job of: the newest at the commit and ref when it was made (GitLab would make an `external` one when there is none; the double leaves it null). Its status counts in the pipeline's. */
   pipelineId: number | null;
   /** The states requests set it to, in order (for tests). */
   requested: CommitStatusState[];
@@ -383,6 +383,8 @@ export class GitLabState {
     status.requested.push(input.state);
     if (input.state === 'running') status.startedAt ??= at;
     if (input.state !== 'pending' && input.state !== 'running') status.finishedAt = at;
+    // The status is a job of its pipeline: the pipeline's status follows (and its hooks are sent, asynchronously).
+    if (status.pipelineId !== null) void this.changeJobs(status.pipelineId, () => {});
     return status;
   }
 
@@ -393,6 +395,13 @@ export class GitLabState {
     if (options.all) return statuses;
     const latest = new Map(statuses.map((s) => [`${s.name}\0${s.ref}`, s]));
     return statuses.filter((s) => latest.get(`${s.name}\0${s.ref}`) === s);
+  }
+
+  /** The latest commit status of each name in a pipeline (GitLab marks older ones retried). */
+  commitStatusesIn(pipelineId: number): DoubleCommitStatus[] {
+    const latest = new Map<string, DoubleCommitStatus>();
+    for (const s of [...this.commitStatuses.values()].sort((a, b) => a.id - b.id)) if (s.pipelineId === pipelineId) latest.set(s.name, s);
+    return [...latest.values()];
   }
 
   /** Creates a pipeline with the project's CI jobs, all pending, as `POST /projects/:id/pipeline` does (by `user`, the token's). */
@@ -534,6 +543,12 @@ export class GitLabState {
         job.status = 'canceled';
         job.finishedAt = now();
       }
+      // Commit statuses are among the pipeline's cancelable jobs too.
+      for (const status of this.commitStatusesIn(pipelineId)) {
+        if (status.status !== 'created' && status.status !== 'pending' && status.status !== 'running') continue;
+        status.status = 'canceled';
+        status.finishedAt = now();
+      }
     });
   }
 
@@ -563,7 +578,7 @@ export class GitLabState {
     const before = pipeline.status;
     const jobStatusesBefore = new Map(pipeline.jobIds.map((id) => [id, this.jobs.get(id)!.status]));
     change();
-    pipeline.status = pipelineStatusOf(this.jobsOf(pipelineId).map((j) => j.status));
+    pipeline.status = pipelineStatusOf([...this.jobsOf(pipelineId).map((j) => j.status), ...this.commitStatusesIn(pipelineId).map((s) => s.status)]);
     pipeline.updatedAt = now();
     if (pipeline.status === 'running') pipeline.startedAt ??= now();
     if (FINISHED.has(pipeline.status as JobStatus)) pipeline.finishedAt = now();

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ReportClock } from '../../src/server/build-sets/progress-reporter.js';
 import type { DoubleProject } from '../gitlab-double/index.js';
-import { JANE, chain, srcinfo, startRig, statesOf, type Rig } from './server-harness.js';
+import { JANE, WEBHOOK_SECRET, chain, srcinfo, startRig, statesOf, type Rig } from './server-harness.js';
 
 /** The reporter's least interval between two reports of one build set, in the tests' clock. */
 const INTERVAL_MS = 20_000;
@@ -48,6 +48,9 @@ function writes(rig: Rig) {
   };
 }
 
+/** GitLab sends Job Hooks too, as the README's webhook setup asks. */
+const withJobHooks = (rig: Rig) => rig.gitlab.setPipelineHook({ url: `${rig.url}/webhooks/gitlab`, secret: WEBHOOK_SECRET, jobEvents: true });
+
 /** The states a commit's status of `name` was set to, oldest first. */
 const history = (rig: Rig, project: DoubleProject, sha: string, name: string) =>
   rig.gitlab.state.commitStatusesOf(project, sha, { all: true }).filter((s) => s.name === name).flatMap((s) => s.requested);
@@ -59,6 +62,7 @@ describe('build set progress in GitLab', () => {
   it('keeps one note and one status per architecture on a merge request up to date, through a failure and a retry, with a bounded number of writes', async () => {
     const clock = new ManualClock();
     rig = await startRig({ progress: { intervalMs: INTERVAL_MS, clock } });
+    withJobHooks(rig);
     const zlib = rig.addPackage('zlib', srcinfo('zlib'));
     const dependants = Array.from({ length: 29 }, (_, i) => `dep${String(i).padStart(2, '0')}`);
     for (const d of dependants) rig.addPackage(d, srcinfo(d, { depends: ['zlib'] }));
@@ -88,7 +92,8 @@ describe('build set progress in GitLab', () => {
     let steps = 0;
     const runPipelines = async () => {
       for (;;) {
-        const pending = rig.gitlab.state.pipelinesOf().filter((p) => p.status === 'pending');
+        // By their jobs: quarters' running status is a job of the origin's pipeline and holds it at running.
+        const pending = rig.gitlab.state.pipelinesOf().filter((p) => rig.gitlab.state.jobsOf(p.id).some((j) => j.status === 'pending'));
         if (pending.length === 0) return;
         for (const pipeline of pending) {
           const pkgbase = pipeline.variables.find((v) => v.key === 'QUARTERS_PKGBASE')!.value;
@@ -138,6 +143,7 @@ describe('build set progress in GitLab', () => {
   it('reports a push build set on the pushed commit, tries again after GitLab failures without holding up builds, and repeats nothing after a restart', async () => {
     const clock = new ManualClock();
     rig = await startRig({ progress: { intervalMs: INTERVAL_MS, clock } });
+    withJobHooks(rig);
     const { zlib } = await chain(rig);
     rig.gitlab.faults.inject({ route: 'POST /projects/:id/statuses/:sha', respond: 500, times: 8 });
     const push = rig.gitlab.state.pushFiles(zlib, { '.SRCINFO': srcinfo('zlib', { version: '1.1-1' }) });
@@ -155,8 +161,13 @@ describe('build set progress in GitLab', () => {
     const [first] = rig.gitlab.state.pipelinesOf(zlib);
     await rig.gitlab.state.finishPipeline(first!.id, 'success');
     await rig.server.drain();
+    // GitLab made the status a job of zlib's pipeline, which it holds at running: the build's own job decides.
+    expect(rig.gitlab.state.commitStatusesOf(zlib, push.after)[0]!.pipelineId).toBe(first!.id);
+    expect(rig.gitlab.state.pipeline(first!.id).status).toBe('running');
+    expect(statesOf(rig, 'auto-zlib')).toEqual({ zlib: 'built', libpng: 'dispatched', cairo: 'blocked' });
     const before = writes(rig).statusPosts;
     await rig.restart();
+    withJobHooks(rig);
     await rig.server.progress.idle();
     // The status GitLab has is read back, not posted again.
     expect(writes(rig).statusPosts).toBe(before);

@@ -243,6 +243,16 @@ export class ProgressReporter {
   }
 }
 
+/**
+ * Whether the build's pipeline may carry quarters' commit statuses: GitLab makes a status a job of the
+ * newest pipeline at its commit and branch, so a pipeline of a build of some build set's origin
+ * (`pkgbase@ref`) may have one, whose state then counts in the pipeline's status.
+ */
+export function mayCarryStatuses(store: BuildStore, build: Pick<BuildRow, 'pkgbase' | 'ref'>): boolean {
+  const origin = `${build.pkgbase}@${build.ref}`;
+  return store.listNamespaces().some((ns) => ns.kind !== 'local' && ns.origin.includes(origin));
+}
+
 /** A commit an origin of the build set was pushed as. */
 interface OriginCommit {
   projectId: number;

@@ -120,6 +120,7 @@ export const jobSchema = z.looseObject({
   name: z.string(),
   stage: z.string(),
   status: z.string(),
+  allow_failure: z.boolean().optional(),
   pipeline: z.looseObject({
     id: z.number().int(),
     project_id: z.number().int(),
@@ -132,6 +133,7 @@ export const jobSchema = z.looseObject({
   name: j.name,
   stage: j.stage,
   status: j.status,
+  allowFailure: j.allow_failure ?? false,
   pipelineId: j.pipeline.id,
   projectId: j.pipeline.project_id,
   ref: j.pipeline.ref,
