@@ -106,11 +106,11 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
     cycleRebuild: config.build.cycle_rebuild,
   }, dispatcher, log);
   const buildSets = new BuildSets(engine, recipes, index, log);
-  const pipelines = new PipelineTracker(engine, dispatcher, gitlab, log);
-  const control = new BuildSetControl(engine, dispatcher, gitlab, log);
   const progress = new ProgressReporter({ gitlab, store, publicUrl: config.public_url, flavour: config.build.flavour, log, ...options.progress });
   // Without GitLab there is nowhere to report to.
   if (gitlabConfig) engine.onSettled = (namespaceId) => progress.changed(namespaceId);
+  const pipelines = new PipelineTracker(engine, dispatcher, gitlab, log, (build) => progress.mayCarryStatuses(build));
+  const control = new BuildSetControl(engine, dispatcher, gitlab, log);
   const mergeRequests = new MergeRequests({ gitlab, index, store, buildSets, control, progress, log });
   const inbox = new Inbox(db);
   const worker = new InboxWorker(inbox, (event) => handleEvent(event, { gitlab, index, recipes, buildSets, pipelines, mergeRequests, settings: { autoRebuild: config.build.auto_rebuild }, log }), log);

@@ -185,4 +185,48 @@ describe('build set progress in GitLab', () => {
     expect([...rig.gitlab.state.commitStatuses.values()].every((s) => s.projectId === zlib.id)).toBe(true);
     expect(rig.gitlab.state.notes.size).toBe(0);
   });
+
+  it('judges any package pipeline at the origin commit of a tree repository by its jobs: a status GitLab made part of it does not hold its build', async () => {
+    const clock = new ManualClock();
+    rig = await startRig({ treeProject: 'aosc/abbs', build: { flavour: 'autobuild', architectures: ['amd64'] }, progress: { intervalMs: INTERVAL_MS, clock } });
+    withJobHooks(rig);
+    const spec = (ver: string) => `VER=${ver}\nSRCS="tbl::https://example.org/src-$VER.tar.xz"\nCHKSUMS="sha256::${'0'.repeat(64)}"\nCHKUPDATE="anitya::id=1"\n`;
+    const defines = (name: string, deps: string[] = []) => `PKGNAME=${name}\nPKGSEC=libs\nPKGDEP="${deps.join(' ')}"\nPKGDES="${name} for tests"\n`;
+    const tree = rig.gitlab.state.addProject({
+      path: 'aosc/abbs',
+      files: { 'core-libs/zlib/spec': spec('1.3'), 'core-libs/zlib/autobuild/defines': defines('zlib'), 'libs/libpng/spec': spec('1.6'), 'libs/libpng/autobuild/defines': defines('libpng', ['zlib']) },
+    });
+    await rig.server.index.syncAll();
+    const push = rig.gitlab.state.pushFiles(tree, { 'core-libs/zlib/spec': spec('1.3.1') });
+    await rig.deliver('Push Hook', rig.gitlab.pushHookBody(push, JANE));
+    await rig.server.progress.idle();
+    const pipelineOf = (pkgbase: string) => rig.gitlab.state.pipelinesOf(tree).filter((p) => p.variables.some((v) => v.key === 'QUARTERS_PKGBASE' && v.value === pkgbase)).at(-1)!;
+    await rig.gitlab.state.finishPipeline(pipelineOf('zlib').id, 'success');
+    await rig.server.drain();
+    await rig.gitlab.state.finishPipeline(pipelineOf('libpng').id, 'failed');
+    await rig.server.drain();
+    await rig.server.progress.idle();
+    // Settled with a failure: the status is now a job of the newest pipeline at the commit, libpng's.
+    const libpng = pipelineOf('libpng');
+    expect(libpng.sha).toBe(push.after);
+    const failed = rig.gitlab.state.commitStatusesOf(tree, push.after).find((s) => s.status === 'failed')!;
+    expect(failed.pipelineId).toBe(libpng.id);
+
+    const ns = rig.server.store.namespaceByName('auto-zlib')!;
+    // GitLab takes no status for now: the pipeline's own status stays what quarters' failed one makes it.
+    rig.gitlab.faults.inject({ route: 'POST /projects/:id/statuses/:sha', respond: 500, times: Infinity });
+    await rig.server.control.retry(ns.id);
+    await rig.server.drain();
+    await rig.gitlab.state.finishPipeline(libpng.id, 'success');
+    await rig.server.drain();
+    await rig.server.progress.idle();
+    // GitLab says failed (quarters' status is one of its jobs); its job succeeded, and that decides.
+    expect(rig.gitlab.state.pipeline(libpng.id).status).toBe('failed');
+    expect(statesOf(rig, 'auto-zlib')).toEqual({ zlib: 'built', libpng: 'built' });
+    rig.gitlab.faults.clear();
+    clock.advance(INTERVAL_MS);
+    await rig.server.progress.idle();
+    expect(rig.gitlab.state.commitStatusesOf(tree, push.after).map((s) => s.status)).toEqual(['success']);
+    expect(rig.gitlab.state.pipeline(libpng.id).status).toBe('success');
+  });
 });

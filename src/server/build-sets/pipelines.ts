@@ -5,7 +5,6 @@ import type { GitLabClient } from '../gitlab/client.js';
 import type { BuildRow } from '../store/build-store.js';
 import type { BuildSetEngine } from './engine.js';
 import type { GitLabDispatcher } from './gitlab-dispatcher.js';
-import { mayCarryStatuses } from './progress-reporter.js';
 
 /** How long after a dispatch a late second pipeline is looked for. */
 const ORPHAN_WINDOW_MS = 60 * 60 * 1000;
@@ -16,6 +15,8 @@ export class PipelineTracker {
     private readonly dispatcher: GitLabDispatcher,
     private readonly gitlab: GitLabClient,
     private readonly log: Logger,
+    /** Whether the build's pipeline may carry quarters' own commit statuses (ProgressReporter.mayCarryStatuses). */
+    private readonly carriesStatuses: (build: BuildRow) => boolean = () => false,
   ) {}
 
   /**
@@ -39,16 +40,16 @@ export class PipelineTracker {
    */
   jobFinished(projectId: number, pipelineId: number): Promise<void> {
     const build = this.engine.store.buildForPipeline(projectId, pipelineId);
-    if (!build || !mayCarryStatuses(this.engine.store, build)) return Promise.resolve();
+    if (!build || !this.carriesStatuses(build)) return Promise.resolve();
     return this.pipelineStatus(projectId, pipelineId, 'running');
   }
 
   /**
    * What a pipeline's status says of its build. quarters' own commit statuses may be jobs of the pipeline
-   * (see mayCarryStatuses) and hold its status at running, failed or canceled: then the CI jobs decide.
+   * (see ProgressReporter.mayCarryStatuses) and hold its status at running, failed or canceled: then the CI jobs decide.
    */
   private async buildStatus(build: BuildRow, pipelineId: number, status: string): Promise<string> {
-    if (status === 'success' || !['running', 'failed', 'canceled'].includes(status) || !mayCarryStatuses(this.engine.store, build)) return status;
+    if (status === 'success' || !['running', 'failed', 'canceled'].includes(status) || !this.carriesStatuses(build)) return status;
     return statusOfJobs(await this.gitlab.pipelineJobs(build.project_id, pipelineId));
   }
 

@@ -76,6 +76,8 @@ export class ProgressReporter {
   private readonly intervalMs: number;
   private readonly maxBackoffMs: number;
   private stopped = false;
+  /** Each build set's origin commits (`project:sha:ref`), made on first use and kept up to date by `changed`. */
+  private originIndex: Map<number, Set<string>> | null = null;
 
   constructor(private readonly options: ProgressReporterOptions) {
     this.clock = options.clock ?? realClock;
@@ -85,6 +87,7 @@ export class ProgressReporter {
 
   /** The build set may have changed (the engine's observer): reported when the interval allows, at once when it settled. Never throws. */
   changed(namespaceId: number): void {
+    this.originIndex?.set(namespaceId, this.originKeys(namespaceId));
     if (this.stopped) return;
     const entry = this.entry(namespaceId);
     entry.dirty = true;
@@ -104,6 +107,28 @@ export class ProgressReporter {
     entry.dirty = true;
     while (entry.running) await entry.running;
     if (entry.dirty && !this.stopped) await this.start(namespaceId, entry);
+  }
+
+  /**
+   * Whether the build's pipeline may carry quarters' commit statuses: GitLab makes a status a job of
+   * the newest pipeline at its commit and branch, so any pipeline at a build set's origin commit (a
+   * package's own, or in a tree repository any package's at that commit) may have one, whose state
+   * then counts in the pipeline's status.
+   */
+  mayCarryStatuses(build: Pick<BuildRow, 'project_id' | 'sha' | 'commit_sha' | 'ref'>): boolean {
+    if (!this.originIndex) {
+      this.originIndex = new Map(this.options.store.listNamespaces().map((ns) => [ns.id, this.originKeys(ns.id)]));
+    }
+    const key = originKey({ projectId: build.project_id, sha: build.commit_sha ?? build.sha, ref: build.ref });
+    for (const keys of this.originIndex.values()) if (keys.has(key)) return true;
+    return false;
+  }
+
+  private originKeys(namespaceId: number): Set<string> {
+    const { store } = this.options;
+    const ns = store.namespaceById(namespaceId);
+    const iteration = ns && ns.kind !== 'local' ? store.latestIteration(ns.id) : undefined;
+    return new Set(iteration ? originCommits(ns!, store.builds(iteration.id)).map(originKey) : []);
   }
 
   /** After a start: every build set that may have changed while the server was down is reported again. */
@@ -243,22 +268,14 @@ export class ProgressReporter {
   }
 }
 
-/**
- * Whether the build's pipeline may carry quarters' commit statuses: GitLab makes a status a job of the
- * newest pipeline at its commit and branch, so a pipeline of a build of some build set's origin
- * (`pkgbase@ref`) may have one, whose state then counts in the pipeline's status.
- */
-export function mayCarryStatuses(store: BuildStore, build: Pick<BuildRow, 'pkgbase' | 'ref'>): boolean {
-  const origin = `${build.pkgbase}@${build.ref}`;
-  return store.listNamespaces().some((ns) => ns.kind !== 'local' && ns.origin.includes(origin));
-}
-
 /** A commit an origin of the build set was pushed as. */
 interface OriginCommit {
   projectId: number;
   sha: string;
   ref: string;
 }
+
+const originKey = (c: OriginCommit): string => `${c.projectId}:${c.sha}:${c.ref}`;
 
 /** The commits of the build set's origins (the merge request's head, the pushed commit), one each. */
 function originCommits(ns: NamespaceRow, builds: readonly BuildRow[]): OriginCommit[] {
