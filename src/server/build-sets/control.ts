@@ -33,6 +33,7 @@ export class BuildSetControl {
           }
         }
       });
+      this.engine.onSettled(namespaceId);
       for (const b of withPipelines) await this.dispatcher.cancel(b);
     });
   }

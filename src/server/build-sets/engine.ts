@@ -63,6 +63,8 @@ export class BuildSetEngine {
   private readonly lock = new KeyedLock();
   /** Told of every state change propagation makes (e.g. to report dependants skipped). */
   onPropagated: (changes: StateChange[], builds: BuildRow[]) => void = () => {};
+  /** Told after a build set was settled (its builds may have moved), e.g. to report its progress in GitLab. Must return at once and not throw. */
+  onSettled: (namespaceId: number) => void = () => {};
 
   constructor(
     readonly store: BuildStore,
@@ -141,6 +143,14 @@ export class BuildSetEngine {
 
   /** Propagates states through the latest iteration and dispatches ready builds (caller holds the lock). */
   async settle(namespaceId: number): Promise<void> {
+    try {
+      await this.settleOnce(namespaceId);
+    } finally {
+      this.onSettled(namespaceId);
+    }
+  }
+
+  private async settleOnce(namespaceId: number): Promise<void> {
     const ns = this.store.namespaceById(namespaceId)!;
     const iteration = this.store.latestIteration(namespaceId);
     if (!iteration) return;
