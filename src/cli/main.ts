@@ -1,9 +1,7 @@
 #!/usr/bin/env node
 /** The `quarters` command: parses the command line (program.ts), runs the command, turns known errors into one-line messages. */
 import { CommanderError } from '@commander-js/extra-typings';
-import { ConfigError } from '../core/config-text.js';
 import { CommandError, UsageError } from './command.js';
-import { InputError } from './input.js';
 import { createProgram, type ExitStatus } from './program.js';
 
 /** Exit statuses: 0 ok, 1 the command failed or the server refused, 2 bad usage. */
@@ -30,7 +28,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = status;
   },
   (error: unknown) => {
-    const known = error instanceof UsageError || error instanceof CommandError || error instanceof ConfigError || error instanceof InputError;
+    // ConfigError (core/config-text.js) and InputError (input.js) are known by name: importing their modules here
+    // would load smol-toml, zod and execa on every start, --help included.
+    const known = error instanceof UsageError || error instanceof CommandError || (error instanceof Error && ['ConfigError', 'InputError'].includes(error.name));
     process.stderr.write(`quarters: ${known ? (error as Error).message : (error as Error)?.stack ?? String(error)}\n`);
     process.exitCode = error instanceof UsageError ? EXIT.usage : EXIT.failed;
   },

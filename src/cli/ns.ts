@@ -13,7 +13,7 @@ export interface ReadFlags extends ClientFlags {
 }
 
 const print = (text: string) => process.stdout.write(`${text}\n`);
-const client = (flags: ClientFlags) => new ApiClient(clientSettings(flags));
+const client = async (flags: ClientFlags) => new ApiClient(await clientSettings(flags));
 const path = (name: string) => `/namespaces/${encodeURIComponent(name)}`;
 
 function stateCounts(states: Record<string, number> | undefined): string {
@@ -22,7 +22,7 @@ function stateCounts(states: Record<string, number> | undefined): string {
 
 /** `ns list`: one line per build set: name, status, latest iteration, its builds per state. */
 export async function nsList(flags: ReadFlags): Promise<number> {
-  const answer = await client(flags).get<{ namespaces: Omit<NamespaceOut, 'builds'>[] }>('/namespaces');
+  const answer = await (await client(flags)).get<{ namespaces: Omit<NamespaceOut, 'builds'>[] }>('/namespaces');
   if (flags.json) printJson(answer);
   else if (answer.namespaces.length > 0) print(answer.namespaces.map((n) => `${n.name}  ${n.status}  iteration ${n.iteration?.number ?? '-'}  ${stateCounts(n.iteration?.states)}`.trimEnd()).join('\n'));
   return 0;
@@ -30,7 +30,7 @@ export async function nsList(flags: ReadFlags): Promise<number> {
 
 /** `ns show NAME`: the latest iteration's builds, those of one architecture or state with --arch, --state. */
 export async function nsShow(name: string, flags: ReadFlags & { arch?: string; state?: string }): Promise<number> {
-  const answer = await client(flags).get<NamespaceOut>(path(name));
+  const answer = await (await client(flags)).get<NamespaceOut>(path(name));
   const builds = (answer.builds ?? []).filter((b) => (flags.arch === undefined || b.arch === flags.arch) && (flags.state === undefined || b.state === flags.state));
   if (flags.json) printJson({ ...answer, builds });
   else print(`${answer.name}, iteration ${answer.iteration?.number ?? '-'}\n${buildsTable(builds)}`);
@@ -40,7 +40,7 @@ export async function nsShow(name: string, flags: ReadFlags & { arch?: string; s
 /** `ns new [--name N] PKGBASE@REF...` (alias `ns create`): a build set planned and dispatched by the server. */
 export async function nsNew(origins: string[], flags: ReadFlags & { name?: string; packager?: string }): Promise<number> {
   if (origins.length === 0) throw new UsageError('ns new: give at least one PKGBASE@REF');
-  const settings = clientSettings(flags);
+  const settings = await clientSettings(flags);
   requireToken(settings, 'ns new');
   const body = { origin_changesets: origins, ...(flags.name !== undefined ? { name: flags.name } : {}), ...(flags.packager !== undefined ? { packager: flags.packager } : {}) };
   const answer = await new ApiClient(settings).post<NamespaceOut>('/namespaces', body);
@@ -51,7 +51,7 @@ export async function nsNew(origins: string[], flags: ReadFlags & { name?: strin
 
 /** `ns graph NAME`: what each build needs, as a tree, or Graphviz DOT with --dot. */
 export async function nsGraph(name: string, flags: ReadFlags & { dot?: boolean }): Promise<number> {
-  const answer = await client(flags).get<GraphOut>(`${path(name)}/graph`);
+  const answer = await (await client(flags)).get<GraphOut>(`${path(name)}/graph`);
   if (flags.json) printJson(answer);
   else if (flags.dot) print(graphDot(name, answer));
   else if (answer.nodes.length > 0) print(graphTree(answer));
@@ -60,7 +60,7 @@ export async function nsGraph(name: string, flags: ReadFlags & { dot?: boolean }
 
 /** `ns cancel|resume|retry NAME [PKGBASE...]`: the server's controls, on the whole set or the named pkgbases; prints the set after. */
 export async function nsControl(action: 'cancel' | 'resume' | 'retry', name: string, pkgbases: string[], flags: ReadFlags): Promise<number> {
-  const settings = clientSettings(flags);
+  const settings = await clientSettings(flags);
   requireToken(settings, `ns ${action}`);
   const answer = await new ApiClient(settings).post<NamespaceOut>(`${path(name)}/${action}`, pkgbases.length > 0 ? { pkgbases } : undefined);
   if (flags.json) printJson(answer);
@@ -75,7 +75,7 @@ function buildId(text: string): string {
 
 /** `build show ID`: one build, as `key: value` lines. */
 export async function buildShow(id: string, flags: ReadFlags): Promise<number> {
-  const b = await client(flags).get<BuildDetailOut>(`/builds/${buildId(id)}`);
+  const b = await (await client(flags)).get<BuildDetailOut>(`/builds/${buildId(id)}`);
   if (flags.json) {
     printJson(b);
     return 0;
@@ -96,7 +96,7 @@ export async function buildShow(id: string, flags: ReadFlags): Promise<number> {
 
 /** `build log ID`: a local build's stored log on stdout; for a GitLab build, the URL of its job (or pipeline). */
 export async function buildLog(id: string, flags: ReadFlags): Promise<number> {
-  const res = await client(flags).send('GET', `/builds/${buildId(id)}/log`);
+  const res = await (await client(flags)).send('GET', `/builds/${buildId(id)}/log`);
   const location = res.status >= 300 ? res.headers.get('Location') : null;
   if (location !== null) {
     if (flags.json) printJson({ build: Number(id), url: location, log: null });

@@ -6,16 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
-import { loadConfigFile } from '../../common/config-file.js';
 import { UsageError } from '../command.js';
-
-/** client.toml: `server = "https://…"`, and `token` or `token_file` (relative to the file). */
-export const clientConfigSchema = z.strictObject({
-  server: z.url().optional(),
-  token: z.string().min(1, 'the token is empty').optional(),
-});
-export type ClientConfig = z.infer<typeof clientConfigSchema>;
+import type { ClientConfig } from './config-file.js';
 
 /** The flags every REST command takes. */
 export interface ClientFlags {
@@ -36,9 +28,9 @@ export function clientConfigPath(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** Reads the config file when there is one; a bad one is a ConfigError naming the file and the key. */
-export function readClientConfig(file = clientConfigPath()): ClientConfig {
+export async function readClientConfig(file = clientConfigPath()): Promise<ClientConfig> {
   if (!existsSync(file)) return {};
-  return loadConfigFile(clientConfigSchema, file, ['token']);
+  return (await import('./config-file.js')).loadClientConfig(file);
 }
 
 function readTokenFile(file: string): string {
@@ -54,8 +46,8 @@ function readTokenFile(file: string): string {
 }
 
 /** The server URL and token, each from the first of: flag, environment, config file. */
-export function clientSettings(flags: ClientFlags, env: NodeJS.ProcessEnv = process.env): ClientSettings {
-  const config = readClientConfig(clientConfigPath(env));
+export async function clientSettings(flags: ClientFlags, env: NodeJS.ProcessEnv = process.env): Promise<ClientSettings> {
+  const config = await readClientConfig(clientConfigPath(env));
   const server = flags.server ?? (env.QUARTERS_SERVER || undefined) ?? config.server;
   if (!server) throw new UsageError(`give --server URL, set QUARTERS_SERVER, or put server = "URL" in ${clientConfigPath(env)}`);
   if (!/^https?:\/\/[^/]/.test(server)) throw new UsageError(`the server "${server}" is not an http:// or https:// URL`);
