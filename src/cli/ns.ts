@@ -2,6 +2,7 @@
  * The REST client commands: `quarters ns new|list|show|graph|cancel|resume|retry` (build sets) and
  * `quarters build show|log ID` (one build). Each reads the server and token with clientSettings.
  */
+import { SETTLED } from '../core/build-state.js';
 import { ApiClient } from './client/api.js';
 import { clientSettings, requireToken, type ClientFlags } from './client/config.js';
 import { graphDot, graphTree } from './client/graph-text.js';
@@ -107,4 +108,40 @@ export async function buildLog(id: string, flags: ReadFlags): Promise<number> {
   if (flags.json) printJson({ build: Number(id), url: null, log: text });
   else process.stdout.write(text);
   return 0;
+}
+
+/**
+ * `ns watch NAME`: a line per build whose state changed (and per new iteration) until every build of
+ * the latest iteration has settled; 0 when all are built, 1 otherwise. Polls GET /namespaces/{name}.
+ */
+export async function nsWatch(name: string, flags: ReadFlags & { interval?: string }): Promise<number> {
+  const seconds = Number(flags.interval ?? '5');
+  if (!(seconds >= 0.1 && seconds <= 3600)) throw new UsageError(`ns watch: --interval is seconds from 0.1 to 3600, not "${flags.interval}"`);
+  const api = await client(flags);
+  const started = Date.now();
+  const clock = () => {
+    const s = Math.floor((Date.now() - started) / 1000);
+    return `[${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}]`;
+  };
+  const seen = new Map<number, string>();
+  let iteration: number | null | undefined;
+  for (;;) {
+    const answer = await api.get<NamespaceOut>(path(name));
+    const builds = answer.builds ?? [];
+    if (answer.iteration?.number !== iteration) {
+      iteration = answer.iteration?.number;
+      seen.clear();
+      print(`${clock()} ${answer.name}: iteration ${iteration ?? '-'}, ${builds.length} builds`);
+    }
+    for (const b of builds) {
+      if (seen.get(b.id) === b.state) continue;
+      seen.set(b.id, b.state);
+      print(`${clock()} ${b.pkgbase}/${b.arch} ${b.state}${b.reason ? `: ${b.reason}` : ''}`);
+    }
+    if (builds.every((b) => SETTLED.includes(b.state))) {
+      print(`${clock()} ${answer.name}: settled: ${stateCounts(answer.iteration?.states) || 'no builds'}`);
+      return builds.every((b) => b.state === 'built') ? 0 : 1;
+    }
+    await new Promise((done) => setTimeout(done, seconds * 1000));
+  }
 }

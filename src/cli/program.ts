@@ -117,7 +117,8 @@ Every command answers --help. Completion: quarters completion bash|zsh.`);
 The server: --server URL, else QUARTERS_SERVER, else server = "URL" in $XDG_CONFIG_HOME/quarters/client.toml
 (~/.config/quarters/client.toml). The API token (for new, cancel, resume, retry): --token-file FILE, else
 QUARTERS_API_TOKEN, else token or token_file in that file; never a plain option.
-Exit status: 0 ok, 1 the server refused or could not be reached, 2 bad usage.`);
+Exit status: 0 ok, 1 the server refused or could not be reached, 2 bad usage; ns watch waits until the
+build set settles and exits 0 when every build is built, 1 otherwise.`);
   writer(
     ns.command('new').alias('create').description('create a build set from origin changesets; the server plans and dispatches it').argument('[PKGBASE@REF...]', 'the origin changesets')
       .option('--name <name>', 'the build set\'s name (default: the server chooses)')
@@ -134,6 +135,10 @@ Exit status: 0 ok, 1 the server refused or could not be reached, 2 bad usage.`);
     ns.command('graph').description('what each build of the latest iteration needs, as a tree (or DOT)').argument('<NAME>', 'the build set')
       .option('--dot', 'print Graphviz DOT (quarters ns graph NAME --dot | dot -Tsvg)'),
   ).action(async (name, flags) => done(await (await import('./ns.js')).nsGraph(name, flags)));
+  client(
+    ns.command('watch').description('print a line per build state change until the build set settles; exit 0 when all are built, 1 otherwise').argument('<NAME>', 'the build set')
+      .option('--interval <seconds>', 'how often to ask the server (default: 5)'),
+  ).action(async (name, flags) => done(await (await import('./ns.js')).nsWatch(name, flags)));
   const controls = { cancel: 'cancel the unfinished builds and their pipelines', resume: 'resume cancelled builds', retry: 'retry failed builds (GitLab pipeline retry when there is a pipeline)' } as const;
   for (const [action, what] of Object.entries(controls) as [keyof typeof controls, string][]) {
     writer(ns.command(action).description(`${what}: all of the build set's, or the named pkgbases'`).argument('<NAME>', 'the build set').argument('[PKGBASE...]', 'only these packages\' builds'))

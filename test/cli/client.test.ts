@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildLogPath } from '../../src/core/build-set/log-path.js';
@@ -36,7 +36,7 @@ describe('quarters REST client commands (built CLI, real server)', () => {
   afterAll(async () => rig?.close());
 
   it('answers --help on every command and subcommand, and exits 2 with the help when a subcommand is missing', async () => {
-    const paths = ['', 'server', 'index', 'index sync', 'build', 'build show', 'build log', 'graph', 'graph rdeps', 'graph plan', 'ns', 'ns new', 'ns create', 'ns list', 'ns show', 'ns graph', 'ns cancel', 'ns resume', 'ns retry', 'completion'];
+    const paths = ['', 'server', 'index', 'index sync', 'build', 'build show', 'build log', 'graph', 'graph rdeps', 'graph plan', 'ns', 'ns new', 'ns create', 'ns list', 'ns show', 'ns graph', 'ns watch', 'ns cancel', 'ns resume', 'ns retry', 'completion'];
     await Promise.all(paths.map(async (path) => {
       const words = path ? path.split(' ') : [];
       const help = await quarters([...words, '--help']);
@@ -195,6 +195,36 @@ describe('quarters REST client commands (built CLI, real server)', () => {
     expect((await quarters(['ns', 'list'])).stderr).toBe(`quarters: ${file}: server: Invalid URL`);
     writeFileSync(file, 'server = [\n');
     expect((await quarters(['ns', 'list'])).stderr).toMatch(new RegExp(`^quarters: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: line \\d+, column \\d+: `));
+    rmSync(file);
+  });
+
+  it('watches a build set until it settles: 0 when all are built, 1 otherwise', async () => {
+    const store = rig.server.store;
+    const pipelineOf = (set: string, pkgbase: string) => store.builds(store.latestIteration(store.namespaceByName(set)!.id)!.id).find((b) => b.pkgbase === pkgbase)!.pipeline_id!;
+    const watch = (set: string) => execa('node', [CLI, 'ns', 'watch', set, '--interval', '0.2'], { reject: false, env: env({ QUARTERS_SERVER: rig.url }), extendEnv: false });
+
+    expect((await quarters(withServer(['ns', 'new', '--name', 'watched', 'cairo@main']), { QUARTERS_API_TOKEN: API_TOKEN })).code).toBe(0);
+    const good = watch('watched');
+    await new Promise((done) => setTimeout(done, 800));
+    await rig.gitlab.state.finishPipeline(pipelineOf('watched', 'cairo'), 'success');
+    await rig.server.drain();
+    const ok = await good;
+    expect([ok.exitCode, ok.stderr]).toEqual([0, '']);
+    expect(ok.stdout.split('\n').map((l) => l.replace(/^\[\d+:\d\d\] /, ''))).toEqual(['watched: iteration 1, 1 builds', 'cairo/x86_64 dispatched', 'cairo/x86_64 built', 'watched: settled: built=1']);
+
+    expect((await quarters(withServer(['ns', 'new', '--name', 'watchfail', 'libpng@main']), { QUARTERS_API_TOKEN: API_TOKEN })).code).toBe(0);
+    const bad = watch('watchfail');
+    await new Promise((done) => setTimeout(done, 800));
+    await rig.gitlab.state.finishPipeline(pipelineOf('watchfail', 'libpng'), 'failed');
+    await rig.server.drain();
+    const failed = await bad;
+    expect(failed.exitCode).toBe(1);
+    expect(failed.stdout).toMatch(/\] libpng\/x86_64 failed/);
+    expect(failed.stdout).toMatch(/\] cairo\/x86_64 dependency-failed: dependency libpng\/x86_64 failed/);
+    expect(failed.stdout.split('\n').at(-1)).toMatch(/\] watchfail: settled: (failed=1 dependency-failed=1|dependency-failed=1 failed=1)$/);
+
+    const usage = await quarters(withServer(['ns', 'watch', 'watched', '--interval', '0']));
+    expect([usage.code, usage.stderr]).toEqual([2, 'quarters: ns watch: --interval is seconds from 0.1 to 3600, not "0"']);
   });
 
   it('completes subcommands and options in bash from `quarters completion bash`', async () => {
