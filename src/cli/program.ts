@@ -27,14 +27,9 @@ export function commandPath(command: Command): string {
 const SERVER_HELP = 'the quarters server (default: QUARTERS_SERVER, else server in the client config)';
 const TOKEN_FILE_HELP = 'a file holding the API token (default: QUARTERS_API_TOKEN, else token/token_file in the client config)';
 
-/** The options every REST command takes, after its own. */
+/** The options every REST command takes, after its own (reads accept --token-file too, as `ns show|list` always did). */
 function client<Args extends unknown[], Opts extends OptionValues>(command: Command<Args, Opts>) {
-  return command.option('--json', 'print the API\'s answer as JSON').option('--server <url>', SERVER_HELP);
-}
-
-/** The options of the REST commands that change something: those need the API token. */
-function writer<Args extends unknown[], Opts extends OptionValues>(command: Command<Args, Opts>) {
-  return client(command).option('--token-file <file>', TOKEN_FILE_HELP);
+  return command.option('--json', 'print the API\'s answer as JSON').option('--server <url>', SERVER_HELP).option('--token-file <file>', TOKEN_FILE_HELP);
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -119,7 +114,7 @@ The server: --server URL, else QUARTERS_SERVER, else server = "URL" in $XDG_CONF
 QUARTERS_API_TOKEN, else token or token_file in that file; never a plain option.
 Exit status: 0 ok, 1 the server refused or could not be reached, 2 bad usage; ns watch waits until the
 build set settles and exits 0 when every build is built, 1 otherwise.`);
-  writer(
+  client(
     ns.command('new').alias('create').description('create a build set from origin changesets; the server plans and dispatches it').argument('[PKGBASE@REF...]', 'the origin changesets')
       .option('--name <name>', 'the build set\'s name (default: the server chooses)')
       .option('--packager <who>', '"Name <email>" the builds are for (QUARTERS_PACKAGER in the pipelines)'),
@@ -141,7 +136,7 @@ build set settles and exits 0 when every build is built, 1 otherwise.`);
   ).action(async (name, flags) => done(await (await import('./ns.js')).nsWatch(name, flags)));
   const controls = { cancel: 'cancel the unfinished builds and their pipelines', resume: 'resume cancelled builds', retry: 'retry failed builds (GitLab pipeline retry when there is a pipeline)' } as const;
   for (const [action, what] of Object.entries(controls) as [keyof typeof controls, string][]) {
-    writer(ns.command(action).description(`${what}: all of the build set's, or the named pkgbases'`).argument('<NAME>', 'the build set').argument('[PKGBASE...]', 'only these packages\' builds'))
+    client(ns.command(action).description(`${what}: all of the build set's, or the named pkgbases'`).argument('<NAME>', 'the build set').argument('[PKGBASE...]', 'only these packages\' builds'))
       .action(async (name, pkgbases, flags) => done(await (await import('./ns.js')).nsControl(action, name, pkgbases, flags)));
   }
 
