@@ -4,6 +4,7 @@
  * runs, so `quarters --help` or `quarters ns list` does not load the server, the planner or the executor.
  */
 import { Argument, Command, Option, type OptionValues } from '@commander-js/extra-typings';
+import { CYCLE_REBUILDS } from '../core/build-set/iteration.js';
 
 /** Where an action leaves its exit status (commander's own promise resolves to the command). */
 export interface ExitStatus {
@@ -80,7 +81,7 @@ Every command answers --help. Completion: quarters completion bash|zsh.`);
     .option('--config <file>', 'the server config (default: QUARTERS_CONFIG)')
     .option('--executor-config <file>', 'the executor config (default: QUARTERS_EXECUTOR_CONFIG, else /etc/quarters/executor.toml)')
     .option('--packager <who>', '"Name <email>" recorded as PACKAGER (AOSC: MTER) (default: QUARTERS_PACKAGER)')
-    .addOption(new Option('--cycle-rebuild <mode>', 'build a dependency cycle\'s members a second time (default: [build] cycle_rebuild, else none)').choices(['none', 'once'] as const))
+    .addOption(new Option('--cycle-rebuild <mode>', 'build a dependency cycle\'s members a second time (default: [build] cycle_rebuild, else none)').choices(CYCLE_REBUILDS))
     .helpCommand(false)
     .addHelpText('after', '\nA bundle directory named "show" or "log" is given as ./show or ./log.\nExit status: 0 everything built, 1 a build failed or could not start, 2 bad usage, 130 stopped by a signal.')
     .action(async (dirs, flags) => done(await (await import('./build.js')).runBuild(dirs, flags)));
