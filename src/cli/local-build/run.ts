@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { transition, type BuildEvent } from '../../core/build-state.js';
 import { checkArtifactName } from '../../core/build-set/artifact-name.js';
+import { buildLogPath } from '../../core/build-set/log-path.js';
 import { buildProducts } from '../../core/build-set/build-products.js';
 import type { CycleRebuild } from '../../core/build-set/iteration.js';
 import { BuildSetError, checkBuildSetName } from '../../core/build-set/origin.js';
@@ -54,7 +55,7 @@ export interface LocalBuildResult {
 
 /** Where a build's full log is kept (everything the container printed); the driver's own logs go in the directory of the same name. */
 export function logPathOf(dataDir: string, namespace: string, iteration: number, build: Pick<BuildRow, 'arch' | 'pkgbase'>): string {
-  return join(dataDir, 'logs', namespace, String(iteration), build.arch, `${build.pkgbase}.log`);
+  return join(dataDir, buildLogPath(namespace, iteration, build.arch, build.pkgbase));
 }
 
 /** The local build set to add an iteration to: the named one (which must be local) or a new one. */

@@ -311,6 +311,13 @@ export class BuildStore {
     return this.db.prepare('SELECT filename, sha256, size FROM artifacts WHERE build_id = ? ORDER BY filename').all(owner) as { filename: string; sha256: string; size: number }[];
   }
 
+  /** The GitLab job that last uploaded for a build (or for the build it continues), if any did. */
+  lastUploadJob(buildId: number): number | null {
+    const owner = this.build(buildId)?.reused_from ?? buildId;
+    const row = this.db.prepare('SELECT job_id FROM artifacts WHERE build_id = ? ORDER BY uploaded_at DESC, job_id DESC LIMIT 1').get(owner) as { job_id: number | null } | undefined;
+    return row?.job_id ?? null;
+  }
+
   /** Records the resource usage the executor reported for a build. */
   setResourceUsage(id: number, usage: ResourceUsageReport): void {
     this.db.prepare('UPDATE builds SET resource_usage = ? WHERE id = ?').run(JSON.stringify(usage), id);
