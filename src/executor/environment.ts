@@ -26,7 +26,8 @@ export interface EnvironmentSpec {
   /**
    * Host directories offered to the guest at the same path or a fixed one. `hostIds`: host users share
    * it with the guest, which sees and writes the host's ids there; else a writable bind is the guest's
-   * own (in a user namespace, owned by the guest's root on the host).
+   * own (in a user namespace its owner is moved into the guests' ids at setup: the host user's directory
+   * becomes the guest's build user's, and what the guest writes there is owned by the guests' ids).
    */
   binds: readonly GuestBind[];
   /** Applied where the backend can: memory in MiB, CPUs, processes, the size of RAM-backed /tmp and /dev/shm in MiB (0 or absent: no limit). */

@@ -1,6 +1,7 @@
 /** The nspawn backend: a job's environment is an overlay (base OS, instance, workspace) run with systemd-nspawn. */
-import { chown } from 'node:fs/promises';
+import { chown, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { GUEST_ID_COUNT } from '../../config.js';
 import type { Backend, Environment, EnvironmentSpec, ExecResult, GuestCommand } from '../../environment.js';
 import { diskUsage } from '../../disk-usage.js';
 import { makeDir, removeTree } from '../../fs-layers.js';
@@ -30,10 +31,15 @@ class NspawnEnvironment implements Environment {
     await makeDir(layers.work, 0o700);
     await makeDir(layers.root, 0o755);
     if (this.idBase !== null) {
-      // In a user namespace the guest's root is host id idBase: its "/" (the upper dir) and the
-      // directories it writes that no host user shares (the output) must be its own.
+      // In a user namespace the guest's root is host id idBase: its "/" (the upper dir) must be its
+      // own, and a writable directory no host user shares (the output) keeps its owner as the guest
+      // sees it: the host user's directory becomes the guest's build user's (same uid in the guest).
       await chown(layers.upper, this.idBase, this.idBase);
-      for (const bind of this.spec.binds) if (!bind.readOnly && !bind.hostIds) await chown(bind.host, this.idBase, this.idBase);
+      for (const bind of this.spec.binds) {
+        if (bind.readOnly || bind.hostIds) continue;
+        const owner = await stat(bind.host);
+        if (owner.uid < GUEST_ID_COUNT && owner.gid < GUEST_ID_COUNT) await chown(bind.host, this.idBase + owner.uid, this.idBase + owner.gid);
+      }
     }
   }
 
