@@ -33,6 +33,8 @@ const ATTACK = [
   '{ echo tampered >> /usr/local/bin/quarters-build; } 2>/dev/null && echo "driver: written" || echo "driver: not written"',
   'mount -o remount,bind,rw /usr/local/bin/quarters-build 2>/dev/null && echo "remount: done" || echo "remount: refused"',
   '{ echo tampered >> /usr/local/bin/quarters-build; } 2>/dev/null && echo "driver after remount: written" || echo "driver after remount: not written"',
+  // Kernel settings are the host's (written with the value they have).
+  '{ cat /proc/sys/vm/swappiness > /proc/sys/vm/swappiness; } 2>/dev/null && echo "sysctl: written" || echo "sysctl: refused"',
   // Device nodes are the host's to make.
   'mknod zero c 1 5 2>/dev/null && echo "mknod: done" || echo "mknod: refused"',
 ];
@@ -119,6 +121,7 @@ describe.skipIf(reportSkip(containerSkipReason(), 'user namespaces'))('quarters-
     expect(output).toContain('driver after remount: not written');
     expect(await readFile(driver, 'utf8')).toBe(DRIVER_TEXT);
     expect(output).toContain('mknod: refused');
+    expect(output).toContain('sysctl: refused');
   }
 
   it('keeps each base OS version\'s own tree with the host\'s ids, and the guests\' copy beside it', async () => {
@@ -137,5 +140,23 @@ describe.skipIf(reportSkip(containerSkipReason(), 'user namespaces'))('quarters-
     expect(statSync(join(next, `root-ids-${ID_BASE}`, 'home', 'build')).uid).toBe(ID_BASE + 1000);
     expect(existsSync(join(next, `.root-ids-${ID_BASE}.staging`))).toBe(false);
     expect(readFileSync(join(next, 'root', 'etc', 'passwd'), 'utf8')).toContain('build:x:1000:1000');
+  });
+
+  it('rebuilds an instance made with other ids when user_namespace changes', async () => {
+    const instance = join(fx.workDir, 'instances', 'stable-x86_64', 'current', 'meta.json');
+    const env = { CUSTOM_ENV_CI_JOB_ID: '902', CUSTOM_ENV_CI_PROJECT_ID: '90' };
+    const prepareOnce = async (): Promise<string> => {
+      const prepared = await fx.cli(['prepare'], env);
+      await fx.cli(['cleanup'], env);
+      expect(prepared.exitCode, prepared.stderr).toBe(0);
+      return prepared.stderr;
+    };
+    // The first may refresh (the update above made a new base version); the second finds it fresh.
+    await prepareOnce();
+    expect(await prepareOnce()).not.toContain('refreshing instance');
+    expect(JSON.parse(readFileSync(instance, 'utf8'))).toMatchObject({ idBase: ID_BASE });
+    await fx.writeConfig(`build_driver = "${driver}"\n[isolation]\nuser_namespace = false`);
+    expect(await prepareOnce()).toContain('refreshing instance');
+    expect(JSON.parse(readFileSync(instance, 'utf8'))).toMatchObject({ idBase: null });
   });
 });
