@@ -6,7 +6,7 @@
  * failure marks its dependants dependency-failed with the root cause.
  */
 import { createWriteStream } from 'node:fs';
-import { copyFile, mkdir, rename, stat } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, rename, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { transition, type BuildEvent } from '../../core/build-state.js';
@@ -155,6 +155,8 @@ class LocalDispatcher implements Dispatcher {
       const pool = this.engine.repositories.poolPath(build.id, filename);
       await mkdir(dirname(pool), { recursive: true });
       await copyFile(join(outputDir, filename), `${pool}.part`);
+      // copyFile keeps the mode, setuid bits included, and the copy is root's: a package is data.
+      await chmod(`${pool}.part`, 0o644);
       await rename(`${pool}.part`, pool);
       await syncDir(dirname(pool));
       stored.push({ poolPath: pool, filename, sha256: await sha256File(pool), size: (await stat(pool)).size, jobId: 0 });
