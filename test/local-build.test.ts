@@ -153,6 +153,23 @@ describe.skipIf(skip)('quarters build (local builds, real containers)', () => {
     expect(result.stdout).toMatch(/^qc\s+dependency-failed\s+dependency qb\/x86_64 failed/m);
   }, 900_000);
 
+  it('refuses a package its recipe does not produce, checked by what the file says of itself', async () => {
+    // A hostile recipe forges a real pacman package that claims to be glibc and drops it among the outputs.
+    const forge = [
+      'mkdir -p "$pkgdir/usr/share/qf" "$srcdir/forged"; echo qf > "$pkgdir/usr/share/qf/id"',
+      'printf "pkgname = glibc\\npkgver = 9.9-1\\narch = x86_64\\n" > "$srcdir/forged/.PKGINFO"',
+      'bsdtar --zstd -cf /output/glibc-9.9-1-x86_64.pkg.tar.zst -C "$srcdir/forged" .PKGINFO',
+    ].join('; ');
+    const bundle = await writeBundle(join(fx.dir, 'forged'), 'qf', { package: forge });
+    const result = await quarters(['build', bundle, '--data-dir', dataDir, '--name', 'forged']);
+    expect(result.exitCode).toBe(1);
+    const qf = buildsOf('forged')[0]!;
+    expect(qf.state).toBe('failed');
+    expect(qf.reason).toMatch(/cannot go into the repository: build \d+ \(qf 1\.0-1\): .*glibc/);
+    const repo = join(dataDir, 'repos', 'forged', '1', 'x86_64');
+    expect(existsSync(repo) ? readdirSync(repo).filter((f) => f.includes('glibc')) : []).toEqual([]);
+  }, 600_000);
+
   it('plans AOSC bundles the same way, and names the missing autobuild of a Debian base as the build failure', async () => {
     process.stderr.write('SKIPPED a successful AOSC local build: autobuild is not installable on the Debian base; planning, the driver\'s refusal and the dependant are tested\n');
     const root = join(fx.dir, 'aosc');

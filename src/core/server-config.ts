@@ -31,6 +31,8 @@ export const serverConfigSchema = z
     /** The URL builds and people reach this server at; passed to builds as QUARTERS_SERVER_URL. */
     public_url: z.url(),
     data_dir: z.string().min(1),
+    /** /healthz answers 503 below this much free space in data_dir: uploads and index updates would fail. */
+    min_free_mib: z.number().int().min(0).default(1024),
     /** Absent: local-only mode, the server serves what `quarters build` made and asks nothing of GitLab. */
     gitlab: gitlabSchema.optional(),
     build: z

@@ -38,8 +38,6 @@ export interface ServerOptions {
   gitlabRetry?: Partial<RetryPolicy>;
   /** For tests: another planner (the default is the graph engine's planBuildSet). */
   planner?: Planner;
-  /** /healthz fails below this many free bytes in data_dir (default 1 GiB). */
-  minFreeBytes?: number;
 }
 
 /** A running (or ready to run) server. */
@@ -114,7 +112,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   metrics.gauge('quarters_builds', 'Builds of live iterations by state.', () => store.countByState().map((r) => ({ labels: { state: r.state }, value: r.n })));
 
   const app = createApp({
-    db, log, metrics, dataDir: config.data_dir, ...(options.minFreeBytes === undefined ? {} : { minFreeBytes: options.minFreeBytes }),
+    db, log, metrics, dataDir: config.data_dir, minFreeBytes: config.min_free_mib * 1024 ** 2,
     routes: [
       // Webhooks and uploads exist only with GitLab: a local-only server has neither route.
       ...(gitlabConfig && config.executor ? [

@@ -44,7 +44,7 @@ describe('operations', () => {
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({ status: 'ok', data_dir_free_bytes: expect.any(Number), min_free_bytes: 1024 ** 3 });
     await server.close();
-    server = createServer(localConfig(dataDir), { log: quietLogger(), minFreeBytes: Number.MAX_SAFE_INTEGER });
+    server = createServer({ ...localConfig(dataDir), min_free_mib: 2 ** 30 }, { log: quietLogger() });
     const full = await server.app.request('/healthz');
     expect(full.status).toBe(503);
     expect(await full.json()).toMatchObject({ status: 'degraded', problems: [expect.stringMatching(/^data_dir has \d+ bytes free, less than/)] });

@@ -5,7 +5,8 @@
  * acknowledged; here the sender does. Every acknowledged delivery is in the inbox once and is
  * processed, nothing stays queued, and the one real change among them makes one pipeline, however
  * often its delivery was sent and the server killed. STORM_DELIVERIES sets the number of distinct
- * deliveries (default 2,000; the soak run is 10,000).
+ * deliveries (default 2,000; the soak run is 10,000), STORM_SEED the seed of the shuffle and of the kill
+ * schedule (default 7).
  */
 import { execa, type ResultPromise } from 'execa';
 import { writeFileSync } from 'node:fs';
@@ -15,11 +16,13 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitLabDouble, type GitLabDouble } from '../gitlab-double/index.js';
+import { seededRandom } from '../support/seeded-random.js';
 import { fixtureText, tempDir } from './http-harness.js';
 import { EXECUTOR_TOKEN, JANE, srcinfo, WEBHOOK_SECRET } from './server-harness.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const DISTINCT = Number(process.env.STORM_DELIVERIES ?? 2000);
+const SEED = Number(process.env.STORM_SEED ?? 7);
 
 describe('a webhook storm with kill -9', () => {
   let gitlab: GitLabDouble;
@@ -75,8 +78,10 @@ describe('a webhook storm with kill -9', () => {
     }));
     // A tenth sent twice, the second time somewhere later in the storm; the real change three times.
     const sends = [...deliveries, ...deliveries.filter((_, i) => i % 10 === 3), deliveries[Math.floor(DISTINCT / 2)]!, deliveries[Math.floor(DISTINCT / 2)]!];
+    const random = seededRandom(SEED);
+    process.stderr.write(`storm: ${DISTINCT} distinct deliveries, ${sends.length} sends, STORM_SEED=${SEED}\n`);
     for (let i = sends.length - 1; i > 0; i--) {
-      const j = (i * 7919) % (i + 1);
+      const j = Math.floor(random() * (i + 1));
       [sends[i], sends[j]] = [sends[j]!, sends[i]!];
     }
 
@@ -87,10 +92,8 @@ describe('a webhook storm with kill -9', () => {
     let stopped = false;
     // The killer: SIGKILL at random moments, then a restart on the same data directory.
     const killer = (async () => {
-      let seed = 7;
       while (!stopped) {
-        seed = (seed * 48271) % 2147483647;
-        await new Promise((resolve) => setTimeout(resolve, 300 + (seed % 900)));
+        await new Promise((resolve) => setTimeout(resolve, 300 + Math.floor(random() * 900)));
         if (stopped) break;
         await kill();
         kills++;

@@ -6,11 +6,12 @@
  * failure marks its dependants dependency-failed with the root cause.
  */
 import { createWriteStream } from 'node:fs';
-import { chmod, copyFile, mkdir, rename, stat } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { transition, type BuildEvent } from '../../core/build-state.js';
 import { checkArtifactName } from '../../core/build-set/artifact-name.js';
+import { buildProducts } from '../../core/build-set/build-products.js';
 import type { CycleRebuild } from '../../core/build-set/iteration.js';
 import { BuildSetError, checkBuildSetName } from '../../core/build-set/origin.js';
 import { planBuildSet, type BuildSetPlan } from '../../core/graph/plan.js';
@@ -20,6 +21,7 @@ import { BuildSetEngine, type DispatchContext, type Dispatcher, type PlanningRec
 import { BuildStore, type BuildRow, type NamespaceRow } from '../../server/store/build-store.js';
 import { openDatabase } from '../../server/store/database.js';
 import { Repositories, syncDir } from '../../server/artifacts/repository.js';
+import { checkPackageFile, PackageRefused } from '../../server/artifacts/package-check.js';
 import { CommandError } from '../command.js';
 import type { Bundle } from './bundles.js';
 import { buildInContainer, type BuildHost } from './container.js';
@@ -149,6 +151,7 @@ class LocalDispatcher implements Dispatcher {
   private async collect(build: BuildRow, outputDir: string, files: string[]): Promise<void> {
     const flavour = this.options.bundles[0]!.flavour;
     const stored = [];
+    const products = build.products ?? buildProducts(this.options.bundles.find((b) => b.recipe.pkgbase === build.pkgbase)!.recipe, build.arch);
     for (const filename of files) {
       const name = checkArtifactName(filename, flavour, build.arch);
       if (!name.ok) throw new CommandError(`the build's output cannot go into the repository: ${name.reason}`);
@@ -157,6 +160,11 @@ class LocalDispatcher implements Dispatcher {
       await copyFile(join(outputDir, filename), `${pool}.part`);
       // copyFile keeps the mode, setuid bits included, and the copy is root's: a package is data.
       await chmod(`${pool}.part`, 0o644);
+      // The copy is what the repository gets, so the copy is what is checked.
+      await checkPackageFile(flavour, `${pool}.part`, filename, name.value, build, products).catch(async (error: unknown) => {
+        await rm(`${pool}.part`, { force: true });
+        throw error instanceof PackageRefused ? new CommandError(`the build's output cannot go into the repository: ${error.message}`) : error;
+      });
       await rename(`${pool}.part`, pool);
       await syncDir(dirname(pool));
       stored.push({ poolPath: pool, filename, sha256: await sha256File(pool), size: (await stat(pool)).size, jobId: 0 });

@@ -8,7 +8,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { execa } from 'execa';
 import { Hono } from 'hono';
 import type { Flavour } from '../../core/recipe/model.js';
 import { RESOURCE_USAGE_HEADER, resourceUsageSchema, type ResourceUsageReport } from '../../core/resource-usage.js';
@@ -17,7 +16,8 @@ import { checkArtifactName } from '../../core/build-set/artifact-name.js';
 import type { BuildSetEngine } from '../build-sets/engine.js';
 import type { BuildRow, BuildStore } from '../store/build-store.js';
 import type { RecipeTable } from '../sources/source-index.js';
-import { buildProducts, checkProduct, nameAgrees, type BuildProduct, type PackageIdentity } from '../../core/build-set/build-products.js';
+import { buildProducts, type BuildProduct } from '../../core/build-set/build-products.js';
+import { checkPackageFile, PackageRefused } from './package-check.js';
 import type { GitLabClient } from '../gitlab/client.js';
 import { liveBuildOf, requireBuildJob, requireExecutorToken } from './executor-auth.js';
 import { ApiError, describeZodError } from '../http/http-error.js';
@@ -83,48 +83,6 @@ async function receive(body: ReadableStream<Uint8Array>, path: string, maxBytes:
   return { sha256: hash.digest('hex'), size };
 }
 
-/** What a package file says of itself, and the field where it records its packager (null where the flavour does not record who caused the build). */
-export interface PackageInfo {
-  identity: PackageIdentity;
-  packager: { field: string; value: string | null } | null;
-}
-
-/** A pacman package's .PKGINFO: pkgname, pkgver, arch and packager. */
-async function pacmanInfo(file: string): Promise<PackageInfo> {
-  const result = await execa('tar', ['-xOf', file, '.PKGINFO'], { reject: false, encoding: 'utf8' });
-  if (result.failed) throw new ApiError(422, 'invalid_package', `not a pacman package (no readable .PKGINFO): ${String(result.stderr).trim()}`);
-  const fields = new Map<string, string>();
-  for (const line of String(result.stdout).split('\n')) {
-    const at = line.indexOf(' = ');
-    if (at > 0 && !fields.has(line.slice(0, at))) fields.set(line.slice(0, at), line.slice(at + 3).trim());
-  }
-  const [name, version, arch] = ['pkgname', 'pkgver', 'arch'].map((k) => fields.get(k));
-  if (!name || !version || !arch) throw new ApiError(422, 'invalid_package', 'the package\'s .PKGINFO lacks pkgname, pkgver or arch');
-  return { identity: { name, version, arch }, packager: { field: 'packager', value: fields.get('packager') ?? null } };
-}
-
-/** A .deb's control file: Package, Version, Architecture and (autobuild writes its MTER, the packager, there) Maintainer. */
-async function debInfo(file: string, flavour: Flavour): Promise<PackageInfo> {
-  const fields = ['Package', 'Version', 'Architecture', 'Maintainer'];
-  const result = await execa('dpkg-deb', ['--field', file, ...fields], { reject: false, encoding: 'utf8' });
-  if (result.failed) throw new ApiError(422, 'invalid_package', `not a Debian package (no readable control file): ${String(result.stderr).trim()}`);
-  const values = new Map<string, string>();
-  for (const line of String(result.stdout).split('\n')) {
-    const match = /^([A-Za-z-]+):\s*(.*)$/.exec(line);
-    if (match) values.set(match[1]!, match[2]!.trim());
-  }
-  const [name, version, arch] = fields.slice(0, 3).map((k) => values.get(k));
-  if (!name || !version || !arch) throw new ApiError(422, 'invalid_package', 'the package\'s control file lacks Package, Version or Architecture');
-  // A Debian package's Maintainer is the package's maintainer from debian/control, not whoever caused the build.
-  const packager = flavour === 'autobuild' ? { field: 'Maintainer', value: values.get('Maintainer') || null } : null;
-  return { identity: { name, version, arch }, packager };
-}
-
-/** What a package file of the flavour says of itself (422 when it is no readable package). */
-export function packageInfo(flavour: Flavour, file: string): Promise<PackageInfo> {
-  return flavour === 'pkgbuild' ? pacmanInfo(file) : debInfo(file, flavour);
-}
-
 /** The packages a build may publish: as recorded when it was planned, else (a build planned before they were) its recipe in the index when still at the build's commit. */
 function productsOf(build: BuildRow, recipes: RecipeTable | undefined): BuildProduct[] {
   if (build.products) return build.products;
@@ -179,17 +137,9 @@ export function uploadRoutes(deps: UploadDeps): Hono {
     try {
       const received = await receive(body, temp, maxBytes);
       if (received.sha256 !== expected) throw new ApiError(422, 'checksum_mismatch', `the body's sha256 is ${received.sha256}, X-Checksum-Sha256 said ${expected}`);
-      const info = await packageInfo(deps.flavour, temp);
-      if (!nameAgrees(name.value, info.identity, deps.flavour)) {
-        const { name: n, version: v, arch: a } = info.identity;
-        throw new ApiError(422, 'package_name_mismatch', `the file is named ${filename}, but the package says it is ${n} ${v} for ${a}`);
-      }
-      const product = checkProduct(products, deps.flavour, info.identity);
-      if (!product.ok) throw new ApiError(422, 'not_a_product', `build ${build.id} (${build.pkgbase} ${build.version}): ${product.reason}`);
-      const recorded = build.packager ? info.packager : null;
-      if (recorded && recorded.value !== build.packager) {
-        throw new ApiError(422, 'packager_mismatch', `the package says ${recorded.field} "${recorded.value ?? '(none)'}", but the build was made for "${build.packager}"`);
-      }
+      await checkPackageFile(deps.flavour, temp, filename, name.value, build, products).catch((error: unknown) => {
+        throw error instanceof PackageRefused ? new ApiError(422, error.code, error.message) : error;
+      });
       // The file waits beside its place in the pool until the repository took it: a failed index update
       // leaves the pool's file (the one the repository and the artifact record name) as it was.
       const pool = deps.repositories.poolPath(owner, filename);
