@@ -12,6 +12,14 @@ describe('executor config', () => {
     expect(config).toMatchObject({ work_dir: '/var/lib/quarters', backend: 'nspawn', default_branch: 'stable', network: { build: false, fetch_command: [] }, limits: { memory_mib: 0 } });
   });
 
+  it('runs guests in a user namespace from a multiple of 65536 unless told not to', () => {
+    expect(loadExecutorConfig(write('')).isolation).toEqual({ user_namespace: true, id_base: 0x70000000 });
+    expect(loadExecutorConfig(write('[isolation]\nuser_namespace = false\n')).isolation.user_namespace).toBe(false);
+    const odd = write('[isolation]\nid_base = 100000\n');
+    expect(errorOf(() => loadExecutorConfig(odd)).message).toBe(`${odd}: isolation.id_base: expected a multiple of 65536`);
+    expect(errorOf(() => loadExecutorConfig(write('[isolation]\nid_base = 0\n'))).key).toBe('isolation.id_base');
+  });
+
   it('reads the server token from token_file', () => {
     const config = loadExecutorConfig(write('[server]\ntoken_file = "tok"\n', { tok: 's3cret\n' }));
     expect(config.server.token).toBe('s3cret');

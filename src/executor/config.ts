@@ -73,6 +73,30 @@ const instanceSchema = z.strictObject({
   branches: z.optional(z.array(safeName)),
 });
 
+/** Host ids a user namespace spans: the guest's 0..65535. */
+export const GUEST_ID_COUNT = 65536;
+
+const isolationSchema = z.strictObject({
+  /**
+   * Guest commands run in a user namespace (nspawn --private-users): root in the guest is an
+   * unprivileged uid on the host. Off only for hosts whose work_dir cannot take idmapped mounts.
+   */
+  user_namespace: z._default(z.boolean(), true),
+  /**
+   * The first host uid and gid of the guests' ids: guest id N is host id id_base + N, for N below 65536.
+   * A multiple of 65536 that no host user or group uses (checked); the default lies above the range
+   * systemd-nspawn picks from, below 2^31.
+   */
+  id_base: z._default(
+    z.int().check(
+      z.gte(GUEST_ID_COUNT),
+      z.lte(2 ** 31 - 2 * GUEST_ID_COUNT),
+      z.refine((base) => base % GUEST_ID_COUNT === 0, `expected a multiple of ${GUEST_ID_COUNT}`),
+    ),
+    0x70000000,
+  ),
+});
+
 export const executorConfigSchema = z.strictObject({
   work_dir: z._default(absolutePath, '/var/lib/quarters'),
   arch: z._default(safeName, 'x86_64'),
@@ -112,9 +136,15 @@ export const executorConfigSchema = z.strictObject({
   network: z._default(networkSchema, () => networkSchema.parse({})),
   instance: z._default(instanceSchema, () => instanceSchema.parse({})),
   host_stages: z._default(hostStagesSchema, () => hostStagesSchema.parse({})),
+  isolation: z._default(isolationSchema, () => isolationSchema.parse({})),
 });
 
 export type ExecutorConfig = z.infer<typeof executorConfigSchema>;
+
+/** The first host id of the guests' user namespace, or null when guests run without one. */
+export function guestIdBase(config: ExecutorConfig): number | null {
+  return config.isolation.user_namespace ? config.isolation.id_base : null;
+}
 
 /** Secrets that may be given as `<key>_file`. */
 export const EXECUTOR_SECRET_KEYS = ['server.token'] as const;

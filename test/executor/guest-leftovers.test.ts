@@ -1,7 +1,9 @@
 /**
  * Root in the guest can leave a setuid-root executable or a device node in the directories it
  * shares read-write with the host (the project directory, /output); host users reach those, so the
- * host must honour neither (job-mount.ts), with or without a disk limit.
+ * host must honour neither (job-mount.ts), with or without a disk limit. Without a user namespace:
+ * nosuid,nodev must hold on its own (in one, the guest can make no device node, and what it makes
+ * outside the project directory is not host root's: user-namespace.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -37,7 +39,7 @@ for (const { diskMib, skip } of [
     let fx: ExecutorFixture;
 
     beforeAll(async () => {
-      fx = await createExecutorFixture(`[limits]\ndisk_mib = ${diskMib}`);
+      fx = await createExecutorFixture(`[limits]\ndisk_mib = ${diskMib}\n[isolation]\nuser_namespace = false`);
     });
     afterAll(async () => {
       await fx?.remove();

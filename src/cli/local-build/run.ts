@@ -6,7 +6,7 @@
  * failure marks its dependants dependency-failed with the root cause.
  */
 import { createWriteStream } from 'node:fs';
-import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { transition, type BuildEvent } from '../../core/build-state.js';
@@ -159,6 +159,8 @@ class LocalDispatcher implements Dispatcher {
       const pool = this.engine.repositories.poolPath(build.id, filename);
       await mkdir(dirname(pool), { recursive: true });
       await copyFile(join(outputDir, filename), `${pool}.part`);
+      // copyFile keeps the mode, setuid bits included, and the copy is root's: a package is data.
+      await chmod(`${pool}.part`, 0o644);
       // The copy is what the repository gets, so the copy is what is checked.
       await checkPackageFile(flavour, `${pool}.part`, filename, name.value, build, products).catch(async (error: unknown) => {
         await rm(`${pool}.part`, { force: true });

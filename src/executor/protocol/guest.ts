@@ -1,6 +1,6 @@
 /** What the guest sees of a job: its binds and its environment. */
 import { isAbsolute, join, relative } from 'node:path';
-import type { Environment } from '../environment.js';
+import type { Environment, GuestBind } from '../environment.js';
 import type { JobSession } from '../session.js';
 import type { WorkspaceState } from '../workspace.js';
 import { customEnv } from '../job.js';
@@ -33,10 +33,12 @@ export function projectBindSource(session: JobSession, state: WorkspaceState): s
 }
 
 /** The binds of every guest command: the project directory (same path), the output, the build set's repository, the driver. */
-export function guestBinds(session: JobSession, state: WorkspaceState): { host: string; guest: string; readOnly?: boolean }[] {
+export function guestBinds(session: JobSession, state: WorkspaceState): GuestBind[] {
   const project = guestProjectDir(session, state);
-  const binds: { host: string; guest: string; readOnly?: boolean }[] = [
-    { host: projectBindSource(session, state), guest: project },
+  const binds: GuestBind[] = [
+    // The host user's: the runner's stages and the guest's build user share it with the same ids.
+    { host: projectBindSource(session, state), guest: project, hostIds: true },
+    // The guest's own: the executor reads it, no host user does.
     { host: state.outputDir, guest: GUEST_OUTPUT },
   ];
   if (session.config.build_driver) binds.push({ host: session.config.build_driver, guest: GUEST_BUILD_DRIVER, readOnly: true });

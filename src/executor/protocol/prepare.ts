@@ -9,6 +9,7 @@ import { openDirBelow } from '../no-follow.js';
 import { resolveHostUser } from '../host-user.js';
 import { InstanceStore } from '../instance.js';
 import { jobServer } from '../job-server.js';
+import { checkGuestIds } from '../guest-ids.js';
 import { checkJobTarget } from '../job-target.js';
 import { openJobEnvironment } from '../job-lifecycle.js';
 import { reclaimWorkspace } from '../reclaim.js';
@@ -41,9 +42,11 @@ export async function prepare(session: JobSession): Promise<void> {
     await reclaimWorkspace(session, name);
   }
   const hostUser = resolveHostUser(session.config.host_user);
+  if (session.backend.idBase !== null) checkGuestIds(session.backend.idBase, hostUser);
   let base;
   try {
-    base = await new BaseOsStore(layout).require();
+    const store = new BaseOsStore(layout);
+    base = await store.forBackend(await store.require(), session.backend);
   } catch (error) {
     if (error instanceof BaseOsError) throw new SystemFailure(error.message);
     throw error;
