@@ -10,6 +10,7 @@
  * stage's view (host-stage.ts) covers cache_dir and shows that directory where the runner looks for
  * the project's caches, at `cache_dir/<slug>` and `cache_dir/<slug>-empty`.
  */
+import { realpath } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { HostStageBind } from './host-stage.js';
 import { openDirBelow, type Owner } from './no-follow.js';
@@ -42,7 +43,9 @@ export function projectCacheDir(cacheDir: string, projectId: string): string {
 
 /** Makes (or opens) the project's cache directory below `cacheDir`, owned by the host user, never through a link; cache_dir itself becomes root's. */
 export async function makeProjectCache(cacheDir: string, projectId: string, owner: Owner): Promise<void> {
-  const top = await openDirBelow(cacheDir, [], owner);
+  // cache_dir itself is the config's (a link the admin made is fine); below it, nothing is followed.
+  const resolved = await realpath(cacheDir);
+  const top = await openDirBelow(resolved, [], owner);
   try {
     // Root's, so that no host user changes which directory a project's name points to.
     await top.chown(0, 0);
@@ -50,7 +53,7 @@ export async function makeProjectCache(cacheDir: string, projectId: string, owne
   } finally {
     await top.close();
   }
-  await (await openDirBelow(cacheDir, [`project-${projectId}`], owner, { mode: 0o700 })).close();
+  await (await openDirBelow(resolved, [`project-${projectId}`], owner, { mode: 0o700 })).close();
 }
 
 /** How a host stage of the project sees its cache: at the runner's paths for the slug (and with -empty). */
