@@ -1,4 +1,6 @@
 /** The executor's own configuration: TOML at QUARTERS_EXECUTOR_CONFIG, validated with zod (mini: see zod-messages.ts). */
+import { isIP } from 'node:net';
+import { totalmem } from 'node:os';
 import { isAbsolute } from 'node:path';
 import './zod-messages.js';
 import * as z from 'zod/mini';
@@ -13,21 +15,37 @@ const safeName = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, 'expe
 /** The smallest job disk worth making. */
 const MIN_DISK_MIB = 16;
 
+/** A job's disk when the config names none: room for large builds, and sparse, so it costs the host only what a job writes. */
+export const DEFAULT_DISK_MIB = 20 * 1024;
+
+/** A job's memory when the config names none: half the host's RAM, at most 16 GiB, so one build cannot take the host's memory from the runner and the other jobs. */
+export function defaultMemoryMib(hostBytes = totalmem()): number {
+  return Math.max(256, Math.min(16 * 1024, Math.floor(hostBytes / 2 / 1024 / 1024)));
+}
+
+/** An IPv4 or IPv6 address, or one with a prefix length ("10.0.0.0/8", "fd00::/8"). */
+const cidr = z.string().check(z.refine((text) => {
+  const [address, prefix, ...rest] = text.split('/');
+  const family = isIP(address ?? '');
+  if (!family || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+}, 'expected an address or an address/prefix-length (CIDR)'));
+
 const limitsSchema = z.strictObject({
-  /** Memory limit of a build, in MiB (0: none). */
-  memory_mib: z._default(z.int().check(z.nonnegative()), 0),
+  /** Memory limit of a build and of each host stage, in MiB (0: none; default: half the host's RAM, at most 16 GiB). */
+  memory_mib: z._default(z.int().check(z.nonnegative()), () => defaultMemoryMib()),
   /** CPU limit of a build, in CPUs (0: none). */
   cpus: z._default(z.number().check(z.nonnegative()), 0),
   /**
-   * Disk limit of a job, in MiB (0: none): its writable layer, output and build directory live on a
-   * filesystem of this size (job-disk.ts), so a write past it fails in the build.
+   * Disk limit of a job, in MiB (0: none; default 20 GiB): its writable layer, output and build directory
+   * live on a filesystem of this size (job-disk.ts), so a write past it fails in the build.
    */
   disk_mib: z._default(
     z.int().check(
       z.nonnegative(),
       z.refine((mib) => mib === 0 || mib >= MIN_DISK_MIB, `expected 0 (no limit) or at least ${MIN_DISK_MIB}: a smaller filesystem holds little besides its own metadata`),
     ),
-    0,
+    DEFAULT_DISK_MIB,
   ),
   /**
    * Most processes (threads included) a job's guest stage, and each of its host stages, may run at
@@ -53,6 +71,12 @@ const networkSchema = z.strictObject({
    * fetches the sources so the build itself can run offline. Empty: no fetch step.
    */
   fetch_command: z._default(z.array(z.string()), []),
+  /**
+   * Destinations guest commands with network never reach, besides every address of the host itself and
+   * the quarters server (server.url), which are always blocked: addresses or CIDRs (e.g. the LAN, a
+   * cloud's metadata service 169.254.169.254).
+   */
+  blocked_networks: z._default(z.array(cidr), []),
 });
 
 const hostStagesSchema = z.strictObject({

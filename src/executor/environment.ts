@@ -34,6 +34,8 @@ export interface EnvironmentSpec {
   limits: { memoryMib: number; cpus: number; pids?: number; tmpfsMib?: number };
   /** Guest commands that get the network reach only the outside, never the host's own (loopback) services: a job's code runs there. */
   outboundOnly?: boolean;
+  /** Destinations those commands never reach besides the host's own addresses (the server, configured networks): addresses, CIDRs, host names. */
+  blockedDestinations?: readonly string[];
   /** The writable layer outlives the environment (an instance, a base update): it must reach the disk intact. */
   persistent?: boolean;
 }

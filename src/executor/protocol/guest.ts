@@ -1,5 +1,6 @@
 /** What the guest sees of a job: its binds and its environment. */
 import { isAbsolute, join, relative } from 'node:path';
+import type { ExecutorConfig } from '../config.js';
 import type { Environment, GuestBind } from '../environment.js';
 import type { JobSession } from '../session.js';
 import type { WorkspaceState } from '../workspace.js';
@@ -69,6 +70,12 @@ export function guestEnv(session: JobSession, state: WorkspaceState): Record<str
   return env;
 }
 
+/** What a job's networked guest commands never reach besides the host itself: the quarters server (its host, resolved when a command starts) and network.blocked_networks. */
+export function outboundBlocked(config: ExecutorConfig): string[] {
+  const server = config.server.url ? [new URL(config.server.url).hostname.replace(/^\[(.*)\]$/, '$1')] : [];
+  return [...server, ...config.network.blocked_networks];
+}
+
 /** The job's environment, reopened from its state. */
 export function jobEnvironment(session: JobSession, state: WorkspaceState): Environment {
   return session.backend.environment({
@@ -78,6 +85,7 @@ export function jobEnvironment(session: JobSession, state: WorkspaceState): Envi
     lowers: state.instance ? [state.instance.upper, state.base.root] : [state.base.root],
     binds: guestBinds(session, state),
     outboundOnly: true,
+    blockedDestinations: outboundBlocked(session.config),
     limits: { memoryMib: session.config.limits.memory_mib, cpus: session.config.limits.cpus, pids: session.config.limits.pids, tmpfsMib: session.config.limits.tmpfs_mib },
   });
 }

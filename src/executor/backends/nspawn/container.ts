@@ -61,6 +61,8 @@ export interface ContainerCommand extends OverlayLayers {
    * (outbound-network.ts); otherwise a private network namespace with loopback only.
    */
   network?: boolean | 'outbound';
+  /** Destinations an 'outbound' network rejects besides the host's own addresses: addresses, CIDRs, host names. */
+  blockedDestinations?: readonly string[];
   /** The network namespace of an 'outbound' network (set by runContainer). */
   networkNamespace?: string;
   /**
@@ -140,8 +142,10 @@ export function nspawnArguments(spec: ContainerCommand, statusDir: string, syste
     if (!spec.networkNamespace) throw new Error('an outbound network needs its namespace');
     // In a user namespace nspawn (252) would join it after making the user namespace, which has no
     // right to: nspawn starts in it instead (runInContainer) and shares it with the container.
-    if (spec.idBase) args.push('--resolv-conf=off');
-    else args.push('--network-namespace-path=/proc/self/fd/3', '--resolv-conf=off');
+    // The namespace and its nftables table are the executor's; guest root must not change them (nspawn 252
+    // drops CAP_NET_ADMIN here by itself, but only keeps it with --private-network: said explicitly).
+    if (spec.idBase) args.push('--resolv-conf=off', '--drop-capability=CAP_NET_ADMIN');
+    else args.push('--network-namespace-path=/proc/self/fd/3', '--resolv-conf=off', '--drop-capability=CAP_NET_ADMIN');
   } else if (spec.network) args.push('--resolv-conf=copy-host');
   else args.push('--private-network', '--resolv-conf=off');
   if (spec.tmpfsMib) {
@@ -189,7 +193,7 @@ export async function runContainer(spec: ContainerCommand): Promise<ContainerRes
   let network: OutboundNetwork | null = null;
   if (spec.network === 'outbound') {
     try {
-      network = await openOutboundNetwork();
+      network = await openOutboundNetwork(spec.blockedDestinations);
     } catch (error) {
       await rm(statusDir, { recursive: true, force: true });
       return { exitCode: null, nspawnExitCode: null, nspawnSignal: null, detail: `no outbound network for the container: ${(error as Error).message}`, peakMemoryBytes: null };

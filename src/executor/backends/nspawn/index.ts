@@ -55,6 +55,7 @@ class NspawnEnvironment implements Environment {
       cwd: command.cwd,
       env: command.env,
       network: command.network && this.spec.outboundOnly ? 'outbound' : command.network,
+      blockedDestinations: this.spec.blockedDestinations,
       binds: [...this.spec.binds, ...(command.binds ?? [])],
       limits: this.spec.limits,
       tmpfsMib: this.spec.limits.tmpfsMib,
