@@ -96,7 +96,8 @@ describe('/api/v1', () => {
     const cancelled = (await (await call('POST', '/namespaces/partial/cancel', { pkgbases: ['zlib'] })).json()) as { status: string };
     expect(cancelled.status).toBe('active');
     expect(await states()).toEqual({ zlib: 'cancelled', libpng: 'dependency-failed' });
-    expect(rig.gitlab.state.pipeline(zlib.pipeline_id!).status).toBe('canceled');
+    // Its job: the pipeline's own status counts quarters' commit status too, a job of the origin's pipeline.
+    expect(rig.gitlab.state.jobsOf(zlib.pipeline_id!).map((j) => j.status)).toEqual(['canceled']);
     await call('POST', '/namespaces/partial/resume', { pkgbases: ['zlib'] });
     expect(await states()).toEqual({ zlib: 'building', libpng: 'blocked' });
 

@@ -265,7 +265,7 @@ describe('kill -9 during uploads and during dispatch', () => {
   });
 
   it('keeps the packages a new iteration carries over when it is killed while cancelling the old pipelines', async () => {
-    gitlab.setPipelineHook({ url: `${server.url}/webhooks/gitlab`, secret: WEBHOOK_SECRET });
+    gitlab.setPipelineHook({ url: `${server.url}/webhooks/gitlab`, secret: WEBHOOK_SECRET, jobEvents: true });
     let n = 0;
     /** Sends a Push Hook as GitLab does: again, while it gets no 2xx. */
     const push = async (pkgbase: keyof typeof CARRIED, info: string) => {

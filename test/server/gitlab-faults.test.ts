@@ -153,7 +153,7 @@ async function runBuildSet(random: (() => number) | null): Promise<{ rig: Rig; e
       await runAndUpload(rig, build.id, build.pkgbase, pipeline.id);
       await rig.gitlab.state.finishPipeline(pipeline.id, 'success');
     }
-    if (hooksLost) rig.gitlab.setPipelineHook({ url: `${rig.url}/webhooks/gitlab`, secret: WEBHOOK_SECRET });
+    if (hooksLost) rig.gitlab.setPipelineHook({ url: `${rig.url}/webhooks/gitlab`, secret: WEBHOOK_SECRET, jobEvents: true });
   }
   // A last pass, as the reconcile timer would make: it cancels what a lost answer let slip through.
   await rig.server.pipelines.reconcile();

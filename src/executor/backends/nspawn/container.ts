@@ -140,11 +140,14 @@ export function nspawnArguments(spec: ContainerCommand, statusDir: string, syste
   }
   if (spec.network === 'outbound') {
     if (!spec.networkNamespace) throw new Error('an outbound network needs its namespace');
-    // In a user namespace nspawn (252) would join it after making the user namespace, which has no
+    // The namespace and its nftables table are the executor's; guest root must not change them.
+    // In a user namespace it cannot: the network namespace belongs to the host's user namespace, so the
+    // guest's CAP_NET_ADMIN reaches only namespaces it makes itself (the driver's offline build network
+    // needs that). nspawn (252) would join the namespace after making the user namespace, which has no
     // right to: nspawn starts in it instead (runInContainer) and shares it with the container.
-    // The namespace and its nftables table are the executor's; guest root must not change them (nspawn 252
-    // drops CAP_NET_ADMIN here by itself, but only keeps it with --private-network: said explicitly).
-    if (spec.idBase) args.push('--resolv-conf=off', '--drop-capability=CAP_NET_ADMIN');
+    // Without a user namespace guest root is the host's, and CAP_NET_ADMIN leaves its bounding set
+    // (nspawn 252 drops it here by itself, but only keeps it with --private-network: said explicitly).
+    if (spec.idBase) args.push('--resolv-conf=off');
     else args.push('--network-namespace-path=/proc/self/fd/3', '--resolv-conf=off', '--drop-capability=CAP_NET_ADMIN');
   } else if (spec.network) args.push('--resolv-conf=copy-host');
   else args.push('--private-network', '--resolv-conf=off');
