@@ -107,39 +107,18 @@ function blame(dep: BuildNode): string {
  */
 export function propagate(builds: readonly BuildNode[]): StateChange[] {
   const byId = new Map(builds.map((b) => [b.id, { ...b }]));
-  // Only a build whose dependency changed can change after the first pass: passes after it look at those.
-  const dependants = new Map<number, number[]>();
-  for (const build of byId.values()) {
-    for (const dep of build.dependsOn) {
-      const list = dependants.get(dep);
-      if (list) list.push(build.id);
-      else dependants.set(dep, [build.id]);
-    }
-  }
   const changes: StateChange[] = [];
-  /** Builds to look at in this pass beyond the first: dependants of a change (null in the first pass: all). */
-  let look: Set<number> | null = null;
   // Each pass settles at least one more level of the DAG; a cycle cannot flip forever because every
   // rule depends only on dependencies' states, so |builds| + 1 passes always reach the fixpoint.
   for (let pass = 0; pass <= byId.size; pass++) {
-    const next = new Set<number>();
-    const changed = (build: BuildNode) => {
-      for (const id of dependants.get(build.id) ?? []) next.add(id);
-    };
+    let changed = false;
     for (const build of byId.values()) {
-      if (look && !look.has(build.id) && !next.has(build.id)) continue;
       if (!waiting.includes(build.state)) continue;
-      let broken: BuildNode | undefined;
-      let allBuilt = true;
-      for (const id of build.dependsOn) {
-        const dep = byId.get(id);
-        if (!dep) continue;
-        if (!broken && (dep.state === 'failed' || dep.state === 'cancelled' || dep.state === 'dependency-failed')) broken = dep;
-        if (dep.state !== 'built') allBuilt = false;
-      }
+      const deps = build.dependsOn.map((id) => byId.get(id)).filter((d): d is BuildNode => d !== undefined);
+      const broken = deps.find((d) => d.state === 'failed' || d.state === 'cancelled' || d.state === 'dependency-failed');
       const event: BuildEvent = broken
         ? { type: 'dependency-failed', reason: blame(broken) }
-        : allBuilt
+        : deps.every((d) => d.state === 'built')
           ? { type: 'dependencies-built' }
           : { type: 'dependencies-pending' };
       const result = transition(build.state, event);
@@ -147,16 +126,15 @@ export function propagate(builds: readonly BuildNode[]): StateChange[] {
         changes.push({ id: build.id, from: build.state, to: result.state, reason: result.reason });
         build.state = result.state;
         build.reason = result.reason;
-        changed(build);
+        changed = true;
       } else if (result.outcome === 'unchanged' && event.type === 'dependency-failed' && build.reason !== event.reason) {
         // Still failed, but for another root cause (the first one was retried, a second one failed).
         changes.push({ id: build.id, from: build.state, to: build.state, reason: event.reason });
         build.reason = event.reason;
-        changed(build);
+        changed = true;
       }
     }
-    if (next.size === 0) break;
-    look = next;
+    if (!changed) break;
   }
   return changes;
 }
