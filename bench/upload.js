@@ -1,4 +1,4 @@
-/* global console, process, setInterval, clearInterval, setTimeout, Buffer */
+/* global console, process, setInterval, clearInterval, setTimeout, Buffer, performance */
 // Benchmark: one large package upload over loopback, to quarters' upload endpoint and to nginx, in one run.
 //
 // quarters: PUT /api/v1/builds/:id/artifacts/:filename on a server with a dispatched build whose job
@@ -7,7 +7,8 @@
 //           with its sha256 and fsynced, the package read, added to the repository (repo-add), 201.
 // nginx:    started here on a loopback port with `dav_methods PUT`: it reads the whole body into its
 //           temporary file and renames it into a directory (no fsync). Installed with apt-get if missing.
-// The client is curl (`--upload-file`), the same for both. The package is a real pacman package of
+// The client is curl (`--upload-file`), the same for both. Each round also times dd writing the same file
+// with an fdatasync to the same file system: what durability alone costs on this disk (nginx does not fsync). The package is a real pacman package of
 // SIZE_MIB MiB (.PKGINFO and an incompressible payload). The server runs in this process; its RSS is
 // sampled every 20 ms during each upload, and the growth over the RSS before it is reported.
 // Run: npm run bench:upload [-- SIZE_MIB ROUNDS]   (defaults: 1024 3)
@@ -139,19 +140,25 @@ const rig = await startRig({ log });
 const { buildId, jobToken } = await runningBuilds(rig);
 const nginx = await startNginx();
 const headers = { Authorization: `Bearer ${EXECUTOR_TOKEN}`, 'X-Job-Token': jobToken, 'X-Checksum-Sha256': checksum, 'Content-Type': 'application/octet-stream' };
-const figures = { quarters: [], nginx: [] };
+const figures = { quarters: [], nginx: [], dd: [] };
 try {
   for (let round = 1; round <= ROUNDS; round++) {
     const q = await sampled(() => curl(`${rig.url}/api/v1/builds/${buildId}/artifacts/zlib-1.1-1-x86_64.pkg.tar.zst`, file, headers));
     if (q.result.status !== 201) throw new Error(`quarters answered ${q.result.status}`);
     const phases = stored.at(-1);
     figures.quarters.push({ ...q.result, growthMiB: q.growthMiB, receive: phases.receive / 1000 });
+    // The floor for any receiver that makes the file durable: this disk writing it with an fdatasync (dd conv=fdatasync).
+    const d = performance.now();
+    execFileSync('dd', [`if=${file}`, `of=${join(dir, 'dd.out')}`, 'bs=4M', 'conv=fdatasync', 'status=none']);
+    const ddSeconds = (performance.now() - d) / 1000;
+    rmSync(join(dir, 'dd.out'));
+    figures.dd.push(ddSeconds);
     const n = await curl(`${nginx.url}/round-${round}.pkg.tar.zst`, file, {});
     if (n.status !== 201) throw new Error(`nginx answered ${n.status}`);
     rmSync(join(nginx.store, `round-${round}.pkg.tar.zst`));
     figures.nginx.push(n);
     const mibs = (s) => (SIZE_MIB / s).toFixed(0);
-    console.log(`round ${round}: quarters ${q.result.seconds.toFixed(2)} s (${mibs(q.result.seconds)} MiB/s; body received, hashed and fsynced in ${(phases.receive / 1000).toFixed(2)} s, checked and indexed in ${(phases.check_and_index / 1000).toFixed(2)} s; RSS +${q.growthMiB.toFixed(1)} MiB), nginx ${n.seconds.toFixed(2)} s (${mibs(n.seconds)} MiB/s), ratio ${(n.seconds / q.result.seconds).toFixed(2)}x; load average ${loads()}`);
+    console.log(`round ${round}: quarters ${q.result.seconds.toFixed(2)} s (${mibs(q.result.seconds)} MiB/s; body received, hashed and fsynced in ${(phases.receive / 1000).toFixed(2)} s, checked and indexed in ${(phases.check_and_index / 1000).toFixed(2)} s; RSS +${q.growthMiB.toFixed(1)} MiB), nginx ${n.seconds.toFixed(2)} s (${mibs(n.seconds)} MiB/s), ratio ${(n.seconds / q.result.seconds).toFixed(2)}x; dd with fdatasync ${ddSeconds.toFixed(2)} s (${mibs(ddSeconds)} MiB/s); load average ${loads()}`);
   }
 } finally {
   nginx.proc.kill('SIGTERM');
@@ -162,4 +169,4 @@ const best = (list) => Math.min(...list.map((f) => f.seconds));
 const q = best(figures.quarters);
 const n = best(figures.nginx);
 const r = Math.min(...figures.quarters.map((f) => f.receive));
-console.log(`best: quarters ${q.toFixed(2)} s (receiving the body ${r.toFixed(2)} s), nginx ${n.toFixed(2)} s; throughput ratio ${(n / q).toFixed(2)}x end to end, ${(n / r).toFixed(2)}x receiving; largest RSS growth ${Math.max(...figures.quarters.map((f) => f.growthMiB)).toFixed(1)} MiB; load average at end ${loads()}`);
+console.log(`best: quarters ${q.toFixed(2)} s (receiving the body ${r.toFixed(2)} s), nginx ${n.toFixed(2)} s, dd with fdatasync ${Math.min(...figures.dd).toFixed(2)} s; throughput ratio to nginx ${(n / q).toFixed(2)}x end to end, ${(n / r).toFixed(2)}x receiving; largest RSS growth ${Math.max(...figures.quarters.map((f) => f.growthMiB)).toFixed(1)} MiB; load average at end ${loads()}`);
