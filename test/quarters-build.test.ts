@@ -142,7 +142,7 @@ describe.skipIf(skip)('quarters-build in systemd-nspawn on the Arch-on-Debian ba
     const output = join(root, 'output');
     await mkdir(output, { recursive: true });
     await mkdir(join(root, 'workspace'));
-    const environment = nspawnBackend.environment({
+    const environment = nspawnBackend(null).environment({
       name,
       workspace: join(root, 'workspace'),
       lowers: [base],

@@ -6,15 +6,25 @@ import { loadConfigFile } from '../common/config-file.js';
 import { CYCLE_REBUILDS, type CycleRebuild } from '../core/build-set/iteration.js';
 import { SERVER_SECRET_KEYS, serverConfigSchema, type ServerConfig } from '../core/server-config.js';
 import { executorConfigPath } from '../executor/config.js';
-import { CommandError, UsageError, type Command } from './command.js';
+import { CommandError, UsageError } from './command.js';
 import { readBundles } from './local-build/bundles.js';
 import { openBuildHost } from './local-build/container.js';
 import { plainProgress, terminalProgress, type Progress } from './local-build/progress.js';
 import { runLocalBuild, type LocalBuildResult } from './local-build/run.js';
-import { parseOptions } from './options.js';
 
-const USAGE = 'usage: quarters build BUNDLE_DIR... [--name NAME] [--branch B] [--arch A] [--jobs N] [--data-dir DIR] [--config FILE] [--executor-config FILE] [--packager "Name <email>"] [--cycle-rebuild none|once]';
-const OPTIONS = ['name', 'branch', 'arch', 'jobs', 'data-dir', 'config', 'executor-config', 'packager', 'cycle-rebuild'];
+/** The options of `quarters build` (program.ts declares them). */
+export interface BuildFlags {
+  name?: string;
+  branch?: string;
+  arch?: string;
+  jobs?: string;
+  dataDir?: string;
+  config?: string;
+  executorConfig?: string;
+  packager?: string;
+  cycleRebuild?: string;
+}
+
 const DEFAULT_JOBS = 2;
 
 function summary(result: LocalBuildResult): string {
@@ -33,54 +43,51 @@ function jobsFrom(text: string | undefined, config: ServerConfig | null): number
   return Number(text);
 }
 
-export const command: Command = {
-  summary: 'build BUNDLE_DIR...: build bundles locally, in dependency order, in clean containers, into a local build set',
-  async run(argv) {
-    const { options, positional } = parseOptions(argv, OPTIONS, 'quarters build');
-    if (positional.length === 0) throw new UsageError(`quarters build: give at least one bundle directory\n${USAGE}`);
-    const configFile = options.get('config') ?? process.env.QUARTERS_CONFIG;
-    const config = configFile ? loadConfigFile(serverConfigSchema, configFile, SERVER_SECRET_KEYS) : null;
-    const dataDir = options.get('data-dir') ?? config?.data_dir;
-    if (!dataDir) throw new UsageError('quarters build: give --data-dir DIR, or --config FILE (or QUARTERS_CONFIG) of the server whose data_dir to build into');
-    const jobs = jobsFrom(options.get('jobs'), config);
-    const cycleRebuild = options.get('cycle-rebuild') ?? config?.build.cycle_rebuild ?? 'none';
-    if (!(CYCLE_REBUILDS as readonly string[]).includes(cycleRebuild)) throw new UsageError(`quarters build: --cycle-rebuild is ${CYCLE_REBUILDS.join(' or ')}, not "${cycleRebuild}"`);
-    const bundles = await readBundles(positional);
-    const flavour = bundles[0]!.flavour;
-    if (config && config.build.flavour !== flavour) throw new CommandError(`the bundles are ${flavour} recipes, but ${configFile} serves ${config.build.flavour} repositories`);
-    if (process.getuid?.() !== 0) throw new CommandError('quarters build runs clean containers (overlayfs, systemd-nspawn): run it as root');
+/** Builds the bundles; resolves to 0 when everything was built, 1 otherwise, 130 when stopped by a signal. */
+export async function runBuild(positional: string[], options: BuildFlags): Promise<number> {
+  if (positional.length === 0) throw new UsageError('quarters build: give at least one bundle directory (quarters build --help)');
+  const configFile = options.config ?? (process.env.QUARTERS_CONFIG || undefined);
+  const config = configFile ? loadConfigFile(serverConfigSchema, configFile, SERVER_SECRET_KEYS) : null;
+  const dataDir = options.dataDir ?? config?.data_dir;
+  if (!dataDir) throw new UsageError('quarters build: give --data-dir DIR, or --config FILE (or QUARTERS_CONFIG) of the server whose data_dir to build into');
+  const jobs = jobsFrom(options.jobs, config);
+  const cycleRebuild = options.cycleRebuild ?? config?.build.cycle_rebuild ?? 'none';
+  if (!(CYCLE_REBUILDS as readonly string[]).includes(cycleRebuild)) throw new UsageError(`quarters build: --cycle-rebuild is ${CYCLE_REBUILDS.join(' or ')}, not "${cycleRebuild}"`);
+  const bundles = await readBundles(positional);
+  const flavour = bundles[0]!.flavour;
+  if (config && config.build.flavour !== flavour) throw new CommandError(`the bundles are ${flavour} recipes, but ${configFile} serves ${config.build.flavour} repositories`);
+  if (process.getuid?.() !== 0) throw new CommandError('quarters build runs clean containers (overlayfs, systemd-nspawn): run it as root');
 
-    let waves = 0;
-    const progress: Progress = process.stderr.isTTY
-      ? terminalProgress((text) => process.stderr.write(text), () => waves)
-      : plainProgress((text) => process.stderr.write(text));
-    for (const bundle of bundles) for (const warning of bundle.warnings) progress.note(`warning: ${warning}`);
-    const controller = new AbortController();
-    const stop = (signal: NodeJS.Signals) => {
-      progress.note(`received ${signal}: stopping the running builds`);
-      controller.abort(new Error(signal));
-    };
-    // `on`, not `once`: a second Ctrl-C must not kill us before the containers are torn down.
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-    try {
-      const host = await openBuildHost(options.get('executor-config') ?? executorConfigPath(), options.get('branch'), (line) => progress.note(line));
-      const arch = options.get('arch');
-      if (arch !== undefined && arch !== host.arch) throw new CommandError(`--arch ${arch}: this host builds for ${host.arch} (arch in the executor config)`);
-      const result = await runLocalBuild({
-        bundles, host, dataDir, jobs, cycleRebuild: cycleRebuild as CycleRebuild, signal: controller.signal, allowUnverifiedDeps: process.env.QUARTERS_ALLOW_UNVERIFIED_DEPS === '1',
-        packager: options.get('packager') ?? process.env.QUARTERS_PACKAGER ?? null,
-        ...(options.has('name') ? { name: options.get('name')! } : {}),
-        progress: { ...progress, planned: (info) => { waves = info.waves.length; progress.planned(info); } },
-      });
-      progress.close();
-      process.stdout.write(`${summary(result)}\n`);
-      if (controller.signal.aborted) return 130;
-      return result.builds.every((b) => b.state === 'built') ? 0 : 1;
-    } finally {
-      progress.close();
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-    }
-  },
-};
+  let waves = 0;
+  const progress: Progress = process.stderr.isTTY
+    ? terminalProgress((text) => process.stderr.write(text), () => waves)
+    : plainProgress((text) => process.stderr.write(text));
+  for (const bundle of bundles) for (const warning of bundle.warnings) progress.note(`warning: ${warning}`);
+  const controller = new AbortController();
+  const stop = (signal: NodeJS.Signals) => {
+    progress.note(`received ${signal}: stopping the running builds`);
+    controller.abort(new Error(signal));
+  };
+  // `on`, not `once`: a second Ctrl-C must not kill us before the containers are torn down.
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  try {
+    const host = await openBuildHost(options.executorConfig ?? executorConfigPath(), options.branch, (line) => progress.note(line));
+    const arch = options.arch;
+    if (arch !== undefined && arch !== host.arch) throw new CommandError(`--arch ${arch}: this host builds for ${host.arch} (arch in the executor config)`);
+    const result = await runLocalBuild({
+      bundles, host, dataDir, jobs, cycleRebuild: cycleRebuild as CycleRebuild, signal: controller.signal, allowUnverifiedDeps: process.env.QUARTERS_ALLOW_UNVERIFIED_DEPS === '1',
+      packager: options.packager ?? process.env.QUARTERS_PACKAGER ?? null,
+      ...(options.name !== undefined ? { name: options.name } : {}),
+      progress: { ...progress, planned: (info) => { waves = info.waves.length; progress.planned(info); } },
+    });
+    progress.close();
+    process.stdout.write(`${summary(result)}\n`);
+    if (controller.signal.aborted) return 130;
+    return result.builds.every((b) => b.state === 'built') ? 0 : 1;
+  } finally {
+    progress.close();
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}

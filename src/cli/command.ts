@@ -1,18 +1,18 @@
-/** What every `quarters` subcommand module provides, and how it reports bad usage. */
+/** How `quarters` commands report a problem: the error's class chooses the exit status. */
 
 /** A mistake in the command line: printed as one line, exit status 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-/** A problem with the command's input or request (unknown package, unusable file): printed as one line, exit status 1. */
+/** A problem with the command's input or request (unknown package, unusable file, the server refused): printed as one line, exit status 1. */
 export class CommandError extends Error {
   override name = 'CommandError';
 }
 
-export interface Command {
-  /** One line for `quarters --help`. */
-  summary: string;
-  /** Runs the command with the arguments after its name; resolves to the exit status. */
-  run(argv: string[]): Promise<number>;
+/** The server config file: --config, else QUARTERS_CONFIG; a UsageError when neither is given. */
+export function configPath(flag: string | undefined, command: string): string {
+  const file = flag ?? (process.env.QUARTERS_CONFIG || undefined);
+  if (!file) throw new UsageError(`${command}: give --config FILE (or set QUARTERS_CONFIG)`);
+  return file;
 }

@@ -3,32 +3,24 @@
  *   quarters graph rdeps --from SPEC [--arch ARCH] [--json] [--keep-going] PKG...
  *   quarters graph plan  --from SPEC --arch ARCH [--profile NAME]... [--all-alternatives] [--json] [--keep-going] PKGBASE...
  */
-import { parseArgs } from 'node:util';
 import type { BuildSetPlan, PlanEdge } from '../core/graph/plan.js';
 import { reverseClosure, UnknownBinaryError, type ReverseClosure } from '../core/graph/reverse-closure.js';
 import type { Universe } from '../core/graph/universe.js';
 import { archView } from '../core/recipe/arch-view.js';
 import { formatDependency } from '../core/recipe/dependency-text.js';
 import { formatParseIssue, type Flavour, type ParseIssue } from '../core/recipe/model.js';
-import { CommandError, UsageError, type Command } from './command.js';
+import { CommandError, UsageError } from './command.js';
 import { loadRunDependencies, loadUniverse, parseUniverseSpec, type LoadNeeds, type UniverseSpec } from './universe-load.js';
 
-const USAGE = `usage:
-  quarters graph rdeps --from SPEC [--arch ARCH] [--json] [--keep-going] PKG...
-  quarters graph plan --from SPEC --arch ARCH [--profile NAME]... [--all-alternatives] [--json] [--keep-going] PKGBASE...
-
-SPEC: debian:SOURCES[,PACKAGES] | debian:,PACKAGES | srcinfo:PATH | aosc:PATH
-(files plain or .xz/.gz/.zst; PATH a directory or a tarball)`;
-
-const OPTIONS = {
-  from: { type: 'string' },
-  arch: { type: 'string' },
-  profile: { type: 'string', multiple: true },
-  json: { type: 'boolean' },
-  'keep-going': { type: 'boolean' },
-  'all-alternatives': { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+/** The options of `graph rdeps` and `graph plan` (program.ts declares them). */
+export interface GraphFlags {
+  from?: string;
+  arch?: string;
+  profile?: string[];
+  json?: boolean;
+  keepGoing?: boolean;
+  allAlternatives?: boolean;
+}
 
 interface GraphArgs {
   spec: UniverseSpec;
@@ -40,24 +32,17 @@ interface GraphArgs {
   names: string[];
 }
 
-function readArgs(argv: string[], subcommand: string): GraphArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError(`graph ${subcommand}: ${(error as Error).message}`);
-  }
-  const { values, positionals } = parsed;
+function readArgs(names: string[], values: GraphFlags, subcommand: string): GraphArgs {
   if (!values.from) throw new UsageError(`graph ${subcommand}: --from SPEC is required`);
-  if (positionals.length === 0) throw new UsageError(`graph ${subcommand}: name at least one package`);
+  if (names.length === 0) throw new UsageError(`graph ${subcommand}: name at least one package`);
   return {
     spec: parseUniverseSpec(values.from),
     arch: values.arch,
     profiles: values.profile ?? [],
     json: values.json ?? false,
-    keepGoing: values['keep-going'] ?? false,
-    allAlternatives: values['all-alternatives'] ?? false,
-    names: positionals,
+    keepGoing: values.keepGoing ?? false,
+    allAlternatives: values.allAlternatives ?? false,
+    names,
   };
 }
 
@@ -105,8 +90,9 @@ function write(text: string): void {
   process.stdout.write(text);
 }
 
-async function rdeps(argv: string[]): Promise<number> {
-  const args = readArgs(argv, 'rdeps');
+/** `graph rdeps`: the binaries that need the named ones, directly or not. */
+export async function rdeps(names: string[], flags: GraphFlags): Promise<number> {
+  const args = readArgs(names, flags, 'rdeps');
   if (args.spec.kind === 'debian' && !args.spec.packages) throw new UsageError('graph rdeps: Debian binaries come from the Packages file: --from debian:SOURCES,PACKAGES (or debian:,PACKAGES)');
   const { builder, issues } = await loadRunDependencies(args.spec);
   checkIssues(args, issues);
@@ -129,8 +115,9 @@ async function rdeps(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function plan(argv: string[]): Promise<number> {
-  const args = readArgs(argv, 'plan');
+/** `graph plan`: the build set of a change: waves, cycles, critical path. */
+export async function plan(names: string[], flags: GraphFlags): Promise<number> {
+  const args = readArgs(names, flags, 'plan');
   if (!args.arch) throw new UsageError('graph plan: --arch ARCH is required');
   // Loaded here, not at the top: rdeps, the other subcommand, needs none of the planner.
   const planner = import('../core/graph/plan.js');
@@ -184,17 +171,3 @@ function describeSpec(spec: UniverseSpec): string {
       return spec.path;
   }
 }
-
-export const command: Command = {
-  summary: 'rebuild graphs: reverse dependencies (rdeps) and build-set plans (plan)',
-  async run(argv: string[]): Promise<number> {
-    const [subcommand, ...rest] = argv;
-    if (subcommand === 'rdeps') return rdeps(rest);
-    if (subcommand === 'plan') return plan(rest);
-    if (subcommand === undefined || subcommand === '--help' || subcommand === '-h') {
-      process.stdout.write(`${USAGE}\n`);
-      return subcommand ? 0 : 2;
-    }
-    throw new UsageError(`graph: unknown subcommand "${subcommand}" (rdeps or plan)`);
-  },
-};

@@ -1,31 +1,26 @@
 #!/usr/bin/env node
-/** The `quarters` command: dispatches to a subcommand module, turns known errors into one-line messages. */
-import { CommandError, UsageError, type Command } from './command.js';
-import { ConfigError } from '../core/config-text.js';
-import { InputError } from './input.js';
+/** The `quarters` command: parses the command line (program.ts), runs the command, turns known errors into one-line messages. */
+import { CommanderError } from '@commander-js/extra-typings';
+import { CommandError, UsageError } from './command.js';
+import { createProgram, type ExitStatus } from './program.js';
 
-const commands: Record<string, () => Promise<{ command: Command }>> = {
-  build: () => import('./build.js'),
-  graph: () => import('./graph.js'),
-  server: () => import('./server.js'),
-  index: () => import('./index.js'),
-  ns: () => import('./ns.js'),
-};
-
-function usage(): string {
-  return ['usage: quarters COMMAND [ARGS...]', '', 'commands:', ...Object.keys(commands).sort().map((name) => `  ${name}`)].join('\n');
-}
+/** Exit statuses: 0 ok, 1 the command failed or the server refused, 2 bad usage. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h') {
-    process.stdout.write(`${usage()}\n`);
-    return name ? 0 : 2;
+  const status: ExitStatus = { code: EXIT.ok };
+  const program = createProgram(status);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (!(error instanceof CommanderError)) throw error;
+    // --help and --version are answers; help shown because a subcommand is missing is a usage error.
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok;
+    if (error.code === 'commander.help') return EXIT.usage;
+    const message = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
+    throw new UsageError(status.refusedBy ? `${status.refusedBy}: ${message}` : message);
   }
-  const load = commands[name];
-  if (!load) throw new UsageError(`unknown command "${name}" (try: quarters --help)`);
-  const { command } = await load();
-  return command.run(rest);
+  return status.code;
 }
 
 main(process.argv.slice(2)).then(
@@ -33,8 +28,10 @@ main(process.argv.slice(2)).then(
     process.exitCode = status;
   },
   (error: unknown) => {
-    const known = error instanceof UsageError || error instanceof CommandError || error instanceof ConfigError || error instanceof InputError;
+    // ConfigError (core/config-text.js) and InputError (input.js) are known by name: importing their modules here
+    // would load smol-toml, zod and execa on every start, --help included.
+    const known = error instanceof UsageError || error instanceof CommandError || (error instanceof Error && ['ConfigError', 'InputError'].includes(error.name));
     process.stderr.write(`quarters: ${known ? (error as Error).message : (error as Error)?.stack ?? String(error)}\n`);
-    process.exitCode = error instanceof UsageError ? 2 : 1;
+    process.exitCode = error instanceof UsageError ? EXIT.usage : EXIT.failed;
   },
 );

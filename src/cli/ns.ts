@@ -1,79 +1,147 @@
 /**
- * `quarters ns list|show NAME|create [--name NAME] PKGBASE@REF...`: build sets, through the server's
- * REST API. The server is --server URL or QUARTERS_SERVER; the API token (for create) comes from
- * QUARTERS_API_TOKEN or --token-file, never from the command line.
+ * The REST client commands: `quarters ns new|list|show|graph|cancel|resume|retry` (build sets) and
+ * `quarters build show|log ID` (one build). Each reads the server and token with clientSettings.
  */
-import { readFileSync } from 'node:fs';
-import { UsageError, type Command } from './command.js';
-import { parseOptions } from './options.js';
+import { SETTLED } from '../core/build-state.js';
+import { ApiClient } from './client/api.js';
+import { clientSettings, requireToken, type ClientFlags } from './client/config.js';
+import { graphDot, graphTree } from './client/graph-text.js';
+import { buildsTable, printJson, table, type BuildDetailOut, type BuildOut, type GraphOut, type NamespaceOut } from './client/views.js';
+import { UsageError } from './command.js';
 
-interface BuildOut {
-  pkgbase: string;
-  arch: string;
-  state: string;
-  pipeline_id: number | null;
-  reason: string | null;
+export interface ReadFlags extends ClientFlags {
+  json?: boolean;
 }
 
-/** An answer the server gave as an error: the CLI prints it as one line. */
-export class ApiAnswerError extends Error {
-  override name = 'ApiAnswerError';
+const print = (text: string) => process.stdout.write(`${text}\n`);
+const client = async (flags: ClientFlags) => new ApiClient(await clientSettings(flags));
+const path = (name: string) => `/namespaces/${encodeURIComponent(name)}`;
+
+function stateCounts(states: Record<string, number> | undefined): string {
+  return Object.entries(states ?? {}).map(([s, k]) => `${s}=${k}`).join(' ');
 }
 
-async function request(server: string, method: string, path: string, token: string | null, body?: unknown): Promise<unknown> {
-  let res: Response;
-  try {
-    res = await fetch(`${server.replace(/\/$/, '')}/api/v1${path}`, {
-      method,
-      headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-  } catch (error) {
-    throw new ApiAnswerError(`cannot reach ${server}: ${(error as Error).message}`);
-  }
-  const answer = (await res.json().catch(() => null)) as { error?: string; detail?: string } | null;
-  if (!res.ok) throw new ApiAnswerError(`${method} ${path}: ${res.status} ${answer?.error ?? ''}: ${answer?.detail ?? 'no detail'}`);
-  return answer;
+/** `ns list`: one line per build set: name, status, latest iteration, its builds per state. */
+export async function nsList(flags: ReadFlags): Promise<number> {
+  const answer = await (await client(flags)).get<{ namespaces: Omit<NamespaceOut, 'builds'>[] }>('/namespaces');
+  if (flags.json) printJson(answer);
+  else if (answer.namespaces.length > 0) print(answer.namespaces.map((n) => `${n.name}  ${n.status}  iteration ${n.iteration?.number ?? '-'}  ${stateCounts(n.iteration?.states)}`.trimEnd()).join('\n'));
+  return 0;
 }
 
-function table(builds: BuildOut[]): string {
-  const rows = [['PKGBASE', 'ARCH', 'STATE', 'PIPELINE', 'REASON'], ...builds.map((b) => [b.pkgbase, b.arch, b.state, b.pipeline_id === null ? '-' : String(b.pipeline_id), b.reason ?? ''])];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+/** `ns show NAME`: the latest iteration's builds, those of one architecture or state with --arch, --state. */
+export async function nsShow(name: string, flags: ReadFlags & { arch?: string; state?: string }): Promise<number> {
+  const answer = await (await client(flags)).get<NamespaceOut>(path(name));
+  const builds = (answer.builds ?? []).filter((b) => (flags.arch === undefined || b.arch === flags.arch) && (flags.state === undefined || b.state === flags.state));
+  if (flags.json) printJson({ ...answer, builds });
+  else print(`${answer.name}, iteration ${answer.iteration?.number ?? '-'}\n${buildsTable(builds)}`);
+  return 0;
 }
 
-export const command: Command = {
-  summary: 'ns list | ns show NAME | ns create [--name NAME] PKGBASE@REF...: build sets, through the REST API',
-  async run(argv) {
-    const { options, positional } = parseOptions(argv, ['server', 'name', 'token-file', 'packager'], 'quarters ns');
-    const [action, ...args] = positional;
-    const server = options.get('server') ?? process.env.QUARTERS_SERVER;
-    if (!server) throw new UsageError('quarters ns: give --server URL (or set QUARTERS_SERVER)');
-    const print = (text: string) => process.stdout.write(`${text}\n`);
-    try {
-      if (action === 'list' && args.length === 0) {
-        const answer = (await request(server, 'GET', '/namespaces', null)) as { namespaces: { name: string; status: string; iteration: { number: number; states: Record<string, number> } | null }[] };
-        print(answer.namespaces.map((n) => `${n.name}  ${n.status}  iteration ${n.iteration?.number ?? '-'}  ${Object.entries(n.iteration?.states ?? {}).map(([s, k]) => `${s}=${k}`).join(' ')}`).join('\n'));
-      } else if (action === 'show' && args.length === 1) {
-        const answer = (await request(server, 'GET', `/namespaces/${encodeURIComponent(args[0]!)}`, null)) as { name: string; iteration: { number: number } | null; builds: BuildOut[] };
-        print(`${answer.name}, iteration ${answer.iteration?.number ?? '-'}\n${table(answer.builds)}`);
-      } else if (action === 'create' && args.length > 0) {
-        const tokenFile = options.get('token-file');
-        const token = tokenFile ? readFileSync(tokenFile, 'utf8').trim() : process.env.QUARTERS_API_TOKEN;
-        if (!token) throw new UsageError('quarters ns create: set QUARTERS_API_TOKEN or give --token-file FILE');
-        const body = { origin_changesets: args, ...(options.has('name') ? { name: options.get('name') } : {}), ...(options.has('packager') ? { packager: options.get('packager') } : {}) };
-        const answer = (await request(server, 'POST', '/namespaces', token, body)) as { name: string; builds: BuildOut[] };
-        print(`created ${answer.name}\n${table(answer.builds)}`);
-      } else {
-        throw new UsageError('usage: quarters ns list | ns show NAME | ns create [--name NAME] [--packager "Name <email>"] PKGBASE@REF... [--server URL]');
-      }
-    } catch (error) {
-      if (error instanceof ApiAnswerError) {
-        process.stderr.write(`quarters: ${error.message}\n`);
-        return 1;
-      }
-      throw error;
-    }
+/** `ns new [--name N] PKGBASE@REF...` (alias `ns create`): a build set planned and dispatched by the server. */
+export async function nsNew(origins: string[], flags: ReadFlags & { name?: string; packager?: string }): Promise<number> {
+  if (origins.length === 0) throw new UsageError('ns new: give at least one PKGBASE@REF');
+  const settings = await clientSettings(flags);
+  requireToken(settings, 'ns new');
+  const body = { origin_changesets: origins, ...(flags.name !== undefined ? { name: flags.name } : {}), ...(flags.packager !== undefined ? { packager: flags.packager } : {}) };
+  const answer = await new ApiClient(settings).post<NamespaceOut>('/namespaces', body);
+  if (flags.json) printJson(answer);
+  else print(`created ${answer.name}\n${buildsTable(answer.builds ?? [])}`);
+  return 0;
+}
+
+/** `ns graph NAME`: what each build needs, as a tree, or Graphviz DOT with --dot. */
+export async function nsGraph(name: string, flags: ReadFlags & { dot?: boolean }): Promise<number> {
+  const answer = await (await client(flags)).get<GraphOut>(`${path(name)}/graph`);
+  if (flags.json) printJson(answer);
+  else if (flags.dot) print(graphDot(name, answer));
+  else if (answer.nodes.length > 0) print(graphTree(answer));
+  return 0;
+}
+
+/** `ns cancel|resume|retry NAME [PKGBASE...]`: the server's controls, on the whole set or the named pkgbases; prints the set after. */
+export async function nsControl(action: 'cancel' | 'resume' | 'retry', name: string, pkgbases: string[], flags: ReadFlags): Promise<number> {
+  const settings = await clientSettings(flags);
+  requireToken(settings, `ns ${action}`);
+  const answer = await new ApiClient(settings).post<NamespaceOut>(`${path(name)}/${action}`, pkgbases.length > 0 ? { pkgbases } : undefined);
+  if (flags.json) printJson(answer);
+  else print(`${answer.name}: ${answer.status}, iteration ${answer.iteration?.number ?? '-'}\n${buildsTable(answer.builds ?? [])}`);
+  return 0;
+}
+
+function buildId(text: string): string {
+  if (!/^[1-9]\d{0,15}$/.test(text)) throw new UsageError(`"${text}" is not a build id (a positive integer, the ID column of ns show)`);
+  return text;
+}
+
+/** `build show ID`: one build, as `key: value` lines. */
+export async function buildShow(id: string, flags: ReadFlags): Promise<number> {
+  const b = await (await client(flags)).get<BuildDetailOut>(`/builds/${buildId(id)}`);
+  if (flags.json) {
+    printJson(b);
     return 0;
-  },
-};
+  }
+  const usage = b.resource_usage;
+  const rows: [string, string | number | null | undefined][] = [
+    ['build', b.id], ['build set', `${b.namespace}, iteration ${b.iteration}`], ['pkgbase', b.pkgbase], ['arch', b.arch],
+    ['version', b.version], ['state', b.state], ['reason', b.reason], ['pass', b.pass > 1 ? b.pass : null], ['packager', b.packager],
+    ['project', b.project], ['ref', b.ref], ['commit', b.commit ?? b.sha], ['pipeline', b.pipeline_url ?? b.pipeline_id],
+    ['started', b.started_at], ['finished', b.finished_at], ['duration', b.duration_seconds === null ? null : `${b.duration_seconds} s`],
+    ['resources', usage ? `${usage.wall_seconds} s wall, ${usage.cpu_seconds} s CPU${usage.peak_memory_bytes === null ? '' : `, ${Math.round(usage.peak_memory_bytes / 2 ** 20)} MiB peak`}` : null],
+  ];
+  const lines = table(rows.filter(([, v]) => v !== null && v !== undefined && v !== '').map(([k, v]) => [`${k}:`, String(v)]));
+  const artifacts = b.artifacts.map((a: BuildOut['artifacts'][number]) => `  ${a.filename}  ${a.size} bytes  sha256 ${a.sha256}`);
+  print([lines, ...(artifacts.length > 0 ? ['artifacts:', ...artifacts] : [])].join('\n'));
+  return 0;
+}
+
+/** `build log ID`: a local build's stored log on stdout; for a GitLab build, the URL of its job (or pipeline). */
+export async function buildLog(id: string, flags: ReadFlags): Promise<number> {
+  const res = await (await client(flags)).send('GET', `/builds/${buildId(id)}/log`);
+  const location = res.status >= 300 ? res.headers.get('Location') : null;
+  if (location !== null) {
+    if (flags.json) printJson({ build: Number(id), url: location, log: null });
+    else print(location);
+    return 0;
+  }
+  const text = await res.text();
+  if (flags.json) printJson({ build: Number(id), url: null, log: text });
+  else process.stdout.write(text);
+  return 0;
+}
+
+/**
+ * `ns watch NAME`: a line per build whose state changed (and per new iteration) until every build of
+ * the latest iteration has settled; 0 when all are built, 1 otherwise. Polls GET /namespaces/{name}.
+ */
+export async function nsWatch(name: string, flags: ReadFlags & { interval?: string }): Promise<number> {
+  const seconds = Number(flags.interval ?? '5');
+  if (!(seconds >= 0.1 && seconds <= 3600)) throw new UsageError(`ns watch: --interval is seconds from 0.1 to 3600, not "${flags.interval}"`);
+  const api = await client(flags);
+  const started = Date.now();
+  const clock = () => {
+    const s = Math.floor((Date.now() - started) / 1000);
+    return `[${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}]`;
+  };
+  const seen = new Map<number, string>();
+  let iteration: number | null | undefined;
+  for (;;) {
+    const answer = await api.get<NamespaceOut>(path(name));
+    const builds = answer.builds ?? [];
+    if (answer.iteration?.number !== iteration) {
+      iteration = answer.iteration?.number;
+      seen.clear();
+      print(`${clock()} ${answer.name}: iteration ${iteration ?? '-'}, ${builds.length} builds`);
+    }
+    for (const b of builds) {
+      if (seen.get(b.id) === b.state) continue;
+      seen.set(b.id, b.state);
+      print(`${clock()} ${b.pkgbase}/${b.arch} ${b.state}${b.reason ? `: ${b.reason}` : ''}`);
+    }
+    if (builds.every((b) => SETTLED.includes(b.state))) {
+      print(`${clock()} ${answer.name}: settled: ${stateCounts(answer.iteration?.states) || 'no builds'}`);
+      return builds.every((b) => b.state === 'built') ? 0 : 1;
+    }
+    await new Promise((done) => setTimeout(done, seconds * 1000));
+  }
+}

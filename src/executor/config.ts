@@ -1,4 +1,6 @@
 /** The executor's own configuration: TOML at QUARTERS_EXECUTOR_CONFIG, validated with zod (mini: see zod-messages.ts). */
+import { isIP } from 'node:net';
+import { totalmem } from 'node:os';
 import { isAbsolute } from 'node:path';
 import './zod-messages.js';
 import * as z from 'zod/mini';
@@ -13,21 +15,37 @@ const safeName = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, 'expe
 /** The smallest job disk worth making. */
 const MIN_DISK_MIB = 16;
 
+/** A job's disk when the config names none: room for large builds, and sparse, so it costs the host only what a job writes. */
+export const DEFAULT_DISK_MIB = 20 * 1024;
+
+/** A job's memory when the config names none: half the host's RAM, at most 16 GiB, so one build cannot take the host's memory from the runner and the other jobs. */
+export function defaultMemoryMib(hostBytes = totalmem()): number {
+  return Math.max(256, Math.min(16 * 1024, Math.floor(hostBytes / 2 / 1024 / 1024)));
+}
+
+/** An IPv4 or IPv6 address, or one with a prefix length ("10.0.0.0/8", "fd00::/8"). */
+const cidr = z.string().check(z.refine((text) => {
+  const [address, prefix, ...rest] = text.split('/');
+  const family = isIP(address ?? '');
+  if (!family || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+}, 'expected an address or an address/prefix-length (CIDR)'));
+
 const limitsSchema = z.strictObject({
-  /** Memory limit of a build, in MiB (0: none). */
-  memory_mib: z._default(z.int().check(z.nonnegative()), 0),
+  /** Memory limit of a build and of each host stage, in MiB (0: none; default: half the host's RAM, at most 16 GiB). */
+  memory_mib: z._default(z.int().check(z.nonnegative()), () => defaultMemoryMib()),
   /** CPU limit of a build, in CPUs (0: none). */
   cpus: z._default(z.number().check(z.nonnegative()), 0),
   /**
-   * Disk limit of a job, in MiB (0: none): its writable layer, output and build directory live on a
-   * filesystem of this size (job-disk.ts), so a write past it fails in the build.
+   * Disk limit of a job, in MiB (0: none; default 20 GiB): its writable layer, output and build directory
+   * live on a filesystem of this size (job-disk.ts), so a write past it fails in the build.
    */
   disk_mib: z._default(
     z.int().check(
       z.nonnegative(),
       z.refine((mib) => mib === 0 || mib >= MIN_DISK_MIB, `expected 0 (no limit) or at least ${MIN_DISK_MIB}: a smaller filesystem holds little besides its own metadata`),
     ),
-    0,
+    DEFAULT_DISK_MIB,
   ),
   /**
    * Most processes (threads included) a job's guest stage, and each of its host stages, may run at
@@ -53,6 +71,12 @@ const networkSchema = z.strictObject({
    * fetches the sources so the build itself can run offline. Empty: no fetch step.
    */
   fetch_command: z._default(z.array(z.string()), []),
+  /**
+   * Destinations guest commands with network never reach, besides every address of the host itself and
+   * the quarters server (server.url), which are always blocked: addresses or CIDRs (e.g. the LAN, a
+   * cloud's metadata service 169.254.169.254).
+   */
+  blocked_networks: z._default(z.array(cidr), []),
 });
 
 const hostStagesSchema = z.strictObject({
@@ -71,6 +95,30 @@ const instanceSchema = z.strictObject({
   refresh_minutes: z._default(z.number().check(z.nonnegative()), 60),
   /** The target branches (QUARTERS_TARGET_BRANCH) a job may build for; unset: every BRANCH.list in source_lists. */
   branches: z.optional(z.array(safeName)),
+});
+
+/** Host ids a user namespace spans: the guest's 0..65535. */
+export const GUEST_ID_COUNT = 65536;
+
+const isolationSchema = z.strictObject({
+  /**
+   * Guest commands run in a user namespace (nspawn --private-users): root in the guest is an
+   * unprivileged uid on the host. Off only for hosts whose work_dir cannot take idmapped mounts.
+   */
+  user_namespace: z._default(z.boolean(), true),
+  /**
+   * The first host uid and gid of the guests' ids: guest id N is host id id_base + N, for N below 65536.
+   * A multiple of 65536 that no host user or group uses (checked); the default lies above the range
+   * systemd-nspawn picks from, below 2^31.
+   */
+  id_base: z._default(
+    z.int().check(
+      z.gte(GUEST_ID_COUNT),
+      z.lte(2 ** 31 - 2 * GUEST_ID_COUNT),
+      z.refine((base) => base % GUEST_ID_COUNT === 0, `expected a multiple of ${GUEST_ID_COUNT}`),
+    ),
+    0x70000000,
+  ),
 });
 
 export const executorConfigSchema = z.strictObject({
@@ -112,9 +160,15 @@ export const executorConfigSchema = z.strictObject({
   network: z._default(networkSchema, () => networkSchema.parse({})),
   instance: z._default(instanceSchema, () => instanceSchema.parse({})),
   host_stages: z._default(hostStagesSchema, () => hostStagesSchema.parse({})),
+  isolation: z._default(isolationSchema, () => isolationSchema.parse({})),
 });
 
 export type ExecutorConfig = z.infer<typeof executorConfigSchema>;
+
+/** The first host id of the guests' user namespace, or null when guests run without one. */
+export function guestIdBase(config: ExecutorConfig): number | null {
+  return config.isolation.user_namespace ? config.isolation.id_base : null;
+}
 
 /** Secrets that may be given as `<key>_file`. */
 export const EXECUTOR_SECRET_KEYS = ['server.token'] as const;

@@ -5,6 +5,14 @@
  */
 import type { Readable, Writable } from 'node:stream';
 
+/** A host path offered in the guest. */
+export interface GuestBind {
+  host: string;
+  guest: string;
+  readOnly?: boolean;
+  hostIds?: boolean;
+}
+
 /** What a job's environment is built from, resolved by prepare and persisted for run and cleanup. */
 export interface EnvironmentSpec {
   /** Unique per job; names the workspace and the container. */
@@ -15,12 +23,19 @@ export interface EnvironmentSpec {
   layerDir?: string;
   /** Read-only layers, uppermost first: the instance layer, then the base OS. */
   lowers: readonly string[];
-  /** Host directories offered to the guest at the same path or a fixed one. */
-  binds: readonly { host: string; guest: string; readOnly?: boolean }[];
+  /**
+   * Host directories offered to the guest at the same path or a fixed one. `hostIds`: host users share
+   * it with the guest, which sees and writes the host's ids there; else a writable bind is the guest's
+   * own (in a user namespace its owner is moved into the guests' ids at setup: the host user's directory
+   * becomes the guest's build user's, and what the guest writes there is owned by the guests' ids).
+   */
+  binds: readonly GuestBind[];
   /** Applied where the backend can: memory in MiB, CPUs, processes, the size of RAM-backed /tmp and /dev/shm in MiB (0 or absent: no limit). */
   limits: { memoryMib: number; cpus: number; pids?: number; tmpfsMib?: number };
   /** Guest commands that get the network reach only the outside, never the host's own (loopback) services: a job's code runs there. */
   outboundOnly?: boolean;
+  /** Destinations those commands never reach besides the host's own addresses (the server, configured networks): addresses, CIDRs, host names. */
+  blockedDestinations?: readonly string[];
   /** The writable layer outlives the environment (an instance, a base update): it must reach the disk intact. */
   persistent?: boolean;
 }
@@ -33,7 +48,7 @@ export interface GuestCommand {
   /** Whether the guest may reach the network for this command. */
   network: boolean;
   /** Extra host paths for this command only (e.g. the stage script, read-only). */
-  binds?: readonly { host: string; guest: string; readOnly?: boolean }[];
+  binds?: readonly GuestBind[];
   stdin?: Readable | 'ignore' | 'inherit';
   stdout?: Writable | 'inherit' | 'ignore';
   stderr?: Writable | 'inherit' | 'ignore';
@@ -65,6 +80,8 @@ export interface Environment {
 
 export interface Backend {
   readonly name: string;
+  /** Guests run in a user namespace whose ids 0..65535 are host ids idBase..; null: the guest's ids are the host's. Layers below a job must be owned accordingly. */
+  readonly idBase: number | null;
   /** The environment for this spec; cheap, does nothing until called. */
   environment(spec: EnvironmentSpec): Environment;
 }

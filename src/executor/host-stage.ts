@@ -8,8 +8,8 @@
  *   process of the host.
  * - Mount namespace: a private /tmp (a tmpfs of limits.tmpfs_mib), /var/tmp, /dev/shm and /run/lock;
  *   work_dir (every job's workspace, state and scripts) and builds_dir covered by empty tmpfs, with
- *   only the job's own build directory, its host HOME and stage script, the runner's cache_dir and
- *   host_stages.paths put back. All jobs share the host user's uid; this view is what keeps one
+ *   only the job's own build directory, its host HOME and stage script, its project's part of the
+ *   runner's cache_dir (project-cache.ts) and host_stages.paths put back. All jobs share the host user's uid; this view is what keeps one
  *   job's host stage away from another job's build directory and scripts.
  * - The network stays the host's: clones, caches and artifact uploads need it.
  */
@@ -26,9 +26,15 @@ export const HOST_STAGE_STAGING = '/run/quarters-host-stage';
 /** Shared, world-writable scratch directories every stage gets a private, empty copy of. */
 const SCRATCH_DIRS = ['/tmp', '/var/tmp', '/dev/shm', '/run/lock'];
 
+/** A host directory or file the stage sees at another path. */
+export interface HostStageBind {
+  source: string;
+  target: string;
+}
+
 export interface HostStageView {
-  /** Host paths (directories or files) the stage sees as they are. */
-  visible: readonly string[];
+  /** Host paths (directories or files) the stage sees as they are, or at another path. */
+  visible: readonly (string | HostStageBind)[];
   /** Host directories the stage sees empty (everything below them is hidden but what `visible` puts back). */
   hidden: readonly string[];
   /** Size of each private scratch directory, in MiB (0: 64 MiB). */
@@ -60,22 +66,22 @@ const depth = (path: string): number => path.split(sep).filter(Boolean).length;
  * inside a visible one (work_dir below a visible mirror) stays hidden.
  */
 export function hostStageSetupScript(view: HostStageView, staging: string, user: HostUser, cwd: string, command: readonly string[]): string {
-  for (const path of [...view.visible, ...view.hidden, staging]) {
+  const visible = [...new Map(view.visible.map((entry) => (typeof entry === 'string' ? { source: entry, target: entry } : entry)).map((b) => [b.target, b])).values()];
+  for (const path of [...visible.flatMap((b) => [b.source, b.target]), ...view.hidden, staging]) {
     if (!path.startsWith('/') || path.includes('\n')) throw new Error(`host stage path ${JSON.stringify(path)} must be absolute and on one line`);
   }
   const scratchMib = view.scratchMib || 64;
   const lines = ['set -e', `mount -t tmpfs -o mode=0700,size=1m quarters-stage-staging ${quote(staging)}`];
-  const visible = [...new Set(view.visible)];
-  visible.forEach((path, i) => {
+  visible.forEach(({ source }, i) => {
     const aside = `${staging}/${i}`;
     // A path that does not exist (yet: an artifacts directory, a mirror) is simply not there.
-    lines.push(`if [ -d ${quote(path)} ]; then mkdir ${quote(aside)}; elif [ -e ${quote(path)} ]; then : > ${quote(aside)}; fi`, `if [ -e ${quote(aside)} ]; then mount --rbind ${quote(path)} ${quote(aside)}; fi`);
+    lines.push(`if [ -d ${quote(source)} ]; then mkdir ${quote(aside)}; elif [ -e ${quote(source)} ]; then : > ${quote(aside)}; fi`, `if [ -e ${quote(aside)} ]; then mount --rbind ${quote(source)} ${quote(aside)}; fi`);
   });
   type Step = { path: string; hide: boolean; mode: string; size: number; index: number };
   const steps: Step[] = [
     ...SCRATCH_DIRS.filter((dir) => existsSync(dir)).map((path) => ({ path, hide: true, mode: '1777', size: scratchMib, index: -1 })),
     ...view.hidden.map((path) => ({ path, hide: true, mode: '0755', size: 1, index: -1 })),
-    ...visible.map((path, index) => ({ path, hide: false, mode: '', size: 0, index })),
+    ...visible.map(({ target }, index) => ({ path: target, hide: false, mode: '', size: 0, index })),
   ].sort((a, b) => depth(a.path) - depth(b.path) || Number(b.hide) - Number(a.hide));
   for (const step of steps) {
     if (step.hide) {

@@ -25,9 +25,19 @@ export interface InstanceVersion {
   /** The instance's layer: stacked above the base OS root. */
   upper: string;
   baseVersion: string;
+  /** Built in a user namespace from this host id (its files are the guests' ids), or null. */
+  idBase: number | null;
 }
 
-const metaSchema = z.strictObject({ version: z.string(), baseVersion: z.string(), created: z.string(), packageManager: z.string(), sourceList: z.string() });
+const metaSchema = z.strictObject({
+  version: z.string(),
+  baseVersion: z.string(),
+  created: z.string(),
+  packageManager: z.string(),
+  sourceList: z.string(),
+  /** Instances built before user namespaces have none: their files are the host's ids. */
+  idBase: z._default(z.nullable(z.number()), null),
+});
 
 export class InstanceStore {
   constructor(
@@ -55,19 +65,20 @@ export class InstanceStore {
       const version = basename(await readlink(join(this.layout.instances, key, 'current')));
       const dir = join(this.layout.instances, key, 'versions', version);
       const meta = metaSchema.parse(JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')));
-      return { key, version, upper: join(dir, 'upper'), baseVersion: meta.baseVersion };
+      return { key, version, upper: join(dir, 'upper'), baseVersion: meta.baseVersion, idBase: meta.idBase };
     } catch {
       return null;
     }
   }
 
   /**
-   * The instance a new job of this branch uses: the current one when it sits on `base` and is
-   * younger than refresh_minutes, else a fresh one (built under the instance's lock).
+   * The instance a new job of this branch uses: the current one when it sits on `base`, was built
+   * with the backend's ids and is younger than refresh_minutes, else a fresh one (built under the
+   * instance's lock). `base` is the version as the backend's guests see it (BaseOsStore.forGuestIds).
    */
   async ensure(branch: string, base: BaseVersion, log: (line: string) => void): Promise<InstanceVersion> {
     const list = this.sourceList(branch);
-    const fresh = (i: InstanceVersion | null): i is InstanceVersion => i !== null && i.baseVersion === base.version && !this.isStale(i);
+    const fresh = (i: InstanceVersion | null): i is InstanceVersion => i !== null && i.baseVersion === base.version && i.idBase === this.backend.idBase && !this.isStale(i);
     const existing = await this.current(branch);
     if (fresh(existing)) return existing;
     await makeDir(join(this.layout.instances, this.key(branch)));
@@ -109,9 +120,9 @@ export class InstanceStore {
       // 0700, as base OS versions: the layer holds the distribution's setuid programs, which no local user should reach.
       await makeDir(dir, 0o700);
       await rename(join(staging, 'layer', 'upper'), join(dir, 'upper'));
-      await writeFileAtomic(join(dir, 'meta.json'), JSON.stringify({ version, baseVersion: base.version, created: new Date().toISOString(), packageManager: manager, sourceList: list }, null, 2));
+      await writeFileAtomic(join(dir, 'meta.json'), JSON.stringify({ version, baseVersion: base.version, created: new Date().toISOString(), packageManager: manager, sourceList: list, idBase: this.backend.idBase }, null, 2));
       await switchSymlink(join(this.layout.instances, key, 'current'), join('versions', version));
-      return { key, version, upper: join(dir, 'upper'), baseVersion: base.version };
+      return { key, version, upper: join(dir, 'upper'), baseVersion: base.version, idBase: this.backend.idBase };
     } finally {
       await removeTree(staging);
     }

@@ -12,6 +12,8 @@ const jobResponseSchema = z.looseObject({
   id: z.int().check(z.positive()),
   token: z.optional(z.string()),
   job_info: z.looseObject({ project_id: z.int().check(z.positive()) }),
+  /** The repository the runner clones: its path is the project's slug in the runner's cache_dir (project-cache.ts). */
+  git_info: z.optional(z.looseObject({ repo_url: z.optional(z.string()) })),
   /** GitLab's predefined variables first, then the project's, group's and .gitlab-ci.yml's: a key may appear twice, the last wins. */
   variables: z._default(z.array(z.looseObject({ key: z.string(), value: z.nullish(z.string()), masked: z.optional(z.boolean()) })), []),
 });

@@ -51,6 +51,17 @@ describe('jobFromEnv', () => {
     expect(() => jobFromEnv(withResponse({}, { job_info: {} }), 'stable')).toThrow(/job_info.project_id/);
   });
 
+  it('takes the project\'s cache slug from the response\'s repository URL, never from a job variable', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'quarters-job-')), 'response.json');
+    writeFileSync(file, JSON.stringify({ id: 12, job_info: { project_id: 3 }, git_info: { repo_url: 'https://gitlab-ci-token:t@gitlab.example.org/group/zlib.git' } }));
+    const vars = { CI_JOB_ID: '12', CI_PROJECT_ID: '3', CI_REPOSITORY_URL: 'https://gitlab.example.org/other/victim.git' };
+    expect(jobFromEnv({ ...env(vars), JOB_RESPONSE_FILE: file }, 'stable').projectSlug).toBe('group/zlib');
+    writeFileSync(file, JSON.stringify({ id: 12, job_info: { project_id: 3 } }));
+    expect(jobFromEnv({ ...env(vars), JOB_RESPONSE_FILE: file }, 'stable').projectSlug).toBeNull();
+    // Without a response (an operator running the commands by hand) the variables are taken as they are.
+    expect(jobFromEnv(env(vars), 'stable').projectSlug).toBe('other/victim');
+  });
+
   it('is a system failure naming the variable when the runner did not pass it', () => {
     expect(() => jobFromEnv(env({ CI_PROJECT_ID: '1' }), 'stable')).toThrow(SystemFailure);
     expect(() => jobFromEnv(env({ CI_PROJECT_ID: '1' }), 'stable')).toThrow(/CUSTOM_ENV_CI_JOB_ID/);

@@ -4,6 +4,7 @@ import * as z from 'zod/mini';
 import { pipelineVariablesSchema } from '../core/pipeline-variables.js';
 import { SystemFailure } from './failure.js';
 import { readJobResponse, type JobResponse } from './job-response.js';
+import { projectSlug as projectSlugOf } from './project-cache.js';
 
 const id = z.string().check(z.regex(/^\d+$/, 'expected a number'));
 
@@ -30,6 +31,8 @@ export interface Job {
   /** Slot + job id: unique among all jobs; used for the workspace, the machine and the build directory. */
   name: string;
   targetBranch: string;
+  /** The project's path in the runner's cache_dir (its repository URL's path; GitLab's where the runner says), or null: project-<id>. */
+  projectSlug: string | null;
   variables: z.infer<typeof jobVariablesSchema>;
 }
 
@@ -54,7 +57,8 @@ export function jobFromEnv(env: NodeJS.ProcessEnv, defaultBranch: string): Job {
   if (response) checkIdentity(v, response);
   const runner = slug(v.CI_RUNNER_SHORT_TOKEN ?? v.CI_RUNNER_ID ?? 'local').slice(0, 12);
   const slot = `q-${runner}-p${v.CI_PROJECT_ID}-c${v.CI_CONCURRENT_PROJECT_ID ?? 'x'}`;
-  return { id: v.CI_JOB_ID, projectId: v.CI_PROJECT_ID, slot, slotIsExclusive: v.CI_CONCURRENT_PROJECT_ID !== undefined, name: `${slot}-j${v.CI_JOB_ID}`, targetBranch: v.QUARTERS_TARGET_BRANCH ?? defaultBranch, variables: v };
+  const projectSlug = response ? projectSlugOf(response.git_info?.repo_url) : projectSlugOf(customEnv(env).CI_REPOSITORY_URL);
+  return { id: v.CI_JOB_ID, projectId: v.CI_PROJECT_ID, slot, slotIsExclusive: v.CI_CONCURRENT_PROJECT_ID !== undefined, name: `${slot}-j${v.CI_JOB_ID}`, targetBranch: v.QUARTERS_TARGET_BRANCH ?? defaultBranch, projectSlug, variables: v };
 }
 
 /** Variables GitLab Runner sets itself: GitLab never sends them, so one in the job response is the job's own. */

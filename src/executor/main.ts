@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../core/config-text.js';
-import { BaseOsError } from './baseos/store.js';
+import { BaseOsError, type BaseVersion } from './baseos/store.js';
 import { BuildFailure, exitCodesFrom, SystemFailure } from './failure.js';
 import { LockTimeout } from './lock.js';
 import { openJobSession, openSession } from './session.js';
@@ -88,9 +88,17 @@ async function baseos(args: string[]): Promise<number> {
   const { BaseOsStore } = await import('./baseos/store.js');
   const { loadBusybox, loadDebootstrap, loadTarball, updateBase } = await import('./baseos/load.js');
   const { InstanceStore } = await import('./instance.js');
+  const { checkGuestIds } = await import('./guest-ids.js');
   const [action, ...rest] = args;
   const session = openSession();
   const store = new BaseOsStore(session.layout);
+  // Now rather than in the first job: the copy owned by the guests' ids (user namespaces).
+  const forGuests = async (base: BaseVersion): Promise<void> => {
+    if (session.backend.idBase === null) return;
+    checkGuestIds(session.backend.idBase, null);
+    await store.forBackend(base, session.backend);
+    process.stdout.write(`made its copy owned by the guests' ids (isolation.id_base = ${session.backend.idBase})\n`);
+  };
   if (action === 'list') {
     const current = (await store.current())?.version;
     for (const version of await store.versions()) {
@@ -111,6 +119,7 @@ async function baseos(args: string[]): Promise<number> {
       loaded = await loadDebootstrap(store, values.debootstrap!, values.mirror, values.include?.split(',').filter(Boolean) ?? [], session.log);
     }
     process.stdout.write(`loaded base OS ${loaded.version}\n`);
+    await forGuests(loaded);
     return 0;
   }
   if (action === 'update') {
@@ -119,6 +128,7 @@ async function baseos(args: string[]): Promise<number> {
     const list = new InstanceStore(session.layout, session.config, session.backend).sourceList(branch);
     const updated = await updateBase(store, session.backend, list, session.config.instance.package_manager, session.log);
     process.stdout.write(`updated base OS to ${updated.version}\n`);
+    await forGuests(updated);
     return 0;
   }
   throw new UsageError(`unknown baseos action "${action ?? ''}" (list, load, update)`);

@@ -1,7 +1,7 @@
 /** Everything one executor command works with: the config, the layout, the backend, the job, the exit codes. */
 import { readFileSync } from 'node:fs';
 import type { ExecutorConfig } from './config.js';
-import { loadExecutorConfig, executorConfigPath } from './config.js';
+import { guestIdBase, loadExecutorConfig, executorConfigPath } from './config.js';
 import type { Backend } from './environment.js';
 import { exitCodesFrom, SystemFailure, type ExitCodes } from './failure.js';
 import { jobFromEnv, type Job } from './job.js';
@@ -24,7 +24,7 @@ export interface JobSession extends Session {
 
 /** The backend the config names. */
 export function backendFor(config: ExecutorConfig): Backend {
-  if (config.backend === 'nspawn') return nspawnBackend;
+  if (config.backend === 'nspawn') return nspawnBackend(guestIdBase(config));
   throw new SystemFailure(`backend "${config.backend}" is not available in this version of quarters-executor (use "nspawn")`);
 }
 

@@ -1,17 +1,21 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, open, rename, rm, symlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SystemFailure } from './failure.js';
-import { uploadFile, type UploadTarget } from './upload.js';
+import { BuildFailure, SystemFailure } from './failure.js';
+import { listOutputFiles, openOutputDir, openOutputFile, uploadFile, type UploadTarget } from './upload.js';
 import { startArtifactServer, type ArtifactServer } from '../../test/support/artifact-server.js';
+
+const execFileAsync = promisify(execFile);
 
 describe('uploadFile', () => {
   let dir: string;
   let server: ArtifactServer;
-  let file: string;
+  let file: FileHandle;
   const content = Buffer.from('a package\n'.repeat(10_000));
   const logs: string[] = [];
   const options = { attempts: 3, backoffMs: 10, log: (line: string) => logs.push(line) };
@@ -19,12 +23,13 @@ describe('uploadFile', () => {
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'quarters-upload-test-'));
-    file = join(dir, 'hello-1.0-1-x86_64.pkg.tar.zst');
-    await writeFile(file, content);
+    await writeFile(join(dir, 'hello-1.0-1-x86_64.pkg.tar.zst'), content);
+    file = await open(join(dir, 'hello-1.0-1-x86_64.pkg.tar.zst'));
     server = await startArtifactServer();
     logs.length = 0;
   });
   afterEach(async () => {
+    await file.close();
     await server.close();
     await rm(dir, { recursive: true, force: true });
   });
@@ -67,5 +72,75 @@ describe('uploadFile', () => {
     const error = await uploadFile({ ...target(), serverUrl: `http://127.0.0.1:${port}` }, file, 'x.pkg', null, options).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SystemFailure);
     expect((error as Error).message).toMatch(new RegExp(`could not upload x.pkg to http://127.0.0.1:${port} after 3 attempts: ECONNREFUSED`));
+  });
+});
+
+describe('the output directory, read once', () => {
+  let dir: string;
+  let output: string;
+  const secret = 'a file of the host root can read\n';
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'quarters-output-test-'));
+    output = join(dir, 'output');
+    await writeFile(join(dir, 'host-secret'), secret, { mode: 0o600 });
+    await mkdir(output);
+    await writeFile(join(output, 'a.pkg'), 'package a\n');
+    await writeFile(join(output, 'b.pkg'), 'package b\n');
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Lists the directory, lets `swap` change it as build code racing the upload would, then opens each listed name. */
+  const listSwapOpen = async (swap: () => Promise<void>): Promise<{ names: string[]; opened: Record<string, string | Error> }> => {
+    const handle = await openOutputDir(output);
+    try {
+      const names = await listOutputFiles(handle);
+      await swap();
+      const opened: Record<string, string | Error> = {};
+      for (const name of names) {
+        const file = await openOutputFile(handle, name).catch((error: unknown) => error as Error);
+        if (file instanceof Error) opened[name] = file;
+        else {
+          opened[name] = await file.readFile('utf8');
+          await file.close();
+        }
+      }
+      return { names, opened };
+    } finally {
+      await handle.close();
+    }
+  };
+
+  it('opens what it listed, through the directory it opened', async () => {
+    const { names, opened } = await listSwapOpen(async () => {
+      // The directory's path swapped for another: the open directory is still the one read.
+      await rename(output, `${output}.moved`);
+      await symlink(dir, output);
+    });
+    expect(names).toEqual(['a.pkg', 'b.pkg']);
+    expect(opened).toEqual({ 'a.pkg': 'package a\n', 'b.pkg': 'package b\n' });
+  });
+
+  it('refuses a listed file swapped for a link to a host file: the link is not followed, the host file never read', async () => {
+    const { opened } = await listSwapOpen(async () => {
+      await rm(join(output, 'a.pkg'));
+      await symlink(join(dir, 'host-secret'), join(output, 'a.pkg'));
+    });
+    expect(opened['a.pkg']).toBeInstanceOf(BuildFailure);
+    expect((opened['a.pkg'] as Error).message).toBe('the output file a.pkg changed after it was listed (ELOOP): not uploaded');
+    expect(opened['b.pkg']).toBe('package b\n');
+  });
+
+  it('refuses a listed file swapped for a hard link to another file, and a FIFO', async () => {
+    const { opened } = await listSwapOpen(async () => {
+      await rm(join(output, 'a.pkg'));
+      await link(join(dir, 'host-secret'), join(output, 'a.pkg'));
+      await rm(join(output, 'b.pkg'));
+      await execFileAsync('mkfifo', [join(output, 'b.pkg')]);
+    });
+    expect((opened['a.pkg'] as Error).message).toBe('the output file a.pkg is a regular file with 2 links: not uploaded');
+    expect((opened['b.pkg'] as Error).message).toBe('the output file b.pkg is no longer a regular file: not uploaded');
   });
 });

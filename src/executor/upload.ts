@@ -3,15 +3,20 @@
  * PUT to /api/v1/builds/BUILD/artifacts/NAME, streamed, with the executor token, the job token and
  * the file's sha256. A server that answers 4xx rejected the file: the job fails with its message.
  * A server that cannot be reached (or answers 5xx) is retried with exponential backoff.
+ *
+ * The output directory is the guest's: build code may swap a file it listed for a link (to a host
+ * file root can read) before root opens it. So the directory is opened once, each entry is opened
+ * through it once without following a link, checked on the open file (a regular file with one
+ * link) and hashed and sent from that file descriptor, never opened by name again.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants, createReadStream } from 'node:fs';
+import { open, readdir, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RESOURCE_USAGE_HEADER, type ResourceUsageReport } from '../core/resource-usage.js';
-import { SystemFailure } from './failure.js';
+import { BuildFailure, SystemFailure } from './failure.js';
+import { pathInside } from './no-follow.js';
 import { jobServer, normalizeServerUrl } from './job-server.js';
 import { requestProblem, serverMessage } from './server-http.js';
 import type { JobSession } from './session.js';
@@ -46,10 +51,17 @@ export function usageReport(usage: ResourceUsage): ResourceUsageReport {
 
 const round = (n: number): number => Math.round(n * 1000) / 1000;
 
-/** Uploads one file; throws SystemFailure when the server rejects it or stays unreachable. */
-export async function uploadFile(target: UploadTarget, file: string, name: string, usage: ResourceUsage | null, options: UploadOptions): Promise<void> {
-  const checksum = await sha256File(file);
-  const { size } = await stat(file);
+/** The sha256 of an open file from its start, hex; the file stays open. */
+async function sha256Of(file: FileHandle): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(file.createReadStream({ start: 0, autoClose: false }), hash);
+  return hash.digest('hex');
+}
+
+/** Uploads one open file; throws SystemFailure when the server rejects it or stays unreachable. */
+export async function uploadFile(target: UploadTarget, file: FileHandle, name: string, usage: ResourceUsage | null, options: UploadOptions): Promise<void> {
+  const checksum = await sha256Of(file);
+  const { size } = await file.stat();
   const url = `${normalizeServerUrl(target.serverUrl)}/api/v1/builds/${encodeURIComponent(target.buildId)}/artifacts/${encodeURIComponent(name)}`;
   let lastProblem = '';
   for (let attempt = 1; attempt <= options.attempts; attempt++) {
@@ -72,7 +84,7 @@ export async function uploadFile(target: UploadTarget, file: string, name: strin
       response = await fetch(url, {
         method: 'PUT',
         headers,
-        body: Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>,
+        body: Readable.toWeb(file.createReadStream({ start: 0, autoClose: false })) as ReadableStream<Uint8Array>,
         duplex: 'half',
         signal: options.signal,
       } as RequestInit);
@@ -113,13 +125,53 @@ export function buildTarget(session: JobSession): UploadTarget | null {
   return { serverUrl, buildId: v.QUARTERS_BUILD_ID, executorToken: session.config.server.token, jobToken: v.CI_JOB_TOKEN };
 }
 
+/** The output directory, opened once without following a link: every entry is then opened through it. */
+export function openOutputDir(path: string): Promise<FileHandle> {
+  return open(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+}
+
+/** The names of the regular files the open output directory lists, sorted. */
+export async function listOutputFiles(dir: FileHandle): Promise<string[]> {
+  return (await readdir(`/proc/self/fd/${dir.fd}`, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
+}
+
+/**
+ * Opens the listed file `name` of the open output directory for reading, without following a link;
+ * what is there now must be a regular file with one link, else the build swapped or linked it: a BuildFailure.
+ */
+export async function openOutputFile(dir: FileHandle, name: string): Promise<FileHandle> {
+  let file: FileHandle;
+  try {
+    // O_NONBLOCK: a FIFO put there does not block the open.
+    file = await open(pathInside(dir, name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    throw new BuildFailure(`the output file ${name} changed after it was listed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): not uploaded`);
+  }
+  const info = await file.stat();
+  if (!info.isFile() || info.nlink !== 1) {
+    await file.close();
+    throw new BuildFailure(`the output file ${name} is ${info.isFile() ? `a regular file with ${info.nlink} links` : 'no longer a regular file'}: not uploaded`);
+  }
+  return file;
+}
+
 /** Uploads every file of the job's output directory when the job is a quarters build; else nothing. */
 export async function uploadOutputs(session: JobSession, state: WorkspaceState, usage: ResourceUsage, signal: AbortSignal): Promise<void> {
   const target = buildTarget(session);
   if (!target) return;
-  const entries = (await readdir(state.outputDir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
-  if (entries.length === 0) session.log('quarters: the build wrote no output; nothing to upload');
-  for (const name of entries) {
-    await uploadFile(target, join(state.outputDir, name), name, usage, { attempts: session.config.server.upload_attempts, backoffMs: 1000, signal, log: session.log });
+  const dir = await openOutputDir(state.outputDir);
+  try {
+    const names = await listOutputFiles(dir);
+    if (names.length === 0) session.log('quarters: the build wrote no output; nothing to upload');
+    for (const name of names) {
+      const file = await openOutputFile(dir, name);
+      try {
+        await uploadFile(target, file, name, usage, { attempts: session.config.server.upload_attempts, backoffMs: 1000, signal, log: session.log });
+      } finally {
+        await file.close();
+      }
+    }
+  } finally {
+    await dir.close();
   }
 }

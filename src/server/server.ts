@@ -11,6 +11,7 @@ import { BuildSetControl } from './build-sets/control.js';
 import { BuildSetEngine, type Planner } from './build-sets/engine.js';
 import { GitLabDispatcher } from './build-sets/gitlab-dispatcher.js';
 import { PipelineTracker } from './build-sets/pipelines.js';
+import { ProgressReporter, type ReportClock } from './build-sets/progress-reporter.js';
 import { BuildSets } from './build-sets/planning.js';
 import { BuildStore } from './store/build-store.js';
 import { openDatabase, type Db } from './store/database.js';
@@ -38,6 +39,8 @@ export interface ServerOptions {
   gitlabRetry?: Partial<RetryPolicy>;
   /** For tests: another planner (the default is the graph engine's planBuildSet). */
   planner?: Planner;
+  /** For tests: how build set progress is reported to GitLab (least interval between reports of one set; the clock). */
+  progress?: { intervalMs?: number; clock?: ReportClock };
 }
 
 /** A running (or ready to run) server. */
@@ -52,6 +55,7 @@ export interface QuartersServer {
   buildSets: BuildSets;
   pipelines: PipelineTracker;
   control: BuildSetControl;
+  progress: ProgressReporter;
   inbox: Inbox;
   worker: InboxWorker;
   metrics: Metrics;
@@ -91,9 +95,11 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   const recipes = new RecipeTable(db);
   const index = new SourceIndex(gitlab, recipes, layoutOf(config), config.build.flavour, log);
   const repositories = new Repositories(config.data_dir, config.build.flavour);
-  // Uploads a crash or kill interrupted: nothing refers to them.
-  const interrupted = repositories.removeInterruptedUploads();
-  if (interrupted) log.info({ files: interrupted }, 'removed interrupted uploads');
+  // Uploads and repository changes a crash or kill interrupted: nothing refers to them.
+  const interrupted = repositories.removeInterruptedUploads() + repositories.removeInterruptedChanges();
+  if (interrupted) log.info({ files: interrupted }, 'removed interrupted uploads and repository changes');
+  const halfMade = store.deleteHalfMadeNamespaces();
+  if (halfMade.length) log.warn({ namespaces: halfMade }, 'removed build sets a crash left without their first iteration; create them again');
   const dispatcher = new GitLabDispatcher(store, gitlab, { flavour: config.build.flavour, treeLayout: config.gitlab?.tree_project !== undefined, publicUrl: config.public_url }, log);
   const engine = new BuildSetEngine(store, repositories, options.planner ?? planBuildSet, {
     flavour: config.build.flavour,
@@ -102,9 +108,12 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
     cycleRebuild: config.build.cycle_rebuild,
   }, dispatcher, log);
   const buildSets = new BuildSets(engine, recipes, index, log);
-  const pipelines = new PipelineTracker(engine, dispatcher, gitlab, log);
+  const progress = new ProgressReporter({ gitlab, store, publicUrl: config.public_url, flavour: config.build.flavour, log, ...options.progress });
+  // Without GitLab there is nowhere to report to.
+  if (gitlabConfig) engine.onSettled = (namespaceId) => progress.changed(namespaceId);
+  const pipelines = new PipelineTracker(engine, dispatcher, gitlab, log, (build) => progress.mayCarryStatuses(build));
   const control = new BuildSetControl(engine, dispatcher, gitlab, log);
-  const mergeRequests = new MergeRequests({ gitlab, index, store, buildSets, control, publicUrl: config.public_url, log });
+  const mergeRequests = new MergeRequests({ gitlab, index, store, buildSets, control, progress, log });
   const inbox = new Inbox(db);
   const worker = new InboxWorker(inbox, (event) => handleEvent(event, { gitlab, index, recipes, buildSets, pipelines, mergeRequests, settings: { autoRebuild: config.build.auto_rebuild }, log }), log);
   metrics.gauge('quarters_inbox_depth', 'Webhook events accepted and not yet processed.', () => [{ labels: {}, value: inbox.depth() }]);
@@ -121,7 +130,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
         uploadRoutes({ store, engine, repositories, gitlab, executorTokens: config.executor.tokens, flavour: config.build.flavour, metrics, log, recipes }),
         resourceUsageRoutes({ store, gitlab, executorTokens: config.executor.tokens, log }),
       ] : []),
-      new Hono().route('/api/v1', apiRoutes({ store, buildSets, control, apiTokens: config.api.tokens, localOnly: !gitlabConfig })),
+      new Hono().route('/api/v1', apiRoutes({ store, buildSets, control, apiTokens: config.api.tokens, localOnly: !gitlabConfig, dataDir: config.data_dir })),
       repoRoutes({ store, repositories }),
       webUiRoutes({ store }),
     ],
@@ -143,7 +152,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   };
 
   return {
-    app, db, repositories, store, recipes, index, engine, buildSets, pipelines, control, inbox, worker, metrics,
+    app, db, repositories, store, recipes, index, engine, buildSets, pipelines, control, progress, inbox, worker, metrics,
     start: (port) =>
       new Promise((resolve) => {
         const { host, port: configured } = listenAddress(config);
@@ -154,6 +163,8 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
           void worker.wake();
           // Without GitLab there are no pipelines to poll.
           if (gitlabConfig) {
+            // Build sets that moved while the server was down get their notes and statuses now.
+            progress.catchUp();
             void reconcile();
             timer = setInterval(() => void reconcile(), options.reconcileIntervalMs ?? 60_000);
           }
@@ -169,6 +180,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       await closing;
       await worker.stop();
       await reconciling;
+      await progress.stop();
       db.close();
     },
   };

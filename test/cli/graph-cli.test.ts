@@ -79,8 +79,8 @@ describe('quarters graph (small trees)', () => {
       [['graph', 'plan', '--from', 'rpm:foo', '--arch', 'x86_64', 'zlib'], 2, /^quarters: bad --from "rpm:foo": expected debian:SOURCES/],
       [['graph', 'plan', '--from', TREE, 'zlib'], 2, /^quarters: graph plan: --arch ARCH is required\n$/],
       [['graph', 'plan', '--from', `srcinfo:${join(dir, 'missing')}`, '--arch', 'x86_64', 'zlib'], 1, /^quarters: .*missing: cannot open: ENOENT\n$/],
-      [['graph', 'rdeps', '--from', TREE, '--bogus', 'zlib'], 2, /^quarters: graph rdeps: Unknown option '--bogus'/],
-      [['graph', 'frobnicate'], 2, /^quarters: graph: unknown subcommand "frobnicate"/],
+      [['graph', 'rdeps', '--from', TREE, '--bogus', 'zlib'], 2, /^quarters: graph rdeps: unknown option '--bogus'/],
+      [['graph', 'frobnicate'], 2, /^quarters: graph: unknown command 'frobnicate'/],
     ];
     for (const [args, status, message] of cases) {
       const { code, stdout, stderr } = await quarters(...args);

@@ -67,6 +67,8 @@ describe.skipIf(skip)('quarters-executor interrupted at random moments', () => {
     // The last processes of a killed container take a moment to be reaped.
     await waitFor(() => processesWith(markerOf(jobId)).length === 0 && processesWith(name).length === 0, 10_000);
     const found: Record<string, string[]> = {
+      // A kill -9 mid guest stage leaves its bind of the project directory (project-bind.ts): named on its own.
+      projectBinds: mountsAnywhereMentioning(join(fx.workDir, 'workspaces', name, 'project')),
       mounts: mountsAnywhereMentioning(fx.dir),
       processes: [...processesWith(markerOf(jobId)), ...processesWith(name)].map(String),
       loopDevices: loopDevicesIn(fx.dir),

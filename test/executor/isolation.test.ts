@@ -4,7 +4,7 @@
  * guest stages (a fork bomb, a /tmp filled with RAM).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
@@ -82,6 +82,43 @@ describe.skipIf(skip)('what a job\'s code can reach from host and guest stages',
       await writeFile(release, '');
       expect((await victim).outcome).toBe('success');
     }
+  });
+
+  it('keeps one project\'s caches out of another project\'s host stages: B neither sees nor changes what A cached or planted', { timeout: 180_000 }, async () => {
+    const cache = join(fx.workDir, 'cache');
+    const runnerPath = (project: number): string => join(cache, 'group', `project-${project}`);
+    // Project 74 caches a file (archive_cache) and its get_sources plants one beside its caches.
+    const plant = `test -e .ran && exit 0; touch .ran; echo planted-by-74 > ${runnerPath(74)}/planted; ls -A ${cache} > .cache-root 2>&1`;
+    const a = await runJob(filtered(811, plant, ['echo cached-by-74 > cached.txt', 'echo "74 sees cache_dir: [$(cat .cache-root)]"'], { projectId: 74, cachePaths: ['cached.txt'] }), { executor: EXECUTOR, env: fx.env });
+    expect(a.outcome, a.trace).toBe('success');
+    // Its own cache is where the runner looks for it, and nothing else of cache_dir is there.
+    expect(a.trace).toContain('74 sees cache_dir: [group]');
+    expect(readFileSync(join(cache, 'project-74', 'planted'), 'utf8')).toBe('planted-by-74\n');
+    expect(existsSync(join(cache, 'project-74', 'cache.tar'))).toBe(true);
+    const cachedBefore = readFileSync(join(cache, 'project-74', 'cache.tar'));
+
+    // Project 75's get_sources goes for project 74's caches, by the runner's path and by the storage's.
+    const attack = [
+      'test -e .ran && exit 0; touch .ran',
+      `{ echo "cache_dir: [$(ls -A ${cache})] group: [$(ls -A ${join(cache, 'group')})]"; cat ${runnerPath(74)}/planted ${join(cache, 'project-74')}/planted; echo overwritten > ${runnerPath(74)}/planted; echo overwritten > ${join(cache, 'project-74')}/cache.tar; mkdir -p ${runnerPath(74)}; } > .loot 2>&1`,
+    ].join('; ');
+    const b = await runJob(filtered(812, attack, ['cat .loot'], { projectId: 75 }), { executor: EXECUTOR, env: fx.env });
+    expect(b.outcome, b.trace).toBe('success');
+    expect(b.trace).toContain('cache_dir: [group] group: [project-75\nproject-75-empty]');
+    expect(b.trace).toContain(`cat: ${runnerPath(74)}/planted: No such file or directory`);
+    expect(b.trace).toContain(`cat: ${join(cache, 'project-74')}/planted: No such file or directory`);
+    expect(b.trace).toMatch(/mkdir: cannot create directory .*: Permission denied/);
+    expect(b.trace).not.toContain('planted-by-74');
+
+    // Project 74's next job restores its cache as it left it.
+    expect(readFileSync(join(cache, 'project-74', 'planted'), 'utf8')).toBe('planted-by-74\n');
+    expect(readFileSync(join(cache, 'project-74', 'cache.tar'))).toEqual(cachedBefore);
+    const again = await runJob({ id: 813, projectId: 74, steps: [{ name: 'script', script: ['cat cached.txt'] }], cachePaths: ['cached.txt'] }, { executor: EXECUTOR, env: fx.env });
+    expect(again.outcome, again.trace).toBe('success');
+    expect(again.trace).toContain('cached-by-74');
+    // cache_dir is root's: no host user changes which directory a project's caches are.
+    expect(statSync(cache).uid).toBe(0);
+    expect(statSync(join(cache, 'project-74')).uid).toBe(65534);
   });
 
   it('stops a fork bomb in a guest stage at limits.pids, leaving nothing', async () => {

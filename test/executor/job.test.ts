@@ -116,10 +116,10 @@ describe.skipIf(skip)('quarters-executor through the runner emulator (busybox ba
   it('reports a broken base as a system failure', async () => {
     const broken = await createExecutorFixture('', { loadBase: false });
     try {
-      // A base whose /bin/sh is gone: the container cannot run anything.
+      // A base whose /bin/sh is gone: the container cannot run anything (its tree, and the copy owned by the guests' ids).
       await broken.cli(['baseos', 'load', '--busybox']);
-      const current = join(broken.workDir, 'baseos', 'current', 'root');
-      await execa('rm', ['-f', join(current, 'bin/sh')]);
+      const current = join(broken.workDir, 'baseos', 'current');
+      await execa('sh', ['-c', 'rm -f "$1"/root*/bin/sh', 'break', current]);
       const result = await runJob(job(106, ['true']), { executor: EXECUTOR, env: broken.env });
       expect(result.outcome, result.trace).toBe('system_failure');
       // The instance layer is the first thing to run in the base: prepare reports it, and the runner retries.

@@ -3,9 +3,11 @@
  * attack, run through the runner emulator and the real bundle.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { connect, createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { runJob, type EmulatedJob } from '../runner-emulator/emulator.js';
 import { createExecutorFixture, EXECUTOR, TEST_HOST_USER, type ExecutorFixture } from '../support/executor-fixture.js';
@@ -132,4 +134,96 @@ describe.skipIf(skip)('a job cannot reach past itself', () => {
     expect(result.trace).toMatch(/the project directory cannot be given to the guest: .* is not the directory or file the executor made/);
     rootOnlyUntouched();
   });
+});
+
+/** What a TCP service at ADDRESS:PORT says, read from the host (asynchronously: some of them are this process's). */
+async function answerFrom(target: string): Promise<string> {
+  const [address, port] = target.split(':');
+  const socket = connect(Number(port), address!);
+  socket.setTimeout(5000, () => socket.destroy(new Error(`${target} did not answer`)));
+  const chunks: Buffer[] = [];
+  for await (const chunk of socket) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString();
+}
+
+/** Removes the outside network of this run, and any an earlier, killed run left. */
+function removeOutsideNetworks(): void {
+  execFileSync('sh', ['-c', 'for n in $(ip netns list | awk \'/^qtb-outside-/ {print $1}\'); do ip netns pids $n | xargs -r kill -9; ip netns del $n; done; for l in $(ip -o link | grep -o "qtbh[0-9]*"); do ip link del $l; done; true'], { stdio: 'ignore' });
+}
+
+/** A network outside the host: a namespace behind a veth pair, its end 10.231.7.1 (the host's), the far end .2, .3 and .4 (not the host's). */
+const OUTSIDE = { ns: `qtb-outside-${process.pid}`, hostIf: `qtbh${process.pid % 100_000}`, peerIf: 'qtbpeer', hostAddress: '10.231.7.1', reachable: '10.231.7.2', server: '10.231.7.3', configured: '10.231.7.4', port: 47_123 };
+
+describe.skipIf(skip || reportSkip(execFileSync('sh', ['-c', 'command -v nft || true']).length === 0 ? 'nft is missing (apt-get install nftables)' : null, 'the fetch step\'s network'))('the fetch step cannot reach the host or the quarters server', () => {
+  let fx: ExecutorFixture;
+  let outside: ChildProcess;
+  /** The host's services: one on every address (0.0.0.0), one on the host's own non-loopback address only. */
+  const host = { address: '', any: null as NetServer | null, own: null as NetServer | null, connections: 0 };
+  const ip = (...args: string[]): void => void execFileSync('ip', args, { stdio: 'ignore' });
+
+  beforeAll(async () => {
+    removeOutsideNetworks();
+    host.address = Object.values(networkInterfaces()).flatMap((list) => list ?? []).find((a) => a.family === 'IPv4' && !a.internal && !a.address.startsWith('10.231.7.'))!.address;
+    const listen = async (address: string): Promise<NetServer> => {
+      const server = createNetServer((socket) => {
+        host.connections++;
+        socket.end('HOST SERVICE\n');
+      });
+      await new Promise<void>((resolve) => server.listen(0, address, resolve));
+      return server;
+    };
+    host.any = await listen('0.0.0.0');
+    host.own = await listen(host.address);
+    ip('netns', 'add', OUTSIDE.ns);
+    ip('link', 'add', OUTSIDE.hostIf, 'type', 'veth', 'peer', 'name', OUTSIDE.peerIf, 'netns', OUTSIDE.ns);
+    ip('addr', 'add', `${OUTSIDE.hostAddress}/24`, 'dev', OUTSIDE.hostIf);
+    ip('link', 'set', OUTSIDE.hostIf, 'up');
+    for (const address of [OUTSIDE.reachable, OUTSIDE.server, OUTSIDE.configured]) ip('-n', OUTSIDE.ns, 'addr', 'add', `${address}/24`, 'dev', OUTSIDE.peerIf);
+    ip('-n', OUTSIDE.ns, 'link', 'set', OUTSIDE.peerIf, 'up');
+    ip('-n', OUTSIDE.ns, 'link', 'set', 'lo', 'up');
+    // A service outside, answering on all three of its addresses with the one it was reached at.
+    outside = spawn('ip', ['netns', 'exec', OUTSIDE.ns, process.execPath, '-e', `require('net').createServer((s) => s.end('OUTSIDE SERVICE at ' + s.localAddress + '\\n')).listen(${OUTSIDE.port}, '0.0.0.0', () => console.log('listening'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((resolve) => outside.stdout!.once('data', resolve));
+    const probe = [
+      'grep CapEff /proc/self/status > /var/tmp/probe',
+      'for t in $QUARTERS_PROBES; do echo "$t: $(echo | nc -w 3 ${t%:*} ${t#*:} 2>&1)"; done >> /var/tmp/probe',
+    ].join('\n');
+    fx = await createExecutorFixture([
+      `[server]\nurl = "http://${OUTSIDE.server}:${OUTSIDE.port}/"`,
+      `[network]\nblocked_networks = ["${OUTSIDE.configured}/32"]\nfetch_command = ["sh", "-c", ${JSON.stringify(probe)}]`,
+    ].join('\n'));
+  }, 120_000);
+  afterAll(async () => {
+    outside?.kill();
+    host.any?.close();
+    host.own?.close();
+    removeOutsideNetworks();
+    await fx?.remove();
+  });
+
+  it('the host\'s services on its own addresses, the quarters server and blocked_networks are refused; an address outside is reached', async () => {
+    const port = (server: NetServer | null): number => (server!.address() as AddressInfo).port;
+    const targets = {
+      hostAny: `${host.address}:${port(host.any)}`,
+      hostOwn: `${host.address}:${port(host.own)}`,
+      hostVeth: `${OUTSIDE.hostAddress}:${port(host.any)}`,
+      outside: `${OUTSIDE.reachable}:${OUTSIDE.port}`,
+      server: `${OUTSIDE.server}:${OUTSIDE.port}`,
+      configured: `${OUTSIDE.configured}:${OUTSIDE.port}`,
+    };
+    // From the host, every one of them answers: what stops the guest is the block, not the network.
+    for (const target of Object.values(targets)) expect(await answerFrom(target), target).toMatch(/SERVICE/);
+    const before = host.connections;
+    const job: EmulatedJob = { id: 741, projectId: 76, variables: { QUARTERS_PROBES: Object.values(targets).join(' ') }, steps: [{ name: 'script', script: ['cat /var/tmp/probe'] }] };
+    const result = await runJob(job, { executor: EXECUTOR, env: fx.env });
+    expect(result.outcome, result.trace).toBe('success');
+    const refused = (target: string): RegExp => new RegExp(`${target}: nc: can't connect to remote host \\(${target.split(':')[0]!.replace(/\./g, '\\.')}\\): No route to host`);
+    for (const name of ['hostAny', 'hostOwn', 'hostVeth', 'server', 'configured'] as const) expect(result.trace, name).toMatch(refused(targets[name]));
+    expect(result.trace).toContain(`${targets.outside}: OUTSIDE SERVICE at ${OUTSIDE.reachable}`);
+    expect(host.connections).toBe(before);
+    // Guest root holds no CAP_NET_ADMIN (bit 12) over the namespace: it cannot remove the block.
+    const capEff = BigInt(`0x${/CapEff:\s+([0-9a-f]+)/.exec(result.trace)![1]}`);
+    expect(capEff & (1n << 12n)).toBe(0n);
+    expect(capEff & (1n << 21n)).not.toBe(0n);
+  }, 120_000);
 });

@@ -7,6 +7,7 @@ import { noteRoutes } from './routes/notes.js';
 import { pipelineRoutes } from './routes/pipelines.js';
 import { projectRoutes } from './routes/projects.js';
 import { repositoryRoutes } from './routes/repository.js';
+import { statusRoutes } from './routes/statuses.js';
 import { accessTokenOf, type RouteContext } from './routes/context.js';
 import { userRoutes } from './routes/users.js';
 
@@ -62,6 +63,7 @@ export function createApp(ctx: RouteContext, options: AppOptions): Hono {
   pipelineRoutes(api, ctx);
   jobRoutes(api, ctx);
   noteRoutes(api, ctx);
+  statusRoutes(api, ctx);
   userRoutes(api, ctx);
   app.route(API_PREFIX, api);
 

@@ -320,6 +320,52 @@ describe('merge request notes', () => {
   });
 });
 
+describe('commit statuses', () => {
+  it('sets a status (201) by name, moves it pending → running → success, and lists the latest per name', async () => {
+    const sha = zlib.repository.branches.get('main')!;
+    const pending = await api.Commits.editStatus(zlib.id, sha, 'pending', { name: 'quarters/x86_64', targetUrl: 'https://q.example/ui/namespaces/ns', description: '0/3 built' });
+    expect(pending).toMatchObject({ sha, ref: 'main', status: 'pending', name: 'quarters/x86_64', target_url: 'https://q.example/ui/namespaces/ns', description: '0/3 built', allow_failure: false });
+    expect(pending.author).toMatchObject({ username: 'quarters-bot' });
+    const running = await api.Commits.editStatus(zlib.id, sha, 'running', { name: 'quarters/x86_64', description: '1/3 built' });
+    // The open status of that name moved on: same id, the target URL kept.
+    expect(running).toMatchObject({ id: pending.id, status: 'running', target_url: 'https://q.example/ui/namespaces/ns', description: '1/3 built' });
+    await api.Commits.editStatus(zlib.id, sha, 'running', { context: 'quarters/aarch64' });
+    const done = await api.Commits.editStatus(zlib.id, sha, 'success', { name: 'quarters/x86_64' });
+    expect(done).toMatchObject({ id: pending.id, status: 'success' });
+    expect(done.finished_at).not.toBeNull();
+    // A finished status is not reopened: the next one is a new status, and it is the latest.
+    const again = await api.Commits.editStatus(zlib.id, sha, 'running', { name: 'quarters/x86_64' });
+    expect(again.id).not.toBe(pending.id);
+    const latest = await api.Commits.allStatuses(zlib.id, sha);
+    expect(latest.map((s) => [s.name, s.status])).toEqual([['quarters/aarch64', 'running'], ['quarters/x86_64', 'running']]);
+    expect((await api.Commits.allStatuses(zlib.id, sha, { all: true })).map((s) => s.status)).toEqual(['success', 'running', 'running']);
+    expect((await api.Commits.allStatuses(zlib.id, sha, { name: 'quarters/aarch64' })).map((s) => s.name)).toEqual(['quarters/aarch64']);
+  });
+
+  it('refuses what GitLab refuses: the same open state twice, pending after running, bad states, unknown commits, long fields', async () => {
+    const sha = zlib.repository.branches.get('main')!;
+    await api.Commits.editStatus(zlib.id, sha, 'pending', { name: 'ctx' });
+    expect(await failure(api.Commits.editStatus(zlib.id, sha, 'pending', { name: 'ctx' }))).toEqual({
+      status: 400, description: 'Cannot transition status via :enqueue from :pending (Reason(s): Status cannot transition via "enqueue")',
+    });
+    await api.Commits.editStatus(zlib.id, sha, 'running', { name: 'ctx' });
+    expect(await failure(api.Commits.editStatus(zlib.id, sha, 'running', { name: 'ctx' }))).toMatchObject({ status: 400, description: expect.stringContaining('via :run from :running') as string });
+    expect(await failure(api.Commits.editStatus(zlib.id, sha, 'pending', { name: 'ctx' }))).toMatchObject({ status: 400, description: expect.stringContaining('via :enqueue from :running') as string });
+    // A finished state may be set straight away: a new status starts and finishes.
+    expect(await api.Commits.editStatus(zlib.id, sha, 'failed', { name: 'other' })).toMatchObject({ status: 'failed', name: 'other' });
+    expect(await api.Commits.editStatus(zlib.id, sha, 'canceled')).toMatchObject({ status: 'canceled', name: 'default' });
+
+    const bad = await raw(`/projects/${zlib.id}/statuses/${sha}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ state: 'error' }) });
+    expect([bad.status, bad.json()]).toEqual([400, { error: 'state does not have a valid value' }]);
+    const missing = await raw(`/projects/${zlib.id}/statuses/${sha}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect([missing.status, missing.json()]).toEqual([400, { error: 'state is missing' }]);
+    expect(await failure(api.Commits.editStatus(zlib.id, 'f'.repeat(40), 'pending'))).toEqual({ status: 404, description: '404 Commit Not Found' });
+    expect(await failure(api.Commits.allStatuses(zlib.id, 'f'.repeat(40)))).toEqual({ status: 404, description: '404 Commit Not Found' });
+    const long = await raw(`/projects/${zlib.id}/statuses/${sha}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ state: 'pending', name: 'long', description: 'x'.repeat(256) }) });
+    expect([long.status, long.json()]).toEqual([400, { message: { description: ['is too long (maximum is 255 characters)'] } }]);
+  });
+});
+
 describe('webhooks', () => {
   let receiver: ServerType;
   let received: { headers: Record<string, string>; body: Record<string, unknown> }[];

@@ -12,7 +12,7 @@ import type { ShapeContext } from './shapes.js';
 import { ADMIN_USER, GitLabState, type DoubleJob, type DoubleMergeRequest, type DoublePipeline, type DoubleProject, type DoubleUser, type PushResult } from './state.js';
 
 export { GitLabState, DoubleError, ADMIN_USER, pipelineStatusOf } from './state.js';
-export type { StateEvent, StateListener, DoubleProject, DoublePipeline, DoubleJob, DoubleNote, DoubleMergeRequest, DoubleGroup, DoubleUser, PushResult, AddProjectOptions, JobSpec, PipelineVariable, PipelineStatus, JobStatus } from './state.js';
+export type { StateEvent, StateListener, DoubleCommitStatus, CommitStatusState, DoubleProject, DoublePipeline, DoubleJob, DoubleNote, DoubleMergeRequest, DoubleGroup, DoubleUser, PushResult, AddProjectOptions, JobSpec, PipelineVariable, PipelineStatus, JobStatus } from './state.js';
 export type { CommitInput, CommitAuthor, RepoCommit } from './repository.js';
 export { NULL_SHA } from './repository.js';
 export type { FaultSpec } from './faults.js';

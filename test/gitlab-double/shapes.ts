@@ -1,7 +1,7 @@
 /** The JSON GitLab's REST API answers with, built from the double's state (field names as in GitLab's API docs). */
 import type { RepoCommit, TreeEntry, FileChange } from './repository.js';
 import { blobId } from './repository.js';
-import type { DoubleGroup, DoubleJob, DoubleNote, DoubleMergeRequest, DoublePipeline, DoubleProject, DoubleUser, GitLabState } from './state.js';
+import type { DoubleCommitStatus, DoubleGroup, DoubleJob, DoubleNote, DoubleMergeRequest, DoublePipeline, DoubleProject, DoubleUser, GitLabState } from './state.js';
 import { createHash } from 'node:crypto';
 
 /** Where the double is reachable (`http://127.0.0.1:PORT`), for `web_url` and friends. */
@@ -276,5 +276,25 @@ export function noteJson(ctx: ShapeContext, note: DoubleNote, mergeRequest: Doub
     internal: false,
     imported: false,
     imported_from: 'none',
+  };
+}
+
+/** A commit status (Entities::CommitStatus). */
+export function commitStatusJson(ctx: ShapeContext, status: DoubleCommitStatus) {
+  return {
+    id: status.id,
+    sha: status.sha,
+    ref: status.ref,
+    status: status.status,
+    name: status.name,
+    target_url: status.targetUrl,
+    description: status.description,
+    created_at: status.createdAt,
+    started_at: status.startedAt,
+    finished_at: status.finishedAt,
+    allow_failure: false,
+    coverage: null,
+    pipeline_id: status.pipelineId,
+    author: userJson(ctx, status.author),
   };
 }

@@ -59,6 +59,55 @@ export interface DoubleNote {
   updatedAt: string;
 }
 
+/** The states of a commit status (GitLab's CommitStatus state machine, the part the status API reaches). */
+export type CommitStatusState = 'created' | 'pending' | 'running' | 'success' | 'failed' | 'canceled' | 'skipped';
+/** The states `POST /projects/:id/statuses/:sha` takes. */
+export const COMMIT_STATUS_STATES = ['pending', 'running', 'success', 'failed', 'canceled', 'skipped'] as const;
+
+/** A commit status set through the API (GitLab's GenericCommitStatus, a job in the `external` stage). */
+export interface DoubleCommitStatus {
+  id: number;
+  projectId: number;
+  sha: string;
+  ref: string;
+  name: string;
+  status: CommitStatusState;
+  targetUrl: string | null;
+  description: string | null;
+  /** The pipeline the status is a job of: the newest at the commit and ref when it was made (GitLab would make an `external` one when there is none; the double leaves it null). Its status counts in the pipeline's. */
+  pipelineId: number | null;
+  /** The states requests set it to, in order (for tests). */
+  requested: CommitStatusState[];
+  author: DoubleUser;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+/** What `POST /projects/:id/statuses/:sha` asks: the state and the optional attributes. */
+export interface CommitStatusInput {
+  state: (typeof COMMIT_STATUS_STATES)[number];
+  ref?: string;
+  name?: string;
+  targetUrl?: string;
+  description?: string;
+}
+
+/** A state change a commit status cannot make (GitLab answers 400 with this message). */
+export class CommitStatusTransitionError extends Error {
+  override name = 'CommitStatusTransitionError';
+}
+
+/** Which event of GitLab's state machine a requested state fires, and the states it leaves from. */
+const COMMIT_STATUS_EVENTS: Record<CommitStatusInput['state'], { event: string; from: readonly CommitStatusState[] }> = {
+  pending: { event: 'enqueue', from: ['created'] },
+  running: { event: 'run', from: ['pending'] },
+  success: { event: 'success', from: ['created', 'pending', 'running'] },
+  failed: { event: 'drop', from: ['created', 'pending', 'running'] },
+  canceled: { event: 'cancel', from: ['created', 'pending', 'running'] },
+  skipped: { event: 'skip', from: ['created', 'pending'] },
+};
+
 export interface DoubleProject {
   id: number;
   name: string;
@@ -161,11 +210,12 @@ export class GitLabState {
   readonly pipelines = new Map<number, DoublePipeline>();
   readonly jobs = new Map<number, DoubleJob>();
   readonly notes = new Map<number, DoubleNote>();
+  readonly commitStatuses = new Map<number, DoubleCommitStatus>();
   readonly listeners: StateListener[] = [];
   /** Personal/project access tokens GitLab accepts, and the user each one acts as. */
   readonly accessTokens = new Map<string, DoubleUser>();
   private readonly pendingNotifications: Promise<void>[] = [];
-  private nextId = { group: 100, project: 1000, pipeline: 5000, job: 9000, note: 300, mergeRequest: 700 };
+  private nextId = { group: 100, project: 1000, pipeline: 5000, job: 9000, note: 300, mergeRequest: 700, commitStatus: 20000 };
 
   /** Adds a project (and the groups on its path) with an initial commit of `files` on the default branch. */
   addProject(options: AddProjectOptions): DoubleProject {
@@ -302,6 +352,56 @@ export class GitLabState {
     const note: DoubleNote = { id: this.nextId.note++, projectId: project.id, mergeRequestIid: iid, body, author, createdAt: at, updatedAt: at };
     this.notes.set(note.id, note);
     return note;
+  }
+
+  /**
+   * Sets a commit status as `POST /projects/:id/statuses/:sha` does: the pending or running status of
+   * that name, ref and user moves on, else a new one starts (`created`) and moves; a move GitLab's state
+   * machine does not allow (`running` twice, `pending` after `running`) throws CommitStatusTransitionError.
+   * The caller has resolved `sha` and `ref` (GitLab's 404s).
+   */
+  setCommitStatus(project: DoubleProject, sha: string, ref: string, input: CommitStatusInput, user: DoubleUser = ADMIN_USER): DoubleCommitStatus {
+    const name = input.name ?? 'default';
+    const open = [...this.commitStatuses.values()].find((s) =>
+      s.projectId === project.id && s.sha === sha && s.ref === ref && s.name === name && s.author.id === user.id && (s.status === 'pending' || s.status === 'running'));
+    const at = now();
+    const status: DoubleCommitStatus = open ?? {
+      id: this.nextId.commitStatus, projectId: project.id, sha, ref, name, status: 'created', targetUrl: null, description: null,
+      pipelineId: this.pipelinesOf(project).filter((p) => p.sha === sha && p.ref === ref).at(-1)?.id ?? null, requested: [],
+      author: user, createdAt: at, startedAt: null, finishedAt: null,
+    };
+    // `running` first enqueues when it can (created → pending), without complaining when it cannot.
+    const from = input.state === 'running' && status.status === 'created' ? 'pending' : status.status;
+    const { event, from: allowed } = COMMIT_STATUS_EVENTS[input.state];
+    if (!allowed.includes(from)) {
+      throw new CommitStatusTransitionError(`Cannot transition status via :${event} from :${from} (Reason(s): Status cannot transition via "${event}")`);
+    }
+    if (!open) this.commitStatuses.set(this.nextId.commitStatus++, status);
+    if (input.targetUrl !== undefined) status.targetUrl = input.targetUrl;
+    if (input.description !== undefined) status.description = input.description;
+    status.status = input.state;
+    status.requested.push(input.state);
+    if (input.state === 'running') status.startedAt ??= at;
+    if (input.state !== 'pending' && input.state !== 'running') status.finishedAt = at;
+    // The status is a job of its pipeline: the pipeline's status follows (and its hooks are sent, asynchronously).
+    if (status.pipelineId !== null) void this.changeJobs(status.pipelineId, () => {});
+    return status;
+  }
+
+  /** The statuses of a commit, oldest first; only the latest of each name and ref unless `all`. */
+  commitStatusesOf(projectRef: string | number | DoubleProject, sha: string, options: { all?: boolean } = {}): DoubleCommitStatus[] {
+    const project = this.project(projectRef);
+    const statuses = [...this.commitStatuses.values()].filter((s) => s.projectId === project.id && s.sha === sha).sort((a, b) => a.id - b.id);
+    if (options.all) return statuses;
+    const latest = new Map(statuses.map((s) => [`${s.name}\0${s.ref}`, s]));
+    return statuses.filter((s) => latest.get(`${s.name}\0${s.ref}`) === s);
+  }
+
+  /** The latest commit status of each name in a pipeline (GitLab marks older ones retried). */
+  commitStatusesIn(pipelineId: number): DoubleCommitStatus[] {
+    const latest = new Map<string, DoubleCommitStatus>();
+    for (const s of [...this.commitStatuses.values()].sort((a, b) => a.id - b.id)) if (s.pipelineId === pipelineId) latest.set(s.name, s);
+    return [...latest.values()];
   }
 
   /** Creates a pipeline with the project's CI jobs, all pending, as `POST /projects/:id/pipeline` does (by `user`, the token's). */
@@ -443,6 +543,12 @@ export class GitLabState {
         job.status = 'canceled';
         job.finishedAt = now();
       }
+      // Commit statuses are among the pipeline's cancelable jobs too.
+      for (const status of this.commitStatusesIn(pipelineId)) {
+        if (status.status !== 'created' && status.status !== 'pending' && status.status !== 'running') continue;
+        status.status = 'canceled';
+        status.finishedAt = now();
+      }
     });
   }
 
@@ -472,7 +578,7 @@ export class GitLabState {
     const before = pipeline.status;
     const jobStatusesBefore = new Map(pipeline.jobIds.map((id) => [id, this.jobs.get(id)!.status]));
     change();
-    pipeline.status = pipelineStatusOf(this.jobsOf(pipelineId).map((j) => j.status));
+    pipeline.status = pipelineStatusOf([...this.jobsOf(pipelineId).map((j) => j.status), ...this.commitStatusesIn(pipelineId).map((s) => s.status)]);
     pipeline.updatedAt = now();
     if (pipeline.status === 'running') pipeline.startedAt ??= now();
     if (FINISHED.has(pipeline.status as JobStatus)) pipeline.finishedAt = now();

@@ -172,7 +172,7 @@ export async function runJob(job: EmulatedJob, options: EmulatorOptions): Promis
   const responseFile = join(tempDir, 'job-response.json');
   // The job's API response as the runner writes it: a variable the job sets follows GitLab's own of the same name.
   const responseVariables = [...Object.entries(predefined), ...Object.entries(job.variables ?? {})].map(([key, value]) => ({ key, value, public: true, masked: key === 'CI_JOB_TOKEN' }));
-  await writeFile(responseFile, JSON.stringify({ id: job.id, token, job_info: { id: job.id, name: 'build', stage: 'build', project_id: job.projectId, project_name: projectPath.split('/').pop() }, variables: responseVariables }));
+  await writeFile(responseFile, JSON.stringify({ id: job.id, token, job_info: { id: job.id, name: 'build', stage: 'build', project_id: job.projectId, project_name: projectPath.split('/').pop() }, git_info: { repo_url: `https://gitlab-ci-token:${token}@gitlab.example.org/${projectPath}.git` }, variables: responseVariables }));
 
   const commandEnv = (): NodeJS.ProcessEnv => ({
     ...process.env,

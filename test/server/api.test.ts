@@ -76,7 +76,42 @@ describe('/api/v1', () => {
     expect(resumed.status).toBe('active');
     expect(resumed.builds.map((b) => b.state)).toEqual(['building', 'blocked']);
     expect(resumed.builds[0]!.pipeline_id).toBe(ns.builds[0]!.pipeline_id);
-    expect(rig.gitlab.state.pipeline(ns.builds[0]!.pipeline_id!).status).toBe('pending');
+    // Its jobs: the pipeline's own status counts quarters' commit status too, a job of the origin's pipeline.
+    expect(rig.gitlab.state.jobsOf(ns.builds[0]!.pipeline_id!).map((j) => j.status)).toEqual(['pending']);
+  });
+
+  it('cancels, resumes and retries only the pkgbases a body names; the log route points at GitLab', async () => {
+    const created = (await (await call('POST', '/namespaces', { name: 'partial', origin_changesets: ['zlib@main'] })).json()) as { builds: { id: number; pkgbase: string; pipeline_id: number | null }[] };
+    const zlib = created.builds.find((b) => b.pkgbase === 'zlib')!;
+    for (const [body, status, error] of [
+      ['{', 400, 'invalid_json'],
+      [{ pkgbases: [] }, 400, 'invalid_request'],
+      [{ pkgbases: ['zlib'], colour: 'red' }, 400, 'invalid_request'],
+      [{ pkgbases: ['nosuch'] }, 422, 'unknown_pkgbase'],
+    ] as const) {
+      const res = await call('POST', '/namespaces/partial/cancel', body);
+      expect({ body, status: res.status, error: ((await res.json()) as { error: string }).error }).toEqual({ body, status, error });
+    }
+    const states = async () => Object.fromEntries(((await (await call('GET', '/namespaces/partial', undefined, null)).json()) as { builds: { pkgbase: string; state: string }[] }).builds.map((b) => [b.pkgbase, b.state]));
+    const cancelled = (await (await call('POST', '/namespaces/partial/cancel', { pkgbases: ['zlib'] })).json()) as { status: string };
+    expect(cancelled.status).toBe('active');
+    expect(await states()).toEqual({ zlib: 'cancelled', libpng: 'dependency-failed' });
+    expect(rig.gitlab.state.pipeline(zlib.pipeline_id!).status).toBe('canceled');
+    await call('POST', '/namespaces/partial/resume', { pkgbases: ['zlib'] });
+    expect(await states()).toEqual({ zlib: 'building', libpng: 'blocked' });
+
+    // Before any job uploaded, the log is in the pipeline; 303 with the URL, and JSON saying so.
+    const log = await fetch(`${rig.url}/api/v1/builds/${zlib.id}/log`, { redirect: 'manual' });
+    expect(log.status).toBe(303);
+    const pipelineUrl = rig.server.store.build(zlib.id)!.pipeline_url!;
+    expect(pipelineUrl).toMatch(/\/packages\/zlib\/-\/pipelines\/\d+$/);
+    expect(log.headers.get('Location')).toBe(pipelineUrl);
+    expect(await log.json()).toEqual({ url: pipelineUrl, job_id: null, pipeline_url: pipelineUrl });
+    // Once a job uploaded, its job.
+    rig.server.store.putArtifact(zlib.id, { filename: 'zlib-1.0-1-x86_64.pkg.tar.zst', sha256: '0'.repeat(64), size: 1, jobId: 4242 });
+    const job = await fetch(`${rig.url}/api/v1/builds/${zlib.id}/log`, { redirect: 'manual' });
+    expect(job.headers.get('Location')).toBe(pipelineUrl.replace(/\/-\/pipelines\/\d+$/, '/-/jobs/4242'));
+    expect((await call('GET', '/builds/x/log', undefined, null)).status).toBe(400);
   });
 
   it('reports dependencies nothing satisfies with the iteration', async () => {
@@ -120,7 +155,7 @@ describe('/api/v1', () => {
   it('serves the OpenAPI document, /healthz and /metrics', async () => {
     const doc = (await (await call('GET', '/openapi.json', undefined, null)).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/namespaces', '/namespaces/{name}', '/builds/{id}/artifacts/{filename}']));
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/namespaces', '/namespaces/{name}', '/namespaces/{name}/retry', '/builds/{id}/log', '/builds/{id}/artifacts/{filename}']));
     expect(await (await fetch(`${rig.url}/healthz`)).json()).toMatchObject({ status: 'ok' });
     const metrics = await (await fetch(`${rig.url}/metrics`)).text();
     expect(metrics).toMatch(/^quarters_inbox_depth 0$/m);

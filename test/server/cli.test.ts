@@ -62,7 +62,7 @@ describe('quarters server / index sync / ns (built CLI)', () => {
     expect(denied.exitCode).toBe(2);
     const created = await quarters(['ns', 'create', '--name', 'cli-set', 'zlib@main', '--server', url], { QUARTERS_API_TOKEN: API_TOKEN });
     expect(created.stderr).toBe('');
-    expect(created.stdout).toMatch(/^created cli-set\nPKGBASE\s+ARCH\s+STATE\s+PIPELINE\s+REASON\nzlib\s+x86_64\s+dispatched\s+\d+$/);
+    expect(created.stdout).toMatch(/^created cli-set\nID\s+PKGBASE\s+ARCH\s+STATE\s+PIPELINE\s+REASON\n\d+\s+zlib\s+x86_64\s+dispatched\s+\d+$/);
     const shown = await quarters(['ns', 'show', 'cli-set'], { QUARTERS_SERVER: url });
     expect(shown.stdout).toMatch(/^cli-set, iteration 1\n/);
     expect((await quarters(['ns', 'list', '--server', url])).stdout).toMatch(/^cli-set {2}active {2}iteration 1 {2}dispatched=1$/);

@@ -1,7 +1,7 @@
 /** An end-to-end rig: the GitLab double, and a quarters server talking to it through the real client over HTTP. */
 import type { Logger } from '../../src/common/log.js';
 import { serverConfigSchema, type ServerConfig } from '../../src/core/server-config.js';
-import { createServer, type QuartersServer } from '../../src/server/server.js';
+import { createServer, type QuartersServer, type ServerOptions } from '../../src/server/server.js';
 import type { RetryPolicy } from '../../src/server/gitlab/client.js';
 import { startGitLabDouble, type DoubleProject, type GitLabDouble } from '../gitlab-double/index.js';
 import { quietLogger, tempDir } from './http-harness.js';
@@ -42,21 +42,22 @@ export interface Rig {
 }
 
 /** Starts the double and a server (pkgbuild, group layout, x86_64 unless overridden). */
-export async function startRig(overrides: { build?: Partial<ServerConfig['build']>; treeProject?: string; log?: Logger; gitlabRetry?: Partial<RetryPolicy> } = {}): Promise<Rig> {
+export async function startRig(overrides: { build?: Partial<ServerConfig['build']>; treeProject?: string; log?: Logger; gitlabRetry?: Partial<RetryPolicy>; dataDir?: string; progress?: ServerOptions['progress'] } = {}): Promise<Rig> {
   const gitlab = await startGitLabDouble();
   const config = serverConfigSchema.parse({
     listen: '127.0.0.1:0',
     public_url: 'http://quarters.test',
-    data_dir: tempDir('quarters-server-'),
+    data_dir: overrides.dataDir ?? tempDir('quarters-server-'),
     gitlab: { url: gitlab.url, token: gitlab.token, webhook_secret: WEBHOOK_SECRET, ...(overrides.treeProject ? { tree_project: overrides.treeProject } : { packages_group: 'packages' }) },
     build: { flavour: 'pkgbuild', architectures: ['x86_64'], auto_rebuild: true, max_in_flight: 4, ...overrides.build },
     api: { tokens: [API_TOKEN] },
     executor: { tokens: [EXECUTOR_TOKEN] },
   });
   const boot = async () => {
-    const server = createServer(config, { log: overrides.log ?? quietLogger(), reconcileIntervalMs: 3_600_000, gitlabRetry: { baseDelayMs: 5, maxDelayMs: 20, attemptTimeoutMs: 2_000, ...overrides.gitlabRetry } });
+    const server = createServer(config, { log: overrides.log ?? quietLogger(), reconcileIntervalMs: 3_600_000, gitlabRetry: { baseDelayMs: 5, maxDelayMs: 20, attemptTimeoutMs: 2_000, ...overrides.gitlabRetry }, ...(overrides.progress ? { progress: overrides.progress } : {}) });
     const url = await server.start(0);
-    gitlab.setPipelineHook({ url: `${url}/webhooks/gitlab`, secret: WEBHOOK_SECRET });
+    // Pipeline and Job Hooks, as the README's webhook setup asks.
+    gitlab.setPipelineHook({ url: `${url}/webhooks/gitlab`, secret: WEBHOOK_SECRET, jobEvents: true });
     return { server, url };
   };
   let { server, url } = await boot();

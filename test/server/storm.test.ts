@@ -8,65 +8,39 @@
  * deliveries (default 2,000; the soak run is 10,000), STORM_SEED the seed of the shuffle and of the kill
  * schedule (default 7).
  */
-import { execa, type ResultPromise } from 'execa';
-import { writeFileSync } from 'node:fs';
-import { freePort } from '../support/free-port.js';
+import { execa } from 'execa';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitLabDouble, type GitLabDouble } from '../gitlab-double/index.js';
 import { seededRandom } from '../support/seeded-random.js';
-import { fixtureText, tempDir } from './http-harness.js';
-import { EXECUTOR_TOKEN, JANE, srcinfo, WEBHOOK_SECRET } from './server-harness.js';
+import { fixtureText } from './http-harness.js';
+import { JANE, srcinfo, WEBHOOK_SECRET } from './server-harness.js';
+import { CLI, serverProcess, type ServerProcess } from './server-process.js';
 
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const DISTINCT = Number(process.env.STORM_DELIVERIES ?? 2000);
 const SEED = Number(process.env.STORM_SEED ?? 7);
 
 describe('a webhook storm with kill -9', () => {
   let gitlab: GitLabDouble;
-  let dir: string;
-  let config: string;
+  let server: ServerProcess;
   let url: string;
-  let server: ResultPromise | null = null;
-
-  const start = async (): Promise<void> => {
-    server = execa('node', [CLI, 'server', '--config', config], { reject: false, env: { QUARTERS_LOG_LEVEL: 'warn' }, buffer: false, stdio: 'ignore' });
-    for (let i = 0; i < 200; i++) {
-      if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error('the server did not come up');
-  };
-  const kill = async (): Promise<void> => {
-    const running = server;
-    server = null;
-    running?.kill('SIGKILL');
-    await running;
-  };
+  const start = () => server.start();
+  const kill = () => server.kill();
 
   beforeAll(async () => {
     gitlab = await startGitLabDouble();
-    dir = tempDir('quarters-storm-');
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    config = join(dir, 'quarters.toml');
-    writeFileSync(config, [
-      `listen = "127.0.0.1:${port}"`, `public_url = "${url}"`, `data_dir = "${join(dir, 'data')}"`,
-      '[gitlab]', `url = "${gitlab.url}"`, `token = "${gitlab.token}"`, `webhook_secret = "${WEBHOOK_SECRET}"`, 'packages_group = "packages"',
-      '[build]', 'flavour = "pkgbuild"', 'architectures = ["x86_64"]',
-      '[executor]', `tokens = ["${EXECUTOR_TOKEN}"]`, '',
-    ].join('\n'));
+    server = await serverProcess(gitlab);
+    url = server.url;
   });
   afterAll(async () => {
-    await kill();
+    await server?.kill();
     await gitlab?.close();
   });
 
   it('acknowledges, keeps and processes every delivery once, and makes one pipeline for the one change', async () => {
     const zlib = gitlab.state.addProject({ path: 'packages/zlib', files: { '.SRCINFO': srcinfo('zlib') } });
-    const index = await execa('node', [CLI, 'index', 'sync', '--config', config], { reject: false });
+    const index = await execa('node', [CLI, 'index', 'sync', '--config', server.config], { reject: false });
     expect(index.exitCode, index.stderr).toBe(0);
     // Everything else is noise the server must store and process without building anything: tag pushes.
     const tag = JSON.parse(fixtureText('tag_push.json')) as Record<string, unknown>;
@@ -138,7 +112,7 @@ describe('a webhook storm with kill -9', () => {
     }
     expect(depth).toBe(0);
     await kill();
-    const db = new Database(join(dir, 'data', 'quarters.sqlite3'), { readonly: true });
+    const db = new Database(join(server.dataDir, 'quarters.sqlite3'), { readonly: true });
     try {
       const rows = db.prepare("SELECT dedupe_key, processed_at, error FROM inbox WHERE dedupe_key LIKE '%storm-%'").all() as { dedupe_key: string; processed_at: string | null; error: string | null }[];
       expect(rows).toHaveLength(DISTINCT);

@@ -1,6 +1,6 @@
 /** Real package files for tests: a pacman package made with tar --zstd, a .deb made with dpkg-deb. */
 import { execa } from 'execa';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +8,11 @@ import { join } from 'node:path';
 /** A new temporary directory (tests leave them to the system's tmp cleaning, as the server tests do). */
 export const tempDir = (prefix: string): string => mkdtempSync(join(tmpdir(), prefix));
 
-/** Builds `NAME-VERSION-ARCH.pkg.tar.zst` with a .PKGINFO; returns its path and file name. */
-export async function pacmanPackage(options: { name: string; version: string; arch?: string; packager?: string; depends?: string[] }): Promise<{ path: string; filename: string }> {
+/**
+ * Builds `NAME-VERSION-ARCH.pkg.tar.zst` with a .PKGINFO; returns its path and file name. `filler` adds
+ * that many random (incompressible) bytes, for a body that takes a while to send.
+ */
+export async function pacmanPackage(options: { name: string; version: string; arch?: string; packager?: string; depends?: string[]; filler?: number }): Promise<{ path: string; filename: string }> {
   const root = tempDir('quarters-pkg-');
   const arch = options.arch ?? 'x86_64';
   const pkginfo = [
@@ -21,6 +24,7 @@ export async function pacmanPackage(options: { name: string; version: string; ar
   mkdirSync(join(content, 'usr/share/doc', options.name), { recursive: true });
   writeFileSync(join(content, '.PKGINFO'), pkginfo);
   writeFileSync(join(content, 'usr/share/doc', options.name, 'README'), `${options.name}\n`);
+  if (options.filler) writeFileSync(join(content, 'usr/share/doc', options.name, 'filler'), randomBytes(options.filler));
   const filename = `${options.name}-${options.version}-${arch}.pkg.tar.zst`;
   const path = join(root, filename);
   await execa('tar', ['--zstd', '-cf', path, '-C', content, '.PKGINFO', 'usr']);

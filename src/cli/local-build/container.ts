@@ -13,6 +13,7 @@ import { BaseOsError, BaseOsStore, type BaseVersion } from '../../executor/baseo
 import type { Environment, GuestCommand } from '../../executor/environment.js';
 import { SystemFailure } from '../../executor/failure.js';
 import { makeDir } from '../../executor/fs-layers.js';
+import { checkGuestIds } from '../../executor/guest-ids.js';
 import { resolveHostUser, type HostUser } from '../../executor/host-user.js';
 import { InstanceStore, type InstanceVersion } from '../../executor/instance.js';
 import { closeJobEnvironment, openJobEnvironment } from '../../executor/job-lifecycle.js';
@@ -46,7 +47,9 @@ export async function openBuildHost(configFile: string, branch: string | undefin
     const session = { ...openSession({ ...process.env, QUARTERS_EXECUTOR_CONFIG: configFile }), log };
     const target = branch ?? session.config.default_branch;
     const hostUser = resolveHostUser(session.config.host_user);
-    const base = await new BaseOsStore(session.layout).require();
+    if (session.backend.idBase !== null) checkGuestIds(session.backend.idBase, hostUser);
+    const store = new BaseOsStore(session.layout);
+    const base = await store.forBackend(await store.require(), session.backend);
     const instance = await new InstanceStore(session.layout, session.config, session.backend).ensure(target, base, log);
     return { session, base, instance, hostUser, driver: session.config.build_driver ?? PACKAGED_DRIVER, arch: session.config.arch, branch: target };
   } catch (error) {
@@ -87,8 +90,8 @@ export async function buildInContainer(host: BuildHost, build: ContainerBuild): 
       name: state.name, workspace: workspaceDir(session.layout, state.name), layerDir: state.mount.mountPoint,
       lowers: [host.instance.upper, host.base.root],
       binds: [
-        { host: state.buildsDir, guest: state.buildsDir },
-        { host: build.driverLogDir, guest: build.driverLogDir },
+        { host: state.buildsDir, guest: state.buildsDir, hostIds: true },
+        { host: build.driverLogDir, guest: build.driverLogDir, hostIds: true },
         { host: state.outputDir, guest: GUEST_OUTPUT },
         { host: host.driver, guest: GUEST_BUILD_DRIVER, readOnly: true },
         ...(build.repository ? [{ host: build.repository, guest: GUEST_REPOSITORY, readOnly: true }] : []),
@@ -104,7 +107,7 @@ export async function buildInContainer(host: BuildHost, build: ContainerBuild): 
     // The bundle as a checkout would have it: its own files only, owned by the unprivileged user.
     const bundleDir = join(buildsDir, basename(build.bundle.dir));
     await cp(build.bundle.dir, bundleDir, { recursive: true, filter: (source) => source === build.bundle.dir || isBundleContent(relative(build.bundle.dir, source).split('\\').join('/'), build.bundle.flavour) });
-    await execa('chown', ['-R', `${hostUser.uid}:${hostUser.gid}`, buildsDir, outputDir]);
+    await execa('chown', ['-R', `${hostUser.uid}:${hostUser.gid}`, buildsDir]);
     const environment = environmentOf(state);
     const env = { ...guestBaseEnv(hostUser), QUARTERS_LOG_DIR: build.driverLogDir, ...(build.repository ? { QUARTERS_REPO_DIR: GUEST_REPOSITORY } : {}), ...build.variables };
     const minutes = config.limits.build_timeout_minutes;

@@ -6,11 +6,12 @@
  * failure marks its dependants dependency-failed with the root cause.
  */
 import { createWriteStream } from 'node:fs';
-import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { transition, type BuildEvent } from '../../core/build-state.js';
 import { checkArtifactName } from '../../core/build-set/artifact-name.js';
+import { buildLogPath } from '../../core/build-set/log-path.js';
 import { buildProducts } from '../../core/build-set/build-products.js';
 import type { CycleRebuild } from '../../core/build-set/iteration.js';
 import { BuildSetError, checkBuildSetName } from '../../core/build-set/origin.js';
@@ -54,7 +55,7 @@ export interface LocalBuildResult {
 
 /** Where a build's full log is kept (everything the container printed); the driver's own logs go in the directory of the same name. */
 export function logPathOf(dataDir: string, namespace: string, iteration: number, build: Pick<BuildRow, 'arch' | 'pkgbase'>): string {
-  return join(dataDir, 'logs', namespace, String(iteration), build.arch, `${build.pkgbase}.log`);
+  return join(dataDir, buildLogPath(namespace, iteration, build.arch, build.pkgbase));
 }
 
 /** The local build set to add an iteration to: the named one (which must be local) or a new one. */
@@ -158,6 +159,8 @@ class LocalDispatcher implements Dispatcher {
       const pool = this.engine.repositories.poolPath(build.id, filename);
       await mkdir(dirname(pool), { recursive: true });
       await copyFile(join(outputDir, filename), `${pool}.part`);
+      // copyFile keeps the mode, setuid bits included, and the copy is root's: a package is data.
+      await chmod(`${pool}.part`, 0o644);
       // The copy is what the repository gets, so the copy is what is checked.
       await checkPackageFile(flavour, `${pool}.part`, filename, name.value, build, products).catch(async (error: unknown) => {
         await rm(`${pool}.part`, { force: true });

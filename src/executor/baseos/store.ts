@@ -5,12 +5,15 @@
  */
 import { existsSync } from 'node:fs';
 import { readdir, readFile, readlink, rename, rm, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import '../zod-messages.js';
 import * as z from 'zod/mini';
 import { makeDir, removeTree, switchSymlink, writeFileAtomic } from '../fs-layers.js';
+import type { Backend } from '../environment.js';
 import type { Layout } from '../layout.js';
+import { withLockUnlessSettled } from '../lock.js';
 import { identify, isAlive, processIdentitySchema } from '../process-identity.js';
+import { copyShifted } from './shift.js';
 
 export interface BaseVersion {
   version: string;
@@ -117,6 +120,37 @@ export class BaseOsStore {
       throw error;
     }
     return { version, root: join(this.versionsDir, version, 'root') };
+  }
+
+  /**
+   * The version as guests in a user namespace from `idBase` see it: a copy of its tree owned by the
+   * guests' ids (baseos/shift.ts), made on first use under a lock and renamed into place whole, kept
+   * beside the tree until the version goes. The first job on a version waits for the copy.
+   */
+  async forGuestIds(base: BaseVersion, idBase: number): Promise<BaseVersion> {
+    const dir = dirname(base.root);
+    const shifted: BaseVersion = { version: base.version, root: join(dir, `root-ids-${idBase}`) };
+    const made = async (): Promise<BaseVersion | null> => (existsSync(shifted.root) ? shifted : null);
+    return withLockUnlessSettled(join(dir, `root-ids-${idBase}.lock`), made, async () => {
+      // A copy a killed process left half done is never used: only the rename below makes one visible.
+      const staging = join(dir, `.root-ids-${idBase}.staging`);
+      await removeTree(staging);
+      await makeDir(join(staging, 'root'), 0o755);
+      try {
+        await copyShifted(base.root, join(staging, 'root'), { into: idBase }, staging);
+        await rename(join(staging, 'root'), shifted.root);
+      } catch (error) {
+        throw new BaseOsError(`base OS ${base.version} for guests in a user namespace (isolation.id_base = ${idBase}): ${(error as Error).message}`);
+      } finally {
+        await removeTree(staging);
+      }
+      return shifted;
+    });
+  }
+
+  /** The version as `backend`'s guests see it: its own tree, or in a user namespace the copy owned by the guests' ids. */
+  forBackend(base: BaseVersion, backend: Pick<Backend, 'idBase'>): Promise<BaseVersion> {
+    return backend.idBase === null ? Promise.resolve(base) : this.forGuestIds(base, backend.idBase);
   }
 
   /** Removes versions that are neither current nor in `inUse`, and staging left by dead processes; returns what went. */

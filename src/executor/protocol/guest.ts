@@ -1,6 +1,7 @@
 /** What the guest sees of a job: its binds and its environment. */
 import { isAbsolute, join, relative } from 'node:path';
-import type { Environment } from '../environment.js';
+import type { ExecutorConfig } from '../config.js';
+import type { Environment, GuestBind } from '../environment.js';
 import type { JobSession } from '../session.js';
 import type { WorkspaceState } from '../workspace.js';
 import { customEnv } from '../job.js';
@@ -33,10 +34,12 @@ export function projectBindSource(session: JobSession, state: WorkspaceState): s
 }
 
 /** The binds of every guest command: the project directory (same path), the output, the build set's repository, the driver. */
-export function guestBinds(session: JobSession, state: WorkspaceState): { host: string; guest: string; readOnly?: boolean }[] {
+export function guestBinds(session: JobSession, state: WorkspaceState): GuestBind[] {
   const project = guestProjectDir(session, state);
-  const binds: { host: string; guest: string; readOnly?: boolean }[] = [
-    { host: projectBindSource(session, state), guest: project },
+  const binds: GuestBind[] = [
+    // The host user's: the runner's stages and the guest's build user share it with the same ids.
+    { host: projectBindSource(session, state), guest: project, hostIds: true },
+    // The guest's own: the executor reads it, no host user does.
     { host: state.outputDir, guest: GUEST_OUTPUT },
   ];
   if (session.config.build_driver) binds.push({ host: session.config.build_driver, guest: GUEST_BUILD_DRIVER, readOnly: true });
@@ -67,6 +70,12 @@ export function guestEnv(session: JobSession, state: WorkspaceState): Record<str
   return env;
 }
 
+/** What a job's networked guest commands never reach besides the host itself: the quarters server (its host, resolved when a command starts) and network.blocked_networks. */
+export function outboundBlocked(config: ExecutorConfig): string[] {
+  const server = config.server.url ? [new URL(config.server.url).hostname.replace(/^\[(.*)\]$/, '$1')] : [];
+  return [...server, ...config.network.blocked_networks];
+}
+
 /** The job's environment, reopened from its state. */
 export function jobEnvironment(session: JobSession, state: WorkspaceState): Environment {
   return session.backend.environment({
@@ -76,6 +85,7 @@ export function jobEnvironment(session: JobSession, state: WorkspaceState): Envi
     lowers: state.instance ? [state.instance.upper, state.base.root] : [state.base.root],
     binds: guestBinds(session, state),
     outboundOnly: true,
+    blockedDestinations: outboundBlocked(session.config),
     limits: { memoryMib: session.config.limits.memory_mib, cpus: session.config.limits.cpus, pids: session.config.limits.pids, tmpfsMib: session.config.limits.tmpfs_mib },
   });
 }

@@ -1,5 +1,4 @@
 /** `quarters-executor prepare`: reclaims what a dead job of the same slot left, resolves the layers, opens the job's environment. */
-import { chown } from 'node:fs/promises';
 import { isAbsolute, relative, sep } from 'node:path';
 import { BaseOsError, BaseOsStore } from '../baseos/store.js';
 import { fetchJobRepository } from '../build-set-repository/index.js';
@@ -9,9 +8,11 @@ import { openDirBelow } from '../no-follow.js';
 import { resolveHostUser } from '../host-user.js';
 import { InstanceStore } from '../instance.js';
 import { jobServer } from '../job-server.js';
+import { checkGuestIds } from '../guest-ids.js';
 import { checkJobTarget } from '../job-target.js';
 import { openJobEnvironment } from '../job-lifecycle.js';
 import { reclaimWorkspace } from '../reclaim.js';
+import { makeProjectCache } from '../project-cache.js';
 import type { JobSession } from '../session.js';
 import { isAlive, sameProcess } from '../process-identity.js';
 import { parentIdentity, readState, workspaceNames, writeState } from '../workspace.js';
@@ -41,9 +42,11 @@ export async function prepare(session: JobSession): Promise<void> {
     await reclaimWorkspace(session, name);
   }
   const hostUser = resolveHostUser(session.config.host_user);
+  if (session.backend.idBase !== null) checkGuestIds(session.backend.idBase, hostUser);
   let base;
   try {
-    base = await new BaseOsStore(layout).require();
+    const store = new BaseOsStore(layout);
+    base = await store.forBackend(await store.require(), session.backend);
   } catch (error) {
     if (error instanceof BaseOsError) throw new SystemFailure(error.message);
     throw error;
@@ -51,7 +54,7 @@ export async function prepare(session: JobSession): Promise<void> {
   const instance = await new InstanceStore(layout, session.config, session.backend).ensure(job.targetBranch, base, session.log);
 
   await makeDir(layout.cache, 0o755);
-  await chown(layout.cache, hostUser.uid, hostUser.gid);
+  await makeProjectCache(layout.cache, job.projectId, hostUser);
   const state = await openJobEnvironment(session, {
     name: job.name, slot: job.slot, jobId: job.id, base, instance, hostUser, runner,
     // On the host, before any guest stage; in the workspace, not on the job mount the guest writes.

@@ -16,6 +16,7 @@ import { uploadOutputs } from '../upload.js';
 import { reportResourceUsage } from '../usage-report.js';
 import { guestEnv, guestProjectDir, jobEnvironment, projectBindSource } from './guest.js';
 import { stageProjectDir, unstageProjectDir } from '../project-bind.js';
+import { projectCacheView } from '../project-cache.js';
 import { isBuildStage, stageLocation } from './stages.js';
 
 const GUEST_SCRIPT = '/run/quarters/stage-script';
@@ -77,7 +78,8 @@ async function runOnHost(session: JobSession, state: WorkspaceState, script: str
   const result = await runHostStage({
     name: `${state.name}-host`,
     user: state.hostUser,
-    view: { visible: [state.buildsDir, layout.cache, home, copy, ...config.host_stages.paths], hidden: [layout.workDir, layout.builds], scratchMib: config.limits.tmpfs_mib },
+    // Of cache_dir, only the project's own caches, where the runner looks for them.
+    view: { visible: [state.buildsDir, ...projectCacheView(layout.cache, session.job.projectId, session.job.projectSlug), home, copy, ...config.host_stages.paths], hidden: [layout.workDir, layout.builds, layout.cache], scratchMib: config.limits.tmpfs_mib },
     command: ['bash', copy],
     cwd: state.buildsDir,
     env: { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: home, LANG: 'C.UTF-8' },

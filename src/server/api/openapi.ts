@@ -1,7 +1,7 @@
 /** The OpenAPI 3.1 document of /api/v1, served at /api/v1/openapi.json. */
 import { z } from 'zod';
 import { RESOURCE_USAGE_HEADER, resourceUsageSchema } from '../../core/resource-usage.js';
-import { createNamespaceSchema } from './schemas.js';
+import { controlBuildSetSchema, createNamespaceSchema } from './schemas.js';
 
 const error = { $ref: '#/components/schemas/Error' };
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((code) => [String(code), { description: 'error', content: { 'application/json': { schema: error } } }]));
@@ -23,6 +23,7 @@ export function openApiDocument() {
       schemas: {
         Error: { type: 'object', required: ['error', 'detail'], properties: { error: { type: 'string' }, detail: { type: 'string' } } },
         CreateNamespace: z.toJSONSchema(createNamespaceSchema),
+        ControlBuildSet: z.toJSONSchema(controlBuildSetSchema),
         ResourceUsage: z.toJSONSchema(resourceUsageSchema),
         Build: {
           type: 'object',
@@ -51,10 +52,36 @@ export function openApiDocument() {
         get: { summary: 'One iteration with its builds', parameters: [name, { name: 'number', in: 'path', required: true, schema: { type: 'integer' } }], responses: { 200: json('iteration'), ...errors(400, 404) } },
       },
       '/namespaces/{name}/graph': { get: { summary: 'The latest iteration as a graph: builds, dependency edges, cycles', parameters: [name], responses: { 200: json('graph'), ...errors(404) } } },
-      '/namespaces/{name}/cancel': { post: { summary: 'Cancel every unfinished build and its pipeline', security: secured, parameters: [name], responses: { 200: json('build set'), ...errors(401, 404, 409) } } },
-      '/namespaces/{name}/resume': { post: { summary: 'Resume a cancelled build set', security: secured, parameters: [name], responses: { 200: json('build set'), ...errors(401, 404, 409) } } },
-      '/namespaces/{name}/retry': { post: { summary: 'Retry failed builds (GitLab pipeline retry when possible)', security: secured, parameters: [name], responses: { 200: json('build set'), ...errors(401, 404, 409) } } },
+      ...Object.fromEntries(
+        ([
+          ['cancel', 'Cancel every unfinished build and its pipeline (or only the named pkgbases\' builds: the set stays active, what needs them becomes dependency-failed)'],
+          ['resume', 'Resume a cancelled build set (or only the named pkgbases\' cancelled builds)'],
+          ['retry', 'Retry failed builds (or only the named pkgbases\'), by a GitLab pipeline retry when possible'],
+        ] as const).map(([action, summary]) => [
+          `/namespaces/{name}/${action}`,
+          {
+            post: {
+              summary,
+              security: secured,
+              parameters: [name],
+              requestBody: { required: false, content: { 'application/json': { schema: { $ref: '#/components/schemas/ControlBuildSet' } } } },
+              responses: { 200: json('build set'), ...errors(400, 401, 404, 409, 422) },
+            },
+          },
+        ]),
+      ),
       '/builds/{id}': { get: { summary: 'One build: state, pipeline URL, timings, artifacts', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }], responses: { 200: json('build', { $ref: '#/components/schemas/Build' }), ...errors(400, 404) } } },
+      '/builds/{id}/log': {
+        get: {
+          summary: 'A build\'s log: a local build\'s as text; for a GitLab build, 303 to its job (the job that uploaded, else the pipeline)',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+          responses: {
+            200: { description: 'the log of a local build', content: { 'text/plain': { schema: { type: 'string' } } } },
+            303: { description: 'a GitLab build: Location is its job\'s (or pipeline\'s) URL', content: { 'application/json': { schema: { type: 'object', properties: { url: { type: 'string' }, job_id: {}, pipeline_url: { type: 'string' } } } } } },
+            ...errors(400, 404),
+          },
+        },
+      },
       '/builds/{id}/artifacts/{filename}': {
         put: {
           summary: 'Upload one built package (executor only)',

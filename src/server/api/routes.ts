@@ -1,5 +1,9 @@
 /** The JSON API under /api/v1: build sets, iterations, builds, the graph. Writes need an API token. */
+import { createReadStream, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { Hono, type MiddlewareHandler } from 'hono';
+import { buildLogPath } from '../../core/build-set/log-path.js';
 import type { BuildSetControl } from '../build-sets/control.js';
 import type { BuildSets } from '../build-sets/planning.js';
 import type { BuildStore, NamespaceRow } from '../store/build-store.js';
@@ -7,7 +11,7 @@ import { localOnlyError } from '../gitlab/none.js';
 import { ApiError, errorBody } from '../http/http-error.js';
 import { matchesSecret } from '../http/token-check.js';
 import { openApiDocument } from './openapi.js';
-import { createNamespaceSchema } from './schemas.js';
+import { controlBuildSetSchema, createNamespaceSchema } from './schemas.js';
 import { buildView, iterationView, namespaceView } from './views.js';
 
 /** Refuses a request without a valid `Authorization: Bearer` API token (constant-time check). */
@@ -23,16 +27,18 @@ export function requireApiToken(tokens: readonly string[]): MiddlewareHandler {
   };
 }
 
-async function jsonBody(c: { req: { json: () => Promise<unknown> } }): Promise<unknown> {
+async function jsonBody(c: { req: { text: () => Promise<string> } }, empty?: unknown): Promise<unknown> {
+  const text = await c.req.text();
+  if (empty !== undefined && text.trim() === '') return empty;
   try {
-    return await c.req.json();
+    return JSON.parse(text) as unknown;
   } catch (error) {
     throw new ApiError(400, 'invalid_json', `the body is not JSON: ${(error as Error).message}`);
   }
 }
 
 /** The API routes. */
-export function apiRoutes(deps: { store: BuildStore; buildSets: BuildSets; control: BuildSetControl; apiTokens: readonly string[]; localOnly?: boolean }): Hono {
+export function apiRoutes(deps: { store: BuildStore; buildSets: BuildSets; control: BuildSetControl; apiTokens: readonly string[]; localOnly?: boolean; dataDir: string }): Hono {
   const { store, buildSets, control } = deps;
   const api = new Hono();
   const write = requireApiToken(deps.apiTokens);
@@ -85,9 +91,19 @@ export function apiRoutes(deps: { store: BuildStore; buildSets: BuildSets; contr
       const ns = namespace(c.req.param('name'));
       if (ns.status === 'retired') throw new ApiError(409, 'retired', `build set "${ns.name}" is retired (its merge request was merged or closed)`);
       if (ns.kind === 'local') throw new ApiError(409, 'local_build_set', `build set "${ns.name}" was built by "quarters build": run it again with --name ${ns.name} to ${action}`);
-      if (action === 'cancel') await control.cancel(ns.id);
-      else if (action === 'resume') await control.resume(ns.id);
-      else await control.retry(ns.id);
+      const parsed = controlBuildSetSchema.safeParse(await jsonBody(c, {}));
+      if (!parsed.success) throw parsed.error;
+      const pkgbases = parsed.data.pkgbases;
+      if (pkgbases) {
+        const latest = store.latestIteration(ns.id);
+        const known = new Set(latest ? store.builds(latest.id).map((b) => b.pkgbase) : []);
+        const unknown = pkgbases.filter((p) => !known.has(p));
+        if (unknown.length > 0) throw new ApiError(422, 'unknown_pkgbase', `build set "${ns.name}" builds no ${unknown.map((p) => `"${p}"`).join(', ')} in its latest iteration`);
+      }
+      const only = pkgbases ? new Set(pkgbases) : undefined;
+      if (action === 'cancel') await control.cancel(ns.id, 'cancelled', only);
+      else if (action === 'resume') await control.resume(ns.id, only);
+      else await control.retry(ns.id, only);
       return c.json(namespaceView(store, store.namespaceById(ns.id)!));
     });
   }
@@ -97,6 +113,23 @@ export function apiRoutes(deps: { store: BuildStore; buildSets: BuildSets; contr
     const ns = store.namespaceOfBuild(build);
     const iteration = store.iterationById(build.iteration_id)!;
     return c.json({ ...buildView(build, store.artifacts(build.id)), namespace: ns.name, iteration: iteration.number });
+  });
+  api.get('/builds/:id/log', (c) => {
+    const found = store.build(id(c.req.param('id'), 'the build id'));
+    if (!found) throw new ApiError(404, 'not_found', `no build ${c.req.param('id')}`);
+    // A build carried over from an earlier iteration has the log of the run that built it.
+    const build = (found.reused_from !== null ? store.build(found.reused_from) : undefined) ?? found;
+    const ns = store.namespaceOfBuild(build);
+    if (ns.kind === 'local') {
+      const file = join(deps.dataDir, buildLogPath(ns.name, store.iterationById(build.iteration_id)!.number, build.arch, build.pkgbase));
+      if (!existsSync(file)) throw new ApiError(404, 'no_log', `build ${found.id} (${build.pkgbase}/${build.arch}) has no log: it never started`);
+      return new Response(Readable.toWeb(createReadStream(file)) as ReadableStream, { headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
+    }
+    // GitLab keeps the logs of GitLab builds: the answer is where, the job if it uploaded, else its pipeline.
+    if (build.pipeline_url === null) throw new ApiError(404, 'no_log', `build ${found.id} (${build.pkgbase}/${build.arch}) has no pipeline yet, so no log (state ${found.state})`);
+    const job = store.lastUploadJob(build.id);
+    const url = job !== null && /\/-\/pipelines\/\d+$/.test(build.pipeline_url) ? build.pipeline_url.replace(/\/-\/pipelines\/\d+$/, `/-/jobs/${job}`) : build.pipeline_url;
+    return c.json({ url, job_id: job, pipeline_url: build.pipeline_url }, 303, { Location: url });
   });
   return api;
 }

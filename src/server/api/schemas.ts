@@ -8,3 +8,8 @@ export const createNamespaceSchema = z.strictObject({
   /** "Name <email>" of the person the builds are for; passed to builds as QUARTERS_PACKAGER. */
   packager: z.string().regex(/^[^<>]+ <[^<>\s]+@[^<>\s]+>$/, 'expected "Name <email>"').optional(),
 });
+
+/** The optional body of `POST /api/v1/namespaces/{name}/cancel|resume|retry`: only these pkgbases' builds. */
+export const controlBuildSetSchema = z.strictObject({
+  pkgbases: z.array(z.string().min(1)).min(1, 'name at least one pkgbase, or send no body for the whole build set').optional(),
+});

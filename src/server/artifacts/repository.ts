@@ -10,7 +10,7 @@
  */
 import { execa } from 'execa';
 import { copyFile, link, lstat, mkdir, open, readdir, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Flavour } from '../../core/recipe/model.js';
@@ -214,6 +214,38 @@ export class Repositories {
       for (const name of existing(join(pool, build)).filter((n) => n.startsWith('.') && n.includes('.incoming-'))) {
         rmSync(join(pool, build, name), { force: true });
         removed += 1;
+      }
+    }
+    return removed;
+  }
+
+  /**
+   * Removes what interrupted repository changes (a crash or kill mid-update) left beside the repositories:
+   * generations made after the served one, which the symlink never pointed at and so nobody reads, and
+   * the symlinks about to replace it. Only at start-up, before any change runs. Returns how many were removed.
+   */
+  removeInterruptedChanges(): number {
+    let removed = 0;
+    const repos = join(this.dataDir, 'repos');
+    for (const namespace of existing(repos)) {
+      for (const iteration of existing(join(repos, namespace))) {
+        const parent = join(repos, namespace, iteration);
+        const names = existing(parent);
+        for (const name of names) {
+          const match = /^\.(.+)\.(gen|link)-/.exec(name);
+          if (!match) continue;
+          const [, arch, kind] = match as unknown as [string, string, string];
+          let served: string | null = null;
+          try {
+            served = readlinkSync(join(parent, arch));
+          } catch {
+            // No repository yet: its first change never finished.
+          }
+          const prefix = `.${arch}.gen-`;
+          if (kind === 'gen' && (name === served || (served !== null && createdAt(name, prefix) < createdAt(served, prefix)))) continue;
+          rmSync(join(parent, name), { recursive: true, force: true });
+          removed += 1;
+        }
       }
     }
     return removed;

@@ -109,7 +109,12 @@ export function uploadRoutes(deps: UploadDeps): Hono {
     let incoming: string | null = null;
     try {
       const started = performance.now();
-      const received = await receiveFile(body, temp, maxBytes);
+      const received = await receiveFile(body, temp, maxBytes).catch((error: unknown) => {
+        // The body was not read to its end (too large, a full disk): the answer closes the connection, which
+        // would otherwise carry the unread rest of the body where the client's next request should start.
+        c.header('Connection', 'close');
+        throw error;
+      });
       const receivedAt = performance.now();
       if (received.sha256 !== expected) throw new ApiError(422, 'checksum_mismatch', `the body's sha256 is ${received.sha256}, X-Checksum-Sha256 said ${expected}`);
       await checkPackageFile(deps.flavour, temp, filename, name.value, build, products).catch((error: unknown) => {

@@ -14,16 +14,20 @@ export class BuildSetControl {
     private readonly log: Logger,
   ) {}
 
-  /** Cancels a build set: every unfinished build is cancelled, their pipelines too. */
-  cancel(namespaceId: number, status: 'cancelled' | 'retired' = 'cancelled'): Promise<void> {
+  /**
+   * Cancels a build set: every unfinished build is cancelled, their pipelines too. With `only`, just
+   * those pkgbases' builds: the set stays active, and what needs them becomes dependency-failed.
+   */
+  cancel(namespaceId: number, status: 'cancelled' | 'retired' = 'cancelled', only?: ReadonlySet<string>): Promise<void> {
     const { store } = this.engine;
     return this.engine.locked(namespaceId, async () => {
-      store.setNamespaceStatus(namespaceId, status);
+      if (!only) store.setNamespaceStatus(namespaceId, status);
       const iteration = store.latestIteration(namespaceId);
       if (!iteration) return;
       const withPipelines: BuildRow[] = [];
       store.transaction(() => {
         for (const b of store.builds(iteration.id)) {
+          if (only && !only.has(b.pkgbase)) continue;
           const result = transition(b.state, { type: 'cancel' });
           if (result.outcome !== 'moved') continue;
           store.setState(b.id, result.state, status === 'retired' ? 'build set retired' : 'build set cancelled');
@@ -33,23 +37,25 @@ export class BuildSetControl {
           }
         }
       });
+      this.engine.onSettled(namespaceId);
       for (const b of withPipelines) await this.dispatcher.cancel(b);
+      if (only) await this.engine.settle(namespaceId);
     });
   }
 
-  /** Resumes a cancelled build set: cancelled pipelines are retried in GitLab, builds that had none are dispatched again. */
-  resume(namespaceId: number): Promise<void> {
+  /** Resumes a cancelled build set (or only those pkgbases' builds): cancelled pipelines are retried in GitLab, builds that had none are dispatched again. */
+  resume(namespaceId: number, only?: ReadonlySet<string>): Promise<void> {
     return this.engine.locked(namespaceId, async () => {
       this.engine.store.setNamespaceStatus(namespaceId, 'active');
-      await this.rerun(namespaceId, 'cancelled');
+      await this.rerun(namespaceId, 'cancelled', only);
       await this.engine.settle(namespaceId);
     });
   }
 
-  /** Retries the failed builds of a build set: failed pipelines are retried in GitLab, builds that had none are dispatched again. */
-  retry(namespaceId: number): Promise<void> {
+  /** Retries the failed builds of a build set (or only those pkgbases'): failed pipelines are retried in GitLab, builds that had none are dispatched again. */
+  retry(namespaceId: number, only?: ReadonlySet<string>): Promise<void> {
     return this.engine.locked(namespaceId, async () => {
-      await this.rerun(namespaceId, 'failed');
+      await this.rerun(namespaceId, 'failed', only);
       await this.engine.settle(namespaceId);
     });
   }
@@ -58,11 +64,11 @@ export class BuildSetControl {
    * Moves the latest iteration's builds in `state` back into play. A build with a pipeline gets that
    * pipeline retried (a new pipeline for the same build would be found again by the dispatch key).
    */
-  private async rerun(namespaceId: number, state: 'failed' | 'cancelled'): Promise<void> {
+  private async rerun(namespaceId: number, state: 'failed' | 'cancelled', only?: ReadonlySet<string>): Promise<void> {
     const { store } = this.engine;
     const iteration = store.latestIteration(namespaceId);
     if (!iteration) return;
-    for (const b of store.builds(iteration.id).filter((x) => x.state === state)) {
+    for (const b of store.builds(iteration.id).filter((x) => x.state === state && (!only || only.has(x.pkgbase)))) {
       if (b.pipeline_id !== null) {
         try {
           store.cancellationDone(b.project_id, b.pipeline_id);

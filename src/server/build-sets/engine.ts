@@ -63,6 +63,8 @@ export class BuildSetEngine {
   private readonly lock = new KeyedLock();
   /** Told of every state change propagation makes (e.g. to report dependants skipped). */
   onPropagated: (changes: StateChange[], builds: SchedulingBuild[]) => void = () => {};
+  /** Told after a build set was settled (its builds may have moved), e.g. to report its progress in GitLab. Must return at once and not throw. */
+  onSettled: (namespaceId: number) => void = () => {};
 
   constructor(
     readonly store: BuildStore,
@@ -111,14 +113,18 @@ export class BuildSetEngine {
     }
     const carried = new Set(builds.flatMap((b) => (b.carried ? [b.carried.id] : [])));
     const abandoned = previousBuilds.filter((b) => IN_FLIGHT.includes(b.state) && !carried.has(b.id));
+    // The packages carried over go into the new iteration's repository before the iteration is recorded:
+    // once it is, nothing plans it again, and a crash in between would leave its repository without them.
+    const number = (previous?.number ?? 0) + 1;
+    for (const build of builds) {
+      if (build.carried?.state !== 'built') continue;
+      const owner = build.carried.reused_from ?? build.carried.id;
+      const files = this.store.artifacts(owner).map((a) => ({ poolPath: this.repositories.poolPath(owner, a.filename), filename: a.filename }));
+      await this.repositories.add(ns.name, number, build.arch, files);
+    }
     const iteration = this.store.addIteration(ns.id, input.reason, findings, builds, abandoned.filter((b) => b.pipeline_id !== null));
     this.log.info({ namespace: ns.name, iteration: iteration.number, builds: builds.length, carried: carried.size, cycles: findings.cycles.length, reason: input.reason }, 'planned iteration');
     for (const old of abandoned) await this.dispatcher.cancel(old);
-    const carriedBuilt = this.store.builds(iteration.id).filter((b) => b.reused_from !== null && b.state === 'built');
-    for (const build of carriedBuilt) {
-      const files = this.store.artifacts(build.id).map((a) => ({ poolPath: this.repositories.poolPath(build.reused_from!, a.filename), filename: a.filename }));
-      await this.repositories.add(ns.name, iteration.number, build.arch, files);
-    }
     return iteration;
   }
 
@@ -137,6 +143,14 @@ export class BuildSetEngine {
 
   /** Propagates states through the latest iteration and dispatches ready builds (caller holds the lock). */
   async settle(namespaceId: number): Promise<void> {
+    try {
+      await this.settleOnce(namespaceId);
+    } finally {
+      this.onSettled(namespaceId);
+    }
+  }
+
+  private async settleOnce(namespaceId: number): Promise<void> {
     const ns = this.store.namespaceById(namespaceId)!;
     const iteration = this.store.latestIteration(namespaceId);
     if (!iteration) return;

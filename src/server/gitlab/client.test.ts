@@ -332,7 +332,7 @@ describe('job tokens', () => {
     expect(await gitlab.jobForToken(doubleJob!.token)).toBeNull();
     const token = await double.state.startJob(doubleJob!.id);
     expect(await gitlab.jobForToken(token)).toEqual({
-      jobId: doubleJob!.id, name: 'build', stage: 'build', status: 'running', pipelineId: pipeline.id, projectId: zlib.id, ref: 'main', sha: pipeline.sha,
+      jobId: doubleJob!.id, name: 'build', stage: 'build', status: 'running', allowFailure: false, pipelineId: pipeline.id, projectId: zlib.id, ref: 'main', sha: pipeline.sha,
     });
     await double.state.finishJob(doubleJob!.id, 'success');
     expect(await gitlab.jobForToken(token)).toBeNull();
@@ -377,5 +377,23 @@ describe('merge request notes', () => {
     await gitlab.upsertMergeRequestNote(zlib.id, mergeRequest.iid, 'other', 'Another kind');
     expect(double.state.mergeRequestNotes(zlib, mergeRequest.iid)).toHaveLength(3);
     expect(() => noteMarkerTag('bad marker -->')).toThrow(/may contain only/);
+  });
+});
+
+describe('commit statuses', () => {
+  it('sets a status with its name, ref, target URL and description, lists the latest per name, and reports GitLab refusing a repeated state', async () => {
+    const gitlab = client();
+    const sha = zlib.repository.branches.get('main')!;
+    const set = await gitlab.setCommitStatus(zlib.id, sha, { state: 'running', name: 'quarters/x86_64', ref: 'main', targetUrl: 'https://q.example/ui/namespaces/auto-zlib', description: '0/3 built' });
+    expect(set).toMatchObject({ sha, ref: 'main', status: 'running', name: 'quarters/x86_64', targetUrl: 'https://q.example/ui/namespaces/auto-zlib', description: '0/3 built' });
+    await gitlab.setCommitStatus(zlib.id, sha, { state: 'pending', name: 'quarters/aarch64' });
+    const refused = await gitlab.setCommitStatus(zlib.id, sha, { state: 'running', name: 'quarters/x86_64' }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(GitLabApiError);
+    expect(refused).toMatchObject({ status: 400, gitlabMessage: expect.stringContaining('Cannot transition status via :run from :running') as string });
+    await gitlab.setCommitStatus(zlib.id, sha, { state: 'success', name: 'quarters/x86_64', description: '3/3 built' });
+    expect((await gitlab.commitStatuses(zlib.id, sha)).map((s) => [s.name, s.status])).toEqual([['quarters/x86_64', 'success'], ['quarters/aarch64', 'pending']]);
+    expect((await gitlab.commitStatuses(zlib.id, sha, { name: 'quarters/aarch64' })).map((s) => s.status)).toEqual(['pending']);
+    expect(observations.map((o) => o.route)).toContain('projects/:id/statuses/:sha');
+    expect(observations.map((o) => o.route)).toContain('projects/:id/repository/commits/:sha/statuses');
   });
 });

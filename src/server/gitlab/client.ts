@@ -8,12 +8,12 @@ import type { Logger } from '../../common/log.js';
 import { GitLabApiError, GitLabResponseError, GitLabUnavailableError, PipelineRefMovedError } from './errors.js';
 import { DEFAULT_RETRY_POLICY, nextDelayMs, type RetryPolicy } from './retry-policy.js';
 import {
-  commitSchema, comparisonSchema, currentUserSchema, jobSchema, noteSchema, pipelineOriginSchema, pipelineSchema, pipelineVariableSchema, projectSchema, treeEntrySchema,
-  type Commit, type Comparison, type Job, type MergeRequestNote, type Pipeline, type Project, type TreeEntry,
+  commitSchema, commitStatusSchema, comparisonSchema, currentUserSchema, jobSchema, noteSchema, pipelineOriginSchema, pipelineSchema, pipelineVariableSchema, projectSchema, treeEntrySchema,
+  type Commit, type CommitStatus, type CommitStatusState, type Comparison, type Job, type MergeRequestNote, type Pipeline, type Project, type TreeEntry,
 } from './schemas.js';
 import { retryingRequesterFn, type GitLabObserver, type TransportOptions } from './transport.js';
 
-export type { Commit, Comparison, FileChange, Job, MergeRequestNote, Pipeline, PipelineStatus, Project, TreeEntry } from './schemas.js';
+export type { Commit, CommitStatus, CommitStatusState, Comparison, FileChange, Job, MergeRequestNote, Pipeline, PipelineStatus, Project, TreeEntry } from './schemas.js';
 export type { GitLabCallObservation, GitLabObserver } from './transport.js';
 export type { RetryPolicy } from './retry-policy.js';
 
@@ -31,6 +31,17 @@ export interface DispatchRequest {
   buildId: string;
   /** Further pipeline variables (QUARTERS_*); QUARTERS_BUILD_ID is added. */
   variables: Record<string, string>;
+}
+
+/** A commit status to set: `name` tells it apart from other systems' (GitLab's `context`). */
+export interface CommitStatusRequest {
+  state: CommitStatusState;
+  name: string;
+  /** The branch the status is for. */
+  ref?: string;
+  targetUrl?: string;
+  /** Short; GitLab refuses more than 255 characters. */
+  description?: string;
 }
 
 export interface NoteUpsert {
@@ -88,6 +99,13 @@ export interface GitLabClient {
    * Two concurrent upserts of one marker could both create: callers serialise per merge request.
    */
   upsertMergeRequestNote(project: ProjectRef, mergeRequestIid: number, marker: string, body: string): Promise<NoteUpsert>;
+  /**
+   * Sets a commit status (`POST /projects/:id/statuses/:sha`). GitLab refuses (400) a state the status
+   * cannot move to from its current one, e.g. `running` twice: callers send transitions only.
+   */
+  setCommitStatus(project: ProjectRef, sha: string, status: CommitStatusRequest): Promise<CommitStatus>;
+  /** The latest status of each name on a commit (all pages), optionally of one name only. */
+  commitStatuses(project: ProjectRef, sha: string, options?: { name?: string }): Promise<CommitStatus[]>;
 }
 
 export interface GitLabClientOptions {
@@ -335,6 +353,16 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
       if (ours.body === text) return { note: ours, action: 'unchanged' };
       const edited = await notes.edit(project, mergeRequestIid, ours.id, { body: text });
       return { note: parse(noteSchema, edited, 'PUT projects/:id/merge_requests/:iid/notes/:note_id'), action: 'updated' };
+    },
+
+    async setCommitStatus(project, sha, { state, name, ref, targetUrl, description }) {
+      const options = { name, ...(ref === undefined ? {} : { ref }), ...(targetUrl === undefined ? {} : { targetUrl }), ...(description === undefined ? {} : { description }) };
+      return parse(commitStatusSchema, await commits.editStatus(project, sha, state, options), 'POST projects/:id/statuses/:sha');
+    },
+
+    async commitStatuses(project, sha, { name } = {}) {
+      const list = await commits.allStatuses(project, sha, { ...(name === undefined ? {} : { name }), perPage } as never);
+      return parse(commitStatusSchema.array(), list, 'GET projects/:id/repository/commits/:sha/statuses');
     },
   };
   return client;

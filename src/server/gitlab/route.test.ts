@@ -8,6 +8,8 @@ describe('routeOf', () => {
     expect(routeOf('projects/12/pipelines/latest')).toBe('projects/:id/pipelines/latest');
     expect(routeOf('projects/12/merge_requests/3/notes/99')).toBe('projects/:id/merge_requests/:iid/notes/:note_id');
     expect(routeOf('groups/arch%2Fpackages/projects?page=2')).toBe('groups/:id/projects');
+    expect(routeOf('projects/12/statuses/0123abc')).toBe('projects/:id/statuses/:sha');
+    expect(routeOf('projects/12/repository/commits/0123abc/statuses')).toBe('projects/:id/repository/commits/:sha/statuses');
     expect(routeOf('job')).toBe('job');
     expect(routeOf('projects/1/something/else')).toBe('projects/:id/:param/:param');
   });

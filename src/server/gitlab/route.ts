@@ -6,6 +6,7 @@ const PARAMETER_AFTER: Readonly<Record<string, string>> = {
   groups: ':id',
   files: ':file_path',
   commits: ':sha',
+  statuses: ':sha',
   branches: ':branch',
   pipelines: ':pipeline_id',
   merge_requests: ':iid',
@@ -15,7 +16,7 @@ const PARAMETER_AFTER: Readonly<Record<string, string>> = {
 
 /** Literal segments of the endpoints the client uses; anything else is an identifier. */
 const LITERALS: ReadonlySet<string> = new Set([
-  ...Object.keys(PARAMETER_AFTER), 'repository', 'raw', 'tree', 'compare', 'pipeline', 'variables', 'cancel', 'retry', 'job', 'latest', 'user',
+  ...Object.keys(PARAMETER_AFTER), 'repository', 'raw', 'tree', 'compare', 'pipeline', 'variables', 'cancel', 'retry', 'job', 'latest', 'user', 'statuses',
 ]);
 
 /** The route label of an endpoint path relative to `/api/v4/` (query string ignored). */

@@ -120,6 +120,7 @@ export const jobSchema = z.looseObject({
   name: z.string(),
   stage: z.string(),
   status: z.string(),
+  allow_failure: z.boolean().optional(),
   pipeline: z.looseObject({
     id: z.number().int(),
     project_id: z.number().int(),
@@ -132,6 +133,7 @@ export const jobSchema = z.looseObject({
   name: j.name,
   stage: j.stage,
   status: j.status,
+  allowFailure: j.allow_failure ?? false,
   pipelineId: j.pipeline.id,
   projectId: j.pipeline.project_id,
   ref: j.pipeline.ref,
@@ -148,3 +150,19 @@ export const noteSchema = z.looseObject({
   author: z.looseObject({ id: z.number().int(), username: z.string() }),
 }).transform((n) => ({ id: n.id, body: n.body, system: n.system, author: n.author.username }));
 export type MergeRequestNote = z.infer<typeof noteSchema>;
+
+/** The states quarters may give a commit status (`POST /projects/:id/statuses/:sha`). */
+export const COMMIT_STATUS_STATES = ['pending', 'running', 'success', 'failed', 'canceled'] as const;
+export type CommitStatusState = (typeof COMMIT_STATUS_STATES)[number];
+
+/** A commit status (`POST /projects/:id/statuses/:sha`, `GET /projects/:id/repository/commits/:sha/statuses`). */
+export const commitStatusSchema = z.looseObject({
+  id: z.number().int(),
+  sha: z.string(),
+  ref: z.string().nullable().optional(),
+  status: z.string(),
+  name: z.string(),
+  target_url: z.string().nullable().optional(),
+  description: z.string().nullable().optional(),
+}).transform((s) => ({ id: s.id, sha: s.sha, ref: s.ref ?? null, status: s.status, name: s.name, targetUrl: s.target_url ?? null, description: s.description ?? null }));
+export type CommitStatus = z.infer<typeof commitStatusSchema>;

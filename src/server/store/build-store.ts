@@ -144,6 +144,17 @@ export class BuildStore {
     this.db.prepare('DELETE FROM namespaces WHERE id = ? AND NOT EXISTS (SELECT 1 FROM iterations WHERE namespace_id = ?)').run(id, id);
   }
 
+  /**
+   * Removes the build sets a crash left between recording them and planning their first iteration, so
+   * that the create sent again makes them. Not local ones: `quarters build` may be making one. Only at
+   * start-up, before any create runs. Returns their names.
+   */
+  deleteHalfMadeNamespaces(): string[] {
+    const rows = this.db.prepare("SELECT id, name FROM namespaces n WHERE kind != 'local' AND NOT EXISTS (SELECT 1 FROM iterations WHERE namespace_id = n.id)").all() as { id: number; name: string }[];
+    for (const row of rows) this.deleteNamespaceWithoutIterations(row.id);
+    return rows.map((r) => r.name);
+  }
+
   namespaceById(id: number): NamespaceRow | undefined {
     return namespaceOf(this.db.prepare('SELECT * FROM namespaces WHERE id = ?').get(id) as Stored<NamespaceRow, 'origin'> | undefined);
   }
@@ -324,6 +335,13 @@ export class BuildStore {
     const build = this.build(buildId);
     const owner = build?.reused_from ?? buildId;
     return this.db.prepare('SELECT filename, sha256, size FROM artifacts WHERE build_id = ? ORDER BY filename').all(owner) as { filename: string; sha256: string; size: number }[];
+  }
+
+  /** The GitLab job that last uploaded for a build (or for the build it continues), if any did. */
+  lastUploadJob(buildId: number): number | null {
+    const owner = this.build(buildId)?.reused_from ?? buildId;
+    const row = this.db.prepare('SELECT job_id FROM artifacts WHERE build_id = ? ORDER BY uploaded_at DESC, job_id DESC LIMIT 1').get(owner) as { job_id: number | null } | undefined;
+    return row?.job_id ?? null;
   }
 
   /** Records the resource usage the executor reported for a build. */

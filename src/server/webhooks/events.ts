@@ -32,8 +32,10 @@ export async function handleEvent(event: HookEvent, deps: EventDeps): Promise<vo
     case 'Pipeline Hook':
       return deps.pipelines.pipelineStatus(event.body.project.id, event.body.object_attributes.id, event.body.object_attributes.status);
     case 'Job Hook':
-      // A running job means a running pipeline; finished jobs are settled by the Pipeline Hook.
-      if (event.body.build_status === 'running') return deps.pipelines.pipelineStatus(event.body.project_id, event.body.pipeline_id, 'running');
+      // A running job means a running pipeline; finished jobs are settled by the Pipeline Hook, unless
+      // quarters' commit statuses hold the pipeline's status (then the jobs are read).
+      if (event.body.build_status === 'running') return deps.pipelines.pipelineStatus(event.body.project_id, event.body.pipeline_id, 'running', { fromJob: true });
+      if (['success', 'failed', 'canceled'].includes(event.body.build_status)) return deps.pipelines.jobFinished(event.body.project_id, event.body.pipeline_id);
       return;
   }
 }

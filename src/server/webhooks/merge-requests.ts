@@ -1,12 +1,13 @@
 /**
  * Merge requests: the MR's source branch is planned as its own build set (`mr-<project>-<iid>`),
- * with one note on the MR (edited in place) giving the rebuild count per architecture. Merge or
+ * with one note on the MR (edited in place as the set progresses, see ProgressReporter). Merge or
  * close retires the set.
  */
 import type { Logger } from '../../common/log.js';
 import { BuildSetError } from '../../core/build-set/origin.js';
 import type { BuildSetControl } from '../build-sets/control.js';
 import type { BuildSets } from '../build-sets/planning.js';
+import type { ProgressReporter } from '../build-sets/progress-reporter.js';
 import type { BuildStore, NamespaceRow } from '../store/build-store.js';
 import type { GitLabClient } from '../gitlab/client.js';
 import type { SourceIndex } from '../sources/source-index.js';
@@ -14,20 +15,6 @@ import type { MergeRequestHook } from './payloads.js';
 
 /** The build set name of a merge request. */
 export const mergeRequestNamespace = (projectId: number, iid: number): string => `mr-${projectId}-${iid}`;
-
-/** The note's text: rebuild counts per architecture, and where the repository is. */
-export function noteBody(ns: NamespaceRow, iteration: number, perArch: Map<string, number>, publicUrl: string): string {
-  const lines = [...perArch.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([arch, n]) => `| ${arch} | ${n} |`);
-  return [
-    `**quarters** plans this merge request as build set \`${ns.name}\` (iteration ${iteration}).`,
-    '',
-    '| architecture | rebuilds |',
-    '| --- | --- |',
-    ...(lines.length ? lines : ['| (none) | 0 |']),
-    '',
-    `Repository: ${publicUrl.replace(/\/$/, '')}/repos/${ns.name}/latest/`,
-  ].join('\n');
-}
 
 /** "Name <email>" of the MR's updater; the head commit's author when GitLab hides the user's email. */
 export function packagerOfMergeRequest(hook: MergeRequestHook): string | null {
@@ -39,7 +26,7 @@ export function packagerOfMergeRequest(hook: MergeRequestHook): string | null {
 
 export class MergeRequests {
   constructor(
-    private readonly deps: { gitlab: GitLabClient; index: SourceIndex; store: BuildStore; buildSets: BuildSets; control: BuildSetControl; publicUrl: string; log: Logger },
+    private readonly deps: { gitlab: GitLabClient; index: SourceIndex; store: BuildStore; buildSets: BuildSets; control: BuildSetControl; progress: ProgressReporter; log: Logger },
   ) {}
 
   /** Handles a Merge Request Hook. */
@@ -82,21 +69,12 @@ export class MergeRequests {
       }
       throw error;
     }
-    await this.postNote(ns);
+    // The packager just pushed: the note and statuses say at once what this iteration rebuilds.
+    await this.deps.progress.reportNow(ns.id);
   }
 
   private async changedPaths(projectId: number, targetBranch: string, sha: string): Promise<string[] | 'all'> {
     const comparison = await this.deps.gitlab.compare(projectId, targetBranch, sha);
     return comparison.timedOut ? 'all' : comparison.changes.flatMap((c) => [c.oldPath, c.newPath]);
-  }
-
-  /** Creates or edits the MR's one note (the client finds it by its hidden marker, so a crash cannot make a second). */
-  private async postNote(ns: NamespaceRow): Promise<void> {
-    const iteration = this.deps.store.latestIteration(ns.id)!;
-    const perArch = new Map<string, number>();
-    for (const b of this.deps.store.builds(iteration.id)) if (b.reused_from === null || b.state !== 'built') perArch.set(b.arch, (perArch.get(b.arch) ?? 0) + 1);
-    const body = noteBody(ns, iteration.number, perArch, this.deps.publicUrl);
-    const { note } = await this.deps.gitlab.upsertMergeRequestNote(ns.mr_project_id!, ns.mr_iid!, `namespace:${ns.name}`, body);
-    this.deps.store.setNoteId(ns.id, note.id);
   }
 }

@@ -52,6 +52,19 @@ describe('overlayOptions and nspawnArguments', () => {
     expect(systemd).toContain('--property=CPUQuota=150%');
     expect(() => nspawnArguments({ ...spec, machine: 'bad name' }, '/s', false)).toThrow(/machine name/);
   });
+
+  it('runs in a user namespace from idBase, idmapping read-only and host-shared binds only', () => {
+    const binds = [{ host: '/p', guest: '/p', hostIds: true }, { host: '/o', guest: '/output' }, { host: '/d', guest: '/driver', readOnly: true }];
+    const spec: ContainerCommand = { machine: 'm-1', lowers: ['/b'], upper: '/u', work: '/w', root: '/r', command: ['true'], binds, idBase: 0x70000000 };
+    const args = nspawnArguments(spec, '/s', false);
+    expect(args).toContain('--private-users=1879048192:65536');
+    expect(args).toContain('--private-users-ownership=off');
+    expect(args).toEqual(expect.arrayContaining(['--bind=/p:/p:idmap', '--bind=/o:/output', '--bind-ro=/d:/driver:idmap', '--bind=/s:/run/quarters-status']));
+    // The outbound network's namespace is entered before nspawn, not joined by it.
+    expect(nspawnArguments({ ...spec, network: 'outbound', networkNamespace: '/run/netns/x' }, '/s', false).join(' ')).not.toContain('--network-namespace-path');
+    const without = nspawnArguments({ ...spec, idBase: null }, '/s', false);
+    expect(without.join(' ')).not.toMatch(/private-users|idmap/);
+  });
 });
 
 const skip = reportSkip(containerSkipReason(), 'runContainer');

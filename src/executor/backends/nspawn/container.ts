@@ -15,10 +15,11 @@
  * was killed.
  */
 import { constants, existsSync } from 'node:fs';
-import { mkdir, open, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { runProcess, startProcess } from '../../../common/child-process.js';
+import { GUEST_ID_COUNT } from '../../config.js';
 import { createRunCgroup, type RunCgroup } from './cgroup.js';
 import { openOutboundNetwork, OUTBOUND_RESOLV_CONF, type OutboundNetwork } from './outbound-network.js';
 
@@ -27,6 +28,12 @@ export interface Bind {
   host: string;
   guest: string;
   readOnly?: boolean;
+  /**
+   * In a user namespace: the guest sees and writes the host's ids here (an idmapped bind, host uid N
+   * is guest uid N), for directories host users share with the guest. Read-only binds always do; a
+   * writable bind without it shows the host's files as nobody's, so it should be the guest's own.
+   */
+  hostIds?: boolean;
 }
 
 export interface OverlayLayers {
@@ -54,8 +61,15 @@ export interface ContainerCommand extends OverlayLayers {
    * (outbound-network.ts); otherwise a private network namespace with loopback only.
    */
   network?: boolean | 'outbound';
+  /** Destinations an 'outbound' network rejects besides the host's own addresses: addresses, CIDRs, host names. */
+  blockedDestinations?: readonly string[];
   /** The network namespace of an 'outbound' network (set by runContainer). */
   networkNamespace?: string;
+  /**
+   * Run in a user namespace whose ids 0..65535 are host ids idBase.. (the layers must be owned that
+   * way: baseos/shift.ts); absent or null: the guest's ids are the host's.
+   */
+  idBase?: number | null;
   /** A user inside the container (must exist in its /etc/passwd); root by default. */
   user?: string;
   /** Memory (MiB), CPU and process-count limits, 0 for none: unit properties where systemd runs, a cgroup of our own elsewhere. */
@@ -120,9 +134,18 @@ export function nspawnArguments(spec: ContainerCommand, statusDir: string, syste
     // Without systemd as PID 1 there is no machined to register with and no unit to create.
     args.push('--register=no', '--keep-unit');
   }
+  if (spec.idBase) {
+    // The layers are owned by the guest's ids already: nspawn must neither chown nor idmap the root.
+    args.push(`--private-users=${spec.idBase}:${GUEST_ID_COUNT}`, '--private-users-ownership=off');
+  }
   if (spec.network === 'outbound') {
     if (!spec.networkNamespace) throw new Error('an outbound network needs its namespace');
-    args.push('--network-namespace-path=/proc/self/fd/3', '--resolv-conf=off');
+    // In a user namespace nspawn (252) would join it after making the user namespace, which has no
+    // right to: nspawn starts in it instead (runInContainer) and shares it with the container.
+    // The namespace and its nftables table are the executor's; guest root must not change them (nspawn 252
+    // drops CAP_NET_ADMIN here by itself, but only keeps it with --private-network: said explicitly).
+    if (spec.idBase) args.push('--resolv-conf=off', '--drop-capability=CAP_NET_ADMIN');
+    else args.push('--network-namespace-path=/proc/self/fd/3', '--resolv-conf=off', '--drop-capability=CAP_NET_ADMIN');
   } else if (spec.network) args.push('--resolv-conf=copy-host');
   else args.push('--private-network', '--resolv-conf=off');
   if (spec.tmpfsMib) {
@@ -132,7 +155,11 @@ export function nspawnArguments(spec: ContainerCommand, statusDir: string, syste
   if (spec.user) args.push(`--user=${spec.user}`);
   if (spec.cwd) args.push(`--chdir=${spec.cwd}`);
   for (const [key, value] of Object.entries(spec.env ?? {})) args.push(`--setenv=${key}=${value}`);
-  for (const bind of spec.binds ?? []) args.push(`${bind.readOnly ? '--bind-ro' : '--bind'}=${escapeBindPath(bind.host)}:${escapeBindPath(bind.guest)}`);
+  for (const bind of spec.binds ?? []) {
+    // Read-only binds are locked read-only in the user namespace: showing the host's ids there lets the guest read what root may, and write nothing.
+    const idmap = spec.idBase && (bind.readOnly || bind.hostIds) ? ':idmap' : '';
+    args.push(`${bind.readOnly ? '--bind-ro' : '--bind'}=${escapeBindPath(bind.host)}:${escapeBindPath(bind.guest)}${idmap}`);
+  }
   args.push(`--bind=${escapeBindPath(statusDir)}:${GUEST_STATUS_DIR}`);
   // The guest records the command's status, so that a failing command is told apart from a container that never ran it.
   args.push('--', '/bin/sh', '-c', `"$@"; s=$?; echo "$s" > ${GUEST_STATUS_DIR}/exit; exit "$s"`, 'quarters-run', ...spec.command);
@@ -158,13 +185,15 @@ export async function runContainer(spec: ContainerCommand): Promise<ContainerRes
   const statusDir = `${spec.upper}.status`;
   await rm(statusDir, { recursive: true, force: true });
   await mkdir(statusDir, { mode: 0o700 });
+  // The guest's root writes the status there: in a user namespace it owns the directory as its own id, not as host root.
+  if (spec.idBase) await chown(statusDir, spec.idBase, spec.idBase);
   // A volatile overlay marks its work dir so that a second mount notices the missed syncs; we accept them by design.
   if (spec.volatile) await rm(join(spec.work, 'work', 'incompat', 'volatile'), { recursive: true, force: true });
   const systemd = hostHasSystemd();
   let network: OutboundNetwork | null = null;
   if (spec.network === 'outbound') {
     try {
-      network = await openOutboundNetwork();
+      network = await openOutboundNetwork(spec.blockedDestinations);
     } catch (error) {
       await rm(statusDir, { recursive: true, force: true });
       return { exitCode: null, nspawnExitCode: null, nspawnSignal: null, detail: `no outbound network for the container: ${(error as Error).message}`, peakMemoryBytes: null };
@@ -188,6 +217,7 @@ async function runInContainer(spec: ContainerCommand, statusDir: string, systemd
     'setpriv', '--pdeathsig', 'KILL', '--',
     'unshare', '--mount', '--propagation', 'private', ...(systemd ? [] : ['--pid', '--fork', '--kill-child=SIGKILL', '--mount-proc']), '--',
     '/bin/sh', '-c', MOUNT_THEN_EXEC, 'quarters-mount', `quarters-${spec.machine}`, overlayOptions(spec, spec.volatile), spec.root,
+    ...(spec.idBase && spec.networkNamespace ? ['nsenter', '--net=/proc/self/fd/3', '--'] : []),
     'systemd-nspawn', ...nspawnArguments(spec, statusDir, systemd),
   ];
   // The first process joins the cgroup before anything else starts, so every process of the run is counted and limited.

@@ -1,5 +1,7 @@
 /** The nspawn backend: a job's environment is an overlay (base OS, instance, workspace) run with systemd-nspawn. */
+import { chown, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { GUEST_ID_COUNT } from '../../config.js';
 import type { Backend, Environment, EnvironmentSpec, ExecResult, GuestCommand } from '../../environment.js';
 import { diskUsage } from '../../disk-usage.js';
 import { makeDir, removeTree } from '../../fs-layers.js';
@@ -15,7 +17,10 @@ export function nspawnLayers(workspace: string, layerDir = workspace): { upper: 
 }
 
 class NspawnEnvironment implements Environment {
-  constructor(private readonly spec: EnvironmentSpec) {}
+  constructor(
+    private readonly spec: EnvironmentSpec,
+    private readonly idBase: number | null,
+  ) {}
 
   async setup(): Promise<void> {
     const layers = nspawnLayers(this.spec.workspace, this.spec.layerDir);
@@ -25,6 +30,17 @@ class NspawnEnvironment implements Environment {
     await makeDir(layers.upper, 0o755);
     await makeDir(layers.work, 0o700);
     await makeDir(layers.root, 0o755);
+    if (this.idBase !== null) {
+      // In a user namespace the guest's root is host id idBase: its "/" (the upper dir) must be its
+      // own, and a writable directory no host user shares (the output) keeps its owner as the guest
+      // sees it: the host user's directory becomes the guest's build user's (same uid in the guest).
+      await chown(layers.upper, this.idBase, this.idBase);
+      for (const bind of this.spec.binds) {
+        if (bind.readOnly || bind.hostIds) continue;
+        const owner = await stat(bind.host);
+        if (owner.uid < GUEST_ID_COUNT && owner.gid < GUEST_ID_COUNT) await chown(bind.host, this.idBase + owner.uid, this.idBase + owner.gid);
+      }
+    }
   }
 
   async exec(command: GuestCommand): Promise<ExecResult> {
@@ -32,12 +48,14 @@ class NspawnEnvironment implements Environment {
       ...nspawnLayers(this.spec.workspace, this.spec.layerDir),
       lowers: this.spec.lowers,
       machine: this.spec.name,
+      idBase: this.idBase,
       // A job's layer is thrown away: skip its syncs. A persistent one (instance, base update) keeps them.
       volatile: !this.spec.persistent,
       command: command.command,
       cwd: command.cwd,
       env: command.env,
       network: command.network && this.spec.outboundOnly ? 'outbound' : command.network,
+      blockedDestinations: this.spec.blockedDestinations,
       binds: [...this.spec.binds, ...(command.binds ?? [])],
       limits: this.spec.limits,
       tmpfsMib: this.spec.limits.tmpfsMib,
@@ -65,8 +83,10 @@ class NspawnEnvironment implements Environment {
   }
 }
 
-/** The overlay + systemd-nspawn backend. */
-export const nspawnBackend: Backend = {
-  name: 'nspawn',
-  environment: (spec) => new NspawnEnvironment(spec),
-};
+/**
+ * The overlay + systemd-nspawn backend; with `idBase`, guests run in a user namespace whose ids are
+ * host ids idBase.. (the lower layers must be owned that way: BaseOsStore.forGuestIds).
+ */
+export function nspawnBackend(idBase: number | null): Backend {
+  return { name: 'nspawn', idBase, environment: (spec) => new NspawnEnvironment(spec, idBase) };
+}
