@@ -29,6 +29,17 @@ export async function receiveFile(body: ReadableStream<Uint8Array>, path: string
   let batchBytes = 0;
   let written = 0;
   let flushedUpTo = 0;
+  // A short write (a disk filling up) is continued: the next write then fails with the reason (ENOSPC).
+  const writeAll = async (chunks: Uint8Array[], bytes: number) => {
+    const { bytesWritten } = await handle.writev(chunks);
+    if (bytesWritten === bytes) return;
+    const rest = Buffer.concat(chunks).subarray(bytesWritten);
+    for (let offset = 0; offset < rest.length; ) {
+      const { bytesWritten: more } = await handle.write(rest, offset, rest.length - offset);
+      if (more === 0) throw new Error(`writing ${path} made no progress`);
+      offset += more;
+    }
+  };
   const flush = () => {
     flushedUpTo = written;
     flushing = handle.datasync().catch((error: unknown) => void (failure ??= error)).finally(() => (flushing = null));
@@ -40,9 +51,8 @@ export async function receiveFile(body: ReadableStream<Uint8Array>, path: string
     const bytes = batchBytes;
     batch = [];
     batchBytes = 0;
-    writing = handle.writev(chunks).then(
-      ({ bytesWritten }) => {
-        if (bytesWritten !== bytes) throw new Error(`short write to ${path}: ${bytesWritten} of ${bytes} bytes`);
+    writing = writeAll(chunks, bytes).then(
+      () => {
         written += bytes;
         if (written - flushedUpTo >= SYNC_BYTES && !flushing) flush();
       },
