@@ -1,49 +1,160 @@
-/* global console, process, fetch, performance */
-// Benchmark: accepting GitLab webhooks. Each delivery is authenticated, validated, committed to the
-// SQLite inbox (WAL, synchronous=FULL) and answered; processing is not part of it (the worker is not
-// started). Prints the answer latency percentiles and deliveries per second, over real HTTP on 127.0.0.1.
-// Run: npm run bench:webhooks
+/* global console, process, setTimeout, URL, fetch */
+// Benchmark: accepting GitLab webhooks under load, side by side with a bare Hono endpoint, in one run.
+//
+// durable: POST /webhooks/gitlab as the server mounts it (secret checked, body bounded and validated
+//          against the push schema, deduplicated, committed to the SQLite inbox, WAL with
+//          synchronous=FULL, before the 202); processing is not part of it (no worker runs).
+// bare:    a Hono app on the same @hono/node-server whose one route parses the same body as JSON
+//          and answers 202.
+// Each is its own process (the load generator, autocannon, runs in this one), and each delivery has a
+// new X-Gitlab-Event-UUID, so every one is stored. Two figures per endpoint: sustained deliveries/s
+// (as many as it takes, CONNECTIONS at a time) and latency at a fixed 1,000 deliveries/s. After
+// each durable phase the bench checks that every 202 left exactly one row in the inbox.
+// Run: npm run bench:webhooks [-- SECONDS CONNECTIONS ROUNDS]   (defaults: 10 64 2)
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { serve } from '@hono/node-server';
-import { pino } from 'pino';
-import { createApp } from '../dist/server/http/app.js';
-import { openDatabase } from '../dist/server/store/database.js';
-import { Inbox } from '../dist/server/webhooks/inbox.js';
-import { Metrics } from '../dist/server/http/metrics.js';
-import { webhookRoutes } from '../dist/server/webhooks/route.js';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const SECRET = 'bench-webhook-secret-0123456789';
-const DELIVERIES = 2000;
-const dir = mkdtempSync(join(tmpdir(), 'quarters-bench-'));
-const db = openDatabase(dir);
-const log = pino({ level: 'silent' });
-const metrics = new Metrics();
-const app = createApp({ db, log, metrics, routes: [webhookRoutes({ secret: SECRET, inbox: new Inbox(db), metrics, log, accepted: () => {} })] });
-const body = readFileSync(resolve(process.cwd(), '../shared/fixtures/gitlab-webhooks/push.json'), 'utf8');
+const FIXED_RATE = 1000;
+const PACERS = 50;
+const body = readFileSync(fileURLToPath(new URL('../../shared/fixtures/gitlab-webhooks/push.json', import.meta.url)), 'utf8');
 
-const server = await new Promise((done) => {
-  const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => done({ s, port: info.port }));
-});
-const url = `http://127.0.0.1:${server.port}/webhooks/gitlab`;
-const deliver = (i) =>
-  fetch(url, { method: 'POST', body, headers: { 'Content-Type': 'application/json', 'X-Gitlab-Token': SECRET, 'X-Gitlab-Event': 'Push Hook', 'X-Gitlab-Event-UUID': `bench-${i}` } });
 
-for (let i = 0; i < 100; i++) await (await deliver(`warm-${i}`)).arrayBuffer();
-const latencies = [];
-const start = performance.now();
-for (let i = 0; i < DELIVERIES; i++) {
-  const t = performance.now();
-  const res = await deliver(i);
-  await res.arrayBuffer();
-  if (res.status !== 202) throw new Error(`delivery ${i}: ${res.status}`);
-  latencies.push(performance.now() - t);
+/** A server process: `durable` (the real route and inbox) or `bare`; prints its port, runs until killed. */
+async function child(mode) {
+  const { serve } = await import('@hono/node-server');
+  const { Hono } = await import('hono');
+  let app;
+  if (mode === 'durable') {
+    const { pino } = await import('pino');
+    const { createApp } = await import('../dist/server/http/app.js');
+    const { openDatabase } = await import('../dist/server/store/database.js');
+    const { Inbox } = await import('../dist/server/webhooks/inbox.js');
+    const { Metrics } = await import('../dist/server/http/metrics.js');
+    const { webhookRoutes } = await import('../dist/server/webhooks/route.js');
+    const dir = mkdtempSync(join(tmpdir(), 'quarters-bench-webhooks-'));
+    const db = openDatabase(dir);
+    const log = pino({ level: 'silent' });
+    const metrics = new Metrics();
+    const rows = new Hono().get('/bench/rows', (c) => c.json(db.prepare('SELECT count(*) AS n FROM inbox').get()));
+    app = createApp({ db, dataDir: dir, log, metrics, routes: [webhookRoutes({ secret: SECRET, inbox: new Inbox(db), metrics, log, accepted: () => {} }), rows] });
+    process.on('SIGTERM', () => {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(0);
+    });
+  } else {
+    app = new Hono().post('/webhooks/gitlab', async (c) => {
+      const json = await c.req.json();
+      return c.json({ status: 'accepted', object_kind: json.object_kind }, 202);
+    });
+    process.on('SIGTERM', () => process.exit(0));
+  }
+  serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => console.log(String(info.port)));
 }
-const seconds = (performance.now() - start) / 1000;
-latencies.sort((a, b) => a - b);
-const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))].toFixed(2);
-console.log(`webhook accept (push.json, ${body.length} bytes, sequential, ${DELIVERIES} deliveries): p50 ${pct(50)} ms, p99 ${pct(99)} ms, max ${pct(100)} ms, ${Math.round(DELIVERIES / seconds)} deliveries/s`);
-server.s.close();
-db.close();
-rmSync(dir, { recursive: true, force: true });
+
+function startChild(mode) {
+  const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    proc.stdout.once('data', (chunk) => resolve({ proc, url: `http://127.0.0.1:${String(chunk).trim()}` }));
+    proc.once('exit', (code) => reject(new Error(`the ${mode} server exited (${code})`)));
+  });
+}
+
+/** One autocannon run against `url`; resolves with every answer's latency (ms) and the count of 2xx answers. */
+function run(autocannon, url, options) {
+  const latencies = [];
+  let ok = 0;
+  const instance = autocannon({
+    url: `${url}/webhooks/gitlab`,
+    ...options,
+    requests: [{
+      method: 'POST',
+      body,
+      headers: { 'Content-Type': 'application/json', 'X-Gitlab-Token': SECRET, 'X-Gitlab-Event': 'Push Hook' },
+      setupRequest: (req) => ({ ...req, headers: { ...req.headers, 'X-Gitlab-Event-UUID': randomUUID() } }),
+    }],
+  });
+  instance.on('response', (client, status, bytes, ms) => {
+    latencies.push(ms);
+    if (status >= 200 && status < 300) ok++;
+  });
+  return instance.then((result) => {
+    return { ok, latencies, seconds: result.duration, failed: result.errors + result.timeouts + result.non2xx };
+  });
+}
+
+/**
+ * FIXED_RATE deliveries/s, spread over the second: autocannon's own rate limit lets each connection
+ * send its share at the start of each second, all connections at once, which would be one burst of
+ * FIXED_RATE a second. So PACERS instances run side by side, started 1000/PACERS ms apart, each with
+ * one delivery per connection per second: a burst of FIXED_RATE/PACERS every 1000/PACERS ms.
+ */
+async function fixedRate(autocannon, url, seconds) {
+  const per = FIXED_RATE / PACERS;
+  const runs = [];
+  for (let i = 0; i < PACERS; i++) {
+    runs.push(run(autocannon, url, { connections: per, overallRate: per, duration: seconds, ignoreCoordinatedOmission: true }));
+    await new Promise((r) => setTimeout(r, 1000 / PACERS));
+  }
+  const done = await Promise.all(runs);
+  return { ok: done.reduce((n, d) => n + d.ok, 0), latencies: done.flatMap((d) => d.latencies), seconds, failed: done.reduce((n, d) => n + d.failed, 0) };
+}
+
+const ms = (value) => `${value.toFixed(1)} ms`;
+
+/** The p-th percentile of latencies (ms). */
+function percentile(latencies, p) {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function main() {
+  const { default: autocannon } = await import('autocannon');
+  const [seconds, connections, rounds] = [10, 64, 2].map((fallback, i) => Number(process.argv[2 + i] ?? fallback));
+  const load1 = loadavg().map((l) => l.toFixed(2)).join(' ');
+  console.log(`webhook accept, push.json (${body.length} bytes), autocannon ${connections} connections, ${seconds} s per phase, ${rounds} rounds; load average at start ${load1}`);
+  const figures = { durable: [], bare: [] };
+  for (let round = 1; round <= rounds; round++) {
+    for (const mode of ['durable', 'bare']) {
+      const server = await startChild(mode);
+      try {
+        await run(autocannon, server.url, { connections, duration: 1 }); // warm-up
+        const sustained = await run(autocannon, server.url, { connections, duration: seconds });
+        await new Promise((r) => setTimeout(r, 500));
+        const fixed = await fixedRate(autocannon, server.url, seconds);
+        let stored = '';
+        if (mode === 'durable') {
+          const answered = sustained.ok + fixed.ok;
+          const { n } = await (await fetch(`${server.url}/bench/rows`)).json();
+          if (n < answered) throw new Error(`${answered} deliveries answered 202, only ${n} rows in the inbox`);
+          stored = `, ${n} rows stored for ${answered} 202s (and the warm-up's)`;
+        }
+        const f = {
+          rate: sustained.ok / sustained.seconds,
+          sustainedP99: percentile(sustained.latencies, 99),
+          fixedRate: fixed.ok / fixed.seconds,
+          p50: percentile(fixed.latencies, 50),
+          p99: percentile(fixed.latencies, 99),
+          failed: sustained.failed + fixed.failed,
+        };
+        figures[mode].push(f);
+        console.log(`round ${round} ${mode.padEnd(7)}: sustained ${Math.round(f.rate)} deliveries/s (p99 ${ms(f.sustainedP99)}); at ${FIXED_RATE}/s (${Math.round(f.fixedRate)}/s answered 2xx${f.failed ? `, ${f.failed} errors, timeouts (10 s) or non-2xx` : ''}): p50 ${ms(f.p50)}, p99 ${ms(f.p99)}${stored}; load average ${loadavg()[0].toFixed(2)}`);
+      } finally {
+        server.proc.kill('SIGTERM');
+        await new Promise((r) => server.proc.once('exit', r));
+      }
+    }
+  }
+  const best = (mode, key, pick) => pick(...figures[mode].map((f) => f[key]));
+  const durable = best('durable', 'rate', Math.max);
+  const bare = best('bare', 'rate', Math.max);
+  console.log(`best sustained: durable ${Math.round(durable)}/s, bare ${Math.round(bare)}/s, ratio ${(durable / bare).toFixed(2)}x; p99 at ${FIXED_RATE}/s: durable ${figures.durable.map((f) => ms(f.p99)).join(', ')}, bare ${figures.bare.map((f) => ms(f.p99)).join(', ')}; load average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+}
+
+if (process.argv[2] === '--child') await child(process.argv[3]);
+else await main();

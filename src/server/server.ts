@@ -125,7 +125,8 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
     routes: [
       // Webhooks and uploads exist only with GitLab: a local-only server has neither route.
       ...(gitlabConfig && config.executor ? [
-        webhookRoutes({ secret: gitlabConfig.webhook_secret, inbox, metrics, log, accepted: () => void worker.wake() }),
+        // Woken after the answer is written: processing's synchronous work (planning) must not hold up GitLab's 202.
+        webhookRoutes({ secret: gitlabConfig.webhook_secret, inbox, metrics, log, accepted: () => void setImmediate(() => void worker.wake()) }),
         uploadRoutes({ store, engine, repositories, gitlab, executorTokens: config.executor.tokens, flavour: config.build.flavour, metrics, log, recipes }),
         resourceUsageRoutes({ store, gitlab, executorTokens: config.executor.tokens, log }),
       ] : []),

@@ -87,6 +87,20 @@ describe('POST /webhooks/gitlab', () => {
     expect(metrics.webhooks.get({ kind: 'Push Hook', result: 'duplicate' })).toBe(2);
   });
 
+  it('answers 503, not 202, when the inbox cannot commit the event, and takes the redelivery once it can', async () => {
+    const body = fixtureText('push.json');
+    const depth = inbox.depth();
+    db.exec("CREATE TRIGGER refuse BEFORE INSERT ON inbox BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+    const answers = await Promise.all([1, 2, 3].map((n) => post(body, { 'X-Gitlab-Event': 'Push Hook', 'X-Gitlab-Event-UUID': `unstored-${n}` })));
+    expect(answers.map((a) => a.status)).toEqual([503, 503, 503]);
+    expect(await answers[0]!.json()).toMatchObject({ error: 'inbox_unavailable' });
+    expect(inbox.depth()).toBe(depth);
+    expect(metrics.webhooks.get({ kind: 'Push Hook', result: 'not_stored' })).toBe(3);
+    db.exec('DROP TRIGGER refuse');
+    expect((await post(body, { 'X-Gitlab-Event': 'Push Hook', 'X-Gitlab-Event-UUID': 'unstored-1' })).status).toBe(202);
+    expect(inbox.depth()).toBe(depth + 1);
+  });
+
   it('refuses a wrong or missing token with 401 and stores nothing', async () => {
     const depth = inbox.depth();
     const wrong = await post(fixtureText('push.json'), { 'X-Gitlab-Event': 'Push Hook', 'X-Gitlab-Token': 'webhook-secret-0123456780' });

@@ -28,7 +28,8 @@ export interface PackageInfo {
 
 /** A pacman package's .PKGINFO: pkgname, pkgver, arch and packager. */
 async function pacmanInfo(file: string): Promise<PackageInfo> {
-  const result = await execa('tar', ['-xOf', file, '.PKGINFO'], { reject: false, encoding: 'utf8' });
+  // The first .PKGINFO, as repo-add and pacman read it; tar stops there instead of decompressing the whole package.
+  const result = await execa('tar', ['--occurrence=1', '-xOf', file, '.PKGINFO'], { reject: false, encoding: 'utf8' });
   if (result.failed) throw new PackageRefused('invalid_package', `not a pacman package (no readable .PKGINFO): ${String(result.stderr).trim()}`);
   const fields = new Map<string, string>();
   for (const line of String(result.stdout).split('\n')) {

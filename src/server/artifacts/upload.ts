@@ -5,8 +5,8 @@
  * limit, checked against X-Checksum-Sha256, fsynced, renamed into the pool atomically, added to the
  * build set's repository, and only then recorded and acknowledged.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, rename } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Hono } from 'hono';
 import type { Flavour } from '../../core/recipe/model.js';
@@ -23,6 +23,7 @@ import { liveBuildOf, requireBuildJob, requireExecutorToken } from './executor-a
 import { ApiError, describeZodError } from '../http/http-error.js';
 import type { Metrics } from '../http/metrics.js';
 import { Repositories, syncDir } from './repository.js';
+import { receiveFile } from './receive.js';
 
 /** The resource usage header (src/core/resource-usage.ts), parsed; null when absent. */
 function resourceUsage(header: string | undefined): ResourceUsageReport | null {
@@ -53,34 +54,6 @@ export interface UploadDeps {
   /** The source index, for builds planned before their products were recorded. */
   recipes?: RecipeTable;
   maxBytes?: number;
-}
-
-/** Streams a request body into `path` (created exclusively), hashing and counting; fsyncs before returning. */
-async function receive(body: ReadableStream<Uint8Array>, path: string, maxBytes: number): Promise<{ sha256: string; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  const handle = await open(path, 'wx', 0o644);
-  try {
-    const reader = body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read().catch((error: unknown) => {
-        // The client went away mid-body (a killed executor, a dropped connection): its request, not the server, failed.
-        throw new ApiError(400, 'upload_interrupted', `the body ended early after ${size} bytes (${(error as Error).message || 'connection closed'}); upload the file again`);
-      });
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBytes) {
-        await reader.cancel();
-        throw new ApiError(413, 'payload_too_large', `package files are limited to ${maxBytes} bytes`);
-      }
-      hash.update(value);
-      await handle.write(value);
-    }
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  return { sha256: hash.digest('hex'), size };
 }
 
 /** The packages a build may publish: as recorded when it was planned, else (a build planned before they were) its recipe in the index when still at the build's commit. */
@@ -135,12 +108,14 @@ export function uploadRoutes(deps: UploadDeps): Hono {
     const temp = join(tempDir, `${owner}-${randomBytes(8).toString('hex')}.part`);
     let incoming: string | null = null;
     try {
-      const received = await receive(body, temp, maxBytes).catch((error: unknown) => {
+      const started = performance.now();
+      const received = await receiveFile(body, temp, maxBytes).catch((error: unknown) => {
         // The body was not read to its end (too large, a full disk): the answer closes the connection, which
         // would otherwise carry the unread rest of the body where the client's next request should start.
         c.header('Connection', 'close');
         throw error;
       });
+      const receivedAt = performance.now();
       if (received.sha256 !== expected) throw new ApiError(422, 'checksum_mismatch', `the body's sha256 is ${received.sha256}, X-Checksum-Sha256 said ${expected}`);
       await checkPackageFile(deps.flavour, temp, filename, name.value, build, products).catch((error: unknown) => {
         throw error instanceof PackageRefused ? new ApiError(422, error.code, error.message) : error;
@@ -157,7 +132,9 @@ export function uploadRoutes(deps: UploadDeps): Hono {
         await syncDir(dirname(pool));
       });
       deps.metrics.uploads.inc({ result: 'stored' });
-      deps.log.info({ build: build.id, filename, size: received.size, job: job.jobId }, 'artifact stored');
+      // Where an upload's time goes: receiving the body (to disk, hashed, fsynced), then checking and indexing it.
+      const ms = { receive: Math.round(receivedAt - started), check_and_index: Math.round(performance.now() - receivedAt) };
+      deps.log.info({ build: build.id, filename, size: received.size, job: job.jobId, ms }, 'artifact stored');
       return c.json({ build_id: build.id, filename, sha256: received.sha256, size: received.size, repository: `/repos/${at.namespace}/${at.iteration}/${build.arch}/` }, 201);
     } catch (error) {
       await deps.repositories.discard(temp);

@@ -10,7 +10,7 @@ import { iterationBuilds, type CycleRebuild, type PlanLike, type PlannedRecipe }
 import { BuildSetError } from '../../core/build-set/origin.js';
 import type { Flavour, SourcePackage } from '../../core/recipe/model.js';
 import type { Logger } from '../../common/log.js';
-import type { BuildRow, BuildStore, IterationRow, NamespaceRow, PlannedBuild } from '../store/build-store.js';
+import type { BuildRow, BuildStore, IterationRow, NamespaceRow, PlannedBuild, SchedulingBuild } from '../store/build-store.js';
 import { KeyedLock } from '../keyed-lock.js';
 import type { Repositories } from '../artifacts/repository.js';
 
@@ -62,7 +62,7 @@ const BUILT_OR_IN_FLIGHT: ReadonlySet<BuildState> = new Set(['built', ...IN_FLIG
 export class BuildSetEngine {
   private readonly lock = new KeyedLock();
   /** Told of every state change propagation makes (e.g. to report dependants skipped). */
-  onPropagated: (changes: StateChange[], builds: BuildRow[]) => void = () => {};
+  onPropagated: (changes: StateChange[], builds: SchedulingBuild[]) => void = () => {};
   /** Told after a build set was settled (its builds may have moved), e.g. to report its progress in GitLab. Must return at once and not throw. */
   onSettled: (namespaceId: number) => void = () => {};
 
@@ -154,7 +154,7 @@ export class BuildSetEngine {
     const ns = this.store.namespaceById(namespaceId)!;
     const iteration = this.store.latestIteration(namespaceId);
     if (!iteration) return;
-    const builds = this.store.builds(iteration.id);
+    const builds = this.store.schedulingView(iteration.id);
     const nodes: BuildNode[] = builds.map((b) => ({ id: b.id, label: labelOf(b), state: b.state, reason: b.reason, dependsOn: b.depends_on }));
     const changes = propagate(nodes);
     if (changes.length) {
@@ -162,7 +162,9 @@ export class BuildSetEngine {
       this.onPropagated(changes, builds);
     }
     if (ns.status !== 'active') return;
-    const after = this.store.builds(iteration.id);
+    // The states after the changes, without reading thousands of builds again: nothing ran between the read and here.
+    const changed = new Map(changes.map((c) => [c.id, c.to]));
+    const after = builds.map((b) => ({ id: b.id, state: changed.get(b.id) ?? b.state }));
     for (const id of selectForDispatch(after, this.settings.maxInFlight)) {
       this.store.markDispatching(id);
       const event = await this.dispatcher.dispatch(this.store.build(id)!, { namespace: ns, iteration: iteration.number });

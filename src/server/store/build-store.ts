@@ -84,6 +84,12 @@ function buildOf(row: Stored<BuildRow, 'depends_on' | 'resource_usage' | 'produc
   return { ...row, depends_on: JSON.parse(row.depends_on ?? '[]') as number[], resource_usage: usage?.success ? usage.data : null, products };
 }
 
+/** What a scheduling pass reads of a build: its place in the graph and its state. */
+export type SchedulingBuild = Pick<BuildRow, 'id' | 'pkgbase' | 'arch' | 'pass' | 'state' | 'reason' | 'depends_on'>;
+
+/** How many iterations' builds schedulingView keeps. */
+const KEPT_SHAPES = 16;
+
 /** A build to add: as the planner made it, with the packages it may publish. */
 export type PlannedBuild = NewBuild<BuildRow> & { products?: BuildProduct[] | null };
 
@@ -108,6 +114,9 @@ export interface RecipeBuild {
 
 /** The build-set tables, as operations. */
 export class BuildStore {
+  /** The builds of recent iterations without their states (see schedulingView), oldest first. */
+  private readonly shapes = new Map<number, Omit<SchedulingBuild, 'state' | 'reason'>[]>();
+
   constructor(readonly db: Db) {}
 
   /** The build set a build belongs to. */
@@ -243,6 +252,23 @@ export class BuildStore {
 
   builds(iterationId: number): BuildRow[] {
     return (this.db.prepare('SELECT * FROM builds WHERE iteration_id = ? ORDER BY id').all(iterationId) as Stored<BuildRow, 'depends_on' | 'resource_usage' | 'products'>[]).map((r) => buildOf(r)!);
+  }
+
+  /**
+   * The builds of an iteration as a scheduling pass needs them. An iteration's builds and their
+   * dependencies are written once, with the iteration (addIteration), so that part is read once and
+   * kept; each pass reads only the states, which is what keeps a pass over thousands of builds short.
+   */
+  schedulingView(iterationId: number): SchedulingBuild[] {
+    const states = this.db.prepare('SELECT id, state, reason FROM builds WHERE iteration_id = ? ORDER BY id').raw().all(iterationId) as [number, BuildState, string | null][];
+    let shape = this.shapes.get(iterationId);
+    if (!shape || shape.length !== states.length) {
+      const rows = this.db.prepare('SELECT id, pkgbase, arch, pass, depends_on FROM builds WHERE iteration_id = ? ORDER BY id').all(iterationId) as Stored<Omit<SchedulingBuild, 'state' | 'reason'>, 'depends_on'>[];
+      shape = rows.map((row) => ({ ...row, depends_on: JSON.parse(row.depends_on ?? '[]') as number[] }));
+      if (this.shapes.size >= KEPT_SHAPES) this.shapes.delete(this.shapes.keys().next().value!);
+      this.shapes.set(iterationId, shape);
+    }
+    return shape.map((build, i) => ({ ...build, state: states[i]![1], reason: states[i]![2] }));
   }
 
   build(id: number): BuildRow | undefined {

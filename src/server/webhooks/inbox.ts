@@ -3,6 +3,7 @@
  * deduplicated by key, and processed later, in arrival order, by one worker.
  */
 import type { Db } from '../store/database.js';
+import { WalSync } from '../store/wal-sync.js';
 import type { Logger } from '../../common/log.js';
 import { HOOK_SCHEMAS, type HookEvent, type HookKind } from './payloads.js';
 
@@ -16,18 +17,100 @@ export interface StoredEvent {
   attempts: number;
 }
 
+/** What committing an event came to: its id, and whether its key had been seen already (then nothing was stored). */
+export interface Added {
+  id: number;
+  duplicate: boolean;
+}
+
+/** A commit of the inbox failed: none of the events of its group was stored. */
+export class InboxCommitError extends Error {
+  constructor(readonly events: number, cause: unknown) {
+    super(`the inbox could not store ${events === 1 ? 'the event' : `a group of ${events} events`}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'InboxCommitError';
+  }
+}
+
+interface NewEvent {
+  dedupeKey: string;
+  kind: HookKind;
+  body: string;
+}
+
+interface Waiter extends NewEvent {
+  resolve: (added: Added) => void;
+  reject: (error: InboxCommitError) => void;
+}
+
 /** The inbox's table, as operations. */
 export class Inbox {
-  constructor(private readonly db: Db) {}
+  private waiting: Waiter[] = [];
+  private readonly insertGroup: (events: readonly NewEvent[]) => Added[];
+  private readonly wal: WalSync | null;
+  private readonly synchronous: number;
 
-  /** Commits an event; returns its id and whether the key had been seen already (then nothing is stored). */
-  add(dedupeKey: string, kind: HookKind, body: string): { id: number; duplicate: boolean } {
-    const inserted = this.db
-      .prepare('INSERT INTO inbox (dedupe_key, kind, body, received_at) VALUES (?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING')
-      .run(dedupeKey, kind, body, new Date().toISOString());
-    if (inserted.changes === 1) return { id: Number(inserted.lastInsertRowid), duplicate: false };
-    const row = this.db.prepare('SELECT id FROM inbox WHERE dedupe_key = ?').get(dedupeKey) as { id: number };
-    return { id: row.id, duplicate: true };
+  constructor(private readonly db: Db) {
+    const insert = db.prepare('INSERT INTO inbox (dedupe_key, kind, body, received_at) VALUES (?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING');
+    const existing = db.prepare('SELECT id FROM inbox WHERE dedupe_key = ?');
+    // One transaction for the whole group; a key repeated within the group conflicts with the row
+    // its first occurrence just inserted, as it would with one stored earlier.
+    this.insertGroup = db.transaction((events: readonly NewEvent[]) => {
+      const receivedAt = new Date().toISOString();
+      return events.map(({ dedupeKey, kind, body }) => {
+        const inserted = insert.run(dedupeKey, kind, body, receivedAt);
+        if (inserted.changes === 1) return { id: Number(inserted.lastInsertRowid), duplicate: false };
+        return { id: (existing.get(dedupeKey) as { id: number }).id, duplicate: true };
+      });
+    });
+    this.wal = WalSync.of(db);
+    this.synchronous = db.pragma('synchronous', { simple: true }) as number;
+  }
+
+  /** Commits one event at once, in a transaction of its own (fsynced before it returns). */
+  add(dedupeKey: string, kind: HookKind, body: string): Added {
+    return this.insertGroup([{ dedupeKey, kind, body }])[0]!;
+  }
+
+  /**
+   * Commits an event together with the others that arrive in the same turn of the event loop (group
+   * commit): the group is one transaction, and every promise of the group resolves only once that
+   * transaction is on disk. A failed commit or fsync rejects every promise of its group with
+   * InboxCommitError.
+   */
+  commit(dedupeKey: string, kind: HookKind, body: string): Promise<Added> {
+    return new Promise((resolve, reject) => {
+      // The group is committed after this turn's I/O callbacks: the requests read in this turn share it.
+      if (this.waiting.length === 0) setImmediate(() => this.commitWaiting());
+      this.waiting.push({ dedupeKey, kind, body, resolve, reject });
+    });
+  }
+
+  private commitWaiting(): void {
+    const group = this.waiting;
+    this.waiting = [];
+    const fail = (error: unknown) => {
+      const failure = new InboxCommitError(group.length, error);
+      for (const waiter of group) waiter.reject(failure);
+    };
+    let added: Added[];
+    try {
+      added = this.wal ? this.withoutCommitSync(() => this.insertGroup(group)) : this.insertGroup(group);
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    // Duplicates wait too: the row they repeat may be one of a group whose fsync is still running.
+    (this.wal?.sync() ?? Promise.resolve()).then(() => group.forEach((waiter, i) => waiter.resolve(added[i]!)), fail);
+  }
+
+  /** Runs `write` with synchronous = NORMAL: its commit reaches the WAL, and this.wal makes it durable. */
+  private withoutCommitSync<T>(write: () => T): T {
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return write();
+    } finally {
+      this.db.pragma(`synchronous = ${this.synchronous}`);
+    }
   }
 
   /** The oldest unprocessed event after `afterId` that has attempts left, if any. */

@@ -7,7 +7,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from '../../common/log.js';
 import { errorBody, describeZodError } from '../http/http-error.js';
-import type { Inbox } from './inbox.js';
+import { InboxCommitError, type Added, type Inbox } from './inbox.js';
 import type { Metrics } from '../http/metrics.js';
 import { matchesSecret } from '../http/token-check.js';
 import { HOOK_SCHEMAS, isHookKind } from './payloads.js';
@@ -77,7 +77,17 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
         return c.json(errorBody('invalid_payload', `not a valid ${kind}: ${describeZodError(parsed.error)}`), 400);
       }
       const key = dedupeKey({ idempotencyKey: c.req.header('Idempotency-Key'), eventUuid: c.req.header('X-Gitlab-Event-UUID') }, text);
-      const { id, duplicate } = deps.inbox.add(key, kind, text);
+      let added: Added;
+      try {
+        added = await deps.inbox.commit(key, kind, text);
+      } catch (error) {
+        if (!(error instanceof InboxCommitError)) throw error;
+        deps.metrics.webhooks.inc({ kind, result: 'not_stored' });
+        deps.log.error({ kind, err: error.message }, 'webhook event not stored');
+        // Not acknowledged, so GitLab delivers it again later.
+        return c.json(errorBody('inbox_unavailable', `the event was not stored, deliver it again: ${error.message}`), 503);
+      }
+      const { id, duplicate } = added;
       deps.metrics.webhooks.inc({ kind, result: duplicate ? 'duplicate' : 'accepted' });
       if (!duplicate) deps.accepted();
       return c.json({ status: duplicate ? 'duplicate' : 'accepted', event_id: id }, duplicate ? 200 : 202);
