@@ -8,6 +8,7 @@
  * hard-linked, the index copied), and only when the index tool succeeded does the `<arch>` symlink
  * switch to it (a rename). A failed change leaves the served repository as it was.
  */
+import { fsyncPath } from '../../common/fsync.js';
 import { execa } from 'execa';
 import { copyFile, link, lstat, mkdir, open, readdir, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
 import { readdirSync, readlinkSync, rmSync } from 'node:fs';
@@ -61,14 +62,7 @@ export async function writeFileAtomic(path: string, text: string | Buffer): Prom
 }
 
 /** Fsyncs a directory, so that a rename in it survives a crash. */
-export async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
+export const syncDir: (dir: string) => Promise<void> = fsyncPath;
 
 export class Repositories {
   private readonly lock = new KeyedLock();

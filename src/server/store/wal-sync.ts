@@ -5,17 +5,8 @@
  * libuv's thread pool, one fsync of the WAL file covers every commit written before it began, so the
  * commits of many requests share it while the event loop goes on reading the next requests.
  */
-import { open } from 'node:fs/promises';
+import { fsyncPath } from '../../common/fsync.js';
 import type { Db } from './database.js';
-
-async function fsyncFile(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 /** One fsync of a WAL file at a time; callers that ask while one runs share the next. */
 export class WalSync {
@@ -44,7 +35,7 @@ export class WalSync {
   }
 
   private start(): Promise<void> {
-    const run = fsyncFile(this.walPath).finally(() => {
+    const run = fsyncPath(this.walPath).finally(() => {
       if (this.running === run) this.running = null;
     });
     this.running = run;
