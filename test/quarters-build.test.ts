@@ -145,7 +145,8 @@ describe.skipIf(skip)('quarters-build in systemd-nspawn on the Arch-on-Debian ba
     const environment = nspawnBackend(null).environment({
       name,
       workspace: join(root, 'workspace'),
-      lowers: [base],
+      base: { version: 'test', path: base },
+      instance: null,
       binds: [
         { host: DRIVER, guest: '/usr/local/bin/quarters-build', readOnly: true },
         { host: bundle, guest: '/build' },

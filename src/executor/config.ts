@@ -5,6 +5,7 @@ import { isAbsolute } from 'node:path';
 import './zod-messages.js';
 import * as z from 'zod/mini';
 import { loadConfigFile } from '../common/config-file.js';
+import { BACKEND_NAMES } from './environment.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/quarters/executor.toml';
 
@@ -97,6 +98,17 @@ const instanceSchema = z.strictObject({
   branches: z.optional(z.array(safeName)),
 });
 
+const qemuSchema = z.strictObject({
+  /** The kernel the VMs boot: "auto" (the host's newest /boot/vmlinuz-RELEASE with /lib/modules/RELEASE) or such a file. */
+  kernel: z._default(z.union([z.literal('auto'), absolutePath]), 'auto'),
+  /** "auto": KVM where the host virtualizes in hardware, else TCG (emulated: many times slower). */
+  accelerator: z._default(z.enum(['auto', 'kvm', 'tcg']), 'auto'),
+  /** A VM that has not started its command by then is a system failure (TCG boots take seconds, more on a busy host). */
+  boot_timeout_seconds: z._default(z.number().check(z.positive()), 180),
+  /** A VM's memory when limits.memory_mib is 0. */
+  default_memory_mib: z._default(z.int().check(z.gte(256)), 2048),
+});
+
 /** Host ids a user namespace spans: the guest's 0..65535. */
 export const GUEST_ID_COUNT = 65536;
 
@@ -124,7 +136,8 @@ const isolationSchema = z.strictObject({
 export const executorConfigSchema = z.strictObject({
   work_dir: z._default(absolutePath, '/var/lib/quarters'),
   arch: z._default(safeName, 'x86_64'),
-  backend: z._default(z.enum(['nspawn', 'qemu']), 'nspawn'),
+  /** How jobs are isolated: "nspawn" (overlay + systemd-nspawn containers) or "qemu" (a throw-away VM per job). */
+  backend: z._default(z.enum(BACKEND_NAMES), 'nspawn'),
   /** Where job build directories are created (per job: builds_dir_is_shared is false). Default: WORK_DIR/builds. */
   builds_dir: z.optional(absolutePath),
   /** Where the runner keeps local caches. Default: WORK_DIR/cache. */
@@ -161,6 +174,8 @@ export const executorConfigSchema = z.strictObject({
   instance: z._default(instanceSchema, () => instanceSchema.parse({})),
   host_stages: z._default(hostStagesSchema, () => hostStagesSchema.parse({})),
   isolation: z._default(isolationSchema, () => isolationSchema.parse({})),
+  /** The VMs of backend = "qemu". */
+  qemu: z._default(qemuSchema, () => qemuSchema.parse({})),
 });
 
 export type ExecutorConfig = z.infer<typeof executorConfigSchema>;

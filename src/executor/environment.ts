@@ -1,9 +1,30 @@
 /**
  * The seam between the custom-executor protocol (and the local build command, and the tests) and
- * an isolation backend. A backend (nspawn now, qemu later) lives in its own folder under backends/
- * and implements this; nothing outside it touches its internals.
+ * an isolation backend. A backend (nspawn: overlay + systemd-nspawn containers; qemu: throw-away
+ * virtual machines) lives in its own folder under backends/, is chosen by its name, keeps its own
+ * storage, and implements this; nothing outside it touches its internals.
  */
 import type { Readable, Writable } from 'node:stream';
+import type { BaseOsStore, BaseVersion } from './baseos/store.js';
+
+/** The names `backend` takes in the executor's config. */
+export const BACKEND_NAMES = ['nspawn', 'qemu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** A base OS version as a backend runs it: made from the version's tree on first use and kept beside it. */
+export interface BaseImage {
+  version: string;
+  /** What the backend runs from (nspawn: a tree; qemu: a directory with a boot disk, kernel and initrd); the backend's alone to read. */
+  path: string;
+}
+
+/** An instance layer (instance.ts): the package manager's upgrade on top of a base image, kept by the backend that made it. */
+export interface InstanceLayer {
+  key: string;
+  version: string;
+  /** The instance version's directory; the backend keeps its layer in it (Environment.keepLayer). */
+  dir: string;
+}
 
 /** A host path offered in the guest. */
 export interface GuestBind {
@@ -21,8 +42,9 @@ export interface EnvironmentSpec {
   workspace: string;
   /** Where the backend keeps the writable layer instead, when set: the job's mount (nosuid,nodev; with a disk limit, the disk that bounds it). */
   layerDir?: string;
-  /** Read-only layers, uppermost first: the instance layer, then the base OS. */
-  lowers: readonly string[];
+  /** What the guest's root starts from: a base image and, on it, an instance layer. */
+  base: BaseImage;
+  instance: InstanceLayer | null;
   /**
    * Host directories offered to the guest at the same path or a fixed one. `hostIds`: host users share
    * it with the guest, which sees and writes the host's ids there; else a writable bind is the guest's
@@ -76,12 +98,25 @@ export interface Environment {
   destroy(): Promise<void>;
   /** Bytes the job has written to its writable layer. */
   diskUsage(): Promise<number>;
+  /**
+   * Moves the writable layer, after the last command, into `dir` (an instance version's directory),
+   * where it becomes the layer of `InstanceLayer.dir`: jobs then start from base + this layer.
+   */
+  keepLayer(dir: string): Promise<void>;
 }
 
 export interface Backend {
-  readonly name: string;
-  /** Guests run in a user namespace whose ids 0..65535 are host ids idBase..; null: the guest's ids are the host's. Layers below a job must be owned accordingly. */
+  readonly name: BackendName;
+  /** Guests run in a user namespace whose ids 0..65535 are host ids idBase..; null: the guest's ids are the host's (or the guest is a VM). */
   readonly idBase: number | null;
+  /**
+   * The image of a base OS version this backend's guests run from (nspawn: the tree, or its copy owned
+   * by the guests' ids; qemu: a boot disk): made on first use under a lock, kept beside the version
+   * and removed with it. The first job on a version waits for it.
+   */
+  prepareBase(store: BaseOsStore, version: BaseVersion, log: (line: string) => void): Promise<BaseImage>;
   /** The environment for this spec; cheap, does nothing until called. */
   environment(spec: EnvironmentSpec): Environment;
+  /** Tears down whatever the environment `name` left (processes, mounts, its layer in `workspace`), knowing nothing else: for reclaiming and stale sweeps; idempotent. */
+  destroy(name: string, workspace: string): Promise<void>;
 }

@@ -16,7 +16,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, sep } from 'node:path';
 import { runProcess, type ProcessResult } from '../common/child-process.js';
-import { createRunCgroup } from './backends/nspawn/cgroup.js';
+import { createRunCgroup } from './run-cgroup.js';
 import { makeDir } from './fs-layers.js';
 import { dropPrivileges, type HostUser } from './host-user.js';
 

@@ -1,17 +1,18 @@
 /**
  * The instance layer: per target branch and architecture, the package manager's update + upgrade
- * applied on top of a base OS version, as an overlay upper directory that jobs stack under their own.
+ * applied on top of a base OS version, kept by the backend that ran it (an overlay upper directory,
+ * a copy-on-write disk) for jobs to start from.
  * An instance is versioned like the base: a refresh builds a new version and switches to it, so
  * running jobs keep theirs. Refreshes happen at most every `refresh_minutes`, under a lock.
  */
 import { existsSync } from 'node:fs';
-import { readdir, readFile, readlink, rename } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Writable } from 'node:stream';
 import './zod-messages.js';
 import * as z from 'zod/mini';
 import type { ExecutorConfig } from './config.js';
-import type { Backend } from './environment.js';
+import type { Backend, BaseImage, InstanceLayer } from './environment.js';
 import { SystemFailure } from './failure.js';
 import { makeDir, removeTree, switchSymlink, writeFileAtomic } from './fs-layers.js';
 import type { Layout } from './layout.js';
@@ -19,14 +20,12 @@ import { withLock } from './lock.js';
 import { detectPackageManager, GUEST_SOURCE_LIST, upgradeCommand } from './package-manager.js';
 import { newVersionName, type BaseVersion } from './baseos/store.js';
 
-export interface InstanceVersion {
-  key: string;
-  version: string;
-  /** The instance's layer: stacked above the base OS root. */
-  upper: string;
+export interface InstanceVersion extends InstanceLayer {
   baseVersion: string;
   /** Built in a user namespace from this host id (its files are the guests' ids), or null. */
   idBase: number | null;
+  /** The backend that made the layer (and alone can use it). */
+  backend: string;
 }
 
 const metaSchema = z.strictObject({
@@ -37,6 +36,8 @@ const metaSchema = z.strictObject({
   sourceList: z.string(),
   /** Instances built before user namespaces have none: their files are the host's ids. */
   idBase: z._default(z.nullable(z.number()), null),
+  /** Instances built before the qemu backend are the containers'. */
+  backend: z._default(z.string(), 'nspawn'),
 });
 
 export class InstanceStore {
@@ -65,7 +66,7 @@ export class InstanceStore {
       const version = basename(await readlink(join(this.layout.instances, key, 'current')));
       const dir = join(this.layout.instances, key, 'versions', version);
       const meta = metaSchema.parse(JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')));
-      return { key, version, upper: join(dir, 'upper'), baseVersion: meta.baseVersion, idBase: meta.idBase };
+      return { key, version, dir, baseVersion: meta.baseVersion, idBase: meta.idBase, backend: meta.backend };
     } catch {
       return null;
     }
@@ -73,12 +74,12 @@ export class InstanceStore {
 
   /**
    * The instance a new job of this branch uses: the current one when it sits on `base`, was built
-   * with the backend's ids and is younger than refresh_minutes, else a fresh one (built under the
-   * instance's lock). `base` is the version as the backend's guests see it (BaseOsStore.forGuestIds).
+   * by this backend with its ids and is younger than refresh_minutes, else a fresh one (built under the
+   * instance's lock). `base` is the version's tree (for its package manager), `image` as the backend runs it.
    */
-  async ensure(branch: string, base: BaseVersion, log: (line: string) => void): Promise<InstanceVersion> {
+  async ensure(branch: string, base: BaseVersion, image: BaseImage, log: (line: string) => void): Promise<InstanceVersion> {
     const list = this.sourceList(branch);
-    const fresh = (i: InstanceVersion | null): i is InstanceVersion => i !== null && i.baseVersion === base.version && i.idBase === this.backend.idBase && !this.isStale(i);
+    const fresh = (i: InstanceVersion | null): i is InstanceVersion => i !== null && i.baseVersion === base.version && i.backend === this.backend.name && i.idBase === this.backend.idBase && !this.isStale(i);
     const existing = await this.current(branch);
     if (fresh(existing)) return existing;
     await makeDir(join(this.layout.instances, this.key(branch)));
@@ -86,7 +87,7 @@ export class InstanceStore {
       // Another job may have refreshed it while we waited for the lock.
       const again = await this.current(branch);
       if (fresh(again)) return again;
-      return this.build(branch, base, list, log);
+      return this.build(branch, base, image, list, log);
     });
   }
 
@@ -95,35 +96,37 @@ export class InstanceStore {
     return !Number.isFinite(created) || Date.now() - created > this.config.instance.refresh_minutes * 60_000;
   }
 
-  private async build(branch: string, base: BaseVersion, list: string, log: (line: string) => void): Promise<InstanceVersion> {
+  private async build(branch: string, base: BaseVersion, image: BaseImage, list: string, log: (line: string) => void): Promise<InstanceVersion> {
     const key = this.key(branch);
     const version = newVersionName();
     const versions = join(this.layout.instances, key, 'versions');
     const staging = join(versions, `.staging-${version}`);
     const manager = this.config.instance.package_manager === 'auto' ? detectPackageManager(base.root) : this.config.instance.package_manager;
-    log(`quarters: refreshing instance ${key} on base OS ${base.version} (${manager})`);
+    log(`quarters: refreshing instance ${key} on base OS ${base.version} (${manager}, ${this.backend.name})`);
     await makeDir(staging, 0o755);
+    const environment = this.backend.environment({
+      name: `qi-${key.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 40)}-${process.pid}`,
+      workspace: staging,
+      base: image,
+      instance: null,
+      binds: [{ host: list, guest: GUEST_SOURCE_LIST, readOnly: true }],
+      limits: { memoryMib: this.config.limits.memory_mib, cpus: this.config.limits.cpus },
+      persistent: true,
+    });
     try {
-      const environment = this.backend.environment({
-        name: `qi-${key.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 40)}-${process.pid}`,
-        workspace: staging,
-        lowers: [base.root],
-        binds: [{ host: list, guest: GUEST_SOURCE_LIST, readOnly: true }],
-        limits: { memoryMib: 0, cpus: 0 },
-        persistent: true,
-      });
       await environment.setup();
       const output = new Writable({ write: (chunk: Buffer, _e, done) => { process.stderr.write(chunk); done(); } });
-      const result = await environment.exec({ command: upgradeCommand(manager), network: true, stdout: output, stderr: output, env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' } });
+      const result = await environment.exec({ command: upgradeCommand(manager), network: true, stdout: output, stderr: output, env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' }, log });
       if (result.exitCode !== 0) throw new SystemFailure(`refreshing instance ${key} failed: ${result.exitCode === null ? result.detail : `the upgrade exited with ${result.exitCode}`}`);
       const dir = join(versions, version);
       // 0700, as base OS versions: the layer holds the distribution's setuid programs, which no local user should reach.
       await makeDir(dir, 0o700);
-      await rename(join(staging, 'layer', 'upper'), join(dir, 'upper'));
-      await writeFileAtomic(join(dir, 'meta.json'), JSON.stringify({ version, baseVersion: base.version, created: new Date().toISOString(), packageManager: manager, sourceList: list, idBase: this.backend.idBase }, null, 2));
+      await environment.keepLayer(dir);
+      await writeFileAtomic(join(dir, 'meta.json'), JSON.stringify({ version, baseVersion: base.version, created: new Date().toISOString(), packageManager: manager, sourceList: list, idBase: this.backend.idBase, backend: this.backend.name }, null, 2));
       await switchSymlink(join(this.layout.instances, key, 'current'), join('versions', version));
-      return { key, version, upper: join(dir, 'upper'), baseVersion: base.version, idBase: this.backend.idBase };
+      return { key, version, dir, baseVersion: base.version, idBase: this.backend.idBase, backend: this.backend.name };
     } finally {
+      await environment.destroy();
       await removeTree(staging);
     }
   }

@@ -7,11 +7,9 @@
  */
 import { chown } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BaseVersion } from './baseos/store.js';
-import type { Environment } from './environment.js';
+import type { BaseImage, Environment, InstanceLayer } from './environment.js';
 import { makeDir } from './fs-layers.js';
 import type { HostUser } from './host-user.js';
-import type { InstanceVersion } from './instance.js';
 import { createJobMount, jobMountOf } from './job-mount.js';
 import { identify, type ProcessIdentity } from './process-identity.js';
 import { reclaimWorkspace } from './reclaim.js';
@@ -25,8 +23,8 @@ export interface JobOpening {
   /** At most one job runs in a slot at a time. */
   slot: string;
   jobId: string;
-  base: BaseVersion;
-  instance: InstanceVersion;
+  base: BaseImage;
+  instance: InstanceLayer;
   hostUser: HostUser;
   /** The process whose end means the job's end (GitLab Runner; `quarters build` itself). */
   runner: ProcessIdentity | null;
@@ -53,8 +51,8 @@ export async function openJobEnvironment(session: Session, opening: JobOpening, 
     jobId: opening.jobId,
     created: now,
     backend: session.backend.name,
-    base: opening.base,
-    instance: { key: opening.instance.key, version: opening.instance.version, upper: opening.instance.upper },
+    base: { version: opening.base.version, path: opening.base.path },
+    instance: { key: opening.instance.key, version: opening.instance.version, dir: opening.instance.dir },
     buildsDir,
     outputDir: join(mount.mountPoint, 'output'),
     repository,

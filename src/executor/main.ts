@@ -86,18 +86,19 @@ async function cleanup(args: string[]): Promise<number> {
 
 async function baseos(args: string[]): Promise<number> {
   const { BaseOsStore } = await import('./baseos/store.js');
-  const { loadBusybox, loadDebootstrap, loadTarball, updateBase } = await import('./baseos/load.js');
+  const { loadBusybox, loadDebootstrap, loadTarball } = await import('./baseos/load.js');
+  const { updateBase } = await import('./backends/nspawn/base-update.js');
   const { InstanceStore } = await import('./instance.js');
   const { checkGuestIds } = await import('./guest-ids.js');
+  const { guestIdBase } = await import('./config.js');
   const [action, ...rest] = args;
   const session = openSession();
   const store = new BaseOsStore(session.layout);
-  // Now rather than in the first job: the copy owned by the guests' ids (user namespaces).
+  // Now rather than in the first job: what the backend runs from (a copy owned by the guests' ids, a VM's boot disk).
   const forGuests = async (base: BaseVersion): Promise<void> => {
-    if (session.backend.idBase === null) return;
-    checkGuestIds(session.backend.idBase, null);
-    await store.forBackend(base, session.backend);
-    process.stdout.write(`made its copy owned by the guests' ids (isolation.id_base = ${session.backend.idBase})\n`);
+    if (session.backend.idBase !== null) checkGuestIds(session.backend.idBase, null);
+    const image = await session.backend.prepareBase(store, base, session.log);
+    if (image.path !== base.root) process.stdout.write(`made its ${session.backend.name} image ${image.path}\n`);
   };
   if (action === 'list') {
     const current = (await store.current())?.version;
@@ -126,7 +127,7 @@ async function baseos(args: string[]): Promise<number> {
     const { values } = parseArgs({ args: rest, options: { branch: { type: 'string' } } });
     const branch = values.branch ?? session.config.default_branch;
     const list = new InstanceStore(session.layout, session.config, session.backend).sourceList(branch);
-    const updated = await updateBase(store, session.backend, list, session.config.instance.package_manager, session.log);
+    const updated = await updateBase(store, guestIdBase(session.config), list, session.config.instance.package_manager, session.log);
     process.stdout.write(`updated base OS to ${updated.version}\n`);
     await forGuests(updated);
     return 0;

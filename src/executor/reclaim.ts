@@ -1,6 +1,6 @@
 /** Tearing a job's environment down from what its workspace records: for cleanup, prepare and cleanup --stale alike. */
 import { join } from 'node:path';
-import { removeRunCgroups } from './backends/nspawn/cgroup.js';
+import { removeRunCgroups } from './run-cgroup.js';
 import { isAlive } from './process-identity.js';
 import { removeTree } from './fs-layers.js';
 import { unstageProjectDir } from './project-bind.js';
@@ -24,7 +24,7 @@ export async function reclaimWorkspace(session: Session, name: string): Promise<
     for (let i = 0; i < 50 && isAlive(state.active); i++) await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const workspace = workspaceDir(session.layout, name);
-  await session.backend.environment({ name, workspace, lowers: [], binds: [], limits: { memoryMib: 0, cpus: 0 } }).destroy();
+  await session.backend.destroy(name, workspace);
   // A guest stage's bind of the project directory (project-bind.ts) holds the job mount: it goes first, mount point and all.
   await unstageProjectDir(join(workspace, 'project'));
   // A host stage's cgroup, left by an executor killed during it (host-stage.ts).

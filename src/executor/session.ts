@@ -3,10 +3,14 @@ import { readFileSync } from 'node:fs';
 import type { ExecutorConfig } from './config.js';
 import { guestIdBase, loadExecutorConfig, executorConfigPath } from './config.js';
 import type { Backend } from './environment.js';
-import { exitCodesFrom, SystemFailure, type ExitCodes } from './failure.js';
+import { exitCodesFrom, type ExitCodes } from './failure.js';
 import { jobFromEnv, type Job } from './job.js';
 import { layoutOf, type Layout } from './layout.js';
 import { nspawnBackend } from './backends/nspawn/index.js';
+import { qemuBackend } from './backends/qemu/index.js';
+
+/** Room a VM's disk has for what a job writes when limits.disk_mib is 0 (a VM's disk has a size). */
+const VM_DISK_SPARE_MIB = 20 * 1024;
 
 export interface Session {
   config: ExecutorConfig;
@@ -24,8 +28,8 @@ export interface JobSession extends Session {
 
 /** The backend the config names. */
 export function backendFor(config: ExecutorConfig): Backend {
-  if (config.backend === 'nspawn') return nspawnBackend(guestIdBase(config));
-  throw new SystemFailure(`backend "${config.backend}" is not available in this version of quarters-executor (use "nspawn")`);
+  if (config.backend === 'qemu') return qemuBackend(config.qemu, config.limits.disk_mib > 0 ? config.limits.disk_mib : VM_DISK_SPARE_MIB);
+  return nspawnBackend(guestIdBase(config));
 }
 
 declare global {

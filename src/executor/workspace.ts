@@ -29,8 +29,9 @@ export const workspaceStateSchema = z.strictObject({
   jobId: z.string(),
   created: z.string(),
   backend: z.string(),
-  base: z.strictObject({ version: z.string(), root: z.string() }),
-  instance: z.nullable(z.strictObject({ key: z.string(), version: z.string(), upper: z.string() })),
+  /** What the backend runs the job from (environment.ts: BaseImage, InstanceLayer). */
+  base: z.strictObject({ version: z.string(), path: z.string() }),
+  instance: z.nullable(z.strictObject({ key: z.string(), version: z.string(), dir: z.string() })),
   /** The job's build directory on the host (builds_dir from `config`), bind-mounted at the same path. */
   buildsDir: z.string(),
   outputDir: z.string(),

@@ -1,6 +1,7 @@
 /** Whether this machine can run the container tests; a reason to print when it cannot. */
 import { existsSync } from 'node:fs';
 import { execaSync } from 'execa';
+import { findGuestKernel } from '../../src/executor/backends/qemu/kernel.js';
 import { makeBaseSkipReason } from './make-base.js';
 
 /** Null when overlayfs and systemd-nspawn can be used here, else why not. */
@@ -36,5 +37,19 @@ export function systemdHostVmSkipReason(): string | null {
   }
   // Emulated (TCG) it still works, in minutes: only on request where there is no /dev/kvm at all.
   if (!existsSync('/dev/kvm') && process.env.QUARTERS_VM_ACCEL !== 'tcg') return 'the systemd-host VM needs /dev/kvm (QUARTERS_VM_ACCEL=tcg runs it emulated, slowly)';
+  return null;
+}
+
+/** Null when the qemu backend's VMs can run here (under KVM or, slower, TCG), else why not. */
+export function qemuSkipReason(): string | null {
+  if (process.getuid?.() !== 0) return 'VM tests need root (9p passthrough shares, cgroups)';
+  for (const [tool, pkg] of [['qemu-system-x86_64', 'qemu-system-x86'], ['qemu-img', 'qemu-utils'], ['mkfs.ext4', 'e2fsprogs'], ['setpriv', 'util-linux'], ['busybox', 'busybox-static']]) {
+    if (execaSync('sh', ['-c', `command -v ${tool}`], { reject: false }).exitCode !== 0) return `VM tests need ${tool} (apt-get install ${pkg}; scripts/install-deps installs it)`;
+  }
+  try {
+    findGuestKernel('auto');
+  } catch (error) {
+    return `VM tests need a kernel: ${(error as Error).message}`;
+  }
   return null;
 }

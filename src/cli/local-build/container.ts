@@ -9,7 +9,8 @@ import { basename, join, relative } from 'node:path';
 import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { BaseOsError, BaseOsStore, type BaseVersion } from '../../executor/baseos/store.js';
+import { BaseOsError, BaseOsStore } from '../../executor/baseos/store.js';
+import type { BaseImage } from '../../executor/environment.js';
 import type { Environment, GuestCommand } from '../../executor/environment.js';
 import { SystemFailure } from '../../executor/failure.js';
 import { makeDir } from '../../executor/fs-layers.js';
@@ -32,7 +33,7 @@ export const PACKAGED_DRIVER = fileURLToPath(new URL('../../../vm/quarters-build
 /** The executor's side of a local build: config, layers and user, resolved once for the whole run. */
 export interface BuildHost {
   session: Session;
-  base: BaseVersion;
+  base: BaseImage;
   instance: InstanceVersion;
   hostUser: HostUser;
   driver: string;
@@ -49,8 +50,9 @@ export async function openBuildHost(configFile: string, branch: string | undefin
     const hostUser = resolveHostUser(session.config.host_user);
     if (session.backend.idBase !== null) checkGuestIds(session.backend.idBase, hostUser);
     const store = new BaseOsStore(session.layout);
-    const base = await store.forBackend(await store.require(), session.backend);
-    const instance = await new InstanceStore(session.layout, session.config, session.backend).ensure(target, base, log);
+    const version = await store.require();
+    const base = await session.backend.prepareBase(store, version, log);
+    const instance = await new InstanceStore(session.layout, session.config, session.backend).ensure(target, version, base, log);
     return { session, base, instance, hostUser, driver: session.config.build_driver ?? PACKAGED_DRIVER, arch: session.config.arch, branch: target };
   } catch (error) {
     // A ConfigError names the file already.
@@ -88,7 +90,7 @@ export async function buildInContainer(host: BuildHost, build: ContainerBuild): 
     await makeDir(build.driverLogDir, 0o755);
     const environmentOf = (state: WorkspaceState): Environment => session.backend.environment({
       name: state.name, workspace: workspaceDir(session.layout, state.name), layerDir: state.mount.mountPoint,
-      lowers: [host.instance.upper, host.base.root],
+      base: host.base, instance: host.instance,
       binds: [
         { host: state.buildsDir, guest: state.buildsDir, hostIds: true },
         { host: build.driverLogDir, guest: build.driverLogDir, hostIds: true },

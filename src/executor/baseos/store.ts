@@ -9,7 +9,6 @@ import { basename, dirname, join } from 'node:path';
 import '../zod-messages.js';
 import * as z from 'zod/mini';
 import { makeDir, removeTree, switchSymlink, writeFileAtomic } from '../fs-layers.js';
-import type { Backend } from '../environment.js';
 import type { Layout } from '../layout.js';
 import { withLockUnlessSettled } from '../lock.js';
 import { identify, isAlive, processIdentitySchema } from '../process-identity.js';
@@ -146,11 +145,6 @@ export class BaseOsStore {
       }
       return shifted;
     });
-  }
-
-  /** The version as `backend`'s guests see it: its own tree, or in a user namespace the copy owned by the guests' ids. */
-  forBackend(base: BaseVersion, backend: Pick<Backend, 'idBase'>): Promise<BaseVersion> {
-    return backend.idBase === null ? Promise.resolve(base) : this.forGuestIds(base, backend.idBase);
   }
 
   /** Removes versions that are neither current nor in `inUse`, and staging left by dead processes; returns what went. */

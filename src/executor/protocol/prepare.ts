@@ -43,20 +43,21 @@ export async function prepare(session: JobSession): Promise<void> {
   }
   const hostUser = resolveHostUser(session.config.host_user);
   if (session.backend.idBase !== null) checkGuestIds(session.backend.idBase, hostUser);
-  let base;
+  let base, image;
   try {
     const store = new BaseOsStore(layout);
-    base = await store.forBackend(await store.require(), session.backend);
+    base = await store.require();
+    image = await session.backend.prepareBase(store, base, session.log);
   } catch (error) {
     if (error instanceof BaseOsError) throw new SystemFailure(error.message);
     throw error;
   }
-  const instance = await new InstanceStore(layout, session.config, session.backend).ensure(job.targetBranch, base, session.log);
+  const instance = await new InstanceStore(layout, session.config, session.backend).ensure(job.targetBranch, base, image, session.log);
 
   await makeDir(layout.cache, 0o755);
   await makeProjectCache(layout.cache, job.projectId, hostUser);
   const state = await openJobEnvironment(session, {
-    name: job.name, slot: job.slot, jobId: job.id, base, instance, hostUser, runner,
+    name: job.name, slot: job.slot, jobId: job.id, base: image, instance, hostUser, runner,
     // On the host, before any guest stage; in the workspace, not on the job mount the guest writes.
     fill: (workspace) => fetchJobRepository(session, server, workspace),
   }, (opened) => jobEnvironment(session, opened));

@@ -3,29 +3,16 @@
  * serial console into a log file, a hard time limit after which qemu is killed (and qemu killed
  * with the test process).
  */
-import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
+import { acceleratorArguments, chooseAccelerator as chooseExecutorAccelerator, type Accelerator } from '../../../src/executor/backends/qemu/accelerator.js';
 
-export interface Accelerator {
-  name: 'kvm' | 'tcg';
-  /** Why this one, for the test output. */
-  why: string;
-}
+export type { Accelerator } from '../../../src/executor/backends/qemu/accelerator.js';
 
-/**
- * KVM where the host's KVM virtualizes in hardware (kvm_intel, kvm_amd); otherwise TCG, qemu's
- * emulator, which is many times slower. A /dev/kvm is not always enough: some hosts (nested
- * sandboxes with kvm_pvm) offer one that only runs guest kernels built for it, and a stock kernel
- * crawls there. QUARTERS_VM_ACCEL=kvm|tcg decides instead.
- */
+/** The executor's choice (src/executor/backends/qemu/accelerator.ts); QUARTERS_VM_ACCEL=kvm|tcg decides instead. */
 export function chooseAccelerator(): Accelerator {
   const forced = process.env.QUARTERS_VM_ACCEL;
-  if (forced === 'kvm' || forced === 'tcg') return { name: forced, why: 'QUARTERS_VM_ACCEL' };
-  if (!existsSync('/dev/kvm')) return { name: 'tcg', why: 'no /dev/kvm' };
-  if (existsSync('/sys/module/kvm_intel') || existsSync('/sys/module/kvm_amd')) return { name: 'kvm', why: '/dev/kvm with hardware virtualization' };
-  const modules = readdirSync('/sys/module').filter((name) => name.startsWith('kvm'));
-  return { name: 'tcg', why: `/dev/kvm is not hardware KVM here (loaded: ${modules.join(', ') || 'no kvm module'}), so a stock kernel cannot run on it at speed` };
+  return forced === 'kvm' || forced === 'tcg' ? { name: forced, why: 'QUARTERS_VM_ACCEL' } : chooseExecutorAccelerator('auto');
 }
 
 export interface BootOptions {
@@ -56,7 +43,7 @@ export interface BootResult {
 
 /** Boots the VM and waits until it powers off, or kills it at the time limit. */
 export async function bootVm(options: BootOptions): Promise<BootResult> {
-  const accel = options.accelerator.name === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', 'max'];
+  const accel = acceleratorArguments(options.accelerator);
   const args = [
     '-machine', 'pc', ...accel,
     '-m', String(options.memoryMib), '-smp', String(options.cpus),

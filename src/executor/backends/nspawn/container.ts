@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { runProcess, startProcess } from '../../../common/child-process.js';
 import { GUEST_ID_COUNT } from '../../config.js';
-import { createRunCgroup, type RunCgroup } from './cgroup.js';
+import { createRunCgroup, type RunCgroup } from '../../run-cgroup.js';
 import { openOutboundNetwork, OUTBOUND_RESOLV_CONF, type OutboundNetwork } from './outbound-network.js';
 
 /** A host path offered inside the container. */

@@ -1,11 +1,12 @@
 /** The nspawn backend: a job's environment is an overlay (base OS, instance, workspace) run with systemd-nspawn. */
-import { chown, stat } from 'node:fs/promises';
+import { chown, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { BaseOsStore, BaseVersion } from '../../baseos/store.js';
 import { GUEST_ID_COUNT } from '../../config.js';
-import type { Backend, Environment, EnvironmentSpec, ExecResult, GuestCommand } from '../../environment.js';
+import type { Backend, BaseImage, Environment, EnvironmentSpec, ExecResult, GuestCommand, InstanceLayer } from '../../environment.js';
 import { diskUsage } from '../../disk-usage.js';
 import { makeDir, removeTree } from '../../fs-layers.js';
-import { removeRunCgroups } from './cgroup.js';
+import { removeRunCgroups } from '../../run-cgroup.js';
 import { runContainer, terminateMachine } from './container.js';
 
 export { runContainer, overlayOptions, nspawnArguments, hostHasSystemd, terminateMachine } from './container.js';
@@ -14,6 +15,16 @@ export type { Bind, ContainerCommand, ContainerResult, OverlayLayers } from './c
 /** A job's directories: the writable layer in `layerDir` (default: the workspace), the mount point of the merged tree in the workspace. */
 export function nspawnLayers(workspace: string, layerDir = workspace): { upper: string; work: string; root: string } {
   return { upper: join(layerDir, 'layer', 'upper'), work: join(layerDir, 'layer', 'work'), root: join(workspace, 'layer', 'root') };
+}
+
+/** An instance version's layer: an overlay upper directory. */
+function instanceUpper(instance: InstanceLayer): string {
+  return join(instance.dir, 'upper');
+}
+
+/** The overlay's read-only layers, uppermost first: the instance's, then the base tree. */
+export function nspawnLowers(base: BaseImage, instance: InstanceLayer | null): string[] {
+  return instance ? [instanceUpper(instance), base.path] : [base.path];
 }
 
 class NspawnEnvironment implements Environment {
@@ -46,7 +57,7 @@ class NspawnEnvironment implements Environment {
   async exec(command: GuestCommand): Promise<ExecResult> {
     const result = await runContainer({
       ...nspawnLayers(this.spec.workspace, this.spec.layerDir),
-      lowers: this.spec.lowers,
+      lowers: nspawnLowers(this.spec.base, this.spec.instance),
       machine: this.spec.name,
       idBase: this.idBase,
       // A job's layer is thrown away: skip its syncs. A persistent one (instance, base update) keeps them.
@@ -72,15 +83,24 @@ class NspawnEnvironment implements Environment {
   }
 
   async destroy(): Promise<void> {
-    await terminateMachine(this.spec.name);
-    await removeRunCgroups(this.spec.name);
-    await removeTree(join(this.spec.workspace, 'layer'));
+    await destroyContainer(this.spec.name, this.spec.workspace);
     if (this.spec.layerDir) await removeTree(join(this.spec.layerDir, 'layer'));
   }
 
   async diskUsage(): Promise<number> {
     return diskUsage(nspawnLayers(this.spec.workspace, this.spec.layerDir).upper);
   }
+
+  async keepLayer(dir: string): Promise<void> {
+    await rename(nspawnLayers(this.spec.workspace, this.spec.layerDir).upper, join(dir, 'upper'));
+  }
+}
+
+/** The machine, its cgroups and the layer in the workspace (a layer on the job mount goes with the mount). */
+async function destroyContainer(name: string, workspace: string): Promise<void> {
+  await terminateMachine(name);
+  await removeRunCgroups(name);
+  await removeTree(join(workspace, 'layer'));
 }
 
 /**
@@ -88,5 +108,14 @@ class NspawnEnvironment implements Environment {
  * host ids idBase.. (the lower layers must be owned that way: BaseOsStore.forGuestIds).
  */
 export function nspawnBackend(idBase: number | null): Backend {
-  return { name: 'nspawn', idBase, environment: (spec) => new NspawnEnvironment(spec, idBase) };
+  return {
+    name: 'nspawn',
+    idBase,
+    prepareBase: async (store: BaseOsStore, version: BaseVersion): Promise<BaseImage> => {
+      const tree = idBase === null ? version : await store.forGuestIds(version, idBase);
+      return { version: tree.version, path: tree.root };
+    },
+    environment: (spec) => new NspawnEnvironment(spec, idBase),
+    destroy: destroyContainer,
+  };
 }

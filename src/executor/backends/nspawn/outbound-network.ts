@@ -21,7 +21,8 @@ import { networkInterfaces } from 'node:os';
 import { startProcess, whyFailed } from '../../../common/child-process.js';
 
 /** slirp4netns' fixed addresses: the guest is 10.0.2.100, its DNS forwarder 10.0.2.3. */
-export const OUTBOUND_RESOLV_CONF = 'nameserver 10.0.2.3\n';
+export const OUTBOUND_NAMESERVER = '10.0.2.3';
+export const OUTBOUND_RESOLV_CONF = `nameserver ${OUTBOUND_NAMESERVER}\n`;
 
 export interface OutboundNetwork {
   /** The namespace, for `systemd-nspawn --network-namespace-path=`. */
