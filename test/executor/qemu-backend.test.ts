@@ -85,4 +85,92 @@ describe.skipIf(skip)('the qemu backend', () => {
     expect((await run(env, 'exit 0')).exitCode).toBe(0);
     expect(await env.diskUsage()).toBeGreaterThan(0);
   }, 600_000);
+
+  it('shares directories read-write and read-only and binds files read-only; the host sees what the guest wrote', async () => {
+    const host = join(dir, `shares-${n}`);
+    for (const sub of ['rw', 'ro']) await mkdir(join(host, sub), { recursive: true });
+    await writeFile(join(host, 'ro', 'given'), 'from the host\n');
+    await writeFile(join(host, 'script'), 'echo bound file\n');
+    const { env } = await environment({ binds: [{ host: join(host, 'rw'), guest: '/work/rw' }, { host: join(host, 'ro'), guest: '/work/ro', readOnly: true }] });
+    const result = await run(env, 'echo written > /work/rw/out && cat /work/ro/given && sh /etc/quarters-script && if echo x > /work/ro/given; then echo WROTE; fi; if mount -o remount,rw /work/ro 2>/dev/null && echo y > /work/ro/given; then echo REMOUNTED; fi; exit 0', { binds: [{ host: join(host, 'script'), guest: '/etc/quarters-script', readOnly: true }] });
+    expect(result.exitCode, result.detail).toBe(0);
+    expect(result.stdout).toBe('from the host\nbound file\n');
+    expect(await readFile(join(host, 'rw', 'out'), 'utf8')).toBe('written\n');
+    expect(await readFile(join(host, 'ro', 'given'), 'utf8')).toBe('from the host\n');
+    // A writable file bind cannot be honoured by a VM: refused, naming it, not silently copied.
+    const refused = await run(env, 'true', { binds: [{ host: join(host, 'script'), guest: '/etc/x' }] });
+    expect(refused.exitCode).toBeNull();
+    expect(refused.detail).toMatch(/file offered writable at \/etc\/x/);
+  }, 600_000);
+
+  it('gives a command without network no network card, and passes its environment and working directory', async () => {
+    const { env } = await environment();
+    const result = await run(env, 'ls /sys/class/net; pwd; echo "$GREETING"', { cwd: '/tmp', env: { GREETING: "it's \"quoted\" $HOME" } });
+    expect(result.exitCode, result.detail).toBe(0);
+    expect(result.stdout).toBe("lo\n/tmp\nit's \"quoted\" $HOME\n");
+  }, 600_000);
+
+  it('keeps a disk as an instance layer that new environments start from', async () => {
+    const { env: refresh } = await environment({ persistent: true });
+    expect((await run(refresh, 'echo upgraded > /etc/instance-mark')).exitCode).toBe(0);
+    const instanceDir = join(dir, `instance-${n}`);
+    await mkdir(instanceDir);
+    await refresh.keepLayer(instanceDir);
+    await refresh.destroy();
+    const { env } = await environment({ instance: { key: 'stable-x86_64', version: 'v1', dir: instanceDir } });
+    const result = await run(env, 'cat /etc/instance-mark');
+    expect(result).toMatchObject({ exitCode: 0, stdout: 'upgraded\n' });
+  }, 600_000);
+
+  it('fails a VM that does not become ready in time as a system failure naming the timeout and the console', async () => {
+    const impatient = qemuBackend({ ...SETTINGS, boot_timeout_seconds: 0.5 }, 64);
+    const name = `qvm-${process.pid}-${n++}`;
+    const workspace = join(dir, name);
+    await mkdir(workspace);
+    const env = impatient.environment({ name, workspace, base: image, instance: null, binds: [], limits: { memoryMib: 0, cpus: 1 } });
+    environments.push(env);
+    await env.setup();
+    const result = await run(env, 'true');
+    expect(result.exitCode).toBeNull();
+    expect(result.detail).toMatch(/did not become ready within 1 s \(qemu.boot_timeout_seconds, (kvm|tcg)\); its console's last lines:/);
+    expect(await qemuProcesses(name)).toEqual([]);
+  }, 600_000);
+
+  it('stops the VM when the command is aborted, and destroy leaves nothing', async () => {
+    const { env, spec } = await environment();
+    const controller = new AbortController();
+    const pending = run(env, 'echo started; sleep 600', { signal: controller.signal, log: (line) => { if (line.includes('VM ready')) setTimeout(() => controller.abort(), 500); } });
+    const result = await pending;
+    expect(result.exitCode).toBeNull();
+    expect(result.detail).toBe('the VM was stopped');
+    expect(await qemuProcesses(spec.name)).toEqual([]);
+    await env.destroy();
+    expect(await readdir(spec.workspace)).toEqual([]);
+  }, 600_000);
+
+  it('takes the VM down with a process killed outright, and destroy by name alone cleans up after it', async () => {
+    const { spec } = await environment();
+    // A process of its own runs the command, as an executor stage does; it is killed with SIGKILL once the VM runs.
+    const script = `
+      import { qemuBackend } from ${JSON.stringify(join(import.meta.dirname, '../../dist/executor/backends/qemu/index.js'))};
+      const spec = JSON.parse(process.argv[1]);
+      await qemuBackend(${JSON.stringify(SETTINGS)}, 64).environment(spec).exec({ command: ['/bin/sh', '-c', 'sleep 600'], network: false, stdout: 'ignore', stderr: 'ignore', log: (line) => console.log(line) });
+    `;
+    const child = execa('node', ['--input-type=module', '--eval', script, JSON.stringify(spec)], { reject: false });
+    await new Promise<void>((resolve) => child.stdout!.on('data', (chunk: Buffer) => { if (chunk.toString().includes('VM ready')) resolve(); }));
+    expect(await qemuProcesses(spec.name)).toHaveLength(1);
+    child.kill('SIGKILL');
+    await child;
+    for (let i = 0; i < 50 && (await qemuProcesses(spec.name)).length; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await qemuProcesses(spec.name)).toEqual([]);
+    await backend.destroy(spec.name, spec.workspace);
+    expect(existsSync(join(spec.workspace, 'vm'))).toBe(false);
+    expect(existsSync(join(spec.workspace, 'vm-disk'))).toBe(false);
+  }, 600_000);
 });
+
+/** The qemu processes of a job's VM. */
+async function qemuProcesses(name: string): Promise<string[]> {
+  const result = await execa('pgrep', ['-f', `quarters-${name} `], { reject: false });
+  return result.stdout.split('\n').filter(Boolean);
+}
