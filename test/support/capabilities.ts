@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { execaSync } from 'execa';
 import { findGuestKernel } from '../../src/executor/backends/qemu/kernel.js';
+import type { TestBackend } from './executor-fixture.js';
 import { makeBaseSkipReason } from './make-base.js';
 
 /** Null when overlayfs and systemd-nspawn can be used here, else why not. */
@@ -52,4 +53,17 @@ export function qemuSkipReason(): string | null {
     return `VM tests need a kernel: ${(error as Error).message}`;
   }
   return null;
+}
+
+/** The backends the executor's runner-emulator suites run on; QUARTERS_TEST_BACKENDS=nspawn (or qemu) narrows them, and says so. */
+export const TEST_BACKENDS: readonly TestBackend[] = (['nspawn', 'qemu'] as const).filter((backend) => {
+  const only = process.env.QUARTERS_TEST_BACKENDS?.split(',').map((b) => b.trim());
+  if (!only || only.includes(backend)) return true;
+  process.stderr.write(`SKIPPED the ${backend} backend's suites: QUARTERS_TEST_BACKENDS=${process.env.QUARTERS_TEST_BACKENDS}\n`);
+  return false;
+});
+
+/** Null when jobs can run on `backend` here, else why not. */
+export function backendSkipReason(backend: TestBackend): string | null {
+  return backend === 'qemu' ? (containerSkipReason() ?? qemuSkipReason()) : containerSkipReason();
 }

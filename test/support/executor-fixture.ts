@@ -22,8 +22,19 @@ export interface ExecutorFixture {
   remove(): Promise<void>;
 }
 
+/** The backends the executor's suites run on: containers everywhere, VMs where qemu can run (under KVM or TCG). */
+export type TestBackend = 'nspawn' | 'qemu';
+
+/** Config for the backend: `backend = ...` (a top-level key) and, for VMs, their settings (a table: it goes last). */
+function backendToml(backend: TestBackend): { top: string; tables: string } {
+  if (backend === 'nspawn') return { top: '', tables: '' };
+  // Small VMs: the tests run several at once on small hosts; a slow emulated boot is not a failure.
+  return { top: 'backend = "qemu"', tables: '[qemu]\ndefault_memory_mib = 1024\nboot_timeout_seconds = 600' };
+}
+
 /** Creates the fixture; `extraToml` is appended to the config (e.g. "[network]\nbuild = true"). */
-export async function createExecutorFixture(extraToml = '', options: { loadBase?: boolean } = {}): Promise<ExecutorFixture> {
+export async function createExecutorFixture(extraToml = '', options: { loadBase?: boolean; backend?: TestBackend } = {}): Promise<ExecutorFixture> {
+  const backend = backendToml(options.backend ?? 'nspawn');
   const dir = await mkdtemp(join(tmpdir(), 'quarters-executor-test-'));
   // The host user must reach the build directories below it.
   await chmod(dir, 0o755);
@@ -46,7 +57,7 @@ export async function createExecutorFixture(extraToml = '', options: { loadBase?
     async writeConfig(extra) {
       // Host stages see the fixture (the repositories the emulator clones from) and its artifact storage: GitLab's side of the network.
       const hostStages = `host_stages = { paths = ${JSON.stringify([dir, EMULATOR_ARTIFACTS_ROOT])} }`;
-      await writeFile(configFile, `work_dir = "${workDir}"\nsource_lists = "${sourceLists}"\nhost_user = "${TEST_HOST_USER}"\n${hostStages}\n${extra}\n`);
+      await writeFile(configFile, `work_dir = "${workDir}"\nsource_lists = "${sourceLists}"\nhost_user = "${TEST_HOST_USER}"\n${backend.top}\n${hostStages}\n${extra}\n${backend.tables}\n`);
     },
     async remove() {
       await rm(dir, { recursive: true, force: true });

@@ -102,6 +102,9 @@ export function planArchive(plan: Plan): CpioEntry[] {
     'mount -t devtmpfs -o mode=0755,nosuid dev /newroot/dev',
     'mkdir -p /newroot/dev/pts /newroot/dev/shm',
     'mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,nosuid,noexec devpts /newroot/dev/pts',
+    // What a container's /dev has and devtmpfs has not: the fd links (bash's process substitution) and the pts instance's ptmx.
+    'ln -sfn /proc/self/fd /newroot/dev/fd && ln -sf /proc/self/fd/0 /newroot/dev/stdin && ln -sf /proc/self/fd/1 /newroot/dev/stdout && ln -sf /proc/self/fd/2 /newroot/dev/stderr',
+    'rm -f /newroot/dev/ptmx && ln -s pts/ptmx /newroot/dev/ptmx',
     `mount -t tmpfs -o ${tmpfs('1777')} tmpfs /newroot/dev/shm`,
     `mount -t tmpfs -o ${tmpfs('1777')} tmpfs /newroot/tmp`,
     'mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /newroot/run',
