@@ -107,6 +107,8 @@ const qemuSchema = z.strictObject({
   boot_timeout_seconds: z._default(z.number().check(z.positive()), 180),
   /** A VM's memory when limits.memory_mib is 0. */
   default_memory_mib: z._default(z.int().check(z.gte(256)), 2048),
+  /** How the build directory, the output and the build set's repository reach the VM: "auto" (virtiofs where virtiofsd is installed, else 9p), "virtiofs" or "9p". */
+  shared_fs: z._default(z.enum(['auto', 'virtiofs', '9p']), 'auto'),
 });
 
 /** Host ids a user namespace spans: the guest's 0..65535. */

@@ -25,7 +25,7 @@ import { qemuSkipReason, reportSkip } from '../support/capabilities.js';
 const skip = qemuSkipReason();
 reportSkip(skip, 'qemu backend');
 
-const SETTINGS: QemuSettings = { kernel: 'auto', accelerator: 'auto', boot_timeout_seconds: 300, default_memory_mib: 512 };
+const SETTINGS: QemuSettings = { kernel: 'auto', accelerator: 'auto', boot_timeout_seconds: 300, default_memory_mib: 512, shared_fs: 'auto' };
 
 function sink(): { stream: Writable; text: () => string } {
   const chunks: Buffer[] = [];

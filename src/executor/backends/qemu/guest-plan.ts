@@ -47,17 +47,19 @@ fail() { echo "system $*" >&3; stop; }
 stop
 `;
 
-/** A share of a host directory, mounted at `guest` (9p over virtio, tag `tag`). */
+/** A share of a host directory, mounted at `guest` (virtiofs or 9p over virtio, tag `tag`). */
 export interface PlanShare {
   tag: string;
   guest: string;
   readOnly: boolean;
+  fs: 'virtiofs' | '9p';
 }
 
-/** A host file copied into the plan's archive and bound read-only at `guest`. */
+/** A host file copied into the plan's archive and bound read-only at `guest`, with its permission bits (an executable stays one). */
 export interface PlanFile {
   guest: string;
   content: Buffer;
+  mode: number;
 }
 
 export interface Plan {
@@ -72,6 +74,8 @@ export interface Plan {
   tmpfsMib: number;
   stdout: boolean;
   stderr: boolean;
+  /** The guest's host name (the job's name, as a container's). */
+  hostname: string;
 }
 
 /** A value as one single-quoted shell word. */
@@ -109,19 +113,20 @@ export function planArchive(plan: Plan): CpioEntry[] {
     `mount -t tmpfs -o ${tmpfs('1777')} tmpfs /newroot/tmp`,
     'mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /newroot/run',
     'ip link set lo up',
+    `hostname ${q(plan.hostname)}`,
   ];
   const entries: CpioEntry[] = [{ path: 'files', type: 'dir', mode: 0o700 }];
   for (const share of plan.shares) {
     const target = q(`/newroot${checkGuestPath(share.guest)}`);
-    const options = `trans=virtio,version=9p2000.L,msize=262144,cache=mmap,access=client${share.readOnly ? ',ro' : ''}`;
-    lines.push(`mkdir -p ${target} && mount -t 9p -o ${options} ${q(share.tag)} ${target} || fail ${q(`cannot mount the share of ${share.guest}`)}`);
+    const mount = share.fs === 'virtiofs' ? `mount -t virtiofs${share.readOnly ? ' -o ro' : ''}` : `mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=mmap,access=client${share.readOnly ? ',ro' : ''}`;
+    lines.push(`mkdir -p ${target} && ${mount} ${q(share.tag)} ${target} || fail ${q(`cannot mount the share of ${share.guest}`)}`);
   }
   const files = [...plan.files];
-  if (plan.network) files.push({ guest: '/etc/resolv.conf', content: Buffer.from(`nameserver ${plan.network.nameserver}\n`) });
+  if (plan.network) files.push({ guest: '/etc/resolv.conf', content: Buffer.from(`nameserver ${plan.network.nameserver}\n`), mode: 0o644 });
   files.forEach((file, index) => {
     const source = `/files/${index}`;
     const target = q(`/newroot${checkGuestPath(file.guest)}`);
-    entries.push({ path: source, type: 'file', mode: 0o644, content: file.content });
+    entries.push({ path: source, type: 'file', mode: file.mode & 0o755, content: file.content });
     // Bound onto a file of the root disk's (made when missing), then made read-only.
     lines.push(`mkdir -p "$(dirname ${target})" && { [ -e ${target} ] || touch ${target}; } && mount --bind ${source} ${target} && mount -o remount,bind,ro ${target} || fail ${q(`cannot bind ${file.guest}`)}`);
   });

@@ -21,7 +21,8 @@ import { chooseAccelerator, type Accelerator } from './accelerator.js';
 import { cpioArchive } from './cpio.js';
 import { GUEST_NETWORK, planArchive, type PlanFile, type PlanShare } from './guest-plan.js';
 import { ensureVmImage, vmImageFiles } from './image.js';
-import { runMachine, type MachineShare } from './machine.js';
+import { runMachine, type MachineRun, type MachineShare } from './machine.js';
+import { findVirtiofsd, stopVirtiofs } from './virtiofs.js';
 import { OUTBOUND_NAMESERVER } from '../nspawn/outbound-network.js';
 
 export interface QemuSettings {
@@ -31,6 +32,8 @@ export interface QemuSettings {
   boot_timeout_seconds: number;
   /** Memory of a VM when limits.memory_mib is 0 (unlimited is no size for a VM). */
   default_memory_mib: number;
+  /** How directories are shared: "auto" (virtiofs where virtiofsd is installed, else 9p), "virtiofs" or "9p". */
+  shared_fs: 'auto' | 'virtiofs' | '9p';
 }
 
 /** Files bound into the guest are copied into its initramfs: this is as large as one may be. */
@@ -63,6 +66,7 @@ async function killRecorded(pidFile: string): Promise<void> {
 async function destroyMachine(name: string, workspace: string, layerDir?: string): Promise<void> {
   const paths = vmPaths(workspace, layerDir);
   await killRecorded(paths.pidFile);
+  await stopVirtiofs(paths.runtime);
   await removeRunCgroups(name);
   await removeTree(paths.runtime);
   await removeTree(paths.diskDir);
@@ -76,6 +80,7 @@ class QemuEnvironment implements Environment {
     private readonly spec: EnvironmentSpec,
     private readonly settings: QemuSettings,
     private readonly accelerator: Accelerator,
+    private readonly sharedFs: MachineRun['sharedFs'],
   ) {
     this.paths = vmPaths(spec.workspace, spec.layerDir);
   }
@@ -108,6 +113,7 @@ class QemuEnvironment implements Environment {
         tmpfsMib: this.spec.limits.tmpfsMib ?? 0,
         stdout: command.stdout !== 'ignore',
         stderr: command.stderr !== 'ignore',
+        hostname: this.spec.name,
       });
     } catch (error) {
       return { exitCode: null, detail: `the VM cannot run this command: ${(error as Error).message}`, peakMemoryBytes: null };
@@ -124,6 +130,8 @@ class QemuEnvironment implements Environment {
       cpus: Math.max(1, Math.ceil(this.spec.limits.cpus > 0 ? this.spec.limits.cpus : availableParallelism())),
       accelerator: this.accelerator,
       shares,
+      sharedFs: this.sharedFs,
+      runtime: this.paths.runtime,
       network,
       blockedDestinations: this.spec.blockedDestinations,
       consoleLog: join(this.paths.runtime, `console-${run}.log`),
@@ -150,11 +158,11 @@ class QemuEnvironment implements Environment {
       if (info.isDirectory()) {
         const tag = `q${machineShares.length}`;
         machineShares.push({ tag, host: bind.host, readOnly: bind.readOnly ?? false });
-        planShares.push({ tag, guest: bind.guest, readOnly: bind.readOnly ?? false });
+        planShares.push({ tag, guest: bind.guest, readOnly: bind.readOnly ?? false, fs: this.sharedFs.kind });
       } else if (info.isFile()) {
         if (!bind.readOnly) throw new Error(`${bind.host} is a file offered writable at ${bind.guest}: a VM takes files read-only only`);
         if (info.size > MAX_BOUND_FILE) throw new Error(`${bind.host} (${info.size} bytes) is larger than the ${MAX_BOUND_FILE} bytes a VM takes as a file; offer its directory instead`);
-        files.push({ guest: bind.guest, content: await readFile(bind.host) });
+        files.push({ guest: bind.guest, content: await readFile(bind.host), mode: info.mode });
       } else throw new Error(`${bind.host} is neither a directory nor a regular file`);
     }
     return { machineShares, planShares, files };
@@ -177,6 +185,12 @@ class QemuEnvironment implements Environment {
 /** The qemu backend with these settings; `spareMib` is the room a VM's disk has for what jobs write. */
 export function qemuBackend(settings: QemuSettings, spareMib: number): Backend {
   let accelerator: Accelerator | null = null;
+  let sharedFs: MachineRun['sharedFs'] | null = null;
+  const chooseSharedFs = (): MachineRun['sharedFs'] => {
+    const virtiofsd = settings.shared_fs === '9p' ? null : findVirtiofsd();
+    if (settings.shared_fs === 'virtiofs' && !virtiofsd) throw new Error('qemu.shared_fs is "virtiofs" but no virtiofsd is installed (apt-get install qemu-system-common)');
+    return virtiofsd ? { kind: 'virtiofs', virtiofsd } : { kind: '9p' };
+  };
   return {
     name: 'qemu',
     // The VM is the boundary: its ids are its own, the image keeps the tree's.
@@ -185,7 +199,7 @@ export function qemuBackend(settings: QemuSettings, spareMib: number): Backend {
       const files = await ensureVmImage(version, { kernel: settings.kernel, spareMib }, log);
       return { version: version.version, path: files.dir };
     },
-    environment: (spec) => new QemuEnvironment(spec, settings, (accelerator ??= chooseAccelerator(settings.accelerator))),
+    environment: (spec) => new QemuEnvironment(spec, settings, (accelerator ??= chooseAccelerator(settings.accelerator)), (sharedFs ??= chooseSharedFs())),
     destroy: (name, workspace) => destroyMachine(name, workspace),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * One command in one boot of a job's VM: qemu-system-x86_64 with direct kernel boot (the image's
  * kernel, its initramfs followed by the command's plan), the job's copy-on-write disk as /dev/vda,
- * the shares over 9p, no display, no default devices, no network card unless the command has the
+ * the shares over virtiofs (or 9p), no display, no default devices, no network card unless the command has the
  * network. Three virtio-serial ports carry the status (ready, exit N), stdout and stderr; each is one
  * end of a socket pair the executor holds, so nothing listens on a path. The command's exit status
  * is the one the guest reports after the command ended; a VM that ends without reporting one, or
@@ -20,6 +20,7 @@ import { createRunCgroup, type RunCgroup } from '../../run-cgroup.js';
 import { identify } from '../../process-identity.js';
 import { acceleratorArguments, type Accelerator } from './accelerator.js';
 import { GUEST_NETWORK, PORTS } from './guest-plan.js';
+import { startVirtiofs, type ServedShare, type VirtiofsServers } from './virtiofs.js';
 
 export interface MachineShare {
   tag: string;
@@ -39,6 +40,10 @@ export interface MachineRun {
   cpus: number;
   accelerator: Accelerator;
   shares: readonly MachineShare[];
+  /** How the shares are served: virtiofs (with this virtiofsd) or 9p. */
+  sharedFs: { kind: 'virtiofs'; virtiofsd: string } | { kind: '9p' };
+  /** The job's runtime directory: virtiofsd's sockets, pid files and read-only views live there. */
+  runtime: string;
   /** null: no network card; 'outbound': user-mode networking from a namespace that reaches only the outside; 'host': user-mode networking from the host's (the executor's own upgrades). */
   network: null | 'outbound' | 'host';
   blockedDestinations?: readonly string[];
@@ -65,8 +70,8 @@ function optionValue(value: string): string {
   return value.replace(/,/g, ',,');
 }
 
-/** qemu's arguments (after the program name); the ports are fds 3, 4 and 5. */
-export function qemuArguments(run: MachineRun): string[] {
+/** qemu's arguments (after the program name); the ports are fds 3, 4 and 5; `served`: the virtiofs shares' sockets. */
+export function qemuArguments(run: MachineRun, served: readonly ServedShare[] = []): string[] {
   const args = [
     '-name', `quarters-${run.name}`,
     '-machine', 'pc', ...acceleratorArguments(run.accelerator),
@@ -83,12 +88,18 @@ export function qemuArguments(run: MachineRun): string[] {
   for (const [index, name] of [PORTS.status, PORTS.stdout, PORTS.stderr].entries()) {
     args.push('-chardev', `socket,id=port${index},fd=${index + 3}`, '-device', `virtserialport,chardev=port${index},name=${name}`);
   }
-  run.shares.forEach((share, index) => {
-    args.push(
-      '-fsdev', `local,id=fs${index},path=${optionValue(share.host)},security_model=passthrough,multidevs=remap${share.readOnly ? ',readonly=on' : ''}`,
-      '-device', `virtio-9p-pci,fsdev=fs${index},mount_tag=${share.tag}`,
-    );
-  });
+  if (run.sharedFs.kind === 'virtiofs' && run.shares.length > 0) {
+    // vhost-user devices need the guest's memory shared with virtiofsd.
+    args.push('-object', `memory-backend-memfd,id=mem,size=${run.memoryMib}M,share=on`, '-numa', 'node,memdev=mem');
+    served.forEach((share, index) => args.push('-chardev', `socket,id=vfs${index},path=${optionValue(share.socket)}`, '-device', `vhost-user-fs-pci,chardev=vfs${index},tag=${share.tag}`));
+  } else {
+    run.shares.forEach((share, index) => {
+      args.push(
+        '-fsdev', `local,id=fs${index},path=${optionValue(share.host)},security_model=passthrough,multidevs=remap${share.readOnly ? ',readonly=on' : ''}`,
+        '-device', `virtio-9p-pci,fsdev=fs${index},mount_tag=${share.tag}`,
+      );
+    });
+  }
   if (run.network) args.push('-netdev', `user,id=net0,net=${GUEST_NETWORK.net},host=${GUEST_NETWORK.gateway},dns=${GUEST_NETWORK.dns},ipv6=off`, '-device', 'virtio-net-pci,netdev=net0');
   return args;
 }
@@ -110,18 +121,28 @@ export async function runMachine(run: MachineRun): Promise<MachineResult> {
       return { exitCode: null, detail: `no outbound network for the VM: ${(error as Error).message}`, peakMemoryBytes: null, bootSeconds: null };
     }
   }
+  let virtiofs: VirtiofsServers | null = null;
+  if (run.sharedFs.kind === 'virtiofs' && run.shares.length > 0) {
+    try {
+      virtiofs = await startVirtiofs(run.sharedFs.virtiofsd, run.runtime, run.shares);
+    } catch (error) {
+      network?.close();
+      return { exitCode: null, detail: `the VM's shares cannot be served: ${(error as Error).message}`, peakMemoryBytes: null, bootSeconds: null };
+    }
+  }
   const cgroup = await createRunCgroup(run.name, { memoryMib: 0, cpus: 0 }, run.log);
   try {
-    return await boot(run, network, cgroup);
+    return await boot(run, network, cgroup, virtiofs?.shares ?? []);
   } finally {
     network?.close();
+    await virtiofs?.close();
     await cgroup?.remove();
   }
 }
 
-async function boot(run: MachineRun, network: OutboundNetwork | null, cgroup: RunCgroup | null): Promise<MachineResult> {
+async function boot(run: MachineRun, network: OutboundNetwork | null, cgroup: RunCgroup | null, served: readonly ServedShare[]): Promise<MachineResult> {
   await rm(run.consoleLog, { force: true });
-  const qemu = ['qemu-system-x86_64', ...qemuArguments(run)];
+  const qemu = ['qemu-system-x86_64', ...qemuArguments(run, served)];
   // The first process joins the cgroup (peak memory is the VM's) and, for an outbound network, its namespace; then it becomes qemu.
   const enter = (cgroup?.procsFiles ?? []).map((file) => `echo $$ > '${file.replace(/'/g, "'\\''")}' || exit 124`);
   const argv = [...(network ? ['nsenter', `--net=${network.path}`, '--'] : []), ...qemu];
