@@ -155,7 +155,7 @@ async function job(traced) {
 /** A driver phase from its call stack (innermost first) and the traced command. */
 function driverPhase(stack, command, verb) {
   const has = (f) => stack.includes(f);
-  if (has('build_dependencies')) return 'dependencies: makepkg --printsrcinfo';
+  if (has('build_dependencies')) return 'dependencies: from the recipe';
   if (has('classify_build_dependencies') || has('install_build_dependencies')) return 'dependencies: pacman -T / -S';
   if (has('run_makepkg')) return verb === 'fetch' ? 'makepkg --verifysource' : 'makepkg (build)';
   if (has('in_private_network') || has('cut_build_network')) return 'offline network for the build';
