@@ -1,4 +1,4 @@
-/* global console, process */
+/* global console, process, URL */
 // A no-op package's whole job against plain makepkg of it on the host (issue 10): what a mass rebuild
 // pays per package on top of the build itself.
 //  (a) host: `makepkg` of a PKGBUILD whose build() and package() do nothing, as an unprivileged user
@@ -11,9 +11,11 @@
 // Rounds alternate (a), (b) with the real driver and (b) with a traced copy of the driver (xtrace with
 // timestamps, to its own descriptor), whose figures give the breakdown: each executor command, each
 // container start, each phase of the driver, makepkg's own steps (by when its messages arrive).
-// Needs root. Usage: npm run bench:noop-job [-- ROUNDS]
+// With BASELINE (another copy of vm/quarters-build, e.g. `git show main:vm/quarters-build > /tmp/driver`),
+// each round also runs the job with that driver: an A/B of the driver under the same load.
+// Needs root. Usage: npm run bench:noop-job [-- ROUNDS [BASELINE]]
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +23,7 @@ import { parse } from 'yaml';
 import { loadJobRig } from './support/job-rig.js';
 
 const rounds = Number(process.argv[2] ?? 3);
+const baseline = process.argv[3] ?? null;
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TEMPLATE = join(root, 'infrastructure', 'ci', 'quarters-build.gitlab-ci.yml');
 const DRIVER = join(root, 'vm', 'quarters-build');
@@ -52,7 +55,8 @@ function lineClock(onLine) {
 
 /** makepkg's progress messages ("==> Making package", "  -> Compressing package..."), as phase names. */
 function makepkgPhase(line) {
-  const m = /^(?:==>|  ->) ([A-Z][^.:(]*)/.exec(line.replace(/\x1b\[[0-9;]*m/g, ''));
+  // eslint-disable-next-line no-control-regex -- makepkg colours its messages on a terminal
+  const m = /^(?:==>| {2}->) ([A-Z][^.:(]*)/.exec(line.replace(/\x1b\[[0-9;]*m/g, ''));
   return m ? m[1].trim().replace(/ "[^"]*"$/, '') : null;
 }
 
@@ -126,9 +130,9 @@ execFileSync('chown', ['-R', rig.TEST_HOST_USER, repository]);
 const template = parse(readFileSync(TEMPLATE, 'utf8'))['quarters-build'];
 
 let jobId = 1000;
-/** One job; with `traced`, the traced driver and the events of the breakdown. */
-async function job(traced) {
-  await fx.writeConfig(config(traced ? tracedDriver : DRIVER));
+/** One job; with `traced`, the traced driver and the events of the breakdown; `driver` instead of vm/quarters-build. */
+async function job(traced, driver = DRIVER) {
+  await fx.writeConfig(config(traced ? tracedDriver : driver));
   const id = ++jobId;
   const commands = [];
   const lines = [];
@@ -220,7 +224,7 @@ function breakdown(lines, stageStart, stageEnd) {
   return rows;
 }
 
-const samples = { host: [], job: [], build: [] };
+const samples = { host: [], job: [], build: [], baseline: [], baselineBuild: [] };
 const stageSamples = new Map();
 let hostMakepkgSteps = null;
 let lastBreakdown = null;
@@ -228,6 +232,7 @@ try {
   console.log(`noop-job bench: ${rounds} rounds, ${new Date().toISOString()}, load average ${load()} (${execFileSync('nproc').toString().trim()} cores)`);
   // Warm-up: the instance layer (made once per refresh_minutes), the page cache; not counted.
   await job(false);
+  if (baseline) await job(false, baseline);
   await hostMakepkg();
   for (let i = 0; i < rounds; i++) {
     const host = await hostMakepkg();
@@ -239,7 +244,12 @@ try {
     for (const [name, secs] of plain.stages) stageSamples.set(name, [...(stageSamples.get(name) ?? []), secs]);
     const traced = await job(true);
     lastBreakdown = traced;
-    console.log(`round ${i + 1}: host makepkg ${s(host.wall)} s, job ${s(plain.wall)} s (build_script ${s(plain.build)} s), traced job ${s(traced.wall)} s; load average ${load()}`);
+    const other = baseline ? await job(false, baseline) : null;
+    if (other) {
+      samples.baseline.push(other.wall);
+      samples.baselineBuild.push(other.build);
+    }
+    console.log(`round ${i + 1}: host makepkg ${s(host.wall)} s, job ${s(plain.wall)} s (build_script ${s(plain.build)} s), traced job ${s(traced.wall)} s${other ? `, job with the baseline driver ${s(other.wall)} s (build_script ${s(other.build)} s)` : ''}; load average ${load()}`);
   }
   const hostMedian = median(samples.host);
   console.log('');
@@ -247,6 +257,10 @@ try {
   console.log(`  host makepkg           ${s(best(samples.host))} / ${s(hostMedian)}`);
   console.log(`  whole job              ${s(best(samples.job))} / ${s(median(samples.job))}   (job - host makepkg, medians: ${s(median(samples.job) - hostMedian)} s)`);
   console.log(`  build_script stage     ${s(best(samples.build))} / ${s(median(samples.build))}`);
+  if (baseline) {
+    console.log(`  baseline driver's job  ${s(best(samples.baseline))} / ${s(median(samples.baseline))}   (job - host makepkg, medians: ${s(median(samples.baseline) - hostMedian)} s; ${baseline})`);
+    console.log(`  its build_script stage ${s(best(samples.baselineBuild))} / ${s(median(samples.baselineBuild))}`);
+  }
   console.log('');
   console.log('the job\'s executor commands (median s, from each command\'s start to the next\'s):');
   for (const [name, xs] of stageSamples) console.log(`  ${name.padEnd(34)} ${s(median(xs))}`);
