@@ -214,6 +214,44 @@ describe.skipIf(skip)('quarters-build in systemd-nspawn on the Arch-on-Debian ba
     expect((await readdir(j.bundle)).sort()).toEqual(['PKGBUILD', 'hello.sh', 'quarters-logs']);
   }, 120_000);
 
+  it('fetches a bundle once per environment: a second fetch of it does nothing, a changed bundle is fetched again', async () => {
+    // As in a job: the executor's fetch step (with network), then the job script's own fetch and build (without).
+    const j = await job(helloBundle);
+    const first = await j.run(['fetch'], { network: true });
+    expect(first.exitCode, first.output).toBe(0);
+    expect(first.output).toMatch(/hello\.sh \.\.\. Passed/);
+    const again = await j.run(['fetch']);
+    expect(again.exitCode, again.output).toBe(0);
+    expect(again.output).toMatch(/this bundle's sources and dependencies were fetched in this environment already: nothing to fetch/);
+    expect(again.output).not.toMatch(/Passed/);
+
+    await writeFile(join(j.bundle, 'NOTES'), 'a changed bundle\n');
+    const changed = await j.run(['fetch'], { network: true });
+    expect(changed.exitCode, changed.output).toBe(0);
+    expect(changed.output).toMatch(/hello\.sh \.\.\. Passed/);
+    const built = await j.run(['build']);
+    expect(built.exitCode, built.output).toBe(0);
+    expect(await packagesIn(j.output)).toEqual(['quarters-hello-1.0-1-any.pkg.tar.zst']);
+  }, 120_000);
+
+  it('reads the dependencies as makepkg does (for this architecture, set by code), and downloads nothing for a recipe without sources', async () => {
+    const j = await job({
+      PKGBUILD: [
+        'pkgname=quarters-archdeps', 'pkgver=1.0', 'pkgrel=1', "arch=('x86_64' 'aarch64')",
+        "makedepends_x86_64=('quarters-x86-only')", "makedepends_aarch64=('quarters-arm-only')",
+        'if [[ $CARCH == x86_64 ]]; then depends+=(quarters-set-by-code); fi',
+        'package() {', '  :', '}', '',
+      ].join('\n'),
+    });
+    const refused = await j.run(['fetch']);
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.output).toMatch(/pacman cannot install these build dependencies: quarters-set-by-code quarters-x86-only \(/);
+    const fetched = await j.run(['fetch'], { env: { QUARTERS_ALLOW_UNVERIFIED_DEPS: '1' } });
+    expect(fetched.exitCode, fetched.output).toBe(0);
+    expect(fetched.output).toMatch(/the recipe has no sources: nothing to download/);
+    expect(fetched.output).not.toMatch(/Making package/);
+  }, 120_000);
+
   it('verifies a signed source with the keys the bundle ships in keys/pgp, and fails without them', async () => {
     const gnupg = await mkdtemp(join(dir, 'gnupg-'));
     const gpg = (args: string[]) => execa('gpg', ['--homedir', gnupg, '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', ...args]);
