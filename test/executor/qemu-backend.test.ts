@@ -57,12 +57,12 @@ describe.skipIf(skip)('the qemu backend', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  async function environment(extra: Partial<EnvironmentSpec> = {}): Promise<{ env: Environment; spec: EnvironmentSpec }> {
+  async function environment(extra: Partial<EnvironmentSpec> = {}, on: Backend = backend): Promise<{ env: Environment; spec: EnvironmentSpec }> {
     const name = `qvm-${process.pid}-${n++}`;
     const workspace = join(dir, name);
     await mkdir(workspace);
     const spec: EnvironmentSpec = { name, workspace, base: image, instance: null, binds: [], limits: { memoryMib: 0, cpus: 1 }, ...extra };
-    const env = backend.environment(spec);
+    const env = on.environment(spec);
     environments.push(env);
     await env.setup();
     return { env, spec };
@@ -86,15 +86,15 @@ describe.skipIf(skip)('the qemu backend', () => {
     expect(await env.diskUsage()).toBeGreaterThan(0);
   }, 600_000);
 
-  it('shares directories read-write and read-only and binds files read-only; the host sees what the guest wrote', async () => {
+  it.each(['virtiofs', '9p'] as const)('shares directories read-write and read-only over %s and binds files read-only; the host sees what the guest wrote', async (sharedFs) => {
     const host = join(dir, `shares-${n}`);
     for (const sub of ['rw', 'ro']) await mkdir(join(host, sub), { recursive: true });
     await writeFile(join(host, 'ro', 'given'), 'from the host\n');
-    await writeFile(join(host, 'script'), 'echo bound file\n');
-    const { env } = await environment({ binds: [{ host: join(host, 'rw'), guest: '/work/rw' }, { host: join(host, 'ro'), guest: '/work/ro', readOnly: true }] });
-    const result = await run(env, 'echo written > /work/rw/out && cat /work/ro/given && sh /etc/quarters-script && if echo x > /work/ro/given; then echo WROTE; fi; if mount -o remount,rw /work/ro 2>/dev/null && echo y > /work/ro/given; then echo REMOUNTED; fi; exit 0', { binds: [{ host: join(host, 'script'), guest: '/etc/quarters-script', readOnly: true }] });
+    await writeFile(join(host, 'script'), '#!/bin/sh\necho bound file\n', { mode: 0o755 });
+    const { env } = await environment({ binds: [{ host: join(host, 'rw'), guest: '/work/rw' }, { host: join(host, 'ro'), guest: '/work/ro', readOnly: true }] }, qemuBackend({ ...SETTINGS, shared_fs: sharedFs }, 64));
+    const result = await run(env, 'grep -c " /work/r[ow] $FS " /proc/mounts; echo written > /work/rw/out && cat /work/ro/given && /etc/quarters-script && if echo x > /work/ro/given; then echo WROTE; fi; if mount -o remount,rw /work/ro 2>/dev/null && echo y > /work/ro/given; then echo REMOUNTED; fi; exit 0', { binds: [{ host: join(host, 'script'), guest: '/etc/quarters-script', readOnly: true }], env: { FS: sharedFs } });
     expect(result.exitCode, result.detail).toBe(0);
-    expect(result.stdout).toBe('from the host\nbound file\n');
+    expect(result.stdout).toBe('2\nfrom the host\nbound file\n');
     expect(await readFile(join(host, 'rw', 'out'), 'utf8')).toBe('written\n');
     expect(await readFile(join(host, 'ro', 'given'), 'utf8')).toBe('from the host\n');
     // A writable file bind cannot be honoured by a VM: refused, naming it, not silently copied.
