@@ -99,7 +99,9 @@ function hostMakepkg() {
 // (b) ----------------------------------------------------------------------------------------------
 const rig = await loadJobRig();
 const server = await rig.startArtifactServer();
-const fx = await rig.createExecutorFixture('', { loadBase: false });
+// QUARTERS_BENCH_BACKEND=qemu runs the job in VMs instead (a boot per guest stage).
+const backend = process.env.QUARTERS_BENCH_BACKEND ?? 'nspawn';
+const fx = await rig.createExecutorFixture('', { loadBase: false, backend });
 writeFileSync(join(fx.dir, 'executor.token'), 'executor-token\n');
 
 // A traced copy of the driver: xtrace to a descriptor of its own (the original stderr, so neither its
@@ -229,7 +231,7 @@ const stageSamples = new Map();
 let hostMakepkgSteps = null;
 let lastBreakdown = null;
 try {
-  console.log(`noop-job bench: ${rounds} rounds, ${new Date().toISOString()}, load average ${load()} (${execFileSync('nproc').toString().trim()} cores)`);
+  console.log(`noop-job bench: ${backend} backend, ${rounds} rounds, ${new Date().toISOString()}, load average ${load()} (${execFileSync('nproc').toString().trim()} cores)`);
   // Warm-up: the instance layer (made once per refresh_minutes), the page cache; not counted.
   await job(false);
   if (baseline) await job(false, baseline);

@@ -103,11 +103,12 @@ describe.skipIf(skip)('the qemu backend', () => {
     expect(refused.detail).toMatch(/file offered writable at \/etc\/x/);
   }, 600_000);
 
-  it('gives a command without network no network card, and passes its environment and working directory', async () => {
+  it('gives a command without network no network card, passes its environment and working directory, and lets it make namespaces', async () => {
     const { env } = await environment();
-    const result = await run(env, 'ls /sys/class/net; pwd; echo "$GREETING"', { cwd: '/tmp', env: { GREETING: "it's \"quoted\" $HOME" } });
+    // The root disk is "/", not a chroot: the build driver's offline network is a user and network namespace of its own.
+    const result = await run(env, 'ls /sys/class/net; pwd; echo "$GREETING"; unshare -U -n true && echo namespaces', { cwd: '/tmp', env: { GREETING: "it's \"quoted\" $HOME" } });
     expect(result.exitCode, result.detail).toBe(0);
-    expect(result.stdout).toBe("lo\n/tmp\nit's \"quoted\" $HOME\n");
+    expect(result.stdout).toBe("lo\n/tmp\nit's \"quoted\" $HOME\nnamespaces\n");
   }, 600_000);
 
   it('keeps a disk as an instance layer that new environments start from', async () => {
