@@ -1,4 +1,4 @@
-// quarters-executor ships as one file (dist/executor/quarters-executor.js, made by
+// quarters-executor ships as one file (dist/executor/quarters-executor.cjs, made by
 // scripts/bundle-executor.js): it must run on a runner host from that file alone, without
 // node_modules, and speak the protocol's `config` answer from there.
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -14,7 +14,7 @@ describe('the quarters-executor bundle', () => {
   beforeAll(async () => {
     // Outside the repository, so no node_modules above it can be found.
     dir = await mkdtemp(join(tmpdir(), 'quarters-executor-bundle-'));
-    alone = join(dir, 'quarters-executor.js');
+    alone = join(dir, 'quarters-executor.cjs');
     await copyFile(EXECUTOR[1], alone);
   });
   afterAll(async () => {
