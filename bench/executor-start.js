@@ -5,16 +5,21 @@
 // bundle only), `config`, a host stage `run` of a script that exits 0 (restore_cache: the stage
 // sandbox, no git), and `cleanup` of a job that has no workspace. Runs are interleaved round by round,
 // in a rotating order, so that the machine's load falls on all alike. Prints mean and median in ms, and
-// each one's ratio to `node -e 0`. Needs root. Usage: npm run bench:executor-start [-- ROUNDS]
+// each one's ratio to `node -e 0`. With --against FILE, another build of the executor (say, main's) runs
+// the same commands in the same rounds, for a before/after that shares the machine's load.
+// Needs root. Usage: npm run bench:executor-start [-- ROUNDS] [--against FILE]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
-const rounds = Number(process.argv[2] ?? 40);
+const { values, positionals } = parseArgs({ options: { against: { type: 'string' } }, allowPositionals: true });
+const rounds = Number(positionals[0] ?? 40);
 const here = dirname(fileURLToPath(import.meta.url));
 const executor = join(here, '..', 'dist', 'executor', 'quarters-executor.cjs');
+const executors = [executor, ...(values.against ? [resolve(values.against)] : [])];
 
 if (process.getuid() !== 0) {
   console.error('bench:executor-start needs root (the host stage sandbox, prepare)');
@@ -52,13 +57,16 @@ try {
   const script = join(dir, 'stage-script');
   writeFileSync(script, '#!/usr/bin/env bash\nexit 0\n', { mode: 0o700 });
 
-  const cases = [
-    ['node -e 0', ['-e', '0'], {}],
-    ['--help', [executor, '--help'], base],
-    ['config', [executor, 'config'], prepared],
-    ['run (host stage)', [executor, 'run', script, 'restore_cache'], prepared],
-    ['cleanup (no workspace)', [executor, 'cleanup'], job(2)],
-  ];
+  const cases = [['node -e 0', ['-e', '0'], {}]];
+  for (const file of executors) {
+    const name = (what) => (executors.length > 1 ? `${what} [${basename(dirname(dirname(dirname(file))))}]` : what);
+    cases.push(
+      [name('--help'), [file, '--help'], base],
+      [name('config'), [file, 'config'], prepared],
+      [name('run (host stage)'), [file, 'run', script, 'restore_cache'], prepared],
+      [name('cleanup (no workspace)'), [file, 'cleanup'], job(2)],
+    );
+  }
   const samples = cases.map(() => []);
   for (const [, args, env] of cases) run(args, env);
   const loadBefore = loadavg();
@@ -71,10 +79,10 @@ try {
   run([executor, 'cleanup'], prepared);
   const node = stats(samples[0]);
   console.log(`quarters-executor start-up: ${rounds} interleaved rounds, ms; ${process.version}; ${execFileSync('nproc').toString().trim()} CPUs; load average ${loadBefore} before, ${loadavg()} after`);
-  console.log('invocation                  mean   median     best   mean/node   median/node');
+  console.log(`${'invocation'.padEnd(40)}  mean   median     best   mean/node   median/node`);
   cases.forEach(([name], c) => {
     const s = stats(samples[c]);
-    console.log(`${name.padEnd(24)} ${s.mean.toFixed(1).padStart(7)}  ${s.median.toFixed(1).padStart(7)}  ${s.best.toFixed(1).padStart(7)}   ${(s.mean / node.mean).toFixed(2).padStart(8)}x   ${(s.median / node.median).toFixed(2).padStart(10)}x`);
+    console.log(`${name.padEnd(38)} ${s.mean.toFixed(1).padStart(7)}  ${s.median.toFixed(1).padStart(7)}  ${s.best.toFixed(1).padStart(7)}   ${(s.mean / node.mean).toFixed(2).padStart(8)}x   ${(s.median / node.median).toFixed(2).padStart(10)}x`);
   });
 } finally {
   rmSync(dir, { recursive: true, force: true });
