@@ -86,9 +86,12 @@ async function run(script: string, stage: string): Promise<number> {
 }
 
 async function cleanup(args: string[]): Promise<number> {
-  const { cleanupAll, cleanupBaseos, cleanupInstance, cleanupJob, cleanupPackages, cleanupStale } = await import('./protocol/cleanup.js');
   const { openJobSession, openSession } = await import('./session.js');
-  if (args.length === 0) return protocol(() => cleanupJob(openJobSession()));
+  if (args.length === 0) {
+    const { cleanupJob } = await import('./protocol/cleanup-job.js');
+    return protocol(() => cleanupJob(openJobSession()));
+  }
+  const { cleanupAll, cleanupBaseos, cleanupInstance, cleanupPackages, cleanupStale } = await import('./protocol/cleanup.js');
   const { values, positionals } = parseArgs({ args, options: { stale: { type: 'boolean' }, 'older-than': { type: 'string' } }, allowPositionals: true });
   const session = openSession();
   const olderThan = values['older-than'] === undefined ? DEFAULT_STALE_MINUTES : Number(values['older-than']);
