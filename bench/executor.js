@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 const rounds = Number(process.argv[2] ?? 7);
 const here = dirname(fileURLToPath(import.meta.url));
-const executor = join(here, '..', 'dist', 'executor', 'quarters-executor.js');
+const executor = join(here, '..', 'dist', 'executor', 'quarters-executor.cjs');
 const systemd = spawnSync('test', ['-d', '/run/systemd/system']).status === 0;
 const nspawnFlags = ['--quiet', '--as-pid2', '--pipe', '--kill-signal=SIGKILL', '--link-journal=no', '--timezone=off', '--private-network', '--resolv-conf=off', ...(systemd ? [] : ['--register=no', '--keep-unit'])];
 

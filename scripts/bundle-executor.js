@@ -1,29 +1,77 @@
 /* global console, process */
-// Bundles quarters-executor into one file, dist/executor/quarters-executor.js (run by `npm run build`
+// Bundles quarters-executor into one file, dist/executor/quarters-executor.cjs (run by `npm run build`
 // after tsc). GitLab Runner starts the executor once per stage, so its start-up is per-job overhead:
 // one file loads in a single read where the module graph took some 80 files, each resolved, read and
 // linked. It needs nothing beside it: no node_modules, and its version is built in.
-import { chmodSync, readFileSync } from 'node:fs';
+//
+// Two choices keep a start close to a bare `node -e 0` (npm run bench:executor-start):
+// - CommonJS, not ESM: Node loads a CommonJS main without the ESM loader's resolve, translate and link
+//   steps (the same bundle as ESM started 6-10 ms slower here), and esbuild then evaluates each module
+//   of the bundle on first use, not all at start-up.
+// - Node built-ins that Node's own start-up has not loaded (child_process alone is ~7 ms, with net and
+//   streams; crypto, fs/promises ~5 ms each) are loaded on first use of one of their exports, so a
+//   command loads only those it calls: `config` none of them.
+import { builtinModules } from 'node:module';
+import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const outfile = join(root, 'dist', 'executor', 'quarters-executor.js');
+const outfile = join(root, 'dist', 'executor', 'quarters-executor.cjs');
 const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+/** Built-ins Node's start-up has already loaded: using them costs nothing, so they are required as usual. */
+const PRELOADED = new Set(['buffer', 'events', 'fs', 'path', 'url', 'util']);
+
+/**
+ * Resolves every other built-in to a stand-in whose exports are getters that require the built-in
+ * on first access. esbuild's CommonJS output reads an import at each use (`import_x.spawn(...)`),
+ * so nothing changes but when the built-in loads. Bare names (`events`) become `node:` ones.
+ */
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(b) {
+    const builtin = (path) => {
+      const name = path.replace(/^node:/, '');
+      return builtinModules.includes(name) ? name : null;
+    };
+    b.onResolve({ filter: /^(node:)?[a-z_]+(\/[a-z_]+)?$/ }, (args) => {
+      const name = builtin(args.path);
+      if (name === null) return undefined;
+      if (PRELOADED.has(name) || args.namespace === 'lazy-builtin') return { path: `node:${name}`, external: true };
+      return { path: name, namespace: 'lazy-builtin' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async (args) => {
+      const keys = Object.keys(await import(`node:${args.path}`)).filter((key) => key !== 'default');
+      const getters = keys.map((key) => `  ${JSON.stringify(key)}: { enumerable: true, get: () => load()[${JSON.stringify(key)}] },`);
+      return {
+        loader: 'js',
+        contents: `let loaded;\nconst load = () => (loaded ??= require(${JSON.stringify(`node:${args.path}`)}));\nObject.defineProperties(module.exports, {\n${getters.join('\n')}\n});\n`,
+      };
+    });
+  },
+};
+
 try {
   await build({
     entryPoints: [join(root, 'dist', 'executor', 'main.js')],
     outfile,
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    format: 'cjs',
     target: 'node20',
     sourcemap: 'linked',
     logLevel: 'warning',
-    define: { 'import.meta.QUARTERS_VERSION': JSON.stringify(version) },
+    plugins: [lazyBuiltins],
+    // import.meta of the modules, for CommonJS: the bundle's own URL.
+    banner: { js: '"use strict";\nconst __quartersMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+    define: { 'import.meta.QUARTERS_VERSION': JSON.stringify(version), 'import.meta.url': '__quartersMetaUrl' },
   });
   chmodSync(outfile, 0o755);
+  // The ESM bundle of earlier builds, so that nothing runs a stale one.
+  rmSync(join(root, 'dist', 'executor', 'quarters-executor.js'), { force: true });
+  rmSync(join(root, 'dist', 'executor', 'quarters-executor.js.map'), { force: true });
 } catch (error) {
   console.error(`bundle-executor: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);

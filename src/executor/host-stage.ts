@@ -57,8 +57,9 @@ export interface HostStage {
 
 const quote = (text: string): string => `'${text.replace(/'/g, "'\\''")}'`;
 const depth = (path: string): number => path.split(sep).filter(Boolean).length;
-// `mkdir -p` only where the directory is missing: a stage's setup runs some forty commands, each a process (a few ms apiece), and most of these directories exist.
-const mkdirP = (path: string): string => `[ -d ${quote(path)} ] || mkdir -p ${quote(path)}`;
+const isBelow = (path: string, dir: string): boolean => path === dir || path.startsWith(dir.endsWith(sep) ? dir : `${dir}${sep}`);
+/** Shell: makes a directory (and its parents) unless it exists. */
+const directory = (path: string): string => `[ -d ${quote(path)} ] || mkdir -p ${quote(path)}`;
 
 /**
  * The root shell script that assembles the view inside the new mount namespace, then becomes the
@@ -73,11 +74,17 @@ export function hostStageSetupScript(view: HostStageView, staging: string, user:
     if (!path.startsWith('/') || path.includes('\n')) throw new Error(`host stage path ${JSON.stringify(path)} must be absolute and on one line`);
   }
   const scratchMib = view.scratchMib || 64;
-  const lines = ['set -e', `mount -t tmpfs -o mode=0700,size=1m quarters-stage-staging ${quote(staging)}`];
+  // Every host stage runs this, and each mkdir or mount is a process of its own (a few ms): the
+  // asides are made by one mkdir, and a directory that exists already is not made again.
+  const lines = ['set -e', `mount -t tmpfs -o mode=0700,size=1m quarters-stage-staging ${quote(staging)}`, 'set --'];
   visible.forEach(({ source }, i) => {
-    const aside = `${staging}/${i}`;
     // A path that does not exist (yet: an artifacts directory, a mirror) is simply not there.
-    lines.push(`if [ -d ${quote(source)} ]; then mkdir ${quote(aside)}; elif [ -e ${quote(source)} ]; then : > ${quote(aside)}; fi`, `if [ -e ${quote(aside)} ]; then mount --rbind ${quote(source)} ${quote(aside)}; fi`);
+    lines.push(`if [ -d ${quote(source)} ]; then set -- "$@" ${quote(`${staging}/${i}`)}; elif [ -e ${quote(source)} ]; then : > ${quote(`${staging}/${i}`)}; fi`);
+  });
+  lines.push('[ $# -eq 0 ] || mkdir -- "$@"');
+  visible.forEach(({ source }, i) => {
+    const aside = quote(`${staging}/${i}`);
+    lines.push(`if [ -e ${aside} ]; then mount --rbind ${quote(source)} ${aside}; fi`);
   });
   type Step = { path: string; hide: boolean; mode: string; size: number; index: number };
   const steps: Step[] = [
@@ -85,15 +92,32 @@ export function hostStageSetupScript(view: HostStageView, staging: string, user:
     ...view.hidden.map((path) => ({ path, hide: true, mode: '0755', size: 1, index: -1 })),
     ...visible.map(({ target }, index) => ({ path: target, hide: false, mode: '', size: 0, index })),
   ].sort((a, b) => depth(a.path) - depth(b.path) || Number(b.hide) - Number(a.hide));
+  // Consecutive visible paths get their mount points from one mkdir, unless one lies below another (it appears with the other's move).
+  let moves: Step[] = [];
+  const flushMoves = (): void => {
+    if (moves.length === 0) return;
+    lines.push('set --');
+    for (const { path, index } of moves) {
+      const a = quote(`${staging}/${index}`);
+      lines.push(`if [ -d ${a} ]; then [ -d ${quote(path)} ] || set -- "$@" ${quote(path)}; elif [ -e ${a} ]; then [ -d ${quote(dirname(path))} ] || set -- "$@" ${quote(dirname(path))}; fi`);
+    }
+    lines.push('[ $# -eq 0 ] || mkdir -p -- "$@"');
+    for (const { path, index } of moves) {
+      const [a, p] = [quote(`${staging}/${index}`), quote(path)];
+      lines.push(`if [ -e ${a} ]; then [ -d ${a} ] || [ -e ${p} ] || : > ${p}; mount --move ${a} ${p}; fi`);
+    }
+    moves = [];
+  };
   for (const step of steps) {
     if (step.hide) {
-      lines.push(mkdirP(step.path), `mount -t tmpfs -o mode=${step.mode},nosuid,nodev,size=${step.size}m quarters-stage-private ${quote(step.path)}`);
+      flushMoves();
+      lines.push(directory(step.path), `mount -t tmpfs -o mode=${step.mode},nosuid,nodev,size=${step.size}m quarters-stage-private ${quote(step.path)}`);
     } else {
-      const aside = `${staging}/${step.index}`;
-      const [a, p] = [quote(aside), quote(step.path)];
-      lines.push(`if [ -d ${a} ]; then ${mkdirP(step.path)}; elif [ -e ${a} ]; then ${mkdirP(dirname(step.path))}; [ -e ${p} ] || : > ${p}; fi`, `if [ -e ${a} ]; then mount --move ${a} ${p}; fi`);
+      if (moves.some((move) => isBelow(step.path, move.path))) flushMoves();
+      moves.push(step);
     }
   }
+  flushMoves();
   lines.push(`umount -l ${quote(staging)}`, `cd ${quote(cwd)}`, 'set +e', `exec setpriv ${dropPrivileges(user).map(quote).join(' ')} ${command.map(quote).join(' ')}`);
   return lines.join('\n');
 }

@@ -4,17 +4,24 @@
  * operator's commands (baseos, cleanup --stale|all|baseos|packages|INSTANCE). Protocol commands exit with
  * BUILD_FAILURE_EXIT_CODE or SYSTEM_FAILURE_EXIT_CODE; operator commands with 1 (2 for bad usage).
  */
+import { writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../core/config-text.js';
-import { BaseOsError, type BaseVersion } from './baseos/store.js';
+import type { BaseVersion } from './baseos/store.js';
 import { BuildFailure, exitCodesFrom, SystemFailure } from './failure.js';
-import { LockTimeout } from './lock.js';
-import { openJobSession, openSession } from './session.js';
 
-// Each command loads only its own modules: the runner starts a process per stage, so startup time is per-job overhead.
+// Each command loads only its own modules, the session's included: the runner starts a process per
+// stage, so startup time is per-job overhead (npm run bench:executor-start). Keep static imports here light.
 
 class UsageError extends Error {
   override name = 'UsageError';
+}
+
+/** Whether an error's message says all a user needs (bad usage, config, base OS, a lock): else its stack is shown. */
+async function saysItAll(error: unknown): Promise<boolean> {
+  if (error instanceof UsageError || error instanceof SystemFailure) return true;
+  // Loaded here, on failure only: each brings its module along.
+  const [{ ConfigError }, { BaseOsError }, { LockTimeout }] = await Promise.all([import('../core/config-text.js'), import('./baseos/store.js'), import('./lock.js')]);
+  return error instanceof ConfigError || error instanceof BaseOsError || error instanceof LockTimeout;
 }
 
 const USAGE = `usage:
@@ -31,6 +38,19 @@ config: $QUARTERS_EXECUTOR_CONFIG (default /etc/quarters/executor.toml)`;
 
 const DEFAULT_STALE_MINUTES = 24 * 60;
 
+/** Writes to stdout without process.stdout: making that stream (net, streams) costs `config` and `--help`, which write one answer, some 3 ms of their start. */
+function writeStdout(text: string): void {
+  const bytes = Buffer.from(text);
+  for (let written = 0; written < bytes.length; ) {
+    try {
+      written += writeSync(1, bytes, written);
+    } catch (error) {
+      // A non-blocking pipe that is full: the runner reads it.
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+    }
+  }
+}
+
 /** Runs a protocol command; maps failures to the runner's exit codes. */
 async function protocol(fn: () => Promise<void>): Promise<number> {
   const codes = exitCodesFrom(process.env);
@@ -43,8 +63,7 @@ async function protocol(fn: () => Promise<void>): Promise<number> {
       process.stderr.write(`quarters-executor: ${message}\n`);
       return codes.build;
     }
-    const known = error instanceof SystemFailure || error instanceof ConfigError || error instanceof BaseOsError || error instanceof LockTimeout;
-    process.stderr.write(`quarters-executor: system failure: ${known ? message : ((error as Error)?.stack ?? message)}\n`);
+    process.stderr.write(`quarters-executor: system failure: ${(await saysItAll(error)) ? message : ((error as Error)?.stack ?? message)}\n`);
     return codes.system;
   }
 }
@@ -61,14 +80,18 @@ async function run(script: string, stage: string): Promise<number> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   return protocol(async () => {
-    const { runStage } = await import('./protocol/run.js');
+    const [{ runStage }, { openJobSession }] = await Promise.all([import('./protocol/run.js'), import('./session.js')]);
     await runStage(openJobSession(), script, stage, controller.signal);
   });
 }
 
 async function cleanup(args: string[]): Promise<number> {
-  const { cleanupAll, cleanupBaseos, cleanupInstance, cleanupJob, cleanupPackages, cleanupStale } = await import('./protocol/cleanup.js');
-  if (args.length === 0) return protocol(() => cleanupJob(openJobSession()));
+  const { openJobSession, openSession } = await import('./session.js');
+  if (args.length === 0) {
+    const { cleanupJob } = await import('./protocol/cleanup-job.js');
+    return protocol(() => cleanupJob(openJobSession()));
+  }
+  const { cleanupAll, cleanupBaseos, cleanupInstance, cleanupPackages, cleanupStale } = await import('./protocol/cleanup.js');
   const { values, positionals } = parseArgs({ args, options: { stale: { type: 'boolean' }, 'older-than': { type: 'string' } }, allowPositionals: true });
   const session = openSession();
   const olderThan = values['older-than'] === undefined ? DEFAULT_STALE_MINUTES : Number(values['older-than']);
@@ -91,6 +114,7 @@ async function baseos(args: string[]): Promise<number> {
   const { InstanceStore } = await import('./instance.js');
   const { checkGuestIds } = await import('./guest-ids.js');
   const { guestIdBase } = await import('./config.js');
+  const { openSession } = await import('./session.js');
   const [action, ...rest] = args;
   const session = openSession();
   const store = new BaseOsStore(session.layout);
@@ -140,12 +164,12 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'config':
       return protocol(async () => {
-        const { configAnswer } = await import('./protocol/config-command.js');
-        process.stdout.write(`${JSON.stringify(configAnswer(openJobSession()))}\n`);
+        const [{ configAnswer }, { openJobSession }] = await Promise.all([import('./protocol/config-command.js'), import('./session.js')]);
+        writeStdout(`${JSON.stringify(configAnswer(openJobSession()))}\n`);
       });
     case 'prepare':
       return protocol(async () => {
-        const { prepare } = await import('./protocol/prepare.js');
+        const [{ prepare }, { openJobSession }] = await Promise.all([import('./protocol/prepare.js'), import('./session.js')]);
         await prepare(openJobSession());
       });
     case 'run':
@@ -158,7 +182,7 @@ async function main(argv: string[]): Promise<number> {
       return baseos(args);
     case '--help':
     case '-h':
-      process.stdout.write(`${USAGE}\n`);
+      writeStdout(`${USAGE}\n`);
       return 0;
     default:
       throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
@@ -169,9 +193,8 @@ main(process.argv.slice(2)).then(
   (status) => {
     process.exitCode = status;
   },
-  (error: unknown) => {
-    const known = error instanceof UsageError || error instanceof ConfigError || error instanceof BaseOsError || error instanceof SystemFailure || error instanceof LockTimeout;
-    process.stderr.write(`quarters-executor: ${known ? (error as Error).message : ((error as Error)?.stack ?? String(error))}\n`);
+  async (error: unknown) => {
+    process.stderr.write(`quarters-executor: ${(await saysItAll(error)) ? (error as Error).message : ((error as Error)?.stack ?? String(error))}\n`);
     if (error instanceof UsageError) process.stderr.write(`${USAGE}\n`);
     process.exitCode = error instanceof UsageError ? 2 : 1;
   },

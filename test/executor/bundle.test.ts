@@ -1,4 +1,4 @@
-// quarters-executor ships as one file (dist/executor/quarters-executor.js, made by
+// quarters-executor ships as one file (dist/executor/quarters-executor.cjs, made by
 // scripts/bundle-executor.js): it must run on a runner host from that file alone, without
 // node_modules, and speak the protocol's `config` answer from there.
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -14,7 +14,7 @@ describe('the quarters-executor bundle', () => {
   beforeAll(async () => {
     // Outside the repository, so no node_modules above it can be found.
     dir = await mkdtemp(join(tmpdir(), 'quarters-executor-bundle-'));
-    alone = join(dir, 'quarters-executor.js');
+    alone = join(dir, 'quarters-executor.cjs');
     await copyFile(EXECUTOR[1], alone);
   });
   afterAll(async () => {
@@ -45,6 +45,21 @@ describe('the quarters-executor bundle', () => {
     const json = JSON.parse(answer.stdout) as Record<string, unknown>;
     const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
     expect(json).toMatchObject({ builds_dir: join(dir, 'work', 'builds', 'q-local-p3-cx-j7'), builds_dir_is_shared: false, driver: { name: 'quarters-executor', version } });
+  });
+
+  it('starts `config` and `--help` without the built-ins it does not use (start-up is per-stage overhead)', async () => {
+    // Node's list of the built-ins it has loaded, at exit: child_process, crypto, fs/promises, zlib, dns and net cost 1 to 7 ms each.
+    const probe = join(dir, 'loaded-builtins.cjs');
+    await writeFile(probe, `process.on('exit', () => require('fs').writeSync(2, '\\n' + JSON.stringify(process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)))));\n`);
+    const config = join(dir, 'executor.toml');
+    await writeFile(config, `work_dir = "${join(dir, 'work')}"\nhost_user = "65534:65534"\n`);
+    const env = { QUARTERS_EXECUTOR_CONFIG: config, CUSTOM_ENV_CI_JOB_ID: '7', CUSTOM_ENV_CI_PROJECT_ID: '3' };
+    for (const args of [['--help'], ['config']]) {
+      const result = await execa('node', ['--require', probe, alone, ...args], { reject: false, env });
+      expect(result.exitCode).toBe(0);
+      const loaded = JSON.parse(result.stderr.trim().split('\n').at(-1)!) as string[];
+      expect(loaded.filter((name) => ['child_process', 'crypto', 'fs/promises', 'zlib', 'dns/promises', 'net', 'stream'].includes(name))).toEqual([]);
+    }
   });
 
   it('names the key of a bad config value in English', async () => {

@@ -60,7 +60,7 @@ export interface EmulatedJob {
 }
 
 export interface EmulatorOptions {
-  /** The executor command, e.g. ['node', 'dist/executor/quarters-executor.js']; protocol verbs are appended. */
+  /** The executor command, e.g. ['node', 'dist/executor/quarters-executor.cjs']; protocol verbs are appended. */
   executor: readonly string[];
   env?: Record<string, string>;
   /** build_script is the pre-14.0 name of step_script. */

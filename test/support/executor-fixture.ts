@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { EMULATOR_ARTIFACTS_ROOT } from '../runner-emulator/emulator.js';
 
-export const EXECUTOR = ['node', resolve(import.meta.dirname, '../../dist/executor/quarters-executor.js')] as const;
+export const EXECUTOR = ['node', resolve(import.meta.dirname, '../../dist/executor/quarters-executor.cjs')] as const;
 
 /** The unprivileged host user of the tests: nobody exists on every Debian host. */
 export const TEST_HOST_USER = '65534:65534';

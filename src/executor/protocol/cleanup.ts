@@ -1,35 +1,10 @@
-/** `quarters-executor cleanup`: the protocol's teardown of one job, and the operator's cleanup of stale jobs, base OS versions and instances. */
-import { appendFile } from 'node:fs/promises';
-import { join } from 'node:path';
+/** `quarters-executor cleanup --stale|all|baseos|packages|INSTANCE`: the operator's cleanup of stale jobs, base OS versions and instances (the protocol's is cleanup-job.ts). */
 import { BaseOsStore } from '../baseos/store.js';
 import { PackageCache } from '../build-set-repository/package-cache.js';
-import { makeDir } from '../fs-layers.js';
 import { InstanceStore } from '../instance.js';
 import { reclaimWorkspace } from '../reclaim.js';
-import type { JobSession, Session } from '../session.js';
+import type { Session } from '../session.js';
 import { readState, staleReason, workspaceNames } from '../workspace.js';
-
-/** Tears the job's environment down, recording its resource usage first; always succeeds when there is nothing left to tear down. */
-export async function cleanupJob(session: JobSession): Promise<void> {
-  const state = await readState(session.layout, session.job.name);
-  if (state) {
-    const record = {
-      finished: new Date().toISOString(),
-      job: state.name,
-      job_id: state.jobId,
-      build_id: session.job.variables.QUARTERS_BUILD_ID ?? null,
-      base_version: state.base.version,
-      instance: state.instance ? `${state.instance.key}/${state.instance.version}` : null,
-      wall_seconds: state.usage.wallSeconds,
-      cpu_seconds: state.usage.cpuSeconds,
-      peak_memory_bytes: state.usage.peakMemoryBytes,
-      disk_bytes: state.usage.diskBytes,
-    };
-    await makeDir(session.layout.logs, 0o755);
-    await appendFile(join(session.layout.logs, 'usage.jsonl'), `${JSON.stringify(record)}\n`, { mode: 0o644 });
-  }
-  await reclaimWorkspace(session, session.job.name);
-}
 
 /** Reclaims workspaces of jobs whose executor and runner are gone, or untouched for olderThanMs; returns their names. */
 export async function cleanupStale(session: Session, olderThanMs: number): Promise<string[]> {

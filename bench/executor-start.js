@@ -1,0 +1,89 @@
+/* global console, process */
+// Benchmark of one quarters-executor invocation, against a bare `node -e 0` measured in the same run:
+// GitLab Runner starts the executor once per stage (config, prepare, a dozen `run`s, cleanup), so what
+// each start costs beyond Node's own start-up is per-stage overhead. Measures `--help` (loading the
+// bundle only), `config`, a host stage `run` of a script that exits 0 (restore_cache: the stage
+// sandbox, no git), and `cleanup` of a job that has no workspace. Runs are interleaved round by round,
+// in a rotating order, so that the machine's load falls on all alike. Prints mean and median in ms, and
+// each one's ratio to `node -e 0`. With --against FILE, another build of the executor (say, main's) runs
+// the same commands in the same rounds, for a before/after that shares the machine's load.
+// Needs root. Usage: npm run bench:executor-start [-- ROUNDS] [--against FILE]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values, positionals } = parseArgs({ options: { against: { type: 'string' } }, allowPositionals: true });
+const rounds = Number(positionals[0] ?? 40);
+const here = dirname(fileURLToPath(import.meta.url));
+const executor = join(here, '..', 'dist', 'executor', 'quarters-executor.cjs');
+const executors = [executor, ...(values.against ? [resolve(values.against)] : [])];
+
+if (process.getuid() !== 0) {
+  console.error('bench:executor-start needs root (the host stage sandbox, prepare)');
+  process.exit(1);
+}
+
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const dir = mkdtempSync(join(tmpdir(), 'quarters-bench-executor-start-'));
+chmodSync(dir, 0o755);
+const run = (args, env) => {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) throw new Error(`node ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return ms;
+};
+const stats = (samples) => {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  const median = sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { mean: samples.reduce((a, b) => a + b, 0) / samples.length, median, best: sorted[0] };
+};
+
+try {
+  mkdirSync(join(dir, 'sources'));
+  writeFileSync(join(dir, 'sources', 'stable.list'), '# bench\n');
+  const config = join(dir, 'executor.toml');
+  // No disk limit: the job mount is a bind, so prepare needs no loop device.
+  writeFileSync(config, `work_dir = "${join(dir, 'work')}"\nsource_lists = "${join(dir, 'sources')}"\nhost_user = "65534:65534"\n[instance]\nrefresh_minutes = 100000\n[limits]\ndisk_mib = 0\n`);
+  const base = { QUARTERS_EXECUTOR_CONFIG: config };
+  const job = (id) => ({ ...base, CUSTOM_ENV_CI_JOB_ID: String(id), CUSTOM_ENV_CI_PROJECT_ID: '1', CUSTOM_ENV_CI_CONCURRENT_PROJECT_ID: String(id), CUSTOM_ENV_CI_RUNNER_SHORT_TOKEN: 'bench' });
+  run([executor, 'baseos', 'load', '--busybox'], base);
+  const prepared = job(1);
+  run([executor, 'prepare'], prepared);
+  const script = join(dir, 'stage-script');
+  writeFileSync(script, '#!/usr/bin/env bash\nexit 0\n', { mode: 0o700 });
+
+  const cases = [['node -e 0', ['-e', '0'], {}]];
+  for (const file of executors) {
+    const name = (what) => (executors.length > 1 ? `${what} [${basename(dirname(dirname(dirname(file))))}]` : what);
+    cases.push(
+      [name('--help'), [file, '--help'], base],
+      [name('config'), [file, 'config'], prepared],
+      [name('run (host stage)'), [file, 'run', script, 'restore_cache'], prepared],
+      [name('cleanup (no workspace)'), [file, 'cleanup'], job(2)],
+    );
+  }
+  const samples = cases.map(() => []);
+  for (const [, args, env] of cases) run(args, env);
+  const loadBefore = loadavg();
+  for (let i = 0; i < rounds; i++) {
+    for (let k = 0; k < cases.length; k++) {
+      const c = (i + k) % cases.length;
+      samples[c].push(run(cases[c][1], cases[c][2]));
+    }
+  }
+  run([executor, 'cleanup'], prepared);
+  const node = stats(samples[0]);
+  console.log(`quarters-executor start-up: ${rounds} interleaved rounds, ms; ${process.version}; ${execFileSync('nproc').toString().trim()} CPUs; load average ${loadBefore} before, ${loadavg()} after`);
+  console.log(`${'invocation'.padEnd(40)}  mean   median     best   mean/node   median/node`);
+  cases.forEach(([name], c) => {
+    const s = stats(samples[c]);
+    console.log(`${name.padEnd(38)} ${s.mean.toFixed(1).padStart(7)}  ${s.median.toFixed(1).padStart(7)}  ${s.best.toFixed(1).padStart(7)}   ${(s.mean / node.mean).toFixed(2).padStart(8)}x   ${(s.median / node.median).toFixed(2).padStart(10)}x`);
+  });
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
