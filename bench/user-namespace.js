@@ -60,7 +60,7 @@ try {
   for (const [name, idBase, lower] of [['host ids', null, tree], ['user namespace', ID_BASE, shifted]]) {
     const workspace = join(dir, name.replace(' ', '-'));
     mkdirSync(workspace);
-    const environment = nspawnBackend(idBase).environment({ name: `qbench-${name.replace(' ', '-')}`, workspace, lowers: [lower], binds: [], limits: { memoryMib: 0, cpus: 0, pids: 4096, tmpfsMib: 1024 } });
+    const environment = nspawnBackend(idBase).environment({ name: `qbench-${name.replace(' ', '-')}`, workspace, base: { version: 'bench', path: lower }, instance: null, binds: [], limits: { memoryMib: 0, cpus: 0, pids: 4096, tmpfsMib: 1024 } });
     await environment.setup();
     environments[name] = environment;
   }

@@ -1,7 +1,7 @@
 /* global URL */
 // The tests' job rig (the runner emulator, the executor fixture, the server stand-in, the Arch-on-Debian
 // base), for benches: bundled with esbuild under dist/, so that its packages resolve from the
-// repository's node_modules. The executor it drives is the bundle, dist/executor/quarters-executor.js.
+// repository's node_modules. The executor it drives is the bundle, dist/executor/quarters-executor.cjs.
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 
