@@ -15,6 +15,8 @@ export interface MidBuildJob {
   marker: string;
   /** Shell lines the build runs (in the build directory) before it sleeps. */
   body?: string[];
+  /** True once the build sleeps; by default: its marker process runs here (a VM's processes are not the host's). */
+  sleeping?: () => boolean;
 }
 
 /** The job's name (workspace, build directory, machine), as the executor derives it from the variables below. */
@@ -52,7 +54,7 @@ export async function writeMidBuildScript(fx: ExecutorFixture, job: MidBuildJob)
 export async function crashMidBuild(fx: ExecutorFixture, job: MidBuildJob, timeoutMs = 60_000): Promise<string> {
   const script = await writeMidBuildScript(fx, job);
   const runner = execa('sh', ['-c', `"$@" prepare && "$@" run ${script} step_script`, 'runner', ...EXECUTOR], { env: midBuildEnv(fx, job), reject: false, detached: true, stdio: 'ignore' });
-  if (!(await waitFor(() => processesWith(job.marker).length > 0, timeoutMs))) {
+  if (!(await waitFor(job.sleeping ?? (() => processesWith(job.marker).length > 0), timeoutMs))) {
     runner.kill('SIGKILL');
     throw new Error(`job ${midBuildName(job)}: the build did not start within ${timeoutMs} ms`);
   }
