@@ -232,8 +232,11 @@ for (const backend of TEST_BACKENDS) {
         const shown = (await (await fetch(`${url}/api/v1/namespaces/chain`)).json()) as { kind: string; builds: { pkgbase: string; arch: string; state: string; pipeline_id: number | null }[] };
         expect(shown.kind).toBe('local');
         expect(shown.builds.map((b) => [b.pkgbase, b.arch, b.state, b.pipeline_id]).sort()).toEqual([['qa', 'x86_64', 'built', null], ['qb', 'x86_64', 'built', null], ['qc', 'x86_64', 'built', null]]);
-        const broken = (await (await fetch(`${url}/api/v1/namespaces/broken`)).json()) as { builds: { pkgbase: string; state: string }[] };
-        expect(Object.fromEntries(broken.builds.map((b) => [b.pkgbase, b.state]))).toEqual({ qa: 'built', qb: 'failed', qc: 'dependency-failed' });
+        // The broken build set is made on containers only (vmSkip).
+        if (backend === 'nspawn') {
+          const broken = (await (await fetch(`${url}/api/v1/namespaces/broken`)).json()) as { builds: { pkgbase: string; state: string }[] };
+          expect(Object.fromEntries(broken.builds.map((b) => [b.pkgbase, b.state]))).toEqual({ qa: 'built', qb: 'failed', qc: 'dependency-failed' });
+        }
 
         const db = await fetch(`${url}/repos/chain/latest/x86_64/quarters.db`);
         expect(db.status).toBe(200);
@@ -241,8 +244,10 @@ for (const backend of TEST_BACKENDS) {
 
         const list = await quarters(['ns', 'list', '--server', url]);
         expect(list.stdout).toMatch(/^chain\s+active\s+iteration 2\s+built=3$/m);
-        const show = await quarters(['ns', 'show', 'broken', '--server', url]);
-        expect(show.stdout).toMatch(/^\d+\s+qc\s+x86_64\s+dependency-failed\s+-\s+dependency qb\/x86_64 failed/m);
+        if (backend === 'nspawn') {
+          const show = await quarters(['ns', 'show', 'broken', '--server', url]);
+          expect(show.stdout).toMatch(/^\d+\s+qc\s+x86_64\s+dependency-failed\s+-\s+dependency qb\/x86_64 failed/m);
+        }
       } finally {
         server.kill('SIGTERM');
         await server;
