@@ -29,7 +29,7 @@ export type TestBackend = 'nspawn' | 'qemu';
 function backendToml(backend: TestBackend): { top: string; tables: string } {
   if (backend === 'nspawn') return { top: '', tables: '' };
   // Small VMs: the tests run several at once on small hosts; a slow emulated boot is not a failure.
-  return { top: 'backend = "qemu"', tables: '[qemu]\ndefault_memory_mib = 1024\nboot_timeout_seconds = 600' };
+  return { top: 'backend = "qemu"', tables: '[qemu]\nboot_timeout_seconds = 600\n[limits]\nmemory_mib = 1024' };
 }
 
 /** Creates the fixture; `extraToml` is appended to the config (e.g. "[network]\nbuild = true"). */

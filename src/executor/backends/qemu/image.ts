@@ -6,7 +6,7 @@
  * KEY hashes what the image is made from (kernel, file system size, the init's version), so a new
  * kernel or a new size makes a new image.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, readFile, rename, truncate, writeFile } from 'node:fs/promises';
@@ -19,10 +19,10 @@ import { makeDir, removeTree, writeFileAtomic } from '../../fs-layers.js';
 import { withLockUnlessSettled } from '../../lock.js';
 import { cpioArchive, type CpioEntry } from './cpio.js';
 import { INIT_SCRIPT } from './guest-plan.js';
-import { findGuestKernel, guestModuleFiles, kernelIdentity, type GuestKernel } from './kernel.js';
+import { findGuestKernel, guestModuleFiles, kernelIdentity, uncompressedPvhKernel, type GuestKernel } from './kernel.js';
 
-/** Bump when the initramfs or the disk's making changes. */
-const IMAGE_FORMAT = 1;
+/** Bump when the initramfs, the kernel's form or the disk's making changes. */
+const IMAGE_FORMAT = 2;
 
 /** Where busybox comes from: Debian's busybox-static (the guest's init cannot depend on the guest's libraries). */
 const BUSYBOX = '/bin/busybox';
@@ -36,7 +36,7 @@ export interface VmImageFiles {
 
 /** The files of an image directory. */
 export function vmImageFiles(dir: string): VmImageFiles {
-  return { dir, disk: join(dir, 'disk.raw'), kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img') };
+  return { dir, disk: join(dir, 'disk.raw'), kernel: join(dir, 'kernel'), initrd: join(dir, 'initrd.img') };
 }
 
 export interface ImageOptions {
@@ -66,7 +66,7 @@ export async function ensureVmImage(version: BaseVersion, options: ImageOptions,
       const started = Date.now();
       log(`quarters: making the VM image of base OS ${version.version} (kernel ${kernel.release})`);
       const into = vmImageFiles(staging);
-      await copyFile(kernel.image, into.kernel);
+      await writeBootKernel(kernel.image, into.kernel, log);
       await writeFile(into.initrd, await initramfs(kernel), { mode: 0o600 });
       await makeRootDisk(version.root, into.disk, options.spareMib);
       await writeFileAtomic(join(staging, 'meta.json'), JSON.stringify({ version: version.version, kernel: kernel.image, release: kernel.release, spareMib: options.spareMib, format: IMAGE_FORMAT, created: new Date().toISOString() }, null, 2));
@@ -77,6 +77,36 @@ export async function ensureVmImage(version: BaseVersion, options: ImageOptions,
       throw new BaseOsError(`the VM image of base OS ${version.version}: ${(error as Error).message}`);
     }
     return files;
+  });
+}
+
+/** The kernel as qemu boots it fastest: uncompressed with its PVH entry where it has one, else the bzImage as it is. */
+async function writeBootKernel(image: string, into: string, log: (line: string) => void): Promise<void> {
+  const elf = await uncompressedPvhKernel(await readFile(image), async (tool, bytes) => {
+    try {
+      // One stream: what follows the payload in the bzImage is not the decompressor's business.
+      return await decompress(tool, tool === 'xz' ? ['-dc', '--single-stream'] : ['-dc'], bytes);
+    } catch {
+      return null;
+    }
+  });
+  if (elf) await writeFile(into, elf, { mode: 0o600 });
+  else {
+    log(`quarters: ${image} has no uncompressed kernel with a PVH entry to unpack: VMs boot it through the firmware (slower)`);
+    await copyFile(image, into);
+  }
+}
+
+/** Runs `tool args` with `input` on stdin; its stdout (a missing tool or a failure throws). */
+function decompress(tool: string, args: readonly string[], input: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(tool, args, { stdio: ['pipe', 'pipe', 'ignore'] });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`${tool} exited with ${code}`))));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input);
   });
 }
 

@@ -85,3 +85,46 @@ export function kernelIdentity(kernel: GuestKernel): string {
   const stat = statSync(kernel.image);
   return `${kernel.image}:${stat.size}:${stat.mtimeMs}`;
 }
+
+/** True when `elf` is a 64-bit ELF kernel with a PVH entry note (Xen's PHYS32_ENTRY), which qemu boots directly. */
+export function hasPvhEntry(elf: Buffer): boolean {
+  if (elf.length < 64 || elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2 || elf[5] !== 1) return false;
+  const phoff = Number(elf.readBigUInt64LE(0x20));
+  const phentsize = elf.readUInt16LE(0x36);
+  const phnum = elf.readUInt16LE(0x38);
+  for (let i = 0; i < phnum; i++) {
+    const header = phoff + i * phentsize;
+    if (header + 0x28 > elf.length || elf.readUInt32LE(header) !== 4) continue;
+    const start = Number(elf.readBigUInt64LE(header + 0x08));
+    const end = Math.min(elf.length, start + Number(elf.readBigUInt64LE(header + 0x20)));
+    for (let at = start; at + 12 <= end; ) {
+      const [nameSize, descSize, type] = [elf.readUInt32LE(at), elf.readUInt32LE(at + 4), elf.readUInt32LE(at + 8)];
+      const name = elf.subarray(at + 12, at + 12 + nameSize).toString('latin1');
+      if (name === 'Xen\0' && type === 18) return true;
+      at += 12 + Math.ceil(nameSize / 4) * 4 + Math.ceil(descSize / 4) * 4;
+    }
+  }
+  return false;
+}
+
+/** Where a compressed payload starts in a bzImage, and the tool that unpacks it. */
+const PAYLOADS: readonly { magic: Buffer; tool: string }[] = [
+  { magic: Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), tool: 'xz' },
+  { magic: Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), tool: 'zstd' },
+  { magic: Buffer.from([0x1f, 0x8b, 0x08]), tool: 'gzip' },
+];
+
+/**
+ * The kernel inside a bzImage, uncompressed, when it can be booted through PVH: qemu then loads it
+ * as it is, with no firmware run and no decompression (seconds under TCG); null when the image
+ * holds none we can unpack (qemu boots the bzImage then). `unpack(tool, bytes)` decompresses one stream.
+ */
+export async function uncompressedPvhKernel(bzImage: Buffer, unpack: (tool: string, bytes: Buffer) => Promise<Buffer | null>): Promise<Buffer | null> {
+  for (const { magic, tool } of PAYLOADS) {
+    for (let at = bzImage.indexOf(magic); at >= 0; at = bzImage.indexOf(magic, at + 1)) {
+      const elf = await unpack(tool, bzImage.subarray(at));
+      if (elf && hasPvhEntry(elf)) return elf;
+    }
+  }
+  return null;
+}
