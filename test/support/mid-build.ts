@@ -1,11 +1,12 @@
 /** Jobs caught mid-build, for the failure paths: prepared, and running a step that sleeps until it is killed. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { stageScript } from '../runner-emulator/emulator.js';
+import { expect } from 'vitest';
+import { stageScript, type EmulatorResult } from '../runner-emulator/emulator.js';
 import { EXECUTOR, type ExecutorFixture } from './executor-fixture.js';
-import { processesWith, waitFor } from './processes.js';
+import { mountsMentioning, processesWith, waitFor } from './processes.js';
 
 export interface MidBuildJob {
   jobId: number;
@@ -64,4 +65,21 @@ export async function crashMidBuild(fx: ExecutorFixture, job: MidBuildJob, timeo
   process.kill(runner.pid!, 'SIGKILL');
   await runner;
   return midBuildName(job);
+}
+
+/**
+ * A job cancelled mid-build (the runner's SIGTERM, then SIGKILL) ended as GitLab Runner expects, with
+ * nothing left: the executor stopped the build and exited on SIGTERM (before the SIGKILL), cleanup
+ * ran last, and no mount, workspace or build directory of job `jobId` remains.
+ */
+export function expectCancelledAndGone(fx: ExecutorFixture, result: EmulatorResult, jobId: number): void {
+  expect(result.outcome, result.trace).toBe('canceled');
+  const step = result.commands.find((c) => c.stage === 'step_script');
+  expect(step?.signal).toBeNull();
+  expect(step?.exitCode).toBe(1);
+  expect(result.commands.at(-1)?.verb).toBe('cleanup');
+  expect(mountsMentioning(fx.workDir)).toEqual([]);
+  const entries = (sub: string): string[] => (existsSync(join(fx.workDir, sub)) ? readdirSync(join(fx.workDir, sub)) : []);
+  expect(entries('workspaces').filter((n) => n.endsWith(`-j${jobId}`))).toEqual([]);
+  expect(entries('builds').filter((n) => n.endsWith(`-j${jobId}`))).toEqual([]);
 }
