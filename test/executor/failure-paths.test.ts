@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { runJob } from '../runner-emulator/emulator.js';
 import { createExecutorFixture, EXECUTOR, type ExecutorFixture } from '../support/executor-fixture.js';
 import { containerSkipReason, reportSkip } from '../support/capabilities.js';
-import { crashMidBuild, expectCancelledAndGone } from '../support/mid-build.js';
+import { crashMidBuild, expectCancelledAndGone, expectStaleReclaimed } from '../support/mid-build.js';
 import { mountsMentioning, processesWith, waitFor } from '../support/processes.js';
 
 const skip = reportSkip(containerSkipReason(), 'executor failure paths');
@@ -50,13 +50,7 @@ describe.skipIf(skip)('quarters-executor failure paths', () => {
     expect(await waitFor(() => processesWith(marker).length === 0, 15_000)).toBe(true);
     // And the running stage's bind of the project directory (of the job mount's build/), in the workspace.
     expect(mountPoints(fx.workDir)).toEqual([join(fx.workDir, 'builds', name), join(fx.workDir, 'workspaces', name, 'mount'), join(fx.workDir, 'workspaces', name, 'project')].sort());
-    expect(entries('workspaces')).toContain(name);
-    const stale = await fx.cli(['cleanup', '--stale']);
-    expect(stale.exitCode, stale.stderr).toBe(0);
-    expect(stale.stdout).toContain(`removed ${name}`);
-    expect(mountsMentioning(fx.workDir)).toEqual([]);
-    expect(entries('workspaces')).not.toContain(name);
-    expect(entries('builds')).not.toContain(name);
+    await expectStaleReclaimed(fx, name);
   });
 
   it('kill -9 mid-build: the next prepare in the same slot reclaims what the dead job left', async () => {

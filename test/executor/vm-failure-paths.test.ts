@@ -6,13 +6,13 @@
  * shared project directory, and the VM by qemu's process, named after the job.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { runJob } from '../runner-emulator/emulator.js';
 import { createExecutorFixture, EXECUTOR, type ExecutorFixture } from '../support/executor-fixture.js';
 import { backendSkipReason, reportSkip } from '../support/capabilities.js';
-import { crashMidBuild, expectCancelledAndGone, midBuildName } from '../support/mid-build.js';
-import { mountsMentioning, processesWith, waitFor } from '../support/processes.js';
+import { crashMidBuild, expectCancelledAndGone, expectStaleReclaimed, midBuildName } from '../support/mid-build.js';
+import { processesWith, waitFor } from '../support/processes.js';
 
 const skip = reportSkip(backendSkipReason('qemu'), 'the qemu backend\'s failure paths');
 
@@ -26,7 +26,6 @@ describe.skipIf(skip)('quarters-executor failure paths on the qemu backend', { t
     await fx?.remove();
   });
 
-  const entries = (sub: string): string[] => (existsSync(join(fx.workDir, sub)) ? readdirSync(join(fx.workDir, sub)) : []);
   /** qemu and virtiofsd processes of the job: both name files in its runtime directory (console log, sockets). */
   const vmProcesses = (name: string): number[] => processesWith(`/workspaces/${name}/vm/`);
 
@@ -58,12 +57,6 @@ describe.skipIf(skip)('quarters-executor failure paths on the qemu backend', { t
     await crashMidBuild(fx, { ...job, sleeping: () => existsSync(started) && vmProcesses(name).length > 0 }, 300_000);
     // pdeathsig takes qemu and virtiofsd down with the executor.
     expect(await waitFor(() => vmProcesses(name).length === 0, 15_000)).toBe(true);
-    expect(entries('workspaces')).toContain(name);
-    const stale = await fx.cli(['cleanup', '--stale']);
-    expect(stale.exitCode, stale.stderr).toBe(0);
-    expect(stale.stdout).toContain(`removed ${name}`);
-    expect(mountsMentioning(fx.workDir)).toEqual([]);
-    expect(entries('workspaces')).not.toContain(name);
-    expect(entries('builds')).not.toContain(name);
+    await expectStaleReclaimed(fx, name);
   });
 });

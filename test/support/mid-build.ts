@@ -83,3 +83,15 @@ export function expectCancelledAndGone(fx: ExecutorFixture, result: EmulatorResu
   expect(entries('workspaces').filter((n) => n.endsWith(`-j${jobId}`))).toEqual([]);
   expect(entries('builds').filter((n) => n.endsWith(`-j${jobId}`))).toEqual([]);
 }
+
+/** `cleanup --stale` reclaims the job `name` a killed executor left: it says so, and no mount, workspace or build directory remains. */
+export async function expectStaleReclaimed(fx: ExecutorFixture, name: string): Promise<void> {
+  const entries = (sub: string): string[] => (existsSync(join(fx.workDir, sub)) ? readdirSync(join(fx.workDir, sub)) : []);
+  expect(entries('workspaces')).toContain(name);
+  const stale = await fx.cli(['cleanup', '--stale']);
+  expect(stale.exitCode, stale.stderr).toBe(0);
+  expect(stale.stdout).toContain(`removed ${name}`);
+  expect(mountsMentioning(fx.workDir)).toEqual([]);
+  expect(entries('workspaces')).not.toContain(name);
+  expect(entries('builds')).not.toContain(name);
+}
