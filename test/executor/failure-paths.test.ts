@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { runJob } from '../runner-emulator/emulator.js';
 import { createExecutorFixture, EXECUTOR, type ExecutorFixture } from '../support/executor-fixture.js';
 import { containerSkipReason, reportSkip } from '../support/capabilities.js';
-import { crashMidBuild, expectCancelledAndGone, expectStaleReclaimed } from '../support/mid-build.js';
+import { crashMidBuild } from '../support/mid-build.js';
+import { expectCancelledAndGone, expectStaleReclaimed } from '../support/job-leftovers.js';
 import { mountsMentioning, processesWith, waitFor } from '../support/processes.js';
 
 const skip = reportSkip(containerSkipReason(), 'executor failure paths');

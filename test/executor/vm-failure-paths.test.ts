@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { runJob } from '../runner-emulator/emulator.js';
 import { createExecutorFixture, EXECUTOR, type ExecutorFixture } from '../support/executor-fixture.js';
 import { backendSkipReason, reportSkip } from '../support/capabilities.js';
-import { crashMidBuild, expectCancelledAndGone, expectStaleReclaimed, midBuildName } from '../support/mid-build.js';
+import { crashMidBuild, midBuildName } from '../support/mid-build.js';
+import { expectCancelledAndGone, expectStaleReclaimed } from '../support/job-leftovers.js';
 import { processesWith, waitFor } from '../support/processes.js';
 
 const skip = reportSkip(backendSkipReason('qemu'), 'the qemu backend\'s failure paths');

@@ -1,12 +1,11 @@
 /** Jobs caught mid-build, for the failure paths: prepared, and running a step that sleeps until it is killed. */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { expect } from 'vitest';
-import { stageScript, type EmulatorResult } from '../runner-emulator/emulator.js';
+import { stageScript } from '../runner-emulator/emulator.js';
 import { EXECUTOR, type ExecutorFixture } from './executor-fixture.js';
-import { mountsMentioning, processesWith, waitFor } from './processes.js';
+import { processesWith, waitFor } from './processes.js';
 
 export interface MidBuildJob {
   jobId: number;
@@ -65,33 +64,4 @@ export async function crashMidBuild(fx: ExecutorFixture, job: MidBuildJob, timeo
   process.kill(runner.pid!, 'SIGKILL');
   await runner;
   return midBuildName(job);
-}
-
-/**
- * A job cancelled mid-build (the runner's SIGTERM, then SIGKILL) ended as GitLab Runner expects, with
- * nothing left: the executor stopped the build and exited on SIGTERM (before the SIGKILL), cleanup
- * ran last, and no mount, workspace or build directory of job `jobId` remains.
- */
-export function expectCancelledAndGone(fx: ExecutorFixture, result: EmulatorResult, jobId: number): void {
-  expect(result.outcome, result.trace).toBe('canceled');
-  const step = result.commands.find((c) => c.stage === 'step_script');
-  expect(step?.signal).toBeNull();
-  expect(step?.exitCode).toBe(1);
-  expect(result.commands.at(-1)?.verb).toBe('cleanup');
-  expect(mountsMentioning(fx.workDir)).toEqual([]);
-  const entries = (sub: string): string[] => (existsSync(join(fx.workDir, sub)) ? readdirSync(join(fx.workDir, sub)) : []);
-  expect(entries('workspaces').filter((n) => n.endsWith(`-j${jobId}`))).toEqual([]);
-  expect(entries('builds').filter((n) => n.endsWith(`-j${jobId}`))).toEqual([]);
-}
-
-/** `cleanup --stale` reclaims the job `name` a killed executor left: it says so, and no mount, workspace or build directory remains. */
-export async function expectStaleReclaimed(fx: ExecutorFixture, name: string): Promise<void> {
-  const entries = (sub: string): string[] => (existsSync(join(fx.workDir, sub)) ? readdirSync(join(fx.workDir, sub)) : []);
-  expect(entries('workspaces')).toContain(name);
-  const stale = await fx.cli(['cleanup', '--stale']);
-  expect(stale.exitCode, stale.stderr).toBe(0);
-  expect(stale.stdout).toContain(`removed ${name}`);
-  expect(mountsMentioning(fx.workDir)).toEqual([]);
-  expect(entries('workspaces')).not.toContain(name);
-  expect(entries('builds')).not.toContain(name);
 }
