@@ -1,5 +1,6 @@
 /** A process named by pid and start time, so a recycled pid is never mistaken for the process we recorded. */
 import { readFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import './zod-messages.js';
 import * as z from 'zod/mini';
 
@@ -34,4 +35,26 @@ export function isAlive(identity: ProcessIdentity): boolean {
 /** True when both name the same process (null: none). */
 export function sameProcess(a: ProcessIdentity | null, b: ProcessIdentity | null): boolean {
   return a !== null && b !== null && a.pid === b.pid && a.startTime === b.startTime;
+}
+
+/** Kills the process with SIGKILL unless it is gone (a recycled pid is left alone), and waits up to 5 s until it is. */
+export async function killIdentified(identity: ProcessIdentity): Promise<void> {
+  if (!isAlive(identity)) return;
+  try {
+    process.kill(identity.pid, 'SIGKILL');
+  } catch {
+    return; // gone meanwhile
+  }
+  for (let i = 0; i < 50 && isAlive(identity); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
+/** Records a started process in `file`, by pid and start time, for killRecordedProcess. */
+export async function recordProcess(file: string, pid: number): Promise<void> {
+  await writeFile(file, JSON.stringify(identify(pid) ?? { pid, startTime: '' }));
+}
+
+/** Kills the process `file` records (recordProcess), if it still runs: one that outlived an executor killed outright. */
+export async function killRecordedProcess(file: string): Promise<void> {
+  const recorded = processIdentitySchema.safeParse(await readFile(file, 'utf8').then((text) => JSON.parse(text) as unknown, () => null));
+  if (recorded.success) await killIdentified(recorded.data);
 }

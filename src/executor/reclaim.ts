@@ -1,7 +1,7 @@
 /** Tearing a job's environment down from what its workspace records: for cleanup, prepare and cleanup --stale alike. */
 import { join } from 'node:path';
 import { removeRunCgroups } from './run-cgroup.js';
-import { isAlive } from './process-identity.js';
+import { killIdentified } from './process-identity.js';
 import { removeTree } from './fs-layers.js';
 import { unstageProjectDir } from './project-bind.js';
 import { removeJobMount } from './job-mount.js';
@@ -15,14 +15,7 @@ import { readState, workspaceDir } from './workspace.js';
  */
 export async function reclaimWorkspace(session: Session, name: string): Promise<void> {
   const state = await readState(session.layout, name);
-  if (state?.active && state.active.pid !== process.pid && isAlive(state.active)) {
-    try {
-      process.kill(state.active.pid, 'SIGKILL');
-    } catch {
-      // gone meanwhile
-    }
-    for (let i = 0; i < 50 && isAlive(state.active); i++) await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  if (state?.active && state.active.pid !== process.pid) await killIdentified(state.active);
   const workspace = workspaceDir(session.layout, name);
   await session.backend.destroy(name, workspace);
   // A guest stage's bind of the project directory (project-bind.ts) holds the job mount: it goes first, mount point and all.

@@ -15,7 +15,7 @@ import { fsyncPath } from '../../../common/fsync.js';
 import type { BaseOsStore, BaseVersion } from '../../baseos/store.js';
 import type { Backend, BaseImage, Environment, EnvironmentSpec, ExecResult, GuestBind, GuestCommand } from '../../environment.js';
 import { makeDir, removeTree } from '../../fs-layers.js';
-import { isAlive, processIdentitySchema } from '../../process-identity.js';
+import { killRecordedProcess } from '../../process-identity.js';
 import { removeRunCgroups } from '../../run-cgroup.js';
 import { chooseAccelerator, type Accelerator } from './accelerator.js';
 import { cpioArchive } from './cpio.js';
@@ -51,21 +51,10 @@ function instanceDisk(dir: string): string {
   return join(dir, 'disk.qcow2');
 }
 
-/** Kills a VM whose executor was killed before it (pdeathsig normally takes it along). */
-async function killRecorded(pidFile: string): Promise<void> {
-  const recorded = processIdentitySchema.safeParse(await readFile(pidFile, 'utf8').then((text) => JSON.parse(text) as unknown, () => null));
-  if (!recorded.success || !isAlive(recorded.data)) return;
-  try {
-    process.kill(recorded.data.pid, 'SIGKILL');
-  } catch {
-    return;
-  }
-  for (let i = 0; i < 50 && isAlive(recorded.data); i++) await new Promise((resolve) => setTimeout(resolve, 100));
-}
-
 async function destroyMachine(name: string, workspace: string, layerDir?: string): Promise<void> {
   const paths = vmPaths(workspace, layerDir);
-  await killRecorded(paths.pidFile);
+  // A VM whose executor was killed before it (pdeathsig normally takes it along).
+  await killRecordedProcess(paths.pidFile);
   await stopVirtiofs(paths.runtime);
   await removeRunCgroups(name);
   await removeTree(paths.runtime);

@@ -12,12 +12,12 @@
  * recorded (with its start time) for `destroy` after an executor that was killed outright.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import { openOutboundNetwork, type OutboundNetwork } from '../nspawn/outbound-network.js';
 import { createRunCgroup, type RunCgroup } from '../../run-cgroup.js';
-import { identify } from '../../process-identity.js';
+import { recordProcess } from '../../process-identity.js';
 import { acceleratorArguments, type Accelerator } from './accelerator.js';
 import { GUEST_NETWORK, PORTS } from './guest-plan.js';
 import { startVirtiofs, type ServedShare, type VirtiofsServers } from './virtiofs.js';
@@ -176,7 +176,7 @@ async function boot(run: MachineRun, network: OutboundNetwork | null, cgroup: Ru
     child.on('exit', (code, signal) => resolve({ code, signal }));
     child.on('error', (error) => resolve({ code: null, signal: null, error }));
   });
-  if (child.pid !== undefined) await writeFile(run.pidFile, JSON.stringify(identify(child.pid) ?? { pid: child.pid, startTime: '' }));
+  if (child.pid !== undefined) await recordProcess(run.pidFile, child.pid);
   let why: string | null = null;
   const kill = (reason: string): void => {
     why ??= reason;

@@ -7,11 +7,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runProcess, whyFailed } from '../../../common/child-process.js';
 import { makeDir, unmountBelow } from '../../fs-layers.js';
-import { identify, isAlive, processIdentitySchema } from '../../process-identity.js';
+import { killRecordedProcess, recordProcess } from '../../process-identity.js';
 
 /** Where distributions install virtiofsd (Debian 12: qemu-system-common's C version). */
 const VIRTIOFSD_PATHS = ['/usr/libexec/virtiofsd', '/usr/lib/qemu/virtiofsd', '/usr/bin/virtiofsd'];
@@ -57,7 +57,7 @@ export async function startVirtiofs(virtiofsd: string, runtime: string, shares: 
       children.push(child);
       let said = '';
       child.stderr?.on('data', (chunk: Buffer) => (said = (said + chunk.toString('utf8')).slice(-2000)));
-      if (child.pid !== undefined) await writeFile(join(runtime, `virtiofsd-${share.tag}.pid`), JSON.stringify(identify(child.pid) ?? { pid: child.pid, startTime: '' }));
+      if (child.pid !== undefined) await recordProcess(join(runtime, `virtiofsd-${share.tag}.pid`), child.pid);
       for (let i = 0; i < 200 && !existsSync(socket); i++) {
         if (child.exitCode !== null) break;
         await new Promise((resolve) => setTimeout(resolve, 25));
@@ -76,14 +76,7 @@ export async function startVirtiofs(virtiofsd: string, runtime: string, shares: 
 export async function stopVirtiofs(runtime: string): Promise<void> {
   for (const entry of await readdir(runtime).catch(() => [] as string[])) {
     if (!/^virtiofsd-.*\.pid$/.test(entry)) continue;
-    const recorded = processIdentitySchema.safeParse(await readFile(join(runtime, entry), 'utf8').then((text) => JSON.parse(text) as unknown, () => null));
-    if (recorded.success && isAlive(recorded.data)) {
-      try {
-        process.kill(recorded.data.pid, 'SIGKILL');
-      } catch {
-        // gone meanwhile
-      }
-    }
+    await killRecordedProcess(join(runtime, entry));
     await rm(join(runtime, entry), { force: true });
   }
   if (existsSync(runtime)) await unmountBelow(runtime);
