@@ -1,7 +1,7 @@
 /**
  * The qemu backend: throw-away virtual machines, for build code that must not share the host's
  * kernel. A job's environment is a qcow2 disk backed by the instance's (itself backed by the base
- * OS version's image, image.ts); every command boots the VM from that disk, runs, and powers off
+ * OS version's image, image.ts); every command boots the VM from that disk, runs, and ends
  * (machine.ts), so what a command leaves in the disk is there for the next one, and nothing else
  * lives on between commands. Directories are shared over 9p, files copied into the command's
  * initramfs; a command without network gets no network card.
@@ -63,7 +63,6 @@ async function destroyMachine(name: string, workspace: string, layerDir?: string
 
 class QemuEnvironment implements Environment {
   private readonly paths: ReturnType<typeof vmPaths>;
-  private runs = 0;
 
   constructor(
     private readonly spec: EnvironmentSpec,
@@ -109,7 +108,6 @@ class QemuEnvironment implements Environment {
     }
     const initrd = join(this.paths.runtime, 'initrd.img');
     await writeFile(initrd, Buffer.concat([await readFile(image.initrd), cpioArchive(plan)]), { mode: 0o600 });
-    const run = ++this.runs;
     const result = await runMachine({
       name: this.spec.name,
       kernel: image.kernel,
@@ -123,7 +121,8 @@ class QemuEnvironment implements Environment {
       runtime: this.paths.runtime,
       network,
       blockedDestinations: this.spec.blockedDestinations,
-      consoleLog: join(this.paths.runtime, `console-${run}.log`),
+      // The VM's console for this command; a failure's message quotes its last lines.
+      consoleLog: join(this.paths.runtime, 'console.log'),
       pidFile: this.paths.pidFile,
       bootTimeoutMs: this.settings.boot_timeout_seconds * 1000,
       stdout: command.stdout ?? 'inherit',
@@ -136,7 +135,7 @@ class QemuEnvironment implements Environment {
     return { exitCode: result.exitCode, detail: result.detail, peakMemoryBytes: result.peakMemoryBytes };
   }
 
-  /** Directories become 9p shares; files (read-only only) are copied into the command's initramfs. */
+  /** Directories become shares (virtiofs or 9p); files (read-only only) are copied into the command's initramfs. */
   private async guestBinds(binds: readonly GuestBind[]): Promise<{ machineShares: MachineShare[]; planShares: PlanShare[]; files: PlanFile[] }> {
     const machineShares: MachineShare[] = [];
     const planShares: PlanShare[] = [];
