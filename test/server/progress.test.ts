@@ -48,7 +48,7 @@ function writes(rig: Rig) {
   };
 }
 
-/** GitLab sends Job Hooks too, as the README's webhook setup asks. */
+/** GitLab sends Job Hooks too, as docs/administrator.md's GitLab setup asks. */
 const withJobHooks = (rig: Rig) => rig.gitlab.setPipelineHook({ url: `${rig.url}/webhooks/gitlab`, secret: WEBHOOK_SECRET, jobEvents: true });
 
 /** The states a commit's status of `name` was set to, oldest first. */

@@ -56,7 +56,7 @@ export async function startRig(overrides: { build?: Partial<ServerConfig['build'
   const boot = async () => {
     const server = createServer(config, { log: overrides.log ?? quietLogger(), reconcileIntervalMs: 3_600_000, gitlabRetry: { baseDelayMs: 5, maxDelayMs: 20, attemptTimeoutMs: 2_000, ...overrides.gitlabRetry }, ...(overrides.progress ? { progress: overrides.progress } : {}) });
     const url = await server.start(0);
-    // Pipeline and Job Hooks, as the README's webhook setup asks.
+    // Pipeline and Job Hooks, as docs/administrator.md's GitLab setup asks.
     gitlab.setPipelineHook({ url: `${url}/webhooks/gitlab`, secret: WEBHOOK_SECRET, jobEvents: true });
     return { server, url };
   };
