@@ -232,5 +232,8 @@ describe('Debian examples', () => {
     expect(plan.unresolved.map((u) => [u.pkgbase, u.clause])).toEqual([['garnet-meta', 'debhelper-compat (= 13)'], ['garnet-tool', 'debhelper-compat (= 13)'], ['libgarnet', 'debhelper-compat (= 13)']]);
     const staged = planBuildSet({ flavour: 'debian', sources: await debianExamples() }, { arch: 'amd64', origins: ['libgarnet'], profiles: ['stage1'] });
     expect(staged.unresolved.map((u) => [u.pkgbase, u.clause])).toContainEqual(['garnet-tool', 'garnet-bootstrap-helper']);
+    // On the Hurd the [linux-any] alternative does not apply: garnet-tool needs nothing of libgarnet there.
+    const hurd = planBuildSet({ flavour: 'debian', sources: await debianExamples() }, { arch: 'hurd-i386', origins: ['libgarnet'] });
+    expect(hurd.waves).toEqual([['libgarnet']]);
   });
 });
