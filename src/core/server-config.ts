@@ -3,6 +3,7 @@
  * Secrets may be given as `<key>_file` instead; SERVER_SECRET_KEYS names them for the loader.
  */
 import { z } from 'zod';
+import { DEB_BUILD_OPTIONS, DEB_BUILD_PROFILE } from './pipeline-variables.js';
 import { CYCLE_REBUILDS, type CycleRebuild } from './build-set/iteration.js';
 import { FLAVOURS, type Flavour } from './recipe/model.js';
 
@@ -43,6 +44,10 @@ export const serverConfigSchema = z
         max_in_flight: z.number().int().min(1).max(1000).default(4),
         /** "once": a dependency cycle's members are built again after the whole cycle, against each other's new packages. */
         cycle_rebuild: z.enum(CYCLE_REBUILDS as unknown as [CycleRebuild, ...CycleRebuild[]]).default('none'),
+        /** Debian: added to every build's DEB_BUILD_OPTIONS, e.g. "nocheck" (the driver adds parallel=<processors> unless given). */
+        deb_build_options: z.string().regex(DEB_BUILD_OPTIONS, 'blank-separated lower-case words, each maybe with =value, like "nocheck parallel=4"').default(''),
+        /** Debian: the build profiles every build and every plan has active (e.g. ["nocheck"]). */
+        deb_build_profiles: z.array(z.string().regex(DEB_BUILD_PROFILE, 'a build profile is lower-case letters, digits, ".", "+" and "-"')).default([]),
       }),
     api: z.strictObject({ tokens: z.array(token).default([]) }).default({ tokens: [] }),
     /** Required with [gitlab]: uploads come from executors running GitLab jobs. */

@@ -100,12 +100,16 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   if (interrupted) log.info({ files: interrupted }, 'removed interrupted uploads and repository changes');
   const halfMade = store.deleteHalfMadeNamespaces();
   if (halfMade.length) log.warn({ namespaces: halfMade }, 'removed build sets a crash left without their first iteration; create them again');
-  const dispatcher = new GitLabDispatcher(store, gitlab, { flavour: config.build.flavour, treeLayout: config.gitlab?.tree_project !== undefined, publicUrl: config.public_url }, log);
+  const dispatcher = new GitLabDispatcher(store, gitlab, {
+    flavour: config.build.flavour, treeLayout: config.gitlab?.tree_project !== undefined, publicUrl: config.public_url,
+    debBuildOptions: config.build.deb_build_options, debBuildProfiles: config.build.deb_build_profiles,
+  }, log);
   const engine = new BuildSetEngine(store, repositories, options.planner ?? planBuildSet, {
     flavour: config.build.flavour,
     architectures: config.build.architectures,
     maxInFlight: config.build.max_in_flight,
     cycleRebuild: config.build.cycle_rebuild,
+    profiles: config.build.flavour === 'debian' ? config.build.deb_build_profiles : [],
   }, dispatcher, log);
   const buildSets = new BuildSets(engine, recipes, index, log);
   const progress = new ProgressReporter({ gitlab, store, publicUrl: config.public_url, flavour: config.build.flavour, log, ...options.progress });

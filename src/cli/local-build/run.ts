@@ -40,6 +40,9 @@ export interface LocalBuildOptions {
   cycleRebuild?: CycleRebuild;
   /** Passed to the driver: build with --nodeps where pacman cannot check a dependency (Arch on a Debian base). */
   allowUnverifiedDeps: boolean;
+  /** Debian: `[build] deb_build_options` and `deb_build_profiles` of the server config (the profiles plan too). */
+  debBuildOptions?: string;
+  debBuildProfiles?: readonly string[];
   progress: Progress;
   signal: AbortSignal;
 }
@@ -187,6 +190,7 @@ export async function runLocalBuild(options: LocalBuildOptions): Promise<LocalBu
     let plan: BuildSetPlan | null = null;
     const engine = new BuildSetEngine(store, repositories, (universe, o) => (plan = planBuildSet(universe, o)), {
       flavour, architectures: [arch], maxInFlight: options.jobs, cycleRebuild: options.cycleRebuild ?? 'none',
+      profiles: flavour === 'debian' ? options.debBuildProfiles ?? [] : [],
     }, dispatcher, createLogger({ name: 'quarters-build', level: 'silent' }));
     dispatcher.engine = engine;
     engine.onPropagated = (changes, builds) => {
@@ -239,5 +243,7 @@ function driverVariables(options: LocalBuildOptions, at: { flavour: string; ns: 
     QUARTERS_TARGET_BRANCH: options.host.branch,
     ...(options.packager ? { QUARTERS_PACKAGER: options.packager } : {}),
     ...(options.allowUnverifiedDeps ? { QUARTERS_ALLOW_UNVERIFIED_DEPS: '1' } : {}),
+    ...(at.flavour === 'debian' && options.debBuildOptions ? { QUARTERS_DEB_BUILD_OPTIONS: options.debBuildOptions } : {}),
+    ...(at.flavour === 'debian' && options.debBuildProfiles?.length ? { QUARTERS_DEB_BUILD_PROFILES: options.debBuildProfiles.join(' ') } : {}),
   };
 }

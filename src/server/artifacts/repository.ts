@@ -15,6 +15,7 @@ import { readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Flavour } from '../../core/recipe/model.js';
+import { isBuildRecord } from '../../core/build-set/artifact-name.js';
 import { KeyedLock } from '../keyed-lock.js';
 
 /** The pacman repository's name: `quarters.db`, `quarters.files`. */
@@ -89,10 +90,12 @@ export class Repositories {
 
   /**
    * Adds files of the pool to a repository and updates its index. A file of the same name is replaced.
+   * A build's records (Debian .buildinfo, .changes) stay in the pool only: they are no packages.
    * All or nothing: a failing index tool (a full disk, say) leaves the repository as it was and throws.
    */
-  add(namespace: string, iteration: number, arch: string, files: readonly { poolPath: string; filename: string }[]): Promise<void> {
+  add(namespace: string, iteration: number, arch: string, pool: readonly { poolPath: string; filename: string }[]): Promise<void> {
     const dir = this.dir(namespace, iteration, arch);
+    const files = this.flavour === 'debian' ? pool.filter((f) => !isBuildRecord(f.filename)) : pool;
     return this.lock.run(dir, async () => {
       if (files.length === 0) return;
       const parent = dirname(dir);
