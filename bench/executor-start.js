@@ -4,8 +4,9 @@
 // each start costs beyond Node's own start-up is per-stage overhead. Measures `--help` (loading the
 // bundle only), `config`, a host stage `run` of a script that exits 0 (restore_cache: the stage
 // sandbox, no git), and `cleanup` of a job that has no workspace. Runs are interleaved round by round,
-// in a rotating order, so that the machine's load falls on all alike. Prints mean and median in ms, and
-// each one's ratio to `node -e 0`. With --against FILE, another build of the executor (say, main's) runs
+// in a rotating order, so that the machine's load falls on all alike. Prints the wall time's mean, median
+// and best in ms and the CPU time's median (user + system, with the child processes), each with its
+// ratio to `node -e 0`. With --against FILE, another build of the executor (say, main's) runs
 // the same commands in the same rounds, for a before/after that shares the machine's load.
 // Needs root. Usage: npm run bench:executor-start [-- ROUNDS] [--against FILE]
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -29,12 +30,15 @@ if (process.getuid() !== 0) {
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const dir = mkdtempSync(join(tmpdir(), 'quarters-bench-executor-start-'));
 chmodSync(dir, 0o755);
+// Each start runs under bash's `time`, which reads the child's CPU time (user + system, the processes it
+// started and waited for included) from getrusage: on a loaded machine the wall time swings with the
+// other work, the CPU time much less.
+const TIMED = 'TIMEFORMAT="%3R %3U %3S"; time "$@" >/dev/null 2>/dev/null </dev/null';
 const run = (args, env) => {
-  const start = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (r.status !== 0) throw new Error(`node ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return ms;
+  const r = spawnSync('bash', ['-c', TIMED, 'timed', process.execPath, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`node ${args.join(' ')} failed (${r.status})`);
+  const [real, user, system] = r.stderr.toString().trim().split('\n').at(-1).split(' ').map((s) => Number(s) * 1000);
+  return { wall: real, cpu: user + system };
 };
 const stats = (samples) => {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -77,12 +81,15 @@ try {
     }
   }
   run([executor, 'cleanup'], prepared);
-  const node = stats(samples[0]);
+  const wall = (c) => stats(samples[c].map((sample) => sample.wall));
+  const cpu = (c) => stats(samples[c].map((sample) => sample.cpu));
+  const [nodeWall, nodeCpu] = [wall(0), cpu(0)];
   console.log(`quarters-executor start-up: ${rounds} interleaved rounds, ms; ${process.version}; ${execFileSync('nproc').toString().trim()} CPUs; load average ${loadBefore} before, ${loadavg()} after`);
-  console.log(`${'invocation'.padEnd(40)}  mean   median     best   mean/node   median/node`);
+  console.log(`${'invocation'.padEnd(38)}  wall: mean  median    best  mean/node  median/node   CPU: median  median/node`);
   cases.forEach(([name], c) => {
-    const s = stats(samples[c]);
-    console.log(`${name.padEnd(38)} ${s.mean.toFixed(1).padStart(7)}  ${s.median.toFixed(1).padStart(7)}  ${s.best.toFixed(1).padStart(7)}   ${(s.mean / node.mean).toFixed(2).padStart(8)}x   ${(s.median / node.median).toFixed(2).padStart(10)}x`);
+    const [w, u] = [wall(c), cpu(c)];
+    const ratio = (value, of) => `${(value / of).toFixed(2)}x`;
+    console.log(`${name.padEnd(38)} ${w.mean.toFixed(1).padStart(10)} ${w.median.toFixed(1).padStart(7)} ${w.best.toFixed(1).padStart(7)} ${ratio(w.mean, nodeWall.mean).padStart(10)} ${ratio(w.median, nodeWall.median).padStart(12)} ${u.median.toFixed(1).padStart(13)} ${ratio(u.median, nodeCpu.median).padStart(12)}`);
   });
 } finally {
   rmSync(dir, { recursive: true, force: true });
