@@ -12,7 +12,7 @@
 //   streams; crypto, fs/promises ~5 ms each) are loaded on first use of one of their exports, so a
 //   command loads only those it calls: `config` none of them.
 import { builtinModules } from 'node:module';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,7 +75,8 @@ try {
     plugins: [lazyBuiltins],
     // import.meta of the modules, for CommonJS: the bundle's own URL, made when asked for (a URL costs 1-3 ms to make at start).
     banner: { js: '"use strict";\nconst __quartersMeta = { get url() { return require("node:url").pathToFileURL(__filename).href; } };' },
-    define: { 'import.meta.QUARTERS_VERSION': JSON.stringify(version), 'import.meta.url': '__quartersMeta.url' },
+    // QUARTERS_BUILD: which build wrote a cached config (config-load.ts); each build validates anew.
+    define: { 'import.meta.QUARTERS_VERSION': JSON.stringify(version), 'import.meta.QUARTERS_BUILD': JSON.stringify(`${version}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`), 'import.meta.url': '__quartersMeta.url' },
   });
   // main.ts's hashbang line is the launcher's now; a comment keeps the lines where the map has them.
   const source = bundled.outputFiles.find((file) => file.path === outfile).text.replace(/^#!/, '//');

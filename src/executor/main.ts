@@ -113,7 +113,7 @@ async function baseos(args: string[]): Promise<number> {
   const { updateBase } = await import('./backends/nspawn/base-update.js');
   const { InstanceStore } = await import('./instance.js');
   const { checkGuestIds } = await import('./guest-ids.js');
-  const { guestIdBase } = await import('./config.js');
+  const { guestIdBase } = await import('./guest-ids.js');
   const { openSession } = await import('./session.js');
   const [action, ...rest] = args;
   const session = await openSession();
@@ -165,7 +165,7 @@ async function main(argv: string[]): Promise<number> {
     case 'config':
       return protocol(async () => {
         const [{ configAnswer }, { openJobContext }] = await Promise.all([import('./protocol/config-command.js'), import('./session.js')]);
-        writeStdout(`${JSON.stringify(configAnswer(openJobContext()))}\n`);
+        writeStdout(`${JSON.stringify(configAnswer(await openJobContext()))}\n`);
       });
     case 'prepare':
       return protocol(async () => {

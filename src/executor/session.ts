@@ -1,7 +1,8 @@
 /** Everything one executor command works with: the config, the layout, the backend, the job, the exit codes. */
 import { readFileSync } from 'node:fs';
 import type { ExecutorConfig } from './config.js';
-import { guestIdBase, loadExecutorConfig, executorConfigPath } from './config.js';
+import { executorConfigPath, openExecutorConfig } from './config-load.js';
+import { guestIdBase } from './guest-ids.js';
 import type { Backend } from './environment.js';
 import { exitCodesFrom, type ExitCodes } from './failure.js';
 import { jobFromEnv, type Job } from './job.js';
@@ -53,7 +54,7 @@ export function executorVersion(): string {
 
 /** Loads the config named by the environment; config problems are system failures naming file and key. */
 export async function openSession(env: NodeJS.ProcessEnv = process.env): Promise<Session> {
-  const config = loadExecutorConfig(executorConfigPath(env));
+  const config = await openExecutorConfig(executorConfigPath(env));
   return {
     config,
     layout: layoutOf(config),
@@ -65,8 +66,8 @@ export async function openSession(env: NodeJS.ProcessEnv = process.env): Promise
 }
 
 /** The config, its layout and the job, for a command that starts no environment (`config`): no backend's modules load. */
-export function openJobContext(env: NodeJS.ProcessEnv = process.env): Pick<JobSession, 'config' | 'layout' | 'job'> {
-  const config = loadExecutorConfig(executorConfigPath(env));
+export async function openJobContext(env: NodeJS.ProcessEnv = process.env): Promise<Pick<JobSession, 'config' | 'layout' | 'job'>> {
+  const config = await openExecutorConfig(executorConfigPath(env));
   return { config, layout: layoutOf(config), job: jobFromEnv(env, config.default_branch) };
 }
 
