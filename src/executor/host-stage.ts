@@ -158,12 +158,22 @@ function makeMountPoints(points: HostStageMounts['mountPoints']): void {
   }
 }
 
+/** The fstab of a stage named `name` (its own, while it runs). */
+function fstabOf(name: string): string {
+  return `${HOST_STAGE_STAGING}/${name}.fstab`;
+}
+
+/** Removes what a stage named `name` leaves when its executor is killed (its fstab; the cgroup goes with removeRunCgroups). */
+export function removeHostStageLeftovers(name: string): void {
+  rmSync(fstabOf(name), { force: true });
+}
+
 /** Runs a host stage isolated and limited; resolves with how it ended. */
 export async function runHostStage(stage: HostStage): Promise<ProcessResult> {
   await makeDir(HOST_STAGE_STAGING, 0o700);
   const mounts = hostStageMounts(stage.view, HOST_STAGE_STAGING, sourceKind, SCRATCH_DIRS.filter((dir) => existsSync(dir)));
   makeMountPoints(mounts.mountPoints);
-  const fstabFile = `${HOST_STAGE_STAGING}/${stage.name}.fstab`;
+  const fstabFile = fstabOf(stage.name);
   writeFileSync(fstabFile, mounts.fstab, { mode: 0o600 });
   const script = openSync(stage.script, constants.O_RDONLY | constants.O_NOFOLLOW);
   const cgroup = await createRunCgroup(stage.name, stage.limits, stage.log);
