@@ -20,7 +20,7 @@ export function rootCacheDir(env: NodeJS.ProcessEnv = process.env): string | nul
   return dir.startsWith('/') ? dir : null;
 }
 
-/** Root's own and nobody else's: owned by root, no access for group or others, one name (no hard link elsewhere). */
+/** Root's own and nobody else's: owned by root, no access for group or others. */
 function isRootsOnly(stats: Stats): boolean {
   return stats.uid === 0 && (stats.mode & 0o077) === 0;
 }
@@ -45,6 +45,7 @@ export function readRootCache(dir: string, name: string): Buffer | null {
   }
   try {
     const stats = fstatSync(fd);
+    // One name only: a second one (a hard link) would be a file root made for something else.
     if (!stats.isFile() || !isRootsOnly(stats) || stats.nlink !== 1) return null;
     return readFileSync(fd);
   } catch {
