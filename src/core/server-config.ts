@@ -23,6 +23,25 @@ const gitlabSchema = z
     message: 'give exactly one of packages_group (a project per package) or tree_project (a directory per package)',
   });
 
+/**
+ * The key the server signs repositories with (never handed to runners or guests): an armored secret key
+ * file imported into a GnuPG home of the server's own (`<data_dir>/gnupg`), or an existing GnuPG home.
+ */
+const signingSchema = z
+  .strictObject({
+    /** An armored secret key (gpg --armor --export-secret-keys), imported at start. */
+    key_file: z.string().min(1).optional(),
+    /** A GnuPG home holding the secret key, used as it is. */
+    gnupg_home: z.string().min(1).optional(),
+    /** The key's fingerprint (40 hex digits) or long key id (16). */
+    key_id: z.string().regex(/^(0x)?([0-9A-Fa-f]{16}|[0-9A-Fa-f]{40})$/, 'expected the key\'s fingerprint (40 hex digits) or long key id (16 hex digits)'),
+    /** The key's passphrase; give it as passphrase_file. Absent: the key has none. */
+    passphrase: z.string().optional(),
+  })
+  .refine((s) => (s.key_file === undefined) !== (s.gnupg_home === undefined), { message: 'give exactly one of key_file (an armored secret key) or gnupg_home (a GnuPG home holding it)' });
+
+export type SigningConfig = z.infer<typeof signingSchema>;
+
 const executorSchema = z.strictObject({ tokens: z.array(token).min(1, 'at least one executor token is needed to accept uploads') });
 
 export const serverConfigSchema = z
@@ -47,6 +66,8 @@ export const serverConfigSchema = z
     api: z.strictObject({ tokens: z.array(token).default([]) }).default({ tokens: [] }),
     /** Required with [gitlab]: uploads come from executors running GitLab jobs. */
     executor: executorSchema.optional(),
+    /** Absent: repositories are not signed. */
+    signing: signingSchema.optional(),
   })
   .superRefine((config, context) => {
     if (config.gitlab && !config.executor) context.addIssue({ code: 'custom', path: ['executor'], message: 'with [gitlab], give [executor] tokens (the executors\' upload tokens)' });
@@ -55,7 +76,7 @@ export const serverConfigSchema = z
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
 
 /** Dotted keys that may be given as `<key>_file`. */
-export const SERVER_SECRET_KEYS = ['gitlab.token', 'gitlab.webhook_secret', 'api.tokens', 'executor.tokens'] as const;
+export const SERVER_SECRET_KEYS = ['gitlab.token', 'gitlab.webhook_secret', 'api.tokens', 'executor.tokens', 'signing.passphrase'] as const;
 
 /** Splits `listen` into the host and port to bind. */
 export function listenAddress(config: Pick<ServerConfig, 'listen'>): { host: string; port: number } {

@@ -28,6 +28,8 @@ import { repoRoutes } from './artifacts/repos-route.js';
 import { resourceUsageRoutes } from './artifacts/resource-usage-route.js';
 import { uploadRoutes } from './artifacts/upload.js';
 import { webUiRoutes } from './http/web-ui.js';
+import { Signer } from './signing/signer.js';
+import { SIGNING_KEY_PATH, signingKeyRoutes } from './signing/key-route.js';
 
 export interface ServerOptions {
   log: Logger;
@@ -59,6 +61,8 @@ export interface QuartersServer {
   inbox: Inbox;
   worker: InboxWorker;
   metrics: Metrics;
+  /** The repositories' signing key ([signing]); null: repositories are not signed. */
+  signer: Signer | null;
   /** Binds `listen` (or the given port) and starts the background loops; resolves to the URL. */
   start(port?: number): Promise<string>;
   /** Waits until every accepted event has been processed. */
@@ -77,6 +81,13 @@ export function layoutOf(config: ServerConfig): RecipeLayout {
 export function createServer(config: ServerConfig, options: ServerOptions): QuartersServer {
   const { log } = options;
   const metrics = new Metrics();
+  // Before anything else: a key the config names wrongly stops the start (SigningError naming the key).
+  const signer = config.signing ? Signer.open(config.signing, config.data_dir) : null;
+  if (signer) {
+    const problem = signer.problem();
+    if (problem) log.error({ fingerprint: signer.key.fingerprint, problem }, 'the signing key cannot sign: uploads are refused until it can (see /healthz)');
+    else log.info({ fingerprint: signer.key.fingerprint, uid: signer.key.uid }, 'repositories are signed');
+  }
   const db = openDatabase(config.data_dir);
   const gitlabConfig = config.gitlab;
   const gitlab =
@@ -94,7 +105,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   const store = new BuildStore(db);
   const recipes = new RecipeTable(db);
   const index = new SourceIndex(gitlab, recipes, layoutOf(config), config.build.flavour, log);
-  const repositories = new Repositories(config.data_dir, config.build.flavour);
+  const repositories = new Repositories(config.data_dir, config.build.flavour, signer);
   // Uploads and repository changes a crash or kill interrupted: nothing refers to them.
   const interrupted = repositories.removeInterruptedUploads() + repositories.removeInterruptedChanges();
   if (interrupted) log.info({ files: interrupted }, 'removed interrupted uploads and repository changes');
@@ -108,7 +119,8 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
     cycleRebuild: config.build.cycle_rebuild,
   }, dispatcher, log);
   const buildSets = new BuildSets(engine, recipes, index, log);
-  const progress = new ProgressReporter({ gitlab, store, publicUrl: config.public_url, flavour: config.build.flavour, log, ...options.progress });
+  const signing = signer ? { url: `${config.public_url.replace(/\/+$/, '')}${SIGNING_KEY_PATH}`, fingerprint: signer.key.fingerprint } : null;
+  const progress = new ProgressReporter({ gitlab, store, publicUrl: config.public_url, flavour: config.build.flavour, signing, log, ...options.progress });
   // Without GitLab there is nowhere to report to.
   if (gitlabConfig) engine.onSettled = (namespaceId) => progress.changed(namespaceId);
   const pipelines = new PipelineTracker(engine, dispatcher, gitlab, log, (build) => progress.mayCarryStatuses(build));
@@ -122,6 +134,10 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
 
   const app = createApp({
     db, log, metrics, dataDir: config.data_dir, minFreeBytes: config.min_free_mib * 1024 ** 2,
+    problems: () => {
+      const problem = signer?.problem();
+      return problem ? [`${problem}; nothing is published until it can sign`] : [];
+    },
     routes: [
       // Webhooks and uploads exist only with GitLab: a local-only server has neither route.
       ...(gitlabConfig && config.executor ? [
@@ -132,6 +148,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       ] : []),
       new Hono().route('/api/v1', apiRoutes({ store, buildSets, control, apiTokens: config.api.tokens, localOnly: !gitlabConfig, dataDir: config.data_dir })),
       repoRoutes({ store, repositories }),
+      signingKeyRoutes({ signer, publicUrl: config.public_url }),
       webUiRoutes({ store }),
     ],
   });
@@ -152,7 +169,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   };
 
   return {
-    app, db, repositories, store, recipes, index, engine, buildSets, pipelines, control, progress, inbox, worker, metrics,
+    app, db, repositories, store, recipes, index, engine, buildSets, pipelines, control, progress, inbox, worker, metrics, signer,
     start: (port) =>
       new Promise((resolve) => {
         const { host, port: configured } = listenAddress(config);
@@ -182,6 +199,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       await reconciling;
       await progress.stop();
       db.close();
+      await signer?.close();
     },
   };
 }

@@ -70,6 +70,15 @@ export function openApiDocument() {
           },
         ]),
       ),
+      '/signing-key': {
+        get: {
+          summary: 'The key the server signs repositories with ([signing]): fingerprint, uid, the armored public key, and where it is served as a file (<public_url>/signing-key.asc, for pacman-key --add and apt\'s signed-by); problem says why it cannot sign now, if it cannot',
+          responses: {
+            200: json('the signing key', { type: 'object', properties: { fingerprint: { type: 'string' }, uid: { type: 'string' }, url: { type: 'string' }, public_key: { type: 'string' }, problem: { type: ['string', 'null'] } } }),
+            ...errors(404),
+          },
+        },
+      },
       '/builds/{id}': { get: { summary: 'One build: state, pipeline URL, timings, artifacts', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }], responses: { 200: json('build', { $ref: '#/components/schemas/Build' }), ...errors(400, 404) } } },
       '/builds/{id}/log': {
         get: {
@@ -94,7 +103,7 @@ export function openApiDocument() {
             { name: RESOURCE_USAGE_HEADER, in: 'header', required: false, schema: { type: 'string', description: 'JSON: ResourceUsage' } },
           ],
           requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
-          responses: { 201: json('stored and indexed'), ...errors(400, 401, 403, 404, 409, 411, 413, 422) },
+          responses: { 201: json('stored and indexed (and signed, with [signing])'), ...errors(400, 401, 403, 404, 409, 411, 413, 422), 503: { description: 'signing_failed: the signing key cannot sign; nothing was published', content: { 'application/json': { schema: error } } } },
         },
       },
       '/builds/{id}/resource-usage': {
