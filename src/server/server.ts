@@ -29,6 +29,10 @@ import { resourceUsageRoutes } from './artifacts/resource-usage-route.js';
 import { uploadRoutes } from './artifacts/upload.js';
 import { webUiRoutes } from './http/web-ui.js';
 import { Signer } from './signing/signer.js';
+import { DistributionRepositories } from './releases/distribution.js';
+import { Releases } from './releases/releases.js';
+import { releaseRoutes } from './releases/routes.js';
+import { ReleaseStore } from './store/release-store.js';
 import { SIGNING_KEY_PATH, signingKeyRoutes } from './signing/key-route.js';
 
 export interface ServerOptions {
@@ -63,6 +67,10 @@ export interface QuartersServer {
   metrics: Metrics;
   /** The repositories' signing key ([signing]); null: repositories are not signed. */
   signer: Signer | null;
+  /** The distribution's repositories ([repositories.NAME]) and the releases into them. */
+  distribution: DistributionRepositories;
+  releases: Releases;
+  releaseStore: ReleaseStore;
   /** Binds `listen` (or the given port) and starts the background loops; resolves to the URL. */
   start(port?: number): Promise<string>;
   /** Waits until every accepted event has been processed. */
@@ -107,10 +115,13 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   const index = new SourceIndex(gitlab, recipes, layoutOf(config), config.build.flavour, log);
   const repositories = new Repositories(config.data_dir, config.build.flavour, signer);
   // Uploads and repository changes a crash or kill interrupted: nothing refers to them.
-  const interrupted = repositories.removeInterruptedUploads() + repositories.removeInterruptedChanges();
+  const distribution = new DistributionRepositories(config.repositories, config.build.architectures, signer);
+  const interrupted = repositories.removeInterruptedUploads() + repositories.removeInterruptedChanges() + distribution.removeInterruptedChanges();
   if (interrupted) log.info({ files: interrupted }, 'removed interrupted uploads and repository changes');
   const halfMade = store.deleteHalfMadeNamespaces();
   if (halfMade.length) log.warn({ namespaces: halfMade }, 'removed build sets a crash left without their first iteration; create them again');
+  const releaseStore = new ReleaseStore(db);
+  const releases = new Releases({ store, releases: releaseStore, repositories, distribution, flavour: config.build.flavour, log });
   const dispatcher = new GitLabDispatcher(store, gitlab, { flavour: config.build.flavour, treeLayout: config.gitlab?.tree_project !== undefined, publicUrl: config.public_url }, log);
   const engine = new BuildSetEngine(store, repositories, options.planner ?? planBuildSet, {
     flavour: config.build.flavour,
@@ -149,6 +160,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       new Hono().route('/api/v1', apiRoutes({ store, buildSets, control, apiTokens: config.api.tokens, localOnly: !gitlabConfig, dataDir: config.data_dir })),
       repoRoutes({ store, repositories }),
       signingKeyRoutes({ signer, publicUrl: config.public_url }),
+      releaseRoutes({ store, releases, releaseStore, distribution, apiTokens: config.api.tokens, publicUrl: config.public_url }),
       webUiRoutes({ store }),
     ],
   });
@@ -169,15 +181,18 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   };
 
   return {
-    app, db, repositories, store, recipes, index, engine, buildSets, pipelines, control, progress, inbox, worker, metrics, signer,
-    start: (port) =>
-      new Promise((resolve) => {
+    app, db, repositories, store, recipes, index, engine, buildSets, pipelines, control, progress, inbox, worker, metrics, signer, distribution, releases, releaseStore,
+    start: async (port) => {
+      // Releases a crash interrupted, before any new one: published if the switch happened, interrupted if not.
+      for (const r of await releases.recover()) log.warn({ release: r.id, repository: r.repository, state: r.state }, 'settled a release the server stopped during');
+      return new Promise((resolve) => {
         const { host, port: configured } = listenAddress(config);
         http = serve({ fetch: app.fetch, hostname: host, port: port ?? configured }, (info: AddressInfo) => {
           const url = `http://${host.includes(':') ? `[${host}]` : host}:${info.port}`;
           log.info({ url }, 'quarters server listening');
           // Events accepted before a crash or restart are still in the inbox: process them now.
           void worker.wake();
+
           // Without GitLab there are no pipelines to poll.
           if (gitlabConfig) {
             // Build sets that moved while the server was down get their notes and statuses now.
@@ -187,7 +202,8 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
           }
           resolve(url);
         });
-      }),
+      });
+    },
     drain: () => worker.wake(),
     close: async () => {
       if (timer) clearInterval(timer);

@@ -101,35 +101,28 @@ export interface RepositoryChange {
  * generation and leaves the served one as it was. The caller serialises changes of one `dir`.
  */
 export async function changeRepository(dir: string, index: IndexSpec, signer: Signer | null, change: RepositoryChange): Promise<void> {
-  const parent = dirname(dir);
-  const arch = basename(dir);
-  await mkdir(parent, { recursive: true });
   // A key that could not sign last time is asked again before anything is made.
   await signer?.ensureUsable();
+  await swapGeneration(dir, (next, current) => applyChange(current, next, index, signer, change));
+}
+
+/**
+ * Makes a new generation of the directory `dir` (a symlink beside its generations, `.NAME.gen-*`): `make`
+ * fills the new generation directory (given the current one, null at first), which is fsynced and only
+ * then made current by renaming a new symlink over `dir`. A failure removes the new generation and
+ * leaves `dir` as it was; a crash leaves it as it was too (removeInterruptedChangesIn cleans up at start).
+ */
+export async function swapGeneration(dir: string, make: (next: string, current: string | null) => Promise<void>): Promise<void> {
+  const parent = dirname(dir);
+  const name = basename(dir);
+  await mkdir(parent, { recursive: true });
   const current = await currentGeneration(dir);
-  const next = join(parent, `.${arch}.gen-${Date.now()}-${randomBytes(4).toString('hex')}`);
+  const next = join(parent, `.${name}.gen-${Date.now()}-${randomBytes(4).toString('hex')}`);
   try {
     await mkdir(next);
-    const removed = new Set((change.remove ?? []).map((r) => r.filename));
-    if (current) {
-      for (const name of await readdir(current)) {
-        if (isScratchFile(name) || isIndexSignature(name, index) || removed.has(name) || removed.has(name.replace(/\.sig$/, ''))) continue;
-        if (isIndexFile(name, index)) await copyFile(join(current, name), join(next, name));
-        else await link(join(current, name), join(next, name));
-      }
-    }
-    for (const file of change.add) {
-      // A replaced package's signature goes with it (and repo-add must not find one to embed: see signIndex).
-      await rm(join(next, file.filename), { force: true });
-      await rm(join(next, `${file.filename}.sig`), { force: true });
-      await link(file.poolPath, join(next, file.filename));
-    }
-    const added = change.add.map((f) => f.filename);
-    await reindex(next, index, added, [...new Set((change.remove ?? []).map((r) => r.name))]);
-    if (signer) await signIndex(next, index, signer, added);
-    for (const name of await readdir(next)) if (isScratchFile(name)) await rm(join(next, name), { force: true });
-    await syncDir(next);
-    const pointer = join(parent, `.${arch}.link-${randomBytes(6).toString('hex')}`);
+    await make(next, current);
+    await syncTree(next);
+    const pointer = join(parent, `.${name}.link-${randomBytes(6).toString('hex')}`);
     await symlink(basename(next), pointer);
     await rename(pointer, dir);
     await syncDir(parent);
@@ -137,7 +130,45 @@ export async function changeRepository(dir: string, index: IndexSpec, signer: Si
     await rm(next, { recursive: true, force: true });
     throw error;
   }
-  await prune(parent, arch, basename(next));
+  await prune(parent, name, basename(next));
+}
+
+/** Fsyncs a generation directory and the directories in it (a distribution repository's architectures). */
+async function syncTree(dir: string): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) if (entry.isDirectory()) await syncTree(join(dir, entry.name));
+  await syncDir(dir);
+}
+
+/**
+ * Makes the repository directory `next` from `current` (null: none yet) and a change: the current
+ * packages and their signatures hard-linked, the index copied, its signatures dropped; the change's
+ * files linked in, removed ones left out; the index updated and (with a signer) signed. A change
+ * that adds and removes nothing copies the current repository as it is, signatures included.
+ */
+export async function applyChange(current: string | null, next: string, index: IndexSpec, signer: Signer | null, change: RepositoryChange): Promise<void> {
+  const unchanged = change.add.length === 0 && (change.remove ?? []).length === 0;
+  const removed = new Set((change.remove ?? []).map((r) => r.filename));
+  if (current) {
+    for (const name of await readdir(current)) {
+      if (isScratchFile(name) || removed.has(name) || removed.has(name.replace(/\.sig$/, ''))) continue;
+      if (!unchanged && isIndexSignature(name, index)) continue;
+      const info = await lstat(join(current, name));
+      if (info.isSymbolicLink()) await symlink(await readlink(join(current, name)), join(next, name));
+      else if (isIndexFile(name, index)) await copyFile(join(current, name), join(next, name));
+      else await link(join(current, name), join(next, name));
+    }
+  }
+  if (unchanged) return;
+  for (const file of change.add) {
+    // A replaced package's signature goes with it (and repo-add must not find one to embed: see signIndex).
+    await rm(join(next, file.filename), { force: true });
+    await rm(join(next, `${file.filename}.sig`), { force: true });
+    await link(file.poolPath, join(next, file.filename));
+  }
+  const added = change.add.map((f) => f.filename);
+  await reindex(next, index, added, [...new Set((change.remove ?? []).map((r) => r.name))]);
+  if (signer) await signIndex(next, index, signer, added);
+  for (const name of await readdir(next)) if (isScratchFile(name)) await rm(join(next, name), { force: true });
 }
 
 /**
@@ -233,15 +264,16 @@ export async function listRepository(dir: string): Promise<{ name: string; size:
 
 /**
  * Removes what interrupted changes (a crash or kill mid-update) left beside the repositories in
- * `parent`: generations made after the served one, which the symlink never pointed at and so nobody
- * reads, and the symlinks about to replace it. Only at start-up, before any change runs. Returns how many were removed.
+ * `parent` (of the one named `only`, when given): generations made after the served one, which the
+ * symlink never pointed at and so nobody reads, and the symlinks about to replace it. Only at start-up, before any change runs. Returns how many were removed.
  */
-export function removeInterruptedChangesIn(parent: string): number {
+export function removeInterruptedChangesIn(parent: string, only?: string): number {
   let removed = 0;
   for (const name of existing(parent)) {
     const match = /^\.(.+)\.(gen|link)-/.exec(name);
     if (!match) continue;
     const [, arch, kind] = match as unknown as [string, string, string];
+    if (only !== undefined && arch !== only) continue;
     let served: string | null = null;
     try {
       served = readlinkSync(join(parent, arch));
