@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { API_TOKEN, EXECUTOR_TOKEN, JANE, srcinfo, startRig, type Rig } from './server-harness.js';
 import { pacmanPackage, upload } from './packages.js';
 import { tempDir } from './http-harness.js';
-import { makeSigningKey, privatePacman, type TestKey } from '../support/signing-keys.js';
+import { makeSigningKey, privateApt, privatePacman, type TestKey } from '../support/signing-keys.js';
+import { debPackage } from './packages.js';
 import { tokenIdentity } from '../../src/server/http/token-check.js';
 import type { DoubleProject } from '../gitlab-double/index.js';
 import type { ReleaseOutcome } from '../../src/server/releases/releases.js';
@@ -78,6 +79,9 @@ describe('releasing a build set into a distribution repository', () => {
     expect(outcome.diffs[0]!.added.map((c) => `${c.name} ${c.to}`)).toEqual(['zlib 1.3-1', 'zlib-docs 1.3-1']);
     expect(existsSync(join(dist, 'core')), 'a dry run changes nothing').toBe(false);
     expect(await (await release('auto-zlib', { to: 'core', partial: ['glibc'] })).json()).toMatchObject({ error: 'unknown_pkgbase' });
+    const doc = (await (await fetch(`${rig.url}/api/v1/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/namespaces/{name}/release', '/releases', '/releases/{id}', '/repositories', '/signing-key']));
+    expect(await (await fetch(`${rig.url}/api/v1/repositories`)).json()).toEqual({ repositories: [{ name: 'core', flavour: 'pacman', architectures: ['x86_64'], url: 'http://quarters.test/dist/core' }] });
   });
 
   it('releases the finished set (through the CLI), signed; pacman installs from it at SigLevel = Required', async () => {
@@ -151,5 +155,39 @@ describe('releasing a build set into a distribution repository', () => {
     await rig.restart();
     expect(rig.server.releaseStore.get(row.id)).toMatchObject({ state: 'interrupted', error: expect.stringContaining('left as it was') });
     expect(rig.server.releaseStore.get(published.id)).toMatchObject({ state: 'published' });
+  });
+});
+
+const spec = (ver: string) => `VER=${ver}\nSRCS="tbl::https://example.org/src-$VER.tar.xz"\nCHKSUMS="sha256::${'0'.repeat(64)}"\nCHKUPDATE="anitya::id=1"\n`;
+const defines = (name: string, deps: string[] = []) => `PKGNAME=${name}\nPKGSEC=libs\nPKGDEP="${deps.join(' ')}"\nPKGDES="${name} for tests"\n`;
+
+describe('releasing into an apt distribution repository', () => {
+  let rig: Rig;
+  afterAll(async () => rig?.close());
+
+  it('publishes a signed flat repository per architecture that apt-get accepts with signed-by', async () => {
+    const key = await makeSigningKey();
+    const dist = tempDir('quarters-dist-');
+    rig = await startRig({ treeProject: 'aosc/abbs', build: { flavour: 'autobuild', architectures: ['amd64'] }, signing: { key_file: key.secretKeyFile, key_id: key.fingerprint }, repositories: { stable: { directory: join(dist, 'stable'), flavour: 'apt' } } });
+    const tree = rig.gitlab.state.addProject({ path: 'aosc/abbs', files: { 'core-libs/zlib/spec': spec('1.3'), 'core-libs/zlib/autobuild/defines': defines('zlib') } });
+    await rig.server.index.syncAll();
+    await rig.deliver('Push Hook', rig.gitlab.pushHookBody(rig.gitlab.state.pushFiles(tree, { 'core-libs/zlib/spec': spec('1.3.1') }), JANE));
+    const ns = rig.server.store.namespaceByName('auto-zlib')!;
+    const b = rig.server.store.builds(rig.server.store.latestIteration(ns.id)!.id)[0]!;
+    const { token } = await rig.gitlab.state.startPipeline(b.pipeline_id!);
+    expect((await upload(rig.url, b.id, await debPackage({ name: 'zlib', version: '1.3.1', arch: 'amd64' }), { executor: EXECUTOR_TOKEN, job: token })).status).toBe(201);
+    await rig.gitlab.state.finishPipeline(b.pipeline_id!, 'success');
+    await rig.server.drain();
+
+    const res = await fetch(`${rig.url}/api/v1/namespaces/auto-zlib/release`, { method: 'POST', body: JSON.stringify({ to: 'stable' }), headers: { Authorization: `Bearer ${API_TOKEN}` } });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const files = ((await (await fetch(`${rig.url}/dist/stable/amd64/`)).json()) as { files: { name: string }[] }).files.map((f) => f.name);
+    expect(files).toEqual(['InRelease', 'Packages', 'Release', 'Release.gpg', 'zlib_1.3.1_amd64.deb']);
+    expect(await (await fetch(`${rig.url}/dist/stable/amd64/Release`)).text()).toMatch(/^Origin: stable$/m);
+    expect((await fetch(`${rig.url}/dist/stable/arm64/`)).status).toBe(404);
+    const apt = privateApt({ url: `${rig.url}/dist/stable/amd64/`, publicKey: key.publicKey });
+    const updated = await apt.update();
+    expect(updated.exitCode, updated.output).toBe(0);
+    expect(await apt.policy('zlib')).toMatch(/Candidate: 1\.3\.1/);
   });
 });

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { EXECUTOR_TOKEN, JANE, runningBuilds, startRig, type Rig } from './server-harness.js';
 import { debPackage, pacmanPackage, upload } from './packages.js';
 import { tempDir } from './http-harness.js';
@@ -229,6 +230,17 @@ describe('the signing key', () => {
     expect(() => Signer.open({ key_file: join(dataDir, 'nope.asc'), key_id: key.fingerprint }, dataDir)).toThrow(/nope\.asc does not exist/);
     const missingHome = (() => { try { Signer.open({ gnupg_home: join(dataDir, 'nohome'), key_id: key.fingerprint }, dataDir); } catch (e) { return e as SigningError; } return null; })();
     expect(missingHome?.configKey).toBe('gnupg_home');
+  });
+
+  it('stops `quarters server` with an error naming the config file and key', async () => {
+    const key = await makeSigningKey();
+    const dir = tempDir('quarters-signing-config-');
+    const config = join(dir, 'server.toml');
+    writeFileSync(config, `public_url = "http://127.0.0.1"\ndata_dir = "${join(dir, 'data')}"\n[build]\nflavour = "pkgbuild"\narchitectures = ["x86_64"]\n[signing]\nkey_file = "${key.secretKeyFile}"\nkey_id = "${'0'.repeat(40)}"\n`);
+    const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+    const run = await execa('node', [cli, 'server', '--config', config], { reject: false, env: { QUARTERS_LOG_LEVEL: 'silent' } });
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toMatch(new RegExp(`^quarters: ${config}: signing\\.key_id: ${'0'.repeat(40)} is not a secret key in the key file`));
   });
 
   it('reports an expired key as a problem, and signs from an operator\'s GnuPG home', async () => {
