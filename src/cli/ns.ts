@@ -176,3 +176,12 @@ export async function nsReleases(name: string | undefined, flags: ReadFlags & { 
   }
   return 0;
 }
+
+/** `ns install NAME`: how to use the build set's repository (pacman.conf section or sources.list lines, the signing key's import first when it is signed). */
+export async function nsInstall(name: string, flags: ReadFlags): Promise<number> {
+  const answer = await (await client(flags)).get<{ repository_url: string; snippet: string; signing_key: { url: string; fingerprint: string } | null }>(`${path(name)}/install`);
+  if (flags.json) printJson(answer);
+  // The snippet is Markdown (the merge request note's): its fences are left out on a terminal.
+  else print(answer.snippet.split('\n').filter((line) => !line.startsWith('```')).join('\n'));
+  return 0;
+}

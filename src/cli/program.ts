@@ -141,6 +141,8 @@ build set settles and exits 0 when every build is built, 1 otherwise.`);
       .action(async (name, pkgbases, flags) => done(await (await import('./ns.js')).nsControl(action, name, pkgbases, flags)));
   }
 
+  client(ns.command('install').description('how to use the build set\'s repository: a pacman.conf section or sources.list lines (with the signing key\'s import when it is signed)').argument('<NAME>', 'the build set'))
+    .action(async (name, flags) => done(await (await import('./ns.js')).nsInstall(name, flags)));
   client(
     ns.command('release').description('promote the build set\'s packages into a distribution repository ([repositories.NAME]); print what changes').argument('<NAME>', 'the build set')
       .requiredOption('--to <repository>', 'the distribution repository')

@@ -157,10 +157,10 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
         uploadRoutes({ store, engine, repositories, gitlab, executorTokens: config.executor.tokens, flavour: config.build.flavour, metrics, log, recipes }),
         resourceUsageRoutes({ store, gitlab, executorTokens: config.executor.tokens, log }),
       ] : []),
-      new Hono().route('/api/v1', apiRoutes({ store, buildSets, control, apiTokens: config.api.tokens, localOnly: !gitlabConfig, dataDir: config.data_dir })),
+      new Hono().route('/api/v1', apiRoutes({ store, buildSets, control, apiTokens: config.api.tokens, localOnly: !gitlabConfig, dataDir: config.data_dir, install: { publicUrl: config.public_url, flavour: config.build.flavour, architectures: config.build.architectures, signing } })),
       repoRoutes({ store, repositories }),
       signingKeyRoutes({ signer, publicUrl: config.public_url }),
-      releaseRoutes({ store, releases, releaseStore, distribution, apiTokens: config.api.tokens, publicUrl: config.public_url }),
+      releaseRoutes({ store, releases, releaseStore, distribution, apiTokens: config.api.tokens, publicUrl: config.public_url, flavour: config.build.flavour, signing }),
       webUiRoutes({ store }),
     ],
   });

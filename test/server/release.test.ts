@@ -81,7 +81,7 @@ describe('releasing a build set into a distribution repository', () => {
     expect(await (await release('auto-zlib', { to: 'core', partial: ['glibc'] })).json()).toMatchObject({ error: 'unknown_pkgbase' });
     const doc = (await (await fetch(`${rig.url}/api/v1/openapi.json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/namespaces/{name}/release', '/releases', '/releases/{id}', '/repositories', '/signing-key']));
-    expect(await (await fetch(`${rig.url}/api/v1/repositories`)).json()).toEqual({ repositories: [{ name: 'core', flavour: 'pacman', architectures: ['x86_64'], url: 'http://quarters.test/dist/core' }] });
+    expect(await (await fetch(`${rig.url}/api/v1/repositories`)).json()).toEqual({ repositories: [{ name: 'core', flavour: 'pacman', architectures: ['x86_64'], url: 'http://quarters.test/dist/core', install: expect.stringContaining('[core]\nSigLevel = Required\nServer = http://quarters.test/dist/core/$arch') }] });
   });
 
   it('releases the finished set (through the CLI), signed; pacman installs from it at SigLevel = Required', async () => {
@@ -185,6 +185,8 @@ describe('releasing into an apt distribution repository', () => {
     expect(files).toEqual(['InRelease', 'Packages', 'Release', 'Release.gpg', 'zlib_1.3.1_amd64.deb']);
     expect(await (await fetch(`${rig.url}/dist/stable/amd64/Release`)).text()).toMatch(/^Origin: stable$/m);
     expect((await fetch(`${rig.url}/dist/stable/arm64/`)).status).toBe(404);
+    const [listed] = ((await (await fetch(`${rig.url}/api/v1/repositories`)).json()) as { repositories: { install: string }[] }).repositories;
+    expect(listed!.install).toContain('deb [signed-by=/etc/apt/keyrings/quarters.asc] http://quarters.test/dist/stable/amd64/ ./');
     const apt = privateApt({ url: `${rig.url}/dist/stable/amd64/`, publicKey: key.publicKey });
     const updated = await apt.update();
     expect(updated.exitCode, updated.output).toBe(0);

@@ -60,6 +60,17 @@ describe('a signed pacman build set repository', () => {
     expect(statSync(join(rig.config.data_dir, 'gnupg')).mode & 0o777).toBe(0o700);
   });
 
+  it('puts the key in the install snippets of the API and the CLI', async () => {
+    const install = (await (await fetch(`${rig.url}/api/v1/namespaces/auto-zlib/install`)).json()) as { snippet: string; signing_key: unknown };
+    expect(install.signing_key).toEqual({ url: 'http://quarters.test/signing-key.asc', fingerprint: key.fingerprint });
+    const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+    const shown = await execa('node', [cli, 'ns', 'install', 'auto-zlib'], { reject: false, env: { QUARTERS_SERVER: rig.url } });
+    expect(shown.stdout).toBe([
+      'curl -fsSL http://quarters.test/signing-key.asc -o /tmp/quarters.asc', 'pacman-key --add /tmp/quarters.asc', `pacman-key --lsign-key ${key.fingerprint}`, '',
+      '[quarters]', 'SigLevel = Required', 'Server = http://quarters.test/repos/auto-zlib/latest/$arch',
+    ].join('\n'));
+  });
+
   it('signs the databases and each package (detached .sig), without embedding signatures in the database', async () => {
     const names = (await listing(rig, '/repos/auto-zlib/1/x86_64')).map((f) => f.name);
     expect(names).toEqual(expect.arrayContaining(['quarters.db', 'quarters.db.sig', 'quarters.files', 'quarters.files.sig', zlib.filename, `${zlib.filename}.sig`]));

@@ -57,6 +57,13 @@ export function openApiDocument() {
       '/namespaces/{name}/iterations/{number}': {
         get: { summary: 'One iteration with its builds', parameters: [name, { name: 'number', in: 'path', required: true, schema: { type: 'integer' } }], responses: { 200: json('iteration'), ...errors(400, 404) } },
       },
+      '/namespaces/{name}/install': {
+        get: {
+          summary: 'How to use the build set\'s repository: {repository_url, architectures, signing_key ({url, fingerprint} or null), snippet (Markdown: the key\'s import, then a pacman.conf section with SigLevel = Required, or sources.list lines with signed-by; unsigned: SigLevel = Optional TrustAll, trusted=yes)}',
+          parameters: [name],
+          responses: { 200: json('install'), ...errors(404) },
+        },
+      },
       '/namespaces/{name}/graph': { get: { summary: 'The latest iteration as a graph: builds, dependency edges, cycles', parameters: [name], responses: { 200: json('graph'), ...errors(404) } } },
       ...Object.fromEntries(
         ([

@@ -5,6 +5,8 @@
 import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ReleaseRefused } from '../../core/release/release-plan.js';
+import { installSnippet, type SigningKeyRef } from '../../core/build-set/progress.js';
+import type { Flavour } from '../../core/recipe/model.js';
 import { releaseSchema } from '../api/schemas.js';
 import { requireApiToken } from '../api/routes.js';
 import { isRepositorySegment, serveRepositoryFile } from '../artifacts/repos-route.js';
@@ -18,7 +20,7 @@ import type { Releases } from './releases.js';
 const REFUSED_STATUS: Record<ReleaseRefused['code'], ContentfulStatusCode> = { not_releasable: 409, version_downgrade: 409, nothing_to_release: 409, unknown_pkgbase: 422 };
 
 /** The release routes. */
-export function releaseRoutes(deps: { store: BuildStore; releases: Releases; releaseStore: ReleaseStore; distribution: DistributionRepositories; apiTokens: readonly string[]; publicUrl: string }): Hono {
+export function releaseRoutes(deps: { store: BuildStore; releases: Releases; releaseStore: ReleaseStore; distribution: DistributionRepositories; apiTokens: readonly string[]; publicUrl: string; flavour: Flavour; signing: SigningKeyRef | null }): Hono {
   const app = new Hono();
   const base = deps.publicUrl.replace(/\/+$/, '');
   const repository = (name: string, status: ContentfulStatusCode = 404): DistributionRepository => {
@@ -29,7 +31,10 @@ export function releaseRoutes(deps: { store: BuildStore; releases: Releases; rel
     }
     return found;
   };
-  const repositoryView = (r: DistributionRepository) => ({ name: r.name, flavour: r.flavour, architectures: r.architectures, url: `${base}/dist/${r.name}` });
+  const repositoryView = (r: DistributionRepository) => {
+    const url = `${base}/dist/${r.name}`;
+    return { name: r.name, flavour: r.flavour, architectures: r.architectures, url, install: installSnippet(deps.flavour, url, r.architectures, deps.signing, r.name) };
+  };
 
   app.post('/api/v1/namespaces/:name/release', requireApiToken(deps.apiTokens), async (c) => {
     const ns = deps.store.namespaceByName(c.req.param('name'));
