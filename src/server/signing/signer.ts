@@ -31,7 +31,7 @@ export interface SigningKey {
   uid: string;
 }
 
-/** gpg's environment: messages in English (they are matched and shown), nothing else of the server's. */
+/** gpg's environment: the server's, with messages in English (they are shown as reasons); --homedir overrides any GNUPGHOME. */
 const gpgEnv = () => ({ LC_ALL: 'C' });
 
 /** The last lines gpg wrote that say something (its "gpg: " prefix removed), for a one-line reason. */
