@@ -61,8 +61,8 @@ export async function privatePacman(options: { name: string; server: string; pub
       const result = await execa('pacman', ['--noconfirm', '--config', conf, '--root', root, '--dbpath', join(root, 'var/lib/pacman'), '--cachedir', join(dir, 'cache'), '--gpgdir', gpgdir, '--logfile', join(dir, 'pacman.log'), '-Sy', ...names], { reject: false, all: true, env: { LC_ALL: 'C' } });
       return { exitCode: result.exitCode ?? -1, output: String(result.all) };
     },
-    /** Stops the keyring's gpg-agent. */
-    close: () => execa('gpgconf', ['--homedir', gpgdir, '--kill', 'gpg-agent'], { reject: false }),
+    /** Stops the keyring's gpg-agent (and the dirmngr a key look-up started). */
+    close: () => execa('gpgconf', ['--homedir', gpgdir, '--kill', 'all'], { reject: false }),
   };
 }
 
