@@ -111,7 +111,7 @@ Every command answers --help. Completion: quarters completion bash|zsh.`);
     .helpCommand(false)
     .addHelpText('after', `
 The server: --server URL, else QUARTERS_SERVER, else server = "URL" in $XDG_CONFIG_HOME/quarters/client.toml
-(~/.config/quarters/client.toml). The API token (for new, cancel, resume, retry): --token-file FILE, else
+(~/.config/quarters/client.toml). The API token (for new, cancel, resume, retry, release): --token-file FILE, else
 QUARTERS_API_TOKEN, else token or token_file in that file; never a plain option.
 Exit status: 0 ok, 1 the server refused or could not be reached, 2 bad usage; ns watch waits until the
 build set settles and exits 0 when every build is built, 1 otherwise.`);
@@ -140,6 +140,20 @@ build set settles and exits 0 when every build is built, 1 otherwise.`);
     client(ns.command(action).description(`${what}: all of the build set's, or the named pkgbases'`).argument('<NAME>', 'the build set').argument('[PKGBASE...]', 'only these packages\' builds'))
       .action(async (name, pkgbases, flags) => done(await (await import('./ns.js')).nsControl(action, name, pkgbases, flags)));
   }
+
+  client(ns.command('install').description('how to use the build set\'s repository: a pacman.conf section or sources.list lines (with the signing key\'s import when it is signed)').argument('<NAME>', 'the build set'))
+    .action(async (name, flags) => done(await (await import('./ns.js')).nsInstall(name, flags)));
+  client(
+    ns.command('release').description('promote the build set\'s packages into a distribution repository ([repositories.NAME]); print what changes').argument('<NAME>', 'the build set')
+      .requiredOption('--to <repository>', 'the distribution repository')
+      .option('--partial <pkgbase...>', 'leave these pkgbases out (their builds need not be built)')
+      .option('--dry-run', 'print what would change (added, upgraded, downgraded, removed); change nothing')
+      .option('--force', 'release even when a version would go backwards'),
+  ).action(async (name, flags) => done(await (await import('./ns.js')).nsRelease(name, flags)));
+  client(
+    ns.command('releases').description('the releases into the distribution repositories, newest first: who released what, when').argument('[NAME]', 'only this build set\'s')
+      .option('--to <repository>', 'only those into this repository'),
+  ).action(async (name, flags) => done(await (await import('./ns.js')).nsReleases(name, flags)));
 
   program
     .command('completion')

@@ -83,3 +83,39 @@ describe('server config without [gitlab] (local-only mode)', () => {
     expect(configErrorOf(load(withGitlabOnly)).key).toBe('executor');
   });
 });
+
+describe('server config: [signing] and [repositories]', () => {
+  const SIGNING = `${VALID}
+[signing]
+key_file = "/etc/quarters/signing-key.asc"
+key_id = "0123456789ABCDEF0123456789ABCDEF01234567"
+passphrase_file = "signing.passphrase"
+
+[repositories.core]
+directory = "/srv/dist/core"
+flavour = "pacman"
+`;
+  const loadSigning = (text: string) => {
+    const file = writeConfigFile(text, { 'gitlab.token': 'glpat-secret\n', 'api.tokens': 'api-token-aaaaaaaaaaaa\n', 'signing.passphrase': 'pass phrase\n' });
+    return () => loadConfigFile(serverConfigSchema, file, SERVER_SECRET_KEYS);
+  };
+
+  it('loads the signing key with its passphrase from a file, and the repositories', () => {
+    const config = loadSigning(SIGNING)();
+    expect(config.signing).toEqual({ key_file: '/etc/quarters/signing-key.asc', key_id: '0123456789ABCDEF0123456789ABCDEF01234567', passphrase: 'pass phrase' });
+    expect(config.repositories).toEqual({ core: { directory: '/srv/dist/core', flavour: 'pacman' } });
+    expect(load(VALID)().repositories).toEqual({});
+  });
+
+  it.each([
+    ['key_id = "0123456789ABCDEF0123456789ABCDEF01234567"', 'key_id = "Jane"', 'signing.key_id'],
+    ['key_file = "/etc/quarters/signing-key.asc"', 'gnupg_home = "/root/.gnupg"\nkey_file = "/k.asc"', 'signing'],
+    ['key_file = "/etc/quarters/signing-key.asc"', '', 'signing'],
+    ['flavour = "pacman"', 'flavour = "apt"', 'repositories.core.flavour'],
+    ['flavour = "pacman"', 'flavour = "pacman"\narchitectures = ["riscv64"]', 'repositories.core.architectures'],
+    ['[repositories.core]', '[repositories.Core]', 'repositories.Core'],
+    ['flavour = "pacman"\n', 'flavour = "pacman"\n[repositories.extra]\ndirectory = "/srv/dist/core"\nflavour = "pacman"\n', 'repositories.extra.directory'],
+  ])('names the key of a bad value (%s → %s)', (from, to, key) => {
+    expect(configErrorOf(loadSigning(SIGNING.replace(from, to))).key).toBe(key);
+  });
+});

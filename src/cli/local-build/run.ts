@@ -22,6 +22,7 @@ import { BuildSetEngine, type DispatchContext, type Dispatcher, type PlanningRec
 import { BuildStore, type BuildRow, type NamespaceRow } from '../../server/store/build-store.js';
 import { openDatabase } from '../../server/store/database.js';
 import { Repositories, syncDir } from '../../server/artifacts/repository.js';
+import type { Signer } from '../../server/signing/signer.js';
 import { checkPackageFile, PackageRefused } from '../../server/artifacts/package-check.js';
 import { CommandError } from '../command.js';
 import type { Bundle } from './bundles.js';
@@ -45,6 +46,8 @@ export interface LocalBuildOptions {
   debBuildProfiles?: readonly string[];
   progress: Progress;
   signal: AbortSignal;
+  /** Signs the build set's repository, as the server does ([signing] of --config); null or absent: unsigned. */
+  signer?: Signer | null;
 }
 
 export interface LocalBuildResult {
@@ -185,7 +188,7 @@ export async function runLocalBuild(options: LocalBuildOptions): Promise<LocalBu
   const db = openDatabase(options.dataDir);
   try {
     const store = new BuildStore(db);
-    const repositories = new Repositories(options.dataDir, flavour);
+    const repositories = new Repositories(options.dataDir, flavour, options.signer ?? null);
     const dispatcher = new LocalDispatcher(options);
     let plan: BuildSetPlan | null = null;
     const engine = new BuildSetEngine(store, repositories, (universe, o) => (plan = planBuildSet(universe, o)), {
