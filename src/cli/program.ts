@@ -141,6 +141,10 @@ build set settles and exits 0 when every build is built, 1 otherwise.`);
       .action(async (name, pkgbases, flags) => done(await (await import('./ns.js')).nsControl(action, name, pkgbases, flags)));
   }
 
+  client(program.command('builders').description('the runners that took quarters jobs recently, what each builds now, and the queue of dispatched builds not started'))
+    .option('--hours <n>', 'how far back a runner counts as recent (default: 24)')
+    .action(async (flags) => done(await (await import('./builders.js')).builders(flags)));
+
   program
     .command('completion')
     .description('print the shell completion script: eval "$(quarters completion bash)" in ~/.bashrc, or the zsh one in ~/.zshrc')

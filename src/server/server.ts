@@ -14,6 +14,9 @@ import { PipelineTracker } from './build-sets/pipelines.js';
 import { ProgressReporter, type ReportClock } from './build-sets/progress-reporter.js';
 import { BuildSets } from './build-sets/planning.js';
 import { BuildStore } from './store/build-store.js';
+import { JobStore } from './store/job-store.js';
+import { LiveFeed } from './http/live-feed.js';
+import { eventsRoutes } from './api/events-route.js';
 import { openDatabase, type Db } from './store/database.js';
 import { handleEvent } from './webhooks/events.js';
 import { createGitLabClient, type GitLabClient, type RetryPolicy } from './gitlab/client.js';
@@ -49,6 +52,7 @@ export interface QuartersServer {
   db: Db;
   repositories: Repositories;
   store: BuildStore;
+  jobs: JobStore;
   recipes: RecipeTable;
   index: SourceIndex;
   engine: BuildSetEngine;
@@ -92,6 +96,8 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       },
     }));
   const store = new BuildStore(db);
+  const jobs = new JobStore(db);
+  const feed = new LiveFeed(store);
   const recipes = new RecipeTable(db);
   const index = new SourceIndex(gitlab, recipes, layoutOf(config), config.build.flavour, log);
   const repositories = new Repositories(config.data_dir, config.build.flavour);
@@ -115,7 +121,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   const control = new BuildSetControl(engine, dispatcher, gitlab, log);
   const mergeRequests = new MergeRequests({ gitlab, index, store, buildSets, control, progress, log });
   const inbox = new Inbox(db);
-  const worker = new InboxWorker(inbox, (event) => handleEvent(event, { gitlab, index, recipes, buildSets, pipelines, mergeRequests, settings: { autoRebuild: config.build.auto_rebuild }, log }), log);
+  const worker = new InboxWorker(inbox, (event) => handleEvent(event, { gitlab, index, recipes, buildSets, pipelines, mergeRequests, settings: { autoRebuild: config.build.auto_rebuild }, jobs, log }), log);
   metrics.gauge('quarters_inbox_depth', 'Webhook events accepted and not yet processed.', () => [{ labels: {}, value: inbox.depth() }]);
   metrics.gauge('quarters_inbox_set_aside', `Webhook events that failed ${MAX_ATTEMPTS} times and wait for an operator.`, () => [{ labels: {}, value: inbox.setAside() }]);
   metrics.gauge('quarters_builds', 'Builds of live iterations by state.', () => store.countByState().map((r) => ({ labels: { state: r.state }, value: r.n })));
@@ -127,10 +133,10 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       ...(gitlabConfig && config.executor ? [
         // Woken after the answer is written: processing's synchronous work (planning) must not hold up GitLab's 202.
         webhookRoutes({ secret: gitlabConfig.webhook_secret, inbox, metrics, log, accepted: () => void setImmediate(() => void worker.wake()) }),
-        uploadRoutes({ store, engine, repositories, gitlab, executorTokens: config.executor.tokens, flavour: config.build.flavour, metrics, log, recipes }),
-        resourceUsageRoutes({ store, gitlab, executorTokens: config.executor.tokens, log }),
+        uploadRoutes({ store, engine, repositories, gitlab, executorTokens: config.executor.tokens, flavour: config.build.flavour, metrics, log, recipes, jobs }),
+        resourceUsageRoutes({ store, gitlab, executorTokens: config.executor.tokens, jobs, log }),
       ] : []),
-      new Hono().route('/api/v1', apiRoutes({ store, buildSets, control, apiTokens: config.api.tokens, localOnly: !gitlabConfig, dataDir: config.data_dir })),
+      new Hono().route('/api/v1', apiRoutes({ store, jobs, buildSets, control, apiTokens: config.api.tokens, localOnly: !gitlabConfig, dataDir: config.data_dir })).route('/api/v1', eventsRoutes({ store, feed })),
       repoRoutes({ store, repositories }),
       webUiRoutes({ store }),
     ],
@@ -152,7 +158,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   };
 
   return {
-    app, db, repositories, store, recipes, index, engine, buildSets, pipelines, control, progress, inbox, worker, metrics,
+    app, db, repositories, store, jobs, recipes, index, engine, buildSets, pipelines, control, progress, inbox, worker, metrics,
     start: (port) =>
       new Promise((resolve) => {
         const { host, port: configured } = listenAddress(config);

@@ -144,6 +144,8 @@ export interface DoubleJob {
   failureReason: string | null;
   /** A job replaced by a retry is kept but hidden unless `include_retried`. */
   retried: boolean;
+  /** The runner that took the job (null until one does, or when the test gave none). */
+  runner: { id: number; description: string } | null;
 }
 
 export interface DoublePipeline {
@@ -209,6 +211,8 @@ export class GitLabState {
   readonly projects = new Map<number, DoubleProject>();
   readonly pipelines = new Map<number, DoublePipeline>();
   readonly jobs = new Map<number, DoubleJob>();
+  /** The runner a job started without naming one is taken by (GitLab's hooks and GET /job show it). */
+  defaultRunner: { id: number; description: string } | null = null;
   readonly notes = new Map<number, DoubleNote>();
   readonly commitStatuses = new Map<number, DoubleCommitStatus>();
   readonly listeners: StateListener[] = [];
@@ -463,6 +467,7 @@ export class GitLabState {
       finishedAt: null,
       failureReason: null,
       retried: false,
+      runner: null,
     };
     this.jobs.set(job.id, job);
     return job;
@@ -497,12 +502,13 @@ export class GitLabState {
   }
 
   /** A runner picks the job up: it runs, and its token becomes valid. Returns the token. */
-  async startJob(jobId: number): Promise<string> {
+  async startJob(jobId: number, runner: { id: number; description: string } | null = this.defaultRunner): Promise<string> {
     const job = this.job(jobId);
     if (job.status !== 'pending') throw new DoubleError(`double: job ${jobId} is ${job.status}, not pending`);
     await this.changeJobs(job.pipelineId, () => {
       job.status = 'running';
       job.startedAt = now();
+      job.runner = runner;
     });
     return job.token;
   }
