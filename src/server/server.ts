@@ -30,7 +30,8 @@ import { Repositories } from './artifacts/repository.js';
 import { repoRoutes } from './artifacts/repos-route.js';
 import { resourceUsageRoutes } from './artifacts/resource-usage-route.js';
 import { uploadRoutes } from './artifacts/upload.js';
-import { webUiRoutes } from './http/web-ui.js';
+import { webUiRoutes } from './web/routes.js';
+import { GraphCache } from './web/graph-data.js';
 
 export interface ServerOptions {
   log: Logger;
@@ -138,7 +139,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       ] : []),
       new Hono().route('/api/v1', apiRoutes({ store, jobs, buildSets, control, apiTokens: config.api.tokens, localOnly: !gitlabConfig, dataDir: config.data_dir })).route('/api/v1', eventsRoutes({ store, feed })),
       repoRoutes({ store, repositories }),
-      webUiRoutes({ store }),
+      webUiRoutes({ store, jobs, graphs: new GraphCache(store), flavour: config.build.flavour, publicUrl: config.public_url, dataDir: config.data_dir }),
     ],
   });
 

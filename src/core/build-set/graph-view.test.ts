@@ -70,3 +70,28 @@ describe('whyChain', () => {
     expect(whyChain(builds, 6, new Set(['glib'])).map((s) => `${s.pkgbase}→${s.to}`)).toEqual(['gtk→glib']);
   });
 });
+
+describe('whyChains', () => {
+  it('gives every build a chain of edges of the graph that ends at an origin', async () => {
+    const { whyChains } = await import('./graph-view.js');
+    const edges = new Set(builds.flatMap((b) => b.depends_on.map((d) => `${b.pkgbase}→${builds.find((x) => x.id === d)!.pkgbase}`)));
+    // The recorded steps lead to zlib; with glib as the origin, only the graph can say.
+    const unrecorded = builds.map((b) => ({ ...b, because: null }));
+    for (const [set, origins] of [[builds, new Set(['zlib'])], [unrecorded, new Set(['glib'])], [builds, new Set(['zlib', 'pixman'])]] as const) {
+      const chain = whyChains(set, origins);
+      for (const b of builds) {
+        const steps = chain(b.id);
+        if (origins.has(b.pkgbase)) expect(steps).toEqual([]);
+        else if (steps.length) {
+          expect(steps[0]!.pkgbase).toBe(b.pkgbase);
+          expect(origins.has(steps[steps.length - 1]!.to)).toBe(true);
+          for (const s of steps) expect(edges.has(`${s.pkgbase}→${s.to}`)).toBe(true);
+        }
+      }
+      // Whatever reaches an origin has a chain.
+      for (const b of set) if (!origins.has(b.pkgbase) && neighbourhood(set, b.id, 0, 99).level.size > 1 && [...neighbourhood(set, b.id, 0, 99).level.keys()].some((id) => origins.has(set.find((x) => x.id === id)!.pkgbase))) {
+        expect(chain(b.id).length, b.pkgbase).toBeGreaterThan(0);
+      }
+    }
+  });
+});

@@ -150,39 +150,48 @@ export interface WhyStep {
 }
 
 /**
- * Why a build is in its set: the chain of needs from it back to an origin, from the planner's
- * `because` where recorded, else a shortest chain through the graph. Empty for an origin.
+ * Why a build is in its set: the chain of needs from it back to an origin, each step the planner's
+ * `because` where recorded, else a step of a shortest chain through the graph. Empty for an origin.
  */
 export function whyChain(builds: readonly (GraphBuild & { because: Because | null })[], id: number, origins: ReadonlySet<string>): WhyStep[] {
+  return whyChains(builds, origins)(id);
+}
+
+/**
+ * whyChain for many builds at once: one pass over the graph (a breadth-first walk from the origins
+ * along dependants, for builds whose step was not recorded), then each chain is a walk of its length.
+ */
+export function whyChains(builds: readonly (GraphBuild & { because: Because | null })[], origins: ReadonlySet<string>): (id: number) => WhyStep[] {
   const first = new Map<string, GraphBuild & { because: Because | null }>();
   for (const b of builds) if (!first.has(b.pkgbase) || b.pass < first.get(b.pkgbase)!.pass) first.set(b.pkgbase, b);
-  const start = builds.find((b) => b.id === id);
-  if (!start || origins.has(start.pkgbase)) return [];
-  const steps: WhyStep[] = [];
-  const seen = new Set<string>([start.pkgbase]);
-  for (let b = first.get(start.pkgbase); b?.because; b = first.get(b.because.to)) {
-    steps.push({ pkgbase: b.pkgbase, to: b.because.to, kind: b.because.kind, binary: b.because.binary, clause: b.because.clause });
-    if (origins.has(b.because.to) || seen.has(b.because.to)) return steps;
-    seen.add(b.because.to);
-  }
-  // Not recorded (or not to the end): a shortest chain of needs to an origin, breadth first.
   const byId = new Map(builds.map((b) => [b.id, b]));
-  const from = steps.length ? first.get(steps[steps.length - 1]!.to) : start;
-  if (!from) return steps;
-  const parent = new Map<number, number>([[from.id, -1]]);
-  const queue = [from.id];
+  const dependantsOf = new Map<number, number[]>();
+  for (const b of builds) for (const d of b.depends_on) if (byId.has(d)) (dependantsOf.get(d) ?? dependantsOf.set(d, []).get(d)!).push(b.id);
+  // towards.get(id): the build one step nearer an origin.
+  const towards = new Map<number, number>();
+  const queue = builds.filter((b) => origins.has(b.pkgbase)).map((b) => b.id);
+  const seen = new Set(queue);
   for (let head = 0; head < queue.length; head++) {
-    const b = byId.get(queue[head]!)!;
-    if (origins.has(b.pkgbase) && b.id !== from.id) {
-      const chain: WhyStep[] = [];
-      for (let at = b.id; parent.get(at)! >= 0; at = parent.get(at)!) chain.unshift({ pkgbase: byId.get(parent.get(at)!)!.pkgbase, to: byId.get(at)!.pkgbase, kind: null, binary: null, clause: null });
-      return [...steps, ...chain];
-    }
-    for (const d of b.depends_on) {
-      if (parent.has(d) || !byId.has(d)) continue;
-      parent.set(d, b.id);
-      queue.push(d);
+    for (const up of dependantsOf.get(queue[head]!) ?? []) {
+      if (seen.has(up)) continue;
+      seen.add(up);
+      towards.set(up, queue[head]!);
+      queue.push(up);
     }
   }
-  return steps;
+  return (id) => {
+    const steps: WhyStep[] = [];
+    let b = byId.get(id);
+    if (b) b = first.get(b.pkgbase) ?? b;
+    const visited = new Set<number>();
+    while (b && !origins.has(b.pkgbase) && !visited.has(b.id)) {
+      visited.add(b.id);
+      const recorded = b.because;
+      const next = recorded ? first.get(recorded.to) : byId.get(towards.get(b.id) ?? -1);
+      if (!next) break;
+      steps.push({ pkgbase: b.pkgbase, to: next.pkgbase, kind: recorded?.kind ?? null, binary: recorded?.binary ?? null, clause: recorded?.clause ?? null });
+      b = next;
+    }
+    return steps;
+  };
 }

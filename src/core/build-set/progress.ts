@@ -90,9 +90,14 @@ export function progressDescription(p: ArchProgress): string {
 
 /** How to use the build set's repository: a pacman.conf section, or a sources.list line per architecture. */
 export function installSnippet(flavour: Flavour, repositoryUrl: string, archs: readonly string[]): string {
+  return [flavour === 'pkgbuild' ? '```ini' : '```', installText(flavour, repositoryUrl, archs), '```'].join('\n');
+}
+
+/** The install snippet's text alone (what the web UI copies). */
+export function installText(flavour: Flavour, repositoryUrl: string, archs: readonly string[]): string {
   // The packages are not signed, as apt's `trusted=yes` says too.
-  if (flavour === 'pkgbuild') return ['```ini', '[quarters]', 'SigLevel = Optional TrustAll', `Server = ${repositoryUrl}/$arch`, '```'].join('\n');
-  return ['```', ...archs.map((arch) => `deb [trusted=yes] ${repositoryUrl}/${arch}/ ./`), '```'].join('\n');
+  if (flavour === 'pkgbuild') return ['[quarters]', 'SigLevel = Optional TrustAll', `Server = ${repositoryUrl}/$arch`].join('\n');
+  return archs.map((arch) => `deb [trusted=yes] ${repositoryUrl}/${arch}/ ./`).join('\n');
 }
 
 /** At most this many failures are listed by name in the note (each kind); the rest are counted. */

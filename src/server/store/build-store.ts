@@ -414,6 +414,28 @@ export class BuildStore {
     return this.db.prepare('SELECT project_id, pipeline_id FROM pipeline_cancellations WHERE done_at IS NULL ORDER BY requested_at').all() as { project_id: number; pipeline_id: number }[];
   }
 
+  /** An iteration's builds counted by architecture and state. */
+  stateCounts(iterationId: number): { arch: string; state: BuildState; n: number }[] {
+    return this.db.prepare('SELECT arch, state, count(*) AS n FROM builds WHERE iteration_id = ? GROUP BY arch, state ORDER BY arch').all(iterationId) as { arch: string; state: BuildState; n: number }[];
+  }
+
+  /** Builds of live iterations whose pkgbase contains `text` (at most `limit`), with their build set's name. */
+  searchBuilds(text: string, limit: number): { id: number; pkgbase: string; arch: string; pass: number; state: BuildState; version: string; namespace: string }[] {
+    const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    return this.db
+      .prepare(
+        `SELECT b.id AS id, b.pkgbase AS pkgbase, b.arch AS arch, b.pass AS pass, b.state AS state, b.version AS version, n.name AS namespace
+         FROM builds b JOIN iterations i ON i.id = b.iteration_id JOIN namespaces n ON n.id = i.namespace_id
+         WHERE i.superseded_at IS NULL AND b.pkgbase LIKE ? ESCAPE '\\' ORDER BY b.pkgbase = ? DESC, b.pkgbase, n.id DESC LIMIT ?`,
+      )
+      .all(pattern, text, limit) as { id: number; pkgbase: string; arch: string; pass: number; state: BuildState; version: string; namespace: string }[];
+  }
+
+  /** The builds of an iteration that need build `id`, directly. */
+  dependantsOf(build: Pick<BuildRow, 'id' | 'iteration_id'>): Pick<BuildRow, 'id' | 'pkgbase' | 'arch' | 'pass' | 'state'>[] {
+    return this.schedulingView(build.iteration_id).filter((b) => b.depends_on.includes(build.id));
+  }
+
   /** Counts of builds by state over live iterations, for /metrics. */
   countByState(): { state: string; n: number }[] {
     return this.db

@@ -1,0 +1,16 @@
+/** What the web UI's pages read. */
+import type { Flavour } from '../../core/recipe/model.js';
+import type { BuildStore } from '../store/build-store.js';
+import type { JobStore } from '../store/job-store.js';
+import type { GraphCache } from './graph-data.js';
+
+export interface WebDeps {
+  store: BuildStore;
+  jobs: JobStore;
+  graphs: GraphCache;
+  flavour: Flavour;
+  /** The server's public URL (install snippets). */
+  publicUrl: string;
+  /** data_dir: local builds' logs. */
+  dataDir: string;
+}
