@@ -84,9 +84,9 @@ export function progressBar(counts: GroupCounts, key: string): Html {
     x += width;
     return rect;
   });
-  const label = `${counts.built} built, ${counts.failed} failed, ${counts.building} building, ${counts.waiting} waiting of ${counts.total}`;
+  const label = `${counts.built} built, ${counts.failed} failed, ${counts.building} building, ${counts.waiting} waiting, ${counts.cancelled} cancelled of ${counts.total}`;
   return html`<span class="progress" data-progress="${key}"><svg class="bar" viewBox="0 0 100 8" preserveAspectRatio="none" role="img" aria-label="${label}">${rects}</svg>
-<span class="counts"><span class="g-built" data-count="${key}:built">${counts.built}</span> built · <span class="g-failed" data-count="${key}:failed">${counts.failed}</span> failed · <span class="g-building" data-count="${key}:building">${counts.building}</span> building · <span class="g-waiting" data-count="${key}:waiting">${counts.waiting}</span> waiting · <span data-count="${key}:total">${counts.total}</span> total</span></span>`;
+<span class="counts"><span class="g-built" data-count="${key}:built">${counts.built}</span> built · <span class="g-failed" data-count="${key}:failed">${counts.failed}</span> failed · <span class="g-building" data-count="${key}:building">${counts.building}</span> building · <span class="g-waiting" data-count="${key}:waiting">${counts.waiting}</span> waiting · <span class="g-cancelled" data-count="${key}:cancelled">${counts.cancelled}</span> cancelled · <span data-count="${key}:total">${counts.total}</span> total</span></span>`;
 }
 
 /** A build state as a coloured label. */

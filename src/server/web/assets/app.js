@@ -340,10 +340,11 @@ async function drawOverview(canvas, onPick) {
       redraw();
     },
   };
-  window.quartersGraph = { ready: true, nodes: n, edges: data.edges.length / 2, readyMs: performance.now() - started, drawMs: 0, lastNeighbourhoodMs: null };
+  window.quartersGraph = { ready: true, nodes: n, edges: data.edges.length / 2, readyMs: performance.now() - started, readyAt: 0, drawMs: 0, lastNeighbourhoodMs: null };
   const t = performance.now();
   draw();
   window.quartersGraph.drawMs = performance.now() - t;
+  window.quartersGraph.readyAt = performance.now();
   canvas.setAttribute('data-ready', '1');
   const initialFocus = document.getElementById('neighbourhood')?.getAttribute('data-focus');
   if (initialFocus) graph.focus(initialFocus);
