@@ -16,6 +16,8 @@ import { API_TOKEN, startRig, type Rig } from '../server/server-harness.js';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/web-ui/', import.meta.url));
 const skip = reportSkip(chromiumSkipReason(), 'web UI in Chromium');
 const LARGE = 6000;
+/** Resolves (in the page) with the milliseconds the script measured once the next neighbourhood is in the page. */
+const NEIGHBOURHOOD_OPENED = "new Promise((resolve) => document.addEventListener('quarters:neighbourhood', (e) => resolve(e.detail.ms), { once: true }))";
 
 describe.skipIf(skip)('web UI in headless Chromium', () => {
   let rig: Rig;
@@ -80,32 +82,32 @@ describe.skipIf(skip)('web UI in headless Chromium', () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const started = Date.now();
     await page.goto(`${rig.url}/ui/namespaces/world-rebuild/graph`);
-    await page.waitForFunction(() => (window as unknown as { quartersGraph?: { ready: boolean } }).quartersGraph?.ready === true, undefined, { timeout: 60_000 });
+    await page.waitForFunction('window.quartersGraph?.ready === true', undefined, { timeout: 60_000 });
     const wall = Date.now() - started;
-    const figures = await page.evaluate(() => (window as unknown as { quartersGraph: { nodes: number; edges: number; readyAt: number; readyMs: number; drawMs: number } }).quartersGraph);
+    const figures = (await page.evaluate('window.quartersGraph')) as { nodes: number; edges: number; readyAt: number; readyMs: number; drawMs: number };
     expect(figures.nodes).toBe(LARGE);
     await screenshot(page, 'graph-overview');
 
     // A package in the middle of the graph, by the form (Enter in the field), as a keyboard user would.
     const focus = 'pkg3000';
-    await page.evaluate(() => ((window as unknown as { reloaded: boolean }).reloaded = false));
+    await page.evaluate('window.reloaded = false');
     await page.fill('#focus-input', focus);
     const before = Date.now();
-    const opened = page.evaluate(() => new Promise<number>((resolve) => document.addEventListener('quarters:neighbourhood', (e) => resolve((e as CustomEvent<{ ms: number }>).detail.ms), { once: true })));
+    const opened = page.evaluate(NEIGHBOURHOOD_OPENED) as Promise<number>;
     await page.press('#focus-input', 'Enter');
     const hoodMs = await opened;
     const hoodWall = Date.now() - before;
     await expect(page.locator('#neighbourhood').getAttribute('data-focus')).resolves.toBe(focus);
     await expect(page.locator('#neighbourhood svg a').count()).resolves.toBeGreaterThan(1);
     // No reload happened: the marker set before is still there.
-    await expect(page.evaluate(() => (window as unknown as { reloaded?: boolean }).reloaded)).resolves.toBe(false);
+    await expect(page.evaluate('window.reloaded')).resolves.toBe(false);
     expect(page.url()).toContain(`focus=${focus}`);
     await screenshot(page, 'graph-neighbourhood');
 
     // A build of the neighbourhood, by keyboard: focus its link, Enter: its own neighbourhood.
     const next = await page.locator('#neighbourhood svg a:not([data-focus="pkg3000"])').first().getAttribute('data-focus');
     await page.locator(`#neighbourhood svg a[data-focus="${next}"]`).first().focus();
-    const again = page.evaluate(() => new Promise<number>((resolve) => document.addEventListener('quarters:neighbourhood', (e) => resolve((e as CustomEvent<{ ms: number }>).detail.ms), { once: true })));
+    const again = page.evaluate(NEIGHBOURHOOD_OPENED) as Promise<number>;
     await page.keyboard.press('Enter');
     const secondMs = await again;
     await expect(page.locator('#neighbourhood').getAttribute('data-focus')).resolves.toBe(next);
@@ -121,18 +123,18 @@ describe.skipIf(skip)('web UI in headless Chromium', () => {
   it('shows a state change live over SSE, without a reload', async () => {
     const page = await browser.newPage();
     await page.goto(`${rig.url}/ui/namespaces/gtk-stack`);
-    await page.waitForFunction(() => (window as unknown as { quartersLive?: { connected: boolean } }).quartersLive?.connected === true);
-    await page.evaluate(() => ((window as unknown as { reloaded: boolean }).reloaded = false));
+    await page.waitForFunction('window.quartersLive?.connected === true');
+    await page.evaluate('window.reloaded = false');
     const row = page.locator(`tr[data-build="${small.ids[5]}"] [data-state-label]`);
     await expect(row.textContent()).resolves.toBe('blocked');
     const cancelledBefore = Number(await page.locator('[data-count="gtk-stack/x86_64:cancelled"]').textContent());
     // A person cancels gtk through the API; the page hears it.
     const res = await fetch(`${rig.url}/api/v1/namespaces/gtk-stack/cancel`, { method: 'POST', headers: { Authorization: `Bearer ${API_TOKEN}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ pkgbases: ['gtk'] }) });
     expect(res.status).toBe(200);
-    await page.waitForFunction((id) => document.querySelector(`tr[data-build="${id}"]`)?.getAttribute('data-state') === 'cancelled', small.ids[5]);
+    await page.waitForFunction(`document.querySelector('tr[data-build="${small.ids[5]}"]')?.getAttribute('data-state') === 'cancelled'`);
     await expect(row.textContent()).resolves.toBe('cancelled');
     await expect(page.locator('[data-count="gtk-stack/x86_64:cancelled"]').textContent()).resolves.toBe(String(cancelledBefore + 1));
-    await expect(page.evaluate(() => (window as unknown as { reloaded?: boolean }).reloaded)).resolves.toBe(false);
+    await expect(page.evaluate('window.reloaded')).resolves.toBe(false);
     await screenshot(page, 'build-set-live');
     await page.close();
   });
@@ -167,13 +169,13 @@ describe.skipIf(skip)('web UI in headless Chromium', () => {
     const page = await context.newPage();
     for (const path of ['/', '/ui/namespaces/gtk-stack', `/ui/builds/${large.ids[10]}`]) {
       await page.goto(`${rig.url}${path}`);
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      const overflow = (await page.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
       expect(overflow, path).toBeLessThanOrEqual(1);
     }
     await page.goto(`${rig.url}/ui/namespaces/gtk-stack`);
     await screenshot(page, 'phone-build-set');
     await page.keyboard.press('Tab');
-    await expect(page.evaluate(() => document.activeElement?.textContent)).resolves.toBe('Skip to content');
+    await expect(page.evaluate('document.activeElement?.textContent')).resolves.toBe('Skip to content');
     await context.close();
   });
 });
