@@ -139,7 +139,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       ] : []),
       new Hono().route('/api/v1', apiRoutes({ store, jobs, buildSets, control, apiTokens: config.api.tokens, localOnly: !gitlabConfig, dataDir: config.data_dir })).route('/api/v1', eventsRoutes({ store, feed })),
       repoRoutes({ store, repositories }),
-      webUiRoutes({ store, jobs, graphs: new GraphCache(store), flavour: config.build.flavour, publicUrl: config.public_url, dataDir: config.data_dir }),
+      webUiRoutes({ store, jobs, graphs: new GraphCache(store), flavour: config.build.flavour, publicUrl: config.public_url, dataDir: config.data_dir, ...(gitlabConfig ? { gitlab } : {}) }),
     ],
   });
 

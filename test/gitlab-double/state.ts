@@ -146,6 +146,8 @@ export interface DoubleJob {
   retried: boolean;
   /** The runner that took the job (null until one does, or when the test gave none). */
   runner: { id: number; description: string } | null;
+  /** The job's log (trace), as `GET /projects/:id/jobs/:job_id/trace` answers it. */
+  log: string;
 }
 
 export interface DoublePipeline {
@@ -468,6 +470,7 @@ export class GitLabState {
       failureReason: null,
       retried: false,
       runner: null,
+      log: '',
     };
     this.jobs.set(job.id, job);
     return job;
@@ -511,6 +514,11 @@ export class GitLabState {
       job.runner = runner;
     });
     return job.token;
+  }
+
+  /** Appends to a job's log, as its runner sends the trace. */
+  appendJobLog(jobId: number, text: string): void {
+    this.job(jobId).log += text;
   }
 
   /** Finishes a running (or pending) job with `success` or `failed`; its token stops working. */

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Hono } from 'hono';
 import { docsRoutes } from '../../src/server/web/docs-route.js';
 import { listen, tempDir } from './http-harness.js';
-import { startRig, type Rig } from './server-harness.js';
+import { runningBuilds, startRig, type Rig } from './server-harness.js';
 import { seedBuildSet } from '../support/build-set-seed.js';
 
 const EVIL = '<script>alert("x")</script>';
@@ -97,6 +97,21 @@ describe('web UI pages', () => {
     expect(search.status).toBe(200);
     noRawScript(search.text);
     expect(search.text).toContain('Packages (1)');
+  });
+
+  it('shows the end of a GitLab build\'s job log, escaped, and the job link', async () => {
+    // The seeded set has zlib as its origin: retired, the push below makes auto-zlib instead of iterating it.
+    rig.server.store.setNamespaceStatus(rig.server.store.namespaceByName('evil')!.id, 'retired');
+    const { buildId, pipelineId } = await runningBuilds(rig);
+    const job = rig.gitlab.state.jobsOf(pipelineId)[0]!;
+    rig.gitlab.state.appendJobLog(job.id, `\x1b[32;1mRunning with gitlab-runner\x1b[0;m\nsection_start:1700000000:build_script\r==> Making package: zlib ${EVIL}\n`);
+    await rig.gitlab.state.finishPipeline(pipelineId, 'failed');
+    await rig.server.drain();
+    const page = await get(`/ui/builds/${buildId}`);
+    expect(page.text).toContain(`/-/jobs/${job.id}`);
+    expect(page.text).toContain('<pre class="log" tabindex="0">Running with gitlab-runner\n==&gt; Making package: zlib &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;\n</pre>');
+    expect(page.text).toContain(`#${job.id}`);
+    noRawScript(page.text);
   });
 
   it('serves its assets from itself', async () => {

@@ -3,6 +3,7 @@ import type { Flavour } from '../../core/recipe/model.js';
 import type { BuildStore } from '../store/build-store.js';
 import type { JobStore } from '../store/job-store.js';
 import type { GraphCache } from './graph-data.js';
+import type { GitLabClient } from '../gitlab/client.js';
 
 export interface WebDeps {
   store: BuildStore;
@@ -13,4 +14,6 @@ export interface WebDeps {
   publicUrl: string;
   /** data_dir: local builds' logs. */
   dataDir: string;
+  /** GitLab, for the tail of a GitLab build's job log; absent in local-only mode. */
+  gitlab?: GitLabClient;
 }

@@ -14,6 +14,32 @@ import { whyText } from './build-set.js';
 /** The end of a local build's log the page shows. */
 export const LOG_TAIL_BYTES = 64 * 1024;
 
+/** How long the page waits for GitLab's job log before showing only the link. */
+const GITLAB_LOG_WAIT_MS = 3000;
+
+/** The end of a text, at most `max` bytes, from a line start. */
+function tailOf(text: string, max: number): { text: string; cut: boolean } {
+  const bytesOf = Buffer.from(text, 'utf8');
+  if (bytesOf.length <= max) return { text, cut: false };
+  const end = bytesOf.subarray(bytesOf.length - max).toString('utf8');
+  return { text: end.slice(end.indexOf('\n') + 1), cut: true };
+}
+
+/** The job's log from GitLab, or why not (within GITLAB_LOG_WAIT_MS). */
+async function gitlabLog(deps: WebDeps, projectId: number, jobId: number): Promise<{ text: string } | { missing: string }> {
+  if (!deps.gitlab) return { missing: 'this server has no GitLab' };
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`GitLab did not answer within ${GITLAB_LOG_WAIT_MS / 1000} s`)), GITLAB_LOG_WAIT_MS)));
+  try {
+    const log = await Promise.race([deps.gitlab.jobLog(projectId, jobId), timeout]);
+    return log === null || log === '' ? { missing: 'GitLab has no log for the job yet' } : { text: log };
+  } catch (error) {
+    return { missing: (error as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The last `max` bytes of a file, from a line start. */
 async function tail(file: string, max: number): Promise<{ text: string; cut: boolean }> {
   const size = statSync(file).size;
@@ -53,7 +79,15 @@ export async function buildPage(deps: WebDeps, idText: string): Promise<Html> {
   } else {
     const lastJob = jobs[0]?.job_id ?? store.lastUploadJob(b.id);
     const where = jobUrl(owner.pipeline_url, lastJob) ?? owner.pipeline_url;
-    log = where ? html`<p>GitLab keeps this build's log: ${externalLink(where, lastJob !== null ? `job ${lastJob}` : `pipeline ${owner.pipeline_id}`)}.</p>` : html`<p class="empty">No pipeline yet, so no log.</p>`;
+    const fetched = lastJob !== null ? await gitlabLog(deps, owner.project_id, lastJob) : null;
+    const link = where ? html`<p>GitLab keeps this build's log: ${externalLink(where, lastJob !== null ? `job ${lastJob}` : `pipeline ${owner.pipeline_id}`)}.</p>` : html`<p class="empty">No pipeline yet, so no log.</p>`;
+    if (fetched && 'text' in fetched) {
+      const { text, cut } = tailOf(fetched.text, LOG_TAIL_BYTES);
+      // GitLab's traces carry ANSI colours and section markers; the text shows without them.
+      // eslint-disable-next-line no-control-regex -- ANSI escapes start with ESC
+      const plain = text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/section_(?:start|end):\d+:[\w.-]+\r?/g, '');
+      log = html`${link}${cut ? html`<p class="sub">The last ${bytes(LOG_TAIL_BYTES)}.</p>` : ''}<pre class="log" tabindex="0">${plain}</pre>`;
+    } else log = html`${link}${fetched ? html`<p class="sub">No log shown: ${fetched.missing}.</p>` : ''}`;
   }
   const repo = `/repos/${encodeURIComponent(ns.name)}/${iteration.number}/${encodeURIComponent(b.arch)}/`;
   return page(
