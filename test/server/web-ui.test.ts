@@ -23,6 +23,7 @@ describe('web UI pages', () => {
         { pkgbase: EVIL, depends: [0], state: 'failed', reason: '<img src=x onerror=alert(1)>', because: { to: 'zlib', kind: 'build', binary: 'zlib', clause: 'zlib<2' } },
         { pkgbase: 'cairo', depends: [1], state: 'dependency-failed', reason: `dependency ${EVIL}/x86_64 failed` },
       ],
+      cycles: [{ arch: 'x86_64', members: ['cairo', EVIL], build_order: [EVIL, 'cairo'], cut_edges: [{ from: EVIL, to: 'cairo' }], rebuild: 'none' }],
     }));
     rig.server.store.setPipeline(ids[1]!, 77, 'javascript:alert(1)');
   });
@@ -63,6 +64,7 @@ describe('web UI pages', () => {
     expect(page.text).toMatch(/<td>#77<\/td>/);
     expect(page.text).toContain('<pre id="install-snippet" tabindex="0">[quarters]\nSigLevel = Optional TrustAll\nServer = http://quarters.test/repos/evil/latest/$arch</pre>');
     expect(page.text).toContain('<span class="why-step">zlib</span> <span class="sub">(build: zlib&lt;2)</span>');
+    expect(page.text).toContain('cut edges <span class="edge">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; → cairo</span> (satisfied from the distribution)');
     const failed = await get('/ui/namespaces/evil?state=failed');
     expect(failed.text).toContain('1 build failed');
     expect(failed.text).not.toMatch(/data-build="\d+" data-state="built"/);

@@ -20,14 +20,14 @@ export interface SeedBuild {
 }
 
 /** Records a build set with one iteration of `builds`; states other than blocked are set after. */
-export function seedBuildSet(store: BuildStore, input: { name: string; origins: string[]; packager?: string | null; builds: SeedBuild[]; reason?: string }): { ns: NamespaceRow; iteration: IterationRow; ids: number[] } {
+export function seedBuildSet(store: BuildStore, input: { name: string; origins: string[]; packager?: string | null; builds: SeedBuild[]; reason?: string; cycles?: IterationRow['cycles'] }): { ns: NamespaceRow; iteration: IterationRow; ids: number[] } {
   const ns = store.namespaceByName(input.name) ?? store.createNamespace({ name: input.name, origin: input.origins, kind: 'api', packager: input.packager ?? null, target_branch: 'main', mr_project_id: null, mr_iid: null });
   const planned: PlannedBuild[] = input.builds.map((b, i) => ({
     pkgbase: b.pkgbase, arch: b.arch ?? 'x86_64', pass: 1, project_id: 1000 + i, project_path: `packages/${b.pkgbase}`, ref: 'main',
     sha: (i + 1).toString(16).padStart(40, '0'), version: b.version ?? '1.0-1', dependsOn: b.depends ?? [], input_key: String(i), state: 'blocked',
     packager: input.packager ?? null, because: b.because ?? null,
   }));
-  const iteration = store.addIteration(ns.id, input.reason ?? 'created', { cycles: [], unresolved: [] }, planned);
+  const iteration = store.addIteration(ns.id, input.reason ?? 'created', { cycles: input.cycles ?? [], unresolved: [] }, planned);
   const ids = store.builds(iteration.id).map((b) => b.id);
   store.transaction(() => input.builds.forEach((b, i) => {
     if (b.state && b.state !== 'blocked') store.setState(ids[i]!, b.state, b.reason ?? null);

@@ -109,11 +109,15 @@ export interface Neighbourhood {
   truncatedDown: boolean;
 }
 
-/** The builds within `up` levels above and `down` levels below `focus` (by id). */
-export function neighbourhood(builds: readonly GraphBuild[], focus: number, up: number, down: number): Neighbourhood {
-  const byId = new Map(builds.map((b) => [b.id, b]));
-  const dependantsOf = new Map<number, number[]>();
-  for (const b of builds) for (const d of b.depends_on) if (byId.has(d)) (dependantsOf.get(d) ?? dependantsOf.set(d, []).get(d)!).push(b.id);
+/** The builds within `up` levels above and `down` levels below `focus` (by id); `known` saves the lookups a caller keeps. */
+export function neighbourhood(builds: readonly GraphBuild[], focus: number, up: number, down: number, known?: { byId: ReadonlyMap<number, GraphBuild>; dependantsOf: ReadonlyMap<number, readonly number[]> }): Neighbourhood {
+  const byId = known?.byId ?? new Map(builds.map((b) => [b.id, b]));
+  let dependantsOf = known?.dependantsOf;
+  if (!dependantsOf) {
+    const made = new Map<number, number[]>();
+    for (const b of builds) for (const d of b.depends_on) if (byId.has(d)) (made.get(d) ?? made.set(d, []).get(d)!).push(b.id);
+    dependantsOf = made;
+  }
   const level = new Map<number, number>([[focus, 0]]);
   let truncatedUp = false;
   let truncatedDown = false;

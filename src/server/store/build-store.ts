@@ -414,6 +414,16 @@ export class BuildStore {
     return this.db.prepare('SELECT project_id, pipeline_id FROM pipeline_cancellations WHERE done_at IS NULL ORDER BY requested_at').all() as { project_id: number; pipeline_id: number }[];
   }
 
+  /** The states of an iteration's builds of one architecture, in id order. */
+  archStates(iterationId: number, arch: string): [number, BuildState, string | null][] {
+    return this.db.prepare('SELECT id, state, reason FROM builds WHERE iteration_id = ? AND arch = ? ORDER BY id').raw().all(iterationId, arch) as [number, BuildState, string | null][];
+  }
+
+  /** The architectures an iteration builds for, sorted. */
+  archsOf(iterationId: number): string[] {
+    return (this.db.prepare('SELECT DISTINCT arch FROM builds WHERE iteration_id = ? ORDER BY arch').raw().all(iterationId) as [string][]).map((r) => r[0]);
+  }
+
   /** An iteration's builds counted by architecture and state. */
   stateCounts(iterationId: number): { arch: string; state: BuildState; n: number }[] {
     return this.db.prepare('SELECT arch, state, count(*) AS n FROM builds WHERE iteration_id = ? GROUP BY arch, state ORDER BY arch').all(iterationId) as { arch: string; state: BuildState; n: number }[];

@@ -13,27 +13,36 @@ export interface ArchGraph {
   layout: LayeredLayout;
   /** Build id → index into builds and the layout's arrays. */
   index: Map<number, number>;
+  /** Build id → the ids of the builds that need it. */
+  dependants: ReadonlyMap<number, number[]>;
 }
+
+type Shape = Omit<SchedulingBuild, 'state' | 'reason'>;
 
 /** How many laid-out graphs are kept. */
 const KEPT = 8;
 
 export class GraphCache {
-  private readonly layouts = new Map<string, { layout: LayeredLayout; ids: number[] }>();
+  private readonly kept = new Map<string, { shape: Shape[]; layout: LayeredLayout; index: Map<number, number>; dependants: Map<number, number[]> }>();
 
   constructor(private readonly store: BuildStore) {}
 
-  /** The graph of an iteration's builds for `arch`. */
+  /** The graph of an iteration's builds for `arch`: the structure as kept, the states as stored now. */
   graph(iterationId: number, arch: string): ArchGraph {
-    const builds = this.store.schedulingView(iterationId).filter((b) => b.arch === arch);
+    const states = this.store.archStates(iterationId, arch);
     const key = `${iterationId}/${arch}`;
-    let kept = this.layouts.get(key);
-    if (!kept || kept.ids.length !== builds.length) {
-      kept = { layout: layeredLayout(builds), ids: builds.map((b) => b.id) };
-      if (this.layouts.size >= KEPT) this.layouts.delete(this.layouts.keys().next().value!);
-      this.layouts.set(key, kept);
+    let kept = this.kept.get(key);
+    if (!kept || kept.shape.length !== states.length) {
+      const shape: Shape[] = this.store.schedulingView(iterationId).filter((b) => b.arch === arch).map(({ state: _s, reason: _r, ...rest }) => rest);
+      const dependants = new Map<number, number[]>();
+      for (const b of shape) for (const d of b.depends_on) (dependants.get(d) ?? dependants.set(d, []).get(d)!).push(b.id);
+      kept = { shape, layout: layeredLayout(shape), index: new Map(shape.map((b, i) => [b.id, i])), dependants };
+      if (this.kept.size >= KEPT) this.kept.delete(this.kept.keys().next().value!);
+      this.kept.set(key, kept);
     }
-    return { iterationId, arch, builds, layout: kept.layout, index: new Map(builds.map((b, i) => [b.id, i])) };
+    const shape = kept.shape;
+    const builds = states.map(([, state, reason], i) => ({ ...shape[i]!, state, reason }));
+    return { iterationId, arch, builds, layout: kept.layout, index: kept.index, dependants: kept.dependants };
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import { html, raw } from 'hono/html';
 import { BUILD_STATES, type BuildState } from '../../../core/build-state.js';
-import { neighbourhood } from '../../../core/build-set/graph-view.js';
+import { neighbourhood, type GraphBuild } from '../../../core/build-set/graph-view.js';
 import type { NamespaceRow } from '../../store/build-store.js';
 import { ApiError } from '../../http/http-error.js';
 import type { WebDeps } from '../deps.js';
@@ -38,7 +38,7 @@ export function graphOf(deps: WebDeps, name: string, arch: string | undefined): 
   if (!ns) throw new ApiError(404, 'not_found', `no build set named "${name}"`);
   const latest = deps.store.latestIteration(ns.id);
   if (!latest) return { ns, iteration: 0, graph: null, archs: [] };
-  const archs = deps.store.stateCounts(latest.id).map((c) => c.arch).filter((a, i, all) => all.indexOf(a) === i).sort();
+  const archs = deps.store.archsOf(latest.id);
   const chosen = arch && arch !== '' ? arch : archs[0];
   if (chosen !== undefined && !archs.includes(chosen)) throw new ApiError(404, 'not_found', `build set "${name}" builds nothing for ${chosen}`);
   return { ns, iteration: latest.number, graph: chosen === undefined ? null : deps.graphs.graph(latest.id, chosen), archs };
@@ -57,7 +57,8 @@ export function neighbourhoodSection(ns: NamespaceRow, graph: ArchGraph, query: 
     const like = graph.builds.filter((b) => b.pkgbase.includes(focusName)).slice(0, 20);
     return html`<div id="neighbourhood"><p class="empty">No build of "${focusName}" for ${graph.arch}.${like.length ? html` Did you mean ${like.map((b, i) => html`${i ? ', ' : ''}<a href="${href(ns, graph.arch, { focus: b.pkgbase, up: String(up), down: String(down) })}">${b.pkgbase}</a>`)}?` : ''}</p></div>`;
   }
-  const n = neighbourhood(graph.builds, focus.id, up, down);
+  const byId = { get: (id: number) => { const i = graph.index.get(id); return i === undefined ? undefined : graph.builds[i]; }, has: (id: number) => graph.index.has(id) } as ReadonlyMap<number, GraphBuild>;
+  const n = neighbourhood(graph.builds, focus.id, up, down, { byId, dependantsOf: graph.dependants });
   const byLevel = new Map<number, number[]>();
   for (const [id, level] of n.level) (byLevel.get(level) ?? byLevel.set(level, []).get(level)!).push(id);
   const build = (id: number) => graph.builds[graph.index.get(id)!]!;
