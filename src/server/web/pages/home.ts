@@ -8,6 +8,8 @@ import { countGroups, duration, externalLink, namespaceHref, page, progressBar, 
 
 /** Finished build sets shown on the home page besides the active ones. */
 const RECENT = 30;
+/** Running builds listed on the home page (the longest running); the builders page lists them all. */
+const RUNNING_SHOWN = 20;
 
 /** Rows of builds running now (home and builders pages). */
 export function runningTable(running: readonly (RunningBuild & { runner?: string })[], withRunner: boolean): Html {
@@ -42,7 +44,8 @@ export function homePage(deps: WebDeps): Html {
   const running = view.builders.flatMap((b) => b.running.map((r) => ({ ...r, runner: b.runner ? `#${b.runner.id} ${b.runner.description ?? ''}`.trim() : undefined })));
   return page(
     { title: 'Build sets', section: 'build-sets', live: { namespace: null, mode: 'refresh' } },
-    html`<section aria-labelledby="running-h"><h2 id="running-h">Building now</h2>${runningTable(running, true)}
+    html`<section aria-labelledby="running-h"><h2 id="running-h">Building now${running.length ? ` (${running.length})` : ''}</h2>${runningTable(running.sort((a, b) => (b.elapsed_seconds ?? 0) - (a.elapsed_seconds ?? 0)).slice(0, RUNNING_SHOWN), true)}
+${running.length > RUNNING_SHOWN ? html`<p><a href="/ui/builders">All ${running.length} on the builders page</a></p>` : ''}
 ${view.queue.length ? html`<p><a href="/ui/builders#queue">${view.queue.length} dispatched, waiting for a runner</a></p>` : ''}</section>
 <section aria-labelledby="sets-h"><h2 id="sets-h">Build sets</h2>
 ${active.length ? namespacesTable(deps, active, 'Active') : html`<p class="empty">No active build set.</p>`}
