@@ -21,8 +21,15 @@ describe('builders', () => {
   it('shows a dispatched build in the queue, then on the runner whose job the Job Hook named, then in its recent jobs', async () => {
     const { zlib } = await chain(rig);
     await rig.deliver('Push Hook', rig.gitlab.pushHookBody(rig.gitlab.state.pushFiles(zlib, { '.SRCINFO': srcinfo('zlib', { version: '1.1-1' }) }), JANE));
-    const build = rig.server.store.builds(rig.server.store.latestIteration(rig.server.store.namespaceByName('auto-zlib')!.id)!.id).find((b) => b.pkgbase === 'zlib')!;
+    const planned = rig.server.store.builds(rig.server.store.latestIteration(rig.server.store.namespaceByName('auto-zlib')!.id)!.id);
+    const build = planned.find((b) => b.pkgbase === 'zlib')!;
     expect(build.state).toBe('dispatched');
+    // Planning recorded why each build is in the set: the first step back to the origin.
+    expect(Object.fromEntries(planned.map((b) => [b.pkgbase, b.because]))).toEqual({
+      zlib: null,
+      libpng: { to: 'zlib', kind: 'run', binary: 'zlib', clause: 'zlib', via: 'libpng' },
+      cairo: { to: 'libpng', kind: 'run', binary: 'libpng', clause: 'libpng', via: 'cairo' },
+    });
 
     const queued = await builders();
     expect(queued.builders).toEqual([]);

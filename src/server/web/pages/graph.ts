@@ -17,6 +17,8 @@ import { countGroups, namespaceHref, page, progressBar, stateLabel, type Html } 
 export const MAX_LEVELS = 10;
 /** Builds drawn per level of a neighbourhood before "and N more". */
 const PER_LEVEL = 60;
+/** Boxes per row of a level. */
+const PER_ROW = 8;
 
 export interface GraphQuery {
   arch?: string | undefined;
@@ -68,23 +70,18 @@ export function neighbourhoodSection(ns: NamespaceRow, graph: ArchGraph, query: 
   const boxH = 26;
   const gapX = 12;
   const gapY = 56;
+  // Levels as bands of rows of at most PER_ROW boxes, dependants above the package, dependencies below.
   const position = new Map<number, { x: number; y: number }>();
   const hidden = new Map<number, number>();
   let width = 0;
-  rows.forEach((level, r) => {
+  let y = 8;
+  for (const level of rows) {
     const ids = byLevel.get(level)!.sort((a, b) => nameOf(a).localeCompare(nameOf(b)));
     const shown = ids.slice(0, PER_LEVEL);
     if (ids.length > shown.length) hidden.set(level, ids.length - shown.length);
-    const perRow = Math.min(shown.length, 8);
-    shown.forEach((id, i) => position.set(id, { x: (i % 8) * (boxW + gapX) + 8, y: r * 0 + 0 }));
-    width = Math.max(width, perRow * (boxW + gapX) + 8);
-  });
-  // Rows of at most 8 boxes; a level with more wraps onto several rows.
-  let y = 8;
-  for (const level of rows) {
-    const ids = byLevel.get(level)!.slice(0, PER_LEVEL);
-    ids.forEach((id, i) => (position.get(id)!.y = y + Math.floor(i / 8) * (boxH + 10)));
-    y += Math.ceil(ids.length / 8) * (boxH + 10) + gapY - 10 + (hidden.has(level) ? 18 : 0);
+    shown.forEach((id, i) => position.set(id, { x: (i % PER_ROW) * (boxW + gapX) + 8, y: y + Math.floor(i / PER_ROW) * (boxH + 10) }));
+    width = Math.max(width, Math.min(shown.length, PER_ROW) * (boxW + gapX) + 8);
+    y += Math.ceil(shown.length / PER_ROW) * (boxH + 10) + gapY - 10 + (hidden.has(level) ? 18 : 0);
   }
   const height = y - gapY + 18;
   const edges = n.edges.filter(([a, b]) => position.has(a) && position.has(b)).map(([a, b]) => {
