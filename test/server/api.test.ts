@@ -172,11 +172,11 @@ describe('/api/v1', () => {
     expect(index).toContain('<a href="/ui/namespaces/png">png</a>');
     const page = await fetch(`${rig.url}/ui/namespaces/png`);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
-    expect(await page.text()).toMatch(/<td>zlib<\/td><td>x86_64<\/td>/);
+    expect(await page.text()).toMatch(/<section class="arch" aria-labelledby="arch-x86_64">[^]*<a href="\/ui\/builds\/\d+">zlib<\/a>/);
     expect((await fetch(`${rig.url}/ui/namespaces/%3Cscript%3E`)).status).toBe(404);
     const created = await call('POST', '/namespaces', { name: 'amp', origin_changesets: ['zlib@main'], packager: 'Jane & "Co" <j@example.org>' });
     expect(created.status).toBe(201);
     const escaped = await (await fetch(`${rig.url}/ui/namespaces/amp`)).text();
-    expect(escaped).toContain('packager Jane &amp; &quot;Co&quot; &lt;j@example.org&gt;');
+    expect(escaped).toContain('<dt>Packager</dt><dd>Jane &amp; &quot;Co&quot; &lt;j@example.org&gt;</dd>');
   });
 });

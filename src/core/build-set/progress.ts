@@ -114,6 +114,11 @@ export function installSnippet(flavour: Flavour, repositoryUrl: string, archs: r
   return ['```sh', `curl -fsSL ${signing.url} -o ${APT_KEYRING}  # key ${signing.fingerprint}`, '```', '', '```', ...lines, '```'].join('\n');
 }
 
+/** The install snippet's text alone, without its code fences (what the web UI's copy button copies). */
+export function installText(flavour: Flavour, repositoryUrl: string, archs: readonly string[], signing: SigningKeyRef | null = null, name = 'quarters'): string {
+  return installSnippet(flavour, repositoryUrl, archs, signing, name).split('\n').filter((line) => !line.startsWith('```')).join('\n').replace(/\n\n+/g, '\n').trim();
+}
+
 /** At most this many failures are listed by name in the note (each kind); the rest are counted. */
 const LISTED = 20;
 

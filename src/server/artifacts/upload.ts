@@ -19,6 +19,8 @@ import type { RecipeTable } from '../sources/source-index.js';
 import { buildProducts, type BuildProduct } from '../../core/build-set/build-products.js';
 import { checkPackageFile, PackageRefused } from './package-check.js';
 import type { GitLabClient } from '../gitlab/client.js';
+import type { JobStore } from '../store/job-store.js';
+import { recordReportedJob } from '../build-sets/job-reports.js';
 import { liveBuildOf, requireBuildJob, requireExecutorToken } from './executor-auth.js';
 import { ApiError, describeZodError } from '../http/http-error.js';
 import type { Metrics } from '../http/metrics.js';
@@ -51,6 +53,8 @@ export interface UploadDeps {
   flavour: Flavour;
   metrics: Metrics;
   log: Logger;
+  /** Where the uploading job (and its runner) is recorded for the builders view. */
+  jobs?: JobStore;
   /** The source index, for builds planned before their products were recorded. */
   recipes?: RecipeTable;
   maxBytes?: number;
@@ -100,6 +104,7 @@ export function uploadRoutes(deps: UploadDeps): Hono {
     if (!['dispatched', 'building'].includes(build.state)) throw new ApiError(409, 'build_not_running', `build ${build.id} is ${build.state}: it takes no uploads`);
     // A key that cannot sign refuses the upload before its body is read (SigningError: 503); nothing is published unsigned.
     await deps.repositories.signer?.ensureUsable();
+    if (deps.jobs) recordReportedJob(deps.jobs, build, job);
     const products = productsOf(build, deps.recipes);
     const body = c.req.raw.body;
     if (!body) throw new ApiError(400, 'empty_body', 'the body is the package file');
