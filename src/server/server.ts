@@ -15,6 +15,7 @@ import { ProgressReporter, type ReportClock } from './build-sets/progress-report
 import { BuildSets } from './build-sets/planning.js';
 import { BuildStore } from './store/build-store.js';
 import { openDatabase, type Db } from './store/database.js';
+import { WalCheckpointer } from './store/wal-checkpointer.js';
 import { handleEvent } from './webhooks/events.js';
 import { createGitLabClient, type GitLabClient, type RetryPolicy } from './gitlab/client.js';
 import { noGitLab } from './gitlab/none.js';
@@ -78,6 +79,8 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   const { log } = options;
   const metrics = new Metrics();
   const db = openDatabase(config.data_dir);
+  // Checkpoints run on a worker thread, not inside a commit on the event loop that answers webhooks.
+  const checkpointer = WalCheckpointer.start(db, { onError: (message) => log.warn({ err: message }, 'WAL checkpoint failed') });
   const gitlabConfig = config.gitlab;
   const gitlab =
     options.gitlab ??
@@ -181,6 +184,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       await worker.stop();
       await reconciling;
       await progress.stop();
+      await checkpointer?.stop();
       db.close();
     },
   };
