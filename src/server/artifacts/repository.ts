@@ -1,7 +1,7 @@
 /**
  * Package repositories, one per build set, iteration and architecture, under
  * `<data_dir>/repos/<namespace>/<iteration>/<arch>/`: a pacman repository named `quarters`
- * (`repo-add`) for pkgbuild, an apt flat repository (`apt-ftparchive`) otherwise. Uploaded files live
+ * (repo-add's format, written by pacman-index.ts) for pkgbuild, an apt flat repository (`apt-ftparchive`) otherwise. Uploaded files live
  * once in `<data_dir>/pool/<build>/` and are hard-linked into every repository that carries them.
  * Changes to one repository are serialised, and the index and the files it names change together or
  * not at all: each change is made in a new generation directory (`.<arch>.gen-N`, the packages
@@ -16,6 +16,8 @@ import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Flavour } from '../../core/recipe/model.js';
 import { KeyedLock } from '../keyed-lock.js';
+import { addToPacmanIndex } from './pacman-index.js';
+import { RepositoryError } from './repository-error.js';
 
 /** The pacman repository's name: `quarters.db`, `quarters.files`. */
 export const PACMAN_REPO_NAME = 'quarters';
@@ -43,10 +45,17 @@ const createdAt = (name: string, prefix: string): number => Number(name.slice(pr
 /** Index files are rewritten by the index tool, so a new generation gets copies; packages are hard-linked. */
 const isIndexFile = (name: string): boolean => name.startsWith(`${PACMAN_REPO_NAME}.`) || name === 'Packages' || name === 'Release';
 
-/** A repository index tool failed; the message carries its output. */
-export class RepositoryError extends Error {
-  override name = 'RepositoryError';
+/** A file of the pool to put into a repository; what the upload learnt of it spares the index reading it again. */
+export interface RepositoryFile {
+  poolPath: string;
+  filename: string;
+  sha256?: string;
+  size?: number;
+  /** A pacman package's archive listing (pacman-index.ts). */
+  listing?: readonly string[] | null;
 }
+
+export { RepositoryError };
 
 /** Writes `text` to `path` atomically: a fsynced temporary file renamed over it. */
 export async function writeFileAtomic(path: string, text: string | Buffer): Promise<void> {
@@ -91,7 +100,7 @@ export class Repositories {
    * Adds files of the pool to a repository and updates its index. A file of the same name is replaced.
    * All or nothing: a failing index tool (a full disk, say) leaves the repository as it was and throws.
    */
-  add(namespace: string, iteration: number, arch: string, files: readonly { poolPath: string; filename: string }[]): Promise<void> {
+  add(namespace: string, iteration: number, arch: string, files: readonly RepositoryFile[]): Promise<void> {
     const dir = this.dir(namespace, iteration, arch);
     return this.lock.run(dir, async () => {
       if (files.length === 0) return;
@@ -112,7 +121,7 @@ export class Repositories {
           await rm(join(next, file.filename), { force: true });
           await link(file.poolPath, join(next, file.filename));
         }
-        await this.reindex(next, files.map((f) => f.filename));
+        await this.reindex(next, files);
         for (const name of await readdir(next)) if (isScratchFile(name)) await rm(join(next, name), { force: true });
         await syncDir(next);
         const pointer = join(parent, `.${arch}.link-${randomBytes(6).toString('hex')}`);
@@ -158,9 +167,10 @@ export class Repositories {
     for (const name of names.filter((n) => n.startsWith(`.${arch}.link-`))) await rm(join(parent, name), { force: true });
   }
 
-  private async reindex(dir: string, added: string[]): Promise<void> {
+  private async reindex(dir: string, added: readonly RepositoryFile[]): Promise<void> {
     if (this.flavour === 'pkgbuild') {
-      await this.run('repo-add', ['-q', `${PACMAN_REPO_NAME}.db.tar.gz`, ...added], dir);
+      const known = (f: RepositoryFile) => (f.sha256 !== undefined && f.size !== undefined && f.listing ? { sha256: f.sha256, size: f.size, listing: f.listing } : undefined);
+      await addToPacmanIndex(dir, PACMAN_REPO_NAME, added.map((f) => ({ filename: f.filename, known: known(f) })));
       return;
     }
     const packages = await this.run('apt-ftparchive', ['packages', '.'], dir);
