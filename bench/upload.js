@@ -4,9 +4,14 @@
 // quarters: PUT /api/v1/builds/:id/artifacts/:filename on a server with a dispatched build whose job
 //           runs in the GitLab double (test/server/server-harness.ts, via bench/support/server-harness.js): the whole
 //           upload, as the executor makes it — tokens checked with GitLab, the body streamed to disk
-//           with its sha256 and fsynced, the package read, added to the repository (repo-add), 201.
+//           with its sha256 (and, piped to bsdtar as it arrives, its file list for the pacman index) and
+//           fsynced before the answer, the package's .PKGINFO checked, the repository's index written
+//           (pacman-index.ts: the db entries from what the upload learnt, no re-reading of the package), 201.
 // nginx:    started here on a loopback port with `dav_methods PUT`: it reads the whole body into its
-//           temporary file and renames it into a directory (no fsync). Installed with apt-get if missing.
+//           temporary file and renames it into a directory. nginx does NOT fsync: its 201 means the file is
+//           in the page cache. So each round also times an fdatasync of nginx's file right after its 201
+//           (`sync --data`): nginx plus that is what the same durability would cost it. Installed with
+//           apt-get if missing.
 // The client is curl (`--upload-file`), the same for both. Each round also times dd writing the same file
 // with an fdatasync to the same file system: what durability alone costs on this disk (nginx does not fsync). The package is a real pacman package of
 // SIZE_MIB MiB (.PKGINFO and an incompressible payload). The server runs in this process; its RSS is
@@ -133,7 +138,7 @@ const { pino } = await import('pino');
 const stored = [];
 const log = pino({ level: 'info' }, { write: (line) => { const entry = JSON.parse(line); if (entry.msg === 'artifact stored') stored.push(entry.ms); } });
 
-console.log(`upload of one ${SIZE_MIB} MiB package over 127.0.0.1 (curl --upload-file), quarters and nginx, ${ROUNDS} rounds; load average at start ${loads()}`);
+console.log(`upload of one ${SIZE_MIB} MiB package over 127.0.0.1 (curl --upload-file), quarters (fsyncs before its 201) and nginx (does not fsync), ${ROUNDS} rounds; load average at start ${loads()}`);
 const file = makePackage(SIZE_MIB);
 const checksum = await sha256(file);
 const rig = await startRig({ log });
@@ -155,10 +160,13 @@ try {
     figures.dd.push(ddSeconds);
     const n = await curl(`${nginx.url}/round-${round}.pkg.tar.zst`, file, {});
     if (n.status !== 201) throw new Error(`nginx answered ${n.status}`);
+    const s = performance.now();
+    execFileSync('sync', ['--data', join(nginx.store, `round-${round}.pkg.tar.zst`)]);
+    n.synced = n.seconds + (performance.now() - s) / 1000;
     rmSync(join(nginx.store, `round-${round}.pkg.tar.zst`));
     figures.nginx.push(n);
     const mibs = (s) => (SIZE_MIB / s).toFixed(0);
-    console.log(`round ${round}: quarters ${q.result.seconds.toFixed(2)} s (${mibs(q.result.seconds)} MiB/s; body received, hashed and fsynced in ${(phases.receive / 1000).toFixed(2)} s, checked and indexed in ${(phases.check_and_index / 1000).toFixed(2)} s; RSS +${q.growthMiB.toFixed(1)} MiB), nginx ${n.seconds.toFixed(2)} s (${mibs(n.seconds)} MiB/s), ratio ${(n.seconds / q.result.seconds).toFixed(2)}x; dd with fdatasync ${ddSeconds.toFixed(2)} s (${mibs(ddSeconds)} MiB/s); load average ${loads()}`);
+    console.log(`round ${round}: quarters ${q.result.seconds.toFixed(2)} s (${mibs(q.result.seconds)} MiB/s; body received, hashed and fsynced in ${(phases.receive / 1000).toFixed(2)} s, checked and indexed in ${(phases.check_and_index / 1000).toFixed(2)} s; RSS +${q.growthMiB.toFixed(1)} MiB), nginx ${n.seconds.toFixed(2)} s (${mibs(n.seconds)} MiB/s; not fsynced), ratio ${(n.seconds / q.result.seconds).toFixed(2)}x; nginx then fdatasync of its file ${n.synced.toFixed(2)} s, ratio ${(n.synced / q.result.seconds).toFixed(2)}x; dd with fdatasync ${ddSeconds.toFixed(2)} s (${mibs(ddSeconds)} MiB/s); load average ${loads()}`);
   }
 } finally {
   nginx.proc.kill('SIGTERM');
@@ -168,5 +176,7 @@ try {
 const best = (list) => Math.min(...list.map((f) => f.seconds));
 const q = best(figures.quarters);
 const n = best(figures.nginx);
+const ns = Math.min(...figures.nginx.map((f) => f.synced));
+const median = (list) => [...list].sort((a, b) => a - b)[Math.floor((list.length - 1) / 2)];
 const r = Math.min(...figures.quarters.map((f) => f.receive));
-console.log(`best: quarters ${q.toFixed(2)} s (receiving the body ${r.toFixed(2)} s), nginx ${n.toFixed(2)} s, dd with fdatasync ${Math.min(...figures.dd).toFixed(2)} s; throughput ratio to nginx ${(n / q).toFixed(2)}x end to end, ${(n / r).toFixed(2)}x receiving; largest RSS growth ${Math.max(...figures.quarters.map((f) => f.growthMiB)).toFixed(1)} MiB; load average at end ${loads()}`);
+console.log(`best: quarters ${q.toFixed(2)} s (receiving the body ${r.toFixed(2)} s; fsynced before the 201), nginx ${n.toFixed(2)} s (not fsynced), nginx then fdatasync ${ns.toFixed(2)} s, dd with fdatasync ${Math.min(...figures.dd).toFixed(2)} s; throughput ratio to nginx ${(n / q).toFixed(2)}x end to end, ${(n / r).toFixed(2)}x receiving, ${(ns / q).toFixed(2)}x to nginx then fdatasync; median quarters ${median(figures.quarters.map((f) => f.seconds)).toFixed(2)} s, nginx ${median(figures.nginx.map((f) => f.seconds)).toFixed(2)} s; largest RSS growth ${Math.max(...figures.quarters.map((f) => f.growthMiB)).toFixed(1)} MiB; load average at end ${loads()}`);
