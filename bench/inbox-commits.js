@@ -5,7 +5,9 @@
 // the figure is the server's own stall, which the webhook bench's latencies mix with the machine's.
 // GROUPS groups of 10 push.json events (the fixture), one group every 5 ms; each commit is timed on the
 // event loop (the group's transaction, without the fsync that runs on the thread pool), and counted as
-// "with a checkpoint" when the database file grew during it (only a checkpoint writes to it).
+// "with a checkpoint" when the database file grew during it (only a checkpoint writes to it). Also the
+// time until the group is durable (its WAL fsync returned: when the route may answer), which the
+// checkpoints' own writes and fsyncs may lengthen wherever they run.
 // Run: npm run bench:inbox-commits [-- GROUPS ROUNDS]   (defaults: 1000 2)
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -33,6 +35,7 @@ async function run(checkpoints) {
   const inbox = new Inbox(db);
   const without = [];
   const withCheckpoint = [];
+  const durable = [];
   let key = 0;
   for (let group = 0; group < GROUPS; group++) {
     const before = statSync(db.name).size;
@@ -44,13 +47,14 @@ async function run(checkpoints) {
     const held = performance.now() - started;
     (statSync(db.name).size > before ? withCheckpoint : without).push(held);
     await Promise.all(committed);
+    durable.push(performance.now() - started);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
   await checkpointer?.stop();
   db.close();
   rmSync(dir, { recursive: true, force: true });
   const all = [...without, ...withCheckpoint];
-  return `${checkpoints.padEnd(6)}: all commits p50 ${percentile(all, 50)} p99 ${percentile(all, 99)} max ${percentile(all, 100)} ms; ${withCheckpoint.length} of ${all.length} with a checkpoint in the commit: p50 ${percentile(withCheckpoint, 50)} max ${percentile(withCheckpoint, 100)} ms`;
+  return `${checkpoints.padEnd(6)}: all commits p50 ${percentile(all, 50)} p99 ${percentile(all, 99)} max ${percentile(all, 100)} ms; ${withCheckpoint.length} of ${all.length} with a checkpoint in the commit: p50 ${percentile(withCheckpoint, 50)} max ${percentile(withCheckpoint, 100)} ms; durable after p50 ${percentile(durable, 50)} p99 ${percentile(durable, 99)} max ${percentile(durable, 100)} ms`;
 }
 
 console.log(`inbox group commits (10 push.json events each, ${GROUPS} groups), time on the event loop; load average at start ${loads()}`);
