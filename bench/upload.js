@@ -15,11 +15,13 @@
 // The client is curl (`--upload-file`), the same for both. Each round also times dd writing the same file
 // with an fdatasync to the same file system: what durability alone costs on this disk (nginx does not fsync). The package is a real pacman package of
 // SIZE_MIB MiB (.PKGINFO and an incompressible payload). The server runs in this process; its RSS is
-// sampled every 20 ms during each upload, and the growth over the RSS before it is reported.
+// sampled every 20 ms during each upload, and the growth over the RSS before it is reported, with the CPU
+// time the server process used (its threads, not the bsdtar and tar it starts) and nginx's: on a machine
+// shared with other work, CPU time is the figure the load changes least.
 // Run: npm run bench:upload [-- SIZE_MIB ROUNDS]   (defaults: 1024 3)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, mkdtempSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
@@ -117,15 +119,23 @@ function curl(url, file, headers) {
   });
 }
 
-/** Runs `work` while sampling this process's RSS; resolves with its result and the RSS growth (MiB). */
+/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat (clock ticks of 1/100 s). */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Runs `work` while sampling this process's RSS; resolves with its result, the RSS growth (MiB) and the CPU seconds this process used. */
 async function sampled(work) {
+  const cpu = process.cpuUsage();
   const before = process.memoryUsage.rss();
   let peak = before;
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
   try {
     const result = await work();
     peak = Math.max(peak, process.memoryUsage.rss());
-    return { result, growthMiB: (peak - before) / 2 ** 20 };
+    const used = process.cpuUsage(cpu);
+    return { result, growthMiB: (peak - before) / 2 ** 20, cpu: (used.user + used.system) / 1e6 };
   } finally {
     clearInterval(timer);
   }
@@ -151,14 +161,16 @@ try {
     const q = await sampled(() => curl(`${rig.url}/api/v1/builds/${buildId}/artifacts/zlib-1.1-1-x86_64.pkg.tar.zst`, file, headers));
     if (q.result.status !== 201) throw new Error(`quarters answered ${q.result.status}`);
     const phases = stored.at(-1);
-    figures.quarters.push({ ...q.result, growthMiB: q.growthMiB, receive: phases.receive / 1000 });
+    figures.quarters.push({ ...q.result, growthMiB: q.growthMiB, cpu: q.cpu, receive: phases.receive / 1000 });
     // The floor for any receiver that makes the file durable: this disk writing it with an fdatasync (dd conv=fdatasync).
     const d = performance.now();
     execFileSync('dd', [`if=${file}`, `of=${join(dir, 'dd.out')}`, 'bs=4M', 'conv=fdatasync', 'status=none']);
     const ddSeconds = (performance.now() - d) / 1000;
     rmSync(join(dir, 'dd.out'));
     figures.dd.push(ddSeconds);
+    const nginxCpu = cpuSeconds(nginx.proc.pid);
     const n = await curl(`${nginx.url}/round-${round}.pkg.tar.zst`, file, {});
+    n.cpu = cpuSeconds(nginx.proc.pid) - nginxCpu;
     if (n.status !== 201) throw new Error(`nginx answered ${n.status}`);
     const s = performance.now();
     execFileSync('sync', ['--data', join(nginx.store, `round-${round}.pkg.tar.zst`)]);
@@ -166,7 +178,7 @@ try {
     rmSync(join(nginx.store, `round-${round}.pkg.tar.zst`));
     figures.nginx.push(n);
     const mibs = (s) => (SIZE_MIB / s).toFixed(0);
-    console.log(`round ${round}: quarters ${q.result.seconds.toFixed(2)} s (${mibs(q.result.seconds)} MiB/s; body received, hashed and fsynced in ${(phases.receive / 1000).toFixed(2)} s, checked and indexed in ${(phases.check_and_index / 1000).toFixed(2)} s; RSS +${q.growthMiB.toFixed(1)} MiB), nginx ${n.seconds.toFixed(2)} s (${mibs(n.seconds)} MiB/s; not fsynced), ratio ${(n.seconds / q.result.seconds).toFixed(2)}x; nginx then fdatasync of its file ${n.synced.toFixed(2)} s, ratio ${(n.synced / q.result.seconds).toFixed(2)}x; dd with fdatasync ${ddSeconds.toFixed(2)} s (${mibs(ddSeconds)} MiB/s); load average ${loads()}`);
+    console.log(`round ${round}: quarters ${q.result.seconds.toFixed(2)} s (${mibs(q.result.seconds)} MiB/s; body received, hashed and fsynced in ${(phases.receive / 1000).toFixed(2)} s, checked and indexed in ${(phases.check_and_index / 1000).toFixed(2)} s; RSS +${q.growthMiB.toFixed(1)} MiB; server process CPU ${q.cpu.toFixed(2)} s), nginx ${n.seconds.toFixed(2)} s (${mibs(n.seconds)} MiB/s; not fsynced; CPU ${n.cpu.toFixed(2)} s), ratio ${(n.seconds / q.result.seconds).toFixed(2)}x; nginx then fdatasync of its file ${n.synced.toFixed(2)} s, ratio ${(n.synced / q.result.seconds).toFixed(2)}x; dd with fdatasync ${ddSeconds.toFixed(2)} s (${mibs(ddSeconds)} MiB/s); load average ${loads()}`);
   }
 } finally {
   nginx.proc.kill('SIGTERM');
