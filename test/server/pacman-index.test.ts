@@ -129,4 +129,12 @@ describe('the pacman index quarters writes', () => {
     const tampered = await pacman('-Sw', 'zlib').catch((error: { stderr: string }) => error);
     expect(String((tampered as { stderr: string }).stderr)).toMatch(/invalid or corrupted package|checksum/i);
   });
+
+  it('gets no listing from a body that is not a package; a package\'s listing leaves its hidden metadata files out', async () => {
+    const garbage = new PackageListing();
+    for (let i = 0; i < 64; i++) await garbage.write(Buffer.alloc(64 * 1024, i + 1));
+    expect(await garbage.finish()).toBeNull();
+    const pkg = await makePackage({ name: 'zlib', version: '1.3-1', files: ['usr/lib/libz.so.1'] });
+    expect([...(await streamed(pkg.path)).listing].sort()).toEqual(['usr/', 'usr/lib/', 'usr/lib/libz.so.1', 'usr/share/', 'usr/share/doc/', 'usr/share/doc/zlib/', 'usr/share/doc/zlib/README']);
+  });
 });
