@@ -18,6 +18,7 @@ import { JobStore } from './store/job-store.js';
 import { LiveFeed } from './http/live-feed.js';
 import { eventsRoutes } from './api/events-route.js';
 import { openDatabase, type Db } from './store/database.js';
+import { WalCheckpointer } from './store/wal-checkpointer.js';
 import { handleEvent } from './webhooks/events.js';
 import { createGitLabClient, type GitLabClient, type RetryPolicy } from './gitlab/client.js';
 import { noGitLab } from './gitlab/none.js';
@@ -102,6 +103,8 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
     else log.info({ fingerprint: signer.key.fingerprint, uid: signer.key.uid }, 'repositories are signed');
   }
   const db = openDatabase(config.data_dir);
+  // Checkpoints run on a worker thread, not inside a commit on the event loop that answers webhooks.
+  const checkpointer = WalCheckpointer.start(db, { onError: (message) => log.warn({ err: message }, 'WAL checkpoint failed') });
   const gitlabConfig = config.gitlab;
   const gitlab =
     options.gitlab ??
@@ -225,6 +228,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       await worker.stop();
       await reconciling;
       await progress.stop();
+      await checkpointer?.stop();
       db.close();
       await signer?.close();
     },

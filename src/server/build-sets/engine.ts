@@ -56,6 +56,8 @@ export interface StoredFile {
   size: number;
   /** The CI job that made it (0 for local builds). */
   jobId: number;
+  /** A pacman package's archive listing, when the upload took it (the index reads the file for it otherwise). */
+  listing?: readonly string[] | null;
 }
 
 const BUILT_ONLY: ReadonlySet<BuildState> = new Set(['built']);
