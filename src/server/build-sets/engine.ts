@@ -4,7 +4,7 @@
  * dispatch what is ready), apply what happened to a build, store a build's packages. Only the
  * dispatcher differs: GitLab pipelines, or local containers.
  */
-import { propagate, selectForDispatch, transition, IN_FLIGHT, type BuildEvent, type BuildNode, type BuildState, type StateChange } from '../../core/build-state.js';
+import { labelOf, propagate, propagateFrom, selectForDispatch, transition, IN_FLIGHT, type BuildEvent, type BuildState, type StateChange } from '../../core/build-state.js';
 import { buildProducts } from '../../core/build-set/build-products.js';
 import { iterationBuilds, type CycleRebuild, type PlanLike, type PlannedRecipe } from '../../core/build-set/iteration.js';
 import { BuildSetError } from '../../core/build-set/origin.js';
@@ -62,7 +62,7 @@ const BUILT_OR_IN_FLIGHT: ReadonlySet<BuildState> = new Set(['built', ...IN_FLIG
 export class BuildSetEngine {
   private readonly lock = new KeyedLock();
   /** Told of every state change propagation makes (e.g. to report dependants skipped). */
-  onPropagated: (changes: StateChange[], builds: SchedulingBuild[]) => void = () => {};
+  onPropagated: (changes: StateChange[], builds: readonly SchedulingBuild[]) => void = () => {};
   /** Told after a build set was settled (its builds may have moved), e.g. to report its progress in GitLab. Must return at once and not throw. */
   onSettled: (namespaceId: number) => void = () => {};
 
@@ -154,18 +154,19 @@ export class BuildSetEngine {
     const ns = this.store.namespaceById(namespaceId)!;
     const iteration = this.store.latestIteration(namespaceId);
     if (!iteration) return;
-    const builds = this.store.schedulingView(iteration.id);
-    const nodes: BuildNode[] = builds.map((b) => ({ id: b.id, label: labelOf(b), state: b.state, reason: b.reason, dependsOn: b.depends_on }));
-    const changes = propagate(nodes);
+    // Only what moved since the previous pass, and its dependants, is looked at; everything on a view read afresh.
+    const view = this.store.schedulingView(iteration.id);
+    const changes = view.moved ? propagateFrom(view.byId, view.dependants, view.moved) : propagate(view.builds);
     if (changes.length) {
       this.store.transaction(() => changes.forEach((c) => this.store.setState(c.id, c.to, c.reason)));
-      this.onPropagated(changes, builds);
+      this.store.scheduled(iteration.id, changes.map((c) => c.id));
+      this.onPropagated(changes, view.builds);
     }
     if (ns.status !== 'active') return;
-    // The states after the changes, without reading thousands of builds again: nothing ran between the read and here.
-    const changed = new Map(changes.map((c) => [c.id, c.to]));
-    const after = builds.map((b) => ({ id: b.id, state: changed.get(b.id) ?? b.state }));
-    for (const id of selectForDispatch(after, this.settings.maxInFlight)) {
+    // The view's states are those just written: the store keeps it current.
+    for (const id of selectForDispatch(view.builds, this.settings.maxInFlight)) {
+      // A pass started by an earlier dispatch's answer (below) may have dispatched it already.
+      if (this.store.build(id)!.state !== 'ready') continue;
       this.store.markDispatching(id);
       const event = await this.dispatcher.dispatch(this.store.build(id)!, { namespace: ns, iteration: iteration.number });
       if (event && this.move(id, event)) await this.settle(namespaceId);
@@ -207,7 +208,5 @@ export class BuildSetEngine {
   }
 }
 
-/** How a build is named in reasons: "pkgbase/arch", with the pass of a cycle's second pass. */
-export function labelOf(build: Pick<BuildRow, 'pkgbase' | 'arch' | 'pass'>): string {
-  return `${build.pkgbase}/${build.arch}${build.pass > 1 ? ` (pass ${build.pass})` : ''}`;
-}
+/** How a build is named in reasons (the rule lives in core). */
+export { labelOf };
