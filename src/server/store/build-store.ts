@@ -3,6 +3,7 @@ import { dependantsOf, labelOf, type BuildNode, type BuildState } from '../../co
 import type { BuildProduct } from '../../core/build-set/build-products.js';
 import type { CycleFinding, NewBuild } from '../../core/build-set/iteration.js';
 import { resourceUsageSchema, type ResourceUsageReport } from '../../core/resource-usage.js';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './database.js';
 
 export type { NewBuild };
@@ -140,6 +141,7 @@ export class BuildStore {
   private readonly views = new Map<number, KeptView>();
   /** `PRAGMA data_version` when the kept views were last known current: it changes when another connection commits. */
   private dataVersion: number | null = null;
+  private setStateStatement: Statement | undefined;
 
   constructor(readonly db: Db) {}
 
@@ -358,15 +360,14 @@ export class BuildStore {
 
   /** Sets a build's state, reason and timestamps. */
   setState(id: number, state: BuildState, reason: string | null): void {
-    const at = now();
-    this.db
-      .prepare(
-        `UPDATE builds SET state = @state, reason = @reason,
-           started_at = CASE WHEN @state = 'building' THEN coalesce(started_at, @at) ELSE started_at END,
-           finished_at = CASE WHEN @state IN ('built', 'failed', 'cancelled') THEN @at WHEN @state IN ('building', 'blocked', 'ready') THEN NULL ELSE finished_at END
-         WHERE id = @id`,
-      )
-      .run({ id, state, reason, at });
+    // Prepared once: a pass that marks thousands of dependants dependency-failed runs it for each.
+    this.setStateStatement ??= this.db.prepare(
+      `UPDATE builds SET state = @state, reason = @reason,
+         started_at = CASE WHEN @state = 'building' THEN coalesce(started_at, @at) ELSE started_at END,
+         finished_at = CASE WHEN @state IN ('built', 'failed', 'cancelled') THEN @at WHEN @state IN ('building', 'blocked', 'ready') THEN NULL ELSE finished_at END
+       WHERE id = @id`,
+    );
+    this.setStateStatement.run({ id, state, reason, at: now() });
     this.wrote(id, state, reason);
   }
 
