@@ -92,8 +92,10 @@ export class BuildSetEngine {
     const previousBuilds = previous ? this.store.builds(previous.id) : [];
     const builds: PlannedBuild[] = [];
     const findings: Pick<IterationRow, 'cycles' | 'unresolved'> = { cycles: [], unresolved: [] };
+    // One universe for every architecture: the planner keeps each architecture's dependency graph with it.
+    const universe = { flavour: this.settings.flavour, sources };
     for (const arch of this.settings.architectures) {
-      const plan = this.planFor(arch, sources, input.origins);
+      const plan = this.planFor(arch, universe, input.origins);
       if (!plan) continue;
       const offset = builds.length;
       const made = iterationBuilds({
@@ -129,15 +131,15 @@ export class BuildSetEngine {
   }
 
   /** Plans one architecture; origins not built there are left out (null when none is). */
-  private planFor(arch: string, sources: readonly SourcePackage[], origins: readonly string[]): PlanLike | null {
+  private planFor(arch: string, universe: Parameters<Planner>[0], origins: readonly string[]): PlanLike | null {
     try {
-      return this.planner({ flavour: this.settings.flavour, sources }, { arch, origins });
+      return this.planner(universe, { arch, origins });
     } catch (error) {
       const notBuilt = (error as { notBuilt?: string[] }).notBuilt;
       const unknown = (error as { unknown?: string[] }).unknown;
       if (!notBuilt?.length || unknown?.length) throw new BuildSetError('plan_failed', `planning on ${arch}: ${(error as Error).message}`);
       const rest = origins.filter((o) => !notBuilt.includes(o));
-      return rest.length ? this.planFor(arch, sources, rest) : null;
+      return rest.length ? this.planFor(arch, universe, rest) : null;
     }
   }
 
