@@ -154,7 +154,7 @@ export class BuildSetEngine {
 
   private async settleOnce(namespaceId: number): Promise<void> {
     const ns = this.store.namespaceById(namespaceId)!;
-    const iteration = this.store.latestIteration(namespaceId);
+    const iteration = this.store.latestIterationRef(namespaceId);
     if (!iteration) return;
     // Only what moved since the previous pass, and its dependants, is looked at; everything on a view read afresh.
     const view = this.store.schedulingView(iteration.id);
@@ -179,7 +179,7 @@ export class BuildSetEngine {
   async apply(buildId: number, event: BuildEvent): Promise<boolean> {
     if (!this.move(buildId, event)) return false;
     const build = this.store.build(buildId)!;
-    await this.settle(this.store.iterationById(build.iteration_id)!.namespace_id);
+    await this.settle(this.store.namespaceIdOfIteration(build.iteration_id)!);
     return true;
   }
 

@@ -224,6 +224,16 @@ export class BuildStore {
     return iterationOf(this.db.prepare('SELECT * FROM iterations WHERE namespace_id = ? ORDER BY number DESC LIMIT 1').get(namespaceId) as Stored<IterationRow, 'cycles' | 'unresolved'> | undefined);
   }
 
+  /** The latest iteration's id and number, without its findings (a build set's cycles can be thousands of names, read on every scheduling pass otherwise). */
+  latestIterationRef(namespaceId: number): Pick<IterationRow, 'id' | 'number'> | undefined {
+    return this.db.prepare('SELECT id, number FROM iterations WHERE namespace_id = ? ORDER BY number DESC LIMIT 1').get(namespaceId) as Pick<IterationRow, 'id' | 'number'> | undefined;
+  }
+
+  /** The build set an iteration belongs to, by id. */
+  namespaceIdOfIteration(iterationId: number): number | undefined {
+    return (this.db.prepare('SELECT namespace_id FROM iterations WHERE id = ?').get(iterationId) as { namespace_id: number } | undefined)?.namespace_id;
+  }
+
   iteration(namespaceId: number, number: number): IterationRow | undefined {
     return iterationOf(this.db.prepare('SELECT * FROM iterations WHERE namespace_id = ? AND number = ?').get(namespaceId, number) as Stored<IterationRow, 'cycles' | 'unresolved'> | undefined);
   }
