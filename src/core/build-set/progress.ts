@@ -3,7 +3,7 @@
  * one commit status per architecture and the merge request's note. Pure: the server decides when
  * to send them.
  */
-import { IN_FLIGHT, type BuildState } from '../build-state.js';
+import { IN_FLIGHT, labelOf, type BuildState } from '../build-state.js';
 import type { Flavour } from '../recipe/model.js';
 
 /** What the progress report needs of a build of the latest iteration. */
@@ -124,8 +124,6 @@ const LISTED = 20;
 
 /** Text GitLab renders as is: one line, no table or link syntax, bounded. */
 const plain = (text: string): string => text.replace(/[\r\n|[\]<>`]+/g, ' ').slice(0, 200);
-
-const labelOf = (b: ProgressBuild): string => `${b.pkgbase}/${b.arch}${b.pass > 1 ? ` (pass ${b.pass})` : ''}`;
 
 export interface ProgressNoteInput {
   namespace: string;

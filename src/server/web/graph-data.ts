@@ -4,12 +4,12 @@
  */
 import { layeredLayout, type LayeredLayout } from '../../core/build-set/graph-view.js';
 import { BUILD_STATES } from '../../core/build-state.js';
-import type { BuildStore, SchedulingBuild } from '../store/build-store.js';
+import type { BuildStore } from '../store/build-store.js';
 
 export interface ArchGraph {
   iterationId: number;
   arch: string;
-  builds: SchedulingBuild[];
+  builds: GraphPageBuild[];
   layout: LayeredLayout;
   /** Build id → index into builds and the layout's arrays. */
   index: Map<number, number>;
@@ -17,7 +17,10 @@ export interface ArchGraph {
   dependants: ReadonlyMap<number, number[]>;
 }
 
-type Shape = Omit<SchedulingBuild, 'state' | 'reason'>;
+/** A build of the graph as the pages read it: its place in the graph and its state. */
+export type GraphPageBuild = ReturnType<BuildStore['graphBuilds']>[number];
+
+type Shape = Omit<GraphPageBuild, 'state' | 'reason'>;
 
 /** How many laid-out graphs are kept. */
 const KEPT = 8;
@@ -33,7 +36,7 @@ export class GraphCache {
     const key = `${iterationId}/${arch}`;
     let kept = this.kept.get(key);
     if (!kept || kept.shape.length !== states.length) {
-      const shape: Shape[] = this.store.schedulingView(iterationId).filter((b) => b.arch === arch).map(({ state: _s, reason: _r, ...rest }) => rest);
+      const shape: Shape[] = this.store.graphBuilds(iterationId).filter((b) => b.arch === arch).map(({ state: _s, reason: _r, ...rest }) => rest);
       const dependants = new Map<number, number[]>();
       for (const b of shape) for (const d of b.depends_on) (dependants.get(d) ?? dependants.set(d, []).get(d)!).push(b.id);
       kept = { shape, layout: layeredLayout(shape), index: new Map(shape.map((b, i) => [b.id, i])), dependants };
