@@ -30,11 +30,13 @@ const archs = ${JSON.stringify(ARCHS)};
 const dist = new DistributionRepositories({ core: { directory, flavour: 'pacman', architectures: archs } }, archs, null);
 const core = dist.get('core');
 const file = (i, v) => \`p\${i}-\${v}.0-1-x86_64.pkg.tar.zst\`;
-for (let n = 0; ; n++) {
+// Carries on from the version the repository serves (0: none yet), so that every release replaces the other version's packages.
+const served = Number(process.argv[5]);
+for (let n = served === 1 ? 1 : 0; ; n++) {
   const v = (n % 2) + 1, old = 3 - v;
   const changes = new Map(archs.map((arch) => [arch, {
     add: Array.from({ length: Number(count) }, (_, i) => ({ poolPath: \`\${pool}/\${file(i, v)}\`, filename: file(i, v) })),
-    remove: n === 0 ? [] : Array.from({ length: Number(count) }, (_, i) => ({ filename: file(i, old), name: \`p\${i}\` })),
+    remove: served === 0 && n === 0 ? [] : Array.from({ length: Number(count) }, (_, i) => ({ filename: file(i, old), name: \`p\${i}\` })),
   }]));
   await dist.locked(core, () => dist.publish(core, changes));
   process.stdout.write(\`published \${n + 1}\\n\`);
@@ -82,7 +84,7 @@ describe('kill -9 during releases', () => {
     const random = seededRandom(SEED);
     let interrupted = 0;
     for (let round = 1; round <= ROUNDS; round++) {
-      const child = execa('node', [script, join(dist, 'core'), pool, String(PACKAGES)], { reject: false, buffer: false });
+      const child = execa('node', [script, join(dist, 'core'), pool, String(PACKAGES), String((await wholeRepository(dist)) ?? 0)], { reject: false, buffer: false });
       children.push(child);
       // Killed after its first release, at a seeded moment of one of the next.
       await new Promise<void>((resolve) => child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('published') && resolve()));
