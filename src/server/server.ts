@@ -102,7 +102,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   if (halfMade.length) log.warn({ namespaces: halfMade }, 'removed build sets a crash left without their first iteration; create them again');
   const dispatcher = new GitLabDispatcher(store, gitlab, {
     flavour: config.build.flavour, treeLayout: config.gitlab?.tree_project !== undefined, publicUrl: config.public_url,
-    debBuildOptions: config.build.deb_build_options, debBuildProfiles: config.build.deb_build_profiles,
+    debBuildOptions: config.build.deb_build_options, debBuildProfiles: config.build.deb_build_profiles, debBuildType: config.build.deb_build_type,
   }, log);
   const engine = new BuildSetEngine(store, repositories, options.planner ?? planBuildSet, {
     flavour: config.build.flavour,

@@ -16,6 +16,8 @@ import { buildProducts } from '../../core/build-set/build-products.js';
 import type { CycleRebuild } from '../../core/build-set/iteration.js';
 import { BuildSetError, checkBuildSetName } from '../../core/build-set/origin.js';
 import { planBuildSet, type BuildSetPlan } from '../../core/graph/plan.js';
+import { debianBuildVariables, type DebianBuildSettings } from '../../core/pipeline-variables.js';
+import type { Flavour } from '../../core/recipe/model.js';
 import { createLogger } from '../../common/log.js';
 import { sha256File } from '../../executor/upload.js';
 import { BuildSetEngine, type DispatchContext, type Dispatcher, type PlanningRecipe } from '../../server/build-sets/engine.js';
@@ -40,9 +42,8 @@ export interface LocalBuildOptions {
   cycleRebuild?: CycleRebuild;
   /** Passed to the driver: build with --nodeps where pacman cannot check a dependency (Arch on a Debian base). */
   allowUnverifiedDeps: boolean;
-  /** Debian: `[build] deb_build_options` and `deb_build_profiles` of the server config (the profiles plan too). */
-  debBuildOptions?: string;
-  debBuildProfiles?: readonly string[];
+  /** Debian: `[build] deb_build_options`, `deb_build_profiles` (which plan too) and `deb_build_type` of the server config. */
+  debian?: DebianBuildSettings;
   progress: Progress;
   signal: AbortSignal;
 }
@@ -190,7 +191,7 @@ export async function runLocalBuild(options: LocalBuildOptions): Promise<LocalBu
     let plan: BuildSetPlan | null = null;
     const engine = new BuildSetEngine(store, repositories, (universe, o) => (plan = planBuildSet(universe, o)), {
       flavour, architectures: [arch], maxInFlight: options.jobs, cycleRebuild: options.cycleRebuild ?? 'none',
-      profiles: flavour === 'debian' ? options.debBuildProfiles ?? [] : [],
+      profiles: flavour === 'debian' ? options.debian?.debBuildProfiles ?? [] : [],
     }, dispatcher, createLogger({ name: 'quarters-build', level: 'silent' }));
     dispatcher.engine = engine;
     engine.onPropagated = (changes, builds) => {
@@ -232,7 +233,7 @@ export async function runLocalBuild(options: LocalBuildOptions): Promise<LocalBu
 }
 
 /** The QUARTERS_* variables the driver sees, as the server would set them for a pipeline. */
-function driverVariables(options: LocalBuildOptions, at: { flavour: string; ns: string; iteration: number; build: BuildRow }): Record<string, string> {
+function driverVariables(options: LocalBuildOptions, at: { flavour: Flavour; ns: string; iteration: number; build: BuildRow }): Record<string, string> {
   return {
     QUARTERS_FLAVOUR: at.flavour,
     QUARTERS_NAMESPACE: at.ns,
@@ -243,7 +244,6 @@ function driverVariables(options: LocalBuildOptions, at: { flavour: string; ns: 
     QUARTERS_TARGET_BRANCH: options.host.branch,
     ...(options.packager ? { QUARTERS_PACKAGER: options.packager } : {}),
     ...(options.allowUnverifiedDeps ? { QUARTERS_ALLOW_UNVERIFIED_DEPS: '1' } : {}),
-    ...(at.flavour === 'debian' && options.debBuildOptions ? { QUARTERS_DEB_BUILD_OPTIONS: options.debBuildOptions } : {}),
-    ...(at.flavour === 'debian' && options.debBuildProfiles?.length ? { QUARTERS_DEB_BUILD_PROFILES: options.debBuildProfiles.join(' ') } : {}),
+    ...debianBuildVariables(at.flavour, options.debian ?? {}),
   };
 }
