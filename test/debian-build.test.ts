@@ -90,7 +90,7 @@ describe.skipIf(skip)('quarters build, flavour debian (real containers)', () => 
     // The apt repository: the packages, indexed; the records stay out.
     const repo = join(dataDir, 'repos', 'garnet', '1', 'x86_64');
     const names = readdirSync(repo).sort();
-    expect(names.filter((n) => !n.endsWith('.deb'))).toEqual(['Packages', 'Release']);
+    expect(names.filter((n) => !n.endsWith('.deb'))).toEqual(['Packages', 'Release', 'Sources']);
     const packages = readFileSync(join(repo, 'Packages'), 'utf8');
     expect([...packages.matchAll(/^Package: (.+)$/gm)].map((m) => m[1]).sort()).toEqual(['garnet-meta', 'garnet-tool', 'garnet-tool-dbgsym', 'libgarnet-dev', 'libgarnet1', 'libgarnet1-dbgsym']);
     expect(packages).toMatch(/^Depends: libc6 \(>= [^)]+\), libgarnet1 \(>= 1\.2\.0\)$/m);

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { transition, type BuildEvent } from '../../core/build-state.js';
 import { checkArtifactName } from '../../core/build-set/artifact-name.js';
+import { uploadOrder } from '../../core/build-set/debian-source.js';
 import { buildLogPath } from '../../core/build-set/log-path.js';
 import { buildProducts } from '../../core/build-set/build-products.js';
 import type { CycleRebuild } from '../../core/build-set/iteration.js';
@@ -155,9 +156,10 @@ class LocalDispatcher implements Dispatcher {
   /** Copies a build's output into the pool, then stores it as an upload would be. */
   private async collect(build: BuildRow, outputDir: string, files: string[]): Promise<void> {
     const flavour = this.options.bundles[0]!.flavour;
-    const stored = [];
+    const stored: { poolPath: string; filename: string; sha256: string; size: number; jobId: number }[] = [];
     const products = build.products ?? buildProducts(this.options.bundles.find((b) => b.recipe.pkgbase === build.pkgbase)!.recipe, build.arch);
-    for (const filename of files) {
+    // In the order the executor uploads them, each checked against those before it, as an upload is.
+    for (const filename of uploadOrder(files)) {
       const name = checkArtifactName(filename, flavour, build.arch);
       if (!name.ok) throw new CommandError(`the build's output cannot go into the repository: ${name.reason}`);
       const pool = this.engine.repositories.poolPath(build.id, filename);
@@ -166,13 +168,15 @@ class LocalDispatcher implements Dispatcher {
       // copyFile keeps the mode, setuid bits included, and the copy is root's: a package is data.
       await chmod(`${pool}.part`, 0o644);
       // The copy is what the repository gets, so the copy is what is checked.
-      await checkPackageFile(flavour, `${pool}.part`, filename, name.value, build, products).catch(async (error: unknown) => {
+      const copy = { sha256: await sha256File(`${pool}.part`), size: (await stat(`${pool}.part`)).size };
+      const before = { ...copy, stored: stored.map((f) => ({ ...f, path: f.poolPath })) };
+      await checkPackageFile(flavour, `${pool}.part`, filename, name.value, build, products, before).catch(async (error: unknown) => {
         await rm(`${pool}.part`, { force: true });
         throw error instanceof PackageRefused ? new CommandError(`the build's output cannot go into the repository: ${error.message}`) : error;
       });
       await rename(`${pool}.part`, pool);
       await syncDir(dirname(pool));
-      stored.push({ poolPath: pool, filename, sha256: await sha256File(pool), size: (await stat(pool)).size, jobId: 0 });
+      stored.push({ poolPath: pool, filename, ...copy, jobId: 0 });
     }
     await this.engine.storeArtifacts(build, stored);
   }

@@ -1,7 +1,9 @@
 /**
  * Package repositories, one per build set, iteration and architecture, under
  * `<data_dir>/repos/<namespace>/<iteration>/<arch>/`: a pacman repository named `quarters`
- * (`repo-add`) for pkgbuild, an apt flat repository (`apt-ftparchive`) otherwise. Uploaded files live
+ * (`repo-add`) for pkgbuild, an apt flat repository (`apt-ftparchive`) otherwise, which for flavour
+ * debian also has a `Sources` index of the source packages full builds published (empty until one
+ * does, so that a `deb-src` entry always finds it). Uploaded files live
  * once in `<data_dir>/pool/<build>/` and are hard-linked into every repository that carries them.
  * Changes to one repository are serialised, and the index and the files it names change together or
  * not at all: each change is made in a new generation directory (`.<arch>.gen-N`, the packages
@@ -42,7 +44,7 @@ const RETAIN_REPLACED_MS = 60 * 60 * 1000;
 const createdAt = (name: string, prefix: string): number => Number(name.slice(prefix.length).split('-')[0]) || 0;
 
 /** Index files are rewritten by the index tool, so a new generation gets copies; packages are hard-linked. */
-const isIndexFile = (name: string): boolean => name.startsWith(`${PACMAN_REPO_NAME}.`) || name === 'Packages' || name === 'Release';
+const isIndexFile = (name: string): boolean => name.startsWith(`${PACMAN_REPO_NAME}.`) || name === 'Packages' || name === 'Sources' || name === 'Release';
 
 /** A repository index tool failed; the message carries its output. */
 export class RepositoryError extends Error {
@@ -168,6 +170,11 @@ export class Repositories {
     }
     const packages = await this.run('apt-ftparchive', ['packages', '.'], dir);
     await writeFileAtomic(join(dir, 'Packages'), packages);
+    if (this.flavour === 'debian') {
+      // The source packages' .dsc files, as `apt-get source` reads them; Release below lists the index.
+      const sources = await this.run('apt-ftparchive', ['sources', '.'], dir);
+      await writeFileAtomic(join(dir, 'Sources'), sources);
+    }
     const release = await this.run('apt-ftparchive', ['-o', 'APT::FTPArchive::Release::Origin=quarters', 'release', '.'], dir);
     await writeFileAtomic(join(dir, 'Release'), release);
   }
