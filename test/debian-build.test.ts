@@ -4,11 +4,12 @@
  * order in the executor's nspawn environment on the Debian build base, each dependant installing its
  * dependency's new packages from the build set's apt repository; the uploads' checks, the apt
  * repository and the records kept with each build; then `apt-get install` from that repository in a
- * clean container, where the installed tool runs.
+ * clean container, where the installed tool runs. With `deb_build_type = "full"` the source packages
+ * too, indexed into the repository's Sources, from which `apt-get source` in a clean container gets them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { execa } from 'execa';
@@ -38,6 +39,22 @@ describe.skipIf(skip)('quarters build, flavour debian (real containers)', () => 
   let serverConfig: string;
   const environments: Environment[] = [];
   const quarters = (args: string[]) => execa('node', [CLI, ...args], { reject: false, env: { QUARTERS_EXECUTOR_CONFIG: fx.configFile } });
+
+  /** Runs `script` in a clean container of the Debian base that has `repo` at /repo, offline; its exit status and output. */
+  async function inCleanContainer(name: string, repo: string, script: string[]): Promise<{ exitCode: number | null; output: string }> {
+    const root = join(fx.dir, name);
+    await mkdir(join(root, 'workspace'), { recursive: true });
+    const environment = nspawnBackend(null).environment({
+      name: `${name}-${process.pid}`, workspace: join(root, 'workspace'), base: { version: 'test', path: await debianBaseTree() }, instance: null,
+      binds: [{ host: repo, guest: '/repo', readOnly: true }], limits: { memoryMib: 0, cpus: 0 },
+    });
+    environments.push(environment);
+    await environment.setup();
+    const chunks: Buffer[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => { chunks.push(chunk); done(); } });
+    const result = await environment.exec({ command: ['sh', '-c', script.join('\n')], cwd: '/', env: {}, network: false, stdout: sink, stderr: sink });
+    return { exitCode: result.exitCode, output: Buffer.concat(chunks).toString('utf8') + result.detail };
+  }
 
   beforeAll(async () => {
     // No package manager refresh for the instance layer: the examples need nothing from a mirror.
@@ -90,7 +107,7 @@ describe.skipIf(skip)('quarters build, flavour debian (real containers)', () => 
     // The apt repository: the packages, indexed; the records stay out.
     const repo = join(dataDir, 'repos', 'garnet', '1', 'x86_64');
     const names = readdirSync(repo).sort();
-    expect(names.filter((n) => !n.endsWith('.deb'))).toEqual(['Packages', 'Release']);
+    expect(names.filter((n) => !n.endsWith('.deb'))).toEqual(['Packages', 'Release', 'Sources']);
     const packages = readFileSync(join(repo, 'Packages'), 'utf8');
     expect([...packages.matchAll(/^Package: (.+)$/gm)].map((m) => m[1]).sort()).toEqual(['garnet-meta', 'garnet-tool', 'garnet-tool-dbgsym', 'libgarnet-dev', 'libgarnet1', 'libgarnet1-dbgsym']);
     expect(packages).toMatch(/^Depends: libc6 \(>= [^)]+\), libgarnet1 \(>= 1\.2\.0\)$/m);
@@ -103,24 +120,49 @@ describe.skipIf(skip)('quarters build, flavour debian (real containers)', () => 
     expect(mountsMentioning(fx.dir)).toEqual([]);
 
     // A clean container that knows nothing but the build set's repository installs the metapackage and, through it, the tool and the library.
-    const root = join(fx.dir, 'clean');
-    await mkdir(join(root, 'workspace'), { recursive: true });
-    const environment = nspawnBackend(null).environment({
-      name: `qdeb-install-${process.pid}`, workspace: join(root, 'workspace'), base: { version: 'test', path: await debianBaseTree() }, instance: null,
-      binds: [{ host: repo, guest: '/repo', readOnly: true }], limits: { memoryMib: 0, cpus: 0 },
-    });
-    environments.push(environment);
-    await environment.setup();
-    const chunks: Buffer[] = [];
-    const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => { chunks.push(chunk); done(); } });
-    const script = [
+    const { exitCode, output } = await inCleanContainer('qdeb-install', repo, [
       'set -e', 'echo "deb [trusted=yes] file:/repo ./" > /etc/apt/sources.list', 'apt-get -q update >/dev/null',
       'DEBIAN_FRONTEND=noninteractive apt-get -q -y install garnet-meta >/dev/null', 'dpkg-query -W -f "\\${Package} \\${Version}\\n" garnet-meta garnet-tool libgarnet1', 'garnet quarters',
-    ].join('\n');
-    const installed = await environment.exec({ command: ['sh', '-c', script], cwd: '/', env: {}, network: false, stdout: sink, stderr: sink });
-    const output = Buffer.concat(chunks).toString('utf8');
-    expect(installed.exitCode, output + installed.detail).toBe(0);
+    ]);
+    expect(exitCode, output).toBe(0);
     // (apt's own notes on stderr come first.)
     expect(output).toMatch(/\ngarnet-meta 1\.0\ngarnet-tool 1\.0-1\nlibgarnet1 1\.2\.0\ngarnet 1\.0 \(libgarnet 1\.2\.0, built for quarters\)\ne1a4e6fc {2}quarters\n$/);
+  }, 900_000);
+
+  it('with deb_build_type = "full" publishes the source packages too, and apt-get source gets them from the Sources index in a clean container', async () => {
+    const fullConfig = join(fx.dir, 'server-full.toml');
+    await writeFile(fullConfig, (await readFile(serverConfig, 'utf8')).replace('deb_build_options = "nocheck"', 'deb_build_options = "nocheck"\ndeb_build_type = "full"'));
+    const bundles = ['garnet-tool', 'libgarnet'].map((name) => join(EXAMPLES, name));
+    const result = await quarters(['build', ...bundles, '--config', fullConfig, '--name', 'garnet-src', '--jobs', '2', '--packager', PACKAGER]);
+    expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
+
+    const db = openDatabase(dataDir);
+    let artifacts: Record<string, string[]>;
+    try {
+      const store = new BuildStore(db);
+      const builds = store.builds(store.latestIteration(store.namespaceByName('garnet-src')!.id)!.id);
+      artifacts = Object.fromEntries(builds.map((b) => [b.pkgbase, store.artifacts(b.id).map((a) => a.filename).sort()]));
+    } finally {
+      db.close();
+    }
+    expect(artifacts['garnet-tool']).toEqual(expect.arrayContaining(['garnet-tool_1.0-1.debian.tar.xz', 'garnet-tool_1.0-1.dsc', 'garnet-tool_1.0.orig.tar.gz', 'garnet-tool_1.0-1_amd64.changes']));
+    expect(artifacts.libgarnet).toEqual(expect.arrayContaining(['libgarnet_1.2.0.dsc', 'libgarnet_1.2.0.tar.xz', 'libgarnet1_1.2.0_amd64.deb']));
+    const repo = join(dataDir, 'repos', 'garnet-src', '1', 'x86_64');
+    expect(readdirSync(repo)).toEqual(expect.arrayContaining(['Sources', 'garnet-tool_1.0-1.dsc', 'garnet-tool_1.0.orig.tar.gz', 'libgarnet_1.2.0.dsc']));
+    const sources = readFileSync(join(repo, 'Sources'), 'utf8');
+    expect([...sources.matchAll(/^Package: (.+)$/gm)].map((m) => m[1]).sort()).toEqual(['garnet-tool', 'libgarnet']);
+    expect(readFileSync(join(repo, 'Release'), 'utf8')).toMatch(/ Sources$/m);
+
+    // A clean container that knows only the repository's deb-src entry: apt-get source downloads each source package
+    // (apt checks every file against Sources) and unpacks garnet-tool with dpkg-source (which checks it against its .dsc).
+    const { exitCode, output } = await inCleanContainer('qdeb-source', repo, [
+      'set -e', 'echo "deb-src [trusted=yes] file:/repo ./" > /etc/apt/sources.list', 'apt-get -q update >/dev/null',
+      'apt-cache showsrc libgarnet | grep "^Binary:"', 'mkdir /src && cd /src',
+      'apt-get -q source --download-only libgarnet >/dev/null', 'apt-get -q source garnet-tool >/dev/null', 'ls /src',
+      'grep -c "built for quarters" garnet-tool-1.0/garnet.c',
+    ]);
+    expect(exitCode, output).toBe(0);
+    expect(output).toMatch(/^Binary: libgarnet1, libgarnet-dev$/m);
+    expect(output).toMatch(/\ngarnet-tool-1\.0\ngarnet-tool_1\.0-1\.debian\.tar\.xz\ngarnet-tool_1\.0-1\.dsc\ngarnet-tool_1\.0\.orig\.tar\.gz\nlibgarnet_1\.2\.0\.dsc\nlibgarnet_1\.2\.0\.tar\.xz\n1\n$/);
   }, 900_000);
 });

@@ -44,6 +44,9 @@ describe('quarters-build on a Debian bundle, on the host (no container)', () => 
         expect(result.exitCode, value).not.toBe(0);
         expect(result.all).toMatch(new RegExp(`${name} must be blank-separated words like 'nocheck parallel=4'`));
       }
+      const type = await execa(DRIVER, ['flavour'], { cwd: dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', QUARTERS_DEB_BUILD_TYPE: 'source' }, extendEnv: false, reject: false, all: true });
+      expect(type.exitCode).not.toBe(0);
+      expect(type.all).toMatch(/QUARTERS_DEB_BUILD_TYPE must be binary or full, got 'source'/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -181,7 +184,52 @@ describe.skipIf(skip)('quarters-build in systemd-nspawn on the Debian build base
     // The tool runs against the library it was built with, and carries the Debian patch.
     const ran = await tool.exec(['sh', '-c', 'dpkg -i /output/garnet-tool_1.0-1_amd64.deb >/dev/null && garnet a']);
     expect(ran.output).toBe('garnet 1.0 (libgarnet 1.2.0, built for quarters)\ne40c292c  a\n');
-  }, 300_000);
+
+    // A full build of the tool makes its source package too: the committed orig tarball as it is, debian/ with
+    // its patch, and not the project's other files (a GitLab project's .gitlab-ci.yml is no upstream change).
+    const project = join(dir, 'garnet-tool-project');
+    await cp(join(EXAMPLES, 'garnet-tool'), project, { recursive: true });
+    await writeFile(join(project, '.gitlab-ci.yml'), 'include: quarters.yml\n');
+    const full = await job(project, repo);
+    const fullBuilt = await full.run(['all'], { env: { QUARTERS_REPO_DIR: '/repo', QUARTERS_DEB_BUILD_TYPE: 'full' } });
+    expect(fullBuilt.exitCode, fullBuilt.output).toBe(0);
+    expect(fullBuilt.output).toMatch(/leaving out the project's \.gitlab-ci\.yml/);
+    expect(fullBuilt.output).toMatch(/dpkg-buildpackage -us -uc for garnet-tool 1\.0-1,/);
+    const fullOut = await outputs(full.output);
+    expect(fullOut).toEqual(expect.arrayContaining([
+      'garnet-tool_1.0-1.debian.tar.xz', 'garnet-tool_1.0-1.dsc', 'garnet-tool_1.0.orig.tar.gz', 'garnet-tool_1.0-1_amd64.deb', 'garnet-tool_1.0-1_amd64.changes', 'garnet-tool_1.0-1_amd64.buildinfo',
+    ]));
+    expect(await readFile(join(full.output, 'garnet-tool_1.0.orig.tar.gz'))).toEqual(await readFile(join(EXAMPLES, 'garnet-tool', 'garnet-tool_1.0.orig.tar.gz')));
+    expect(await readFile(join(full.output, 'garnet-tool_1.0-1_amd64.changes'), 'utf8')).toMatch(/^Architecture: source amd64$/m);
+    // dpkg-source takes the source package apart again (checking every file against the .dsc): the patch is there, the CI file is not.
+    const unpacked = join(dir, 'garnet-tool-unpacked');
+    const extracted = await execa('dpkg-source', ['-x', join(full.output, 'garnet-tool_1.0-1.dsc'), unpacked], { cwd: dir, reject: false, all: true });
+    expect(extracted.exitCode, extracted.all).toBe(0);
+    expect(await readFile(join(unpacked, 'debian', 'patches', 'banner.patch'), 'utf8')).toMatch(/built for quarters/);
+    expect((await readdir(unpacked)).sort()).not.toContain('.gitlab-ci.yml');
+  }, 420_000);
+
+  it('makes a native source package with a full build, and refuses a full build of a 3.0 (quilt) tree without its orig tarball', async () => {
+    const native = await job(nativeBundle('quarters-whole', { install: ['mkdir -p debian/quarters-whole/usr/share/quarters-whole'] }));
+    const built = await native.run(['all'], { env: { QUARTERS_DEB_BUILD_TYPE: 'full' } });
+    expect(built.exitCode, built.output).toBe(0);
+    expect(await outputs(native.output)).toEqual(['quarters-whole_1.0.dsc', 'quarters-whole_1.0.tar.xz', 'quarters-whole_1.0_all.deb', 'quarters-whole_1.0_amd64.buildinfo', 'quarters-whole_1.0_amd64.changes']);
+    const dsc = await readFile(join(native.output, 'quarters-whole_1.0.dsc'), 'utf8');
+    expect(dsc).toMatch(/^Format: 3\.0 \(native\)$/m);
+    expect(dsc).toMatch(/^Source: quarters-whole$/m);
+    expect(await readFile(join(native.logs, 'build.log'), 'utf8')).not.toMatch(/dpkg-buildpackage -us -uc -b/);
+
+    // git-buildpackage's layout: the upstream tree with debian/, no orig tarball; binary builds take it, a source package cannot be made.
+    const quilt = nativeBundle('quarters-gbp', { install: ['mkdir -p debian/quarters-gbp/usr/share/quarters-gbp'] });
+    quilt['debian/source/format'] = '3.0 (quilt)\n';
+    quilt['debian/changelog'] = quilt['debian/changelog']!.replace('(1.0)', '(1.0-1)');
+    quilt['upstream.c'] = 'int main(void) { return 0; }\n';
+    const gbp = await job(quilt);
+    const refused = await gbp.run(['all'], { env: { QUARTERS_DEB_BUILD_TYPE: 'full' } });
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.output).toMatch(/a full build \(QUARTERS_DEB_BUILD_TYPE=full\) makes the source package, and source format 3\.0 \(quilt\) needs its orig tarball for that: commit quarters-gbp_1\.0\.orig\.tar\.\{gz,xz,bz2\} beside debian\//);
+    expect(await outputs(gbp.output)).toEqual([]);
+  }, 240_000);
 
   it('honours build profiles: a dependency only without the profile is not installed', async () => {
     const bundle = nativeBundle('quarters-staged', { buildDepends: 'quarters-nowhere <!stage1>', install: ['mkdir -p debian/quarters-staged/usr/share/quarters-staged'] });

@@ -98,7 +98,7 @@ export async function runBuild(positional: string[], options: BuildFlags): Promi
     if (arch !== undefined && arch !== host.arch) throw new CommandError(`--arch ${arch}: this host builds for ${host.arch} (arch in the executor config)`);
     const result = await runLocalBuild({
       bundles, host, dataDir, jobs, cycleRebuild: cycleRebuild as CycleRebuild, signal: controller.signal, allowUnverifiedDeps: process.env.QUARTERS_ALLOW_UNVERIFIED_DEPS === '1',
-      debBuildOptions: config?.build.deb_build_options ?? '', debBuildProfiles: config?.build.deb_build_profiles ?? [],
+      debian: config ? { debBuildOptions: config.build.deb_build_options, debBuildProfiles: config.build.deb_build_profiles, debBuildType: config.build.deb_build_type } : {},
       packager: options.packager ?? process.env.QUARTERS_PACKAGER ?? null,
       ...(options.name !== undefined ? { name: options.name } : {}),
       progress: { ...progress, planned: (info) => { waves = info.waves.length; progress.planned(info); } },

@@ -14,6 +14,9 @@ export const DEB_BUILD_OPTIONS = /^([a-z0-9][a-z0-9_.+-]*(=[A-Za-z0-9_.+,-]+)?( 
 /** A build profile's name (Debian Policy: lower-case letters, digits, `.`, `+`, `-`). */
 export const DEB_BUILD_PROFILE = /^[a-z0-9][a-z0-9.+-]*$/;
 const DEB_BUILD_PROFILES = /^([a-z0-9][a-z0-9.+-]*( +|$))*$/;
+/** What a Debian build makes: `binary` (`dpkg-buildpackage -b`), or `full`, the source package too. */
+export const DEB_BUILD_TYPES = ['binary', 'full'] as const;
+export type DebBuildType = (typeof DEB_BUILD_TYPES)[number];
 
 export const pipelineVariablesSchema = z.strictObject({
   QUARTERS_SERVER_URL: z.url(),
@@ -32,6 +35,27 @@ export const pipelineVariablesSchema = z.strictObject({
   QUARTERS_DEB_BUILD_OPTIONS: z.optional(z.string().check(z.regex(DEB_BUILD_OPTIONS, 'expected blank-separated words like "nocheck parallel=4"'))),
   /** Debian builds: `[build] deb_build_profiles`, the build profiles active (blank-separated). */
   QUARTERS_DEB_BUILD_PROFILES: z.optional(z.string().check(z.regex(DEB_BUILD_PROFILES, 'expected blank-separated build profile names'))),
+  /** Debian builds: `[build] deb_build_type` when it is not the default, `binary`: `full` makes the source package too. */
+  QUARTERS_DEB_BUILD_TYPE: z.optional(z.enum(DEB_BUILD_TYPES)),
 });
 
 export type PipelineVariables = z.infer<typeof pipelineVariablesSchema>;
+
+/** `[build]`'s settings for Debian builds, as the server and `quarters build` hand them to every build. */
+export interface DebianBuildSettings {
+  debBuildOptions?: string;
+  debBuildProfiles?: readonly string[];
+  debBuildType?: DebBuildType;
+}
+
+type DebianVariables = Pick<PipelineVariables, 'QUARTERS_DEB_BUILD_OPTIONS' | 'QUARTERS_DEB_BUILD_PROFILES' | 'QUARTERS_DEB_BUILD_TYPE'>;
+
+/** The optional Debian variables of a build: set only for flavour debian, and only what differs from the driver's defaults. */
+export function debianBuildVariables(flavour: Flavour, settings: DebianBuildSettings): DebianVariables {
+  if (flavour !== 'debian') return {};
+  return {
+    ...(settings.debBuildOptions ? { QUARTERS_DEB_BUILD_OPTIONS: settings.debBuildOptions } : {}),
+    ...(settings.debBuildProfiles?.length ? { QUARTERS_DEB_BUILD_PROFILES: settings.debBuildProfiles.join(' ') } : {}),
+    ...(settings.debBuildType && settings.debBuildType !== 'binary' ? { QUARTERS_DEB_BUILD_TYPE: settings.debBuildType } : {}),
+  };
+}

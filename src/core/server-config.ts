@@ -3,7 +3,7 @@
  * Secrets may be given as `<key>_file` instead; SERVER_SECRET_KEYS names them for the loader.
  */
 import { z } from 'zod';
-import { DEB_BUILD_OPTIONS, DEB_BUILD_PROFILE } from './pipeline-variables.js';
+import { DEB_BUILD_OPTIONS, DEB_BUILD_PROFILE, DEB_BUILD_TYPES } from './pipeline-variables.js';
 import { CYCLE_REBUILDS, type CycleRebuild } from './build-set/iteration.js';
 import { FLAVOURS, type Flavour } from './recipe/model.js';
 
@@ -84,6 +84,8 @@ export const serverConfigSchema = z
         deb_build_options: z.string().regex(DEB_BUILD_OPTIONS, 'blank-separated lower-case words, each maybe with =value, like "nocheck parallel=4"').default(''),
         /** Debian: the build profiles every build and every plan has active (e.g. ["nocheck"]). */
         deb_build_profiles: z.array(z.string().regex(DEB_BUILD_PROFILE, 'a build profile is lower-case letters, digits, ".", "+" and "-"')).default([]),
+        /** Debian: "binary" (dpkg-buildpackage -b), or "full": the source package too, published with a Sources index. */
+        deb_build_type: z.enum(DEB_BUILD_TYPES, { error: 'expected "binary" (the binary packages) or "full" (the source package too)' }).default('binary'),
       }),
     api: z.strictObject({ tokens: z.array(token).default([]) }).default({ tokens: [] }),
     /** Required with [gitlab]: uploads come from executors running GitLab jobs. */

@@ -15,6 +15,7 @@ import { open, readdir, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RESOURCE_USAGE_HEADER, type ResourceUsageReport } from '../core/resource-usage.js';
+import { uploadOrder } from '../core/build-set/debian-source.js';
 import { BuildFailure, SystemFailure } from './failure.js';
 import { pathInside } from './no-follow.js';
 import { jobServer, normalizeServerUrl } from './job-server.js';
@@ -161,7 +162,8 @@ export async function uploadOutputs(session: JobSession, state: WorkspaceState, 
   if (!target) return;
   const dir = await openOutputDir(state.outputDir);
   try {
-    const names = await listOutputFiles(dir);
+    // A Debian source package's .dsc goes last: the server checks it against the files uploaded before it.
+    const names = uploadOrder(await listOutputFiles(dir));
     if (names.length === 0) session.log('quarters: the build wrote no output; nothing to upload');
     for (const name of names) {
       const file = await openOutputFile(dir, name);

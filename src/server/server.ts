@@ -134,7 +134,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   const releases = new Releases({ store, releases: releaseStore, repositories, distribution, flavour: config.build.flavour, log });
   const dispatcher = new GitLabDispatcher(store, gitlab, {
     flavour: config.build.flavour, treeLayout: config.gitlab?.tree_project !== undefined, publicUrl: config.public_url,
-    debBuildOptions: config.build.deb_build_options, debBuildProfiles: config.build.deb_build_profiles,
+    debBuildOptions: config.build.deb_build_options, debBuildProfiles: config.build.deb_build_profiles, debBuildType: config.build.deb_build_type,
   }, log);
   const engine = new BuildSetEngine(store, repositories, options.planner ?? planBuildSet, {
     flavour: config.build.flavour,

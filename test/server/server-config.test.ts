@@ -38,7 +38,7 @@ describe('server config', () => {
     const config = load(VALID)();
     expect(config.gitlab?.token).toBe('glpat-secret');
     expect(config.api.tokens).toEqual(['api-token-aaaaaaaaaaaa', 'api-token-bbbbbbbbbbbb']);
-    expect(config.build).toEqual({ flavour: 'pkgbuild', architectures: ['x86_64'], auto_rebuild: true, cycle_rebuild: 'none', max_in_flight: 3, deb_build_options: '', deb_build_profiles: [] });
+    expect(config.build).toEqual({ flavour: 'pkgbuild', architectures: ['x86_64'], auto_rebuild: true, cycle_rebuild: 'none', max_in_flight: 3, deb_build_options: '', deb_build_profiles: [], deb_build_type: 'binary' });
     expect(listenAddress(config)).toEqual({ host: '127.0.0.1', port: 9090 });
   });
 
@@ -52,6 +52,7 @@ describe('server config', () => {
     ['auto_rebuild = true', 'auto_rebuild = true\nparallel = 2', 'build'],
     ['auto_rebuild = true', 'auto_rebuild = true\ndeb_build_options = "nocheck; reboot"', 'build.deb_build_options'],
     ['auto_rebuild = true', 'auto_rebuild = true\ndeb_build_profiles = ["Stage1"]', 'build.deb_build_profiles.0'],
+    ['auto_rebuild = true', 'auto_rebuild = true\ndeb_build_type = "source"', 'build.deb_build_type'],
   ])('names the key of a bad value (%s → %s)', (from, to, key) => {
     expect(configErrorOf(load(VALID.replace(from, to))).key).toBe(key);
   });
@@ -59,6 +60,13 @@ describe('server config', () => {
   it('takes Debian build options and profiles', () => {
     const config = load(VALID.replace('flavour = "pkgbuild"', 'flavour = "debian"\ndeb_build_options = "nocheck parallel=4 noautodbgsym"\ndeb_build_profiles = ["nocheck", "pkg.garnet.nodoc"]'))();
     expect(config.build).toMatchObject({ deb_build_options: 'nocheck parallel=4 noautodbgsym', deb_build_profiles: ['nocheck', 'pkg.garnet.nodoc'] });
+  });
+
+  it('takes deb_build_type "full", and says what it takes instead of anything else', () => {
+    expect(load(VALID.replace('flavour = "pkgbuild"', 'flavour = "debian"\ndeb_build_type = "full"'))().build.deb_build_type).toBe('full');
+    const error = configErrorOf(load(VALID.replace('flavour = "pkgbuild"', 'flavour = "debian"\ndeb_build_type = "source"')));
+    expect(error.key).toBe('build.deb_build_type');
+    expect(error.message).toMatch(/expected "binary" \(the binary packages\) or "full" \(the source package too\)/);
   });
 
   it('says that neither recipe layout is given', () => {

@@ -1,7 +1,7 @@
 /** Real package files for tests: a pacman package made with tar --zstd, a .deb made with dpkg-deb. */
 import { execa } from 'execa';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -50,4 +50,27 @@ export async function debPackage(options: { name: string; version: string; arch:
   const path = join(root, filename);
   await execa('dpkg-deb', ['--root-owner-group', '-Zxz', '--build', content, path]);
   return { path, filename };
+}
+
+/**
+ * Builds a Debian source package with dpkg-source (unsigned, as `dpkg-buildpackage -us -uc` leaves it):
+ * `3.0 (quilt)` from a made-up orig tarball, or `3.0 (native)`. Returns its directory and file names, the .dsc last.
+ */
+export async function debSourcePackage(options: { source: string; version: string; format: 'quilt' | 'native'; binaries: string[] }): Promise<{ dir: string; files: string[] }> {
+  const dir = tempDir('quarters-dsc-');
+  const plain = options.version.slice(options.version.indexOf(':') + 1);
+  const upstream = options.format === 'quilt' ? plain.slice(0, plain.lastIndexOf('-')) : plain;
+  const tree = join(dir, `${options.source}-${upstream}`);
+  mkdirSync(join(tree, 'debian', 'source'), { recursive: true });
+  writeFileSync(join(tree, 'hello.c'), 'int main(void) { return 0; }\n');
+  if (options.format === 'quilt') await execa('tar', ['-cJf', join(dir, `${options.source}_${upstream}.orig.tar.xz`), '-C', dir, `${options.source}-${upstream}`]);
+  writeFileSync(join(tree, 'debian', 'source', 'format'), `3.0 (${options.format})\n`);
+  writeFileSync(join(tree, 'debian', 'control'), [
+    `Source: ${options.source}`, 'Maintainer: Quarters Examples <examples@quarters.invalid>', 'Standards-Version: 4.6.2', '',
+    ...options.binaries.flatMap((name) => [`Package: ${name}`, 'Architecture: any', `Description: ${name} for tests`, ' A test package.', '']),
+  ].join('\n'));
+  writeFileSync(join(tree, 'debian', 'changelog'), `${options.source} (${options.version}) unstable; urgency=medium\n\n  * Test.\n\n -- Quarters Examples <examples@quarters.invalid>  Thu, 03 Dec 2026 12:00:00 +0000\n`);
+  await execa('dpkg-source', ['-b', tree], { cwd: dir, env: { SOURCE_DATE_EPOCH: '1796212800' } });
+  const files = readdirSync(dir).filter((name) => name.startsWith(`${options.source}_`)).sort();
+  return { dir, files: [...files.filter((f) => !f.endsWith('.dsc')), ...files.filter((f) => f.endsWith('.dsc'))] };
 }

@@ -94,7 +94,7 @@ export async function startSystemRig(options: {
   concurrent?: number;
   /** The server's flavour: pkgbuild (the Arch-on-Debian base) or debian (the Debian build base). */
   flavour?: 'pkgbuild' | 'debian';
-  build?: { cycle_rebuild?: 'none' | 'once'; deb_build_options?: string; deb_build_profiles?: string[] };
+  build?: { cycle_rebuild?: 'none' | 'once'; deb_build_options?: string; deb_build_profiles?: string[]; deb_build_type?: 'binary' | 'full' };
 } = {}): Promise<SystemRig> {
   const flavour = options.flavour ?? 'pkgbuild';
   const teardown: (() => Promise<void>)[] = [];

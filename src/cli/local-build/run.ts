@@ -11,11 +11,14 @@ import { dirname, join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { transition, type BuildEvent } from '../../core/build-state.js';
 import { checkArtifactName } from '../../core/build-set/artifact-name.js';
+import { uploadOrder } from '../../core/build-set/debian-source.js';
 import { buildLogPath } from '../../core/build-set/log-path.js';
 import { buildProducts } from '../../core/build-set/build-products.js';
 import type { CycleRebuild } from '../../core/build-set/iteration.js';
 import { BuildSetError, checkBuildSetName } from '../../core/build-set/origin.js';
 import { planBuildSet, type BuildSetPlan } from '../../core/graph/plan.js';
+import { debianBuildVariables, type DebianBuildSettings } from '../../core/pipeline-variables.js';
+import type { Flavour } from '../../core/recipe/model.js';
 import { createLogger } from '../../common/log.js';
 import { sha256File } from '../../executor/upload.js';
 import { BuildSetEngine, type DispatchContext, type Dispatcher, type PlanningRecipe } from '../../server/build-sets/engine.js';
@@ -41,9 +44,8 @@ export interface LocalBuildOptions {
   cycleRebuild?: CycleRebuild;
   /** Passed to the driver: build with --nodeps where pacman cannot check a dependency (Arch on a Debian base). */
   allowUnverifiedDeps: boolean;
-  /** Debian: `[build] deb_build_options` and `deb_build_profiles` of the server config (the profiles plan too). */
-  debBuildOptions?: string;
-  debBuildProfiles?: readonly string[];
+  /** Debian: `[build] deb_build_options`, `deb_build_profiles` (which plan too) and `deb_build_type` of the server config. */
+  debian?: DebianBuildSettings;
   progress: Progress;
   signal: AbortSignal;
   /** Signs the build set's repository, as the server does ([signing] of --config); null or absent: unsigned. */
@@ -157,9 +159,10 @@ class LocalDispatcher implements Dispatcher {
   /** Copies a build's output into the pool, then stores it as an upload would be. */
   private async collect(build: BuildRow, outputDir: string, files: string[]): Promise<void> {
     const flavour = this.options.bundles[0]!.flavour;
-    const stored = [];
+    const stored: { poolPath: string; filename: string; sha256: string; size: number; jobId: number }[] = [];
     const products = build.products ?? buildProducts(this.options.bundles.find((b) => b.recipe.pkgbase === build.pkgbase)!.recipe, build.arch);
-    for (const filename of files) {
+    // In the order the executor uploads them, each checked against those before it, as an upload is.
+    for (const filename of uploadOrder(files)) {
       const name = checkArtifactName(filename, flavour, build.arch);
       if (!name.ok) throw new CommandError(`the build's output cannot go into the repository: ${name.reason}`);
       const pool = this.engine.repositories.poolPath(build.id, filename);
@@ -168,13 +171,15 @@ class LocalDispatcher implements Dispatcher {
       // copyFile keeps the mode, setuid bits included, and the copy is root's: a package is data.
       await chmod(`${pool}.part`, 0o644);
       // The copy is what the repository gets, so the copy is what is checked.
-      await checkPackageFile(flavour, `${pool}.part`, filename, name.value, build, products).catch(async (error: unknown) => {
+      const copy = { sha256: await sha256File(`${pool}.part`), size: (await stat(`${pool}.part`)).size };
+      const before = { ...copy, stored: stored.map((f) => ({ ...f, path: f.poolPath })) };
+      await checkPackageFile(flavour, `${pool}.part`, filename, name.value, build, products, before).catch(async (error: unknown) => {
         await rm(`${pool}.part`, { force: true });
         throw error instanceof PackageRefused ? new CommandError(`the build's output cannot go into the repository: ${error.message}`) : error;
       });
       await rename(`${pool}.part`, pool);
       await syncDir(dirname(pool));
-      stored.push({ poolPath: pool, filename, sha256: await sha256File(pool), size: (await stat(pool)).size, jobId: 0 });
+      stored.push({ poolPath: pool, filename, ...copy, jobId: 0 });
     }
     await this.engine.storeArtifacts(build, stored);
   }
@@ -193,7 +198,7 @@ export async function runLocalBuild(options: LocalBuildOptions): Promise<LocalBu
     let plan: BuildSetPlan | null = null;
     const engine = new BuildSetEngine(store, repositories, (universe, o) => (plan = planBuildSet(universe, o)), {
       flavour, architectures: [arch], maxInFlight: options.jobs, cycleRebuild: options.cycleRebuild ?? 'none',
-      profiles: flavour === 'debian' ? options.debBuildProfiles ?? [] : [],
+      profiles: flavour === 'debian' ? options.debian?.debBuildProfiles ?? [] : [],
     }, dispatcher, createLogger({ name: 'quarters-build', level: 'silent' }));
     dispatcher.engine = engine;
     engine.onPropagated = (changes, builds) => {
@@ -235,7 +240,7 @@ export async function runLocalBuild(options: LocalBuildOptions): Promise<LocalBu
 }
 
 /** The QUARTERS_* variables the driver sees, as the server would set them for a pipeline. */
-function driverVariables(options: LocalBuildOptions, at: { flavour: string; ns: string; iteration: number; build: BuildRow }): Record<string, string> {
+function driverVariables(options: LocalBuildOptions, at: { flavour: Flavour; ns: string; iteration: number; build: BuildRow }): Record<string, string> {
   return {
     QUARTERS_FLAVOUR: at.flavour,
     QUARTERS_NAMESPACE: at.ns,
@@ -246,7 +251,6 @@ function driverVariables(options: LocalBuildOptions, at: { flavour: string; ns: 
     QUARTERS_TARGET_BRANCH: options.host.branch,
     ...(options.packager ? { QUARTERS_PACKAGER: options.packager } : {}),
     ...(options.allowUnverifiedDeps ? { QUARTERS_ALLOW_UNVERIFIED_DEPS: '1' } : {}),
-    ...(at.flavour === 'debian' && options.debBuildOptions ? { QUARTERS_DEB_BUILD_OPTIONS: options.debBuildOptions } : {}),
-    ...(at.flavour === 'debian' && options.debBuildProfiles?.length ? { QUARTERS_DEB_BUILD_PROFILES: options.debBuildProfiles.join(' ') } : {}),
+    ...debianBuildVariables(at.flavour, options.debian ?? {}),
   };
 }

@@ -1,9 +1,11 @@
 /**
  * Which file names an upload may have: one path segment, no `..`, and the flavour's package-file
  * pattern; for Debian builds also the build's records, its `.buildinfo` and `.changes`, which are
- * kept with the build but are no packages of its repository.
+ * kept with the build but are no packages of its repository, and the files of its source package
+ * (a full build's `.dsc` and tarballs, see debian-source.ts), which go into the repository's Sources.
  */
 import type { Flavour } from '../recipe/model.js';
+import { sourceFileName, type SourcePart } from './debian-source.js';
 
 // ASCII only: a look-alike of `/` (U+2215) or of a letter is refused, not carried into the repository.
 const PACMAN = /^([a-z0-9@_+][a-z0-9@._+-]*)-([A-Za-z0-9._+~]+)-([0-9][0-9.]*)-([a-z0-9_]+)\.pkg\.tar\.(zst|xz|gz|bz2)$/;
@@ -21,6 +23,8 @@ export interface ArtifactName {
   arch: string;
   /** For a build record (Debian `.buildinfo`, `.changes`): which; `name` is then the source package. Absent for a package. */
   record?: BuildRecordKind;
+  /** For a file of a Debian source package: which; `name` is the source, `arch` is `source`, `version` the upstream version for the orig tarball. */
+  sourcePart?: SourcePart;
 }
 
 /** The records of a Debian build that are kept with it. */
@@ -40,8 +44,12 @@ export function checkArtifactName(filename: string, flavour: Flavour, buildArch:
   }
   const record = flavour === 'debian' ? DEB_RECORD.exec(filename) : null;
   const match = flavour === 'pkgbuild' ? PACMAN.exec(filename) : DEB.exec(filename) ?? record;
+  const source = flavour === 'debian' && !match ? sourceFileName(filename) : null;
+  if (source) return { ok: true, value: { name: source.source, version: source.version, arch: 'source', sourcePart: source.part } };
   if (!match) {
-    const expected = flavour === 'pkgbuild' ? 'NAME-PKGVER-PKGREL-ARCH.pkg.tar.zst' : flavour === 'debian' ? 'NAME_VERSION_ARCH.deb, or SOURCE_VERSION_ARCH.buildinfo or .changes' : 'NAME_VERSION_ARCH.deb';
+    const expected = flavour === 'pkgbuild'
+      ? 'NAME-PKGVER-PKGREL-ARCH.pkg.tar.zst'
+      : flavour === 'debian' ? 'NAME_VERSION_ARCH.deb, SOURCE_VERSION_ARCH.buildinfo or .changes, or a source package\'s SOURCE_VERSION.dsc, .debian.tar.*, .tar.* or SOURCE_UPSTREAM.orig.tar.*' : 'NAME_VERSION_ARCH.deb';
     return { ok: false, reason: `"${filename}" is not a ${flavour} package file name (${expected})` };
   }
   const arch = flavour === 'pkgbuild' ? match[4]! : match[3]!;

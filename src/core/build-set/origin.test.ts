@@ -71,6 +71,16 @@ describe('checkArtifactName', () => {
     expect(isBuildRecord('zlib1g_1.3-1_amd64.deb')).toBe(false);
   });
 
+  it("takes the files of a Debian build's source package, of any build architecture, and only for flavour debian", () => {
+    expect(checkArtifactName('zlib_1.3-1.dsc', 'debian', 'x86_64')).toEqual({ ok: true, value: { name: 'zlib', version: '1.3-1', arch: 'source', sourcePart: 'dsc' } });
+    expect(checkArtifactName('zlib_1.3.orig.tar.gz', 'debian', 'arm64')).toEqual({ ok: true, value: { name: 'zlib', version: '1.3', arch: 'source', sourcePart: 'orig' } });
+    expect(checkArtifactName('zlib_1.3-1.debian.tar.xz', 'debian', 'x86_64')).toMatchObject({ ok: true, value: { version: '1.3-1', sourcePart: 'debian' } });
+    expect(checkArtifactName('zlib_1.3.tar.xz', 'debian', 'x86_64')).toMatchObject({ ok: true, value: { version: '1.3', sourcePart: 'native' } });
+    expect(checkArtifactName('zlib_1.3-1.dsc', 'autobuild', 'x86_64').ok).toBe(false);
+    expect(checkArtifactName('zlib_1.3.orig.tar.zip', 'debian', 'x86_64')).toMatchObject({ ok: false, reason: expect.stringContaining('SOURCE_VERSION.dsc') });
+    expect(isBuildRecord('zlib_1.3-1.dsc')).toBe(false);
+  });
+
   it('refuses a name with a look-alike of / (U+2215) or any other character outside printable ASCII', () => {
     expect(checkArtifactName('zlib-1.3\u22151-1-x86_64.pkg.tar.zst', 'pkgbuild', 'x86_64')).toMatchObject({ ok: false, reason: expect.stringContaining('printable ASCII') });
     expect(checkArtifactName('zlib1g_1.3\u2215x_amd64.deb', 'autobuild', 'x86_64').ok).toBe(false);

@@ -2,7 +2,9 @@
  * Whether a package file may go into a build's repository: what the file says of itself (.PKGINFO or
  * the .deb's control file) must agree with its name and be one of the build's products, made for the
  * build's packager where the flavour records one. A Debian build's records (.buildinfo, .changes),
- * kept with the build, must be of the build's source at its version, naming only its products.
+ * kept with the build, must be of the build's source at its version, naming only its products; the
+ * files of its source package (a full build), of its source at its version, the .dsc listing exactly
+ * the source files the build uploaded before it (src/core/build-set/debian-source.ts).
  * The upload route and local builds both check here.
  */
 import { readFile } from 'node:fs/promises';
@@ -11,13 +13,14 @@ import { readDeb822 } from '../../core/recipe/deb822.js';
 import { compareVersions } from '../../core/version/index.js';
 import type { Flavour } from '../../core/recipe/model.js';
 import type { ArtifactName } from '../../core/build-set/artifact-name.js';
+import { dscProblem, listedFileProblem, parseDsc, sourceFileName, sourceFileNameProblem, type Dsc, type SourceFile } from '../../core/build-set/debian-source.js';
 import type { BuildRow } from '../store/build-store.js';
 import { checkProduct, nameAgrees, type BuildProduct, type PackageIdentity } from '../../core/build-set/build-products.js';
 
 /** Why a package file was refused; `code` is the API's error code. */
 export class PackageRefused extends Error {
   constructor(
-    readonly code: 'invalid_package' | 'package_name_mismatch' | 'not_a_product' | 'packager_mismatch',
+    readonly code: 'invalid_package' | 'package_name_mismatch' | 'not_a_product' | 'packager_mismatch' | 'source_mismatch',
     message: string,
   ) {
     super(message);
@@ -96,7 +99,8 @@ async function checkBuildRecord(file: string, filename: string, named: ArtifactN
   if (source !== build.pkgbase || !sameDebianVersion(version, build.version)) {
     throw new PackageRefused('not_a_product', `build ${build.id} (${build.pkgbase} ${build.version}): ${filename} records a build of ${source} ${version}`);
   }
-  const made = new Set(products.flatMap((p) => p.architectures));
+  // A full build's records name its source package as made too.
+  const made = new Set([...products.flatMap((p) => p.architectures), 'source']);
   const foreign = architectures.split(/\s+/).filter((a) => !made.has(a));
   if (foreign.length) throw new PackageRefused('not_a_product', `build ${build.id} (${build.pkgbase} ${build.version}): ${filename} records packages for ${foreign.join(', ')}, which this build does not make`);
   if (named.record === 'changes') {
@@ -108,9 +112,54 @@ async function checkBuildRecord(file: string, filename: string, named: ArtifactN
   return { identity: { name: source, version, arch: named.arch }, packager };
 }
 
-/** Checks a package file (or a Debian build record) offered to a build; throws PackageRefused naming what disagrees. */
-export async function checkPackageFile(flavour: Flavour, file: string, filename: string, named: ArtifactName, build: Pick<BuildRow, 'id' | 'pkgbase' | 'version' | 'packager'>, products: readonly BuildProduct[]): Promise<PackageInfo> {
+const DSC_REFUSALS = { misnamed: 'package_name_mismatch', foreign: 'not_a_product', mismatch: 'source_mismatch' } as const;
+
+/** A build's files as one more is checked against them: its own checksum and size, and the files the build stored before it. */
+export interface BuildFiles {
+  sha256: string;
+  size: number;
+  /** The build's files stored so far (a file of this one's name aside), and where each is. */
+  stored: readonly (SourceFile & { path: string })[];
+}
+
+/** Reads a .dsc of at most MAX_RECORD_BYTES; PackageRefused when it is no readable unsigned .dsc. */
+async function readDsc(file: string, filename: string): Promise<Dsc> {
+  const bytes = await readFile(file);
+  if (bytes.length > MAX_RECORD_BYTES) throw new PackageRefused('invalid_package', `${filename} is ${bytes.length} bytes; a .dsc has at most ${MAX_RECORD_BYTES}`);
+  const parsed = parseDsc(bytes.toString('utf8'), filename);
+  if (!parsed.ok) throw new PackageRefused('invalid_package', parsed.reason);
+  return parsed.value;
+}
+
+/**
+ * Checks a file of a Debian source package: named for the build's source at its version; a .dsc must
+ * list exactly the source files stored before it, as they were stored; a source file after the .dsc
+ * must be the one it lists. The packager is recorded in the .changes, not here.
+ */
+async function checkSourceFile(file: string, filename: string, named: ArtifactName, build: Pick<BuildRow, 'id' | 'pkgbase' | 'version'>, files: BuildFiles | undefined): Promise<PackageInfo> {
+  if (!files) throw new Error(`checking ${filename}, a file of a source package, needs the build's stored files`);
+  const label = `build ${build.id} (${build.pkgbase} ${build.version})`;
+  const name = { source: named.name, version: named.version, part: named.sourcePart! };
+  const misnamed = sourceFileNameProblem(name, build);
+  if (misnamed) throw new PackageRefused('not_a_product', `${label}: ${filename}: ${misnamed}`);
+  if (name.part === 'dsc') {
+    const dsc = await readDsc(file, filename);
+    const problem = dscProblem(dsc, name, build, sameDebianVersion, files.stored);
+    if (problem) throw new PackageRefused(DSC_REFUSALS[problem.kind], `${label}: ${filename}: ${problem.reason}`);
+    return { identity: { name: dsc.source, version: dsc.version, arch: 'source' }, packager: null };
+  }
+  const storedDsc = files.stored.find((f) => sourceFileName(f.filename)?.part === 'dsc');
+  if (storedDsc) {
+    const problem = listedFileProblem(await readDsc(storedDsc.path, storedDsc.filename), filename, files);
+    if (problem) throw new PackageRefused('source_mismatch', `${label}: ${problem} (a source package's files come before its .dsc)`);
+  }
+  return { identity: { name: named.name, version: named.version, arch: 'source' }, packager: null };
+}
+
+/** Checks a package file (or a Debian build record or source package file) offered to a build; throws PackageRefused naming what disagrees. */
+export async function checkPackageFile(flavour: Flavour, file: string, filename: string, named: ArtifactName, build: Pick<BuildRow, 'id' | 'pkgbase' | 'version' | 'packager'>, products: readonly BuildProduct[], files?: BuildFiles): Promise<PackageInfo> {
   if (named.record) return checkPackagerOf(await checkBuildRecord(file, filename, named, build, products), build);
+  if (named.sourcePart) return checkSourceFile(file, filename, named, build, files);
   const info = await packageInfo(flavour, file);
   if (!nameAgrees(named, info.identity, flavour)) {
     const { name: n, version: v, arch: a } = info.identity;

@@ -1,7 +1,9 @@
 /**
  * Package repositories, one per build set, iteration and architecture, under
  * `<data_dir>/repos/<namespace>/<iteration>/<arch>/`: a pacman repository named `quarters`
- * (repo-add's format, written by pacman-index.ts) for pkgbuild, an apt flat repository (`apt-ftparchive`) otherwise. Uploaded files live
+ * (repo-add's format, written by pacman-index.ts) for pkgbuild, an apt flat repository (`apt-ftparchive`) otherwise, which for flavour
+ * debian also has a `Sources` index of the source packages full builds published (empty until one
+ * does, so that a `deb-src` entry always finds it). Uploaded files live
  * once in `<data_dir>/pool/<build>/` and are hard-linked into every repository that carries them.
  * Changes to one repository are serialised, and the index and the files it names change together or
  * not at all: each change is made in a new generation directory (`.<arch>.gen-N`, the packages
@@ -57,6 +59,8 @@ export const indexKindOf = (flavour: Flavour): IndexKind => (flavour === 'pkgbui
 export interface IndexSpec {
   kind: IndexKind;
   name: string;
+  /** apt: also a `Sources` index of the source packages (flavour debian, whose full builds publish them). */
+  sources?: boolean;
 }
 
 /** The signatures of an index (never of a package): made anew by every change that signs, dropped by every other. */
@@ -67,7 +71,7 @@ export function isIndexSignature(file: string, index: IndexSpec): boolean {
 
 /** Index files are rewritten by the index tool, so a new generation gets copies; packages (and their signatures) are hard-linked. */
 const isIndexFile = (file: string, index: IndexSpec): boolean =>
-  index.kind === 'apt' ? file === 'Packages' || file === 'Release' : [`${index.name}.db`, `${index.name}.db.tar.gz`, `${index.name}.files`, `${index.name}.files.tar.gz`].includes(file);
+  index.kind === 'apt' ? file === 'Packages' || file === 'Sources' || file === 'Release' : [`${index.name}.db`, `${index.name}.db.tar.gz`, `${index.name}.files`, `${index.name}.files.tar.gz`].includes(file);
 
 /** A file of the pool to put into a repository; what the upload learnt of it spares the index reading it again. */
 export interface RepositoryFile {
@@ -226,6 +230,11 @@ async function reindex(dir: string, index: IndexSpec, added: readonly Repository
   }
   const packages = await run('apt-ftparchive', ['packages', '.'], dir);
   await writeFileAtomic(join(dir, 'Packages'), packages);
+  if (index.sources) {
+    // The source packages' .dsc files, as `apt-get source` reads them; Release below lists the index.
+    const sources = await run('apt-ftparchive', ['sources', '.'], dir);
+    await writeFileAtomic(join(dir, 'Sources'), sources);
+  }
   const release = await run('apt-ftparchive', ['-o', `APT::FTPArchive::Release::Origin=${index.name}`, 'release', '.'], dir);
   await writeFileAtomic(join(dir, 'Release'), release);
 }
@@ -312,7 +321,7 @@ export class Repositories {
     /** Signs every change when set ([signing]). */
     readonly signer: Signer | null = null,
   ) {
-    this.index = { kind: indexKindOf(flavour), name: PACMAN_REPO_NAME };
+    this.index = { kind: indexKindOf(flavour), name: PACMAN_REPO_NAME, sources: flavour === 'debian' };
   }
 
   /** A repository's directory. */

@@ -128,7 +128,9 @@ export function uploadRoutes(deps: UploadDeps): Hono {
       const listed = await listing?.finish();
       const receivedAt = performance.now();
       if (received.sha256 !== expected) throw new ApiError(422, 'checksum_mismatch', `the body's sha256 is ${received.sha256}, X-Checksum-Sha256 said ${expected}`);
-      await checkPackageFile(deps.flavour, temp, filename, name.value, build, products).catch((error: unknown) => {
+      // What the build stored before this file: a .dsc is checked against the source files uploaded before it.
+      const stored = deps.store.artifacts(owner).filter((a) => a.filename !== filename).map((a) => ({ ...a, path: deps.repositories.poolPath(owner, a.filename) }));
+      await checkPackageFile(deps.flavour, temp, filename, name.value, build, products, { sha256: received.sha256, size: received.size, stored }).catch((error: unknown) => {
         throw error instanceof PackageRefused ? new ApiError(422, error.code, error.message) : error;
       });
       // The file waits beside its place in the pool until the repository took it: a failed index update

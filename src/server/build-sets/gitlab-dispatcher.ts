@@ -6,6 +6,7 @@
  */
 import type { BuildEvent } from '../../core/build-state.js';
 import type { Flavour } from '../../core/recipe/model.js';
+import type { DebianBuildSettings } from '../../core/pipeline-variables.js';
 import type { Logger } from '../../common/log.js';
 import type { BuildRow, BuildStore } from '../store/build-store.js';
 import { pipelineVariables } from './pipeline-variables.js';
@@ -13,7 +14,7 @@ import type { GitLabClient } from '../gitlab/client.js';
 import { GitLabApiError, PipelineRefMovedError } from '../gitlab/errors.js';
 import type { DispatchContext, Dispatcher } from './engine.js';
 
-export interface GitLabDispatchSettings {
+export interface GitLabDispatchSettings extends DebianBuildSettings {
   flavour: Flavour;
   /**
    * Whether recipes share one tree repository: then a pipeline runs at the branch head (GitLab runs
@@ -21,9 +22,6 @@ export interface GitLabDispatchSettings {
    */
   treeLayout: boolean;
   publicUrl: string;
-  /** Debian: `[build] deb_build_options` and `deb_build_profiles`, passed to every build. */
-  debBuildOptions?: string;
-  debBuildProfiles?: readonly string[];
 }
 
 export class GitLabDispatcher implements Dispatcher {

@@ -8,11 +8,14 @@ const publicUrl = 'https://quarters.example.org';
 
 describe('pipelineVariables', () => {
   it("passes a Debian build the configured DEB_BUILD_OPTIONS and build profiles, and nothing of them to other flavours", () => {
-    const debian = pipelineVariables(build, namespace, 3, { publicUrl, flavour: 'debian', debBuildOptions: 'nocheck parallel=4', debBuildProfiles: ['nocheck', 'pkg.garnet.nodoc'] });
-    expect(debian).toMatchObject({ QUARTERS_FLAVOUR: 'debian', QUARTERS_PACKAGER: 'Jane Doe <jane@example.org>', QUARTERS_DEB_BUILD_OPTIONS: 'nocheck parallel=4', QUARTERS_DEB_BUILD_PROFILES: 'nocheck pkg.garnet.nodoc' });
-    const none = pipelineVariables(build, namespace, 3, { publicUrl, flavour: 'debian', debBuildOptions: '', debBuildProfiles: [] });
+    const debian = pipelineVariables(build, namespace, 3, { publicUrl, flavour: 'debian', debBuildOptions: 'nocheck parallel=4', debBuildProfiles: ['nocheck', 'pkg.garnet.nodoc'], debBuildType: 'full' });
+    expect(debian).toMatchObject({
+      QUARTERS_FLAVOUR: 'debian', QUARTERS_PACKAGER: 'Jane Doe <jane@example.org>', QUARTERS_DEB_BUILD_OPTIONS: 'nocheck parallel=4', QUARTERS_DEB_BUILD_PROFILES: 'nocheck pkg.garnet.nodoc', QUARTERS_DEB_BUILD_TYPE: 'full',
+    });
+    // The defaults (no options, no profiles, binary only) are what the driver does without the variables.
+    const none = pipelineVariables(build, namespace, 3, { publicUrl, flavour: 'debian', debBuildOptions: '', debBuildProfiles: [], debBuildType: 'binary' });
     expect(Object.keys(none).filter((k) => k.startsWith('QUARTERS_DEB_'))).toEqual([]);
-    const arch = pipelineVariables(build, namespace, 3, { publicUrl, flavour: 'pkgbuild', debBuildOptions: 'nocheck', debBuildProfiles: ['nocheck'] });
+    const arch = pipelineVariables(build, namespace, 3, { publicUrl, flavour: 'pkgbuild', debBuildOptions: 'nocheck', debBuildProfiles: ['nocheck'], debBuildType: 'full' });
     expect(Object.keys(arch).filter((k) => k.startsWith('QUARTERS_DEB_'))).toEqual([]);
   });
 

@@ -1,6 +1,6 @@
 /** The variables of a build's pipeline, as the contract in src/core/pipeline-variables.ts declares them. */
 import type { Flavour } from '../../core/recipe/model.js';
-import { pipelineVariablesSchema, type PipelineVariables } from '../../core/pipeline-variables.js';
+import { debianBuildVariables, pipelineVariablesSchema, type DebianBuildSettings, type PipelineVariables } from '../../core/pipeline-variables.js';
 import type { BuildRow, NamespaceRow } from '../store/build-store.js';
 
 /** The QUARTERS_* variables of a build's pipeline (ARCHITECTURE.md); none of them authorizes anything. */
@@ -8,9 +8,8 @@ export function pipelineVariables(
   build: BuildRow,
   namespace: NamespaceRow,
   iteration: number,
-  settings: { publicUrl: string; flavour: Flavour; debBuildOptions?: string; debBuildProfiles?: readonly string[] },
+  settings: { publicUrl: string; flavour: Flavour } & DebianBuildSettings,
 ): PipelineVariables {
-  const debian = settings.flavour === 'debian';
   return pipelineVariablesSchema.parse({
     QUARTERS_SERVER_URL: settings.publicUrl,
     QUARTERS_BUILD_ID: String(build.id),
@@ -21,7 +20,6 @@ export function pipelineVariables(
     QUARTERS_FLAVOUR: settings.flavour,
     QUARTERS_TARGET_BRANCH: namespace.target_branch,
     QUARTERS_PACKAGER: build.packager ?? namespace.packager ?? '',
-    ...(debian && settings.debBuildOptions ? { QUARTERS_DEB_BUILD_OPTIONS: settings.debBuildOptions } : {}),
-    ...(debian && settings.debBuildProfiles?.length ? { QUARTERS_DEB_BUILD_PROFILES: settings.debBuildProfiles.join(' ') } : {}),
+    ...debianBuildVariables(settings.flavour, settings),
   });
 }
