@@ -9,12 +9,12 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { partitionKeyMaterial, type PartitionInputs } from '../../core/image/cache-key.js';
+import { packageClosure, partitionKeyMaterial, type PartitionInputs } from '../../core/image/cache-key.js';
 import { CACHE_MODES, fileKind, type CacheMode, type ImageDescription } from '../../core/image/description.js';
 import { layOut, MIB, type PlacedPartition } from '../../core/image/layout.js';
 import { loadConfigFile } from '../../common/config-file.js';
 import { SERVER_SECRET_KEYS, serverConfigSchema } from '../../core/server-config.js';
-import { executorConfigPath } from '../../executor/config.js';
+import { executorConfigPath, loadExecutorConfig } from '../../executor/config.js';
 import { clientSettings } from '../client/config.js';
 import { CommandError, UsageError } from '../command.js';
 import { openBuildHost, type BuildHost } from '../local-build/container.js';
@@ -63,7 +63,8 @@ interface Context {
   description: ImageDescription;
   file: string;
   arch: string;
-  host: BuildHost | null;
+  /** The executor's side, opened on first use: a partition found in the cache may need none. */
+  host: () => Promise<BuildHost>;
   repository: ImageRepository | null;
   cache: PartitionCache;
   work: string;
@@ -79,19 +80,25 @@ async function partitionFilesystem(context: Context, placed: PlacedPartition): P
     note('no filesystem, left empty');
     return null;
   }
-  const { repository, host } = context;
+  const { repository } = context;
   const mode = context.modeOverride ?? partition.cache ?? context.description.cache;
   const where = (i: number) => `${context.file}: image.partition.${index}.file.${i}`;
   for (const [i, file] of partition.file.entries()) {
     if (fileKind(file) === 'artifact' && !repository?.files.has(file.artifact!)) throw new CommandError(`${where(i)}: ${repository ? `the build set's repository ${repository.location} has no file ${file.artifact}` : `artifact ${file.artifact} needs the build set's repository: give --from`}`);
   }
+  if (partition.packages.length && repository?.kind === 'apt') throw new CommandError(`${context.file}: image.partition.${index}.packages: installing packages is implemented for pacman repositories (the pkgbuild flavour) only; ${repository.location} is an apt repository`);
   const usesGuest = partition.packages.length > 0 || partition.file.some((f) => f.shell !== undefined);
   const inputs: PartitionInputs = {
     placed, table: context.description.table, arch: context.arch, mode,
     repository: repository?.packages ?? [],
     artifacts: repository?.files ?? new Map(),
-    distribution: host ? `base ${host.base.version}, instance ${host.instance.key} ${host.instance.version}` : null,
+    distribution: null,
   };
+  // The distribution's state only matters where a package comes from it: only then is the executor's base asked.
+  if (mode === 'normal' && partition.packages.length && packageClosure(inputs.repository, partition.packages).fromDistribution.length) {
+    const host = await context.host();
+    inputs.distribution = `base ${host.base.version}, instance ${host.instance.key} ${host.instance.version}`;
+  }
   const material = partitionKeyMaterial(inputs);
   const key = createHash('sha256').update(material).digest('hex');
   const began = Date.now();
@@ -107,8 +114,7 @@ async function partitionFilesystem(context: Context, placed: PlacedPartition): P
   await chmod(tree, 0o755);
   await writeFileEntries(tree, partition.file, (name) => (repository?.files.has(name) ? join(repository.dir, name) : null), where);
   if (usesGuest) {
-    if (!host) throw new Error('a partition with packages or shell entries needs the build host');
-    if (partition.packages.length && repository?.kind === 'apt') throw new CommandError(`${context.file}: image.partition.${index}.packages: installing packages is implemented for pacman repositories (the pkgbuild flavour) only; ${repository.location} is an apt repository`);
+    const host = await context.host();
     const log = guestLog();
     try {
       await runInGuest(host, {
@@ -143,13 +149,16 @@ export async function runImageBuild(file: string, flags: ImageBuildFlags): Promi
   const began = Date.now();
   const description = loadImageDescription(file);
   const usesGuest = description.partition.some((p) => p.packages.length > 0 || p.file.some((f) => f.shell !== undefined));
-  let host: BuildHost | null = null;
+  const executorConfig = flags.executorConfig ?? executorConfigPath();
+  let executorArch: string | null = null;
   if (usesGuest) {
     if (process.getuid?.() !== 0) throw new CommandError('packages and shell entries run in the executor\'s clean containers (overlayfs, systemd-nspawn): run quarters image build as root');
-    host = await openBuildHost(flags.executorConfig ?? executorConfigPath(), flags.branch, (line) => process.stderr.write(`quarters image: ${line}\n`));
+    executorArch = loadExecutorConfig(executorConfig).arch;
   }
-  const arch = flags.arch ?? host?.arch ?? machineArch();
-  if (host && arch !== host.arch) throw new CommandError(`--arch ${arch}: this host installs for ${host.arch} (arch in the executor config)`);
+  const arch = flags.arch ?? executorArch ?? machineArch();
+  if (executorArch && arch !== executorArch) throw new CommandError(`--arch ${arch}: this host installs for ${executorArch} (arch in the executor config)`);
+  let opened: Promise<BuildHost> | null = null;
+  const host = () => (opened ??= openBuildHost(executorConfig, flags.branch, (line) => process.stderr.write(`quarters image: ${line}\n`)));
   const placed = layOut(description, arch, file);
 
   const configFile = flags.config ?? (process.env.QUARTERS_CONFIG || undefined);
@@ -166,8 +175,7 @@ export async function runImageBuild(file: string, flags: ImageBuildFlags): Promi
     let repository: ImageRepository | null = null;
     if (flags.from !== undefined) {
       const source = await repositorySource(flags.from, { dataDir, arch, server: async () => (await clientSettings({ ...(flags.server ? { server: flags.server } : {}) })).server });
-      repository = await fetchImageRepository(source, join(work, 'repository'), (line) => process.stderr.write(`${line}\n`));
-      process.stderr.write(`quarters image: the build set's repository ${repository.location}: ${repository.files.size} packages\n`);
+      repository = await fetchImageRepository(source, join(work, 'repository'), (line) => process.stderr.write(`${line.replace(/^quarters: /, 'quarters image: ')}\n`));
     }
     const context: Context = { description, file, arch, host, repository, cache, work, modeOverride: flags.cache as CacheMode | undefined, signal: controller.signal };
     const filesystems: (string | null)[] = [];
