@@ -11,7 +11,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { execa } from 'execa';
+import { execa, type ResultPromise } from 'execa';
+import { freePort } from './support/free-port.js';
 import { archBaseSkipReason, archBaseTarball } from './support/arch-base.js';
 import { backendSkipReason, reportSkip } from './support/capabilities.js';
 import { createExecutorFixture, EXECUTOR, type ExecutorFixture } from './support/executor-fixture.js';
@@ -194,6 +195,54 @@ describe.skipIf(skip)('quarters image build (real containers)', () => {
     expect(missing.exitCode).toBe(1);
     expect(missing.stderr).toBe(`quarters: --from nosuchset: ${dataDir} has no repository of build set "nosuchset" for x86_64`);
   }, 120_000);
+
+  it('is built by the server on request ([[images]]), listed in the API, and served beside the repository with its log', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const token = 'image-test-token-0123456789';
+    const config = join(fx.dir, 'server.toml');
+    // Local build sets are settled by `quarters build`, not by this server: their images are requested.
+    await writeFile(config, [
+      `listen = "127.0.0.1:${port}"`, `public_url = "${url}"`, `data_dir = "${dataDir}"`,
+      '[build]', 'flavour = "pkgbuild"', 'architectures = ["x86_64"]', '[api]', `tokens = ["${token}"]`,
+      '[[images]]', 'name = "quartz"', `description = "${join(EXAMPLES, 'images', 'quartz.toml')}"`, `executor_config = "${fx.configFile}"`, 'namespaces = []',
+    ].join('\n'));
+    const server: ResultPromise = execa('node', [CLI, 'server', '--config', config], { reject: false, env: { QUARTERS_LOG_LEVEL: 'warn' } });
+    try {
+      for (let i = 0; i < 100 && !(await fetch(`${url}/healthz`).then((r) => r.ok, () => false)); i++) await new Promise((done) => setTimeout(done, 100));
+      const list = async () => (await (await fetch(`${url}/api/v1/namespaces/quartz/images`)).json()) as { iteration: number; images: { name: string; arch: string; state: string; url: string | null; log_url: string | null; sha256: string | null; size: number | null; reason: string | null }[] };
+      expect((await list()).images).toEqual([]);
+      const post = (body: unknown, auth = true) => fetch(`${url}/api/v1/namespaces/quartz/images`, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json', ...(auth ? { Authorization: `Bearer ${token}` } : {}) } });
+      expect((await post({ image: 'quartz' }, false)).status).toBe(401);
+      const unknown = await post({ image: 'nope' });
+      expect([unknown.status, ((await unknown.json()) as { detail: string }).detail]).toEqual([404, 'no image named "nope" in the server\'s [[images]] (quartz)']);
+      const started = await post({ image: 'quartz' });
+      expect(started.status).toBe(202);
+      expect(((await started.json()) as { images: { state: string }[] }).images.map((i) => i.state)).toEqual(['building']);
+      let shown = await list();
+      for (let i = 0; i < 600 && shown.images[0]?.state === 'building'; i++) {
+        await new Promise((done) => setTimeout(done, 500));
+        shown = await list();
+      }
+      const image = shown.images[0]!;
+      expect([image.name, image.arch, image.state, image.reason]).toEqual(['quartz', 'x86_64', 'built', null]);
+      expect(image.url).toBe(`/images/quartz/${shown.iteration}/x86_64/quartz/quartz.raw`);
+      const body = Buffer.from(await (await fetch(`${url}${image.url}`)).arrayBuffer());
+      expect([body.length, createHash('sha256').update(body).digest('hex')]).toEqual([image.size, image.sha256]);
+      const served = join(work, 'served.raw');
+      await writeFile(served, body);
+      expect((await table(served)).partitions.map((p) => p.name)).toEqual(['ESP', 'root']);
+      expect(await (await fetch(`${url}${image.log_url}`)).text()).toMatch(/partition 2 root \(ext4, 77 MiB\)/);
+      // Asked again, a built image is not built again.
+      const again = await post({ image: 'quartz' });
+      expect(((await again.json()) as { images: { state: string }[] }).images.map((i) => i.state)).toEqual(['built']);
+      // Only the image and its log are served.
+      expect((await fetch(`${url}/images/quartz/${shown.iteration}/x86_64/quartz/other`)).status).toBe(404);
+    } finally {
+      server.kill('SIGTERM');
+      await server;
+    }
+  }, 600_000);
 
   it('fails a package pacman cannot find with pacman\'s reason, leaving no image and nothing mounted', async () => {
     const top = join(work, 'unknown.toml');

@@ -111,7 +111,7 @@ Every command answers --help. Completion: quarters completion bash|zsh.`);
     .description('build a disk image (raw or qcow2) from a description; partitions are cached by what went into them')
     .argument('<IMAGE.toml>', 'the image description')
     .option('--from <source>', 'the build set whose packages to install: NAMESPACE[/ITERATION] (local with --data-dir/--config, else from the server), or a repository directory')
-    .option('--out <file>', 'the image file (default: LABEL.raw or LABEL.qcow2 in the current directory)')
+    .option('--out <file>', 'the image file, or a directory ending in / to write LABEL.raw or LABEL.qcow2 into (default: the current directory)')
     .addOption(new Option('--cache <mode>', 'the caching mode of every partition, overriding the description\'s').choices(['aggressive', 'normal', 'transient'] as const))
     .option('--cache-dir <dir>', 'the partition cache (default: QUARTERS_IMAGE_CACHE, else /var/cache/quarters/images as root, ~/.cache/quarters/images otherwise)')
     .option('--data-dir <dir>', 'the data_dir of local build sets (quarters build) to take --from from')

@@ -5,7 +5,10 @@ import { Hono } from 'hono';
 import { listenAddress, type ServerConfig } from '../core/server-config.js';
 import { planBuildSet } from '../core/graph/plan.js';
 import type { Logger } from '../common/log.js';
-import { apiRoutes } from './api/routes.js';
+import { apiRoutes, requireApiToken } from './api/routes.js';
+import { ImageBuilder } from './images/builder.js';
+import { imageRoutes } from './images/route.js';
+import { ImageStore } from './store/image-store.js';
 import { createApp } from './http/app.js';
 import { BuildSetControl } from './build-sets/control.js';
 import { BuildSetEngine, type Planner } from './build-sets/engine.js';
@@ -41,6 +44,8 @@ export interface ServerOptions {
   planner?: Planner;
   /** For tests: how build set progress is reported to GitLab (least interval between reports of one set; the clock). */
   progress?: { intervalMs?: number; clock?: ReportClock };
+  /** For tests run from the sources: the command that runs the quarters CLI for image builds (default: node dist/cli/main.js). */
+  imageCommand?: readonly string[];
 }
 
 /** A running (or ready to run) server. */
@@ -59,6 +64,7 @@ export interface QuartersServer {
   inbox: Inbox;
   worker: InboxWorker;
   metrics: Metrics;
+  imageBuilder: ImageBuilder;
   /** Binds `listen` (or the given port) and starts the background loops; resolves to the URL. */
   start(port?: number): Promise<string>;
   /** Waits until every accepted event has been processed. */
@@ -109,8 +115,16 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   }, dispatcher, log);
   const buildSets = new BuildSets(engine, recipes, index, log);
   const progress = new ProgressReporter({ gitlab, store, publicUrl: config.public_url, flavour: config.build.flavour, log, ...options.progress });
-  // Without GitLab there is nowhere to report to.
-  if (gitlabConfig) engine.onSettled = (namespaceId) => progress.changed(namespaceId);
+  const images = new ImageStore(db);
+  const interruptedImages = images.failInterrupted();
+  if (interruptedImages) log.warn({ images: interruptedImages }, 'images were being built when the server stopped: marked failed, request them again');
+  const imageBuilder = new ImageBuilder({ store, images, repositories, dataDir: config.data_dir, specs: config.images, log, ...(options.imageCommand ? { command: options.imageCommand } : {}) });
+  engine.onSettled = (namespaceId) => {
+    // Without GitLab there is nowhere to report to.
+    if (gitlabConfig) progress.changed(namespaceId);
+    imageBuilder.settled(namespaceId);
+  };
+  const imageRouting = imageRoutes({ store, images, builder: imageBuilder, write: requireApiToken(config.api.tokens) });
   const pipelines = new PipelineTracker(engine, dispatcher, gitlab, log, (build) => progress.mayCarryStatuses(build));
   const control = new BuildSetControl(engine, dispatcher, gitlab, log);
   const mergeRequests = new MergeRequests({ gitlab, index, store, buildSets, control, progress, log });
@@ -131,7 +145,9 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
         resourceUsageRoutes({ store, gitlab, executorTokens: config.executor.tokens, log }),
       ] : []),
       new Hono().route('/api/v1', apiRoutes({ store, buildSets, control, apiTokens: config.api.tokens, localOnly: !gitlabConfig, dataDir: config.data_dir })),
+      new Hono().route('/api/v1', imageRouting.api),
       repoRoutes({ store, repositories }),
+      imageRouting.files,
       webUiRoutes({ store }),
     ],
   });
@@ -152,7 +168,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   };
 
   return {
-    app, db, repositories, store, recipes, index, engine, buildSets, pipelines, control, progress, inbox, worker, metrics,
+    app, db, repositories, store, recipes, index, engine, buildSets, pipelines, control, progress, inbox, worker, metrics, imageBuilder,
     start: (port) =>
       new Promise((resolve) => {
         const { host, port: configured } = listenAddress(config);
@@ -181,6 +197,8 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       await worker.stop();
       await reconciling;
       await progress.stop();
+      imageBuilder.close();
+      await imageBuilder.idle();
       db.close();
     },
   };

@@ -165,7 +165,9 @@ export async function runImageBuild(file: string, flags: ImageBuildFlags): Promi
   const dataDir = flags.dataDir ?? (configFile ? loadConfigFile(serverConfigSchema, configFile, SERVER_SECRET_KEYS).data_dir : null);
   const cache = new PartitionCache(imageCacheDir(flags.cacheDir));
   const work = await cache.workDir();
-  const out = flags.out ?? `${description.label}.${description.format}`;
+  const name = `${description.label}.${description.format}`;
+  // A directory (ending in "/"): the image goes there under its default name (the server's image builds).
+  const out = flags.out === undefined ? name : flags.out.endsWith('/') ? join(flags.out, name) : flags.out;
   const partial = `${out}.part`;
   const controller = new AbortController();
   const stop = (signal: NodeJS.Signals) => controller.abort(new Error(signal));

@@ -155,6 +155,23 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE builds ADD COLUMN products TEXT;
   `,
+  // 5: disk images built from an iteration's repository ([[images]]).
+  `
+  CREATE TABLE images (
+    id INTEGER PRIMARY KEY,
+    iteration_id INTEGER NOT NULL REFERENCES iterations(id),
+    arch TEXT NOT NULL,
+    name TEXT NOT NULL,
+    state TEXT NOT NULL,
+    filename TEXT,
+    size INTEGER,
+    sha256 TEXT,
+    reason TEXT,
+    created_at TEXT NOT NULL,
+    finished_at TEXT,
+    UNIQUE (iteration_id, arch, name)
+  );
+  `,
 ];
 
 /** The schema version this code expects. */
