@@ -89,8 +89,10 @@ describe('the documentation', () => {
     const given = new Set<string>();
     let table = '';
     for (const line of serverBlock!.text.split('\n')) {
-      const header = /^\[([a-z_]+)\]/.exec(line);
-      if (header) table = header[1]!;
+      // `[table]`, or `[[table]]`: an array of tables, which gives the key itself.
+      const header = /^\[(\[)?([a-z_]+)\]/.exec(line);
+      if (header) table = header[2]!;
+      if (header?.[1]) given.add(table);
       const key = /^#?\s*([a-z_]+)\s*=/.exec(line)?.[1]?.replace(/_file$/, '');
       if (key) given.add(table ? `${table}.${key}` : key);
     }

@@ -17,6 +17,12 @@ import { archBaseSkipReason, archBaseTarball } from './support/arch-base.js';
 import { backendSkipReason, reportSkip } from './support/capabilities.js';
 import { createExecutorFixture, EXECUTOR, type ExecutorFixture } from './support/executor-fixture.js';
 import { mountsMentioning } from './support/processes.js';
+import { createLogger } from '../src/common/log.js';
+import { Repositories } from '../src/server/artifacts/repository.js';
+import { ImageBuilder } from '../src/server/images/builder.js';
+import { BuildStore } from '../src/server/store/build-store.js';
+import { openDatabase } from '../src/server/store/database.js';
+import { ImageStore } from '../src/server/store/image-store.js';
 
 const CLI = resolve(import.meta.dirname, '../dist/cli/main.js');
 const EXAMPLES = resolve(import.meta.dirname, '../examples');
@@ -241,6 +247,35 @@ describe.skipIf(skip)('quarters image build (real containers)', () => {
     } finally {
       server.kill('SIGTERM');
       await server;
+    }
+  }, 600_000);
+
+  it('is built when a build set settles with every build of an architecture built, for the [[images]] whose namespaces match', async () => {
+    // The server's engine calls settled(); here the build set quarters build made stands for one the server settled.
+    const db = openDatabase(dataDir);
+    try {
+      const store = new BuildStore(db);
+      const images = new ImageStore(db);
+      const ns = store.namespaceByName('quartz')!;
+      const iteration = store.latestIteration(ns.id)!;
+      const spec = (name: string, namespaces: string[]) => ({ name, description: join(EXAMPLES, 'images', 'quartz.toml'), namespaces, executor_config: fx.configFile });
+      const builder = new ImageBuilder({
+        store, images, repositories: new Repositories(dataDir, 'pkgbuild'), dataDir, log: createLogger({ name: 'image-test', level: 'silent' }),
+        specs: [spec('auto', ['quar*']), spec('elsewhere', ['mr-*']), spec('on-request', [])], command: ['node', CLI],
+      });
+      builder.settled(ns.id);
+      await builder.idle();
+      // (The server's test above built "quartz" of this iteration on request.)
+      const rows = images.ofIteration(iteration.id).filter((r) => r.name !== 'quartz');
+      expect(rows.map((r) => [r.name, r.arch, r.state, r.filename, r.reason])).toEqual([['auto', 'x86_64', 'built', 'quartz.raw', null]]);
+      const file = join(builder.dir('quartz', iteration.number, 'x86_64', 'auto'), 'quartz.raw');
+      expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe(rows[0]!.sha256);
+      // Settling again builds nothing new.
+      builder.settled(ns.id);
+      await builder.idle();
+      expect(images.ofIteration(iteration.id).filter((r) => r.name !== 'quartz').map((r) => [r.id, r.state])).toEqual([[rows[0]!.id, 'built']]);
+    } finally {
+      db.close();
     }
   }, 600_000);
 
