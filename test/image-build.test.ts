@@ -242,6 +242,10 @@ describe.skipIf(skip)('quarters image build (real containers)', () => {
       // Asked again, a built image is not built again.
       const again = await post({ image: 'quartz' });
       expect(((await again.json()) as { images: { state: string }[] }).images.map((i) => i.state)).toEqual(['built']);
+      // The build set's page in the web UI links the image and its log.
+      const ui = await (await fetch(`${url}/ui/namespaces/quartz`)).text();
+      expect(ui).toContain(`<a href="${image.url}">quartz.raw</a>`);
+      expect(ui).toContain(`<a href="${image.log_url}">log</a>`);
       // Only the image and its log are served.
       expect((await fetch(`${url}/images/quartz/${shown.iteration}/x86_64/quartz/other`)).status).toBe(404);
     } finally {

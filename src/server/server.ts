@@ -148,7 +148,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       new Hono().route('/api/v1', imageRouting.api),
       repoRoutes({ store, repositories }),
       imageRouting.files,
-      webUiRoutes({ store }),
+      webUiRoutes({ store, images }),
     ],
   });
 

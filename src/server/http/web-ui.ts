@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { html } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import type { BuildStore } from '../store/build-store.js';
+import type { ImageStore } from '../store/image-store.js';
 import { ApiError } from './http-error.js';
 
 const page = (title: string, body: HtmlEscapedString | Promise<HtmlEscapedString>) => html`<!doctype html>
@@ -12,7 +13,7 @@ const page = (title: string, body: HtmlEscapedString | Promise<HtmlEscapedString
 <body><h1><a href="/">quarters</a> · ${title}</h1>${body}</body></html>`;
 
 /** The UI routes. */
-export function webUiRoutes(deps: { store: BuildStore }): Hono {
+export function webUiRoutes(deps: { store: BuildStore; images?: ImageStore }): Hono {
   const app = new Hono();
   app.get('/', (c) => {
     const rows = deps.store.listNamespaces().map((ns) => {
@@ -35,13 +36,20 @@ export function webUiRoutes(deps: { store: BuildStore }): Hono {
       (b) => html`<tr><td>${b.pkgbase}${b.pass > 1 ? ` (pass ${b.pass})` : ''}</td><td>${b.arch}</td><td>${b.version}</td><td class="${b.state}">${b.state}</td><td>${b.reason ?? ''}</td>
         <td>${b.pipeline_url ? html`<a href="${b.pipeline_url}">#${b.pipeline_id}</a>` : '-'}</td></tr>`,
     );
+    const base = (arch: string, name: string) => `/images/${encodeURIComponent(ns.name)}/${latest?.number}/${encodeURIComponent(arch)}/${encodeURIComponent(name)}`;
+    const images = (latest && deps.images ? deps.images.ofIteration(latest.id) : []).map(
+      (i) => html`<tr><td>${i.name}</td><td>${i.arch}</td><td class="${i.state}">${i.state}</td><td>${i.reason ?? ''}</td>
+        <td>${i.filename && i.state === 'built' ? html`<a href="${base(i.arch, i.name)}/${encodeURIComponent(i.filename)}">${i.filename}</a>` : '-'}</td>
+        <td>${i.state === 'building' ? '-' : html`<a href="${base(i.arch, i.name)}/build.log">log</a>`}</td></tr>`,
+    );
     return c.html(
       page(
         ns.name,
         html`<p>${ns.origin.join(', ')} · iteration ${latest?.number ?? '-'} · packager ${ns.packager ?? '-'} ·
           <a href="/repos/${encodeURIComponent(ns.name)}/latest/">repository</a></p>
         ${cycles.length ? html`<p>Dependency cycles:</p><ul>${cycles}</ul>` : ''}
-        <table><tr><th>pkgbase</th><th>arch</th><th>version</th><th>state</th><th>reason</th><th>pipeline</th></tr>${rows}</table>`,
+        <table><tr><th>pkgbase</th><th>arch</th><th>version</th><th>state</th><th>reason</th><th>pipeline</th></tr>${rows}</table>
+        ${images.length ? html`<h2>Images</h2><table><tr><th>image</th><th>arch</th><th>state</th><th>reason</th><th>file</th><th>log</th></tr>${images}</table>` : ''}`,
       ),
     );
   });
