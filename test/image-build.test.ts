@@ -242,6 +242,11 @@ describe.skipIf(skip)('quarters image build (real containers)', () => {
       // Asked again, a built image is not built again.
       const again = await post({ image: 'quartz' });
       expect(((await again.json()) as { images: { state: string }[] }).images.map((i) => i.state)).toEqual(['built']);
+      // The command takes a build set from the server too (--from NAME with --server, no data_dir): fetched and verified.
+      const fromServer = await execa('node', [CLI, 'image', 'build', join(EXAMPLES, 'images', 'quartz.toml'), '--from', `quartz/${shown.iteration}`, '--server', url, '--cache-dir', cacheDir, '--out', 'from-server.raw'], { reject: false, cwd: work, env: { QUARTERS_EXECUTOR_CONFIG: fx.configFile, QUARTERS_CONFIG: '' } });
+      expect(fromServer.exitCode, fromServer.stderr).toBe(0);
+      expect(fromServer.stderr).toContain(`quarters image: the build set's repository ${url}/repos/quartz/${shown.iteration}/x86_64/: 4 packages`);
+      expect(fromServer.stderr).toMatch(/partition 2 root \(ext4, 77 MiB\): reused from the cache/);
       // The build set's page in the web UI links the image and its log.
       const ui = await (await fetch(`${url}/ui/namespaces/quartz`)).text();
       expect(ui).toContain(`<a href="${image.url}">quartz.raw</a>`);
