@@ -176,8 +176,16 @@ export async function runImageBuild(file: string, flags: ImageBuildFlags): Promi
   try {
     let repository: ImageRepository | null = null;
     if (flags.from !== undefined) {
-      const source = await repositorySource(flags.from, { dataDir, arch, server: async () => (await clientSettings({ ...(flags.server ? { server: flags.server } : {}) })).server });
-      repository = await fetchImageRepository(source, join(work, 'repository'), (line) => process.stderr.write(`${line.replace(/^quarters: /, 'quarters image: ')}\n`));
+      const server = async () => {
+        try {
+          return (await clientSettings({ ...(flags.server ? { server: flags.server } : {}) })).server;
+        } catch (error) {
+          if (error instanceof UsageError) throw new UsageError(`--from ${flags.from}: a local build set needs --data-dir DIR (or --config FILE); one on the server: ${error.message}`);
+          throw error;
+        }
+      };
+      const source = await repositorySource(flags.from, { dataDir, arch, server });
+      repository = await fetchImageRepository(source, join(work, 'repository'), cache.packagesDir(), (line) => process.stderr.write(`${line.replace(/^quarters: /, 'quarters image: ')}\n`));
     }
     const context: Context = { description, file, arch, host, repository, cache, work, modeOverride: flags.cache as CacheMode | undefined, signal: controller.signal };
     const filesystems: (string | null)[] = [];

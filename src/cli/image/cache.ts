@@ -47,6 +47,11 @@ export class PartitionCache {
     return this.path(key);
   }
 
+  /** Packages fetched from a server, by sha256 (the executor's package cache). */
+  packagesDir(): string {
+    return join(this.dir, 'packages');
+  }
+
   /** A work directory for one image build, below the cache (same filesystem: stores are links). */
   async workDir(): Promise<string> {
     const dir = join(this.dir, 'work', `${process.pid}-${Date.now().toString(36)}`);

@@ -11,7 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import { BuildSetError, checkBuildSetName } from '../../core/build-set/origin.js';
 import { pacmanRepositoryPackages, type RepositoryPackage } from '../../core/image/cache-key.js';
 import { aptPackages } from '../../core/repository-index.js';
-import { directorySource, fetchBuildSetRepository, httpSource, type RepositorySource } from '../../executor/build-set-repository/index.js';
+import { directorySource, fetchBuildSetRepository, httpSource, PackageCache, type RepositorySource } from '../../executor/build-set-repository/index.js';
 import { indexKindOf, type IndexKind } from '../../executor/build-set-repository/index-files.js';
 import { tarFiles } from '../../executor/build-set-repository/tar.js';
 import { SystemFailure } from '../../executor/failure.js';
@@ -76,11 +76,11 @@ export async function repositorySource(from: string, options: FromOptions): Prom
   return httpSource(`${server}/repos/${encodeURIComponent(namespace)}/${iteration}/${encodeURIComponent(options.arch)}/`);
 }
 
-/** Fetches the repository into `into` and reads its index. */
-export async function fetchImageRepository(source: RepositorySource, into: string, log: (line: string) => void): Promise<ImageRepository> {
+/** Fetches the repository into `into` and reads its index; packages from a server are kept in `packageCache` by checksum, for the next image. */
+export async function fetchImageRepository(source: RepositorySource, into: string, packageCache: string, log: (line: string) => void): Promise<ImageRepository> {
   let fetched;
   try {
-    fetched = await fetchBuildSetRepository(source, into, { cache: null, log });
+    fetched = await fetchBuildSetRepository(source, into, { cache: new PackageCache(packageCache), log });
   } catch (error) {
     if (error instanceof SystemFailure) throw new CommandError(error.message);
     throw error;

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { CommandError } from '../command.js';
 import { replaceLinksByCopies, resolveInside, writeFileEntries } from './tree.js';
 
@@ -72,5 +73,9 @@ describe('partition trees', () => {
     // /etc/hostname of the tree, which has none: the host's is never copied.
     await symlink('/etc/hostname', join(root, 'leak'));
     await expect(replaceLinksByCopies(root, 'partition ESP')).rejects.toThrow('partition ESP: /leak is a symbolic link to "/etc/hostname", which is not a file in the partition: vfat has no links, so it needs a file to copy');
+    await rm(join(root, 'leak'));
+    // A fifo would have mcopy wait for a writer forever.
+    await execa('mkfifo', [join(root, 'pipe')]);
+    await expect(replaceLinksByCopies(root, 'partition ESP')).rejects.toThrow('partition ESP: /pipe is not a file, directory or link: vfat cannot hold it');
   });
 });

@@ -75,7 +75,7 @@ export async function resolveInside(root: string, link: readonly string[]): Prom
   return resolved;
 }
 
-/** vfat has no symbolic links: each becomes a copy of the file it leads to inside the tree. */
+/** vfat has no symbolic links: each becomes a copy of the file it leads to inside the tree; anything but files, directories and links is refused. */
 export async function replaceLinksByCopies(root: string, shownAs: string, below: readonly string[] = []): Promise<void> {
   for (const entry of await readdir(join(root, ...below), { withFileTypes: true })) {
     const path = [...below, entry.name];
@@ -83,7 +83,9 @@ export async function replaceLinksByCopies(root: string, shownAs: string, below:
       await replaceLinksByCopies(root, shownAs, path);
       continue;
     }
-    if (!entry.isSymbolicLink()) continue;
+    if (entry.isFile()) continue;
+    // mcopy would open a fifo, socket or device node and read from it: vfat holds none of them.
+    if (!entry.isSymbolicLink()) throw new CommandError(`${shownAs}: /${path.join('/')} is not a file, directory or link: vfat cannot hold it`);
     const target = await resolveInside(root, path);
     const found = target && (await lstat(join(root, ...target)).catch(() => null));
     if (!found || !found.isFile()) throw new CommandError(`${shownAs}: /${path.join('/')} is a symbolic link to "${await readlink(join(root, ...path))}", which is not a file in the partition: vfat has no links, so it needs a file to copy`);
