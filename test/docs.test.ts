@@ -89,12 +89,14 @@ describe('the documentation', () => {
     const given = new Set<string>();
     let table = '';
     for (const line of serverBlock!.text.split('\n')) {
-      // `[table]`, or `[[table]]`: an array of tables, which gives the key itself.
-      const header = /^\[(\[)?([a-z_]+)\]/.exec(line);
-      if (header) table = header[2]!;
-      if (header?.[1]) given.add(table);
-      const key = /^#?\s*([a-z_]+)\s*=/.exec(line)?.[1]?.replace(/_file$/, '');
-      if (key) given.add(table ? `${table}.${key}` : key);
+      // `[repositories.NAME]` is one entry of a table keyed by name; `[[images]]`, an array of tables, gives its key too.
+      const header = /^\[\[?([a-z_]+)(\.[a-z0-9_-]+)?\]/.exec(line);
+      if (header) {
+        table = header[1]!;
+        given.add(table);
+      }
+      const key = /^#?\s*([a-z_]+)\s*=/.exec(line)?.[1];
+      for (const k of key ? [key, key.replace(/_file$/, '')] : []) given.add(table ? `${table}.${k}` : k);
     }
     expect(schemaKeys(serverConfigSchema).filter((k) => !given.has(k))).toEqual([]);
     const executorSection = section(reference, 'Executor config');

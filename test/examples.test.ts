@@ -15,6 +15,7 @@ import { parseAbbsTree } from '../src/core/recipe/abbs.js';
 import type { SourcePackage } from '../src/core/recipe/model.js';
 import { isSrcinfoPath, parseSrcinfoTree } from '../src/core/recipe/srcinfo.js';
 import { readTree } from '../src/cli/input.js';
+import { readBundle } from '../src/cli/local-build/bundles.js';
 import { copyForMakepkg, giveToMakepkgUser, makepkgSkipReason, makepkgWorkdir, printSrcinfo, runMakepkg } from './support/makepkg.js';
 import { checkPlan } from './support/plan-checks.js';
 
@@ -199,5 +200,40 @@ describe('AOSC examples', () => {
     const { stdout } = await execa(join(destdir, 'usr/bin/mica-count'), { input, env: { LD_LIBRARY_PATH: `${destdir}/usr/lib` } });
     const wc = await execa('wc', ['-l', '-w', '-c'], { input });
     expect(stdout).toBe(wc.stdout.trim().split(/\s+/).join(' '));
+  });
+});
+
+const DEBIAN = join(EXAMPLES, 'debian');
+
+async function debianExamples(): Promise<SourcePackage[]> {
+  const dirs = readdirSync(DEBIAN).sort();
+  const bundles = await Promise.all(dirs.map((dir) => readBundle(join(DEBIAN, dir))));
+  for (const b of bundles) expect(b.warnings, b.dir).toEqual([]);
+  return bundles.map((b) => b.recipe);
+}
+
+describe('Debian examples', () => {
+  it('parse without issues: the library (two binaries), the tool in 3.0 (quilt) with its orig tarball, the metapackage', async () => {
+    const packages = await debianExamples();
+    expect(packages.map((p) => [p.pkgbase, p.version.text, p.binaries.map((b) => b.name)])).toEqual([
+      ['garnet-meta', '1.0', ['garnet-meta']],
+      ['garnet-tool', '1.0-1', ['garnet-tool']],
+      ['libgarnet', '1.2.0', ['libgarnet1', 'libgarnet-dev']],
+    ]);
+    expect(readFileSync(join(DEBIAN, 'garnet-tool/debian/source/format'), 'utf8')).toBe('3.0 (quilt)\n');
+    expect(existsSync(join(DEBIAN, 'garnet-tool/garnet-tool_1.0.orig.tar.gz'))).toBe(true);
+  });
+
+  it('plan from libgarnet on amd64: three waves; restrictions and alternatives as apt reads them', async () => {
+    const plan = planBuildSet({ flavour: 'debian', sources: await debianExamples() }, { arch: 'amd64', origins: ['libgarnet'] });
+    expect(checkPlan(plan)).toEqual([]);
+    expect(plan.waves).toEqual([['libgarnet'], ['garnet-tool'], ['garnet-meta']]);
+    // debhelper-compat comes from the base OS; garnet-bootstrap-helper <stage1> and garnet-test-corpus [hurd-any] are not needed here.
+    expect(plan.unresolved.map((u) => [u.pkgbase, u.clause])).toEqual([['garnet-meta', 'debhelper-compat (= 13)'], ['garnet-tool', 'debhelper-compat (= 13)'], ['libgarnet', 'debhelper-compat (= 13)']]);
+    const staged = planBuildSet({ flavour: 'debian', sources: await debianExamples() }, { arch: 'amd64', origins: ['libgarnet'], profiles: ['stage1'] });
+    expect(staged.unresolved.map((u) => [u.pkgbase, u.clause])).toContainEqual(['garnet-tool', 'garnet-bootstrap-helper']);
+    // On the Hurd the [linux-any] alternative does not apply: garnet-tool needs nothing of libgarnet there.
+    const hurd = planBuildSet({ flavour: 'debian', sources: await debianExamples() }, { arch: 'hurd-i386', origins: ['libgarnet'] });
+    expect(hurd.waves).toEqual([['libgarnet']]);
   });
 });

@@ -45,18 +45,22 @@ describe('quarters-build on the host (no container)', () => {
     return execa(DRIVER, args, { cwd: bundleDir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, extendEnv: false, reject: false, all: true });
   }
 
-  it('tells an Arch bundle from an AOSC one', async () => {
+  it('tells an Arch bundle from an AOSC one and from a Debian one', async () => {
     expect((await driver({ PKGBUILD: 'pkgname=a\n' }, {})).stdout).toBe('pkgbuild');
     expect((await driver({ spec: 'VER=1\n', 'autobuild/defines': 'PKGNAME=a\n' }, {})).stdout).toBe('autobuild');
+    expect((await driver({ 'debian/control': 'Source: a\n', 'debian/changelog': 'a (1) unstable; urgency=low\n' }, {})).stdout).toBe('debian');
   });
 
   it('refuses a directory that is no bundle, or an ambiguous one, saying what to do', async () => {
     const none = await driver({ 'README': 'hi\n' }, {});
     expect(none.exitCode).not.toBe(0);
-    expect(none.all).toMatch(/no PKGBUILD \(Arch\) and no spec with autobuild\/ \(AOSC\); set QUARTERS_FLAVOUR/);
+    expect(none.all).toMatch(/no PKGBUILD \(Arch\), no spec with autobuild\/ \(AOSC\) and no debian\/control with debian\/changelog \(Debian\); set QUARTERS_FLAVOUR/);
     const both = await driver({ PKGBUILD: '', spec: '', 'autobuild/defines': '' }, {});
     expect(both.exitCode).not.toBe(0);
-    expect(both.all).toMatch(/both a PKGBUILD and spec \+ autobuild\/; set QUARTERS_FLAVOUR/);
+    expect(both.all).toMatch(/more than one of a PKGBUILD, spec \+ autobuild\/ and debian\/; set QUARTERS_FLAVOUR/);
+    const debian = await driver({ PKGBUILD: '', 'debian/control': '', 'debian/changelog': '' }, {});
+    expect(debian.all).toMatch(/more than one of/);
+    expect((await driver({ PKGBUILD: '', 'debian/control': '', 'debian/changelog': '' }, { QUARTERS_FLAVOUR: 'debian' })).stdout).toBe('debian');
     expect((await driver({ PKGBUILD: '', spec: '', 'autobuild/defines': '' }, { QUARTERS_FLAVOUR: 'autobuild' })).stdout).toBe('autobuild');
   });
 
@@ -65,7 +69,9 @@ describe('quarters-build on the host (no container)', () => {
     expect(wrong.exitCode).not.toBe(0);
     expect(wrong.all).toMatch(/QUARTERS_FLAVOUR=autobuild but .* has no spec file/);
     const unknown = await driver({ PKGBUILD: '' }, { QUARTERS_FLAVOUR: 'rpm' });
-    expect(unknown.all).toMatch(/QUARTERS_FLAVOUR must be pkgbuild or autobuild, got 'rpm'/);
+    expect(unknown.all).toMatch(/QUARTERS_FLAVOUR must be pkgbuild, autobuild or debian, got 'rpm'/);
+    const noChangelog = await driver({ 'debian/control': '' }, { QUARTERS_FLAVOUR: 'debian' });
+    expect(noChangelog.all).toMatch(/QUARTERS_FLAVOUR=debian but .* has no debian\/control with a debian\/changelog/);
   });
 
   it('accepts a well-formed QUARTERS_PACKAGER and refuses malformed ones before doing anything', async () => {

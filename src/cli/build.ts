@@ -2,7 +2,8 @@
  * `quarters build BUNDLE_DIR...`: builds bundles without GitLab, in dependency order, in the
  * executor's clean containers, into a local build set of the server's store and repositories.
  */
-import { loadConfigFile } from '../common/config-file.js';
+import { ConfigError, loadConfigFile } from '../common/config-file.js';
+import type { Signer } from '../server/signing/signer.js';
 import { CYCLE_REBUILDS, type CycleRebuild } from '../core/build-set/iteration.js';
 import { SERVER_SECRET_KEYS, serverConfigSchema, type ServerConfig } from '../core/server-config.js';
 import { executorConfigPath } from '../executor/config.js';
@@ -43,6 +44,24 @@ function jobsFrom(text: string | undefined, config: ServerConfig | null): number
   return Number(text);
 }
 
+/** The server's signing key, for signing the local build set's repository as the server would; a key that cannot sign stops the build before it starts. */
+async function openSigner(signing: NonNullable<ServerConfig['signing']>, dataDir: string, configFile: string): Promise<Signer> {
+  const { Signer, SigningError } = await import('../server/signing/signer.js');
+  let signer: Signer;
+  try {
+    signer = Signer.open(signing, dataDir);
+  } catch (error) {
+    if (error instanceof SigningError && error.configKey) throw new ConfigError(configFile, `signing.${error.configKey}`, error.message);
+    throw error;
+  }
+  const problem = signer.problem();
+  if (problem) {
+    await signer.close();
+    throw new CommandError(`${problem}: nothing would be published (see [signing] in ${configFile})`);
+  }
+  return signer;
+}
+
 /** Builds the bundles; resolves to 0 when everything was built, 1 otherwise, 130 when stopped by a signal. */
 export async function runBuild(positional: string[], options: BuildFlags): Promise<number> {
   if (positional.length === 0) throw new UsageError('quarters build: give at least one bundle directory (quarters build --help)');
@@ -71,21 +90,26 @@ export async function runBuild(positional: string[], options: BuildFlags): Promi
   // `on`, not `once`: a second Ctrl-C must not kill us before the containers are torn down.
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  let signer: Signer | null = null;
   try {
+    if (config?.signing) signer = await openSigner(config.signing, dataDir, configFile!);
     const host = await openBuildHost(options.executorConfig ?? executorConfigPath(), options.branch, (line) => progress.note(line));
     const arch = options.arch;
     if (arch !== undefined && arch !== host.arch) throw new CommandError(`--arch ${arch}: this host builds for ${host.arch} (arch in the executor config)`);
     const result = await runLocalBuild({
       bundles, host, dataDir, jobs, cycleRebuild: cycleRebuild as CycleRebuild, signal: controller.signal, allowUnverifiedDeps: process.env.QUARTERS_ALLOW_UNVERIFIED_DEPS === '1',
+      debBuildOptions: config?.build.deb_build_options ?? '', debBuildProfiles: config?.build.deb_build_profiles ?? [],
       packager: options.packager ?? process.env.QUARTERS_PACKAGER ?? null,
       ...(options.name !== undefined ? { name: options.name } : {}),
       progress: { ...progress, planned: (info) => { waves = info.waves.length; progress.planned(info); } },
+      signer,
     });
     progress.close();
     process.stdout.write(`${summary(result)}\n`);
     if (controller.signal.aborted) return 130;
     return result.builds.every((b) => b.state === 'built') ? 0 : 1;
   } finally {
+    await signer?.close();
     progress.close();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);

@@ -1,12 +1,12 @@
 /**
- * The REST client commands: `quarters ns new|list|show|graph|cancel|resume|retry` (build sets) and
+ * The REST client commands: `quarters ns new|list|show|graph|cancel|resume|retry|release|releases` (build sets) and
  * `quarters build show|log ID` (one build). Each reads the server and token with clientSettings.
  */
 import { SETTLED } from '../core/build-state.js';
 import { ApiClient } from './client/api.js';
 import { clientSettings, requireToken, type ClientFlags } from './client/config.js';
 import { graphDot, graphTree } from './client/graph-text.js';
-import { buildsTable, printJson, table, type BuildDetailOut, type BuildOut, type GraphOut, type NamespaceOut } from './client/views.js';
+import { buildsTable, printJson, releaseDiffText, table, type BuildDetailOut, type BuildOut, type GraphOut, type NamespaceOut, type ReleaseOut, type ReleaseOutcomeOut } from './client/views.js';
 import { UsageError } from './command.js';
 
 export interface ReadFlags extends ClientFlags {
@@ -144,4 +144,44 @@ export async function nsWatch(name: string, flags: ReadFlags & { interval?: stri
     }
     await new Promise((done) => setTimeout(done, seconds * 1000));
   }
+}
+
+/** `ns release NAME --to REPO [--partial PKGBASE...] [--dry-run] [--force]`: promotes the build set into a distribution repository; prints the diff. */
+export async function nsRelease(name: string, flags: ReadFlags & { to: string; partial?: string[]; dryRun?: boolean; force?: boolean }): Promise<number> {
+  const settings = await clientSettings(flags);
+  requireToken(settings, 'ns release');
+  const body = { to: flags.to, ...(flags.partial?.length ? { partial: flags.partial } : {}), ...(flags.dryRun ? { dry_run: true } : {}), ...(flags.force ? { force: true } : {}) };
+  const answer = await new ApiClient(settings).post<ReleaseOutcomeOut>(`${path(name)}/release`, body);
+  if (flags.json) {
+    printJson(answer);
+    return 0;
+  }
+  const head = `${answer.namespace} (iteration ${answer.iteration}) into ${answer.repository}`;
+  const tail = answer.release ? `released: release ${answer.release.id}, by ${answer.release.actor}, at ${answer.release.finished_at ?? answer.release.started_at}` : 'dry run: nothing was changed';
+  print([head, releaseDiffText(answer.diffs), tail].join('\n'));
+  return 0;
+}
+
+/** `ns releases [NAME] [--to REPO]`: the releases, newest first (of one build set, into one repository). */
+export async function nsReleases(name: string | undefined, flags: ReadFlags & { to?: string }): Promise<number> {
+  const query = new URLSearchParams({ ...(name !== undefined ? { namespace: name } : {}), ...(flags.to !== undefined ? { repository: flags.to } : {}) }).toString();
+  const answer = await (await client(flags)).get<{ releases: ReleaseOut[] }>(`/releases${query ? `?${query}` : ''}`);
+  if (flags.json) printJson(answer);
+  else if (answer.releases.length > 0) {
+    const count = (r: ReleaseOut) => {
+      const n = (k: 'added' | 'upgraded' | 'downgraded' | 'removed') => r.changes.reduce((sum, d) => sum + d[k].length, 0);
+      return `+${n('added')} ↑${n('upgraded')} ↓${n('downgraded')} -${n('removed')}`;
+    };
+    print(table([['ID', 'REPOSITORY', 'BUILD SET', 'ITERATION', 'STATE', 'CHANGES', 'BY', 'AT'], ...answer.releases.map((r) => [String(r.id), r.repository, r.namespace, String(r.iteration), `${r.state}${r.forced ? ' (forced)' : ''}`, count(r), r.actor, r.started_at])]));
+  }
+  return 0;
+}
+
+/** `ns install NAME`: how to use the build set's repository (pacman.conf section or sources.list lines, the signing key's import first when it is signed). */
+export async function nsInstall(name: string, flags: ReadFlags): Promise<number> {
+  const answer = await (await client(flags)).get<{ repository_url: string; snippet: string; signing_key: { url: string; fingerprint: string } | null }>(`${path(name)}/install`);
+  if (flags.json) printJson(answer);
+  // The snippet is Markdown (the merge request note's): its fences are left out on a terminal.
+  else print(answer.snippet.split('\n').filter((line) => !line.startsWith('```')).join('\n'));
+  return 0;
 }

@@ -72,7 +72,7 @@ Every command answers --help. Completion: quarters completion bash|zsh.`);
     .command('build')
     .usage('BUNDLE_DIR... [OPTIONS]  |  build show|log ID')
     .description('build bundles locally, in dependency order, in clean containers, into a local build set; or show a build of the server')
-    .argument('[BUNDLE_DIR...]', 'PKGBUILD directories (with .SRCINFO) or AOSC package directories (spec + autobuild/)')
+    .argument('[BUNDLE_DIR...]', 'PKGBUILD directories (with .SRCINFO), AOSC package directories (spec + autobuild/) or Debian source packages (debian/control + debian/changelog)')
     .option('--name <name>', 'the build set (an existing local one gets a new iteration)')
     .option('--branch <branch>', 'the target branch: the executor\'s instance layer')
     .option('--arch <arch>', 'must be the executor\'s arch')
@@ -80,7 +80,7 @@ Every command answers --help. Completion: quarters completion bash|zsh.`);
     .option('--data-dir <dir>', 'the server\'s data_dir (default: data_dir of --config)')
     .option('--config <file>', 'the server config (default: QUARTERS_CONFIG)')
     .option('--executor-config <file>', 'the executor config (default: QUARTERS_EXECUTOR_CONFIG, else /etc/quarters/executor.toml)')
-    .option('--packager <who>', '"Name <email>" recorded as PACKAGER (AOSC: MTER) (default: QUARTERS_PACKAGER)')
+    .option('--packager <who>', '"Name <email>" recorded as PACKAGER (AOSC: MTER, Debian: Changed-By of the .changes) (default: QUARTERS_PACKAGER)')
     .addOption(new Option('--cycle-rebuild <mode>', 'build a dependency cycle\'s members a second time (default: [build] cycle_rebuild, else none)').choices(CYCLE_REBUILDS))
     .helpCommand(false)
     .addHelpText('after', '\nA bundle directory named "show" or "log" is given as ./show or ./log.\nExit status: 0 everything built, 1 a build failed or could not start, 2 bad usage, 130 stopped by a signal.')
@@ -129,7 +129,7 @@ Every command answers --help. Completion: quarters completion bash|zsh.`);
     .helpCommand(false)
     .addHelpText('after', `
 The server: --server URL, else QUARTERS_SERVER, else server = "URL" in $XDG_CONFIG_HOME/quarters/client.toml
-(~/.config/quarters/client.toml). The API token (for new, cancel, resume, retry): --token-file FILE, else
+(~/.config/quarters/client.toml). The API token (for new, cancel, resume, retry, release): --token-file FILE, else
 QUARTERS_API_TOKEN, else token or token_file in that file; never a plain option.
 Exit status: 0 ok, 1 the server refused or could not be reached, 2 bad usage; ns watch waits until the
 build set settles and exits 0 when every build is built, 1 otherwise.`);
@@ -158,6 +158,20 @@ build set settles and exits 0 when every build is built, 1 otherwise.`);
     client(ns.command(action).description(`${what}: all of the build set's, or the named pkgbases'`).argument('<NAME>', 'the build set').argument('[PKGBASE...]', 'only these packages\' builds'))
       .action(async (name, pkgbases, flags) => done(await (await import('./ns.js')).nsControl(action, name, pkgbases, flags)));
   }
+
+  client(ns.command('install').description('how to use the build set\'s repository: a pacman.conf section or sources.list lines (with the signing key\'s import when it is signed)').argument('<NAME>', 'the build set'))
+    .action(async (name, flags) => done(await (await import('./ns.js')).nsInstall(name, flags)));
+  client(
+    ns.command('release').description('promote the build set\'s packages into a distribution repository ([repositories.NAME]); print what changes').argument('<NAME>', 'the build set')
+      .requiredOption('--to <repository>', 'the distribution repository')
+      .option('--partial <pkgbase...>', 'leave these pkgbases out (their builds need not be built)')
+      .option('--dry-run', 'print what would change (added, upgraded, downgraded, removed); change nothing')
+      .option('--force', 'release even when a version would go backwards'),
+  ).action(async (name, flags) => done(await (await import('./ns.js')).nsRelease(name, flags)));
+  client(
+    ns.command('releases').description('the releases into the distribution repositories, newest first: who released what, when').argument('[NAME]', 'only this build set\'s')
+      .option('--to <repository>', 'only those into this repository'),
+  ).action(async (name, flags) => done(await (await import('./ns.js')).nsReleases(name, flags)));
 
   program
     .command('completion')

@@ -17,6 +17,8 @@ export interface ProcessOptions {
   stdin?: StdioChoice;
   stdout?: StdioChoice;
   stderr?: StdioChoice;
+  /** Open descriptors the child gets as its fds 3, 4, ... */
+  extraFds?: readonly number[];
   /** Keep what the child writes to stdout/stderr (piped ones only) in the result; 'stderr' leaves stdout to the caller. */
   capture?: boolean | 'stderr';
   /** Aborting sends `killSignal`, then SIGKILL after `forceKillAfterMs` if the child is still there. */
@@ -47,7 +49,7 @@ export interface StartedProcess {
 
 /** Starts `file` with `args`; `result` settles when the child has exited and its pipes are drained, never rejecting. */
 export function startProcess(file: string, args: readonly string[], options: ProcessOptions = {}): StartedProcess {
-  const stdio: StdioOptions = [options.stdin ?? 'ignore', options.stdout ?? 'pipe', options.stderr ?? 'pipe'];
+  const stdio: StdioOptions = [options.stdin ?? 'ignore', options.stdout ?? 'pipe', options.stderr ?? 'pipe', ...(options.extraFds ?? [])];
   const child = spawn(file, args, { cwd: options.cwd, env: options.env ?? process.env, stdio });
   const out: string[] = [];
   const err: string[] = [];

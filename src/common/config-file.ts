@@ -11,7 +11,7 @@ export { ConfigError };
  * (trailing newline removed). Secret paths are dotted (`gitlab.token`); a list of secrets
  * (`api.tokens`) reads one token per non-empty line.
  */
-export function resolveSecretFiles(config: Record<string, unknown>, secretKeys: readonly string[], file: string): void {
+export function resolveSecretFiles(config: Record<string, unknown>, secretKeys: readonly string[], file: string, read?: string[]): void {
   for (const dotted of secretKeys) {
     const parts = dotted.split('.');
     const key = parts.pop()!;
@@ -27,6 +27,7 @@ export function resolveSecretFiles(config: Record<string, unknown>, secretKeys: 
     if (typeof path !== 'string') throw new ConfigError(file, where, 'expected a file path');
     let text: string;
     try {
+      read?.push(resolve(dirname(file), path));
       text = readFileSync(resolve(dirname(file), path), 'utf8');
     } catch (error) {
       throw new ConfigError(file, where, `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
@@ -38,7 +39,7 @@ export function resolveSecretFiles(config: Record<string, unknown>, secretKeys: 
 }
 
 /** Loads and validates a TOML config file. Throws ConfigError naming the file and key. */
-export function loadConfigFile<S extends $ZodType>(schema: S, file: string, secretKeys: readonly string[] = []): output<S> {
+export function loadConfigFile<S extends $ZodType>(schema: S, file: string, secretKeys: readonly string[] = [], read?: string[]): output<S> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -46,6 +47,6 @@ export function loadConfigFile<S extends $ZodType>(schema: S, file: string, secr
     throw new ConfigError(file, null, `cannot read the config file: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
   const raw = parseTomlText(text, file);
-  resolveSecretFiles(raw, secretKeys, file);
+  resolveSecretFiles(raw, secretKeys, file, read);
   return validateConfig(schema, raw, file);
 }

@@ -5,7 +5,7 @@ export type { Logger };
 
 /** Keys whose values are never written to a log, wherever they appear (two levels deep). */
 export const REDACTED_KEYS = [
-  'token', 'tokens', 'password', 'secret', 'webhook_secret', 'authorization', 'Authorization',
+  'token', 'tokens', 'password', 'passphrase', 'secret', 'webhook_secret', 'authorization', 'Authorization',
   'x-gitlab-token', 'X-Gitlab-Token', 'x-job-token', 'X-Job-Token', 'private-token', 'PRIVATE-TOKEN', 'job_token', 'CI_JOB_TOKEN',
 ];
 

@@ -102,3 +102,41 @@ export function aptReleaseEntry(text: string, name: string, file = 'Release'): {
   }
   return null;
 }
+
+/** A package as a distribution repository's index names it: what a release compares with (src/core/release). */
+export interface IndexedRecord {
+  name: string;
+  version: string;
+  arch: string;
+  filename: string;
+  /** The source package (pacman %BASE%, apt Source without its version); null when the index does not say. */
+  base: string | null;
+}
+
+/** The packages of a pacman database with their names, versions and bases, from its `desc` entries. */
+export function pacmanDbRecords(entries: readonly { path: string; text: string }[], db = 'the pacman database'): IndexedRecord[] {
+  const records: IndexedRecord[] = [];
+  for (const entry of entries) {
+    if (!/^[^/]+\/desc$/.test(entry.path)) continue;
+    const fields = pacmanDescFields(entry.text);
+    const one = (key: string) => fields.get(key)?.[0];
+    const [name, version, filename] = [one('NAME'), one('VERSION'), one('FILENAME')];
+    if (!name || !version || !filename) throw new RepositoryIndexError(`${db}: ${entry.path} lacks %NAME%, %VERSION% or %FILENAME%`);
+    records.push({ name, version, arch: one('ARCH') ?? '', filename, base: one('BASE') ?? null });
+  }
+  return records;
+}
+
+/** The packages of an apt `Packages` file with their names, versions and sources. */
+export function aptPackageRecords(text: string, file = 'Packages'): IndexedRecord[] {
+  const { paragraphs, issues } = readDeb822(text, { file, fields: ['Package', 'Version', 'Architecture', 'Filename', 'Source'] });
+  if (issues.length) throw new RepositoryIndexError(`${file}:${issues[0]!.line}: ${issues[0]!.message}`);
+  return paragraphs.map((p) => {
+    const value = (name: string) => p.fields.get(name)?.value;
+    const [name, version, filename] = [value('package'), value('version'), value('filename')?.replace(/^\.\//, '')];
+    if (!name || !version || !filename) throw new RepositoryIndexError(`${file}:${p.line}: a stanza lacks Package, Version or Filename`);
+    // A binary package without a Source field is built from the source package of its own name.
+    const source = value('source')?.split(/\s+/)[0] ?? name;
+    return { name, version, arch: value('architecture') ?? '', filename, base: source };
+  });
+}

@@ -3,6 +3,7 @@
  * Secrets may be given as `<key>_file` instead; SERVER_SECRET_KEYS names them for the loader.
  */
 import { z } from 'zod';
+import { DEB_BUILD_OPTIONS, DEB_BUILD_PROFILE } from './pipeline-variables.js';
 import { CYCLE_REBUILDS, type CycleRebuild } from './build-set/iteration.js';
 import { FLAVOURS, type Flavour } from './recipe/model.js';
 import { CACHE_MODES } from './image/description.js';
@@ -23,6 +24,42 @@ const gitlabSchema = z
   .refine((g) => (g.packages_group === undefined) !== (g.tree_project === undefined), {
     message: 'give exactly one of packages_group (a project per package) or tree_project (a directory per package)',
   });
+
+/**
+ * The key the server signs repositories with (never handed to runners or guests): an armored secret key
+ * file imported into a GnuPG home of the server's own (`<data_dir>/gnupg`), or an existing GnuPG home.
+ */
+const signingSchema = z
+  .strictObject({
+    /** An armored secret key (gpg --armor --export-secret-keys), imported at start. */
+    key_file: z.string().min(1).optional(),
+    /** A GnuPG home holding the secret key, used as it is. */
+    gnupg_home: z.string().min(1).optional(),
+    /** The key's fingerprint (40 hex digits) or long key id (16). */
+    key_id: z.string().regex(/^(0x)?([0-9A-Fa-f]{16}|[0-9A-Fa-f]{40})$/, 'expected the key\'s fingerprint (40 hex digits) or long key id (16 hex digits)'),
+    /** The key's passphrase; give it as passphrase_file. Absent: the key has none. */
+    passphrase: z.string().optional(),
+  })
+  .refine((s) => (s.key_file === undefined) !== (s.gnupg_home === undefined), { message: 'give exactly one of key_file (an armored secret key) or gnupg_home (a GnuPG home holding it)' });
+
+export type SigningConfig = z.infer<typeof signingSchema>;
+
+/** The index a distribution repository has: a pacman database, or an apt flat repository per architecture. */
+export const REPOSITORY_FLAVOURS = ['pacman', 'apt'] as const;
+
+/**
+ * A distribution repository (`[repositories.NAME]`) that `quarters ns release` promotes build sets into:
+ * a directory served read-only at /dist/NAME/, with one repository per architecture (`DIR/ARCH/`).
+ */
+const distributionRepositorySchema = z.strictObject({
+  /** The repository's directory: a symlink the server switches to each release's generation (beside it, `.NAME.gen-*`). */
+  directory: z.string().min(1),
+  flavour: z.enum(REPOSITORY_FLAVOURS),
+  /** The architectures it holds; default: [build] architectures. */
+  architectures: z.array(z.string().regex(/^[a-z0-9_]+$/, 'an architecture is lower-case letters, digits and _')).min(1).optional(),
+});
+
+export type DistributionRepositoryConfig = z.infer<typeof distributionRepositorySchema>;
 
 const executorSchema = z.strictObject({ tokens: z.array(token).min(1, 'at least one executor token is needed to accept uploads') });
 
@@ -59,10 +96,18 @@ export const serverConfigSchema = z
         max_in_flight: z.number().int().min(1).max(1000).default(4),
         /** "once": a dependency cycle's members are built again after the whole cycle, against each other's new packages. */
         cycle_rebuild: z.enum(CYCLE_REBUILDS as unknown as [CycleRebuild, ...CycleRebuild[]]).default('none'),
+        /** Debian: added to every build's DEB_BUILD_OPTIONS, e.g. "nocheck" (the driver adds parallel=<processors> unless given). */
+        deb_build_options: z.string().regex(DEB_BUILD_OPTIONS, 'blank-separated lower-case words, each maybe with =value, like "nocheck parallel=4"').default(''),
+        /** Debian: the build profiles every build and every plan has active (e.g. ["nocheck"]). */
+        deb_build_profiles: z.array(z.string().regex(DEB_BUILD_PROFILE, 'a build profile is lower-case letters, digits, ".", "+" and "-"')).default([]),
       }),
     api: z.strictObject({ tokens: z.array(token).default([]) }).default({ tokens: [] }),
     /** Required with [gitlab]: uploads come from executors running GitLab jobs. */
     executor: executorSchema.optional(),
+    /** Absent: repositories are not signed. */
+    signing: signingSchema.optional(),
+    /** The distribution's repositories, by name (a pacman repository's database is NAME.db). */
+    repositories: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a repository name is lower-case letters, digits, _ and -'), distributionRepositorySchema).default({}),
     /** Disk images built from a build set's repository after its builds succeed (`quarters image build` on this host). */
     images: z.array(imageSchema).default([]),
   })
@@ -73,12 +118,22 @@ export const serverConfigSchema = z
       names.add(image.name);
     });
     if (config.gitlab && !config.executor) context.addIssue({ code: 'custom', path: ['executor'], message: 'with [gitlab], give [executor] tokens (the executors\' upload tokens)' });
+    const expected = config.build.flavour === 'pkgbuild' ? 'pacman' : 'apt';
+    const directories = new Map<string, string>();
+    for (const [name, repository] of Object.entries(config.repositories)) {
+      if (repository.flavour !== expected) context.addIssue({ code: 'custom', path: ['repositories', name, 'flavour'], message: `the server builds ${config.build.flavour} packages, which go into ${expected} repositories, not ${repository.flavour}` });
+      const other = directories.get(repository.directory);
+      if (other !== undefined) context.addIssue({ code: 'custom', path: ['repositories', name, 'directory'], message: `repositories.${other} has this directory too` });
+      directories.set(repository.directory, name);
+      const unknown = (repository.architectures ?? []).filter((a) => !config.build.architectures.includes(a));
+      if (unknown.length > 0) context.addIssue({ code: 'custom', path: ['repositories', name, 'architectures'], message: `${unknown.join(', ')} is not one of [build] architectures (${config.build.architectures.join(', ')})` });
+    }
   });
 
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
 
 /** Dotted keys that may be given as `<key>_file`. */
-export const SERVER_SECRET_KEYS = ['gitlab.token', 'gitlab.webhook_secret', 'api.tokens', 'executor.tokens'] as const;
+export const SERVER_SECRET_KEYS = ['gitlab.token', 'gitlab.webhook_secret', 'api.tokens', 'executor.tokens', 'signing.passphrase'] as const;
 
 /** Splits `listen` into the host and port to bind. */
 export function listenAddress(config: Pick<ServerConfig, 'listen'>): { host: string; port: number } {

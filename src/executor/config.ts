@@ -6,8 +6,10 @@ import './zod-messages.js';
 import * as z from 'zod/mini';
 import { loadConfigFile } from '../common/config-file.js';
 import { BACKEND_NAMES } from './environment.js';
+import { executorConfigPath } from './config-load.js';
+import { GUEST_ID_COUNT } from './guest-ids.js';
 
-export const DEFAULT_CONFIG_FILE = '/etc/quarters/executor.toml';
+export { DEFAULT_CONFIG_FILE, executorConfigPath } from './config-load.js';
 
 const absolutePath = z.string().check(z.refine(isAbsolute, 'expected an absolute path'));
 /** A name that is safe as a path component and in overlay mount options. */
@@ -111,9 +113,6 @@ const qemuSchema = z.strictObject({
   shared_fs: z._default(z.enum(['auto', 'virtiofs', '9p']), 'auto'),
 });
 
-/** Host ids a user namespace spans: the guest's 0..65535. */
-export const GUEST_ID_COUNT = 65536;
-
 const isolationSchema = z.strictObject({
   /**
    * Guest commands run in a user namespace (nspawn --private-users): root in the guest is an
@@ -182,20 +181,10 @@ export const executorConfigSchema = z.strictObject({
 
 export type ExecutorConfig = z.infer<typeof executorConfigSchema>;
 
-/** The first host id of the guests' user namespace, or null when guests run without one. */
-export function guestIdBase(config: ExecutorConfig): number | null {
-  return config.isolation.user_namespace ? config.isolation.id_base : null;
-}
-
 /** Secrets that may be given as `<key>_file`. */
 export const EXECUTOR_SECRET_KEYS = ['server.token'] as const;
 
-/** The config file named by QUARTERS_EXECUTOR_CONFIG, or the default. */
-export function executorConfigPath(env: NodeJS.ProcessEnv = process.env): string {
-  return env.QUARTERS_EXECUTOR_CONFIG || DEFAULT_CONFIG_FILE;
-}
-
-/** Loads and validates the executor config; throws ConfigError naming the file and key. */
-export function loadExecutorConfig(file: string = executorConfigPath()): ExecutorConfig {
-  return loadConfigFile(executorConfigSchema, file, EXECUTOR_SECRET_KEYS);
+/** Loads and validates the executor config; throws ConfigError naming the file and key. The secret files it read go into `read`. */
+export function loadExecutorConfig(file: string = executorConfigPath(), read?: string[]): ExecutorConfig {
+  return loadConfigFile(executorConfigSchema, file, EXECUTOR_SECRET_KEYS, read);
 }

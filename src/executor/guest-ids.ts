@@ -5,9 +5,17 @@
  * host user or group inside it would own what the guest's users write, and the other way round.
  */
 import { readFileSync } from 'node:fs';
-import { GUEST_ID_COUNT } from './config.js';
+import type { ExecutorConfig } from './config.js';
 import { SystemFailure } from './failure.js';
 import type { HostUser } from './host-user.js';
+
+/** Host ids a user namespace spans: the guest's 0..65535. */
+export const GUEST_ID_COUNT = 65536;
+
+/** The first host id of the guests' user namespace, or null when guests run without one. */
+export function guestIdBase(config: ExecutorConfig): number | null {
+  return config.isolation.user_namespace ? config.isolation.id_base : null;
+}
 
 /** Files that name host ids: users, groups, and the ranges handed out for other user namespaces. */
 const ID_FILES = { passwd: '/etc/passwd', group: '/etc/group', subuid: '/etc/subuid', subgid: '/etc/subgid' };

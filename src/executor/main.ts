@@ -81,7 +81,7 @@ async function run(script: string, stage: string): Promise<number> {
   process.on('SIGINT', stop);
   return protocol(async () => {
     const [{ runStage }, { openJobSession }] = await Promise.all([import('./protocol/run.js'), import('./session.js')]);
-    await runStage(openJobSession(), script, stage, controller.signal);
+    await runStage(await openJobSession(), script, stage, controller.signal);
   });
 }
 
@@ -89,11 +89,11 @@ async function cleanup(args: string[]): Promise<number> {
   const { openJobSession, openSession } = await import('./session.js');
   if (args.length === 0) {
     const { cleanupJob } = await import('./protocol/cleanup-job.js');
-    return protocol(() => cleanupJob(openJobSession()));
+    return protocol(async () => cleanupJob(await openJobSession()));
   }
   const { cleanupAll, cleanupBaseos, cleanupInstance, cleanupPackages, cleanupStale } = await import('./protocol/cleanup.js');
   const { values, positionals } = parseArgs({ args, options: { stale: { type: 'boolean' }, 'older-than': { type: 'string' } }, allowPositionals: true });
-  const session = openSession();
+  const session = await openSession();
   const olderThan = values['older-than'] === undefined ? DEFAULT_STALE_MINUTES : Number(values['older-than']);
   if (!Number.isFinite(olderThan) || olderThan < 0) throw new UsageError(`--older-than wants minutes, not "${values['older-than']}"`);
   let removed: string[];
@@ -113,10 +113,10 @@ async function baseos(args: string[]): Promise<number> {
   const { updateBase } = await import('./backends/nspawn/base-update.js');
   const { InstanceStore } = await import('./instance.js');
   const { checkGuestIds } = await import('./guest-ids.js');
-  const { guestIdBase } = await import('./config.js');
+  const { guestIdBase } = await import('./guest-ids.js');
   const { openSession } = await import('./session.js');
   const [action, ...rest] = args;
-  const session = openSession();
+  const session = await openSession();
   const store = new BaseOsStore(session.layout);
   // Now rather than in the first job: what the backend runs from (a copy owned by the guests' ids, a VM's boot disk).
   const forGuests = async (base: BaseVersion): Promise<void> => {
@@ -164,13 +164,13 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'config':
       return protocol(async () => {
-        const [{ configAnswer }, { openJobSession }] = await Promise.all([import('./protocol/config-command.js'), import('./session.js')]);
-        writeStdout(`${JSON.stringify(configAnswer(openJobSession()))}\n`);
+        const [{ configAnswer }, { openJobContext }] = await Promise.all([import('./protocol/config-command.js'), import('./session.js')]);
+        writeStdout(`${JSON.stringify(configAnswer(await openJobContext()))}\n`);
       });
     case 'prepare':
       return protocol(async () => {
         const [{ prepare }, { openJobSession }] = await Promise.all([import('./protocol/prepare.js'), import('./session.js')]);
-        await prepare(openJobSession());
+        await prepare(await openJobSession());
       });
     case 'run':
       if (args.length < 2) throw new UsageError('run wants SCRIPT STAGE');

@@ -32,8 +32,16 @@ interface Hierarchy {
   dir: string;
 }
 
+/** Each controller's hierarchy, found once per process: the cgroup mounts and our own cgroup do not change while a command runs, and reading /proc/self/mountinfo and /proc/self/cgroup for every group made or removed was a few ms of each `cleanup`. */
+const hierarchies = new Map<Controller, Hierarchy | null>();
+
 /** The directory of this process's cgroup in the hierarchy holding `controller` (v1) or the unified one (v2). */
 function hierarchyOf(controller: Controller): Hierarchy | null {
+  if (!hierarchies.has(controller)) hierarchies.set(controller, findHierarchy(controller));
+  return hierarchies.get(controller)!;
+}
+
+function findHierarchy(controller: Controller): Hierarchy | null {
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((line) => {
     const [left, right] = line.split(' - ');
     const f = (left ?? '').split(' ');

@@ -1,13 +1,12 @@
 /** Everything one executor command works with: the config, the layout, the backend, the job, the exit codes. */
 import { readFileSync } from 'node:fs';
 import type { ExecutorConfig } from './config.js';
-import { guestIdBase, loadExecutorConfig, executorConfigPath } from './config.js';
+import { executorConfigPath, openExecutorConfig } from './config-load.js';
+import { guestIdBase } from './guest-ids.js';
 import type { Backend } from './environment.js';
 import { exitCodesFrom, type ExitCodes } from './failure.js';
 import { jobFromEnv, type Job } from './job.js';
 import { layoutOf, type Layout } from './layout.js';
-import { nspawnBackend } from './backends/nspawn/index.js';
-import { qemuBackend } from './backends/qemu/index.js';
 
 /** Room a VM's disk has for what a job writes when limits.disk_mib is 0 (a VM's disk has a size). */
 const VM_DISK_SPARE_MIB = 20 * 1024;
@@ -26,9 +25,13 @@ export interface JobSession extends Session {
   job: Job;
 }
 
-/** The backend the config names. */
-export function backendFor(config: ExecutorConfig): Backend {
-  if (config.backend === 'qemu') return qemuBackend(config.qemu, config.limits.disk_mib > 0 ? config.limits.disk_mib : VM_DISK_SPARE_MIB);
+/** The backend the config names; only its modules load (each backend's are a few ms of every start). */
+export async function backendFor(config: ExecutorConfig): Promise<Backend> {
+  if (config.backend === 'qemu') {
+    const { qemuBackend } = await import('./backends/qemu/index.js');
+    return qemuBackend(config.qemu, config.limits.disk_mib > 0 ? config.limits.disk_mib : VM_DISK_SPARE_MIB);
+  }
+  const { nspawnBackend } = await import('./backends/nspawn/index.js');
   return nspawnBackend(guestIdBase(config));
 }
 
@@ -50,20 +53,26 @@ export function executorVersion(): string {
 }
 
 /** Loads the config named by the environment; config problems are system failures naming file and key. */
-export function openSession(env: NodeJS.ProcessEnv = process.env): Session {
-  const config = loadExecutorConfig(executorConfigPath(env));
+export async function openSession(env: NodeJS.ProcessEnv = process.env): Promise<Session> {
+  const config = await openExecutorConfig(executorConfigPath(env));
   return {
     config,
     layout: layoutOf(config),
-    backend: backendFor(config),
+    backend: await backendFor(config),
     codes: exitCodesFrom(env),
     env,
     log: (line) => process.stderr.write(`${line}\n`),
   };
 }
 
+/** The config, its layout and the job, for a command that starts no environment (`config`): no backend's modules load. */
+export async function openJobContext(env: NodeJS.ProcessEnv = process.env): Promise<Pick<JobSession, 'config' | 'layout' | 'job'>> {
+  const config = await openExecutorConfig(executorConfigPath(env));
+  return { config, layout: layoutOf(config), job: jobFromEnv(env, config.default_branch) };
+}
+
 /** A session for the job described by the CUSTOM_ENV_* variables. */
-export function openJobSession(env: NodeJS.ProcessEnv = process.env): JobSession {
-  const session = openSession(env);
+export async function openJobSession(env: NodeJS.ProcessEnv = process.env): Promise<JobSession> {
+  const session = await openSession(env);
   return { ...session, job: jobFromEnv(env, session.config.default_branch) };
 }

@@ -31,6 +31,12 @@ import { repoRoutes } from './artifacts/repos-route.js';
 import { resourceUsageRoutes } from './artifacts/resource-usage-route.js';
 import { uploadRoutes } from './artifacts/upload.js';
 import { webUiRoutes } from './http/web-ui.js';
+import { Signer } from './signing/signer.js';
+import { DistributionRepositories } from './releases/distribution.js';
+import { Releases } from './releases/releases.js';
+import { releaseRoutes } from './releases/routes.js';
+import { ReleaseStore } from './store/release-store.js';
+import { SIGNING_KEY_PATH, signingKeyRoutes } from './signing/key-route.js';
 
 export interface ServerOptions {
   log: Logger;
@@ -65,6 +71,12 @@ export interface QuartersServer {
   worker: InboxWorker;
   metrics: Metrics;
   imageBuilder: ImageBuilder;
+  /** The repositories' signing key ([signing]); null: repositories are not signed. */
+  signer: Signer | null;
+  /** The distribution's repositories ([repositories.NAME]) and the releases into them. */
+  distribution: DistributionRepositories;
+  releases: Releases;
+  releaseStore: ReleaseStore;
   /** Binds `listen` (or the given port) and starts the background loops; resolves to the URL. */
   start(port?: number): Promise<string>;
   /** Waits until every accepted event has been processed. */
@@ -83,6 +95,13 @@ export function layoutOf(config: ServerConfig): RecipeLayout {
 export function createServer(config: ServerConfig, options: ServerOptions): QuartersServer {
   const { log } = options;
   const metrics = new Metrics();
+  // Before anything else: a key the config names wrongly stops the start (SigningError naming the key).
+  const signer = config.signing ? Signer.open(config.signing, config.data_dir) : null;
+  if (signer) {
+    const problem = signer.problem();
+    if (problem) log.error({ fingerprint: signer.key.fingerprint, problem }, 'the signing key cannot sign: uploads are refused until it can (see /healthz)');
+    else log.info({ fingerprint: signer.key.fingerprint, uid: signer.key.uid }, 'repositories are signed');
+  }
   const db = openDatabase(config.data_dir);
   const gitlabConfig = config.gitlab;
   const gitlab =
@@ -100,21 +119,29 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   const store = new BuildStore(db);
   const recipes = new RecipeTable(db);
   const index = new SourceIndex(gitlab, recipes, layoutOf(config), config.build.flavour, log);
-  const repositories = new Repositories(config.data_dir, config.build.flavour);
+  const repositories = new Repositories(config.data_dir, config.build.flavour, signer);
   // Uploads and repository changes a crash or kill interrupted: nothing refers to them.
-  const interrupted = repositories.removeInterruptedUploads() + repositories.removeInterruptedChanges();
+  const distribution = new DistributionRepositories(config.repositories, config.build.architectures, signer);
+  const interrupted = repositories.removeInterruptedUploads() + repositories.removeInterruptedChanges() + distribution.removeInterruptedChanges();
   if (interrupted) log.info({ files: interrupted }, 'removed interrupted uploads and repository changes');
   const halfMade = store.deleteHalfMadeNamespaces();
   if (halfMade.length) log.warn({ namespaces: halfMade }, 'removed build sets a crash left without their first iteration; create them again');
-  const dispatcher = new GitLabDispatcher(store, gitlab, { flavour: config.build.flavour, treeLayout: config.gitlab?.tree_project !== undefined, publicUrl: config.public_url }, log);
+  const releaseStore = new ReleaseStore(db);
+  const releases = new Releases({ store, releases: releaseStore, repositories, distribution, flavour: config.build.flavour, log });
+  const dispatcher = new GitLabDispatcher(store, gitlab, {
+    flavour: config.build.flavour, treeLayout: config.gitlab?.tree_project !== undefined, publicUrl: config.public_url,
+    debBuildOptions: config.build.deb_build_options, debBuildProfiles: config.build.deb_build_profiles,
+  }, log);
   const engine = new BuildSetEngine(store, repositories, options.planner ?? planBuildSet, {
     flavour: config.build.flavour,
     architectures: config.build.architectures,
     maxInFlight: config.build.max_in_flight,
     cycleRebuild: config.build.cycle_rebuild,
+    profiles: config.build.flavour === 'debian' ? config.build.deb_build_profiles : [],
   }, dispatcher, log);
   const buildSets = new BuildSets(engine, recipes, index, log);
-  const progress = new ProgressReporter({ gitlab, store, publicUrl: config.public_url, flavour: config.build.flavour, log, ...options.progress });
+  const signing = signer ? { url: `${config.public_url.replace(/\/+$/, '')}${SIGNING_KEY_PATH}`, fingerprint: signer.key.fingerprint } : null;
+  const progress = new ProgressReporter({ gitlab, store, publicUrl: config.public_url, flavour: config.build.flavour, signing, log, ...options.progress });
   const images = new ImageStore(db);
   const interruptedImages = images.failInterrupted();
   if (interruptedImages) log.warn({ images: interruptedImages }, 'images were being built when the server stopped: marked failed, request them again');
@@ -136,6 +163,10 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
 
   const app = createApp({
     db, log, metrics, dataDir: config.data_dir, minFreeBytes: config.min_free_mib * 1024 ** 2,
+    problems: () => {
+      const problem = signer?.problem();
+      return problem ? [`${problem}; nothing is published until it can sign`] : [];
+    },
     routes: [
       // Webhooks and uploads exist only with GitLab: a local-only server has neither route.
       ...(gitlabConfig && config.executor ? [
@@ -144,10 +175,12 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
         uploadRoutes({ store, engine, repositories, gitlab, executorTokens: config.executor.tokens, flavour: config.build.flavour, metrics, log, recipes }),
         resourceUsageRoutes({ store, gitlab, executorTokens: config.executor.tokens, log }),
       ] : []),
-      new Hono().route('/api/v1', apiRoutes({ store, buildSets, control, apiTokens: config.api.tokens, localOnly: !gitlabConfig, dataDir: config.data_dir })),
+      new Hono().route('/api/v1', apiRoutes({ store, buildSets, control, apiTokens: config.api.tokens, localOnly: !gitlabConfig, dataDir: config.data_dir, install: { publicUrl: config.public_url, flavour: config.build.flavour, architectures: config.build.architectures, signing } })),
       new Hono().route('/api/v1', imageRouting.api),
       repoRoutes({ store, repositories }),
       imageRouting.files,
+      signingKeyRoutes({ signer, publicUrl: config.public_url }),
+      releaseRoutes({ store, releases, releaseStore, distribution, apiTokens: config.api.tokens, publicUrl: config.public_url, flavour: config.build.flavour, signing }),
       webUiRoutes({ store, images }),
     ],
   });
@@ -168,15 +201,18 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   };
 
   return {
-    app, db, repositories, store, recipes, index, engine, buildSets, pipelines, control, progress, inbox, worker, metrics, imageBuilder,
-    start: (port) =>
-      new Promise((resolve) => {
+    app, db, repositories, store, recipes, index, engine, buildSets, pipelines, control, progress, inbox, worker, metrics, signer, distribution, releases, releaseStore, imageBuilder,
+    start: async (port) => {
+      // Releases a crash interrupted, before any new one: published if the switch happened, interrupted if not.
+      for (const r of await releases.recover()) log.warn({ release: r.id, repository: r.repository, state: r.state }, 'settled a release the server stopped during');
+      return new Promise((resolve) => {
         const { host, port: configured } = listenAddress(config);
         http = serve({ fetch: app.fetch, hostname: host, port: port ?? configured }, (info: AddressInfo) => {
           const url = `http://${host.includes(':') ? `[${host}]` : host}:${info.port}`;
           log.info({ url }, 'quarters server listening');
           // Events accepted before a crash or restart are still in the inbox: process them now.
           void worker.wake();
+
           // Without GitLab there are no pipelines to poll.
           if (gitlabConfig) {
             // Build sets that moved while the server was down get their notes and statuses now.
@@ -186,7 +222,8 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
           }
           resolve(url);
         });
-      }),
+      });
+    },
     drain: () => worker.wake(),
     close: async () => {
       if (timer) clearInterval(timer);
@@ -200,6 +237,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       imageBuilder.close();
       await imageBuilder.idle();
       db.close();
+      await signer?.close();
     },
   };
 }

@@ -235,7 +235,8 @@ describe('quarters REST client commands (built CLI, real server)', () => {
       return (await execa('bash', ['--norc', '-c', probe], { cwd: home })).stdout.split('\n').filter(Boolean).sort();
     };
     expect(await complete('quarters', '')).toEqual(['build', 'completion', 'graph', 'image', 'index', 'ns', 'server']);
-    expect(await complete('quarters', 'ns', 're')).toEqual(['resume', 'retry']);
+    expect(await complete('quarters', 'ns', 're')).toEqual(['release', 'releases', 'resume', 'retry']);
+    expect(await complete('quarters', 'ns', 'release', 'x', '--to', 'core', '--d')).toEqual(['--dry-run']);
     expect(await complete('quarters', 'ns', 'cr')).toEqual(['create']);
     expect(await complete('quarters', 'ns', 'show', 'x', '--s')).toEqual(['--server', '--state']);
     expect(await complete('quarters', 'ns', 'create', '--name', 'n', '--p')).toEqual(['--packager']);

@@ -1,7 +1,7 @@
 // quarters-executor ships as one file (dist/executor/quarters-executor.cjs, made by
 // scripts/bundle-executor.js): it must run on a runner host from that file alone, without
 // node_modules, and speak the protocol's `config` answer from there.
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chown, copyFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -71,5 +71,75 @@ describe('the quarters-executor bundle', () => {
     await writeFile(config, '[limits]\nmemory_mib = "lots"\n');
     const second = await execa('node', [alone, 'config'], { reject: false, env: { QUARTERS_EXECUTOR_CONFIG: config, CUSTOM_ENV_CI_JOB_ID: '7', CUSTOM_ENV_CI_PROJECT_ID: '3', SYSTEM_FAILURE_EXIT_CODE: '42' } });
     expect(second.stderr).toMatch(/limits\.memory_mib.*expected number, received string/i);
+  });
+
+  describe.skipIf(process.getuid?.() !== 0)('caches it keeps, as root, between starts', () => {
+    const env = (cacheDir: string, config: string): Record<string, string> => ({ QUARTERS_EXECUTOR_CACHE_DIR: cacheDir, QUARTERS_EXECUTOR_CONFIG: config, CUSTOM_ENV_CI_JOB_ID: '7', CUSTOM_ENV_CI_PROJECT_ID: '3' });
+    const answer = async (cacheDir: string, config: string): Promise<{ builds_dir: string }> => {
+      const result = await execa('node', [alone, 'config'], { reject: false, env: env(cacheDir, config) });
+      expect(result.stderr).toBe('');
+      expect(result.exitCode).toBe(0);
+      return JSON.parse(result.stdout) as { builds_dir: string };
+    };
+    const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 2100));
+
+    it('keeps the compiled code and the validated config root-only, and sees a changed config or secret file at once', async () => {
+      const cacheDir = join(dir, 'cache-a');
+      const config = join(dir, 'cached.toml');
+      await writeFile(join(dir, 'token'), 'first\n', { mode: 0o600 });
+      await writeFile(config, `work_dir = "${join(dir, 'one')}"\nhost_user = "65534:65534"\n[server]\ntoken_file = "token"\n`);
+      // A file changed this recently is not cached (it may have changed while read).
+      await settle();
+      expect((await answer(cacheDir, config)).builds_dir).toBe(join(dir, 'one', 'builds', 'q-local-p3-cx-j7'));
+      const names = await readdir(cacheDir);
+      expect(names.filter((name) => /^code-[0-9a-f]{16}-v[\d.]+-[a-z0-9]+-config\.v8$/.test(name))).toHaveLength(1);
+      const cached = names.find((name) => /^config-[0-9a-f]{8}\.json$/.test(name))!;
+      expect(cached).toBeDefined();
+      for (const name of ['.', ...names]) {
+        const info = await stat(join(cacheDir, name));
+        expect([info.uid, info.mode & 0o077]).toEqual([0, 0]);
+      }
+      const entry = JSON.parse(await readFile(join(cacheDir, cached), 'utf8')) as { files: Record<string, string>; config: { server: { token: string } } };
+      expect(Object.keys(entry.files)).toEqual([config, join(dir, 'token')]);
+      expect(entry.config.server.token).toBe('first');
+
+      // A second start answers from the caches, the same.
+      expect((await answer(cacheDir, config)).builds_dir).toBe(join(dir, 'one', 'builds', 'q-local-p3-cx-j7'));
+      await writeFile(config, `work_dir = "${join(dir, 'two')}"\nhost_user = "65534:65534"\n[server]\ntoken_file = "token"\n`);
+      expect((await answer(cacheDir, config)).builds_dir).toBe(join(dir, 'two', 'builds', 'q-local-p3-cx-j7'));
+      await settle();
+      await answer(cacheDir, config);
+      await writeFile(join(dir, 'token'), 'second\n');
+      await settle();
+      await answer(cacheDir, config);
+      expect((JSON.parse(await readFile(join(cacheDir, cached), 'utf8')) as typeof entry).config.server.token).toBe('second');
+    });
+
+    it('trusts no cache another user could have written, and survives one V8 rejects', async () => {
+      const cacheDir = join(dir, 'cache-b');
+      const config = join(dir, 'planted.toml');
+      await writeFile(config, `work_dir = "${join(dir, 'real')}"\nhost_user = "65534:65534"\n`);
+      await settle();
+      await answer(cacheDir, config);
+      const names = await readdir(cacheDir);
+      const code = names.find((name) => name.endsWith('-config.v8'))!;
+      const cached = names.find((name) => name.startsWith('config-'))!;
+      // A cache that says work_dir is elsewhere, left by another user: not read.
+      const planted = (await readFile(join(cacheDir, cached), 'utf8')).replaceAll(join(dir, 'real'), join(dir, 'planted'));
+      await writeFile(join(cacheDir, cached), planted);
+      await chown(join(cacheDir, cached), 65534, 65534);
+      expect((await answer(cacheDir, config)).builds_dir).toBe(join(dir, 'real', 'builds', 'q-local-p3-cx-j7'));
+      // Root's own cache, unreadable to V8: compiled anew and replaced.
+      await writeFile(join(cacheDir, code), 'not a code cache');
+      expect((await answer(cacheDir, config)).builds_dir).toBe(join(dir, 'real', 'builds', 'q-local-p3-cx-j7'));
+      expect((await stat(join(cacheDir, code))).size).toBeGreaterThan(10_000);
+      // And no cache at all where the directory is not root's alone.
+      const shared = join(dir, 'cache-c');
+      await answer(shared, config);
+      await rm(shared, { recursive: true });
+      await execa('mkdir', ['-m', '0777', shared]);
+      await answer(shared, config);
+      expect(await readdir(shared)).toEqual([]);
+    });
   });
 });

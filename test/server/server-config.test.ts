@@ -38,7 +38,7 @@ describe('server config', () => {
     const config = load(VALID)();
     expect(config.gitlab?.token).toBe('glpat-secret');
     expect(config.api.tokens).toEqual(['api-token-aaaaaaaaaaaa', 'api-token-bbbbbbbbbbbb']);
-    expect(config.build).toEqual({ flavour: 'pkgbuild', architectures: ['x86_64'], auto_rebuild: true, cycle_rebuild: 'none', max_in_flight: 3 });
+    expect(config.build).toEqual({ flavour: 'pkgbuild', architectures: ['x86_64'], auto_rebuild: true, cycle_rebuild: 'none', max_in_flight: 3, deb_build_options: '', deb_build_profiles: [] });
     expect(listenAddress(config)).toEqual({ host: '127.0.0.1', port: 9090 });
   });
 
@@ -50,8 +50,15 @@ describe('server config', () => {
     ['[executor]\ntokens = ["executor-token-0123456789"]', '[executor]\ntokens = ["short"]', 'executor.tokens.0'],
     ['packages_group = "archlinux/packaging/packages"', 'packages_group = "a"\ntree_project = "b"', 'gitlab'],
     ['auto_rebuild = true', 'auto_rebuild = true\nparallel = 2', 'build'],
+    ['auto_rebuild = true', 'auto_rebuild = true\ndeb_build_options = "nocheck; reboot"', 'build.deb_build_options'],
+    ['auto_rebuild = true', 'auto_rebuild = true\ndeb_build_profiles = ["Stage1"]', 'build.deb_build_profiles.0'],
   ])('names the key of a bad value (%s → %s)', (from, to, key) => {
     expect(configErrorOf(load(VALID.replace(from, to))).key).toBe(key);
+  });
+
+  it('takes Debian build options and profiles', () => {
+    const config = load(VALID.replace('flavour = "pkgbuild"', 'flavour = "debian"\ndeb_build_options = "nocheck parallel=4 noautodbgsym"\ndeb_build_profiles = ["nocheck", "pkg.garnet.nodoc"]'))();
+    expect(config.build).toMatchObject({ deb_build_options: 'nocheck parallel=4 noautodbgsym', deb_build_profiles: ['nocheck', 'pkg.garnet.nodoc'] });
   });
 
   it('says that neither recipe layout is given', () => {
@@ -74,5 +81,41 @@ describe('server config without [gitlab] (local-only mode)', () => {
   it('still wants [executor] tokens when [gitlab] is given', () => {
     const withGitlabOnly = withoutTable(VALID, 'executor');
     expect(configErrorOf(load(withGitlabOnly)).key).toBe('executor');
+  });
+});
+
+describe('server config: [signing] and [repositories]', () => {
+  const SIGNING = `${VALID}
+[signing]
+key_file = "/etc/quarters/signing-key.asc"
+key_id = "0123456789ABCDEF0123456789ABCDEF01234567"
+passphrase_file = "signing.passphrase"
+
+[repositories.core]
+directory = "/srv/dist/core"
+flavour = "pacman"
+`;
+  const loadSigning = (text: string) => {
+    const file = writeConfigFile(text, { 'gitlab.token': 'glpat-secret\n', 'api.tokens': 'api-token-aaaaaaaaaaaa\n', 'signing.passphrase': 'pass phrase\n' });
+    return () => loadConfigFile(serverConfigSchema, file, SERVER_SECRET_KEYS);
+  };
+
+  it('loads the signing key with its passphrase from a file, and the repositories', () => {
+    const config = loadSigning(SIGNING)();
+    expect(config.signing).toEqual({ key_file: '/etc/quarters/signing-key.asc', key_id: '0123456789ABCDEF0123456789ABCDEF01234567', passphrase: 'pass phrase' });
+    expect(config.repositories).toEqual({ core: { directory: '/srv/dist/core', flavour: 'pacman' } });
+    expect(load(VALID)().repositories).toEqual({});
+  });
+
+  it.each([
+    ['key_id = "0123456789ABCDEF0123456789ABCDEF01234567"', 'key_id = "Jane"', 'signing.key_id'],
+    ['key_file = "/etc/quarters/signing-key.asc"', 'gnupg_home = "/root/.gnupg"\nkey_file = "/k.asc"', 'signing'],
+    ['key_file = "/etc/quarters/signing-key.asc"', '', 'signing'],
+    ['flavour = "pacman"', 'flavour = "apt"', 'repositories.core.flavour'],
+    ['flavour = "pacman"', 'flavour = "pacman"\narchitectures = ["riscv64"]', 'repositories.core.architectures'],
+    ['[repositories.core]', '[repositories.Core]', 'repositories.Core'],
+    ['flavour = "pacman"\n', 'flavour = "pacman"\n[repositories.extra]\ndirectory = "/srv/dist/core"\nflavour = "pacman"\n', 'repositories.extra.directory'],
+  ])('names the key of a bad value (%s → %s)', (from, to, key) => {
+    expect(configErrorOf(loadSigning(SIGNING.replace(from, to))).key).toBe(key);
   });
 });

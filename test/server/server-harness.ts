@@ -36,15 +36,15 @@ export interface Rig {
   deliver(kind: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
   /** Adds a package project to the group with its .SRCINFO. */
   addPackage(pkgbase: string, info: string): DoubleProject;
-  /** Stops the server (as a crash or a restart would) and starts a new one on the same data directory. */
-  restart(): Promise<void>;
+  /** Stops the server (as a crash or a restart would) and starts a new one on the same data directory (with `change` made to its config). */
+  restart(change?: (config: ServerConfig) => ServerConfig): Promise<void>;
   close(): Promise<void>;
 }
 
 /** Starts the double and a server (pkgbuild, group layout, x86_64 unless overridden). */
-export async function startRig(overrides: { build?: Partial<ServerConfig['build']>; treeProject?: string; log?: Logger; gitlabRetry?: Partial<RetryPolicy>; dataDir?: string; progress?: ServerOptions['progress'] } = {}): Promise<Rig> {
+export async function startRig(overrides: { build?: Partial<ServerConfig['build']>; treeProject?: string; log?: Logger; gitlabRetry?: Partial<RetryPolicy>; dataDir?: string; progress?: ServerOptions['progress']; signing?: ServerConfig['signing']; repositories?: Record<string, unknown> } = {}): Promise<Rig> {
   const gitlab = await startGitLabDouble();
-  const config = serverConfigSchema.parse({
+  let config = serverConfigSchema.parse({
     listen: '127.0.0.1:0',
     public_url: 'http://quarters.test',
     data_dir: overrides.dataDir ?? tempDir('quarters-server-'),
@@ -52,6 +52,8 @@ export async function startRig(overrides: { build?: Partial<ServerConfig['build'
     build: { flavour: 'pkgbuild', architectures: ['x86_64'], auto_rebuild: true, max_in_flight: 4, ...overrides.build },
     api: { tokens: [API_TOKEN] },
     executor: { tokens: [EXECUTOR_TOKEN] },
+    ...(overrides.signing ? { signing: overrides.signing } : {}),
+    ...(overrides.repositories ? { repositories: overrides.repositories } : {}),
   });
   const boot = async () => {
     const server = createServer(config, { log: overrides.log ?? quietLogger(), reconcileIntervalMs: 3_600_000, gitlabRetry: { baseDelayMs: 5, maxDelayMs: 20, attemptTimeoutMs: 2_000, ...overrides.gitlabRetry }, ...(overrides.progress ? { progress: overrides.progress } : {}) });
@@ -74,8 +76,9 @@ export async function startRig(overrides: { build?: Partial<ServerConfig['build'
       return res;
     },
     addPackage: (pkgbase, info) => gitlab.state.addProject({ path: `packages/${pkgbase}`, files: { PKGBUILD: `pkgname=${pkgbase}\n`, '.SRCINFO': info } }),
-    async restart() {
+    async restart(change) {
       await rig.server.close();
+      if (change) rig.config = config = change(config);
       ({ server, url } = await boot());
       rig.server = server;
       rig.url = url;

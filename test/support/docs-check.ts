@@ -361,8 +361,8 @@ export function checkExecutorArgv(usage: string, argv: string[], strict: boolean
 
 /** Programs a documented shell command may run besides quarters' own; their arguments are checked for repository paths only. */
 export const KNOWN_PROGRAMS = new Set([
-  'apt-get', 'cd', 'chmod', 'cp', 'curl', 'dot', 'eval', 'git', 'hyperfine', 'install', 'journalctl', 'ln', 'makepkg', 'mkdir',
-  'podman', 'sqlite3', 'systemctl', 'useradd',
+  'apt-get', 'awk', 'cd', 'chmod', 'chown', 'cp', 'curl', 'dot', 'echo', 'eval', 'git', 'gpg', 'hyperfine', 'install', 'journalctl', 'ln',
+  'makepkg', 'mkdir', 'pacman-key', 'podman', 'printf', 'sqlite3', 'systemctl', 'useradd',
 ]);
 
 const NPM_COMMANDS = new Set(['ci', 'install', 'link', 'prune', 'test']);

@@ -8,7 +8,7 @@ import { execa, execaSync } from 'execa';
 const MAKE_BASE = fileURLToPath(new URL('../../scripts/make-base', import.meta.url));
 
 /** The profiles scripts/make-base knows (see its --help). */
-export type BaseProfile = 'arch' | 'systemd-host';
+export type BaseProfile = 'arch' | 'debian' | 'systemd-host';
 
 /** Null when scripts/make-base can make (or find) a base here, else why not. */
 export function makeBaseSkipReason(what: string): string | null {

@@ -2,7 +2,7 @@
  * The whole system as a deployment joins it, one per test file: the GitLab double; a quarters
  * server talking to it through the real client, listening on a real port that is also its
  * public_url (what builds get as QUARTERS_SERVER_URL); an executor installation with the
- * Arch-on-Debian base OS loaded once; and a GitLab Runner (gitlab-runner.ts) that runs every job
+ * Arch-on-Debian base OS (or, for flavour debian, the Debian build base) loaded once; and a GitLab Runner (gitlab-runner.ts) that runs every job
  * of every pipeline the server creates through the real quarters-executor bundle, with the CI
  * template's script. Nothing is shared between the parts but HTTP, git and the executor's config.
  */
@@ -19,6 +19,7 @@ import { serverConfigSchema } from '../../src/core/server-config.js';
 import { createServer, type QuartersServer } from '../../src/server/server.js';
 import { startGitLabDouble, type DoubleProject, type DoubleUser, type GitLabDouble, type PushResult } from '../gitlab-double/index.js';
 import { archBaseSkipReason, archBaseTarball } from './arch-base.js';
+import { debianBaseSkipReason, debianBaseTarball } from './debian-base.js';
 import { archBundleFiles, type ArchRecipe } from './arch-recipe.js';
 import { containerSkipReason } from './capabilities.js';
 import { createExecutorFixture, EXECUTOR, TEST_HOST_USER, type ExecutorFixture } from './executor-fixture.js';
@@ -64,6 +65,10 @@ export interface SystemRig {
   addArchPackages(...recipes: ArchRecipe[]): Promise<DoubleProject[]>;
   /** Pushes a new version of a package to its default branch and delivers the Push Hook, as GitLab does. */
   pushVersion(project: DoubleProject, recipe: ArchRecipe): Promise<PushResult>;
+  /** Adds package projects of any flavour (a bundle's files, path → text) to the packages group and syncs the server's source index. */
+  addPackages(...bundles: { pkgbase: string; files: Record<string, string> }[]): Promise<DoubleProject[]>;
+  /** Pushes changed files of a package to its default branch and delivers the Push Hook. */
+  pushFiles(project: DoubleProject, files: Record<string, string>, message: string): Promise<PushResult>;
   /** Delivers a webhook body as GitLab does (headers added to the defaults); resolves to the server's answer status. */
   deliver(kind: string, body: unknown, headers?: Record<string, string>): Promise<number>;
   /** Which jobs the runner host "goes down" under from now on (see GitLabRunnerOptions.interruptWhen). */
@@ -79,13 +84,19 @@ export interface SystemRig {
 }
 
 /** Null when the whole system can run here, else why not. */
-export function systemRigSkipReason(): string | null {
+export function systemRigSkipReason(flavour: 'pkgbuild' | 'debian' = 'pkgbuild'): string | null {
   if (!existsSync(EXECUTOR[1])) return `the executor is not built (${EXECUTOR[1]}); run npm test, which builds first`;
-  return containerSkipReason() ?? archBaseSkipReason();
+  return containerSkipReason() ?? (flavour === 'debian' ? debianBaseSkipReason() : archBaseSkipReason());
 }
 
 /** Starts the whole system; on any failure, tears down what it started. */
-export async function startSystemRig(options: { concurrent?: number; build?: { cycle_rebuild?: 'none' | 'once' } } = {}): Promise<SystemRig> {
+export async function startSystemRig(options: {
+  concurrent?: number;
+  /** The server's flavour: pkgbuild (the Arch-on-Debian base) or debian (the Debian build base). */
+  flavour?: 'pkgbuild' | 'debian';
+  build?: { cycle_rebuild?: 'none' | 'once'; deb_build_options?: string; deb_build_profiles?: string[] };
+} = {}): Promise<SystemRig> {
+  const flavour = options.flavour ?? 'pkgbuild';
   const teardown: (() => Promise<void>)[] = [];
   const close = async () => {
     const errors: unknown[] = [];
@@ -115,7 +126,7 @@ export async function startSystemRig(options: { concurrent?: number; build?: { c
       public_url: url,
       data_dir: dataDir,
       gitlab: { url: gitlab.url, token: gitlab.token, webhook_secret: WEBHOOK_SECRET, packages_group: PACKAGES_GROUP },
-      build: { flavour: 'pkgbuild', architectures: ['x86_64'], auto_rebuild: true, ...options.build },
+      build: { flavour, architectures: ['x86_64'], auto_rebuild: true, ...options.build },
       api: { tokens: [API_TOKEN] },
       executor: { tokens: [EXECUTOR_TOKEN] },
     });
@@ -130,14 +141,14 @@ export async function startSystemRig(options: { concurrent?: number; build?: { c
     const tokenFile = join(executor.dir, 'executor.token');
     await writeFile(tokenFile, `${EXECUTOR_TOKEN}\n`, { mode: 0o600 });
     // Builds target the packages' default branch (QUARTERS_TARGET_BRANCH): it needs a source list, empty on the offline base.
-    await writeFile(join(executor.sourceLists, 'main.list'), '# the Arch-on-Debian test base is offline: no package sources\n');
+    await writeFile(join(executor.sourceLists, 'main.list'), '# the test bases are offline: no package sources\n');
     await executor.writeConfig([
       `build_driver = "${DRIVER}"`,
       '[server]', `url = "${url}"`, `token_file = "${tokenFile}"`,
       '[instance]', 'package_manager = "none"',
       '[network]', 'fetch_command = ["quarters-build", "fetch"]',
     ].join('\n'));
-    const loaded = await executor.cli(['baseos', 'load', '--tarball', await archBaseTarball()]);
+    const loaded = await executor.cli(['baseos', 'load', '--tarball', await (flavour === 'debian' ? debianBaseTarball() : archBaseTarball())]);
     if (loaded.exitCode !== 0) throw new Error(`system rig: baseos load failed: ${loaded.stderr}`);
 
     // In the executor fixture's directory, which host stages are shown (host_stages.paths): GitLab's side, as the runner clones from it.
@@ -175,8 +186,14 @@ export async function startSystemRig(options: { concurrent?: number; build?: { c
         await server.index.syncAll();
         return projects;
       },
-      async pushVersion(project, recipe) {
-        const push = gitlab.state.pushFiles(project, archBundleFiles(recipe), { message: `${recipe.pkgbase} ${recipe.version ?? '1.0-1'}`, author: { name: PACKAGER.name, email: PACKAGER.email } });
+      async addPackages(...bundles) {
+        const projects = bundles.map((bundle) => gitlab.state.addProject({ path: `${PACKAGES_GROUP}/${bundle.pkgbase}`, files: bundle.files, ciJobs: [{ name: BUILD_JOB, stage: 'build' }] }));
+        await server.index.syncAll();
+        return projects;
+      },
+      pushVersion: (project, recipe) => rig.pushFiles(project, archBundleFiles(recipe), `${recipe.pkgbase} ${recipe.version ?? '1.0-1'}`),
+      async pushFiles(project, files, message) {
+        const push = gitlab.state.pushFiles(project, files, { message, author: { name: PACKAGER.name, email: PACKAGER.email } });
         const response = await fetch(`${url}/webhooks/gitlab`, {
           method: 'POST',
           body: JSON.stringify(gitlab.pushHookBody(push, PACKAGER)),

@@ -40,10 +40,30 @@ describe('build bundles', () => {
     expect(read.recipe.version.text).toBe('1.2-1');
   });
 
+  it('reads a Debian source package: debian/control at the version of debian/changelog, leaving build leftovers out', async () => {
+    const dir = bundle(root, 'garnet', {
+      'debian/control': 'Source: garnet\nBuild-Depends: debhelper-compat (= 13), libgarnet-dev (>= 1.2) [linux-any] | libgarnet-legacy-dev, helper <stage1>\n\nPackage: garnet\nArchitecture: any\nMulti-Arch: foreign\nDepends: ${shlibs:Depends}, libgarnet1 (= ${binary:Version})\n',
+      'debian/changelog': 'garnet (1:1.0-2) unstable; urgency=low\n\n  * x\n\n -- A <a@b.c>  Thu, 03 Dec 2026 12:00:00 +0000\n',
+      'garnet_1.0.orig.tar.gz': 'x',
+    });
+    const first = await readBundle(dir);
+    expect(first.flavour).toBe('debian');
+    expect(first.recipe.pkgbase).toBe('garnet');
+    expect(first.recipe.version.text).toBe('1:1.0-2');
+    expect(first.recipe.binaries[0]).toMatchObject({ name: 'garnet', multiArch: 'foreign', depends: [[{ name: 'libgarnet1', constraint: { op: '=', version: '1:1.0-2' } }]] });
+    expect(first.recipe.buildDepends[1]).toEqual([{ name: 'libgarnet-dev', constraint: { op: '>=', version: '1.2' }, arches: { negated: false, arches: ['linux-any'] } }, { name: 'libgarnet-legacy-dev' }]);
+    expect(first.files).toEqual(['debian/changelog', 'debian/control', 'garnet_1.0.orig.tar.gz']);
+    bundle(root, 'garnet', { 'debian/.debhelper/x': 'x', 'debian/tmp/usr/bin/garnet': 'x', 'debian/files': 'x', 'debian/garnet.substvars': 'x', 'garnet_1.0-2_amd64.deb': 'x', 'garnet_1.0-2_amd64.changes': 'x' });
+    expect((await readBundle(dir)).digest).toBe(first.digest);
+  });
+
   it.each([
     ['no-srcinfo', { PKGBUILD: 'pkgname=x\n' }, /no-srcinfo: no \.SRCINFO next to the PKGBUILD \(write it with: makepkg --printsrcinfo > \.SRCINFO\)/],
-    ['empty', { README: 'hi' }, /empty: neither a PKGBUILD nor spec \+ autobuild\/ found/],
-    ['both', { PKGBUILD: '', spec: 'VER=1\n', 'autobuild/defines': '' }, /both: has both a PKGBUILD and spec \+ autobuild\//],
+    ['empty', { README: 'hi' }, /empty: no PKGBUILD, no spec \+ autobuild\/ and no debian\/control with debian\/changelog found/],
+    ['both', { PKGBUILD: '', spec: 'VER=1\n', 'autobuild/defines': '' }, /both: has more than one of a PKGBUILD, spec \+ autobuild\/ and debian\//],
+    ['pkgbuild-and-debian', { PKGBUILD: '', 'debian/control': '', 'debian/changelog': '' }, /has more than one of/],
+    ['other-source', { 'debian/control': 'Source: garnet\n\nPackage: garnet\nArchitecture: any\n', 'debian/changelog': 'ruby (1.0) unstable; urgency=low\n' }, /debian\/changelog's newest entry is for source ruby, but debian\/control says Source: garnet/],
+    ['no-changelog-entry', { 'debian/control': 'Source: garnet\n\nPackage: garnet\nArchitecture: any\n', 'debian/changelog': '\n' }, /debian\/changelog's newest entry is for no source \(its first line is not/],
     ['bad-srcinfo', { PKGBUILD: '', '.SRCINFO': 'pkgbase = bad\n' }, /bad-srcinfo: .*\.SRCINFO:\d+: .*pkgver/],
   ])('refuses %s with a message naming it', async (name, files, message) => {
     const dir = bundle(root, name, files);

@@ -1,6 +1,6 @@
 /**
- * Build bundles on disk: a PKGBUILD directory (with its .SRCINFO) or an AOSC package directory
- * (spec + autobuild/). Each is read with the project's recipe parsers and fingerprinted by its
+ * Build bundles on disk: a PKGBUILD directory (with its .SRCINFO), an AOSC package directory
+ * (spec + autobuild/) or a Debian source package (debian/control with debian/changelog). Each is read with the project's recipe parsers and fingerprinted by its
  * content, so that an unchanged bundle can carry its earlier build over to a new iteration.
  */
 import { createHash } from 'node:crypto';
@@ -10,6 +10,7 @@ import { basename, join, relative, resolve, sep } from 'node:path';
 import { parseAbbsPackage } from '../../core/recipe/abbs.js';
 import { formatParseIssue, type Flavour, type SourcePackage } from '../../core/recipe/model.js';
 import { parseSrcinfo } from '../../core/recipe/srcinfo.js';
+import { changelogSource, recipeFormat } from '../../server/sources/recipe-files.js';
 import { CommandError } from '../command.js';
 
 export interface Bundle {
@@ -27,11 +28,16 @@ export interface Bundle {
 
 /** The flavour of a bundle directory, by the files the build driver looks for; null when it is neither. */
 export function bundleFlavour(dir: string): Flavour | null {
-  const pkgbuild = existsSync(join(dir, 'PKGBUILD'));
-  const autobuild = existsSync(join(dir, 'spec')) && existsSync(join(dir, 'autobuild'));
-  if (pkgbuild && autobuild) throw new CommandError(`${dir}: has both a PKGBUILD and spec + autobuild/; a bundle is one or the other`);
-  return pkgbuild ? 'pkgbuild' : autobuild ? 'autobuild' : null;
+  const found: Flavour[] = [];
+  if (existsSync(join(dir, 'PKGBUILD'))) found.push('pkgbuild');
+  if (existsSync(join(dir, 'spec')) && existsSync(join(dir, 'autobuild'))) found.push('autobuild');
+  if (existsSync(join(dir, 'debian/control')) && existsSync(join(dir, 'debian/changelog'))) found.push('debian');
+  if (found.length > 1) throw new CommandError(`${dir}: has more than one of a PKGBUILD, spec + autobuild/ and debian/; a bundle is one of them`);
+  return found[0] ?? null;
 }
+
+/** What a Debian build leaves in its tree: debhelper's state and staging directories, built packages beside the sources. */
+const DEBIAN_BUILD_LEFTOVER = /^(debian\/(\.debhelper|tmp|files$|debhelper-build-stamp$|[^/]+\.substvars$|[^/]+\.debhelper\.log$))|^[^/]+\.(deb|ddeb|buildinfo|changes)$/;
 
 /**
  * Whether a path of the bundle is part of it: version control, the driver's logs and what a local
@@ -41,6 +47,7 @@ export function isBundleContent(path: string, flavour: Flavour): boolean {
   const top = path.split('/')[0]!;
   if (top === '.git' || top === 'quarters-logs') return false;
   if (flavour === 'pkgbuild' && (top === 'src' || top === 'pkg' || /\.pkg\.tar(\.\w+)?(\.sig)?$/.test(path))) return false;
+  if (flavour === 'debian' && DEBIAN_BUILD_LEFTOVER.test(path)) return false;
   return true;
 }
 
@@ -68,15 +75,17 @@ async function digestOf(dir: string, files: readonly string[]): Promise<string> 
 export async function readBundle(path: string): Promise<Bundle> {
   const dir = resolve(path);
   const info = await stat(dir).catch(() => null);
-  if (!info?.isDirectory()) throw new CommandError(`${path}: not a directory (a bundle is a PKGBUILD directory or an AOSC spec + autobuild/ directory)`);
+  if (!info?.isDirectory()) throw new CommandError(`${path}: not a directory (a bundle is a PKGBUILD directory, an AOSC spec + autobuild/ directory or a Debian source package)`);
   const flavour = bundleFlavour(dir);
-  if (!flavour) throw new CommandError(`${path}: neither a PKGBUILD nor spec + autobuild/ found; not a build bundle`);
+  if (!flavour) throw new CommandError(`${path}: no PKGBUILD, no spec + autobuild/ and no debian/control with debian/changelog found; not a build bundle`);
   const files = await bundleFiles(dir, flavour);
   let parsed;
   if (flavour === 'pkgbuild') {
     const srcinfo = join(dir, '.SRCINFO');
     if (!existsSync(srcinfo)) throw new CommandError(`${path}: no .SRCINFO next to the PKGBUILD (write it with: makepkg --printsrcinfo > .SRCINFO)`);
     parsed = parseSrcinfo(await readFile(srcinfo, 'utf8'), srcinfo);
+  } else if (flavour === 'debian') {
+    parsed = await readDebianRecipe(path, dir);
   } else {
     // The directory name is the pkgbase, as in an abbs tree.
     const name = basename(dir);
@@ -85,6 +94,18 @@ export async function readBundle(path: string): Promise<Bundle> {
   }
   if (!parsed.value) throw new CommandError(`${path}: ${parsed.issues.map(formatParseIssue).join('; ') || 'the recipe cannot be read'}`);
   return { dir, flavour, recipe: parsed.value, files, warnings: parsed.issues.map(formatParseIssue), digest: await digestOf(dir, files) };
+}
+
+/** A Debian source package's recipe: debian/control at the version of debian/changelog's newest entry, which must name the same source. */
+async function readDebianRecipe(path: string, dir: string) {
+  const files = await Promise.all(['debian/control', 'debian/changelog'].map(async (f) => ({ path: f, text: await readFile(join(dir, f), 'utf8') })));
+  const changelog = files[1]!.text;
+  const parsed = recipeFormat('debian').parse('', files);
+  const named = changelogSource(changelog);
+  if (parsed.value && named !== parsed.value.pkgbase) {
+    throw new CommandError(`${path}: debian/changelog's newest entry is for ${named ? `source ${named}` : 'no source (its first line is not "SOURCE (VERSION) DISTRIBUTION; urgency=…")'}, but debian/control says Source: ${parsed.value.pkgbase}`);
+  }
+  return parsed;
 }
 
 /** Reads every bundle; they must share one flavour and name distinct pkgbases. */

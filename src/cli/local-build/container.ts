@@ -44,7 +44,7 @@ export interface BuildHost {
 /** Opens the executor config at `configFile` and resolves base OS and instance for `branch`; problems are CommandErrors. */
 export async function openBuildHost(configFile: string, branch: string | undefined, log: (line: string) => void): Promise<BuildHost> {
   try {
-    const session = { ...openSession({ ...process.env, QUARTERS_EXECUTOR_CONFIG: configFile }), log };
+    const session = { ...(await openSession({ ...process.env, QUARTERS_EXECUTOR_CONFIG: configFile })), log };
     const target = branch ?? session.config.default_branch;
     const hostUser = resolveHostUser(session.config.host_user);
     if (session.backend.idBase !== null) checkGuestIds(session.backend.idBase, hostUser);

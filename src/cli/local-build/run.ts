@@ -22,6 +22,7 @@ import { BuildSetEngine, type DispatchContext, type Dispatcher, type PlanningRec
 import { BuildStore, type BuildRow, type NamespaceRow } from '../../server/store/build-store.js';
 import { openDatabase } from '../../server/store/database.js';
 import { Repositories, syncDir } from '../../server/artifacts/repository.js';
+import type { Signer } from '../../server/signing/signer.js';
 import { checkPackageFile, PackageRefused } from '../../server/artifacts/package-check.js';
 import { CommandError } from '../command.js';
 import type { Bundle } from './bundles.js';
@@ -40,8 +41,13 @@ export interface LocalBuildOptions {
   cycleRebuild?: CycleRebuild;
   /** Passed to the driver: build with --nodeps where pacman cannot check a dependency (Arch on a Debian base). */
   allowUnverifiedDeps: boolean;
+  /** Debian: `[build] deb_build_options` and `deb_build_profiles` of the server config (the profiles plan too). */
+  debBuildOptions?: string;
+  debBuildProfiles?: readonly string[];
   progress: Progress;
   signal: AbortSignal;
+  /** Signs the build set's repository, as the server does ([signing] of --config); null or absent: unsigned. */
+  signer?: Signer | null;
 }
 
 export interface LocalBuildResult {
@@ -182,11 +188,12 @@ export async function runLocalBuild(options: LocalBuildOptions): Promise<LocalBu
   const db = openDatabase(options.dataDir);
   try {
     const store = new BuildStore(db);
-    const repositories = new Repositories(options.dataDir, flavour);
+    const repositories = new Repositories(options.dataDir, flavour, options.signer ?? null);
     const dispatcher = new LocalDispatcher(options);
     let plan: BuildSetPlan | null = null;
     const engine = new BuildSetEngine(store, repositories, (universe, o) => (plan = planBuildSet(universe, o)), {
       flavour, architectures: [arch], maxInFlight: options.jobs, cycleRebuild: options.cycleRebuild ?? 'none',
+      profiles: flavour === 'debian' ? options.debBuildProfiles ?? [] : [],
     }, dispatcher, createLogger({ name: 'quarters-build', level: 'silent' }));
     dispatcher.engine = engine;
     engine.onPropagated = (changes, builds) => {
@@ -239,5 +246,7 @@ function driverVariables(options: LocalBuildOptions, at: { flavour: string; ns: 
     QUARTERS_TARGET_BRANCH: options.host.branch,
     ...(options.packager ? { QUARTERS_PACKAGER: options.packager } : {}),
     ...(options.allowUnverifiedDeps ? { QUARTERS_ALLOW_UNVERIFIED_DEPS: '1' } : {}),
+    ...(at.flavour === 'debian' && options.debBuildOptions ? { QUARTERS_DEB_BUILD_OPTIONS: options.debBuildOptions } : {}),
+    ...(at.flavour === 'debian' && options.debBuildProfiles?.length ? { QUARTERS_DEB_BUILD_PROFILES: options.debBuildProfiles.join(' ') } : {}),
   };
 }

@@ -57,6 +57,15 @@ describe('checkProduct', () => {
     expect(checkProduct(debs, 'debian', { name: 'zlib1g', version: '1:1.3-1', arch: 'amd64' }).ok).toBe(true);
     expect(checkProduct(debs, 'debian', { name: 'zlib1g', version: '1.3-1', arch: 'amd64' }).ok).toBe(false);
   });
+
+  it("takes a Debian binary's -dbgsym package (debhelper's automatic debug symbols) as its product, for architecture-dependent binaries only", () => {
+    const debs = buildProducts(deb([['any']]), 'x86_64');
+    expect(checkProduct(debs, 'debian', { name: 'zlib1g-dbgsym', version: '1:1.3-1', arch: 'amd64' }).ok).toBe(true);
+    expect(checkProduct(debs, 'debian', { name: 'zlib1g-dbgsym', version: '1:1.3-2', arch: 'amd64' }).ok).toBe(false);
+    expect(checkProduct(debs, 'debian', { name: 'zlib1g-dbgsym', version: '1:1.3-1', arch: 'all' }).ok).toBe(false);
+    expect(checkProduct(debs, 'debian', { name: 'other-dbgsym', version: '1:1.3-1', arch: 'amd64' }).ok).toBe(false);
+    expect(checkProduct(debs, 'autobuild', { name: 'zlib1g-dbgsym', version: '1:1.3-1', arch: 'amd64' }).ok).toBe(false);
+  });
 });
 
 describe('nameAgrees', () => {

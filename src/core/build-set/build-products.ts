@@ -51,16 +51,27 @@ function sameVersion(flavour: Flavour, a: string, b: string): boolean {
   }
 }
 
+/**
+ * The product a Debian package belongs to: itself, or for `NAME-dbgsym` (the debug symbols debhelper
+ * splits off every architecture-dependent binary on its own, unasked) the architecture-dependent NAME.
+ */
+function productOf(products: readonly BuildProduct[], flavour: Flavour, pkg: PackageIdentity): BuildProduct | undefined {
+  const product = products.find((p) => p.name === pkg.name);
+  if (product || flavour !== 'debian' || !pkg.name.endsWith('-dbgsym') || pkg.arch === 'all') return product;
+  const stripped = products.find((p) => p.name === pkg.name.slice(0, -'-dbgsym'.length));
+  return stripped && { ...stripped, name: pkg.name, architectures: stripped.architectures.filter((a) => a !== 'all') };
+}
+
 /** Whether a package is one of the build's products: its name, version and architecture; otherwise why not, naming what is expected. */
 export function checkProduct(products: readonly BuildProduct[], flavour: Flavour, pkg: PackageIdentity): { ok: true; product: BuildProduct } | { ok: false; reason: string } {
   const expected = products.map((p) => `${p.name} ${p.version} (${p.architectures.join('/')})`).join(', ') || 'nothing';
-  const product = products.find((p) => p.name === pkg.name);
+  const product = productOf(products, flavour, pkg);
   if (!product) return { ok: false, reason: `the package is ${pkg.name}, which this build's recipe does not produce; it produces ${expected}` };
   if (!sameVersion(flavour, product.version, pkg.version)) {
     return { ok: false, reason: `the package is ${pkg.name} ${pkg.version}, but this build's recipe is at version ${product.version}` };
   }
   if (!product.architectures.includes(pkg.arch)) {
-    return { ok: false, reason: `the package ${pkg.name} is for ${pkg.arch}, but this build makes it for ${product.architectures.join(' or ')}` };
+    return { ok: false, reason: `the package ${pkg.name} is for ${pkg.arch}, but this build makes it for ${product.architectures.join(' or ') || 'no architecture'}` };
   }
   return { ok: true, product };
 }

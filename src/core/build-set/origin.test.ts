@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BuildSetError, checkBuildSetName, formatOrigin, isBuildSetName, parseOrigin } from './origin.js';
 import { pipelineEvent } from './pipeline-event.js';
-import { checkArtifactName } from './artifact-name.js';
+import { checkArtifactName, isBuildRecord } from './artifact-name.js';
 
 describe('origin changesets', () => {
   it('parses pkgbase@ref at the last @', () => {
@@ -59,6 +59,16 @@ describe('checkArtifactName', () => {
   it('takes a .deb with Debian architecture names', () => {
     expect(checkArtifactName('zlib1g_1.3-1_amd64.deb', 'autobuild', 'x86_64')).toMatchObject({ ok: true });
     expect(checkArtifactName('zlib1g_1.3-1_all.deb', 'debian', 'arm64')).toMatchObject({ ok: true });
+  });
+
+  it("takes a Debian build's .buildinfo and .changes as its records, for the build's architecture, and only for flavour debian", () => {
+    expect(checkArtifactName('zlib_1.3-1_amd64.changes', 'debian', 'x86_64')).toEqual({ ok: true, value: { name: 'zlib', version: '1.3-1', arch: 'amd64', record: 'changes' } });
+    expect(checkArtifactName('zlib_1.3-1_amd64.buildinfo', 'debian', 'amd64')).toMatchObject({ ok: true, value: { record: 'buildinfo' } });
+    expect(checkArtifactName('zlib_1.3-1_arm64.changes', 'debian', 'x86_64')).toMatchObject({ ok: false, reason: expect.stringContaining('is for arm64') });
+    expect(checkArtifactName('zlib_1.3-1_amd64.changes', 'autobuild', 'x86_64')).toMatchObject({ ok: false, reason: expect.stringContaining('NAME_VERSION_ARCH.deb') });
+    expect(checkArtifactName('zlib_1.3-1_amd64.dsc', 'debian', 'x86_64').ok).toBe(false);
+    expect(isBuildRecord('zlib_1.3-1_amd64.buildinfo')).toBe(true);
+    expect(isBuildRecord('zlib1g_1.3-1_amd64.deb')).toBe(false);
   });
 
   it('refuses a name with a look-alike of / (U+2215) or any other character outside printable ASCII', () => {

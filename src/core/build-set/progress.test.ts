@@ -43,6 +43,15 @@ describe('build set progress', () => {
     expect(note).toContain('Skipped because a dependency failed: `libpng/x86_64`.');
     expect(note).toContain('[quarters]\nSigLevel = Optional TrustAll\nServer = https://q.example/repos/mr-1-2/latest/$arch');
     expect(progressNote({ ...input, flavour: 'autobuild' })).toContain('deb [trusted=yes] https://q.example/repos/mr-1-2/latest/x86_64/ ./');
+    // Signed: the key is imported and required.
+    const signing = { url: 'https://q.example/signing-key.asc', fingerprint: 'A'.repeat(40) };
+    const signed = progressNote({ ...input, signing });
+    expect(signed).toContain(`pacman-key --add /tmp/quarters.asc\npacman-key --lsign-key ${'A'.repeat(40)}`);
+    expect(signed).toContain('[quarters]\nSigLevel = Required\nServer = https://q.example/repos/mr-1-2/latest/$arch');
+    const apt = progressNote({ ...input, flavour: 'autobuild', signing });
+    expect(apt).toContain('curl -fsSL https://q.example/signing-key.asc -o /etc/apt/keyrings/quarters.asc');
+    expect(apt).toContain('deb [signed-by=/etc/apt/keyrings/quarters.asc] https://q.example/repos/mr-1-2/latest/x86_64/ ./');
+    expect(apt).not.toContain('trusted=yes');
     // A reason is shown as text: no table, link or HTML syntax gets through.
     expect(progressNote({ ...input, builds: [build('x', 'failed', { reason: 'a|b\n[x](y) <img>' })] })).toContain('- `x/x86_64`: a b x (y)  img ');
     const many = Array.from({ length: 25 }, (_, i) => build(`p${i}`, 'failed'));

@@ -88,11 +88,30 @@ export function progressDescription(p: ArchProgress): string {
   return parts.join(', ');
 }
 
-/** How to use the build set's repository: a pacman.conf section, or a sources.list line per architecture. */
-export function installSnippet(flavour: Flavour, repositoryUrl: string, archs: readonly string[]): string {
-  // The packages are not signed, as apt's `trusted=yes` says too.
-  if (flavour === 'pkgbuild') return ['```ini', '[quarters]', 'SigLevel = Optional TrustAll', `Server = ${repositoryUrl}/$arch`, '```'].join('\n');
-  return ['```', ...archs.map((arch) => `deb [trusted=yes] ${repositoryUrl}/${arch}/ ./`), '```'].join('\n');
+/** The server's signing key, as an install snippet names it: where it is served and its fingerprint. */
+export interface SigningKeyRef {
+  url: string;
+  fingerprint: string;
+}
+
+/** The name of the keyring file apt's `signed-by` reads (an armored key: apt reads `.asc` files as such). */
+export const APT_KEYRING = '/etc/apt/keyrings/quarters.asc';
+
+/**
+ * How to use a repository: a pacman.conf section (`[name]`), or a sources.list line per architecture
+ * (`url/ARCH/ ./`). Signed (a `signing` key given): the key's import first, `SigLevel = Required` and
+ * apt's `signed-by`; unsigned: `SigLevel = Optional TrustAll` and apt's `trusted=yes`, as they say.
+ */
+export function installSnippet(flavour: Flavour, repositoryUrl: string, archs: readonly string[], signing: SigningKeyRef | null = null, name = 'quarters'): string {
+  if (flavour === 'pkgbuild') {
+    const section = ['```ini', `[${name}]`, `SigLevel = ${signing ? 'Required' : 'Optional TrustAll'}`, `Server = ${repositoryUrl}/$arch`, '```'];
+    if (!signing) return section.join('\n');
+    return ['```sh', `curl -fsSL ${signing.url} -o /tmp/quarters.asc`, 'pacman-key --add /tmp/quarters.asc', `pacman-key --lsign-key ${signing.fingerprint}`, '```', '', ...section].join('\n');
+  }
+  const option = signing ? `signed-by=${APT_KEYRING}` : 'trusted=yes';
+  const lines = archs.map((arch) => `deb [${option}] ${repositoryUrl}/${arch}/ ./`);
+  if (!signing) return ['```', ...lines, '```'].join('\n');
+  return ['```sh', `curl -fsSL ${signing.url} -o ${APT_KEYRING}  # key ${signing.fingerprint}`, '```', '', '```', ...lines, '```'].join('\n');
 }
 
 /** At most this many failures are listed by name in the note (each kind); the rest are counted. */
@@ -111,6 +130,8 @@ export interface ProgressNoteInput {
   /** `<public_url>/repos/<namespace>/latest`. */
   repositoryUrl: string;
   flavour: Flavour;
+  /** The server's signing key; null: the repository is not signed. */
+  signing?: SigningKeyRef | null;
   builds: readonly ProgressBuild[];
   /** The build set was cancelled (or retired): nothing more will happen unless someone resumes it. */
   stopped: boolean;
@@ -144,6 +165,6 @@ export function progressNote(input: ProgressNoteInput): string {
   }
   const archs = progress.map((p) => p.arch);
   const where = input.flavour === 'pkgbuild' ? 'in `/etc/pacman.conf`, above the other repositories' : 'in `/etc/apt/sources.list`';
-  lines.push('', `To test what it built, add its repository ${where}:`, '', installSnippet(input.flavour, input.repositoryUrl, archs));
+  lines.push('', `To test what it built, add its repository ${where}:`, '', installSnippet(input.flavour, input.repositoryUrl, archs, input.signing ?? null));
   return lines.join('\n');
 }

@@ -8,7 +8,7 @@
  * not drop them), and setuid bits, which a chown in place would clear.
  */
 import { describeEnd, runProcess } from '../../common/child-process.js';
-import { GUEST_ID_COUNT } from '../config.js';
+import { GUEST_ID_COUNT } from '../guest-ids.js';
 
 /**
  * 'into': host id N becomes base + N (ids of 65536 and above are refused: the guest cannot have them).

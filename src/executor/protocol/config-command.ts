@@ -12,7 +12,7 @@ export interface ConfigAnswer {
 }
 
 /** The answer for this job: a build directory of its own (never shared), so concurrent jobs cannot collide. */
-export function configAnswer(session: JobSession): ConfigAnswer {
+export function configAnswer(session: Pick<JobSession, 'layout' | 'job'>): ConfigAnswer {
   return {
     builds_dir: join(session.layout.builds, session.job.name),
     cache_dir: session.layout.cache,

@@ -1,7 +1,7 @@
 /** The OpenAPI 3.1 document of /api/v1, served at /api/v1/openapi.json. */
 import { z } from 'zod';
 import { RESOURCE_USAGE_HEADER, resourceUsageSchema } from '../../core/resource-usage.js';
-import { controlBuildSetSchema, createNamespaceSchema } from './schemas.js';
+import { controlBuildSetSchema, createNamespaceSchema, releaseSchema } from './schemas.js';
 
 const error = { $ref: '#/components/schemas/Error' };
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((code) => [String(code), { description: 'error', content: { 'application/json': { schema: error } } }]));
@@ -24,6 +24,12 @@ export function openApiDocument() {
         Error: { type: 'object', required: ['error', 'detail'], properties: { error: { type: 'string' }, detail: { type: 'string' } } },
         CreateNamespace: z.toJSONSchema(createNamespaceSchema),
         ControlBuildSet: z.toJSONSchema(controlBuildSetSchema),
+        Release: z.toJSONSchema(releaseSchema),
+        ArchDiff: {
+          type: 'object',
+          description: 'what a release changes in one architecture\'s repository; each change {name, from, to, filename}',
+          properties: { arch: { type: 'string' }, added: { type: 'array' }, upgraded: { type: 'array' }, downgraded: { type: 'array' }, removed: { type: 'array' }, unchanged: { type: 'array', description: 'already there at that version: kept as they are' } },
+        },
         ResourceUsage: z.toJSONSchema(resourceUsageSchema),
         Build: {
           type: 'object',
@@ -65,6 +71,13 @@ export function openApiDocument() {
           responses: { 202: json('the images, building or built'), ...errors(400, 401, 404, 409) },
         },
       },
+      '/namespaces/{name}/install': {
+        get: {
+          summary: 'How to use the build set\'s repository: {repository_url, architectures, signing_key ({url, fingerprint} or null), snippet (Markdown: the key\'s import, then a pacman.conf section with SigLevel = Required, or sources.list lines with signed-by; unsigned: SigLevel = Optional TrustAll, trusted=yes)}',
+          parameters: [name],
+          responses: { 200: json('install'), ...errors(404) },
+        },
+      },
       '/namespaces/{name}/graph': { get: { summary: 'The latest iteration as a graph: builds, dependency edges, cycles', parameters: [name], responses: { 200: json('graph'), ...errors(404) } } },
       ...Object.fromEntries(
         ([
@@ -84,6 +97,38 @@ export function openApiDocument() {
           },
         ]),
       ),
+      '/namespaces/{name}/release': {
+        post: {
+          summary: 'Release the build set\'s latest iteration into a distribution repository ([repositories.NAME]): every build built (or its pkgbase left out with partial), no version going backwards (unless force); dry_run answers with the diff and changes nothing',
+          security: secured,
+          parameters: [name],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Release' } } } },
+          responses: {
+            200: json('dry run: {namespace, iteration, repository, dry_run, diffs: ArchDiff[], release: null}'),
+            201: json('released: the same, with the recorded release'),
+            ...errors(400, 401, 404, 409, 422),
+            503: { description: 'signing_failed: the signing key cannot sign; nothing was changed', content: { 'application/json': { schema: error } } },
+          },
+        },
+      },
+      '/releases': {
+        get: {
+          summary: 'Releases, newest first: repository, build set and iteration, who (the API token\'s identity, token:SHA256-PREFIX), when, what changed, state (publishing, published, failed, interrupted)',
+          parameters: [{ name: 'repository', in: 'query', required: false, schema: { type: 'string' } }, { name: 'namespace', in: 'query', required: false, schema: { type: 'string' } }],
+          responses: { 200: json('releases') },
+        },
+      },
+      '/releases/{id}': { get: { summary: 'One release, with the packages it published', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }], responses: { 200: json('release'), ...errors(404) } } },
+      '/repositories': { get: { summary: 'The distribution repositories: name, flavour, architectures, URL (served read-only at <public_url>/dist/NAME/ARCH/)', responses: { 200: json('repositories') } } },
+      '/signing-key': {
+        get: {
+          summary: 'The key the server signs repositories with ([signing]): fingerprint, uid, the armored public key, and where it is served as a file (<public_url>/signing-key.asc, for pacman-key --add and apt\'s signed-by); problem says why it cannot sign now, if it cannot',
+          responses: {
+            200: json('the signing key', { type: 'object', properties: { fingerprint: { type: 'string' }, uid: { type: 'string' }, url: { type: 'string' }, public_key: { type: 'string' }, problem: { type: ['string', 'null'] } } }),
+            ...errors(404),
+          },
+        },
+      },
       '/builds/{id}': { get: { summary: 'One build: state, pipeline URL, timings, artifacts', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }], responses: { 200: json('build', { $ref: '#/components/schemas/Build' }), ...errors(400, 404) } } },
       '/builds/{id}/log': {
         get: {
@@ -108,7 +153,7 @@ export function openApiDocument() {
             { name: RESOURCE_USAGE_HEADER, in: 'header', required: false, schema: { type: 'string', description: 'JSON: ResourceUsage' } },
           ],
           requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
-          responses: { 201: json('stored and indexed'), ...errors(400, 401, 403, 404, 409, 411, 413, 422) },
+          responses: { 201: json('stored and indexed (and signed, with [signing])'), ...errors(400, 401, 403, 404, 409, 411, 413, 422), 503: { description: 'signing_failed: the signing key cannot sign; nothing was published', content: { 'application/json': { schema: error } } } },
         },
       },
       '/builds/{id}/resource-usage': {

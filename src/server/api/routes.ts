@@ -11,6 +11,16 @@ import { localOnlyError } from '../gitlab/none.js';
 import { ApiError, errorBody } from '../http/http-error.js';
 import { matchesSecret } from '../http/token-check.js';
 import { openApiDocument } from './openapi.js';
+import { installSnippet, type SigningKeyRef } from '../../core/build-set/progress.js';
+import type { Flavour } from '../../core/recipe/model.js';
+
+/** What the install snippets need: where the server is, what it builds, and its signing key (null: unsigned). */
+export interface InstallSettings {
+  publicUrl: string;
+  flavour: Flavour;
+  architectures: readonly string[];
+  signing: SigningKeyRef | null;
+}
 import { controlBuildSetSchema, createNamespaceSchema } from './schemas.js';
 import { buildView, iterationView, namespaceView } from './views.js';
 
@@ -38,7 +48,7 @@ async function jsonBody(c: { req: { text: () => Promise<string> } }, empty?: unk
 }
 
 /** The API routes. */
-export function apiRoutes(deps: { store: BuildStore; buildSets: BuildSets; control: BuildSetControl; apiTokens: readonly string[]; localOnly?: boolean; dataDir: string }): Hono {
+export function apiRoutes(deps: { store: BuildStore; buildSets: BuildSets; control: BuildSetControl; apiTokens: readonly string[]; localOnly?: boolean; dataDir: string; install?: InstallSettings }): Hono {
   const { store, buildSets, control } = deps;
   const api = new Hono();
   const write = requireApiToken(deps.apiTokens);
@@ -74,6 +84,13 @@ export function apiRoutes(deps: { store: BuildStore; buildSets: BuildSets; contr
     if (!iteration) throw new ApiError(404, 'not_found', `build set "${ns.name}" has no iteration ${c.req.param('number')}`);
     const builds = store.builds(iteration.id);
     return c.json({ ...iterationView(iteration, builds), builds: builds.map((b) => buildView(b, store.artifacts(b.id))) });
+  });
+  api.get('/namespaces/:name/install', (c) => {
+    const ns = namespace(c.req.param('name'));
+    if (!deps.install) throw new ApiError(404, 'not_found', 'this server does not describe its repositories');
+    const { publicUrl, flavour, architectures, signing } = deps.install;
+    const url = `${publicUrl.replace(/\/+$/, '')}/repos/${ns.name}/latest`;
+    return c.json({ repository_url: url, architectures, signing_key: signing, snippet: installSnippet(flavour, url, architectures, signing) });
   });
   api.get('/namespaces/:name/graph', (c) => {
     const ns = namespace(c.req.param('name'));

@@ -13,3 +13,15 @@ export const createNamespaceSchema = z.strictObject({
 export const controlBuildSetSchema = z.strictObject({
   pkgbases: z.array(z.string().min(1)).min(1, 'name at least one pkgbase, or send no body for the whole build set').optional(),
 });
+
+/** The body of `POST /api/v1/namespaces/{name}/release`. */
+export const releaseSchema = z.strictObject({
+  /** The distribution repository ([repositories.NAME]). */
+  to: z.string().min(1),
+  /** pkgbases to leave out (their builds need not be built). */
+  partial: z.array(z.string().min(1)).optional(),
+  /** Answer with the diff; change nothing. */
+  dry_run: z.boolean().optional(),
+  /** Release even when a version would go backwards. */
+  force: z.boolean().optional(),
+});

@@ -1,9 +1,14 @@
 /**
  * Whether a package file may go into a build's repository: what the file says of itself (.PKGINFO or
  * the .deb's control file) must agree with its name and be one of the build's products, made for the
- * build's packager where the flavour records one. The upload route and local builds both check here.
+ * build's packager where the flavour records one. A Debian build's records (.buildinfo, .changes),
+ * kept with the build, must be of the build's source at its version, naming only its products.
+ * The upload route and local builds both check here.
  */
+import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
+import { readDeb822 } from '../../core/recipe/deb822.js';
+import { compareVersions } from '../../core/version/index.js';
 import type { Flavour } from '../../core/recipe/model.js';
 import type { ArtifactName } from '../../core/build-set/artifact-name.js';
 import type { BuildRow } from '../store/build-store.js';
@@ -63,8 +68,49 @@ export function packageInfo(flavour: Flavour, file: string): Promise<PackageInfo
   return flavour === 'pkgbuild' ? pacmanInfo(file) : debInfo(file, flavour);
 }
 
-/** Checks a package file offered to a build; throws PackageRefused naming what disagrees. */
+/** The largest build record read: a .changes or .buildinfo is a few kilobytes. */
+const MAX_RECORD_BYTES = 1024 * 1024;
+
+const sameDebianVersion = (a: string, b: string): boolean => {
+  try {
+    return compareVersions('debian', a, b) === 0;
+  } catch {
+    return false;
+  }
+};
+
+/** Checks a Debian build record: unsigned deb822 whose Source, Version, Architecture and (.changes) Binary are the build's. */
+async function checkBuildRecord(file: string, filename: string, named: ArtifactName, build: Pick<BuildRow, 'id' | 'pkgbase' | 'version' | 'packager'>, products: readonly BuildProduct[]): Promise<PackageInfo> {
+  const bytes = await readFile(file);
+  if (bytes.length > MAX_RECORD_BYTES) throw new PackageRefused('invalid_package', `${filename} is ${bytes.length} bytes; a build record has at most ${MAX_RECORD_BYTES}`);
+  const text = bytes.toString('utf8');
+  if (text.startsWith('-----BEGIN PGP')) throw new PackageRefused('invalid_package', `${filename} is signed; the build driver writes unsigned records (dpkg-buildpackage -us -uc)`);
+  const { paragraphs, issues } = readDeb822(text, { file: filename });
+  if (issues.length || paragraphs.length !== 1) throw new PackageRefused('invalid_package', `${filename} is not one deb822 paragraph${issues[0] ? ` (line ${issues[0].line}: ${issues[0].message})` : ''}`);
+  const value = (name: string) => paragraphs[0]!.fields.get(name.toLowerCase())?.value.trim();
+  const [source, version, architectures] = [value('Source'), value('Version'), value('Architecture')];
+  if (!source || !version || !architectures) throw new PackageRefused('invalid_package', `${filename} lacks Source, Version or Architecture`);
+  if (source !== named.name || version.slice(version.indexOf(':') + 1) !== named.version) {
+    throw new PackageRefused('package_name_mismatch', `the file is named ${filename}, but it says it is of ${source} ${version}`);
+  }
+  if (source !== build.pkgbase || !sameDebianVersion(version, build.version)) {
+    throw new PackageRefused('not_a_product', `build ${build.id} (${build.pkgbase} ${build.version}): ${filename} records a build of ${source} ${version}`);
+  }
+  const made = new Set(products.flatMap((p) => p.architectures));
+  const foreign = architectures.split(/\s+/).filter((a) => !made.has(a));
+  if (foreign.length) throw new PackageRefused('not_a_product', `build ${build.id} (${build.pkgbase} ${build.version}): ${filename} records packages for ${foreign.join(', ')}, which this build does not make`);
+  if (named.record === 'changes') {
+    const strangers = (value('Binary') ?? '').split(/\s+/).filter((n) => n && !products.some((p) => n === p.name || n === `${p.name}-dbgsym`));
+    if (strangers.length) throw new PackageRefused('not_a_product', `build ${build.id} (${build.pkgbase} ${build.version}): ${filename} lists ${strangers.join(', ')}, which this build's recipe does not produce`);
+  }
+  // Who caused the build is, by Debian's convention, who changed it: the .changes' Changed-By.
+  const packager = named.record === 'changes' ? { field: 'Changed-By', value: value('Changed-By') || null } : null;
+  return { identity: { name: source, version, arch: named.arch }, packager };
+}
+
+/** Checks a package file (or a Debian build record) offered to a build; throws PackageRefused naming what disagrees. */
 export async function checkPackageFile(flavour: Flavour, file: string, filename: string, named: ArtifactName, build: Pick<BuildRow, 'id' | 'pkgbase' | 'version' | 'packager'>, products: readonly BuildProduct[]): Promise<PackageInfo> {
+  if (named.record) return checkPackagerOf(await checkBuildRecord(file, filename, named, build, products), build);
   const info = await packageInfo(flavour, file);
   if (!nameAgrees(named, info.identity, flavour)) {
     const { name: n, version: v, arch: a } = info.identity;
@@ -72,6 +118,11 @@ export async function checkPackageFile(flavour: Flavour, file: string, filename:
   }
   const product = checkProduct(products, flavour, info.identity);
   if (!product.ok) throw new PackageRefused('not_a_product', `build ${build.id} (${build.pkgbase} ${build.version}): ${product.reason}`);
+  return checkPackagerOf(info, build);
+}
+
+/** The file's info, when it records the build's packager (or the flavour records none); else PackageRefused. */
+function checkPackagerOf(info: PackageInfo, build: Pick<BuildRow, 'packager'>): PackageInfo {
   const recorded = build.packager ? info.packager : null;
   if (recorded && recorded.value !== build.packager) {
     throw new PackageRefused('packager_mismatch', `the package says ${recorded.field} "${recorded.value ?? '(none)'}", but the build was made for "${build.packager}"`);

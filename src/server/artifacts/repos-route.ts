@@ -30,27 +30,35 @@ export function repoRoutes(deps: { store: BuildStore; repositories: Repositories
 
   app.get('/repos/:namespace/:iteration/:arch/:file', async (c) => {
     const { ns, iteration } = locate(c.req.param('namespace'), c.req.param('iteration'), c.req.param('arch'));
-    const file = c.req.param('file');
-    if (!SEGMENT.test(file) || file.includes('..')) throw new ApiError(400, 'invalid_request', `"${file}" is not a file of a repository`);
     const dir = deps.repositories.dir(ns.name, iteration.number, c.req.param('arch'));
-    let path: string;
-    try {
-      // Lock files, temporary files and backups are never part of a repository.
-      if (isScratchFile(file)) throw new Error('scratch');
-      // The repository is a symlink to its current generation: resolve it once, so that a change switching
-      // generations meanwhile cannot mix two. quarters.db is a symlink to quarters.db.tar.gz; anything
-      // resolving outside the repository is refused.
-      const root = await realpath(dir);
-      path = await realpath(`${root}/${file}`);
-      if (!path.startsWith(`${root}/`)) throw new Error('outside');
-    } catch {
-      throw new ApiError(404, 'not_found', `${file} is not in /repos/${ns.name}/${iteration.number}/${c.req.param('arch')}/`);
-    }
-    const info = await stat(path);
-    if (!info.isFile()) throw new ApiError(404, 'not_found', `${file} is not a file`);
-    const headers = { 'Content-Type': 'application/octet-stream', 'Content-Length': String(info.size), 'Last-Modified': info.mtime.toUTCString() };
-    if (c.req.method === 'HEAD') return new Response(null, { status: 200, headers });
-    return new Response(Readable.toWeb(createReadStream(path)) as ReadableStream, { status: 200, headers });
+    return serveRepositoryFile(c.req.method, dir, c.req.param('file'), `/repos/${ns.name}/${iteration.number}/${c.req.param('arch')}/`);
   });
   return app;
 }
+
+/**
+ * Answers with one file of the repository at `dir` (`where` names it in messages). The repository is a
+ * symlink to its current generation: it is resolved once, so that a change switching generations
+ * meanwhile cannot mix two. `quarters.db` is a symlink to `quarters.db.tar.gz`; anything resolving
+ * outside the repository, and lock, temporary and backup files, are refused.
+ */
+export async function serveRepositoryFile(method: string, dir: string, file: string, where: string): Promise<Response> {
+  if (!SEGMENT.test(file) || file.includes('..')) throw new ApiError(400, 'invalid_request', `"${file}" is not a file of a repository`);
+  let path: string;
+  try {
+    if (isScratchFile(file)) throw new Error('scratch');
+    const root = await realpath(dir);
+    path = await realpath(`${root}/${file}`);
+    if (!path.startsWith(`${root}/`)) throw new Error('outside');
+  } catch {
+    throw new ApiError(404, 'not_found', `${file} is not in ${where}`);
+  }
+  const info = await stat(path);
+  if (!info.isFile()) throw new ApiError(404, 'not_found', `${file} is not a file`);
+  const headers = { 'Content-Type': 'application/octet-stream', 'Content-Length': String(info.size), 'Last-Modified': info.mtime.toUTCString() };
+  if (method === 'HEAD') return new Response(null, { status: 200, headers });
+  return new Response(Readable.toWeb(createReadStream(path)) as ReadableStream, { status: 200, headers });
+}
+
+/** Whether `name` may be a path segment of a repository URL (an architecture, a file). */
+export const isRepositorySegment = (name: string): boolean => SEGMENT.test(name);

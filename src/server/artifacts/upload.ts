@@ -98,6 +98,8 @@ export function uploadRoutes(deps: UploadDeps): Hono {
     });
     // The executor uploads every file before its job ends, so a build still building takes a retried upload; a built one is finished.
     if (!['dispatched', 'building'].includes(build.state)) throw new ApiError(409, 'build_not_running', `build ${build.id} is ${build.state}: it takes no uploads`);
+    // A key that cannot sign refuses the upload before its body is read (SigningError: 503); nothing is published unsigned.
+    await deps.repositories.signer?.ensureUsable();
     const products = productsOf(build, deps.recipes);
     const body = c.req.raw.body;
     if (!body) throw new ApiError(400, 'empty_body', 'the body is the package file');

@@ -15,7 +15,7 @@ import { KeyedLock } from '../keyed-lock.js';
 import type { Repositories } from '../artifacts/repository.js';
 
 /** The planner: the graph engine's `planBuildSet` in production. */
-export type Planner = (universe: { flavour: Flavour; sources: readonly SourcePackage[] }, options: { arch: string; origins: readonly string[] }) => PlanLike;
+export type Planner = (universe: { flavour: Flavour; sources: readonly SourcePackage[] }, options: { arch: string; origins: readonly string[]; profiles?: readonly string[] }) => PlanLike;
 
 /** A recipe the engine can plan: where it is, and what it says. */
 export interface PlanningRecipe extends Omit<PlannedRecipe, 'version'> {
@@ -44,6 +44,8 @@ export interface EngineSettings {
   /** Builds of one build set in flight at once. */
   maxInFlight: number;
   cycleRebuild: CycleRebuild;
+  /** Build profiles active in every plan (Debian's `[build] deb_build_profiles`); none when absent. */
+  profiles?: readonly string[];
 }
 
 /** A package file of a build, already in the pool. */
@@ -131,7 +133,7 @@ export class BuildSetEngine {
   /** Plans one architecture; origins not built there are left out (null when none is). */
   private planFor(arch: string, sources: readonly SourcePackage[], origins: readonly string[]): PlanLike | null {
     try {
-      return this.planner({ flavour: this.settings.flavour, sources }, { arch, origins });
+      return this.planner({ flavour: this.settings.flavour, sources }, { arch, origins, profiles: this.settings.profiles ?? [] });
     } catch (error) {
       const notBuilt = (error as { notBuilt?: string[] }).notBuilt;
       const unknown = (error as { unknown?: string[] }).unknown;

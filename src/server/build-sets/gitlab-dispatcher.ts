@@ -21,6 +21,9 @@ export interface GitLabDispatchSettings {
    */
   treeLayout: boolean;
   publicUrl: string;
+  /** Debian: `[build] deb_build_options` and `deb_build_profiles`, passed to every build. */
+  debBuildOptions?: string;
+  debBuildProfiles?: readonly string[];
 }
 
 export class GitLabDispatcher implements Dispatcher {
@@ -35,7 +38,7 @@ export class GitLabDispatcher implements Dispatcher {
 
   /** Creates the build's pipeline, or finds the one an interrupted attempt made; also resumes such an attempt. */
   async dispatch(build: BuildRow, context: DispatchContext): Promise<BuildEvent | void> {
-    const variables = pipelineVariables(build, context.namespace, context.iteration, { publicUrl: this.settings.publicUrl, flavour: this.settings.flavour });
+    const variables = pipelineVariables(build, context.namespace, context.iteration, this.settings);
     try {
       let commitSha = build.commit_sha;
       if (!commitSha) {

@@ -8,8 +8,9 @@ export function pipelineVariables(
   build: BuildRow,
   namespace: NamespaceRow,
   iteration: number,
-  settings: { publicUrl: string; flavour: Flavour },
+  settings: { publicUrl: string; flavour: Flavour; debBuildOptions?: string; debBuildProfiles?: readonly string[] },
 ): PipelineVariables {
+  const debian = settings.flavour === 'debian';
   return pipelineVariablesSchema.parse({
     QUARTERS_SERVER_URL: settings.publicUrl,
     QUARTERS_BUILD_ID: String(build.id),
@@ -20,5 +21,7 @@ export function pipelineVariables(
     QUARTERS_FLAVOUR: settings.flavour,
     QUARTERS_TARGET_BRANCH: namespace.target_branch,
     QUARTERS_PACKAGER: build.packager ?? namespace.packager ?? '',
+    ...(debian && settings.debBuildOptions ? { QUARTERS_DEB_BUILD_OPTIONS: settings.debBuildOptions } : {}),
+    ...(debian && settings.debBuildProfiles?.length ? { QUARTERS_DEB_BUILD_PROFILES: settings.debBuildProfiles.join(' ') } : {}),
   });
 }

@@ -10,7 +10,7 @@
  * build: the report is tried again later, with backoff.
  */
 import type { Logger } from '../../common/log.js';
-import { archProgress, isSettled, progressDescription, progressNote, progressState, statusName, type ProgressBuild, type ProgressState } from '../../core/build-set/progress.js';
+import { archProgress, isSettled, progressDescription, progressNote, progressState, statusName, type ProgressBuild, type ProgressState, type SigningKeyRef } from '../../core/build-set/progress.js';
 import { parseOrigin } from '../../core/build-set/origin.js';
 import type { Flavour } from '../../core/recipe/model.js';
 import { GitLabApiError } from '../gitlab/errors.js';
@@ -40,6 +40,8 @@ export interface ProgressReporterOptions {
   store: BuildStore;
   publicUrl: string;
   flavour: Flavour;
+  /** The repositories' signing key (the note's install snippet imports it); null or absent: not signed. */
+  signing?: SigningKeyRef | null;
   log: Logger;
   /** The least time between two reports of one build set, unless it settled (ms; default 20 s). */
   intervalMs?: number;
@@ -235,7 +237,7 @@ export class ProgressReporter {
     }
     if (ns.mr_project_id !== null && ns.mr_iid !== null) {
       const body = progressNote({
-        namespace: ns.name, iteration: iteration.number, pageUrl, repositoryUrl: `${base}/repos/${ns.name}/latest`, flavour: this.options.flavour,
+        namespace: ns.name, iteration: iteration.number, pageUrl, repositoryUrl: `${base}/repos/${ns.name}/latest`, flavour: this.options.flavour, signing: this.options.signing ?? null,
         builds: builds.map(progressBuild), stopped: ns.status !== 'active',
       });
       if (body === entry.note) return;

@@ -19,6 +19,8 @@ export interface AppParts {
   minFreeBytes?: number;
   log: Logger;
   metrics: Metrics;
+  /** Other reasons /healthz answers 503 (a signing key that cannot sign). */
+  problems?: () => string[];
   /** Route groups mounted at the root, in order. */
   routes: Hono[];
 }
@@ -43,7 +45,7 @@ export function createApp(parts: AppParts): Hono {
     const fs = await statfs(parts.dataDir);
     const free = fs.bavail * fs.bsize;
     const minFree = parts.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES;
-    const problems = [...(row.ok === 1 ? [] : ['the database does not answer']), ...(free < minFree ? [`data_dir has ${free} bytes free, less than ${minFree}`] : [])];
+    const problems = [...(row.ok === 1 ? [] : ['the database does not answer']), ...(free < minFree ? [`data_dir has ${free} bytes free, less than ${minFree}`] : []), ...(parts.problems?.() ?? [])];
     const body = { status: problems.length ? 'degraded' : 'ok', schema_version: SCHEMA_VERSION, data_dir_free_bytes: free, min_free_bytes: minFree, ...(problems.length ? { problems } : {}) };
     return c.json(body, problems.length ? 503 : 200);
   });

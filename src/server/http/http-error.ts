@@ -7,6 +7,7 @@ import type { Logger } from '../../common/log.js';
 import { BuildSetError, type BuildSetErrorCode } from '../../core/build-set/origin.js';
 import { GitLabError } from '../gitlab/errors.js';
 import { RepositoryError } from '../artifacts/repository.js';
+import { SigningError } from '../signing/signer.js';
 
 /** Whether an error is the file system running out of space (ENOSPC, or a tool saying so). */
 export function isNoSpace(error: unknown): boolean {
@@ -64,6 +65,10 @@ export function errorHandler(log: Logger) {
     if (isNoSpace(err)) {
       log.error({ err: err.message, path: c.req.path }, 'out of disk space');
       return c.json(errorBody('insufficient_storage', 'the server\'s data_dir is out of space; nothing was changed, try again once space is freed'), 507);
+    }
+    if (err instanceof SigningError) {
+      log.error({ err: err.message, path: c.req.path }, 'signing failed: nothing was published');
+      return c.json(errorBody('signing_failed', `nothing was published, the repository was left as it was: ${err.message}`), 503);
     }
     if (err instanceof RepositoryError) {
       log.error({ err: err.message, path: c.req.path }, 'repository update failed');

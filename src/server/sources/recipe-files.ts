@@ -63,6 +63,11 @@ export function changelogVersion(changelog: string): string | null {
   return /^\S+ \(([^)\s]+)\)/.exec(changelog)?.[1] ?? null;
 }
 
+/** The source named by the newest debian/changelog entry, or null when its first line is not one. */
+export function changelogSource(changelog: string): string | null {
+  return /^(\S+) \([^)\s]+\)/.exec(changelog)?.[1] ?? null;
+}
+
 /** The reader of a flavour; an Error naming the flavour when quarters cannot read it yet. */
 export function recipeFormat(flavour: Flavour): RecipeFormat {
   const format = formats.get(flavour);

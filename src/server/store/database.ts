@@ -155,7 +155,36 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE builds ADD COLUMN products TEXT;
   `,
-  // 5: disk images built from an iteration's repository ([[images]]).
+  // 5: releases of build sets into the distribution's repositories, and the packages each one published.
+  `
+  CREATE TABLE releases (
+    id INTEGER PRIMARY KEY,
+    repository TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    iteration INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    forced INTEGER NOT NULL,
+    left_out TEXT NOT NULL DEFAULT '[]',
+    changes TEXT NOT NULL,
+    state TEXT NOT NULL,
+    error TEXT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT
+  );
+  CREATE INDEX releases_repository ON releases (repository, id);
+  CREATE TABLE release_packages (
+    release_id INTEGER NOT NULL REFERENCES releases(id),
+    arch TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    build_id INTEGER NOT NULL REFERENCES builds(id),
+    PRIMARY KEY (release_id, arch, filename)
+  );
+  CREATE INDEX release_packages_build ON release_packages (build_id);
+  `,
+  // 6: disk images built from an iteration's repository ([[images]]).
   `
   CREATE TABLE images (
     id INTEGER PRIMARY KEY,

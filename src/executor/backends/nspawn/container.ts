@@ -19,7 +19,7 @@ import { chown, mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { runProcess, startProcess } from '../../../common/child-process.js';
-import { GUEST_ID_COUNT } from '../../config.js';
+import { GUEST_ID_COUNT } from '../../guest-ids.js';
 import { createRunCgroup, type RunCgroup } from '../../run-cgroup.js';
 import { openOutboundNetwork, OUTBOUND_RESOLV_CONF, type OutboundNetwork } from './outbound-network.js';
 

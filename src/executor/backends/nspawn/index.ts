@@ -2,7 +2,7 @@
 import { chown, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BaseOsStore, BaseVersion } from '../../baseos/store.js';
-import { GUEST_ID_COUNT } from '../../config.js';
+import { GUEST_ID_COUNT } from '../../guest-ids.js';
 import type { Backend, BaseImage, Environment, EnvironmentSpec, ExecResult, GuestCommand, InstanceLayer } from '../../environment.js';
 import { diskUsage } from '../../disk-usage.js';
 import { makeDir, removeTree } from '../../fs-layers.js';
