@@ -1,9 +1,10 @@
 /**
  * Partitions made before, by the sha256 of what went into them (core/image/cache-key.ts): each a
  * filesystem image `KEY.img` (sparse) beside `KEY.json` (what it holds, for people). Stored by rename,
- * so a partition in the cache is whole; a crash leaves at most a `.part` file, removed by the next store.
+ * so a partition in the cache is whole; a crash leaves at most a `KEY.*.PID.part` file, safe to delete.
+ * Several builds may share the cache: each writes under its own name, and the same key is the same content.
  */
-import { copyFile, link, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fsyncPath } from '../../common/fsync.js';
@@ -33,11 +34,14 @@ export class PartitionCache {
   async store(key: string, file: string, about: object): Promise<string> {
     const dir = join(this.dir, 'partitions');
     await mkdir(dir, { recursive: true });
-    for (const name of await readdir(dir)) if (name.endsWith('.part')) await rm(join(dir, name), { force: true });
-    await writeFile(join(dir, `${key}.json.part`), `${JSON.stringify({ key, stored: new Date().toISOString(), ...about }, null, 2)}\n`);
-    await rename(join(dir, `${key}.json.part`), join(dir, `${key}.json`));
+    const own = `${process.pid}.part`;
+    await writeFile(join(dir, `${key}.json.${own}`), `${JSON.stringify({ key, stored: new Date().toISOString(), ...about }, null, 2)}\n`);
+    await rename(join(dir, `${key}.json.${own}`), join(dir, `${key}.json`));
+    // On the disk before it has its name: a crash must not leave a partition in the cache that is not whole.
+    await fsyncPath(file);
     // A link when the work directory is on the same filesystem (it is, by default: below the cache); else a copy.
-    const part = `${this.path(key)}.part`;
+    const part = `${this.path(key)}.${own}`;
+    await rm(part, { force: true });
     await link(file, part).catch(async (error: NodeJS.ErrnoException) => {
       if (error.code !== 'EXDEV') throw error;
       await copyFile(file, part);
