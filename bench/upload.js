@@ -4,17 +4,24 @@
 // quarters: PUT /api/v1/builds/:id/artifacts/:filename on a server with a dispatched build whose job
 //           runs in the GitLab double (test/server/server-harness.ts, via bench/support/server-harness.js): the whole
 //           upload, as the executor makes it — tokens checked with GitLab, the body streamed to disk
-//           with its sha256 and fsynced, the package read, added to the repository (repo-add), 201.
+//           with its sha256 (and, piped to bsdtar as it arrives, its file list for the pacman index) and
+//           fsynced before the answer, the package's .PKGINFO checked, the repository's index written
+//           (pacman-index.ts: the db entries from what the upload learnt, no re-reading of the package), 201.
 // nginx:    started here on a loopback port with `dav_methods PUT`: it reads the whole body into its
-//           temporary file and renames it into a directory (no fsync). Installed with apt-get if missing.
+//           temporary file and renames it into a directory. nginx does NOT fsync: its 201 means the file is
+//           in the page cache. So each round also times an fdatasync of nginx's file right after its 201
+//           (`sync --data`): nginx plus that is what the same durability would cost it. Installed with
+//           apt-get if missing.
 // The client is curl (`--upload-file`), the same for both. Each round also times dd writing the same file
 // with an fdatasync to the same file system: what durability alone costs on this disk (nginx does not fsync). The package is a real pacman package of
 // SIZE_MIB MiB (.PKGINFO and an incompressible payload). The server runs in this process; its RSS is
-// sampled every 20 ms during each upload, and the growth over the RSS before it is reported.
+// sampled every 20 ms during each upload, and the growth over the RSS before it is reported, with the CPU
+// time the server process used (its threads, not the bsdtar and tar it starts) and nginx's: on a machine
+// shared with other work, CPU time is the figure the load changes least.
 // Run: npm run bench:upload [-- SIZE_MIB ROUNDS]   (defaults: 1024 3)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, mkdtempSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
@@ -112,15 +119,23 @@ function curl(url, file, headers) {
   });
 }
 
-/** Runs `work` while sampling this process's RSS; resolves with its result and the RSS growth (MiB). */
+/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat (clock ticks of 1/100 s). */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Runs `work` while sampling this process's RSS; resolves with its result, the RSS growth (MiB) and the CPU seconds this process used. */
 async function sampled(work) {
+  const cpu = process.cpuUsage();
   const before = process.memoryUsage.rss();
   let peak = before;
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
   try {
     const result = await work();
     peak = Math.max(peak, process.memoryUsage.rss());
-    return { result, growthMiB: (peak - before) / 2 ** 20 };
+    const used = process.cpuUsage(cpu);
+    return { result, growthMiB: (peak - before) / 2 ** 20, cpu: (used.user + used.system) / 1e6 };
   } finally {
     clearInterval(timer);
   }
@@ -133,7 +148,7 @@ const { pino } = await import('pino');
 const stored = [];
 const log = pino({ level: 'info' }, { write: (line) => { const entry = JSON.parse(line); if (entry.msg === 'artifact stored') stored.push(entry.ms); } });
 
-console.log(`upload of one ${SIZE_MIB} MiB package over 127.0.0.1 (curl --upload-file), quarters and nginx, ${ROUNDS} rounds; load average at start ${loads()}`);
+console.log(`upload of one ${SIZE_MIB} MiB package over 127.0.0.1 (curl --upload-file), quarters (fsyncs before its 201) and nginx (does not fsync), ${ROUNDS} rounds; load average at start ${loads()}`);
 const file = makePackage(SIZE_MIB);
 const checksum = await sha256(file);
 const rig = await startRig({ log });
@@ -146,19 +161,24 @@ try {
     const q = await sampled(() => curl(`${rig.url}/api/v1/builds/${buildId}/artifacts/zlib-1.1-1-x86_64.pkg.tar.zst`, file, headers));
     if (q.result.status !== 201) throw new Error(`quarters answered ${q.result.status}`);
     const phases = stored.at(-1);
-    figures.quarters.push({ ...q.result, growthMiB: q.growthMiB, receive: phases.receive / 1000 });
+    figures.quarters.push({ ...q.result, growthMiB: q.growthMiB, cpu: q.cpu, receive: phases.receive / 1000 });
     // The floor for any receiver that makes the file durable: this disk writing it with an fdatasync (dd conv=fdatasync).
     const d = performance.now();
     execFileSync('dd', [`if=${file}`, `of=${join(dir, 'dd.out')}`, 'bs=4M', 'conv=fdatasync', 'status=none']);
     const ddSeconds = (performance.now() - d) / 1000;
     rmSync(join(dir, 'dd.out'));
     figures.dd.push(ddSeconds);
+    const nginxCpu = cpuSeconds(nginx.proc.pid);
     const n = await curl(`${nginx.url}/round-${round}.pkg.tar.zst`, file, {});
+    n.cpu = cpuSeconds(nginx.proc.pid) - nginxCpu;
     if (n.status !== 201) throw new Error(`nginx answered ${n.status}`);
+    const s = performance.now();
+    execFileSync('sync', ['--data', join(nginx.store, `round-${round}.pkg.tar.zst`)]);
+    n.synced = n.seconds + (performance.now() - s) / 1000;
     rmSync(join(nginx.store, `round-${round}.pkg.tar.zst`));
     figures.nginx.push(n);
     const mibs = (s) => (SIZE_MIB / s).toFixed(0);
-    console.log(`round ${round}: quarters ${q.result.seconds.toFixed(2)} s (${mibs(q.result.seconds)} MiB/s; body received, hashed and fsynced in ${(phases.receive / 1000).toFixed(2)} s, checked and indexed in ${(phases.check_and_index / 1000).toFixed(2)} s; RSS +${q.growthMiB.toFixed(1)} MiB), nginx ${n.seconds.toFixed(2)} s (${mibs(n.seconds)} MiB/s), ratio ${(n.seconds / q.result.seconds).toFixed(2)}x; dd with fdatasync ${ddSeconds.toFixed(2)} s (${mibs(ddSeconds)} MiB/s); load average ${loads()}`);
+    console.log(`round ${round}: quarters ${q.result.seconds.toFixed(2)} s (${mibs(q.result.seconds)} MiB/s; body received, hashed and fsynced in ${(phases.receive / 1000).toFixed(2)} s, checked and indexed in ${(phases.check_and_index / 1000).toFixed(2)} s; RSS +${q.growthMiB.toFixed(1)} MiB; server process CPU ${q.cpu.toFixed(2)} s), nginx ${n.seconds.toFixed(2)} s (${mibs(n.seconds)} MiB/s; not fsynced; CPU ${n.cpu.toFixed(2)} s), ratio ${(n.seconds / q.result.seconds).toFixed(2)}x; nginx then fdatasync of its file ${n.synced.toFixed(2)} s, ratio ${(n.synced / q.result.seconds).toFixed(2)}x; dd with fdatasync ${ddSeconds.toFixed(2)} s (${mibs(ddSeconds)} MiB/s); load average ${loads()}`);
   }
 } finally {
   nginx.proc.kill('SIGTERM');
@@ -168,5 +188,7 @@ try {
 const best = (list) => Math.min(...list.map((f) => f.seconds));
 const q = best(figures.quarters);
 const n = best(figures.nginx);
+const ns = Math.min(...figures.nginx.map((f) => f.synced));
+const median = (list) => [...list].sort((a, b) => a - b)[Math.floor((list.length - 1) / 2)];
 const r = Math.min(...figures.quarters.map((f) => f.receive));
-console.log(`best: quarters ${q.toFixed(2)} s (receiving the body ${r.toFixed(2)} s), nginx ${n.toFixed(2)} s, dd with fdatasync ${Math.min(...figures.dd).toFixed(2)} s; throughput ratio to nginx ${(n / q).toFixed(2)}x end to end, ${(n / r).toFixed(2)}x receiving; largest RSS growth ${Math.max(...figures.quarters.map((f) => f.growthMiB)).toFixed(1)} MiB; load average at end ${loads()}`);
+console.log(`best: quarters ${q.toFixed(2)} s (receiving the body ${r.toFixed(2)} s; fsynced before the 201), nginx ${n.toFixed(2)} s (not fsynced), nginx then fdatasync ${ns.toFixed(2)} s, dd with fdatasync ${Math.min(...figures.dd).toFixed(2)} s; throughput ratio to nginx ${(n / q).toFixed(2)}x end to end, ${(n / r).toFixed(2)}x receiving, ${(ns / q).toFixed(2)}x to nginx then fdatasync; median quarters ${median(figures.quarters.map((f) => f.seconds)).toFixed(2)} s, nginx ${median(figures.nginx.map((f) => f.seconds)).toFixed(2)} s; largest RSS growth ${Math.max(...figures.quarters.map((f) => f.growthMiB)).toFixed(1)} MiB; load average at end ${loads()}`);

@@ -2,18 +2,23 @@
 // Benchmark: accepting GitLab webhooks under load, side by side with a bare Hono endpoint, in one run.
 //
 // durable: POST /webhooks/gitlab as the server mounts it (secret checked, body bounded and validated
-//          against the push schema, deduplicated, committed to the SQLite inbox, WAL with
-//          synchronous=FULL, before the 202); processing is not part of it (no worker runs).
+//          against the push schema, deduplicated, committed to the SQLite inbox in group commits whose
+//          WAL is fsynced before the 202s; WAL checkpoints on a worker thread, as the server runs them);
+//          processing is not part of it (no worker runs).
 // bare:    a Hono app on the same @hono/node-server whose one route parses the same body as JSON
 //          and answers 202.
 // Each is its own process (the load generator, autocannon, runs in this one), and each delivery has a
 // new X-Gitlab-Event-UUID, so every one is stored. Two figures per endpoint: sustained deliveries/s
 // (as many as it takes, CONNECTIONS at a time) and latency at a fixed 1,000 deliveries/s. After
-// each durable phase the bench checks that every 202 left exactly one row in the inbox.
+// each durable phase the bench checks that every 202 left exactly one row in the inbox. Each server
+// also reports its own event-loop delay during the fixed-rate phase (perf_hooks.monitorEventLoopDelay):
+// what of the latency is the server's, and what is the load generator's or the machine's.
 // Run: npm run bench:webhooks [-- SECONDS CONNECTIONS ROUNDS]   (defaults: 10 64 2)
+// BENCH_CHECKPOINTS=sqlite leaves the checkpoints to SQLite (in a commit, on the event loop): the comparison.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +33,14 @@ const body = readFileSync(fileURLToPath(new URL('../../shared/fixtures/gitlab-we
 async function child(mode) {
   const { serve } = await import('@hono/node-server');
   const { Hono } = await import('hono');
+  // The event loop's delay since the last reading, in ms: GET /bench/loop reads and resets it.
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  const loop = new Hono().get('/bench/loop', (c) => {
+    const figures = { p50: delay.percentile(50) / 1e6, p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 };
+    delay.reset();
+    return c.json(figures);
+  });
   let app;
   if (mode === 'durable') {
     const { pino } = await import('pino');
@@ -36,13 +49,16 @@ async function child(mode) {
     const { Inbox } = await import('../dist/server/webhooks/inbox.js');
     const { Metrics } = await import('../dist/server/http/metrics.js');
     const { webhookRoutes } = await import('../dist/server/webhooks/route.js');
+    const { WalCheckpointer } = await import('../dist/server/store/wal-checkpointer.js');
     const dir = mkdtempSync(join(tmpdir(), 'quarters-bench-webhooks-'));
     const db = openDatabase(dir);
     const log = pino({ level: 'silent' });
+    const checkpointer = process.env.BENCH_CHECKPOINTS === 'sqlite' ? null : WalCheckpointer.start(db, { onError: (message) => console.error(`checkpoint failed: ${message}`) });
     const metrics = new Metrics();
     const rows = new Hono().get('/bench/rows', (c) => c.json(db.prepare('SELECT count(*) AS n FROM inbox').get()));
-    app = createApp({ db, dataDir: dir, log, metrics, routes: [webhookRoutes({ secret: SECRET, inbox: new Inbox(db), metrics, log, accepted: () => {} }), rows] });
-    process.on('SIGTERM', () => {
+    app = createApp({ db, dataDir: dir, log, metrics, routes: [webhookRoutes({ secret: SECRET, inbox: new Inbox(db), metrics, log, accepted: () => {} }), rows, loop] });
+    process.on('SIGTERM', async () => {
+      await checkpointer?.stop();
       db.close();
       rmSync(dir, { recursive: true, force: true });
       process.exit(0);
@@ -51,7 +67,7 @@ async function child(mode) {
     app = new Hono().post('/webhooks/gitlab', async (c) => {
       const json = await c.req.json();
       return c.json({ status: 'accepted', object_kind: json.object_kind }, 202);
-    });
+    }).route('/', loop);
     process.on('SIGTERM', () => process.exit(0));
   }
   serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => console.log(String(info.port)));
@@ -107,6 +123,9 @@ async function fixedRate(autocannon, url, seconds) {
 
 const ms = (value) => `${value.toFixed(1)} ms`;
 
+/** The median of a list of figures (the lower middle one of an even count). */
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
+
 /** The p-th percentile of latencies (ms). */
 function percentile(latencies, p) {
   const sorted = [...latencies].sort((a, b) => a - b);
@@ -117,7 +136,8 @@ async function main() {
   const { default: autocannon } = await import('autocannon');
   const [seconds, connections, rounds] = [10, 64, 2].map((fallback, i) => Number(process.argv[2 + i] ?? fallback));
   const load1 = loadavg().map((l) => l.toFixed(2)).join(' ');
-  console.log(`webhook accept, push.json (${body.length} bytes), autocannon ${connections} connections, ${seconds} s per phase, ${rounds} rounds; load average at start ${load1}`);
+  const checkpoints = process.env.BENCH_CHECKPOINTS === 'sqlite' ? 'SQLite\'s automatic checkpoints (in a commit, on the event loop)' : 'checkpoints on a worker thread';
+  console.log(`webhook accept, push.json (${body.length} bytes), autocannon ${connections} connections, ${seconds} s per phase, ${rounds} rounds, ${checkpoints}; load average at start ${load1}`);
   const figures = { durable: [], bare: [] };
   for (let round = 1; round <= rounds; round++) {
     for (const mode of ['durable', 'bare']) {
@@ -126,7 +146,9 @@ async function main() {
         await run(autocannon, server.url, { connections, duration: 1 }); // warm-up
         const sustained = await run(autocannon, server.url, { connections, duration: seconds });
         await new Promise((r) => setTimeout(r, 500));
+        await fetch(`${server.url}/bench/loop`);
         const fixed = await fixedRate(autocannon, server.url, seconds);
+        const loop = await (await fetch(`${server.url}/bench/loop`)).json();
         let stored = '';
         if (mode === 'durable') {
           const answered = sustained.ok + fixed.ok;
@@ -140,10 +162,11 @@ async function main() {
           fixedRate: fixed.ok / fixed.seconds,
           p50: percentile(fixed.latencies, 50),
           p99: percentile(fixed.latencies, 99),
+          loop,
           failed: sustained.failed + fixed.failed,
         };
         figures[mode].push(f);
-        console.log(`round ${round} ${mode.padEnd(7)}: sustained ${Math.round(f.rate)} deliveries/s (p99 ${ms(f.sustainedP99)}); at ${FIXED_RATE}/s (${Math.round(f.fixedRate)}/s answered 2xx${f.failed ? `, ${f.failed} errors, timeouts (10 s) or non-2xx` : ''}): p50 ${ms(f.p50)}, p99 ${ms(f.p99)}${stored}; load average ${loadavg()[0].toFixed(2)}`);
+        console.log(`round ${round} ${mode.padEnd(7)}: sustained ${Math.round(f.rate)} deliveries/s (p99 ${ms(f.sustainedP99)}); at ${FIXED_RATE}/s (${Math.round(f.fixedRate)}/s answered 2xx${f.failed ? `, ${f.failed} errors, timeouts (10 s) or non-2xx` : ''}): p50 ${ms(f.p50)}, p99 ${ms(f.p99)}, server event-loop delay p99 ${ms(loop.p99)} max ${ms(loop.max)}${stored}; load average ${loadavg()[0].toFixed(2)}`);
       } finally {
         server.proc.kill('SIGTERM');
         await new Promise((r) => server.proc.once('exit', r));
@@ -153,7 +176,7 @@ async function main() {
   const best = (mode, key, pick) => pick(...figures[mode].map((f) => f[key]));
   const durable = best('durable', 'rate', Math.max);
   const bare = best('bare', 'rate', Math.max);
-  console.log(`best sustained: durable ${Math.round(durable)}/s, bare ${Math.round(bare)}/s, ratio ${(durable / bare).toFixed(2)}x; p99 at ${FIXED_RATE}/s: durable ${figures.durable.map((f) => ms(f.p99)).join(', ')}, bare ${figures.bare.map((f) => ms(f.p99)).join(', ')}; load average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`best sustained: durable ${Math.round(durable)}/s, bare ${Math.round(bare)}/s, ratio ${(durable / bare).toFixed(2)}x; p99 at ${FIXED_RATE}/s: durable ${figures.durable.map((f) => ms(f.p99)).join(', ')}, bare ${figures.bare.map((f) => ms(f.p99)).join(', ')}; median p99 at ${FIXED_RATE}/s: durable ${ms(median(figures.durable.map((f) => f.p99)))}, bare ${ms(median(figures.bare.map((f) => f.p99)))}; load average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 }
 
 if (process.argv[2] === '--child') await child(process.argv[3]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accountsForRecipe, BUILD_STATES, propagate, selectForDispatch, transition, type BuildEvent, type BuildNode, type BuildState } from './build-state.js';
+import { accountsForRecipe, BUILD_STATES, dependantsOf, labelOf, propagate, propagateFrom, selectForDispatch, transition, type BuildEvent, type BuildNode, type BuildState } from './build-state.js';
 
 const EVENTS: BuildEvent[] = [
   { type: 'dependencies-built' },
@@ -87,6 +87,54 @@ describe('propagate', () => {
   it('never touches builds that have a pipeline or are settled, and terminates on a cycle', () => {
     const builds = [node(1, 'building', [2]), node(2, 'built', [1]), node(3, 'superseded', [9]), node(4, 'blocked', [5]), node(5, 'blocked', [4])];
     expect(propagate(builds)).toEqual([]);
+  });
+});
+
+/** propagateFrom over `builds` after `moved` moved, as the states and reasons it leaves. */
+function applyFrom(builds: BuildNode[], moved: number[]): Record<number, [BuildState, string | null]> {
+  const byId = new Map(builds.map((b) => [b.id, b]));
+  const before = JSON.stringify(builds);
+  const result = Object.fromEntries(builds.map((b) => [b.id, [b.state, b.reason]])) as Record<number, [BuildState, string | null]>;
+  const changes = propagateFrom(byId, dependantsOf(builds), moved);
+  expect(JSON.stringify(builds)).toBe(before);
+  expect(new Set(changes.map((c) => c.id)).size).toBe(changes.length);
+  for (const change of changes) result[change.id] = [change.to, change.reason];
+  return result;
+}
+
+describe('propagateFrom', () => {
+  it('follows a failure through every dependant, however deep, and leaves the rest alone (its input untouched)', () => {
+    const builds = [node(1, 'failed', [], 'job build failed'), node(2, 'ready', [1]), node(3, 'blocked', [2]), node(4, 'blocked', [3, 5]), node(5, 'building'), node(6, 'blocked', [5])];
+    expect(applyFrom(builds, [1])).toEqual(apply(builds));
+  });
+
+  it('unblocks and readies dependants of a retried or succeeded build, with one change per build', () => {
+    const failed = [node(1, 'failed', [], 'x'), node(2, 'dependency-failed', [1], 'dependency p1/x86_64 failed: x'), node(3, 'dependency-failed', [2], 'dependency p1/x86_64 failed: x'), node(4, 'dependency-failed', [1, 3], 'dependency p1/x86_64 failed: x')];
+    const retried = failed.map((b) => (b.id === 1 ? { ...b, state: 'blocked' as const, reason: null } : b));
+    expect(applyFrom(retried, [1])).toEqual(apply(retried));
+    const succeeded = failed.map((b) => (b.id === 1 ? { ...b, state: 'built' as const, reason: null } : b));
+    expect(applyFrom(succeeded, [1])).toEqual({ ...apply(succeeded), 2: ['ready', null] });
+  });
+
+  it('updates the reason when the root cause changes, and reports nothing for a build back where it was', () => {
+    const builds = [node(1, 'built'), node(2, 'failed', [], 'y'), node(3, 'dependency-failed', [1, 2], 'dependency p1/x86_64 failed: x')];
+    expect(applyFrom(builds, [1, 2])[3]).toEqual(['dependency-failed', 'dependency p2/x86_64 failed: y']);
+    expect(propagateFrom(new Map(builds.map((b) => [b.id, b])), dependantsOf(builds), [2]).map((c) => c.id)).toEqual([3]);
+    const settled = [node(1, 'built'), node(2, 'ready', [1])];
+    expect(propagateFrom(new Map(settled.map((b) => [b.id, b])), dependantsOf(settled), [1])).toEqual([]);
+  });
+
+  it('terminates on a cycle, and passes over ids it does not know as propagate does', () => {
+    const builds = [node(1, 'failed', [], 'z'), node(2, 'blocked', [1, 3]), node(3, 'blocked', [2]), node(4, 'blocked', [9])];
+    expect(applyFrom(builds, [1, 4, 9])).toEqual(apply(builds));
+    expect(applyFrom(builds, [1])).toMatchObject({ 2: ['dependency-failed', 'dependency p1/x86_64 failed: z'], 3: ['dependency-failed', 'dependency p1/x86_64 failed: z'], 4: ['blocked', null] });
+  });
+});
+
+describe('labelOf', () => {
+  it('names a build by pkgbase and architecture, and a second pass as such', () => {
+    expect(labelOf({ pkgbase: 'glibc', arch: 'x86_64', pass: 1 })).toBe('glibc/x86_64');
+    expect(labelOf({ pkgbase: 'glibc', arch: 'x86_64', pass: 2 })).toBe('glibc/x86_64 (pass 2)');
   });
 });
 

@@ -93,6 +93,11 @@ export interface StateChange {
   reason: string | null;
 }
 
+/** How a build is named in reasons: "pkgbase/arch", with the pass of a cycle's second pass. */
+export function labelOf(build: { pkgbase: string; arch: string; pass: number }): string {
+  return `${build.pkgbase}/${build.arch}${build.pass > 1 ? ` (pass ${build.pass})` : ''}`;
+}
+
 /** Why a dependant of `dep` cannot build: the root failure, named once, however deep the chain. */
 function blame(dep: BuildNode): string {
   if (dep.state === 'dependency-failed' && dep.reason) return dep.reason;
@@ -101,47 +106,114 @@ function blame(dep: BuildNode): string {
 }
 
 /**
- * Brings every waiting build (blocked, ready, dependency-failed) in line with its dependencies:
- * ready when all are built, dependency-failed when one failed or was cancelled (or is itself
- * dependency-failed), blocked otherwise. Returns the changes, in the order they were made.
+ * Where one waiting build stands given its dependencies' states: ready when all are built,
+ * dependency-failed when one failed or was cancelled (or is itself dependency-failed), blocked
+ * otherwise. Null when it stays as it is (same state, same reason); a build that is not waiting always stays.
+ */
+function settleOne(build: BuildNode, dependency: (id: number) => BuildNode | undefined): { to: BuildState; reason: string | null } | null {
+  if (!waiting.includes(build.state)) return null;
+  // One loop, no arrays: this runs for every waiting build of an iteration, thousands, on a full pass.
+  let broken: BuildNode | undefined;
+  let allBuilt = true;
+  for (const id of build.dependsOn) {
+    const dep = dependency(id);
+    if (!dep) continue;
+    if (!broken && (dep.state === 'failed' || dep.state === 'cancelled' || dep.state === 'dependency-failed')) broken = dep;
+    if (dep.state !== 'built') allBuilt = false;
+  }
+  const event: BuildEvent = broken
+    ? { type: 'dependency-failed', reason: blame(broken) }
+    : allBuilt
+      ? { type: 'dependencies-built' }
+      : { type: 'dependencies-pending' };
+  const result = transition(build.state, event);
+  if (result.outcome === 'moved') return { to: result.state, reason: result.reason };
+  // Still failed, but for another root cause (the first one was retried, a second one failed).
+  if (result.outcome === 'unchanged' && event.type === 'dependency-failed' && build.reason !== event.reason) return { to: build.state, reason: event.reason };
+  return null;
+}
+
+/**
+ * Brings every waiting build (blocked, ready, dependency-failed) in line with its dependencies
+ * (see settleOne). Returns the changes, in the order they were made.
  */
 export function propagate(builds: readonly BuildNode[]): StateChange[] {
   const byId = new Map(builds.map((b) => [b.id, { ...b }]));
+  const dependency = (id: number) => byId.get(id);
   const changes: StateChange[] = [];
   // Each pass settles at least one more level of the DAG; a cycle cannot flip forever because every
   // rule depends only on dependencies' states, so |builds| + 1 passes always reach the fixpoint.
   for (let pass = 0; pass <= byId.size; pass++) {
     let changed = false;
     for (const build of byId.values()) {
-      if (!waiting.includes(build.state)) continue;
-      // One loop, no arrays: this runs for every waiting build of an iteration, thousands, on every pass.
-      let broken: BuildNode | undefined;
-      let allBuilt = true;
-      for (const id of build.dependsOn) {
-        const dep = byId.get(id);
-        if (!dep) continue;
-        if (!broken && (dep.state === 'failed' || dep.state === 'cancelled' || dep.state === 'dependency-failed')) broken = dep;
-        if (dep.state !== 'built') allBuilt = false;
-      }
-      const event: BuildEvent = broken
-        ? { type: 'dependency-failed', reason: blame(broken) }
-        : allBuilt
-          ? { type: 'dependencies-built' }
-          : { type: 'dependencies-pending' };
-      const result = transition(build.state, event);
-      if (result.outcome === 'moved') {
-        changes.push({ id: build.id, from: build.state, to: result.state, reason: result.reason });
-        build.state = result.state;
-        build.reason = result.reason;
-        changed = true;
-      } else if (result.outcome === 'unchanged' && event.type === 'dependency-failed' && build.reason !== event.reason) {
-        // Still failed, but for another root cause (the first one was retried, a second one failed).
-        changes.push({ id: build.id, from: build.state, to: build.state, reason: event.reason });
-        build.reason = event.reason;
-        changed = true;
-      }
+      const next = settleOne(build, dependency);
+      if (!next) continue;
+      changes.push({ id: build.id, from: build.state, to: next.to, reason: next.reason });
+      build.state = next.to;
+      build.reason = next.reason;
+      changed = true;
     }
     if (!changed) break;
+  }
+  return changes;
+}
+
+/** Each build's dependants (the reverse of `dependsOn`), as propagateFrom follows them. */
+export function dependantsOf(builds: Iterable<Pick<BuildNode, 'id' | 'dependsOn'>>): Map<number, number[]> {
+  const dependants = new Map<number, number[]>();
+  for (const build of builds) {
+    for (const id of build.dependsOn) {
+      const list = dependants.get(id);
+      if (list) list.push(build.id);
+      else dependants.set(id, [build.id]);
+    }
+  }
+  return dependants;
+}
+
+/**
+ * What `propagate` would change, for builds that were in line with their dependencies until the
+ * builds `moved` were moved (their states in `builds` are the new ones): only those builds and their
+ * dependants, as far as something changes, are looked at. A scheduling pass after one build changed
+ * is then proportional to what it affects, not to the size of the set. Returns one change per build
+ * that ends in another state or with another reason, in the order they were first made.
+ */
+export function propagateFrom(builds: ReadonlyMap<number, BuildNode>, dependants: ReadonlyMap<number, readonly number[]>, moved: Iterable<number>): StateChange[] {
+  // The builds changed here, as copies: the caller's nodes stay as they are.
+  const now = new Map<number, BuildNode>();
+  const dependency = (id: number) => now.get(id) ?? builds.get(id);
+  const queue: number[] = [];
+  const queued = new Set<number>();
+  const enqueue = (id: number) => {
+    if (queued.has(id) || !builds.has(id)) return;
+    queued.add(id);
+    queue.push(id);
+  };
+  for (const id of moved) {
+    enqueue(id);
+    for (const dependant of dependants.get(id) ?? []) enqueue(dependant);
+  }
+  const first = new Map<number, BuildNode>();
+  const looks = new Map<number, number>();
+  // A build's state is a function of its dependencies' states, so each change needs only its dependants
+  // looked at again. As in propagate, |builds| + 1 looks at one build reach the fixpoint, also on a cycle.
+  for (let i = 0; i < queue.length; i++) {
+    const id = queue[i]!;
+    queued.delete(id);
+    const look = (looks.get(id) ?? 0) + 1;
+    if (look > builds.size + 1) continue;
+    looks.set(id, look);
+    const build = dependency(id)!;
+    const next = settleOne(build, dependency);
+    if (!next) continue;
+    if (!first.has(id)) first.set(id, builds.get(id)!);
+    now.set(id, { ...build, state: next.to, reason: next.reason });
+    for (const dependant of dependants.get(id) ?? []) enqueue(dependant);
+  }
+  const changes: StateChange[] = [];
+  for (const [id, before] of first) {
+    const after = now.get(id)!;
+    if (after.state !== before.state || after.reason !== before.reason) changes.push({ id, from: before.state, to: after.state, reason: after.reason });
   }
   return changes;
 }
@@ -151,11 +223,11 @@ export function propagate(builds: readonly BuildNode[]): StateChange[] {
  * have a pipeline at once.
  */
 export function selectForDispatch(builds: readonly Pick<BuildNode, 'id' | 'state'>[], maxInFlight: number): number[] {
-  const inFlight = builds.filter((b) => IN_FLIGHT.includes(b.state)).length;
-  const room = Math.max(0, maxInFlight - inFlight);
-  return builds
-    .filter((b) => b.state === 'ready')
-    .map((b) => b.id)
-    .sort((a, b) => a - b)
-    .slice(0, room);
+  let inFlight = 0;
+  const ready: number[] = [];
+  for (const build of builds) {
+    if (build.state === 'ready') ready.push(build.id);
+    else if (IN_FLIGHT.includes(build.state)) inFlight++;
+  }
+  return ready.sort((a, b) => a - b).slice(0, Math.max(0, maxInFlight - inFlight));
 }

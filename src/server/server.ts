@@ -17,7 +17,11 @@ import { PipelineTracker } from './build-sets/pipelines.js';
 import { ProgressReporter, type ReportClock } from './build-sets/progress-reporter.js';
 import { BuildSets } from './build-sets/planning.js';
 import { BuildStore } from './store/build-store.js';
+import { JobStore } from './store/job-store.js';
+import { LiveFeed } from './http/live-feed.js';
+import { eventsRoutes } from './api/events-route.js';
 import { openDatabase, type Db } from './store/database.js';
+import { WalCheckpointer } from './store/wal-checkpointer.js';
 import { handleEvent } from './webhooks/events.js';
 import { createGitLabClient, type GitLabClient, type RetryPolicy } from './gitlab/client.js';
 import { noGitLab } from './gitlab/none.js';
@@ -30,13 +34,14 @@ import { Repositories } from './artifacts/repository.js';
 import { repoRoutes } from './artifacts/repos-route.js';
 import { resourceUsageRoutes } from './artifacts/resource-usage-route.js';
 import { uploadRoutes } from './artifacts/upload.js';
-import { webUiRoutes } from './http/web-ui.js';
 import { Signer } from './signing/signer.js';
 import { DistributionRepositories } from './releases/distribution.js';
 import { Releases } from './releases/releases.js';
 import { releaseRoutes } from './releases/routes.js';
 import { ReleaseStore } from './store/release-store.js';
 import { SIGNING_KEY_PATH, signingKeyRoutes } from './signing/key-route.js';
+import { webUiRoutes } from './web/routes.js';
+import { GraphCache } from './web/graph-data.js';
 
 export interface ServerOptions {
   log: Logger;
@@ -60,6 +65,7 @@ export interface QuartersServer {
   db: Db;
   repositories: Repositories;
   store: BuildStore;
+  jobs: JobStore;
   recipes: RecipeTable;
   index: SourceIndex;
   engine: BuildSetEngine;
@@ -103,6 +109,8 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
     else log.info({ fingerprint: signer.key.fingerprint, uid: signer.key.uid }, 'repositories are signed');
   }
   const db = openDatabase(config.data_dir);
+  // Checkpoints run on a worker thread, not inside a commit on the event loop that answers webhooks.
+  const checkpointer = WalCheckpointer.start(db, { onError: (message) => log.warn({ err: message }, 'WAL checkpoint failed') });
   const gitlabConfig = config.gitlab;
   const gitlab =
     options.gitlab ??
@@ -117,6 +125,8 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       },
     }));
   const store = new BuildStore(db);
+  const jobs = new JobStore(db);
+  const feed = new LiveFeed(store);
   const recipes = new RecipeTable(db);
   const index = new SourceIndex(gitlab, recipes, layoutOf(config), config.build.flavour, log);
   const repositories = new Repositories(config.data_dir, config.build.flavour, signer);
@@ -156,7 +166,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   const control = new BuildSetControl(engine, dispatcher, gitlab, log);
   const mergeRequests = new MergeRequests({ gitlab, index, store, buildSets, control, progress, log });
   const inbox = new Inbox(db);
-  const worker = new InboxWorker(inbox, (event) => handleEvent(event, { gitlab, index, recipes, buildSets, pipelines, mergeRequests, settings: { autoRebuild: config.build.auto_rebuild }, log }), log);
+  const worker = new InboxWorker(inbox, (event) => handleEvent(event, { gitlab, index, recipes, buildSets, pipelines, mergeRequests, settings: { autoRebuild: config.build.auto_rebuild }, jobs, log }), log);
   metrics.gauge('quarters_inbox_depth', 'Webhook events accepted and not yet processed.', () => [{ labels: {}, value: inbox.depth() }]);
   metrics.gauge('quarters_inbox_set_aside', `Webhook events that failed ${MAX_ATTEMPTS} times and wait for an operator.`, () => [{ labels: {}, value: inbox.setAside() }]);
   metrics.gauge('quarters_builds', 'Builds of live iterations by state.', () => store.countByState().map((r) => ({ labels: { state: r.state }, value: r.n })));
@@ -172,16 +182,16 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       ...(gitlabConfig && config.executor ? [
         // Woken after the answer is written: processing's synchronous work (planning) must not hold up GitLab's 202.
         webhookRoutes({ secret: gitlabConfig.webhook_secret, inbox, metrics, log, accepted: () => void setImmediate(() => void worker.wake()) }),
-        uploadRoutes({ store, engine, repositories, gitlab, executorTokens: config.executor.tokens, flavour: config.build.flavour, metrics, log, recipes }),
-        resourceUsageRoutes({ store, gitlab, executorTokens: config.executor.tokens, log }),
+        uploadRoutes({ store, engine, repositories, gitlab, executorTokens: config.executor.tokens, flavour: config.build.flavour, metrics, log, recipes, jobs }),
+        resourceUsageRoutes({ store, gitlab, executorTokens: config.executor.tokens, jobs, log }),
       ] : []),
-      new Hono().route('/api/v1', apiRoutes({ store, buildSets, control, apiTokens: config.api.tokens, localOnly: !gitlabConfig, dataDir: config.data_dir, install: { publicUrl: config.public_url, flavour: config.build.flavour, architectures: config.build.architectures, signing } })),
+      new Hono().route('/api/v1', apiRoutes({ store, jobs, buildSets, control, apiTokens: config.api.tokens, localOnly: !gitlabConfig, dataDir: config.data_dir, install: { publicUrl: config.public_url, flavour: config.build.flavour, architectures: config.build.architectures, signing } })).route('/api/v1', eventsRoutes({ store, feed })),
       new Hono().route('/api/v1', imageRouting.api),
       repoRoutes({ store, repositories }),
       imageRouting.files,
       signingKeyRoutes({ signer, publicUrl: config.public_url }),
       releaseRoutes({ store, releases, releaseStore, distribution, apiTokens: config.api.tokens, publicUrl: config.public_url, flavour: config.build.flavour, signing }),
-      webUiRoutes({ store, images }),
+      webUiRoutes({ store, jobs, images, graphs: new GraphCache(store), flavour: config.build.flavour, publicUrl: config.public_url, dataDir: config.data_dir, signing, ...(gitlabConfig ? { gitlab } : {}) }),
     ],
   });
 
@@ -201,7 +211,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   };
 
   return {
-    app, db, repositories, store, recipes, index, engine, buildSets, pipelines, control, progress, inbox, worker, metrics, signer, distribution, releases, releaseStore, imageBuilder,
+    app, db, repositories, store, jobs, recipes, index, engine, buildSets, pipelines, control, progress, inbox, worker, metrics, signer, distribution, releases, releaseStore, imageBuilder,
     start: async (port) => {
       // Releases a crash interrupted, before any new one: published if the switch happened, interrupted if not.
       for (const r of await releases.recover()) log.warn({ release: r.id, repository: r.repository, state: r.state }, 'settled a release the server stopped during');
@@ -236,6 +246,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       await progress.stop();
       imageBuilder.close();
       await imageBuilder.idle();
+      await checkpointer?.stop();
       db.close();
       await signer?.close();
     },

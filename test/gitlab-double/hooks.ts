@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { NULL_SHA, type RepoCommit } from './repository.js';
 import type { DoubleJob, DoubleMergeRequest, DoublePipeline, DoubleProject, DoubleUser, PushResult, StateListener } from './state.js';
 import { ADMIN_USER } from './state.js';
-import { durationSeconds, type ShapeContext } from './shapes.js';
+import { durationSeconds, runnerJson, type ShapeContext } from './shapes.js';
 
 /** GitLab puts only the newest 20 commits of a push in the hook; `total_commits_count` has them all. */
 export const PUSH_HOOK_COMMIT_LIMIT = 20;
@@ -191,7 +191,7 @@ export function jobHookBody(ctx: ShapeContext, job: DoubleJob, pipeline: DoubleP
     build_allow_failure: false,
     build_failure_reason: job.failureReason ?? 'unknown_failure',
     pipeline_id: pipeline.id,
-    runner: null,
+    runner: runnerJson(job.runner),
     project_id: project.id,
     project_name: project.pathWithNamespace.split('/').join(' / '),
     user: hookUser(pipeline.user),
@@ -269,7 +269,7 @@ export function pipelineHookBody(ctx: ShapeContext, pipeline: DoublePipeline, pr
       manual: false,
       allow_failure: false,
       user,
-      runner: null,
+      runner: runnerJson(job.runner),
       artifacts_file: { filename: null, size: null },
       environment: null,
     })),

@@ -249,7 +249,7 @@ export function jobJson(ctx: ShapeContext, job: DoubleJob) {
     web_url: `${ctx.baseUrl}/${project.pathWithNamespace}/-/jobs/${job.id}`,
     project: { ci_job_token_scope_enabled: false },
     artifacts: [],
-    runner: null,
+    runner: runnerJson(job.runner),
     runner_manager: null,
     artifacts_expire_at: null,
     archived: false,
@@ -297,4 +297,10 @@ export function commitStatusJson(ctx: ShapeContext, status: DoubleCommitStatus) 
     pipeline_id: status.pipelineId,
     author: userJson(ctx, status.author),
   };
+}
+
+/** A job's runner as GitLab shows it in GET /job and in hooks, or null. */
+export function runnerJson(runner: DoubleJob['runner']) {
+  if (!runner) return null;
+  return { id: runner.id, description: runner.description, ip_address: null, active: true, paused: false, is_shared: false, runner_type: 'project_type', name: 'gitlab-runner', online: true, status: 'online', tags: [] };
 }

@@ -144,6 +144,10 @@ export interface DoubleJob {
   failureReason: string | null;
   /** A job replaced by a retry is kept but hidden unless `include_retried`. */
   retried: boolean;
+  /** The runner that took the job (null until one does, or when the test gave none). */
+  runner: { id: number; description: string } | null;
+  /** The job's log (trace), as `GET /projects/:id/jobs/:job_id/trace` answers it. */
+  log: string;
 }
 
 export interface DoublePipeline {
@@ -209,6 +213,8 @@ export class GitLabState {
   readonly projects = new Map<number, DoubleProject>();
   readonly pipelines = new Map<number, DoublePipeline>();
   readonly jobs = new Map<number, DoubleJob>();
+  /** The runner a job started without naming one is taken by (GitLab's hooks and GET /job show it). */
+  defaultRunner: { id: number; description: string } | null = null;
   readonly notes = new Map<number, DoubleNote>();
   readonly commitStatuses = new Map<number, DoubleCommitStatus>();
   readonly listeners: StateListener[] = [];
@@ -463,6 +469,8 @@ export class GitLabState {
       finishedAt: null,
       failureReason: null,
       retried: false,
+      runner: null,
+      log: '',
     };
     this.jobs.set(job.id, job);
     return job;
@@ -497,14 +505,20 @@ export class GitLabState {
   }
 
   /** A runner picks the job up: it runs, and its token becomes valid. Returns the token. */
-  async startJob(jobId: number): Promise<string> {
+  async startJob(jobId: number, runner: { id: number; description: string } | null = this.defaultRunner): Promise<string> {
     const job = this.job(jobId);
     if (job.status !== 'pending') throw new DoubleError(`double: job ${jobId} is ${job.status}, not pending`);
     await this.changeJobs(job.pipelineId, () => {
       job.status = 'running';
       job.startedAt = now();
+      job.runner = runner;
     });
     return job.token;
+  }
+
+  /** Appends to a job's log, as its runner sends the trace. */
+  appendJobLog(jobId: number, text: string): void {
+    this.job(jobId).log += text;
   }
 
   /** Finishes a running (or pending) job with `success` or `failed`; its token stops working. */

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXECUTOR_TOKEN, runningBuilds, startRig, type Rig } from './server-harness.js';
@@ -8,11 +9,15 @@ import { servedRepository } from './repository-checks.js';
 
 const PACKAGER = 'Jane Packager <jane@example.org>';
 
-/** A `repo-add` that fails as it does on a full disk: it leaves its lock file behind. */
-function failingRepoAdd(): string {
+/**
+ * A `gzip` that compresses as it would on a full disk, failing part way through writing the new database
+ * (the index update's last step); it decompresses as the real one (tar -z, reading the served db, runs it).
+ */
+function failingGzip(): string {
   const bin = tempDir('quarters-full-disk-');
-  const script = join(bin, 'repo-add');
-  writeFileSync(script, '#!/bin/sh\ntouch quarters.db.tar.gz.lck\necho "==> ERROR: No space left on device" >&2\nexit 1\n');
+  const script = join(bin, 'gzip');
+  const real = execFileSync('sh', ['-c', 'command -v gzip'], { encoding: 'utf8' }).trim();
+  writeFileSync(script, `#!/bin/sh\ncase " $* " in *" -d "*) exec ${real} "$@";; esac\nhead -c 100 >/dev/null\nprintf "\\037\\213"\necho "gzip: stdout: No space left on device" >&2\nexit 1\n`);
   chmodSync(script, 0o755);
   return bin;
 }
@@ -46,7 +51,7 @@ describe('a failed index update', () => {
     expect((await upload(rig.url, buildId, first, tokens())).status).toBe(201);
     await expectIndexMatchesFiles();
 
-    process.env.PATH = `${failingRepoAdd()}:${path}`;
+    process.env.PATH = `${failingGzip()}:${path}`;
     const second = await pacmanPackage({ name: 'zlib', version: '1.1-1', packager: PACKAGER, depends: ['glibc'] });
     for (let attempt = 0; attempt < 2; attempt++) {
       const res = await upload(rig.url, buildId, second, tokens());

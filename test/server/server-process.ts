@@ -26,8 +26,9 @@ export interface ServerProcess {
   kill(): Promise<void>;
 }
 
-/** A server process for `gitlab` (pkgbuild, packages group, x86_64), not yet started; `dataDir` defaults to a new directory. */
-export async function serverProcess(gitlab: GitLabDouble, options: { dataDir?: string; maxInFlight?: number } = {}): Promise<ServerProcess> {
+/** A server process for `gitlab` (packages group; pkgbuild on x86_64 unless `build` says otherwise), not yet started; `dataDir` defaults to a new directory. */
+export async function serverProcess(gitlab: GitLabDouble, options: { dataDir?: string; maxInFlight?: number; build?: { flavour: string; architectures: string[] } } = {}): Promise<ServerProcess> {
+  const build = options.build ?? { flavour: 'pkgbuild', architectures: ['x86_64'] };
   const dir = tempDir('quarters-process-');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -36,7 +37,7 @@ export async function serverProcess(gitlab: GitLabDouble, options: { dataDir?: s
   writeFileSync(config, [
     `listen = "127.0.0.1:${port}"`, `public_url = "${url}"`, `data_dir = "${dataDir}"`,
     '[gitlab]', `url = "${gitlab.url}"`, `token = "${gitlab.token}"`, `webhook_secret = "${WEBHOOK_SECRET}"`, 'packages_group = "packages"',
-    '[build]', 'flavour = "pkgbuild"', 'architectures = ["x86_64"]', `max_in_flight = ${options.maxInFlight ?? 4}`,
+    '[build]', `flavour = "${build.flavour}"`, `architectures = ${JSON.stringify(build.architectures)}`, `max_in_flight = ${options.maxInFlight ?? 4}`,
     '[api]', `tokens = ["${API_TOKEN}"]`,
     '[executor]', `tokens = ["${EXECUTOR_TOKEN}"]`, '',
   ].join('\n'));

@@ -67,3 +67,12 @@ export const TEST_BACKENDS: readonly TestBackend[] = (['nspawn', 'qemu'] as cons
 export function backendSkipReason(backend: TestBackend): string | null {
   return backend === 'qemu' ? (containerSkipReason() ?? qemuSkipReason()) : containerSkipReason();
 }
+
+/** Where the browser tests find Chromium (scripts/install-deps installs Debian's). */
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** Null when headless Chromium can be driven here, else why not. */
+export function chromiumSkipReason(): string | null {
+  if (!existsSync(CHROMIUM)) return `the browser tests need ${CHROMIUM} (apt-get install chromium; scripts/install-deps installs it)`;
+  return null;
+}

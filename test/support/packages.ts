@@ -33,13 +33,14 @@ export async function pacmanPackage(options: { name: string; version: string; ar
 
 export const sha256Of = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 
-/** Builds `NAME_VERSION_ARCH.deb` with dpkg-deb; returns its path and file name. */
-export async function debPackage(options: { name: string; version: string; arch: string; depends?: string[]; maintainer?: string }): Promise<{ path: string; filename: string }> {
+/** Builds `NAME_VERSION_ARCH.deb` with dpkg-deb; returns its path and file name. `filler` as for pacmanPackage. */
+export async function debPackage(options: { name: string; version: string; arch: string; depends?: string[]; maintainer?: string; filler?: number }): Promise<{ path: string; filename: string }> {
   const root = tempDir('quarters-deb-');
   const content = join(root, 'content');
   mkdirSync(join(content, 'DEBIAN'), { recursive: true });
   mkdirSync(join(content, 'usr/share/doc', options.name), { recursive: true });
   writeFileSync(join(content, 'usr/share/doc', options.name, 'README'), `${options.name}\n`);
+  if (options.filler) writeFileSync(join(content, 'usr/share/doc', options.name, 'filler'), randomBytes(options.filler));
   const control = [
     `Package: ${options.name}`, `Version: ${options.version}`, `Architecture: ${options.arch}`, `Maintainer: ${options.maintainer ?? 'Jane Packager <jane@example.org>'}`,
     ...(options.depends?.length ? [`Depends: ${options.depends.join(', ')}`] : []), `Description: ${options.name} for tests`, '',

@@ -9,10 +9,24 @@ import type { BuildState } from '../build-state.js';
 
 /** The part of the graph engine's plan (`planBuildSet`) an iteration is made from. */
 export interface PlanLike {
-  packages: readonly { pkgbase: string; needs: readonly string[] }[];
+  packages: readonly { pkgbase: string; needs: readonly string[]; because?: Because | null }[];
   cycles: readonly { members: readonly string[]; buildOrder: readonly string[]; closingEdges: readonly { from: string; to: string }[] }[];
   /** Dependencies of planned packages that nothing satisfies on the architecture. */
   unresolved?: readonly { pkgbase: string; kind: string; clause: string }[];
+}
+
+/**
+ * Why a package is in a build set: the first step of a shortest chain of needs back to an origin
+ * ("pkgbase needs binary of `to`, by `clause`"); the next step is `to`'s own. Null for an origin.
+ */
+export interface Because {
+  to: string;
+  /** The kind of dependency: build, check, run (dependency-graph.ts's NeedKind). */
+  kind: string;
+  binary: string;
+  clause: string;
+  /** For run dependencies: the binary of the package whose dependency it is. */
+  via?: string;
 }
 
 /**
@@ -70,6 +84,8 @@ export interface NewBuild<C extends PreviousBuild = PreviousBuild> {
   input_key: string;
   state: BuildState;
   packager: string | null;
+  /** Why the package is in the set (null for an origin; undefined when the planner did not say). */
+  because?: Because | null;
   /** A build of an earlier iteration this one continues (same inputs): its state and work are taken over. */
   carried?: C;
 }
@@ -99,6 +115,7 @@ const key = (pkgbase: string, pass: number): string => `${pkgbase}#${pass}`;
 export function iterationBuilds<C extends PreviousBuild>(options: IterationPlanOptions<C>): IterationPlan<C> {
   const { arch, plan, recipes } = options;
   const planned = new Set(plan.packages.map((p) => p.pkgbase));
+  const becauseOf = new Map(plan.packages.map((p) => [p.pkgbase, p.because]));
   const cut = new Set(plan.cycles.flatMap((c) => c.closingEdges.map((e) => `${e.from}\n${e.to}`)));
   const secondPass = new Map<string, readonly string[]>();
   if (options.cycleRebuild === 'once') for (const c of plan.cycles) for (const m of c.members) secondPass.set(m, c.members);
@@ -152,6 +169,7 @@ export function iterationBuilds<C extends PreviousBuild>(options: IterationPlanO
       input_key: recipe.sha,
       state: 'blocked',
       packager: options.packager,
+      ...(becauseOf.get(node.pkgbase) !== undefined ? { because: becauseOf.get(node.pkgbase) } : {}),
       ...(continues ? { carried: continues } : {}),
     };
   });

@@ -3,7 +3,7 @@
  * one commit status per architecture and the merge request's note. Pure: the server decides when
  * to send them.
  */
-import { IN_FLIGHT, type BuildState } from '../build-state.js';
+import { IN_FLIGHT, labelOf, type BuildState } from '../build-state.js';
 import type { Flavour } from '../recipe/model.js';
 
 /** What the progress report needs of a build of the latest iteration. */
@@ -114,13 +114,16 @@ export function installSnippet(flavour: Flavour, repositoryUrl: string, archs: r
   return ['```sh', `curl -fsSL ${signing.url} -o ${APT_KEYRING}  # key ${signing.fingerprint}`, '```', '', '```', ...lines, '```'].join('\n');
 }
 
+/** The install snippet's text alone, without its code fences (what the web UI's copy button copies). */
+export function installText(flavour: Flavour, repositoryUrl: string, archs: readonly string[], signing: SigningKeyRef | null = null, name = 'quarters'): string {
+  return installSnippet(flavour, repositoryUrl, archs, signing, name).split('\n').filter((line) => !line.startsWith('```')).join('\n').replace(/\n\n+/g, '\n').trim();
+}
+
 /** At most this many failures are listed by name in the note (each kind); the rest are counted. */
 const LISTED = 20;
 
 /** Text GitLab renders as is: one line, no table or link syntax, bounded. */
 const plain = (text: string): string => text.replace(/[\r\n|[\]<>`]+/g, ' ').slice(0, 200);
-
-const labelOf = (b: ProgressBuild): string => `${b.pkgbase}/${b.arch}${b.pass > 1 ? ` (pass ${b.pass})` : ''}`;
 
 export interface ProgressNoteInput {
   namespace: string;

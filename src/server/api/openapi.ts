@@ -31,6 +31,49 @@ export function openApiDocument() {
           properties: { arch: { type: 'string' }, added: { type: 'array' }, upgraded: { type: 'array' }, downgraded: { type: 'array' }, removed: { type: 'array' }, unchanged: { type: 'array', description: 'already there at that version: kept as they are' } },
         },
         ResourceUsage: z.toJSONSchema(resourceUsageSchema),
+        RunningBuild: {
+          type: 'object',
+          required: ['build_id', 'namespace', 'pkgbase', 'arch', 'pass', 'job_id', 'job_url', 'pipeline_url', 'started_at', 'elapsed_seconds'],
+          properties: {
+            build_id: { type: 'integer' }, namespace: { type: 'string' }, pkgbase: { type: 'string' }, arch: { type: 'string' }, pass: { type: 'integer' },
+            job_id: { type: ['integer', 'null'], description: 'the job running it, once a Job Hook or an executor report named it' },
+            job_url: { type: ['string', 'null'] }, pipeline_url: { type: ['string', 'null'] },
+            started_at: { type: ['string', 'null'] }, elapsed_seconds: { type: ['integer', 'null'] },
+          },
+        },
+        Builders: {
+          type: 'object',
+          required: ['generated_at', 'since', 'builders', 'queue'],
+          properties: {
+            generated_at: { type: 'string' },
+            since: { type: 'string', description: 'runners count as recent from this time on' },
+            builders: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['runner', 'last_seen_at', 'recent_jobs', 'running'],
+                properties: {
+                  runner: { description: 'the GitLab runner (id, description); null gathers builds running on a runner nothing named yet', anyOf: [{ type: 'object', properties: { id: { type: 'integer' }, description: { type: ['string', 'null'] } } }, { type: 'null' }] },
+                  last_seen_at: { type: ['string', 'null'] },
+                  recent_jobs: { type: 'integer', description: 'jobs of quarters builds it took since `since`' },
+                  running: { type: 'array', items: { $ref: '#/components/schemas/RunningBuild' } },
+                },
+              },
+            },
+            queue: {
+              type: 'array',
+              description: 'builds dispatched (pipeline created) whose job has not started, longest waiting first',
+              items: {
+                type: 'object',
+                properties: {
+                  build_id: { type: 'integer' }, namespace: { type: 'string' }, pkgbase: { type: 'string' }, arch: { type: 'string' }, pass: { type: 'integer' },
+                  pipeline_id: { type: ['integer', 'null'] }, pipeline_url: { type: ['string', 'null'] }, job_id: { type: ['integer', 'null'] },
+                  dispatched_at: { type: ['string', 'null'] }, waiting_seconds: { type: ['integer', 'null'] },
+                },
+              },
+            },
+          },
+        },
         Build: {
           type: 'object',
           properties: {
@@ -127,6 +170,20 @@ export function openApiDocument() {
             200: json('the signing key', { type: 'object', properties: { fingerprint: { type: 'string' }, uid: { type: 'string' }, url: { type: 'string' }, public_key: { type: 'string' }, problem: { type: ['string', 'null'] } } }),
             ...errors(404),
           },
+          },
+        },
+      '/builders': {
+        get: {
+          summary: 'The runners that took quarters jobs recently (from Job Hooks and executor reports), what each builds now, and the queue of dispatched builds not started',
+          parameters: [{ name: 'hours', in: 'query', required: false, schema: { type: 'number', exclusiveMinimum: 0, maximum: 2160, default: 24 }, description: 'how far back a runner counts as recent' }],
+          responses: { 200: json('builders', { $ref: '#/components/schemas/Builders' }), ...errors(400) },
+        },
+      },
+      '/events': {
+        get: {
+          summary: 'Build state changes as Server-Sent Events: `build` (a build\'s id, namespace, iteration, pkgbase, arch, pass, state, reason, pipeline_url, started_at, finished_at) and `iteration` (a build set got a new iteration); a comment every 15 s',
+          parameters: [{ name: 'namespace', in: 'query', required: false, schema: { type: 'string' }, description: 'only this build set\'s events' }],
+          responses: { 200: { description: 'the event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errors(404) },
         },
       },
       '/builds/{id}': { get: { summary: 'One build: state, pipeline URL, timings, artifacts', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }], responses: { 200: json('build', { $ref: '#/components/schemas/Build' }), ...errors(400, 404) } } },

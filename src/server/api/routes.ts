@@ -11,6 +11,9 @@ import { localOnlyError } from '../gitlab/none.js';
 import { ApiError, errorBody } from '../http/http-error.js';
 import { matchesSecret } from '../http/token-check.js';
 import { openApiDocument } from './openapi.js';
+import { jobUrl } from '../build-sets/job-reports.js';
+import type { JobStore } from '../store/job-store.js';
+import { buildersView } from './builders.js';
 import { installSnippet, type SigningKeyRef } from '../../core/build-set/progress.js';
 import type { Flavour } from '../../core/recipe/model.js';
 
@@ -48,7 +51,7 @@ async function jsonBody(c: { req: { text: () => Promise<string> } }, empty?: unk
 }
 
 /** The API routes. */
-export function apiRoutes(deps: { store: BuildStore; buildSets: BuildSets; control: BuildSetControl; apiTokens: readonly string[]; localOnly?: boolean; dataDir: string; install?: InstallSettings }): Hono {
+export function apiRoutes(deps: { store: BuildStore; jobs: JobStore; buildSets: BuildSets; control: BuildSetControl; apiTokens: readonly string[]; localOnly?: boolean; dataDir: string; install?: InstallSettings }): Hono {
   const { store, buildSets, control } = deps;
   const api = new Hono();
   const write = requireApiToken(deps.apiTokens);
@@ -64,6 +67,13 @@ export function apiRoutes(deps: { store: BuildStore; buildSets: BuildSets; contr
   };
 
   api.get('/openapi.json', (c) => c.json(openApiDocument()));
+  api.get('/builders', (c) => {
+    const hours = c.req.query('hours');
+    if (hours !== undefined && !(/^\d+(\.\d+)?$/.test(hours) && Number(hours) > 0 && Number(hours) <= 24 * 90)) {
+      throw new ApiError(400, 'invalid_request', `hours must be a number of hours from 0 to 2160, not "${hours}"`);
+    }
+    return c.json(buildersView(store, deps.jobs, Date.now(), hours === undefined ? undefined : Number(hours)));
+  });
 
   api.post('/namespaces', write, async (c) => {
     if (deps.localOnly) throw localOnlyError('creating a build set');
@@ -145,7 +155,7 @@ export function apiRoutes(deps: { store: BuildStore; buildSets: BuildSets; contr
     // GitLab keeps the logs of GitLab builds: the answer is where, the job if it uploaded, else its pipeline.
     if (build.pipeline_url === null) throw new ApiError(404, 'no_log', `build ${found.id} (${build.pkgbase}/${build.arch}) has no pipeline yet, so no log (state ${found.state})`);
     const job = store.lastUploadJob(build.id);
-    const url = job !== null && /\/-\/pipelines\/\d+$/.test(build.pipeline_url) ? build.pipeline_url.replace(/\/-\/pipelines\/\d+$/, `/-/jobs/${job}`) : build.pipeline_url;
+    const url = jobUrl(build.pipeline_url, job) ?? build.pipeline_url;
     return c.json({ url, job_id: job, pipeline_url: build.pipeline_url }, 303, { Location: url });
   });
   return api;

@@ -4,7 +4,8 @@
  * it arrives and written in large batches while the next batch is read, and the data written so far is
  * flushed (fdatasync) every SYNC_BYTES in the background, so the fsync at the end has only the tail
  * to write instead of the whole file (the page cache would otherwise hold all of it until then).
- * Memory stays bounded by a few batches whatever the size of the file.
+ * Memory stays bounded by a few batches whatever the size of the file. A tap (package-listing.ts) sees
+ * every chunk as well, and holds the body back while it is behind.
  */
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
@@ -15,8 +16,13 @@ const WRITE_BYTES = 4 * 1024 * 1024;
 /** A background fdatasync is started after this much more has been written. */
 const SYNC_BYTES = 64 * 1024 * 1024;
 
+/** Something else that reads the body as it streams past; a promise it returns holds the body back until it resolves. */
+export interface BodyTap {
+  write(chunk: Uint8Array): Promise<void> | undefined;
+}
+
 /** Streams `body` into `path` (created exclusively), hashing and counting; fsynced before it returns. */
-export async function receiveFile(body: ReadableStream<Uint8Array>, path: string, maxBytes: number): Promise<{ sha256: string; size: number }> {
+export async function receiveFile(body: ReadableStream<Uint8Array>, path: string, maxBytes: number, tap?: BodyTap): Promise<{ sha256: string; size: number }> {
   const hash = createHash('sha256');
   let size = 0;
   const handle = await open(path, 'wx', 0o644);
@@ -72,6 +78,8 @@ export async function receiveFile(body: ReadableStream<Uint8Array>, path: string
         throw new ApiError(413, 'payload_too_large', `package files are limited to ${maxBytes} bytes`);
       }
       hash.update(value);
+      const behind = tap?.write(value);
+      if (behind) await behind;
       batch.push(value);
       batchBytes += value.byteLength;
       if (batchBytes >= WRITE_BYTES) await write();

@@ -1,7 +1,7 @@
 /**
  * Package repositories, one per build set, iteration and architecture, under
  * `<data_dir>/repos/<namespace>/<iteration>/<arch>/`: a pacman repository named `quarters`
- * (`repo-add`) for pkgbuild, an apt flat repository (`apt-ftparchive`) otherwise. Uploaded files live
+ * (repo-add's format, written by pacman-index.ts) for pkgbuild, an apt flat repository (`apt-ftparchive`) otherwise. Uploaded files live
  * once in `<data_dir>/pool/<build>/` and are hard-linked into every repository that carries them.
  * Changes to one repository are serialised, and the index and the files it names change together or
  * not at all: each change is made in a new generation directory (`.<arch>.gen-N`, the packages
@@ -21,6 +21,8 @@ import type { Flavour } from '../../core/recipe/model.js';
 import { isBuildRecord } from '../../core/build-set/artifact-name.js';
 import { KeyedLock } from '../keyed-lock.js';
 import type { Signer } from '../signing/signer.js';
+import { addToPacmanIndex } from './pacman-index.js';
+import { RepositoryError } from './repository-error.js';
 
 /** The pacman repository's name: `quarters.db`, `quarters.files`. */
 export const PACMAN_REPO_NAME = 'quarters';
@@ -67,10 +69,17 @@ export function isIndexSignature(file: string, index: IndexSpec): boolean {
 const isIndexFile = (file: string, index: IndexSpec): boolean =>
   index.kind === 'apt' ? file === 'Packages' || file === 'Release' : [`${index.name}.db`, `${index.name}.db.tar.gz`, `${index.name}.files`, `${index.name}.files.tar.gz`].includes(file);
 
-/** A repository index tool failed; the message carries its output. */
-export class RepositoryError extends Error {
-  override name = 'RepositoryError';
+/** A file of the pool to put into a repository; what the upload learnt of it spares the index reading it again. */
+export interface RepositoryFile {
+  poolPath: string;
+  filename: string;
+  sha256?: string;
+  size?: number;
+  /** A pacman package's archive listing (pacman-index.ts). */
+  listing?: readonly string[] | null;
 }
+
+export { RepositoryError };
 
 /** Writes `text` to `path` atomically: a fsynced temporary file renamed over it. */
 export async function writeFileAtomic(path: string, text: string | Buffer): Promise<void> {
@@ -90,7 +99,7 @@ export const syncDir: (dir: string) => Promise<void> = fsyncPath;
 
 /** What a change does to a repository: files to add (from the pool or another repository, hard-linked), package files to remove. */
 export interface RepositoryChange {
-  add: readonly { poolPath: string; filename: string }[];
+  add: readonly RepositoryFile[];
   /** Package files to take out, with the package names their index entries have (pacman's repo-remove takes names). */
   remove?: readonly { filename: string; name: string }[];
 }
@@ -167,7 +176,7 @@ export async function applyChange(current: string | null, next: string, index: I
     await link(file.poolPath, join(next, file.filename));
   }
   const added = change.add.map((f) => f.filename);
-  await reindex(next, index, added, [...new Set((change.remove ?? []).map((r) => r.name))]);
+  await reindex(next, index, change.add, [...new Set((change.remove ?? []).map((r) => r.name))]);
   if (signer) await signIndex(next, index, signer, added);
   for (const name of await readdir(next)) if (isScratchFile(name)) await rm(join(next, name), { force: true });
 }
@@ -203,12 +212,16 @@ async function prune(parent: string, arch: string, current: string): Promise<voi
   for (const name of names.filter((n) => n.startsWith(`.${arch}.link-`))) await rm(join(parent, name), { force: true });
 }
 
-/** Updates the index of the repository in `dir` for the added package files and the removed package names. */
-async function reindex(dir: string, index: IndexSpec, added: string[], removedNames: string[]): Promise<void> {
+/**
+ * Updates the index of the repository in `dir` for the added package files and the removed package names.
+ * pacman: the entries are written by pacman-index.ts from what the upload streamed (repo-add would read
+ * each package again); removals still go through repo-remove, which reads only the database.
+ */
+async function reindex(dir: string, index: IndexSpec, added: readonly RepositoryFile[], removedNames: string[]): Promise<void> {
   if (index.kind === 'pacman') {
-    const db = `${index.name}.db.tar.gz`;
-    if (removedNames.length > 0) await run('repo-remove', ['-q', db, ...removedNames], dir);
-    if (added.length > 0) await run('repo-add', ['-q', db, ...added], dir);
+    if (removedNames.length > 0) await run('repo-remove', ['-q', `${index.name}.db.tar.gz`, ...removedNames], dir);
+    const known = (f: RepositoryFile) => (f.sha256 !== undefined && f.size !== undefined && f.listing ? { sha256: f.sha256, size: f.size, listing: f.listing } : undefined);
+    if (added.length > 0) await addToPacmanIndex(dir, index.name, added.map((f) => ({ filename: f.filename, known: known(f) })));
     return;
   }
   const packages = await run('apt-ftparchive', ['packages', '.'], dir);
@@ -322,7 +335,7 @@ export class Repositories {
    * replaced. A build's records (Debian .buildinfo, .changes) stay in the pool only: they are no packages.
    * All or nothing: a failing index tool (a full disk, say) or key leaves the repository as it was and throws.
    */
-  add(namespace: string, iteration: number, arch: string, pool: readonly { poolPath: string; filename: string }[]): Promise<void> {
+  add(namespace: string, iteration: number, arch: string, pool: readonly RepositoryFile[]): Promise<void> {
     const dir = this.dir(namespace, iteration, arch);
     const files = this.flavour === 'debian' ? pool.filter((f) => !isBuildRecord(f.filename)) : pool;
     return this.lock.run(dir, async () => {

@@ -11,6 +11,8 @@ import type { Logger } from '../../common/log.js';
 import type { BuildStore } from '../store/build-store.js';
 import { liveBuildOf, requireBuildJob, requireExecutorToken } from './executor-auth.js';
 import type { GitLabClient } from '../gitlab/client.js';
+import type { JobStore } from '../store/job-store.js';
+import { recordReportedJob } from '../build-sets/job-reports.js';
 import { ApiError, describeZodError } from '../http/http-error.js';
 
 /** States whose build ran or runs a job: a failed build's usage is recorded like a built one's. */
@@ -20,6 +22,8 @@ export interface ResourceUsageDeps {
   store: BuildStore;
   gitlab: GitLabClient;
   executorTokens: readonly string[];
+  /** Where the reporting job (and its runner) is recorded for the builders view. */
+  jobs?: JobStore;
   log: Logger;
 }
 
@@ -40,6 +44,7 @@ export function resourceUsageRoutes(deps: ResourceUsageDeps): Hono {
     const job = await requireBuildJob(c, deps.gitlab, build);
     if (!RECORDABLE.includes(build.state)) throw new ApiError(409, 'build_not_running', `build ${build.id} is ${build.state}: no job of it runs`);
     deps.store.setResourceUsage(build.id, usage.data);
+    if (deps.jobs) recordReportedJob(deps.jobs, build, job);
     deps.log.info({ build: build.id, job: job.jobId, state: build.state }, 'resource usage recorded');
     return c.body(null, 204);
   });

@@ -19,11 +19,14 @@ import type { RecipeTable } from '../sources/source-index.js';
 import { buildProducts, type BuildProduct } from '../../core/build-set/build-products.js';
 import { checkPackageFile, PackageRefused } from './package-check.js';
 import type { GitLabClient } from '../gitlab/client.js';
+import type { JobStore } from '../store/job-store.js';
+import { recordReportedJob } from '../build-sets/job-reports.js';
 import { liveBuildOf, requireBuildJob, requireExecutorToken } from './executor-auth.js';
 import { ApiError, describeZodError } from '../http/http-error.js';
 import type { Metrics } from '../http/metrics.js';
 import { Repositories, syncDir } from './repository.js';
 import { receiveFile } from './receive.js';
+import { PackageListing } from './package-listing.js';
 
 /** The resource usage header (src/core/resource-usage.ts), parsed; null when absent. */
 function resourceUsage(header: string | undefined): ResourceUsageReport | null {
@@ -51,6 +54,8 @@ export interface UploadDeps {
   flavour: Flavour;
   metrics: Metrics;
   log: Logger;
+  /** Where the uploading job (and its runner) is recorded for the builders view. */
+  jobs?: JobStore;
   /** The source index, for builds planned before their products were recorded. */
   recipes?: RecipeTable;
   maxBytes?: number;
@@ -100,6 +105,7 @@ export function uploadRoutes(deps: UploadDeps): Hono {
     if (!['dispatched', 'building'].includes(build.state)) throw new ApiError(409, 'build_not_running', `build ${build.id} is ${build.state}: it takes no uploads`);
     // A key that cannot sign refuses the upload before its body is read (SigningError: 503); nothing is published unsigned.
     await deps.repositories.signer?.ensureUsable();
+    if (deps.jobs) recordReportedJob(deps.jobs, build, job);
     const products = productsOf(build, deps.recipes);
     const body = c.req.raw.body;
     if (!body) throw new ApiError(400, 'empty_body', 'the body is the package file');
@@ -109,14 +115,17 @@ export function uploadRoutes(deps: UploadDeps): Hono {
     await mkdir(tempDir, { recursive: true });
     const temp = join(tempDir, `${owner}-${randomBytes(8).toString('hex')}.part`);
     let incoming: string | null = null;
+    // The pacman index's file list, taken while the body streams in instead of from the file afterwards.
+    const listing = deps.flavour === 'pkgbuild' ? new PackageListing() : null;
     try {
       const started = performance.now();
-      const received = await receiveFile(body, temp, maxBytes).catch((error: unknown) => {
+      const received = await receiveFile(body, temp, maxBytes, listing ?? undefined).catch((error: unknown) => {
         // The body was not read to its end (too large, a full disk): the answer closes the connection, which
         // would otherwise carry the unread rest of the body where the client's next request should start.
         c.header('Connection', 'close');
         throw error;
       });
+      const listed = await listing?.finish();
       const receivedAt = performance.now();
       if (received.sha256 !== expected) throw new ApiError(422, 'checksum_mismatch', `the body's sha256 is ${received.sha256}, X-Checksum-Sha256 said ${expected}`);
       await checkPackageFile(deps.flavour, temp, filename, name.value, build, products).catch((error: unknown) => {
@@ -128,7 +137,7 @@ export function uploadRoutes(deps: UploadDeps): Hono {
       await mkdir(dirname(pool), { recursive: true });
       incoming = join(dirname(pool), `.${filename}.incoming-${randomBytes(6).toString('hex')}`);
       await rename(temp, incoming);
-      const at = await deps.engine.storeArtifacts(build, [{ poolPath: incoming, filename, sha256: received.sha256, size: received.size, jobId: job.jobId }], usage, async () => {
+      const at = await deps.engine.storeArtifacts(build, [{ poolPath: incoming, filename, sha256: received.sha256, size: received.size, jobId: job.jobId, listing: listed ?? null }], usage, async () => {
         await rename(incoming!, pool);
         incoming = null;
         await syncDir(dirname(pool));
@@ -139,6 +148,7 @@ export function uploadRoutes(deps: UploadDeps): Hono {
       deps.log.info({ build: build.id, filename, size: received.size, job: job.jobId, ms }, 'artifact stored');
       return c.json({ build_id: build.id, filename, sha256: received.sha256, size: received.size, repository: `/repos/${at.namespace}/${at.iteration}/${build.arch}/` }, 201);
     } catch (error) {
+      listing?.abort();
       await deps.repositories.discard(temp);
       if (incoming) await deps.repositories.discard(incoming);
       if (error instanceof ApiError) deps.metrics.uploads.inc({ result: error.error });

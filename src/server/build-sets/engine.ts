@@ -4,7 +4,7 @@
  * dispatch what is ready), apply what happened to a build, store a build's packages. Only the
  * dispatcher differs: GitLab pipelines, or local containers.
  */
-import { propagate, selectForDispatch, transition, IN_FLIGHT, type BuildEvent, type BuildNode, type BuildState, type StateChange } from '../../core/build-state.js';
+import { labelOf, propagate, propagateFrom, selectForDispatch, transition, IN_FLIGHT, type BuildEvent, type BuildState, type StateChange } from '../../core/build-state.js';
 import { buildProducts } from '../../core/build-set/build-products.js';
 import { iterationBuilds, type CycleRebuild, type PlanLike, type PlannedRecipe } from '../../core/build-set/iteration.js';
 import { BuildSetError } from '../../core/build-set/origin.js';
@@ -56,6 +56,8 @@ export interface StoredFile {
   size: number;
   /** The CI job that made it (0 for local builds). */
   jobId: number;
+  /** A pacman package's archive listing, when the upload took it (the index reads the file for it otherwise). */
+  listing?: readonly string[] | null;
 }
 
 const BUILT_ONLY: ReadonlySet<BuildState> = new Set(['built']);
@@ -64,7 +66,7 @@ const BUILT_OR_IN_FLIGHT: ReadonlySet<BuildState> = new Set(['built', ...IN_FLIG
 export class BuildSetEngine {
   private readonly lock = new KeyedLock();
   /** Told of every state change propagation makes (e.g. to report dependants skipped). */
-  onPropagated: (changes: StateChange[], builds: SchedulingBuild[]) => void = () => {};
+  onPropagated: (changes: StateChange[], builds: readonly SchedulingBuild[]) => void = () => {};
   /** Told after a build set was settled (its builds may have moved), e.g. to report its progress in GitLab. Must return at once and not throw. */
   onSettled: (namespaceId: number) => void = () => {};
 
@@ -94,8 +96,10 @@ export class BuildSetEngine {
     const previousBuilds = previous ? this.store.builds(previous.id) : [];
     const builds: PlannedBuild[] = [];
     const findings: Pick<IterationRow, 'cycles' | 'unresolved'> = { cycles: [], unresolved: [] };
+    // One universe for every architecture: the planner keeps each architecture's dependency graph with it.
+    const universe = { flavour: this.settings.flavour, sources };
     for (const arch of this.settings.architectures) {
-      const plan = this.planFor(arch, sources, input.origins);
+      const plan = this.planFor(arch, universe, input.origins);
       if (!plan) continue;
       const offset = builds.length;
       const made = iterationBuilds({
@@ -131,15 +135,15 @@ export class BuildSetEngine {
   }
 
   /** Plans one architecture; origins not built there are left out (null when none is). */
-  private planFor(arch: string, sources: readonly SourcePackage[], origins: readonly string[]): PlanLike | null {
+  private planFor(arch: string, universe: Parameters<Planner>[0], origins: readonly string[]): PlanLike | null {
     try {
-      return this.planner({ flavour: this.settings.flavour, sources }, { arch, origins, profiles: this.settings.profiles ?? [] });
+      return this.planner(universe, { arch, origins, profiles: this.settings.profiles ?? [] });
     } catch (error) {
       const notBuilt = (error as { notBuilt?: string[] }).notBuilt;
       const unknown = (error as { unknown?: string[] }).unknown;
       if (!notBuilt?.length || unknown?.length) throw new BuildSetError('plan_failed', `planning on ${arch}: ${(error as Error).message}`);
       const rest = origins.filter((o) => !notBuilt.includes(o));
-      return rest.length ? this.planFor(arch, sources, rest) : null;
+      return rest.length ? this.planFor(arch, universe, rest) : null;
     }
   }
 
@@ -154,20 +158,21 @@ export class BuildSetEngine {
 
   private async settleOnce(namespaceId: number): Promise<void> {
     const ns = this.store.namespaceById(namespaceId)!;
-    const iteration = this.store.latestIteration(namespaceId);
+    const iteration = this.store.latestIterationRef(namespaceId);
     if (!iteration) return;
-    const builds = this.store.schedulingView(iteration.id);
-    const nodes: BuildNode[] = builds.map((b) => ({ id: b.id, label: labelOf(b), state: b.state, reason: b.reason, dependsOn: b.depends_on }));
-    const changes = propagate(nodes);
+    // Only what moved since the previous pass, and its dependants, is looked at; everything on a view read afresh.
+    const view = this.store.schedulingView(iteration.id);
+    const changes = view.moved ? propagateFrom(view.byId, view.dependants, view.moved) : propagate(view.builds);
     if (changes.length) {
       this.store.transaction(() => changes.forEach((c) => this.store.setState(c.id, c.to, c.reason)));
-      this.onPropagated(changes, builds);
+      this.store.scheduled(iteration.id, changes.map((c) => c.id));
+      this.onPropagated(changes, view.builds);
     }
     if (ns.status !== 'active') return;
-    // The states after the changes, without reading thousands of builds again: nothing ran between the read and here.
-    const changed = new Map(changes.map((c) => [c.id, c.to]));
-    const after = builds.map((b) => ({ id: b.id, state: changed.get(b.id) ?? b.state }));
-    for (const id of selectForDispatch(after, this.settings.maxInFlight)) {
+    // The view's states are those just written: the store keeps it current.
+    for (const id of selectForDispatch(view.builds, this.settings.maxInFlight)) {
+      // A pass started by an earlier dispatch's answer (below) may have dispatched it already.
+      if (this.store.build(id)!.state !== 'ready') continue;
       this.store.markDispatching(id);
       const event = await this.dispatcher.dispatch(this.store.build(id)!, { namespace: ns, iteration: iteration.number });
       if (event && this.move(id, event)) await this.settle(namespaceId);
@@ -178,7 +183,7 @@ export class BuildSetEngine {
   async apply(buildId: number, event: BuildEvent): Promise<boolean> {
     if (!this.move(buildId, event)) return false;
     const build = this.store.build(buildId)!;
-    await this.settle(this.store.iterationById(build.iteration_id)!.namespace_id);
+    await this.settle(this.store.namespaceIdOfIteration(build.iteration_id)!);
     return true;
   }
 
@@ -209,7 +214,5 @@ export class BuildSetEngine {
   }
 }
 
-/** How a build is named in reasons: "pkgbase/arch", with the pass of a cycle's second pass. */
-export function labelOf(build: Pick<BuildRow, 'pkgbase' | 'arch' | 'pass'>): string {
-  return `${build.pkgbase}/${build.arch}${build.pass > 1 ? ` (pass ${build.pass})` : ''}`;
-}
+/** How a build is named in reasons (the rule lives in core). */
+export { labelOf };

@@ -330,9 +330,10 @@ describe('job tokens', () => {
     const { pipeline } = await gitlab.dispatchPipeline(zlib.id, { ref: 'main', sha: zlib.repository.branches.get('main')!, buildId: 'jt', variables: {} });
     const [doubleJob] = double.state.jobsOf(pipeline.id);
     expect(await gitlab.jobForToken(doubleJob!.token)).toBeNull();
-    const token = await double.state.startJob(doubleJob!.id);
+    const token = await double.state.startJob(doubleJob!.id, { id: 42, description: 'runner-a' });
     expect(await gitlab.jobForToken(token)).toEqual({
       jobId: doubleJob!.id, name: 'build', stage: 'build', status: 'running', allowFailure: false, pipelineId: pipeline.id, projectId: zlib.id, ref: 'main', sha: pipeline.sha,
+      createdAt: doubleJob!.createdAt, startedAt: expect.any(String), runner: { id: 42, description: 'runner-a' },
     });
     await double.state.finishJob(doubleJob!.id, 'success');
     expect(await gitlab.jobForToken(token)).toBeNull();

@@ -92,6 +92,8 @@ export interface GitLabClient {
   pipelineVariables(project: ProjectRef, pipelineId: number): Promise<Record<string, string>>;
   /** A pipeline's current jobs (retried ones left out). */
   pipelineJobs(project: ProjectRef, pipelineId: number): Promise<Job[]>;
+  /** A job's log (its trace) as text; null when GitLab has none for it (404). */
+  jobLog(project: ProjectRef, jobId: number): Promise<string | null>;
   /** The running job a CI_JOB_TOKEN belongs to, or null when GitLab does not accept the token (unknown, or the job is not running). */
   jobForToken(jobToken: string): Promise<Job | null>;
   /**
@@ -327,6 +329,16 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
     async pipelineJobs(project, pipelineId) {
       const list = await jobs.all(project, { pipelineId, perPage } as never);
       return parse(jobSchema.array(), list, 'GET projects/:id/pipelines/:pipeline_id/jobs');
+    },
+
+    async jobLog(project, jobId) {
+      try {
+        const log = (await jobs.showLog(project, jobId)) as unknown;
+        return typeof log === 'string' ? log : null;
+      } catch (error) {
+        if (error instanceof GitLabApiError && error.status === 404) return null;
+        throw error;
+      }
     },
 
     async jobForToken(jobToken) {

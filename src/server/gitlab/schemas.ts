@@ -121,6 +121,10 @@ export const jobSchema = z.looseObject({
   stage: z.string(),
   status: z.string(),
   allow_failure: z.boolean().optional(),
+  created_at: z.string().nullish(),
+  started_at: z.string().nullish(),
+  /** The runner that took the job (GitLab sends null while none has). */
+  runner: z.looseObject({ id: z.number().int(), description: z.string().nullish() }).nullish(),
   pipeline: z.looseObject({
     id: z.number().int(),
     project_id: z.number().int(),
@@ -138,6 +142,9 @@ export const jobSchema = z.looseObject({
   projectId: j.pipeline.project_id,
   ref: j.pipeline.ref,
   sha: j.pipeline.sha,
+  createdAt: j.created_at ?? null,
+  startedAt: j.started_at ?? null,
+  runner: j.runner ? { id: j.runner.id, description: j.runner.description ?? null } : null,
 }));
 /** A CI job and the pipeline it belongs to. */
 export type Job = z.infer<typeof jobSchema>;

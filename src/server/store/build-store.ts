@@ -1,8 +1,9 @@
 /** Namespaces (build sets), their iterations and builds, as rows in SQLite. Every write is one transaction. */
-import type { BuildState } from '../../core/build-state.js';
+import { dependantsOf, labelOf, type BuildNode, type BuildState } from '../../core/build-state.js';
 import type { BuildProduct } from '../../core/build-set/build-products.js';
-import type { CycleFinding, NewBuild } from '../../core/build-set/iteration.js';
+import type { Because, CycleFinding, NewBuild } from '../../core/build-set/iteration.js';
 import { resourceUsageSchema, type ResourceUsageReport } from '../../core/resource-usage.js';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './database.js';
 
 export type { NewBuild };
@@ -65,6 +66,8 @@ export interface BuildRow {
   resource_usage: ResourceUsageReport | null;
   /** The packages the build may publish (its recipe's, as planned); null for builds planned before they were recorded. */
   products: BuildProduct[] | null;
+  /** Why the build is in its set: the planner's first step back to an origin; null for an origin or a build planned before it was recorded. */
+  because: Because | null;
   pipeline_id: number | null;
   pipeline_url: string | null;
   created_at: string;
@@ -77,15 +80,47 @@ const now = (): string => new Date().toISOString();
 type Stored<T, K extends keyof T> = Omit<T, K> & Record<K, string | null>;
 
 /** A row of `builds` as typed values. */
-function buildOf(row: Stored<BuildRow, 'depends_on' | 'resource_usage' | 'products'> | undefined): BuildRow | undefined {
+function buildOf(row: StoredBuild | undefined): BuildRow | undefined {
   if (!row) return undefined;
   const usage = row.resource_usage === null ? null : resourceUsageSchema.safeParse(JSON.parse(row.resource_usage));
   const products = row.products === null ? null : JSON.parse(row.products) as BuildProduct[];
-  return { ...row, depends_on: JSON.parse(row.depends_on ?? '[]') as number[], resource_usage: usage?.success ? usage.data : null, products };
+  const because = row.because === null || row.because === undefined ? null : JSON.parse(row.because) as Because;
+  return { ...row, depends_on: JSON.parse(row.depends_on ?? '[]') as number[], resource_usage: usage?.success ? usage.data : null, products, because };
 }
 
-/** What a scheduling pass reads of a build: its place in the graph and its state. */
-export type SchedulingBuild = Pick<BuildRow, 'id' | 'pkgbase' | 'arch' | 'pass' | 'state' | 'reason' | 'depends_on'>;
+type StoredBuild = Stored<BuildRow, 'depends_on' | 'resource_usage' | 'products' | 'because'>;
+
+/** A build's state changed (or a new iteration was planned): what a live page is told. */
+export type BuildChange = { kind: 'build'; buildId: number } | { kind: 'iteration'; namespaceId: number };
+
+/** The planner's step, as stored: without the `from` the row already names. */
+const becauseText = (b: Because | null | undefined): string | null =>
+  b ? JSON.stringify({ to: b.to, kind: b.kind, binary: b.binary, clause: b.clause, ...(b.via !== undefined ? { via: b.via } : {}) }) : null;
+
+/** What a scheduling pass reads of a build: its place in the graph (as propagation sees it) and its state. */
+export type SchedulingBuild = Pick<BuildRow, 'id' | 'pkgbase' | 'arch' | 'pass' | 'state' | 'reason'> & BuildNode;
+
+/** An iteration's builds as a scheduling pass sees them (see BuildStore.schedulingView). */
+export interface SchedulingView {
+  /** Oldest first, with the states as stored now: the store keeps them current as it writes. */
+  builds: readonly SchedulingBuild[];
+  byId: ReadonlyMap<number, SchedulingBuild>;
+  /** Each build's dependants. */
+  dependants: ReadonlyMap<number, readonly number[]>;
+  /**
+   * The builds whose state was written since the previous view of the iteration; null when the states
+   * were read afresh (the first view, or another connection wrote to the database), so that no earlier pass can be relied on.
+   */
+  moved: number[] | null;
+}
+
+/** A kept view: the builds, and those written since it was last handed out (null until it first was). */
+interface KeptView {
+  builds: SchedulingBuild[];
+  byId: Map<number, SchedulingBuild>;
+  dependants: Map<number, number[]>;
+  written: Set<number> | null;
+}
 
 /** How many iterations' builds schedulingView keeps. */
 const KEPT_SHAPES = 16;
@@ -114,10 +149,35 @@ export interface RecipeBuild {
 
 /** The build-set tables, as operations. */
 export class BuildStore {
-  /** The builds of recent iterations without their states (see schedulingView), oldest first. */
-  private readonly shapes = new Map<number, Omit<SchedulingBuild, 'state' | 'reason'>[]>();
+  /** The builds of recent iterations as scheduling passes see them, by iteration (see schedulingView). */
+  private readonly views = new Map<number, KeptView>();
+  /** `PRAGMA data_version` when the kept views were last known current: it changes when another connection commits. */
+  private dataVersion: number | null = null;
+  private setStateStatement: Statement | undefined;
+
+  private readonly listeners = new Set<(change: BuildChange) => void>();
+  private pending: BuildChange[] = [];
 
   constructor(readonly db: Db) {}
+
+  /** Calls `listener` with every change, after the transaction that made it (a rolled-back one is told too: it reads what is stored). Returns the unsubscribe. */
+  onChange(listener: (change: BuildChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Queues a change; they are told in a microtask, once the synchronous transaction that made them ended. */
+  private changed(change: BuildChange): void {
+    if (this.listeners.size === 0) return;
+    if (this.pending.length === 0) {
+      queueMicrotask(() => {
+        const changes = this.pending;
+        this.pending = [];
+        for (const c of changes) for (const listener of this.listeners) listener(c);
+      });
+    }
+    this.pending.push(change);
+  }
 
   /** The build set a build belongs to. */
   namespaceOfBuild(build: Pick<BuildRow, 'iteration_id'>): NamespaceRow {
@@ -126,7 +186,13 @@ export class BuildStore {
 
   /** Runs `fn` in one transaction. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    try {
+      return this.db.transaction(fn)();
+    } catch (error) {
+      // Rolled back: the kept views may hold states written inside it.
+      this.views.clear();
+      throw error;
+    }
   }
 
   createNamespace(ns: Omit<NamespaceRow, 'id' | 'created_at' | 'status' | 'mr_note_id'>): NamespaceRow {
@@ -192,6 +258,16 @@ export class BuildStore {
     return iterationOf(this.db.prepare('SELECT * FROM iterations WHERE namespace_id = ? ORDER BY number DESC LIMIT 1').get(namespaceId) as Stored<IterationRow, 'cycles' | 'unresolved'> | undefined);
   }
 
+  /** The latest iteration's id and number, without its findings (a build set's cycles can be thousands of names, read on every scheduling pass otherwise). */
+  latestIterationRef(namespaceId: number): Pick<IterationRow, 'id' | 'number'> | undefined {
+    return this.db.prepare('SELECT id, number FROM iterations WHERE namespace_id = ? ORDER BY number DESC LIMIT 1').get(namespaceId) as Pick<IterationRow, 'id' | 'number'> | undefined;
+  }
+
+  /** The build set an iteration belongs to, by id. */
+  namespaceIdOfIteration(iterationId: number): number | undefined {
+    return (this.db.prepare('SELECT namespace_id FROM iterations WHERE id = ?').get(iterationId) as { namespace_id: number } | undefined)?.namespace_id;
+  }
+
   iteration(namespaceId: number, number: number): IterationRow | undefined {
     return iterationOf(this.db.prepare('SELECT * FROM iterations WHERE namespace_id = ? AND number = ?').get(namespaceId, number) as Stored<IterationRow, 'cycles' | 'unresolved'> | undefined);
   }
@@ -222,9 +298,9 @@ export class BuildStore {
       );
       const insert = this.db.prepare(
         `INSERT INTO builds (iteration_id, pkgbase, arch, pass, project_id, project_path, ref, sha, version, input_key, state, reason, packager,
-                             reused_from, dispatch_started_at, commit_sha, resource_usage, products, pipeline_id, pipeline_url, created_at, started_at, finished_at)
+                             reused_from, dispatch_started_at, commit_sha, resource_usage, products, because, pipeline_id, pipeline_url, created_at, started_at, finished_at)
          VALUES (@iteration_id, @pkgbase, @arch, @pass, @project_id, @project_path, @ref, @sha, @version, @input_key, @state, @reason, @packager,
-                 @reused_from, @dispatch_started_at, @commit_sha, @resource_usage, @products, @pipeline_id, @pipeline_url, @created_at, @started_at, @finished_at)`,
+                 @reused_from, @dispatch_started_at, @commit_sha, @resource_usage, @products, @because, @pipeline_id, @pipeline_url, @created_at, @started_at, @finished_at)`,
       );
       const ids: number[] = [];
       for (const b of builds) {
@@ -234,7 +310,7 @@ export class BuildStore {
           ref: b.ref, sha: b.sha, version: b.version, input_key: b.input_key, state: c?.state ?? b.state, reason: c?.reason ?? null,
           packager: c?.packager ?? b.packager, reused_from: c ? (c.reused_from ?? c.id) : null,
           dispatch_started_at: c?.dispatch_started_at ?? null, commit_sha: c?.commit_sha ?? null, resource_usage: c?.resource_usage ? JSON.stringify(c.resource_usage) : null,
-          products: b.products ? JSON.stringify(b.products) : null, pipeline_id: c?.pipeline_id ?? null, pipeline_url: c?.pipeline_url ?? null,
+          products: b.products ? JSON.stringify(b.products) : null, because: becauseText(b.because), pipeline_id: c?.pipeline_id ?? null, pipeline_url: c?.pipeline_url ?? null,
           created_at: at, started_at: c?.started_at ?? null, finished_at: c?.finished_at ?? null,
         }).lastInsertRowid;
         ids.push(Number(id));
@@ -245,41 +321,77 @@ export class BuildStore {
         this.db
           .prepare("UPDATE builds SET state = 'superseded', reason = ? WHERE iteration_id = ? AND state NOT IN ('built', 'superseded')")
           .run(`superseded by iteration ${number}`, previous.id);
+        this.views.delete(previous.id);
       }
+      this.changed({ kind: 'iteration', namespaceId });
       return this.iterationById(iterationId)!;
     });
   }
 
   builds(iterationId: number): BuildRow[] {
-    return (this.db.prepare('SELECT * FROM builds WHERE iteration_id = ? ORDER BY id').all(iterationId) as Stored<BuildRow, 'depends_on' | 'resource_usage' | 'products'>[]).map((r) => buildOf(r)!);
+    return (this.db.prepare('SELECT * FROM builds WHERE iteration_id = ? ORDER BY id').all(iterationId) as StoredBuild[]).map((r) => buildOf(r)!);
   }
 
   /**
-   * The builds of an iteration as a scheduling pass needs them. An iteration's builds and their
-   * dependencies are written once, with the iteration (addIteration), so that part is read once and
-   * kept; each pass reads only the states, which is what keeps a pass over thousands of builds short.
+   * The builds of an iteration as a scheduling pass needs them, with the builds written since the
+   * previous view. An iteration's builds and their dependencies are written once, with the iteration
+   * (addIteration), and every state change goes through this store, so the view is read once and kept
+   * current as the store writes: a pass then reads nothing and looks only at what moved, which is what
+   * keeps a pass over thousands of builds short. It is read again when another connection (say
+   * `quarters build`) committed in between, or a transaction was rolled back.
    */
-  schedulingView(iterationId: number): SchedulingBuild[] {
-    const states = this.db.prepare('SELECT id, state, reason FROM builds WHERE iteration_id = ? ORDER BY id').raw().all(iterationId) as [number, BuildState, string | null][];
-    let shape = this.shapes.get(iterationId);
-    if (!shape || shape.length !== states.length) {
-      const rows = this.db.prepare('SELECT id, pkgbase, arch, pass, depends_on FROM builds WHERE iteration_id = ? ORDER BY id').all(iterationId) as Stored<Omit<SchedulingBuild, 'state' | 'reason'>, 'depends_on'>[];
-      shape = rows.map((row) => ({ ...row, depends_on: JSON.parse(row.depends_on ?? '[]') as number[] }));
-      if (this.shapes.size >= KEPT_SHAPES) this.shapes.delete(this.shapes.keys().next().value!);
-      this.shapes.set(iterationId, shape);
+  schedulingView(iterationId: number): SchedulingView {
+    const version = this.db.pragma('data_version', { simple: true }) as number;
+    if (version !== this.dataVersion) {
+      this.views.clear();
+      this.dataVersion = version;
     }
-    return shape.map((build, i) => ({ ...build, state: states[i]![1], reason: states[i]![2] }));
+    let view = this.views.get(iterationId);
+    if (!view) {
+      const rows = this.db.prepare('SELECT id, pkgbase, arch, pass, state, reason, depends_on FROM builds WHERE iteration_id = ? ORDER BY id').all(iterationId) as Stored<Pick<BuildRow, 'id' | 'pkgbase' | 'arch' | 'pass' | 'state' | 'reason' | 'depends_on'>, 'depends_on'>[];
+      const builds = rows.map(({ depends_on: dependsOn, ...row }) => ({ ...row, label: labelOf(row), dependsOn: JSON.parse(dependsOn ?? '[]') as number[] }));
+      view = { builds, byId: new Map(builds.map((b) => [b.id, b])), dependants: dependantsOf(builds), written: null };
+      if (this.views.size >= KEPT_SHAPES) this.views.delete(this.views.keys().next().value!);
+      this.views.set(iterationId, view);
+    }
+    const moved = view.written ? [...view.written] : null;
+    view.written = new Set();
+    return { builds: view.builds, byId: view.byId, dependants: view.dependants, moved };
+  }
+
+  /** An iteration's builds with their dependencies and states, read afresh (for pages: unlike schedulingView, it leaves the scheduling pass's record of moved builds alone). */
+  graphBuilds(iterationId: number): Pick<BuildRow, 'id' | 'pkgbase' | 'arch' | 'pass' | 'state' | 'reason' | 'depends_on'>[] {
+    const rows = this.db.prepare('SELECT id, pkgbase, arch, pass, state, reason, depends_on FROM builds WHERE iteration_id = ? ORDER BY id').all(iterationId) as Stored<Pick<BuildRow, 'id' | 'pkgbase' | 'arch' | 'pass' | 'state' | 'reason' | 'depends_on'>, 'depends_on'>[];
+    return rows.map((row) => ({ ...row, depends_on: JSON.parse(row.depends_on ?? '[]') as number[] }));
+  }
+
+  /** Says that the writes to these builds are taken into account already (by the pass that made them): the next view need not name them. */
+  scheduled(iterationId: number, ids: readonly number[]): void {
+    const written = this.views.get(iterationId)?.written;
+    if (written) for (const id of ids) written.delete(id);
+  }
+
+  /** Keeps the views current after this connection wrote a build's state. */
+  private wrote(id: number, state: BuildState, reason: string | null): void {
+    for (const view of this.views.values()) {
+      const build = view.byId.get(id);
+      if (!build) continue;
+      build.state = state;
+      build.reason = reason;
+      view.written?.add(id);
+      return;
+    }
   }
 
   build(id: number): BuildRow | undefined {
-    return buildOf(this.db.prepare('SELECT * FROM builds WHERE id = ?').get(id) as Stored<BuildRow, 'depends_on' | 'resource_usage' | 'products'> | undefined);
+    return buildOf(this.db.prepare('SELECT * FROM builds WHERE id = ?').get(id) as StoredBuild | undefined);
   }
 
   /** The live build a pipeline belongs to: the newest non-superseded build with that pipeline. */
   buildForPipeline(projectId: number, pipelineId: number): BuildRow | undefined {
     return buildOf(this.db
       .prepare("SELECT * FROM builds WHERE project_id = ? AND pipeline_id = ? AND state != 'superseded' ORDER BY id DESC LIMIT 1")
-      .get(projectId, pipelineId) as Stored<BuildRow, 'depends_on' | 'resource_usage' | 'products'> | undefined);
+      .get(projectId, pipelineId) as StoredBuild | undefined);
   }
 
   /** The live build that continues build `id` (itself when it is not superseded). */
@@ -289,30 +401,33 @@ export class BuildStore {
     const root = build.reused_from ?? build.id;
     return buildOf(this.db
       .prepare("SELECT * FROM builds WHERE (reused_from = ? OR id = ?) AND state != 'superseded' ORDER BY id DESC LIMIT 1")
-      .get(root, root) as Stored<BuildRow, 'depends_on' | 'resource_usage' | 'products'> | undefined);
+      .get(root, root) as StoredBuild | undefined);
   }
 
   /** Builds with a pipeline that is, as far as we know, still running. */
   inFlight(): BuildRow[] {
-    return (this.db.prepare("SELECT * FROM builds WHERE state IN ('dispatched', 'building') ORDER BY id").all() as Stored<BuildRow, 'depends_on' | 'resource_usage' | 'products'>[]).map((r) => buildOf(r)!);
+    return (this.db.prepare("SELECT * FROM builds WHERE state IN ('dispatched', 'building') ORDER BY id").all() as StoredBuild[]).map((r) => buildOf(r)!);
   }
 
   /** Sets a build's state, reason and timestamps. */
   setState(id: number, state: BuildState, reason: string | null): void {
-    const at = now();
-    this.db
-      .prepare(
-        `UPDATE builds SET state = @state, reason = @reason,
-           started_at = CASE WHEN @state = 'building' THEN coalesce(started_at, @at) ELSE started_at END,
-           finished_at = CASE WHEN @state IN ('built', 'failed', 'cancelled') THEN @at WHEN @state IN ('building', 'blocked', 'ready') THEN NULL ELSE finished_at END
-         WHERE id = @id`,
-      )
-      .run({ id, state, reason, at });
+    // Prepared once: a pass that marks thousands of dependants dependency-failed runs it for each.
+    this.setStateStatement ??= this.db.prepare(
+      `UPDATE builds SET state = @state, reason = @reason,
+         started_at = CASE WHEN @state = 'building' THEN coalesce(started_at, @at) ELSE started_at END,
+         finished_at = CASE WHEN @state IN ('built', 'failed', 'cancelled') THEN @at WHEN @state IN ('building', 'blocked', 'ready') THEN NULL ELSE finished_at END
+       WHERE id = @id`,
+    );
+    this.setStateStatement.run({ id, state, reason, at: now() });
+    this.wrote(id, state, reason);
+    this.changed({ kind: 'build', buildId: id });
   }
 
   /** Records that a pipeline is about to be created for a build (before the call, so a crash can find it again). */
   markDispatching(id: number): void {
     this.db.prepare("UPDATE builds SET state = 'dispatched', reason = NULL, dispatch_started_at = ?, commit_sha = NULL WHERE id = ?").run(now(), id);
+    this.wrote(id, 'dispatched', null);
+    this.changed({ kind: 'build', buildId: id });
   }
 
   /** Records the commit the build's pipeline is created at (before the call). */
@@ -323,6 +438,7 @@ export class BuildStore {
   /** Records the pipeline made for a build. */
   setPipeline(id: number, pipelineId: number, url: string | null): void {
     this.db.prepare('UPDATE builds SET pipeline_id = ?, pipeline_url = ? WHERE id = ?').run(pipelineId, url, id);
+    this.changed({ kind: 'build', buildId: id });
   }
 
   /** Forgets the pipeline of a build about to be dispatched again (an API retry makes a new pipeline). */
@@ -374,6 +490,38 @@ export class BuildStore {
   /** Cancellations requested and not yet carried out. */
   pendingCancellations(): { project_id: number; pipeline_id: number }[] {
     return this.db.prepare('SELECT project_id, pipeline_id FROM pipeline_cancellations WHERE done_at IS NULL ORDER BY requested_at').all() as { project_id: number; pipeline_id: number }[];
+  }
+
+  /** The states of an iteration's builds of one architecture, in id order. */
+  archStates(iterationId: number, arch: string): [number, BuildState, string | null][] {
+    return this.db.prepare('SELECT id, state, reason FROM builds WHERE iteration_id = ? AND arch = ? ORDER BY id').raw().all(iterationId, arch) as [number, BuildState, string | null][];
+  }
+
+  /** The architectures an iteration builds for, sorted. */
+  archsOf(iterationId: number): string[] {
+    return (this.db.prepare('SELECT DISTINCT arch FROM builds WHERE iteration_id = ? ORDER BY arch').raw().all(iterationId) as [string][]).map((r) => r[0]);
+  }
+
+  /** An iteration's builds counted by architecture and state. */
+  stateCounts(iterationId: number): { arch: string; state: BuildState; n: number }[] {
+    return this.db.prepare('SELECT arch, state, count(*) AS n FROM builds WHERE iteration_id = ? GROUP BY arch, state ORDER BY arch').all(iterationId) as { arch: string; state: BuildState; n: number }[];
+  }
+
+  /** Builds of live iterations whose pkgbase contains `text` (at most `limit`), with their build set's name. */
+  searchBuilds(text: string, limit: number): { id: number; pkgbase: string; arch: string; pass: number; state: BuildState; version: string; namespace: string }[] {
+    const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    return this.db
+      .prepare(
+        `SELECT b.id AS id, b.pkgbase AS pkgbase, b.arch AS arch, b.pass AS pass, b.state AS state, b.version AS version, n.name AS namespace
+         FROM builds b JOIN iterations i ON i.id = b.iteration_id JOIN namespaces n ON n.id = i.namespace_id
+         WHERE i.superseded_at IS NULL AND b.pkgbase LIKE ? ESCAPE '\\' ORDER BY b.pkgbase = ? DESC, b.pkgbase, n.id DESC LIMIT ?`,
+      )
+      .all(pattern, text, limit) as { id: number; pkgbase: string; arch: string; pass: number; state: BuildState; version: string; namespace: string }[];
+  }
+
+  /** The builds of an iteration that need build `id`, directly. */
+  dependantsOf(build: Pick<BuildRow, 'id' | 'iteration_id'>): Pick<BuildRow, 'id' | 'pkgbase' | 'arch' | 'pass' | 'state'>[] {
+    return this.graphBuilds(build.iteration_id).filter((b) => b.depends_on.includes(build.id));
   }
 
   /** Counts of builds by state over live iterations, for /metrics. */

@@ -184,7 +184,28 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX release_packages_build ON release_packages (build_id);
   `,
-  // 6: disk images built from an iteration's repository ([[images]]).
+  // 6: why a build is in its set (the planner's first step back to an origin), and the CI jobs of builds'
+  // pipelines as GitLab's Job Hooks and the executors' reports tell them (the runner that took each).
+  `
+  ALTER TABLE builds ADD COLUMN because TEXT;
+  CREATE TABLE jobs (
+    job_id INTEGER PRIMARY KEY,
+    build_id INTEGER NOT NULL,
+    project_id INTEGER NOT NULL,
+    pipeline_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    runner_id INTEGER,
+    runner_description TEXT,
+    created_at TEXT,
+    started_at TEXT,
+    finished_at TEXT,
+    updated_at TEXT NOT NULL
+  );
+  CREATE INDEX jobs_updated ON jobs (updated_at);
+  CREATE INDEX jobs_build ON jobs (build_id);
+  `,
+  // 7: disk images built from an iteration's repository ([[images]]).
   `
   CREATE TABLE images (
     id INTEGER PRIMARY KEY,

@@ -7,6 +7,8 @@ import { handlePush, type PushSettings } from './push.js';
 import type { GitLabClient } from '../gitlab/client.js';
 import type { RecipeTable, SourceIndex } from '../sources/source-index.js';
 import type { HookEvent } from './payloads.js';
+import type { JobStore } from '../store/job-store.js';
+import { recordHookJob } from '../build-sets/job-reports.js';
 
 export interface EventDeps {
   gitlab: GitLabClient;
@@ -16,6 +18,8 @@ export interface EventDeps {
   pipelines: PipelineTracker;
   mergeRequests: MergeRequests;
   settings: PushSettings;
+  /** Where the jobs of builds' pipelines are recorded (the builders view). */
+  jobs?: JobStore;
   log: Logger;
 }
 
@@ -32,6 +36,7 @@ export async function handleEvent(event: HookEvent, deps: EventDeps): Promise<vo
     case 'Pipeline Hook':
       return deps.pipelines.pipelineStatus(event.body.project.id, event.body.object_attributes.id, event.body.object_attributes.status);
     case 'Job Hook':
+      if (deps.jobs) recordHookJob(deps.buildSets.store, deps.jobs, event.body);
       // A running job means a running pipeline; finished jobs are settled by the Pipeline Hook, unless
       // quarters' commit statuses hold the pipeline's status (then the jobs are read).
       if (event.body.build_status === 'running') return deps.pipelines.pipelineStatus(event.body.project_id, event.body.pipeline_id, 'running', { fromJob: true });

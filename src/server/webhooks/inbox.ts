@@ -2,6 +2,7 @@
  * The durable webhook inbox: an accepted event is committed to SQLite before GitLab gets its answer,
  * deduplicated by key, and processed later, in arrival order, by one worker.
  */
+import type { Statement } from 'better-sqlite3';
 import type { Db } from '../store/database.js';
 import { WalSync } from '../store/wal-sync.js';
 import type { Logger } from '../../common/log.js';
@@ -48,8 +49,12 @@ export class Inbox {
   private readonly insertGroup: (events: readonly NewEvent[]) => Added[];
   private readonly wal: WalSync | null;
   private readonly synchronous: number;
+  private readonly markDone: Statement<[string, number]>;
+  private readonly markFailed: Statement<[string, number]>;
 
   constructor(private readonly db: Db) {
+    this.markDone = db.prepare('UPDATE inbox SET processed_at = ?, error = NULL WHERE id = ?');
+    this.markFailed = db.prepare('UPDATE inbox SET attempts = attempts + 1, error = ? WHERE id = ?');
     const insert = db.prepare('INSERT INTO inbox (dedupe_key, kind, body, received_at) VALUES (?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING');
     const existing = db.prepare('SELECT id FROM inbox WHERE dedupe_key = ?');
     // One transaction for the whole group; a key repeated within the group conflicts with the row
@@ -125,14 +130,24 @@ export class Inbox {
     return (this.db.prepare('SELECT count(*) AS n FROM inbox WHERE processed_at IS NULL AND attempts >= ?').get(MAX_ATTEMPTS) as { n: number }).n;
   }
 
-  /** Marks an event done. */
-  done(id: number): void {
-    this.db.prepare('UPDATE inbox SET processed_at = ?, error = NULL WHERE id = ?').run(new Date().toISOString(), id);
+  /** Marks an event done; resolves once that is on disk. */
+  done(id: number): Promise<void> {
+    return this.durably(() => this.markDone.run(new Date().toISOString(), id));
   }
 
-  /** Records a failed attempt and its reason. */
-  failed(id: number, reason: string): void {
-    this.db.prepare('UPDATE inbox SET attempts = attempts + 1, error = ? WHERE id = ?').run(reason, id);
+  /** Records a failed attempt and its reason; resolves once that is on disk. */
+  failed(id: number, reason: string): Promise<void> {
+    return this.durably(() => this.markFailed.run(reason, id));
+  }
+
+  /** Commits `write` and resolves once it is on disk, with the fsync on the thread pool instead of in the commit on the event loop. */
+  private durably(write: () => unknown): Promise<void> {
+    if (!this.wal) {
+      write();
+      return Promise.resolve();
+    }
+    this.withoutCommitSync(write);
+    return this.wal.sync();
   }
 
   /** Events accepted but not yet processed (including those set aside). */
@@ -189,11 +204,12 @@ export class InboxWorker {
       for (let event = this.inbox.next(); event && !this.stopped; event = this.inbox.next(event.id)) {
         try {
           await this.handle(decodeEvent(event));
-          this.inbox.done(event.id);
+          // The next event waits until this one is recorded done, as before; the event loop does not.
+          await this.inbox.done(event.id);
         } catch (error) {
           const reason = error instanceof Error ? error.message : String(error);
           this.log.warn({ eventId: event.id, kind: event.kind, attempt: event.attempts + 1, reason }, 'webhook event failed');
-          this.inbox.failed(event.id, reason);
+          await this.inbox.failed(event.id, reason);
         }
       }
     } while (this.again && !this.stopped);

@@ -89,6 +89,11 @@ export const jobHookSchema = z.looseObject({
   pipeline_id: z.number().int(),
   project_id: z.number().int(),
   sha: sha.optional(),
+  build_created_at: z.string().nullish(),
+  build_started_at: z.string().nullish(),
+  build_finished_at: z.string().nullish(),
+  /** The runner that took the job; null while the job waits for one. */
+  runner: z.looseObject({ id: z.number().int(), description: z.string().nullish() }).nullish(),
 });
 
 export type PushHook = z.infer<typeof pushHookSchema>;

@@ -1,8 +1,8 @@
 /** `GET /job`: the job a CI_JOB_TOKEN belongs to. */
 import type { Hono } from 'hono';
-import { unauthorized } from '../errors.js';
+import { notFound, unauthorized } from '../errors.js';
 import { jobJson } from '../shapes.js';
-import type { RouteContext } from './context.js';
+import { pathId, projectParam, type RouteContext } from './context.js';
 
 /** The job token of a request: `JOB-TOKEN` header, `job_token` parameter, or `Authorization: Bearer`, as GitLab accepts. */
 export function jobTokenOf(headers: { header(name: string): string | undefined }, query: (name: string) => string | undefined): string | undefined {
@@ -17,5 +17,13 @@ export function jobRoutes(api: Hono, ctx: RouteContext): void {
     const job = token === undefined ? undefined : ctx.state.jobForToken(token);
     if (!job) throw unauthorized();
     return c.json(jobJson(ctx, job));
+  });
+
+  // The job's log as plain text (GitLab answers 404 "Job Not Found" for a job of another project).
+  api.get('/projects/:id/jobs/:job_id/trace', (c) => {
+    const project = projectParam(ctx, c);
+    const job = ctx.state.jobs.get(pathId(c, 'job_id'));
+    if (!job || job.projectId !== project.id) throw notFound('Job');
+    return c.body(job.log, 200, { 'Content-Type': 'text/plain' });
   });
 }
