@@ -89,8 +89,8 @@ describe('the documentation', () => {
     const given = new Set<string>();
     let table = '';
     for (const line of serverBlock!.text.split('\n')) {
-      // `[repositories.NAME]` is one entry of a table keyed by name.
-      const header = /^\[([a-z_]+)(\.[a-z0-9_-]+)?\]/.exec(line);
+      // `[repositories.NAME]` is one entry of a table keyed by name; `[[images]]`, an array of tables, gives its key too.
+      const header = /^\[\[?([a-z_]+)(\.[a-z0-9_-]+)?\]/.exec(line);
       if (header) {
         table = header[1]!;
         given.add(table);

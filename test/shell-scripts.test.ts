@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { execa, execaSync } from 'execa';
 import { reportSkip } from './support/capabilities.js';
 
-const SCRIPTS = ['vm/quarters-build', 'scripts/make-base', 'bench/job-mount.sh'];
+const SCRIPTS = ['vm/quarters-build', 'vm/quarters-image-install', 'scripts/make-base', 'bench/job-mount.sh'];
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const missing = execaSync('sh', ['-c', 'command -v shellcheck'], { reject: false }).exitCode !== 0;

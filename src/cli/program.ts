@@ -105,6 +105,24 @@ Every command answers --help. Completion: quarters completion bash|zsh.`);
     .option('--all-alternatives', 'follow every alternative of a dependency, not only the first')
     .action(async (names, flags) => done(await (await import('./graph.js')).plan(names, flags)));
 
+  const image = program.command('image').description('disk images assembled from a build set\'s packages').helpCommand(false);
+  image
+    .command('build')
+    .description('build a disk image (raw or qcow2) from a description; partitions are cached by what went into them')
+    .argument('<IMAGE.toml>', 'the image description')
+    .option('--from <source>', 'the build set whose packages to install: NAMESPACE[/ITERATION] (local with --data-dir/--config, else from the server), or a repository directory')
+    .option('--out <file>', 'the image file, or a directory ending in / to write LABEL.raw or LABEL.qcow2 into (default: the current directory)')
+    .addOption(new Option('--cache <mode>', 'the caching mode of every partition, overriding the description\'s').choices(['aggressive', 'normal', 'transient'] as const))
+    .option('--cache-dir <dir>', 'the partition cache (default: QUARTERS_IMAGE_CACHE, else /var/cache/quarters/images as root, ~/.cache/quarters/images otherwise)')
+    .option('--data-dir <dir>', 'the data_dir of local build sets (quarters build) to take --from from')
+    .option('--config <file>', 'the server config whose data_dir to take --from from (default: QUARTERS_CONFIG)')
+    .option('--server <url>', SERVER_HELP)
+    .option('--executor-config <file>', 'the executor config whose clean environment installs packages (default: QUARTERS_EXECUTOR_CONFIG, else /etc/quarters/executor.toml)')
+    .option('--branch <branch>', 'the target branch: the executor\'s instance layer')
+    .option('--arch <arch>', 'the architecture (default: the executor\'s, else this machine\'s)')
+    .addHelpText('after', '\nExit status: 0 the image was written, 1 it could not be (one line on stderr), 2 bad usage.')
+    .action(async (file, flags) => done(await (await import('./image/build.js')).runImageBuild(file, flags)));
+
   const ns = program
     .command('ns')
     .description('build sets (namespaces) on the server, through its REST API')

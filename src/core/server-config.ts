@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { DEB_BUILD_OPTIONS, DEB_BUILD_PROFILE, DEB_BUILD_TYPES } from './pipeline-variables.js';
 import { CYCLE_REBUILDS, type CycleRebuild } from './build-set/iteration.js';
 import { FLAVOURS, type Flavour } from './recipe/model.js';
+import { CACHE_MODES } from './image/description.js';
 
 const hostPort = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected "host:port"');
 const token = z.string().min(16, 'a token must be at least 16 characters');
@@ -62,6 +63,21 @@ export type DistributionRepositoryConfig = z.infer<typeof distributionRepository
 
 const executorSchema = z.strictObject({ tokens: z.array(token).min(1, 'at least one executor token is needed to accept uploads') });
 
+const imageSchema = z.strictObject({
+  /** Names the image in the API and its URL: /images/NAMESPACE/ITERATION/ARCH/NAME/. */
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'an image name is up to 64 letters, digits and ._-, starting with a letter or digit'),
+  /** The image description on this host (an absolute path). */
+  description: z.string().regex(/^\//, 'give the description\'s absolute path'),
+  /** The build sets it is built for when all their builds of an architecture are built: names, with * for any characters; [] builds it on request only. */
+  namespaces: z.array(z.string().regex(/^[A-Za-z0-9*][A-Za-z0-9._+*-]*$/, 'a build set name, with * for any characters')).default(['*']),
+  /** The executor config whose clean environment installs the packages (default: the executor's default). */
+  executor_config: z.string().regex(/^\//, 'give the executor config\'s absolute path').optional(),
+  /** Overrides the description's caching mode. */
+  cache: z.enum(CACHE_MODES).optional(),
+});
+
+export type ServerImage = z.infer<typeof imageSchema>;
+
 export const serverConfigSchema = z
   .strictObject({
     listen: hostPort.default('127.0.0.1:8080'),
@@ -94,8 +110,15 @@ export const serverConfigSchema = z
     signing: signingSchema.optional(),
     /** The distribution's repositories, by name (a pacman repository's database is NAME.db). */
     repositories: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a repository name is lower-case letters, digits, _ and -'), distributionRepositorySchema).default({}),
+    /** Disk images built from a build set's repository after its builds succeed (`quarters image build` on this host). */
+    images: z.array(imageSchema).default([]),
   })
   .superRefine((config, context) => {
+    const names = new Set<string>();
+    config.images.forEach((image, i) => {
+      if (names.has(image.name)) context.addIssue({ code: 'custom', path: ['images', i, 'name'], message: `two images are named "${image.name}"` });
+      names.add(image.name);
+    });
     if (config.gitlab && !config.executor) context.addIssue({ code: 'custom', path: ['executor'], message: 'with [gitlab], give [executor] tokens (the executors\' upload tokens)' });
     const expected = config.build.flavour === 'pkgbuild' ? 'pacman' : 'apt';
     const directories = new Map<string, string>();

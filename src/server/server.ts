@@ -5,7 +5,10 @@ import { Hono } from 'hono';
 import { listenAddress, type ServerConfig } from '../core/server-config.js';
 import { planBuildSet } from '../core/graph/plan.js';
 import type { Logger } from '../common/log.js';
-import { apiRoutes } from './api/routes.js';
+import { apiRoutes, requireApiToken } from './api/routes.js';
+import { ImageBuilder } from './images/builder.js';
+import { imageRoutes } from './images/route.js';
+import { ImageStore } from './store/image-store.js';
 import { createApp } from './http/app.js';
 import { BuildSetControl } from './build-sets/control.js';
 import { BuildSetEngine, type Planner } from './build-sets/engine.js';
@@ -52,6 +55,8 @@ export interface ServerOptions {
   planner?: Planner;
   /** For tests: how build set progress is reported to GitLab (least interval between reports of one set; the clock). */
   progress?: { intervalMs?: number; clock?: ReportClock };
+  /** For tests run from the sources: the command that runs the quarters CLI for image builds (default: node dist/cli/main.js). */
+  imageCommand?: readonly string[];
 }
 
 /** A running (or ready to run) server. */
@@ -71,6 +76,7 @@ export interface QuartersServer {
   inbox: Inbox;
   worker: InboxWorker;
   metrics: Metrics;
+  imageBuilder: ImageBuilder;
   /** The repositories' signing key ([signing]); null: repositories are not signed. */
   signer: Signer | null;
   /** The distribution's repositories ([repositories.NAME]) and the releases into them. */
@@ -146,8 +152,16 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   const buildSets = new BuildSets(engine, recipes, index, log);
   const signing = signer ? { url: `${config.public_url.replace(/\/+$/, '')}${SIGNING_KEY_PATH}`, fingerprint: signer.key.fingerprint } : null;
   const progress = new ProgressReporter({ gitlab, store, publicUrl: config.public_url, flavour: config.build.flavour, signing, log, ...options.progress });
-  // Without GitLab there is nowhere to report to.
-  if (gitlabConfig) engine.onSettled = (namespaceId) => progress.changed(namespaceId);
+  const images = new ImageStore(db);
+  const interruptedImages = images.failInterrupted();
+  if (interruptedImages) log.warn({ images: interruptedImages }, 'images were being built when the server stopped: marked failed, request them again');
+  const imageBuilder = new ImageBuilder({ store, images, repositories, dataDir: config.data_dir, specs: config.images, log, ...(options.imageCommand ? { command: options.imageCommand } : {}) });
+  engine.onSettled = (namespaceId) => {
+    // Without GitLab there is nowhere to report to.
+    if (gitlabConfig) progress.changed(namespaceId);
+    imageBuilder.settled(namespaceId);
+  };
+  const imageRouting = imageRoutes({ store, images, builder: imageBuilder, write: requireApiToken(config.api.tokens) });
   const pipelines = new PipelineTracker(engine, dispatcher, gitlab, log, (build) => progress.mayCarryStatuses(build));
   const control = new BuildSetControl(engine, dispatcher, gitlab, log);
   const mergeRequests = new MergeRequests({ gitlab, index, store, buildSets, control, progress, log });
@@ -172,10 +186,12 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
         resourceUsageRoutes({ store, gitlab, executorTokens: config.executor.tokens, jobs, log }),
       ] : []),
       new Hono().route('/api/v1', apiRoutes({ store, jobs, buildSets, control, apiTokens: config.api.tokens, localOnly: !gitlabConfig, dataDir: config.data_dir, install: { publicUrl: config.public_url, flavour: config.build.flavour, architectures: config.build.architectures, signing } })).route('/api/v1', eventsRoutes({ store, feed })),
+      new Hono().route('/api/v1', imageRouting.api),
       repoRoutes({ store, repositories }),
+      imageRouting.files,
       signingKeyRoutes({ signer, publicUrl: config.public_url }),
       releaseRoutes({ store, releases, releaseStore, distribution, apiTokens: config.api.tokens, publicUrl: config.public_url, flavour: config.build.flavour, signing }),
-      webUiRoutes({ store, jobs, graphs: new GraphCache(store), flavour: config.build.flavour, publicUrl: config.public_url, dataDir: config.data_dir, signing, ...(gitlabConfig ? { gitlab } : {}) }),
+      webUiRoutes({ store, jobs, images, graphs: new GraphCache(store), flavour: config.build.flavour, publicUrl: config.public_url, dataDir: config.data_dir, signing, ...(gitlabConfig ? { gitlab } : {}) }),
     ],
   });
 
@@ -195,7 +211,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   };
 
   return {
-    app, db, repositories, store, jobs, recipes, index, engine, buildSets, pipelines, control, progress, inbox, worker, metrics, signer, distribution, releases, releaseStore,
+    app, db, repositories, store, jobs, recipes, index, engine, buildSets, pipelines, control, progress, inbox, worker, metrics, signer, distribution, releases, releaseStore, imageBuilder,
     start: async (port) => {
       // Releases a crash interrupted, before any new one: published if the switch happened, interrupted if not.
       for (const r of await releases.recover()) log.warn({ release: r.id, repository: r.repository, state: r.state }, 'settled a release the server stopped during');
@@ -228,6 +244,8 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       await worker.stop();
       await reconciling;
       await progress.stop();
+      imageBuilder.close();
+      await imageBuilder.idle();
       await checkpointer?.stop();
       db.close();
       await signer?.close();

@@ -100,6 +100,20 @@ export function openApiDocument() {
       '/namespaces/{name}/iterations/{number}': {
         get: { summary: 'One iteration with its builds', parameters: [name, { name: 'number', in: 'path', required: true, schema: { type: 'integer' } }], responses: { 200: json('iteration'), ...errors(400, 404) } },
       },
+      '/namespaces/{name}/images': {
+        get: {
+          summary: 'The disk images ([[images]]) of an iteration (the latest, or ?iteration=N): name, arch, state, reason, file, size, sha256, url, log_url',
+          parameters: [name, { name: 'iteration', in: 'query', required: false, schema: { type: 'string' } }],
+          responses: { 200: json('images'), ...errors(404) },
+        },
+        post: {
+          summary: 'Build a configured image ({"image": NAME, "arch"?: ARCH}) from the latest iteration, for every architecture whose builds are all built; a built or building one is left as it is',
+          security: secured,
+          parameters: [name],
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['image'], properties: { image: { type: 'string' }, arch: { type: 'string' } }, additionalProperties: false } } } },
+          responses: { 202: json('the images, building or built'), ...errors(400, 401, 404, 409) },
+        },
+      },
       '/namespaces/{name}/install': {
         get: {
           summary: 'How to use the build set\'s repository: {repository_url, architectures, signing_key ({url, fingerprint} or null), snippet (Markdown: the key\'s import, then a pacman.conf section with SigLevel = Required, or sources.list lines with signed-by; unsigned: SigLevel = Optional TrustAll, trusted=yes)}',

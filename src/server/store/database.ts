@@ -205,6 +205,23 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX jobs_updated ON jobs (updated_at);
   CREATE INDEX jobs_build ON jobs (build_id);
   `,
+  // 7: disk images built from an iteration's repository ([[images]]).
+  `
+  CREATE TABLE images (
+    id INTEGER PRIMARY KEY,
+    iteration_id INTEGER NOT NULL REFERENCES iterations(id),
+    arch TEXT NOT NULL,
+    name TEXT NOT NULL,
+    state TEXT NOT NULL,
+    filename TEXT,
+    size INTEGER,
+    sha256 TEXT,
+    reason TEXT,
+    created_at TEXT NOT NULL,
+    finished_at TEXT,
+    UNIQUE (iteration_id, arch, name)
+  );
+  `,
 ];
 
 /** The schema version this code expects. */

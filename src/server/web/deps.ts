@@ -1,6 +1,7 @@
 /** What the web UI's pages read. */
 import type { Flavour } from '../../core/recipe/model.js';
 import type { BuildStore } from '../store/build-store.js';
+import type { ImageStore } from '../store/image-store.js';
 import type { JobStore } from '../store/job-store.js';
 import type { GraphCache } from './graph-data.js';
 import type { GitLabClient } from '../gitlab/client.js';
@@ -17,6 +18,8 @@ export interface WebDeps {
   signing: SigningKeyRef | null;
   /** data_dir: local builds' logs. */
   dataDir: string;
+  /** The build sets' disk images ([[images]]), listed on a build set's page. */
+  images?: ImageStore;
   /** GitLab, for the tail of a GitLab build's job log; absent in local-only mode. */
   gitlab?: GitLabClient;
 }

@@ -52,6 +52,17 @@ ${c.added.length ? html`<li>Added: ${c.added.join(', ')}</li>` : ''}${c.dropped.
 }
 
 /** The page. */
+/** The latest iteration's disk images, with their files and logs; nothing when it has none. */
+function imagesSection(deps: WebDeps, ns: NamespaceRow, latest: IterationRow | undefined): Html | '' {
+  const rows = latest && deps.images ? deps.images.ofIteration(latest.id) : [];
+  if (!latest || !rows.length) return '';
+  const base = (arch: string, name: string) => `/images/${encodeURIComponent(ns.name)}/${latest.number}/${encodeURIComponent(arch)}/${encodeURIComponent(name)}`;
+  return html`<section aria-labelledby="images-h"><h2 id="images-h">Images</h2><div class="scroll"><table><thead><tr><th scope="col">Image</th><th scope="col">Arch</th><th scope="col">State</th><th scope="col">File</th><th scope="col">Log</th></tr></thead>
+<tbody>${rows.map((i) => html`<tr><td>${i.name}</td><td>${i.arch}</td><td>${i.state}${i.reason ? html`: ${i.reason}` : ''}</td>
+<td>${i.filename && i.state === 'built' ? html`<a href="${base(i.arch, i.name)}/${encodeURIComponent(i.filename)}">${i.filename}</a>` : '-'}</td>
+<td>${i.state === 'building' ? '-' : html`<a href="${base(i.arch, i.name)}/build.log">log</a>`}</td></tr>`)}</tbody></table></div></section>`;
+}
+
 export function buildSetPage(deps: WebDeps, name: string, query: { state?: string | undefined; arch?: string | undefined; all?: string | undefined }): Html {
   const ns: NamespaceRow | undefined = deps.store.namespaceByName(name);
   if (!ns) throw new ApiError(404, 'not_found', `no build set named "${name}"`);
@@ -94,6 +105,7 @@ ${shown.length < rows.length ? html`<p><a href="${namespaceHref(ns.name, params(
 <dt>Repository</dt><dd><a href="/repos/${encodeURIComponent(ns.name)}/latest/">/repos/${ns.name}/latest/</a></dd></dl>
 <section aria-labelledby="install-h"><h2 id="install-h">Install</h2><p>${deps.flavour === 'pkgbuild' ? 'Add to /etc/pacman.conf:' : 'Add to /etc/apt/sources.list.d/quarters.list:'}</p>
 <div class="snippet"><pre id="install-snippet" tabindex="0">${snippet}</pre><button type="button" class="copy" data-copy="install-snippet" hidden>Copy</button></div></section>
+${imagesSection(deps, ns, latest)}
 ${iterationsSection(deps, ns, iterations)}
 <form class="filters" method="get" action="${namespaceHref(ns.name)}"><label>State <select name="state"><option value="">all</option>${stateOptions}</select></label>
 <label>Architecture <select name="arch"><option value="">all</option>${archOptions}</select></label><button type="submit">Filter</button>
