@@ -2,8 +2,9 @@
  * The documentation against the code: README.md and docs/*.md, every command of their shell blocks and
  * every inline command line checked against the `quarters` command tree (src/cli/program.ts), the built
  * executor's `--help`, package.json's scripts and the repository's files; every ```toml server|executor|client
- * block validated with the real schema; every relative link and anchor resolved; the config keys and the
- * build driver's variables in the reference complete. Negative cases show that each check can fail.
+ * block validated with the real schema (```toml image blocks with the image description parser); every
+ * relative link and anchor resolved; the config keys and the build driver's variables in the reference
+ * complete. Negative cases show that each check can fail.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -126,6 +127,7 @@ describe('the documentation checks fail on what is wrong', () => {
       sh('quarters ns show mine --arch x86_64 --server http://localhost:8080 --json\nquarters build ./a ./b --jobs 2 --cycle-rebuild once\nquarters-executor cleanup --stale --older-than 60\nnpm run bench:graph -- --runs 7 && npx vitest run test/docs.test.ts\neval "$(quarters completion bash)"\nscripts/quickstart > /tmp/quickstart.log 2>&1'),
       '```toml server partial\n[build]\ncycle_rebuild = "once"\n```', '',
       '```toml executor\n[limits]\ndisk_mib = 0\n```', '',
+      '```toml image\n[image]\nlabel = "sample"\nsize = 64\n\n[[image.partition]]\nlabel = "root"\nsize = -1\nfilesystem = "ext4"\n```', '',
       'Inline: `quarters ns cancel|resume|retry NAME [PKGBASE…]`, `quarters-executor baseos load --tarball FILE`, `bench/graph.js`; [up](#a-section), [the reference](reference.md#server-config).',
     ].join('\n'))).toEqual([]);
   });
@@ -153,6 +155,9 @@ describe('the documentation checks fail on what is wrong', () => {
     ['an incomplete config not marked partial', '```toml server\n[build]\nflavour = "pkgbuild"\n```', 'toml server'],
     ['an executor config with a bad value', '```toml executor\n[limits]\ndisk_mib = 8\n```', 'limits.disk_mib'],
     ['a toml block that does not say which config', '```toml\na = 1\n```', 'must say which config it is'],
+    ['an image description with a bad value', '```toml image\n[image]\nlabel = "sample"\nsize = 64\n\n[[image.partition]]\nlabel = "root"\nsize = -1\nfilesystem = "btrfs"\n```', 'image.partition.0.filesystem'],
+    ['an image description with an unknown key', '```toml image\n[image]\nlabel = "sample"\nsize = 64\nsizes = 1\n```', 'unknown key "sizes"'],
+    ['an image description that includes files', '```toml image\ninclude = ["esp.toml"]\n\n[image]\nsize = 64\n```', 'cannot include files'],
     ['TOML that does not parse', '```toml client\nserver = \n```', 'toml client'],
     ['an executor usage that is not the executor\'s', '```text executor-help\nusage: quarters-executor frob\n```', 'not what quarters-executor --help prints'],
     ['a link to a missing file', 'See [there](nowhere.md).', 'nowhere.md: no such file'],

@@ -1,7 +1,7 @@
 /**
  * Checks a documentation page against the repository: every command of its shell blocks exists as
  * written (the `quarters` command tree, the executor's usage, npm scripts, the repository's files), its
- * config blocks validate against the real schemas, and its relative links and anchors resolve. Each
+ * config blocks validate against the real schemas (image descriptions against the description parser), and its relative links and anchors resolve. Each
  * check returns problems as "FILE:LINE: what is wrong", so a failing test says where to look.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { marked, type Token, type Tokens } from 'marked';
 import type { Command, Option } from '@commander-js/extra-typings';
 import type { $ZodType } from 'zod/v4/core';
 import { parseTomlText, validateConfig } from '../../src/core/config-text.js';
+import { resolveDescription } from '../../src/core/image/description.js';
 
 /** What the checks compare a page with; made once per test run (see docsContext in docs.test.ts). */
 export interface DocsContext {
@@ -479,13 +480,34 @@ function withSecretsFilled(config: Record<string, unknown>, secretKeys: readonly
 }
 
 /**
+ * A ```toml image block: a whole image description (`quarters image build IMAGE.toml`), validated by
+ * the description parser as the command would read it. It cannot include files: a page shows an
+ * example with includes by linking examples/images/.
+ */
+function checkImageBlock(block: CodeBlock, file: string): string | null {
+  const flags = block.info.slice(2);
+  if (flags.length) return `toml image: unknown marker ${flags.join(' ')} (an image description is always whole)`;
+  const where = `${file}:${block.line}`;
+  try {
+    const value = parseTomlText(block.text, where);
+    if ('include' in value) return 'toml image: a block cannot include files (link the example in examples/images/ instead)';
+    resolveDescription({ file: where, value, includes: [] });
+    return null;
+  } catch (error) {
+    return `toml image: ${(error as Error).message}`;
+  }
+}
+
+/**
  * A ```toml block: its info string says which config it is (`toml server`, `toml executor`, `toml
- * client`; `partial` for a fragment, validated merged into that config's minimal one).
+ * client`; `partial` for a fragment, validated merged into that config's minimal one), or `toml
+ * image` for an image description.
  */
 export function checkTomlBlock(block: CodeBlock, ctx: DocsContext, file: string): string | null {
   const [, kind, ...flags] = block.info;
+  if (kind === 'image') return checkImageBlock(block, file);
   const config = kind === undefined ? undefined : ctx.configs[kind];
-  if (!config) return `a toml block must say which config it is: toml ${Object.keys(ctx.configs).join('|')} [partial]`;
+  if (!config) return `a toml block must say which config it is: toml ${Object.keys(ctx.configs).join('|')} [partial], or toml image for an image description`;
   const unknown = flags.filter((f) => f !== 'partial');
   if (unknown.length) return `toml ${kind}: unknown marker ${unknown.join(' ')} (only partial)`;
   try {
