@@ -4,17 +4,15 @@
  * Build dependencies come from the base and from a build set's apt repository indexed as the server
  * indexes one; the build runs offline as the build user; .deb, .buildinfo and .changes come out.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { nspawnBackend } from '../src/executor/backends/nspawn/index.js';
-import type { Environment } from '../src/executor/environment.js';
 import { Repositories } from '../src/server/artifacts/repository.js';
 import { debianBaseSkipReason, debianBaseTree } from './support/debian-base.js';
+import { driverJobs, type DriverJob } from './support/driver-jobs.js';
 import { containerSkipReason, reportSkip } from './support/capabilities.js';
 
 const DRIVER = fileURLToPath(new URL('../vm/quarters-build', import.meta.url));
@@ -56,67 +54,22 @@ describe('quarters-build on a Debian bundle, on the host (no container)', () => 
 const skip = reportSkip(containerSkipReason() ?? debianBaseSkipReason(), 'quarters-build on Debian bundles in systemd-nspawn');
 
 describe.skipIf(skip)('quarters-build in systemd-nspawn on the Debian build base', () => {
-  let dir: string;
-  let base: string;
-  let n = 0;
-  const environments: Environment[] = [];
-
-  beforeAll(async () => {
-    base = await debianBaseTree();
-    dir = await mkdtemp(join(tmpdir(), 'quarters-driver-deb-'));
-  }, 900_000); // a cold cache means debootstrap: minutes
-  afterAll(async () => {
-    for (const environment of environments) await environment.destroy();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
-
-  interface Job {
-    bundle: string;
-    output: string;
-    logs: string;
-    exec(command: string[], options?: RunOptions): Promise<{ exitCode: number | null; output: string }>;
-    run(args: string[], options?: RunOptions): Promise<{ exitCode: number | null; output: string }>;
-  }
-  interface RunOptions {
-    env?: Record<string, string>;
-    network?: boolean;
-  }
+  const driver = driverJobs('qdeb', debianBaseTree);
+  const newJob = driver.job;
+  type Job = DriverJob;
 
   /** A fresh overlay over the base: the bundle (files, or a directory copied) at /build, the output at /output, a repository at /repo. */
-  async function job(files: Record<string, string> | string, repo?: string): Promise<Job> {
-    const name = `qdeb-${process.pid}-${n++}`;
-    const root = join(dir, name);
-    const bundle = join(root, 'bundle');
-    if (typeof files === 'string') await cp(files, bundle, { recursive: true });
-    else {
-      for (const [path, text] of Object.entries(files)) {
-        await mkdir(join(bundle, path, '..'), { recursive: true });
-        await writeFile(join(bundle, path), text, { mode: path === 'debian/rules' ? 0o755 : 0o644 });
-      }
-    }
-    const output = join(root, 'output');
-    await mkdir(output, { recursive: true });
-    await mkdir(join(root, 'workspace'));
-    const environment = nspawnBackend(null).environment({
-      name, workspace: join(root, 'workspace'), base: { version: 'test', path: base }, instance: null,
-      binds: [
-        { host: DRIVER, guest: '/usr/local/bin/quarters-build', readOnly: true },
-        { host: bundle, guest: '/build' },
-        { host: output, guest: '/output' },
-        ...(repo ? [{ host: repo, guest: '/repo', readOnly: true }] : []),
-      ],
-      limits: { memoryMib: 0, cpus: 0 },
+  const job = (files: Record<string, string> | string, repo?: string): Promise<Job> =>
+    newJob({
+      writeBundle: async (bundle) => {
+        if (typeof files === 'string') return cp(files, bundle, { recursive: true });
+        for (const [path, text] of Object.entries(files)) {
+          await mkdir(join(bundle, path, '..'), { recursive: true });
+          await writeFile(join(bundle, path), text, { mode: path === 'debian/rules' ? 0o755 : 0o644 });
+        }
+      },
+      ...(repo ? { repo } : {}),
     });
-    environments.push(environment);
-    await environment.setup();
-    const exec: Job['exec'] = async (command, options = {}) => {
-      const chunks: Buffer[] = [];
-      const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => { chunks.push(chunk); done(); } });
-      const result = await environment.exec({ command, cwd: '/build', env: options.env ?? {}, network: options.network ?? false, stdout: sink, stderr: sink });
-      return { exitCode: result.exitCode, output: Buffer.concat(chunks).toString('utf8') + result.detail };
-    };
-    return { bundle, output, logs: join(bundle, 'quarters-logs'), exec, run: (args, options) => exec(['quarters-build', ...args], options) };
-  }
 
   const outputs = async (directory: string): Promise<string[]> => (await readdir(directory)).sort();
   const field = async (deb: string, name: string): Promise<string> => (await execa('dpkg-deb', ['--field', deb, name])).stdout;
@@ -164,7 +117,7 @@ describe.skipIf(skip)('quarters-build in systemd-nspawn on the Debian build base
     const libOut = await outputs(lib.output);
     expect(libOut).toEqual(expect.arrayContaining(['libgarnet1_1.2.0_amd64.deb', 'libgarnet-dev_1.2.0_amd64.deb', 'libgarnet_1.2.0_amd64.changes', 'libgarnet_1.2.0_amd64.buildinfo']));
     // The build set's repository, indexed as the server indexes one (apt-ftparchive, Origin quarters).
-    const data = join(dir, 'data');
+    const data = join(driver.scratchDir(), 'data');
     const repositories = new Repositories(data, 'debian');
     const debs = libOut.filter((f) => f.endsWith('.deb'));
     await repositories.add('set', 1, 'x86_64', debs.map((filename) => ({ filename, poolPath: join(lib.output, filename) })));
@@ -187,7 +140,7 @@ describe.skipIf(skip)('quarters-build in systemd-nspawn on the Debian build base
 
     // A full build of the tool makes its source package too: the committed orig tarball as it is, debian/ with
     // its patch, and not the project's other files (a GitLab project's .gitlab-ci.yml is no upstream change).
-    const project = join(dir, 'garnet-tool-project');
+    const project = join(driver.scratchDir(), 'garnet-tool-project');
     await cp(join(EXAMPLES, 'garnet-tool'), project, { recursive: true });
     await writeFile(join(project, '.gitlab-ci.yml'), 'include: quarters.yml\n');
     const full = await job(project, repo);
@@ -202,8 +155,8 @@ describe.skipIf(skip)('quarters-build in systemd-nspawn on the Debian build base
     expect(await readFile(join(full.output, 'garnet-tool_1.0.orig.tar.gz'))).toEqual(await readFile(join(EXAMPLES, 'garnet-tool', 'garnet-tool_1.0.orig.tar.gz')));
     expect(await readFile(join(full.output, 'garnet-tool_1.0-1_amd64.changes'), 'utf8')).toMatch(/^Architecture: source amd64$/m);
     // dpkg-source takes the source package apart again (checking every file against the .dsc): the patch is there, the CI file is not.
-    const unpacked = join(dir, 'garnet-tool-unpacked');
-    const extracted = await execa('dpkg-source', ['-x', join(full.output, 'garnet-tool_1.0-1.dsc'), unpacked], { cwd: dir, reject: false, all: true });
+    const unpacked = join(driver.scratchDir(), 'garnet-tool-unpacked');
+    const extracted = await execa('dpkg-source', ['-x', join(full.output, 'garnet-tool_1.0-1.dsc'), unpacked], { cwd: driver.scratchDir(), reject: false, all: true });
     expect(extracted.exitCode, extracted.all).toBe(0);
     expect(await readFile(join(unpacked, 'debian', 'patches', 'banner.patch'), 'utf8')).toMatch(/built for quarters/);
     expect((await readdir(unpacked)).sort()).not.toContain('.gitlab-ci.yml');

@@ -8,12 +8,10 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { nspawnBackend } from '../src/executor/backends/nspawn/index.js';
-import type { Environment } from '../src/executor/environment.js';
 import { archBaseSkipReason, archBaseTree } from './support/arch-base.js';
+import { driverJobs, type DriverJob } from './support/driver-jobs.js';
 import { containerSkipReason, reportSkip } from './support/capabilities.js';
 
 const DRIVER = fileURLToPath(new URL('../vm/quarters-build', import.meta.url));
@@ -112,66 +110,13 @@ describe('quarters-build on the host (no container)', () => {
 const skip = reportSkip(containerSkipReason() ?? archBaseSkipReason(), 'quarters-build in systemd-nspawn');
 
 describe.skipIf(skip)('quarters-build in systemd-nspawn on the Arch-on-Debian base', () => {
-  let dir: string;
-  let base: string;
-  let n = 0;
-  const environments: Environment[] = [];
-
-  beforeAll(async () => {
-    base = await archBaseTree();
-    dir = await mkdtemp(join(tmpdir(), 'quarters-driver-guest-'));
-  }, 900_000); // a cold cache means debootstrap: minutes
-  afterAll(async () => {
-    for (const environment of environments) await environment.destroy();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
-
-  interface Job {
-    bundle: string;
-    output: string;
-    logs: string;
-    /** Runs a command in the guest, in /build; output is stdout and stderr interleaved. */
-    exec(command: string[], options?: RunOptions): Promise<{ exitCode: number | null; output: string }>;
-    /** Runs quarters-build with these arguments. */
-    run(args: string[], options?: RunOptions): Promise<{ exitCode: number | null; output: string }>;
-  }
-  interface RunOptions {
-    env?: Record<string, string>;
-    network?: boolean;
-  }
+  const driver = driverJobs('qdriver', archBaseTree);
+  const newJob = driver.job;
+  type Job = DriverJob;
 
   /** A job's environment: a fresh overlay over the base, the bundle at /build, the output at /output, optionally a repository at /repo. */
-  async function job(files: Record<string, string | Buffer>, repo?: string, extraBinds: { host: string; guest: string; readOnly?: boolean }[] = []): Promise<Job> {
-    const name = `qdriver-${process.pid}-${n++}`;
-    const root = join(dir, name);
-    const bundle = await writeBundle(join(root, 'bundle'), files);
-    const output = join(root, 'output');
-    await mkdir(output, { recursive: true });
-    await mkdir(join(root, 'workspace'));
-    const environment = nspawnBackend(null).environment({
-      name,
-      workspace: join(root, 'workspace'),
-      base: { version: 'test', path: base },
-      instance: null,
-      binds: [
-        { host: DRIVER, guest: '/usr/local/bin/quarters-build', readOnly: true },
-        { host: bundle, guest: '/build' },
-        { host: output, guest: '/output' },
-        ...(repo ? [{ host: repo, guest: '/repo', readOnly: true }] : []),
-        ...extraBinds,
-      ],
-      limits: { memoryMib: 0, cpus: 0 },
-    });
-    environments.push(environment);
-    await environment.setup();
-    const exec: Job['exec'] = async (command, options = {}) => {
-      const chunks: Buffer[] = [];
-      const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => { chunks.push(chunk); done(); } });
-      const result = await environment.exec({ command, cwd: '/build', env: options.env ?? {}, network: options.network ?? false, stdout: sink, stderr: sink });
-      return { exitCode: result.exitCode, output: Buffer.concat(chunks).toString('utf8') + result.detail };
-    };
-    return { bundle, output, logs: join(bundle, 'quarters-logs'), exec, run: (args, options) => exec(['quarters-build', ...args], options) };
-  }
+  const job = (files: Record<string, string | Buffer>, repo?: string, extraBinds: { host: string; guest: string; readOnly?: boolean }[] = []): Promise<Job> =>
+    newJob({ writeBundle: async (bundle) => void (await writeBundle(bundle, files)), ...(repo ? { repo } : {}), extraBinds });
 
   async function packagesIn(directory: string): Promise<string[]> {
     return (await readdir(directory)).filter((name) => name.endsWith('.pkg.tar.zst')).sort();
@@ -259,7 +204,7 @@ describe.skipIf(skip)('quarters-build in systemd-nspawn on the Arch-on-Debian ba
   }, 120_000);
 
   it('verifies a signed source with the keys the bundle ships in keys/pgp, and fails without them', async () => {
-    const gnupg = await mkdtemp(join(dir, 'gnupg-'));
+    const gnupg = await mkdtemp(join(driver.scratchDir(), 'gnupg-'));
     const gpg = (args: string[]) => execa('gpg', ['--homedir', gnupg, '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', ...args]);
     try {
       await gpg(['--quick-gen-key', 'Upstream Release <release@upstream.example>', 'ed25519', 'sign', 'never']);
