@@ -14,6 +14,9 @@ export type Pkginfo = ReadonlyMap<string, readonly string[]>;
 /** The .PKGINFO keys repo-add collects as lists; every other key is a scalar. */
 const LIST_KEYS = ['group', 'license', 'replaces', 'depend', 'conflict', 'provides', 'optdepend', 'makedepend', 'checkdepend'] as const;
 
+/** A scalar key's value (the last, when the key is repeated, as repo-add reads it); '' when absent. */
+export const pkginfoValue = (pkginfo: Pkginfo, key: string): string => pkginfo.get(key)?.at(-1) ?? '';
+
 /**
  * Reads .PKGINFO text the way repo-add does (`IFS=' =' read -r var val`, then each run of white space
  * made one space): comments skipped, the key up to the first space or `=`, the value after ` = `.
@@ -51,8 +54,8 @@ export class PkginfoError extends Error {
 
 /** The entry's directory name in both databases: `pkgname-pkgver`. */
 export function entryName(pkginfo: Pkginfo): string {
-  const name = scalar(pkginfo, 'pkgname');
-  const version = scalar(pkginfo, 'pkgver');
+  const name = pkginfoValue(pkginfo, 'pkgname');
+  const version = pkginfoValue(pkginfo, 'pkgver');
   if (!name || !version) throw new PkginfoError('the package\'s .PKGINFO lacks pkgname or pkgver');
   return `${name}-${version}`;
 }
@@ -62,7 +65,6 @@ export function isEntryOf(entry: string, pkgname: string): boolean {
   return entry.replace(/-[^-]*-[^-]*$/, '') === pkgname;
 }
 
-const scalar = (pkginfo: Pkginfo, key: string): string => pkginfo.get(key)?.at(-1) ?? '';
 
 /** One `%FIELD%` section; none when its first value is empty (repo-add's format_entry). */
 function section(field: string, values: readonly string[]): string {
@@ -73,7 +75,7 @@ function section(field: string, values: readonly string[]): string {
 /** The `desc` file of a package, field for field in repo-add's order. */
 export function descText(pkginfo: Pkginfo, file: PackageFileFacts): string {
   const list = (key: string) => pkginfo.get(key) ?? [];
-  const one = (key: string) => [scalar(pkginfo, key)];
+  const one = (key: string) => [pkginfoValue(pkginfo, key)];
   entryName(pkginfo);
   return [
     section('FILENAME', [file.filename]),

@@ -139,6 +139,11 @@ const ROWS: Row[] = [
       return result;
     },
   },
+  {
+    // repo-add and the index read a repeated key's last value: the check must read the same one.
+    attack: 'zlib-1.1-1-x86_64.pkg.tar.zst whose .PKGINFO names glibc last', status: 422, error: 'package_name_mismatch', detail: 'glibc',
+    send: async (s) => answer(await upload(s.url, s.buildId, await pacmanPackage({ name: 'zlib', version: '1.1-1', packager: PACKAGER, pkginfoTail: ['pkgname = glibc'] }), tokens(s))),
+  },
   { attack: 'a full data_dir', status: 507, error: 'insufficient_storage', fullDisk: true, send: async (s) => answer(await upload(s.url, s.buildId, await pacmanPackage({ name: 'zlib', version: '1.1-1', packager: PACKAGER, filler: 512 * 1024 }), tokens(s))) },
 ];
 

@@ -12,13 +12,13 @@ export const tempDir = (prefix: string): string => mkdtempSync(join(tmpdir(), pr
  * Builds `NAME-VERSION-ARCH.pkg.tar.zst` with a .PKGINFO; returns its path and file name. `filler` adds
  * that many random (incompressible) bytes, for a body that takes a while to send.
  */
-export async function pacmanPackage(options: { name: string; version: string; arch?: string; packager?: string; depends?: string[]; filler?: number; pkgbase?: string }): Promise<{ path: string; filename: string }> {
+export async function pacmanPackage(options: { name: string; version: string; arch?: string; packager?: string; depends?: string[]; filler?: number; pkgbase?: string; pkginfoTail?: string[] }): Promise<{ path: string; filename: string }> {
   const root = tempDir('quarters-pkg-');
   const arch = options.arch ?? 'x86_64';
   const pkginfo = [
     `pkgname = ${options.name}`, `pkgbase = ${options.pkgbase ?? options.name}`, `pkgver = ${options.version}`, `pkgdesc = ${options.name} for tests`,
     'builddate = 1700000000', `packager = ${options.packager ?? 'Unknown Packager'}`, 'size = 6', `arch = ${arch}`,
-    ...(options.depends ?? []).map((d) => `depend = ${d}`), '',
+    ...(options.depends ?? []).map((d) => `depend = ${d}`), ...(options.pkginfoTail ?? []), '',
   ].join('\n');
   const content = join(root, 'content');
   mkdirSync(join(content, 'usr/share/doc', options.name), { recursive: true });

@@ -7,6 +7,7 @@
  * the source files the build uploaded before it (src/core/build-set/debian-source.ts).
  * The upload route and local builds both check here.
  */
+import { parsePkginfo, pkginfoValue } from '../../core/pacman-db-entry.js';
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { readDeb822 } from '../../core/recipe/deb822.js';
@@ -34,19 +35,15 @@ export interface PackageInfo {
   packager: { field: string; value: string | null } | null;
 }
 
-/** A pacman package's .PKGINFO: pkgname, pkgver, arch and packager. */
+/** A pacman package's .PKGINFO: pkgname, pkgver, arch and packager, read as the index reads them (a repeated key: the last counts). */
 async function pacmanInfo(file: string): Promise<PackageInfo> {
   // The first .PKGINFO, as repo-add and pacman read it; tar stops there instead of decompressing the whole package.
   const result = await execa('tar', ['--occurrence=1', '-xOf', file, '.PKGINFO'], { reject: false, encoding: 'utf8' });
   if (result.failed) throw new PackageRefused('invalid_package', `not a pacman package (no readable .PKGINFO): ${String(result.stderr).trim()}`);
-  const fields = new Map<string, string>();
-  for (const line of String(result.stdout).split('\n')) {
-    const at = line.indexOf(' = ');
-    if (at > 0 && !fields.has(line.slice(0, at))) fields.set(line.slice(0, at), line.slice(at + 3).trim());
-  }
-  const [name, version, arch] = ['pkgname', 'pkgver', 'arch'].map((k) => fields.get(k));
+  const fields = parsePkginfo(String(result.stdout));
+  const [name, version, arch] = ['pkgname', 'pkgver', 'arch'].map((k) => pkginfoValue(fields, k));
   if (!name || !version || !arch) throw new PackageRefused('invalid_package', 'the package\'s .PKGINFO lacks pkgname, pkgver or arch');
-  return { identity: { name, version, arch }, packager: { field: 'packager', value: fields.get('packager') ?? null } };
+  return { identity: { name, version, arch }, packager: { field: 'packager', value: fields.has('packager') ? pkginfoValue(fields, 'packager') : null } };
 }
 
 /** A .deb's control file: Package, Version, Architecture and (autobuild writes its MTER, the packager, there) Maintainer. */
