@@ -16,7 +16,7 @@ import { mkdir, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/pr
 import { join } from 'node:path';
 import { descText, entryName, filesText, isEntryOf, parsePkginfo } from '../../core/pacman-db-entry.js';
 import { fsyncPath } from '../../common/fsync.js';
-import { RepositoryError } from './repository-error.js';
+import { RepositoryError, runIndexTool as run } from './repository-error.js';
 
 /** What is known of a package file without reading it again: its size, sha256 and archive listing. */
 export interface KnownPackageFacts {
@@ -37,12 +37,6 @@ const ENV = { LC_ALL: 'C' };
 
 /** bsdtar lists file names as they are in a UTF-8 locale; in C it would escape every byte past ASCII. */
 export const LISTING_ENV = { LC_ALL: 'C.UTF-8' };
-
-async function run(command: string, args: string[], cwd: string): Promise<string> {
-  const result = await execa(command, args, { cwd, reject: false, env: ENV, encoding: 'utf8', stripFinalNewline: false });
-  if (result.failed) throw new RepositoryError(`${command} failed in ${cwd}: ${String(result.stderr || result.shortMessage).trim()}`);
-  return String(result.stdout);
-}
 
 /** The archive listing of a package file, as repo-add takes it: what bsdtar lists, whatever it said of names it could not convert. */
 export async function listPackage(path: string): Promise<string[]> {

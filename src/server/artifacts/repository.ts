@@ -14,7 +14,6 @@
  * index whose signature is stale or missing, and a key that cannot sign leaves it as it was.
  */
 import { fsyncPath } from '../../common/fsync.js';
-import { execa } from 'execa';
 import { copyFile, link, lstat, mkdir, open, readdir, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
 import { existsSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -24,7 +23,7 @@ import { isBuildRecord } from '../../core/build-set/artifact-name.js';
 import { KeyedLock } from '../keyed-lock.js';
 import type { Signer } from '../signing/signer.js';
 import { addToPacmanIndex } from './pacman-index.js';
-import { RepositoryError } from './repository-error.js';
+import { RepositoryError, runIndexTool as run } from './repository-error.js';
 
 /** The pacman repository's name: `quarters.db`, `quarters.files`. */
 export const PACMAN_REPO_NAME = 'quarters';
@@ -261,12 +260,6 @@ async function signIndex(dir: string, index: IndexSpec, signer: Signer, added: s
     await rm(join(dir, `${index.name}.${db}.sig`), { force: true });
     await symlink(`${target}.sig`, join(dir, `${index.name}.${db}.sig`));
   }
-}
-
-async function run(command: string, args: string[], cwd: string): Promise<string> {
-  const result = await execa(command, args, { cwd, reject: false, env: { LC_ALL: 'C' } });
-  if (result.failed) throw new RepositoryError(`${command} failed in ${cwd}: ${String(result.stderr || result.stdout || result.shortMessage).trim()}`);
-  return String(result.stdout);
 }
 
 /** The files of the repository at `dir` (index files, signatures and packages), or null when it does not exist. */
