@@ -191,6 +191,15 @@ async function uploadsUnderKills(ctx: UploadCrash): Promise<void> {
   expect(ctx.killer.kills - kills).toBeGreaterThan(0);
 }
 
+/** A server process over the double's projects, their recipes indexed (`quarters index sync`) before it starts. */
+async function indexedServer(gitlab: GitLabDouble, options: Parameters<typeof serverProcess>[1]): Promise<ServerProcess> {
+  const server = await serverProcess(gitlab, options);
+  const index = await execa('node', [CLI, 'index', 'sync', '--config', server.config], { reject: false });
+  expect(index.exitCode, index.stderr).toBe(0);
+  await server.start();
+  return server;
+}
+
 describe('kill -9 during uploads and during dispatch', () => {
   let gitlab: GitLabDouble;
   let server: ServerProcess;
@@ -208,10 +217,7 @@ describe('kill -9 during uploads and during dispatch', () => {
       gitlab.state.addProject({ path: `packages/${pkgbase}`, files: { PKGBUILD: `pkgname=${pkgbase}\n`, '.SRCINFO': srcinfo(pkgbase) } });
     }
     for (const [pkgbase, info] of Object.entries(CARRIED)) gitlab.state.addProject({ path: `packages/${pkgbase}`, files: { PKGBUILD: `pkgname=${pkgbase}\n`, '.SRCINFO': info } });
-    server = await serverProcess(gitlab, { maxInFlight: 8 });
-    const index = await execa('node', [CLI, 'index', 'sync', '--config', server.config], { reject: false });
-    expect(index.exitCode, index.stderr).toBe(0);
-    await server.start();
+    server = await indexedServer(gitlab, { maxInFlight: 8 });
   });
   afterAll(async () => {
     await server?.kill();
@@ -369,10 +375,7 @@ describe('kill -9 during uploads to an apt repository (Debian)', () => {
   beforeAll(async () => {
     gitlab = await startGitLabDouble();
     for (const name of PACKAGES) gitlab.state.addProject({ path: `packages/${name}`, files: { 'debian/control': control(name), 'debian/changelog': changelog(name) } });
-    server = await serverProcess(gitlab, { maxInFlight: 8, build: { flavour: 'debian', architectures: ['amd64'] } });
-    const index = await execa('node', [CLI, 'index', 'sync', '--config', server.config], { reject: false });
-    expect(index.exitCode, index.stderr).toBe(0);
-    await server.start();
+    server = await indexedServer(gitlab, { maxInFlight: 8, build: { flavour: 'debian', architectures: ['amd64'] } });
   });
   afterAll(async () => {
     await server?.kill();
