@@ -158,7 +158,7 @@ export function startGitLabRunner(options: GitLabRunnerOptions): GitLabRunner {
       const entry = { record, abort, done: Promise.resolve() };
       running.set(job.id, entry);
       entry.done = execute(job, project, record, abort).finally(() => {
-        record.finishedAt = Date.now();
+        record.finishedAt ??= Date.now();
         running.delete(job.id);
         options.onJobFinished?.(record);
         tick();
@@ -224,6 +224,9 @@ export function startGitLabRunner(options: GitLabRunnerOptions): GitLabRunner {
       outcome = 'system_failure';
     }
     record.outcome = outcome;
+    // Finished when the job's work ended, before the report to GitLab: the report sets off the next
+    // pipeline, whose job may start within the same millisecond.
+    record.finishedAt = Date.now();
     const now = state.job(job.id).status;
     if (now !== 'running') {
       // GitLab cancelled (or otherwise finished) it meanwhile: the runner's report would be refused.
