@@ -68,10 +68,16 @@ export class DependencyGraph {
   private edgeFrom: Int32Array | null = null;
   private readonly clauseTexts = new Map<DependencyClause, string>();
 
+  /**
+   * Builds the graph of `sources` over `index`. With `kept`, the edges and unresolved clauses of
+   * every source the change cannot have touched are taken from the kept graph (renumbered) instead
+   * of being resolved again: the result is the same as without it (see `DependencyGraph.updated`).
+   */
   constructor(
     readonly index: BinaryIndex,
     sources: readonly SourcePackage[],
     readonly alternatives: AlternativePolicy = 'first',
+    kept?: KeptPart,
   ) {
     const view = index.view;
     const chosen = new Map<string, SourcePackage>();
@@ -149,30 +155,71 @@ export class DependencyGraph {
       }
     };
 
-    this.sources.forEach((source, s) => {
+    // What the kept graph can give: for each source, its id there (-1: resolve it here).
+    const reuse = kept ? this.reusable(kept) : null;
+    const keptGraph = kept?.graph;
+    const keptIdOf = reuse?.keptIdOf;
+    const targetIds = reuse?.idOfKept;
+    const binaryIds = kept?.binaryIds;
+
+    for (let s = 0; s < this.sources.length; s++) {
       start[s] = targets.length;
+      const o = keptIdOf ? keptIdOf[s]! : -1;
+      if (o >= 0) {
+        // The kept edges are in target order, and renumbering keeps that order.
+        const { edgeStart, edgeTarget, edgeBinary, edgeKind, edgeVia, edgeClause } = keptGraph!;
+        const self = keptGraph!.selfNeeds.get(o);
+        for (let e = edgeStart[o]!; e < edgeStart[o + 1]!; e++) {
+          if (self === e) selfNeeds.set(s, targets.length);
+          targets.push(targetIds![edgeTarget[e]!]!);
+          witnessBinary.push(binaryIds![edgeBinary[e]!]!);
+          kinds.push(edgeKind[e]!);
+          const via = edgeVia[e]!;
+          vias.push(via >= 0 ? binaryIds![via]! : -1);
+          clauses.push(edgeClause[e]!);
+        }
+        const problems = keptGraph!.unresolved.get(o);
+        if (problems) unresolved.set(s, [...problems]);
+        continue;
+      }
+      const source = this.sources[s]!;
       addClauses(s, 0, clausesFor(source.buildDepends, view), -1);
       if (hasArchDependent(source.architectures, view.arch)) addClauses(s, 1, clausesFor(source.buildDependsArch, view), -1);
       if (hasArchIndependent(source.architectures)) addClauses(s, 2, clausesFor(source.buildDependsIndep, view), -1);
       if (!view.profiles.has('nocheck')) addClauses(s, 3, clausesFor(source.checkDepends, view), -1);
       for (const binary of binariesOf.get(s) ?? []) addClauses(s, RUN, index.runClauses(binary), binary);
-    });
+    }
     start[this.sources.length] = targets.length;
 
     // Each source's edges in target order: a plan then lists what a package needs in pkgbase order without sorting.
-    const order = new Int32Array(targets.length);
-    for (let e = 0; e < order.length; e++) order[e] = e;
+    const count = targets.length;
+    const order = new Int32Array(count);
+    for (let e = 0; e < count; e++) order[e] = e;
     for (let s = 0; s < this.sources.length; s++) {
-      if (start[s + 1]! - start[s]! > 1) order.subarray(start[s]!, start[s + 1]!).sort((a, b) => targets[a]! - targets[b]!);
+      const [from, to] = [start[s]!, start[s + 1]!];
+      let sorted = true;
+      for (let e = from + 1; e < to && sorted; e++) sorted = targets[e - 1]! < targets[e]!;
+      if (!sorted) order.subarray(from, to).sort((a, b) => targets[a]! - targets[b]!);
     }
-    const position = new Int32Array(order.length);
-    order.forEach((e, at) => (position[e] = at));
+    // Laid out with plain loops: TypedArray.from over a typed array goes through its iterator, several times slower.
+    const position = new Int32Array(count);
+    const [edgeTarget, edgeBinary, edgeKind, edgeVia] = [new Int32Array(count), new Int32Array(count), new Uint8Array(count), new Int32Array(count)];
+    const edgeClause = new Array<DependencyClause>(count);
+    for (let at = 0; at < count; at++) {
+      const e = order[at]!;
+      position[e] = at;
+      edgeTarget[at] = targets[e]!;
+      edgeBinary[at] = witnessBinary[e]!;
+      edgeKind[at] = kinds[e]!;
+      edgeVia[at] = vias[e]!;
+      edgeClause[at] = clauses[e]!;
+    }
     this.edgeStart = start;
-    this.edgeTarget = Int32Array.from(order, (e) => targets[e]!);
-    this.edgeBinary = Int32Array.from(order, (e) => witnessBinary[e]!);
-    this.edgeKind = Uint8Array.from(order, (e) => kinds[e]!);
-    this.edgeVia = Int32Array.from(order, (e) => vias[e]!);
-    this.edgeClause = Array.from(order, (e) => clauses[e]!);
+    this.edgeTarget = edgeTarget;
+    this.edgeBinary = edgeBinary;
+    this.edgeKind = edgeKind;
+    this.edgeVia = edgeVia;
+    this.edgeClause = edgeClause;
     this.selfNeeds = new Map([...selfNeeds].map(([s, e]) => [s, position[e]!]));
     this.unresolved = unresolved;
   }
@@ -180,6 +227,48 @@ export class DependencyGraph {
   /** The graph of a universe for one architecture (and build profiles). */
   static of(universe: Universe, view: ArchView, alternatives: AlternativePolicy = 'first'): DependencyGraph {
     return new DependencyGraph(new BinaryIndex(universe.flavour, binaryEntries(universe), view), universe.sources, alternatives);
+  }
+
+  /**
+   * The graph of `universe`, which differs from the one `kept` was built from only in the source
+   * packages named in `changed` (added, removed or replaced; every other source package must be
+   * the same object). Equal to `DependencyGraph.of(universe, kept's view, kept's alternatives)`, at
+   * the cost of resolving again only the dependencies of the changed sources and of the sources
+   * with a dependency on a name that a binary of a changed source has (or had) or provides (or
+   * provided): no other dependency can be satisfied differently. A universe with its own binary
+   * index (Debian's Packages) is built afresh.
+   */
+  static updated(kept: DependencyGraph, universe: Universe, changed: ReadonlySet<string>): DependencyGraph {
+    const index = new BinaryIndex(universe.flavour, binaryEntries(universe), kept.index.view);
+    const binaryIds = universe.binaries || index.flavour !== kept.index.flavour ? null : renumberedBinaries(kept.index, index, changed);
+    if (!binaryIds) return new DependencyGraph(index, universe.sources, kept.alternatives);
+    const names = new Set<string>();
+    for (const entries of [kept.index.entries, index.entries]) {
+      for (const entry of entries) {
+        if (!changed.has(entry.source)) continue;
+        names.add(entry.name);
+        for (const provide of entry.binary.provides) names.add(provide.name);
+      }
+    }
+    const touched = new Set(changed);
+    for (const source of universe.sources) {
+      if (!touched.has(source.pkgbase) && asksForAny(source, names)) touched.add(source.pkgbase);
+    }
+    return new DependencyGraph(index, universe.sources, kept.alternatives, { graph: kept, touched, binaryIds });
+  }
+
+  /** Each source's id in the kept graph where its edges can be taken from there (else -1), and each kept id's id here (-1 when gone). */
+  private reusable(kept: KeptPart): { keptIdOf: Int32Array; idOfKept: Int32Array } {
+    const keptIdOf = new Int32Array(this.sources.length).fill(-1);
+    const idOfKept = new Int32Array(kept.graph.sources.length).fill(-1);
+    for (let s = 0; s < this.sources.length; s++) {
+      const pkgbase = this.pkgbases[s]!;
+      const o = kept.graph.sourceIds.get(pkgbase);
+      if (o === undefined) continue;
+      idOfKept[o] = s;
+      if (!kept.touched.has(pkgbase)) keptIdOf[s] = o;
+    }
+    return { keptIdOf, idOfKept };
   }
 
   /** Number of edges. */
@@ -229,6 +318,46 @@ export class DependencyGraph {
 }
 
 const RUN = NEED_KINDS.indexOf('run');
+
+/** What a graph built with a kept one takes from it. */
+interface KeptPart {
+  graph: DependencyGraph;
+  /** pkgbases whose edges are resolved again: the changed ones and those asking for a name they touch. */
+  touched: ReadonlySet<string>;
+  /** Binary id in the kept graph's index → id in the new index (-1 for binaries of changed sources). */
+  binaryIds: Int32Array;
+}
+
+/**
+ * Kept index id → new index id, pairing the binaries of unchanged sources in order: both indexes
+ * sort binaries alike, so those binaries come in the same order. Null when they are not the same
+ * binaries (the universe changed elsewhere than it was said to): then nothing can be kept.
+ */
+function renumberedBinaries(kept: BinaryIndex, index: BinaryIndex, changed: ReadonlySet<string>): Int32Array | null {
+  const ids = new Int32Array(kept.entries.length).fill(-1);
+  const entries = index.entries;
+  let j = 0;
+  for (let i = 0; i < kept.entries.length; i++) {
+    const entry = kept.entries[i]!;
+    if (changed.has(entry.source)) continue;
+    while (j < entries.length && changed.has(entries[j]!.source)) j++;
+    if (j === entries.length || entries[j]!.binary !== entry.binary || entries[j]!.version !== entry.version) return null;
+    ids[i] = j++;
+  }
+  for (; j < entries.length; j++) if (!changed.has(entries[j]!.source)) return null;
+  return ids;
+}
+
+/** Whether any dependency of the source or of its binaries (on any architecture, with any profile) has an alternative asking for one of `names`. */
+function asksForAny(source: SourcePackage, names: ReadonlySet<string>): boolean {
+  const asks = (clauses: readonly DependencyClause[]): boolean => {
+    for (const clause of clauses) for (const atom of clause) if (names.has(atom.name)) return true;
+    return false;
+  };
+  if (asks(source.buildDepends) || asks(source.buildDependsArch) || asks(source.buildDependsIndep) || asks(source.checkDepends)) return true;
+  for (const binary of source.binaries) if (asks(binary.preDepends) || asks(binary.depends)) return true;
+  return false;
+}
 
 /** Every binary satisfying any alternative of the clause, ascending, each once. */
 export function resolveClause(index: BinaryIndex, clause: DependencyClause): number[] {

@@ -1,5 +1,6 @@
 /** The rebuild-graph engine: binary indexes, reverse dependency closures and build-set planning. */
 export { BinaryIndex, type ProvideRef } from './binary-index.js';
+export { KeptGraphs } from './kept-graphs.js';
 export { DependencyGraph, NEED_KINDS, resolveClause, resolveFirstAlternative, type AlternativePolicy, type NeedKind, type UnresolvedClause } from './dependency-graph.js';
 export {
   dependencyGraphFor,

@@ -132,13 +132,18 @@ export function dependencyGraphFor(universe: Universe, arch: string, profiles: r
     perView = new Map();
     graphs.set(universe, perView);
   }
-  const key = [alternatives, arch, ...[...profiles].sort()].join('\u0000');
+  const key = graphKey(arch, profiles, alternatives);
   let graph = perView.get(key);
   if (!graph) {
     graph = DependencyGraph.of(universe, archView(arch, profiles), alternatives);
     perView.set(key, graph);
   }
   return graph;
+}
+
+/** What tells dependency graphs of one universe apart: the architecture, the build profiles (in any order) and the alternatives counted. */
+export function graphKey(arch: string, profiles: readonly string[], alternatives: AlternativePolicy): string {
+  return [alternatives, arch, ...[...profiles].sort(compareText)].join('\u0000');
 }
 
 /** Plans the build set of `origins` on an architecture. Throws UnknownSourceError for origins it cannot plan. */
