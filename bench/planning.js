@@ -7,12 +7,21 @@
 // arm64, loongarch64 and riscv64 ports (6,083 builds), the set of about 6,000 builds: no origin of
 // these datasets has a 6,000-package build set on one architecture (AOSC's whole tree is 5,444
 // packages; in Debian's Sources every origin gives either fewer than 900 or more than 31,000).
-//   plan      planBuildSet on each architecture over the dataset's recipes, as the server's planner:
-//             "cold" builds the dependency graph first, as every new iteration does (the server gives
-//             the planner a new universe each time), "warm" reuses it (best and median of ROUNDS);
+//   plan      planBuildSet on each architecture over the dataset's recipes: "cold" builds each
+//             architecture's dependency graph first (a new universe each round); "first" is the
+//             server's first plan after it started (a new KeptGraphs, nothing compiled yet: once per
+//             process); "kept" is the server's plan of a new iteration after a push, KeptGraphs
+//             updating its kept graphs for the recipes the push changed (a push of the origin: its
+//             recipe with a new version; and a push of 10 random recipes, new versions); "warm"
+//             plans over graphs already built for this very universe (best and median of ROUNDS);
+//   kept RSS  what keeping the graphs of the dataset's architectures costs in resident memory;
 //   builds    iterationBuilds: the plans made into the iteration's builds (dependency edges, cycles cut);
 //   pass      one scheduling pass in memory: propagate() over every build, then selectForDispatch();
 //             and the incremental one after one build succeeded: propagateFrom() that build, then selectForDispatch();
+//   server    RecipeTable.defaults(): the server reading the index of recipes, as each new iteration
+//             does (from SQLite; recipes whose text did not change come back as the same objects);
+//             BuildSetEngine.planIteration with the server's planner (KeptGraphs): the first iteration
+//             (graphs built) and a new one after a push of the origin (graphs updated), plan + store;
 //   settle    the server's scheduling pass with its store: BuildSetEngine.settle() on the iteration
 //             stored in SQLite (data_dir in tmp), writing the state changes and dispatching up to
 //             max_in_flight (4) to a dispatcher that only records them. Timed after planning (every
@@ -22,11 +31,15 @@
 // Run: npm run bench:planning [-- ROUNDS [DATASET]]   (default 7, every dataset; DATASET: a word of its name, e.g. aosc, ports, debian, arch)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { loadUniverse } from '../dist/cli/universe-load.js';
 import { planBuildSet } from '../dist/core/graph/plan.js';
+import { KeptGraphs } from '../dist/core/graph/kept-graphs.js';
+import { RecipeTable } from '../dist/server/sources/source-index.js';
 import { iterationBuilds } from '../dist/core/build-set/iteration.js';
 import { dependantsOf, propagate, propagateFrom, selectForDispatch } from '../dist/core/build-state.js';
 import { BuildSetEngine } from '../dist/server/build-sets/engine.js';
@@ -49,6 +62,27 @@ const DATASETS = [
 const loads = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 const ms = (value) => `${value.toFixed(1)} ms`;
 
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc');
+/** Resident memory after a full garbage collection, in MB. */
+function rssAfterGc() {
+  gc();
+  gc();
+  return process.memoryUsage().rss / 1024 / 1024;
+}
+
+/** The universe after a push of `pkgbases`: each recipe replaced by a copy with a newer version (every other recipe the same object). */
+function pushed(universe, pkgbases) {
+  const names = new Set(pkgbases);
+  const sources = universe.sources.map((s) => (names.has(s.pkgbase) ? { ...s, version: { ...s.version, upstream: `${s.version.upstream}.1`, text: s.version.text.replace(s.version.upstream, `${s.version.upstream}.1`) } } : s));
+  return { flavour: universe.flavour, sources };
+}
+
+/** `count` pkgbases of the universe, picked at random. */
+function randomPkgbases(universe, count) {
+  return Array.from({ length: count }, () => universe.sources[Math.floor(Math.random() * universe.sources.length)].pkgbase);
+}
+
 /** CPU milliseconds this process has used (user + system): less disturbed than wall time by other load on the machine. */
 function cpuMs() {
   const { user, system } = process.cpuUsage();
@@ -60,7 +94,7 @@ function summary(wall, cpu) {
   const sorted = (list) => [...list].sort((a, b) => a - b);
   const [w, c] = [sorted(wall), sorted(cpu)];
   const mid = Math.floor(w.length / 2);
-  return { best: w[0], median: w[mid], text: `${ms(w[0])} best, ${ms(w[mid])} median (CPU ${ms(c[0])} best, ${ms(c[mid])} median)` };
+  return { best: w[0], median: w[mid], cpuBest: c[0], text: `${ms(w[0])} best, ${ms(w[mid])} median (CPU ${ms(c[0])} best, ${ms(c[mid])} median)` };
 }
 
 /** Times `work` ROUNDS times (after a warm-up, unless `warm` is false); `prepare` runs untimed before each round. */
@@ -104,12 +138,21 @@ async function settleFigures(universe, architectures, origins) {
     const store = new BuildStore(db);
     const dispatched = [];
     const dispatcher = { carriesInFlight: true, dispatch: async (build) => void dispatched.push(build.id), cancel: async () => {} };
-    const engine = new BuildSetEngine(store, new Repositories(dir, universe.flavour), planBuildSet, { flavour: universe.flavour, architectures, maxInFlight: MAX_IN_FLIGHT, cycleRebuild: 'none' }, dispatcher, pino({ level: 'silent' }));
-    const recipes = new Map(universe.sources.map((recipe, i) => [recipe.pkgbase, { pkgbase: recipe.pkgbase, projectId: i + 1, projectPath: `packages/${recipe.pkgbase}`, branch: 'main', sha: 'a'.repeat(40), recipe }]));
+    const engine = new BuildSetEngine(store, new Repositories(dir, universe.flavour), new KeptGraphs().plan, { flavour: universe.flavour, architectures, maxInFlight: MAX_IN_FLIGHT, cycleRebuild: 'none' }, dispatcher, pino({ level: 'silent' }));
+    // The index of recipes in SQLite, as the server keeps it; each new iteration reads it whole.
+    const table = new RecipeTable(db);
+    universe.sources.forEach((recipe, i) => table.put({ pkgbase: recipe.pkgbase, branch: 'main', projectId: i + 1, projectPath: `packages/${recipe.pkgbase}`, dir: '', sha: 'a'.repeat(40), isDefault: true, recipe }));
+    table.defaults();
+    const read = await timed(() => table.defaults(), { warm: false, rounds: 3 });
     const ns = store.createNamespace({ name: `bench-${origins.join('-')}`, origin: origins.map((o) => `${o}@main`), kind: 'auto', packager: null, target_branch: 'main', mr_project_id: null, mr_iid: null });
-    let t = performance.now();
-    const iteration = await engine.planIteration(ns, { recipes, origins, reason: 'bench' });
-    const planIteration = performance.now() - t;
+    const recipesOf = (u) => new Map(u.sources.map((recipe, i) => [recipe.pkgbase, { pkgbase: recipe.pkgbase, projectId: i + 1, projectPath: `packages/${recipe.pkgbase}`, branch: 'main', sha: 'a'.repeat(40), recipe }]));
+    let [t, c] = [performance.now(), cpuMs()];
+    await engine.planIteration(ns, { recipes: recipesOf(universe), origins, reason: 'bench' });
+    const firstIteration = { wall: performance.now() - t, cpu: cpuMs() - c };
+    // A push of the origin: a new iteration over the index with the origin's recipe changed.
+    [t, c] = [performance.now(), cpuMs()];
+    const iteration = await engine.planIteration(ns, { recipes: recipesOf(pushed(universe, origins)), origins, reason: 'bench push' });
+    const nextIteration = { wall: performance.now() - t, cpu: cpuMs() - c };
     t = performance.now();
     await engine.settle(ns.id);
     const first = performance.now() - t;
@@ -129,7 +172,7 @@ async function settleFigures(universe, architectures, origins) {
       wall.push(performance.now() - w);
       cpu.push(cpuMs() - c);
     }
-    return { builds: store.builds(iteration.id).length, planIteration, first, pass: pass.text, apply: summary(wall, cpu).text };
+    return { builds: store.builds(iteration.id).length, read: read.text, firstIteration, nextIteration, first, pass: pass.text, apply: summary(wall, cpu).text };
   } finally {
     db.close();
     rmSync(dir, { recursive: true, force: true });
@@ -137,11 +180,21 @@ async function settleFigures(universe, architectures, origins) {
 }
 
 console.log(`planning and scheduling, ${ROUNDS} rounds each; load average at start ${loads()}`);
+let planned = 0;
 for (const dataset of DATASETS.filter((d) => d.name.toLowerCase().includes(ONLY))) {
   const { universe } = await loadUniverse(dataset.spec, { sources: true });
   const origins = dataset.origins ?? [largestOrigin(universe, dataset.architectures[0], dataset.candidates)].filter(Boolean);
   if (!origins.length) throw new Error(`${dataset.name}: none of ${dataset.candidates.join(', ')} can be planned`);
-  const planAll = (u) => dataset.architectures.map((arch) => ({ arch, plan: planBuildSet(u, { arch, origins }) }));
+  const planAll = (u, planner = planBuildSet) => dataset.architectures.map((arch) => ({ arch, plan: planner(u, { arch, origins }) }));
+  // The server's first plan: a new KeptGraphs builds every architecture's graph, with nothing compiled yet.
+  const rssBefore = rssAfterGc();
+  const kept = new KeptGraphs();
+  const first = await timed(() => planAll(universe, kept.plan), { warm: false, rounds: 1 });
+  const keptRss = rssAfterGc() - rssBefore;
+  // A new iteration after a push: the kept graphs updated for the changed recipes (new universe objects each round).
+  const originPush = await timed(() => planAll(pushed(universe, origins), kept.plan));
+  let randomUniverse = null;
+  const randomPush = await timed(() => planAll(randomUniverse, kept.plan), { prepare: () => (randomUniverse = pushed(universe, randomPkgbases(universe, 10))) });
   // Cold: a new universe object each round, so the dependency graph of each architecture is built again.
   const cold = await timed(() => planAll({ ...universe }), { warm: false, rounds: Math.min(ROUNDS, 3) });
   const warm = await timed(() => planAll(universe));
@@ -182,7 +235,10 @@ for (const dataset of DATASETS.filter((d) => d.name.toLowerCase().includes(ONLY)
   const settle = await settleFigures(universe, dataset.architectures, origins);
   const perArch = warm.result.map(({ arch, plan }) => `${arch} ${plan.packages.length} packages, ${plan.waves.length} waves, ${plan.cycles.length} cycles`).join('; ');
   console.log(`${dataset.name}: ${universe.sources.length} recipes; origin ${origins.join(', ')}: ${perArch}; ${builds.length} builds`);
-  console.log(`  plan cold ${cold.text}; warm ${warm.text}; builds ${ms(made.best)}`);
+  const compiled = planned++ === 0 ? 'the first plan of this process' : 'code compiled by the datasets before';
+  console.log(`  plan: first after a server start ${ms(first.best)} (CPU ${ms(first.cpuBest)}; ${compiled}); kept graphs, a push of the origin ${originPush.text}; kept graphs, a push of 10 random recipes ${randomPush.text}`);
+  console.log(`  plan cold (graphs built) ${cold.text}; warm (graphs of this universe) ${warm.text}; builds ${ms(made.best)}; kept graphs: ${keptRss.toFixed(0)} MB RSS`);
   console.log(`  in memory: full pass ${full.text} (${full.result.changes} state changes, ${full.result.selected} dispatched); incremental pass after a build succeeded ${incremental.text}`);
-  console.log(`  server: planIteration (plan + store ${settle.builds} builds) ${ms(settle.planIteration)}; settle after planning ${ms(settle.first)}; after a build succeeded: settle ${settle.pass}, apply ${settle.apply}; load average ${loads()}`);
+  console.log(`  server: read the index (RecipeTable.defaults) ${settle.read}; planIteration (plan + store ${settle.builds} builds): first ${ms(settle.firstIteration.wall)} (CPU ${ms(settle.firstIteration.cpu)}), after a push of the origin ${ms(settle.nextIteration.wall)} (CPU ${ms(settle.nextIteration.cpu)})`);
+  console.log(`  server: settle after planning ${ms(settle.first)}; after a build succeeded: settle ${settle.pass}, apply ${settle.apply}; load average ${loads()}`);
 }

@@ -3,7 +3,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { Hono } from 'hono';
 import { listenAddress, type ServerConfig } from '../core/server-config.js';
-import { planBuildSet } from '../core/graph/plan.js';
+import { KeptGraphs } from '../core/graph/kept-graphs.js';
 import type { Logger } from '../common/log.js';
 import { apiRoutes, requireApiToken } from './api/routes.js';
 import { ImageBuilder } from './images/builder.js';
@@ -51,7 +51,7 @@ export interface ServerOptions {
   gitlab?: GitLabClient;
   /** For tests: shorter backoffs for the GitLab client. */
   gitlabRetry?: Partial<RetryPolicy>;
-  /** For tests: another planner (the default is the graph engine's planBuildSet). */
+  /** For tests: another planner (the default is the graph engine's planBuildSet over dependency graphs kept across iterations). */
   planner?: Planner;
   /** For tests: how build set progress is reported to GitLab (least interval between reports of one set; the clock). */
   progress?: { intervalMs?: number; clock?: ReportClock };
@@ -142,7 +142,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
     flavour: config.build.flavour, treeLayout: config.gitlab?.tree_project !== undefined, publicUrl: config.public_url,
     debBuildOptions: config.build.deb_build_options, debBuildProfiles: config.build.deb_build_profiles, debBuildType: config.build.deb_build_type,
   }, log);
-  const engine = new BuildSetEngine(store, repositories, options.planner ?? planBuildSet, {
+  const engine = new BuildSetEngine(store, repositories, options.planner ?? new KeptGraphs().plan, {
     flavour: config.build.flavour,
     architectures: config.build.architectures,
     maxInFlight: config.build.max_in_flight,

@@ -16,7 +16,7 @@
  * A clause nothing satisfies is kept as unresolved, never dropped silently.
  */
 import { clausesFor, hasArchDependent, hasArchIndependent, builtFor, type ArchView } from '../recipe/arch-view.js';
-import type { DependencyClause, SourcePackage } from '../recipe/model.js';
+import type { BinaryPackage, DependencyClause, SourcePackage } from '../recipe/model.js';
 import { formatClause } from '../recipe/dependency-text.js';
 import { compareVersions } from '../version/index.js';
 import { BinaryIndex } from './binary-index.js';
@@ -64,6 +64,8 @@ export class DependencyGraph {
   readonly unresolved: ReadonlyMap<number, readonly UnresolvedClause[]>;
   /** pkgbases of the universe that are not built on the architecture. */
   readonly notBuilt: ReadonlySet<string>;
+  /** How many sources had their dependencies resolved in making this graph (the others' edges were taken from a kept graph). */
+  readonly resolvedSources: number;
   private reverse: { start: Int32Array; edges: Int32Array } | null = null;
   private edgeFrom: Int32Array | null = null;
   private readonly clauseTexts = new Map<DependencyClause, string>();
@@ -162,6 +164,7 @@ export class DependencyGraph {
     const targetIds = reuse?.idOfKept;
     const binaryIds = kept?.binaryIds;
 
+    let resolvedSources = 0;
     for (let s = 0; s < this.sources.length; s++) {
       start[s] = targets.length;
       const o = keptIdOf ? keptIdOf[s]! : -1;
@@ -183,6 +186,7 @@ export class DependencyGraph {
         continue;
       }
       const source = this.sources[s]!;
+      resolvedSources++;
       addClauses(s, 0, clausesFor(source.buildDepends, view), -1);
       if (hasArchDependent(source.architectures, view.arch)) addClauses(s, 1, clausesFor(source.buildDependsArch, view), -1);
       if (hasArchIndependent(source.architectures)) addClauses(s, 2, clausesFor(source.buildDependsIndep, view), -1);
@@ -190,6 +194,7 @@ export class DependencyGraph {
       for (const binary of binariesOf.get(s) ?? []) addClauses(s, RUN, index.runClauses(binary), binary);
     }
     start[this.sources.length] = targets.length;
+    this.resolvedSources = resolvedSources;
 
     // Each source's edges in target order: a plan then lists what a package needs in pkgbase order without sorting.
     const count = targets.length;
@@ -233,26 +238,32 @@ export class DependencyGraph {
    * The graph of `universe`, which differs from the one `kept` was built from only in the source
    * packages named in `changed` (added, removed or replaced; every other source package must be
    * the same object). Equal to `DependencyGraph.of(universe, kept's view, kept's alternatives)`, at
-   * the cost of resolving again only the dependencies of the changed sources and of the sources
-   * with a dependency on a name that a binary of a changed source has (or had) or provides (or
-   * provided): no other dependency can be satisfied differently. A universe with its own binary
-   * index (Debian's Packages) is built afresh.
+   * the cost of resolving again only the dependencies of the touched sources: the changed ones and
+   * those with a dependency on a name that a binary of a changed source has (or had) or provides (or
+   * provided), since no other dependency can be satisfied differently. `touched`, when given, must
+   * hold at least those (KeptGraphs finds them through its index of names asked for); else the
+   * universe is searched for them. A universe with its own binary index (Debian's Packages) is built afresh.
    */
-  static updated(kept: DependencyGraph, universe: Universe, changed: ReadonlySet<string>): DependencyGraph {
+  static updated(kept: DependencyGraph, universe: Universe, changed: ReadonlySet<string>, touched?: ReadonlySet<string>): DependencyGraph {
     const index = new BinaryIndex(universe.flavour, binaryEntries(universe), kept.index.view);
     const binaryIds = universe.binaries || index.flavour !== kept.index.flavour ? null : renumberedBinaries(kept.index, index, changed);
     if (!binaryIds) return new DependencyGraph(index, universe.sources, kept.alternatives);
-    const names = new Set<string>();
-    for (const entries of [kept.index.entries, index.entries]) {
-      for (const entry of entries) {
-        if (!changed.has(entry.source)) continue;
-        names.add(entry.name);
-        for (const provide of entry.binary.provides) names.add(provide.name);
+    if (!touched) {
+      const names = new Set<string>();
+      for (const entries of [kept.index.entries, index.entries]) {
+        for (const entry of entries) if (changed.has(entry.source)) namesOffered(entry.binary, names);
       }
-    }
-    const touched = new Set(changed);
-    for (const source of universe.sources) {
-      if (!touched.has(source.pkgbase) && asksForAny(source, names)) touched.add(source.pkgbase);
+      const found = new Set(changed);
+      for (const source of universe.sources) {
+        if (found.has(source.pkgbase)) continue;
+        for (const name of namesAskedFor(source)) {
+          if (names.has(name)) {
+            found.add(source.pkgbase);
+            break;
+          }
+        }
+      }
+      touched = found;
     }
     return new DependencyGraph(index, universe.sources, kept.alternatives, { graph: kept, touched, binaryIds });
   }
@@ -348,15 +359,28 @@ function renumberedBinaries(kept: BinaryIndex, index: BinaryIndex, changed: Read
   return ids;
 }
 
-/** Whether any dependency of the source or of its binaries (on any architecture, with any profile) has an alternative asking for one of `names`. */
-function asksForAny(source: SourcePackage, names: ReadonlySet<string>): boolean {
-  const asks = (clauses: readonly DependencyClause[]): boolean => {
-    for (const clause of clauses) for (const atom of clause) if (names.has(atom.name)) return true;
-    return false;
+/** Every name a dependency of the source or of its binaries asks for (on any architecture, with any profile, in any alternative). */
+export function namesAskedFor(source: SourcePackage): Set<string> {
+  const names = new Set<string>();
+  const add = (clauses: readonly DependencyClause[]): void => {
+    for (const clause of clauses) for (const atom of clause) names.add(atom.name);
   };
-  if (asks(source.buildDepends) || asks(source.buildDependsArch) || asks(source.buildDependsIndep) || asks(source.checkDepends)) return true;
-  for (const binary of source.binaries) if (asks(binary.preDepends) || asks(binary.depends)) return true;
-  return false;
+  add(source.buildDepends);
+  add(source.buildDependsArch);
+  add(source.buildDependsIndep);
+  add(source.checkDepends);
+  for (const binary of source.binaries) {
+    add(binary.preDepends);
+    add(binary.depends);
+  }
+  return names;
+}
+
+/** Adds the names a binary answers to: its own and those it provides (on any architecture). */
+export function namesOffered(binary: BinaryPackage, names: Set<string>): Set<string> {
+  names.add(binary.name);
+  for (const provide of binary.provides) names.add(provide.name);
+  return names;
 }
 
 /** Every binary satisfying any alternative of the clause, ascending, each once. */

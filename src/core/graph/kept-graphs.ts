@@ -7,7 +7,7 @@
  */
 import { archView } from '../recipe/arch-view.js';
 import type { SourcePackage } from '../recipe/model.js';
-import { DependencyGraph, type AlternativePolicy } from './dependency-graph.js';
+import { DependencyGraph, namesAskedFor, namesOffered, type AlternativePolicy } from './dependency-graph.js';
 import { graphKey, planBuildSet, type BuildSetPlan, type PlanOptions } from './plan.js';
 import type { Universe } from './universe.js';
 
@@ -21,23 +21,27 @@ type SourcesByName = Map<string, SourcePackage[]>;
  */
 export class KeptGraphs {
   private readonly graphs = new Map<string, { universe: Universe; sources: SourcesByName; graph: DependencyGraph }>();
-  /** The universe asked for last, by pkgbase: the architectures of one iteration share it. */
-  private latest: { universe: Universe; sources: SourcesByName } | null = null;
+  /**
+   * The universe asked for last, by pkgbase, with its index of names asked for (name → the pkgbases
+   * with a dependency on it): what tells which sources a change touches. The architectures of one
+   * iteration share it; it is updated, not rebuilt, for the next universe.
+   */
+  private latest: { universe: Universe; sources: SourcesByName; askers: Map<string, Set<string>> } | null = null;
 
   /** The graph of `universe` on the architecture: the kept one if it is for this universe, else the kept one updated, else built. */
   graphFor(universe: Universe, arch: string, profiles: readonly string[] = [], alternatives: AlternativePolicy = 'first'): DependencyGraph {
     const key = graphKey(arch, profiles, alternatives);
     const kept = this.graphs.get(key);
     if (kept?.universe === universe) return kept.graph;
-    const sources = this.sourcesOf(universe);
+    const latest = this.latestFor(universe);
     let graph: DependencyGraph;
     if (!kept || kept.universe.flavour !== universe.flavour || kept.universe.binaries !== universe.binaries) {
       graph = DependencyGraph.of(universe, archView(arch, profiles), alternatives);
     } else {
-      const changed = changedBetween(kept.sources, sources);
-      graph = changed.size === 0 ? kept.graph : DependencyGraph.updated(kept.graph, universe, changed);
+      const changed = changedBetween(kept.sources, latest.sources);
+      graph = changed.size === 0 ? kept.graph : DependencyGraph.updated(kept.graph, universe, changed, touchedBy(changed, kept.sources, latest));
     }
-    this.graphs.set(key, { universe, sources, graph });
+    this.graphs.set(key, { universe, sources: latest.sources, graph });
     return graph;
   }
 
@@ -45,18 +49,53 @@ export class KeptGraphs {
   readonly plan = (universe: Universe, options: PlanOptions): BuildSetPlan =>
     planBuildSet(this.graphFor(universe, options.arch, options.profiles, options.alternatives), options);
 
-  private sourcesOf(universe: Universe): SourcesByName {
-    if (this.latest?.universe !== universe) {
-      const sources: SourcesByName = new Map();
-      for (const source of universe.sources) {
-        const list = sources.get(source.pkgbase);
-        if (list) list.push(source);
-        else sources.set(source.pkgbase, [source]);
+  private latestFor(universe: Universe): { sources: SourcesByName; askers: Map<string, Set<string>> } {
+    if (this.latest?.universe === universe) return this.latest;
+    const sources = bySourceName(universe);
+    const previous = this.latest;
+    const askers = previous?.askers ?? new Map<string, Set<string>>();
+    const changed = previous ? changedBetween(previous.sources, sources) : sources.keys();
+    for (const pkgbase of changed) {
+      for (const source of previous?.sources.get(pkgbase) ?? []) {
+        for (const name of namesAskedFor(source)) {
+          const set = askers.get(name);
+          if (set?.delete(pkgbase) && set.size === 0) askers.delete(name);
+        }
       }
-      this.latest = { universe, sources };
+      for (const source of sources.get(pkgbase) ?? []) {
+        for (const name of namesAskedFor(source)) {
+          const set = askers.get(name);
+          if (set) set.add(pkgbase);
+          else askers.set(name, new Set([pkgbase]));
+        }
+      }
     }
-    return this.latest.sources;
+    this.latest = { universe, sources, askers };
+    return this.latest;
   }
+}
+
+function bySourceName(universe: Universe): SourcesByName {
+  const sources: SourcesByName = new Map();
+  for (const source of universe.sources) {
+    const list = sources.get(source.pkgbase);
+    if (list) list.push(source);
+    else sources.set(source.pkgbase, [source]);
+  }
+  return sources;
+}
+
+/** The changed pkgbases and those whose recipes ask for a name a binary of a changed one answers to, before or after. */
+function touchedBy(changed: ReadonlySet<string>, before: SourcesByName, after: { sources: SourcesByName; askers: ReadonlyMap<string, ReadonlySet<string>> }): Set<string> {
+  const names = new Set<string>();
+  for (const pkgbase of changed) {
+    for (const sources of [before.get(pkgbase), after.sources.get(pkgbase)]) {
+      for (const source of sources ?? []) for (const binary of source.binaries) namesOffered(binary, names);
+    }
+  }
+  const touched = new Set(changed);
+  for (const name of names) for (const pkgbase of after.askers.get(name) ?? []) touched.add(pkgbase);
+  return touched;
 }
 
 /** pkgbases added, removed, or whose source packages are not the same objects. */

@@ -38,14 +38,26 @@ interface RecipeRow {
   recipe: string;
 }
 
-const fromRow = (r: RecipeRow): IndexedRecipe => ({
-  pkgbase: r.pkgbase, branch: r.branch, projectId: r.project_id, projectPath: r.project_path, dir: r.dir, sha: r.sha,
-  isDefault: r.is_default === 1, recipe: JSON.parse(r.recipe) as SourcePackage,
-});
-
 /** The recipes table, as operations. */
 export class RecipeTable {
+  /**
+   * The recipes of the default branches as last read, by pkgbase, with the text they were parsed
+   * from: a recipe whose stored text did not change is handed out as the same object, which is how
+   * the planner's kept dependency graphs (KeptGraphs) tell the recipes a push changed from the rest.
+   * Rebuilt by each `defaults()`, so it holds no recipe the table no longer has.
+   */
+  private parsedDefaults = new Map<string, { text: string; recipe: SourcePackage }>();
+
   constructor(private readonly db: Db) {}
+
+  private fromRow(r: RecipeRow): IndexedRecipe {
+    const known = r.is_default === 1 ? this.parsedDefaults.get(r.pkgbase) : undefined;
+    const recipe = known?.text === r.recipe ? known.recipe : (JSON.parse(r.recipe) as SourcePackage);
+    return {
+      pkgbase: r.pkgbase, branch: r.branch, projectId: r.project_id, projectPath: r.project_path, dir: r.dir, sha: r.sha,
+      isDefault: r.is_default === 1, recipe,
+    };
+  }
 
   /** Stores a recipe, replacing what was at its location on that branch (a renamed pkgbase included). */
   put(r: IndexedRecipe): void {
@@ -73,19 +85,19 @@ export class RecipeTable {
 
   get(pkgbase: string, branch: string): IndexedRecipe | undefined {
     const row = this.db.prepare('SELECT * FROM recipes WHERE pkgbase = ? AND branch = ?').get(pkgbase, branch) as RecipeRow | undefined;
-    return row && fromRow(row);
+    return row && this.fromRow(row);
   }
 
   /** The recipe of a pkgbase on its project's default branch. */
   getDefault(pkgbase: string): IndexedRecipe | undefined {
     const row = this.db.prepare('SELECT * FROM recipes WHERE pkgbase = ? AND is_default = 1').get(pkgbase) as RecipeRow | undefined;
-    return row && fromRow(row);
+    return row && this.fromRow(row);
   }
 
   /** The recipe in a directory of a project on a branch. */
   atLocation(projectId: number, dir: string, branch: string): IndexedRecipe | undefined {
     const row = this.db.prepare('SELECT * FROM recipes WHERE project_id = ? AND dir = ? AND branch = ?').get(projectId, dir, branch) as RecipeRow | undefined;
-    return row && fromRow(row);
+    return row && this.fromRow(row);
   }
 
   /** Recipe directories known in a project on a branch. */
@@ -96,7 +108,10 @@ export class RecipeTable {
 
   /** Every recipe on a default branch: the universe builds are planned in. */
   defaults(): IndexedRecipe[] {
-    return (this.db.prepare('SELECT * FROM recipes WHERE is_default = 1 ORDER BY pkgbase').all() as RecipeRow[]).map(fromRow);
+    const rows = this.db.prepare('SELECT * FROM recipes WHERE is_default = 1 ORDER BY pkgbase').all() as RecipeRow[];
+    const recipes = rows.map((row) => this.fromRow(row));
+    this.parsedDefaults = new Map(recipes.map((r, i) => [r.pkgbase, { text: rows[i]!.recipe, recipe: r.recipe }]));
+    return recipes;
   }
 
   count(): number {
