@@ -26,7 +26,7 @@ export class KeptGraphs {
    * with a dependency on it): what tells which sources a change touches. The architectures of one
    * iteration share it; it is updated, not rebuilt, for the next universe.
    */
-  private latest: { universe: Universe; sources: SourcesByName; askers: Map<string, Set<string>> } | null = null;
+  private latest: Latest | null = null;
 
   /** The graph of `universe` on the architecture: the kept one if it is for this universe, else the kept one updated, else built. */
   graphFor(universe: Universe, arch: string, profiles: readonly string[] = [], alternatives: AlternativePolicy = 'first'): DependencyGraph {
@@ -38,8 +38,14 @@ export class KeptGraphs {
     if (!kept || kept.universe.flavour !== universe.flavour || kept.universe.binaries !== universe.binaries) {
       graph = DependencyGraph.of(universe, archView(arch, profiles), alternatives);
     } else {
-      const changed = changedBetween(kept.sources, latest.sources);
-      graph = changed.size === 0 ? kept.graph : DependencyGraph.updated(kept.graph, universe, changed, touchedBy(changed, kept.sources, latest));
+      // Usually every architecture's graph is for the previous universe: the change is the same for all.
+      const change = kept.universe === latest.previous?.universe ? latest.previous : null;
+      const changed = change?.changed ?? changedBetween(kept.sources, latest.sources);
+      if (changed.size === 0) graph = kept.graph;
+      else {
+        const touched = change ? (change.touched ??= touchedBy(changed, kept.sources, latest)) : touchedBy(changed, kept.sources, latest);
+        graph = DependencyGraph.updated(kept.graph, universe, changed, touched);
+      }
     }
     this.graphs.set(key, { universe, sources: latest.sources, graph });
     return graph;
@@ -49,12 +55,12 @@ export class KeptGraphs {
   readonly plan = (universe: Universe, options: PlanOptions): BuildSetPlan =>
     planBuildSet(this.graphFor(universe, options.arch, options.profiles, options.alternatives), options);
 
-  private latestFor(universe: Universe): { sources: SourcesByName; askers: Map<string, Set<string>> } {
+  private latestFor(universe: Universe): Latest {
     if (this.latest?.universe === universe) return this.latest;
     const sources = bySourceName(universe);
     const previous = this.latest;
     const askers = previous?.askers ?? new Map<string, Set<string>>();
-    const changed = previous ? changedBetween(previous.sources, sources) : sources.keys();
+    const changed = previous ? changedBetween(previous.sources, sources) : new Set(sources.keys());
     for (const pkgbase of changed) {
       for (const source of previous?.sources.get(pkgbase) ?? []) {
         for (const name of namesAskedFor(source)) {
@@ -70,9 +76,20 @@ export class KeptGraphs {
         }
       }
     }
-    this.latest = { universe, sources, askers };
+    this.latest = { universe, sources, askers, previous: previous ? { universe: previous.universe, changed, touched: null } : null };
+    if (previous) previous.previous = null;
     return this.latest;
   }
+}
+
+/** The universe asked for last, and how it differs from the one before. */
+interface Latest {
+  universe: Universe;
+  sources: SourcesByName;
+  /** name → the pkgbases with a dependency on it. */
+  askers: Map<string, Set<string>>;
+  /** The universe before, with the pkgbases changed since and (once an architecture needed them) those touched. */
+  previous: { universe: Universe; changed: Set<string>; touched: Set<string> | null } | null;
 }
 
 function bySourceName(universe: Universe): SourcesByName {

@@ -22,8 +22,19 @@ export interface BinaryEntry {
   binary: BinaryPackage;
 }
 
-/** Every binary of a universe as an entry, in the universe's order. */
-export function binaryEntries(universe: Universe): BinaryEntry[] {
+const entriesOf = new WeakMap<Universe, readonly BinaryEntry[]>();
+
+/** Every binary of a universe as an entry, in the universe's order (made once per universe: each architecture's index reads them). */
+export function binaryEntries(universe: Universe): readonly BinaryEntry[] {
+  let entries = entriesOf.get(universe);
+  if (!entries) {
+    entries = entriesFor(universe);
+    entriesOf.set(universe, entries);
+  }
+  return entries;
+}
+
+function entriesFor(universe: Universe): BinaryEntry[] {
   if (universe.binaries) {
     return universe.binaries.map((binary) => ({ name: binary.name, version: binary.version.text, source: binary.source, binary }));
   }
