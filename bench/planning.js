@@ -64,11 +64,12 @@ const ms = (value) => `${value.toFixed(1)} ms`;
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc');
-/** Resident memory after a full garbage collection, in MB. */
-function rssAfterGc() {
+/** Memory in use after a full garbage collection, in MB: resident (RSS), and what the program holds (JS heap and array buffers). */
+function memoryAfterGc() {
   gc();
   gc();
-  return process.memoryUsage().rss / 1024 / 1024;
+  const { rss, heapUsed, arrayBuffers } = process.memoryUsage();
+  return { rss: rss / 1024 / 1024, held: (heapUsed + arrayBuffers) / 1024 / 1024 };
 }
 
 /** The universe after a push of `pkgbases`: each recipe replaced by a copy with a newer version (every other recipe the same object). */
@@ -161,11 +162,20 @@ async function settleFigures(universe, architectures, origins) {
     planCpu = 0;
     await engine.planIteration(ns, { recipes: recipesOf(universe), origins, reason: 'bench' });
     const firstIteration = { wall: performance.now() - t, cpu: cpuMs() - c, plan: planCpu };
-    // A push of the origin: a new iteration over the index with the origin's recipe changed.
-    [t, c] = [performance.now(), cpuMs()];
-    planCpu = 0;
-    const iteration = await engine.planIteration(ns, { recipes: recipesOf(pushed(universe, origins)), origins, reason: 'bench push' });
-    const nextIteration = { wall: performance.now() - t, cpu: cpuMs() - c, plan: planCpu };
+    // A push of the origin: a new iteration over the index with the origin's recipe changed (ROUNDS times).
+    const planCpus = [];
+    let recipes = null;
+    let iteration = null;
+    const next = await timed(
+      async () => {
+        planCpu = 0;
+        iteration = await engine.planIteration(ns, { recipes, origins, reason: 'bench push' });
+        planCpus.push(planCpu);
+      },
+      { warm: false, prepare: () => (recipes = recipesOf(pushed(universe, origins))) },
+    );
+    const plannerCpu = summary(planCpus, planCpus);
+    const nextIteration = `${next.text}, of which the planner CPU ${ms(plannerCpu.best)} best, ${ms(plannerCpu.median)} median`;
     t = performance.now();
     await engine.settle(ns.id);
     const first = performance.now() - t;
@@ -200,10 +210,11 @@ for (const dataset of DATASETS.filter((d) => d.name.toLowerCase().includes(ONLY)
   if (!origins.length) throw new Error(`${dataset.name}: none of ${dataset.candidates.join(', ')} can be planned`);
   const planAll = (u, planner = planBuildSet) => dataset.architectures.map((arch) => ({ arch, plan: planner(u, { arch, origins }) }));
   // The server's first plan: a new KeptGraphs builds every architecture's graph, with nothing compiled yet.
-  const rssBefore = rssAfterGc();
+  const before = memoryAfterGc();
   const kept = new KeptGraphs();
   const first = await timed(() => planAll(universe, kept.plan), { warm: false, rounds: 1 });
-  const keptRss = rssAfterGc() - rssBefore;
+  const after = memoryAfterGc();
+  const keptMemory = `${(after.held - before.held).toFixed(0)} MB held (heap and array buffers), RSS ${(after.rss - before.rss).toFixed(0)} MB`;
   // A new iteration after a push: the kept graphs updated for the changed recipes (new universe objects each round).
   const originPush = await timed(() => planAll(pushed(universe, origins), kept.plan));
   let randomUniverse = null;
@@ -250,8 +261,8 @@ for (const dataset of DATASETS.filter((d) => d.name.toLowerCase().includes(ONLY)
   console.log(`${dataset.name}: ${universe.sources.length} recipes; origin ${origins.join(', ')}: ${perArch}; ${builds.length} builds`);
   const compiled = planned++ === 0 ? 'the first plan of this process' : 'code compiled by the datasets before';
   console.log(`  plan: first after a server start ${ms(first.best)} (CPU ${ms(first.cpuBest)}; ${compiled}); kept graphs, a push of the origin ${originPush.text}; kept graphs, a push of 10 random recipes ${randomPush.text}`);
-  console.log(`  plan cold (graphs built) ${cold.text}; warm (graphs of this universe) ${warm.text}; builds ${ms(made.best)}; kept graphs: ${keptRss.toFixed(0)} MB RSS`);
+  console.log(`  plan cold (graphs built) ${cold.text}; warm (graphs of this universe) ${warm.text}; builds ${ms(made.best)}; kept graphs: ${keptMemory}`);
   console.log(`  in memory: full pass ${full.text} (${full.result.changes} state changes, ${full.result.selected} dispatched); incremental pass after a build succeeded ${incremental.text}`);
-  console.log(`  server: read the index (RecipeTable.defaults) ${settle.read}; planIteration (plan + store ${settle.builds} builds): first ${ms(settle.firstIteration.wall)} (CPU ${ms(settle.firstIteration.cpu)}, of which the planner ${ms(settle.firstIteration.plan)}), after a push of the origin ${ms(settle.nextIteration.wall)} (CPU ${ms(settle.nextIteration.cpu)}, of which the planner ${ms(settle.nextIteration.plan)})`);
+  console.log(`  server: read the index (RecipeTable.defaults) ${settle.read}; planIteration (plan + store ${settle.builds} builds): first ${ms(settle.firstIteration.wall)} (CPU ${ms(settle.firstIteration.cpu)}, of which the planner ${ms(settle.firstIteration.plan)}), after a push of the origin ${settle.nextIteration}`);
   console.log(`  server: settle after planning ${ms(settle.first)}; after a build succeeded: settle ${settle.pass}, apply ${settle.apply}; load average ${loads()}`);
 }

@@ -14,7 +14,7 @@ import type { BuildRow, BuildStore, IterationRow, NamespaceRow, PlannedBuild, Sc
 import { KeyedLock } from '../keyed-lock.js';
 import type { Repositories } from '../artifacts/repository.js';
 
-/** The planner: the graph engine's `planBuildSet` in production. */
+/** The planner: in production the graph engine's `planBuildSet` over dependency graphs kept across iterations (`KeptGraphs.plan`). */
 export type Planner = (universe: { flavour: Flavour; sources: readonly SourcePackage[] }, options: { arch: string; origins: readonly string[]; profiles?: readonly string[] }) => PlanLike;
 
 /** A recipe the engine can plan: where it is, and what it says. */
@@ -96,7 +96,8 @@ export class BuildSetEngine {
     const previousBuilds = previous ? this.store.builds(previous.id) : [];
     const builds: PlannedBuild[] = [];
     const findings: Pick<IterationRow, 'cycles' | 'unresolved'> = { cycles: [], unresolved: [] };
-    // One universe for every architecture: the planner keeps each architecture's dependency graph with it.
+    // One universe for every architecture. The server's planner (KeptGraphs) keeps each architecture's dependency
+    // graph from the previous iteration and updates it for the recipes that are not the same objects.
     const universe = { flavour: this.settings.flavour, sources };
     for (const arch of this.settings.architectures) {
       const plan = this.planFor(arch, universe, input.origins);
