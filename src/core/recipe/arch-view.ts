@@ -43,8 +43,20 @@ function tupleOf(arch: string): readonly [string, string, string, string] {
   return TUPLES[arch] ?? ['base', 'gnu', 'linux', arch];
 }
 
-/** The tuple a wildcard stands for, as dpkg's debwildcard_to_debtuple expands it; null for a concrete name. */
+const wildcardTuples = new Map<string, readonly [string, string, string, string] | null>();
+
+/** The tuple a wildcard stands for, as dpkg's debwildcard_to_debtuple expands it; null for a concrete name. Each pattern is expanded once: an archive repeats a few. */
 function wildcardTuple(pattern: string): readonly [string, string, string, string] | null {
+  let tuple = wildcardTuples.get(pattern);
+  if (tuple === undefined) {
+    tuple = expandWildcard(pattern);
+    // Patterns come from recipes: the memo stays small whatever they hold.
+    if (wildcardTuples.size < 4096) wildcardTuples.set(pattern, tuple);
+  }
+  return tuple;
+}
+
+function expandWildcard(pattern: string): readonly [string, string, string, string] | null {
   const parts = pattern.split('-');
   if (!parts.includes('any')) return null;
   if (parts.length >= 4) return [parts[0]!, parts[1]!, parts[2]!, parts.slice(3).join('-')];
