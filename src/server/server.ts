@@ -215,6 +215,17 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
     start: async (port) => {
       // Releases a crash interrupted, before any new one: published if the switch happened, interrupted if not.
       for (const r of await releases.recover()) log.warn({ release: r.id, repository: r.repository, state: r.state }, 'settled a release the server stopped during');
+      if (!options.planner) {
+        // The planner's dependency graphs of the index, built before the first push needs them: it then only updates them.
+        const started = performance.now();
+        try {
+          const count = buildSets.preparePlanner();
+          log.info({ recipes: count, ms: Math.round(performance.now() - started) }, 'built the dependency graphs of the index');
+        } catch (error) {
+          // Not fatal: the first iteration builds them, and says what is wrong with its build set.
+          log.warn({ error: (error as Error).message }, 'cannot build the dependency graphs of the index yet');
+        }
+      }
       return new Promise((resolve) => {
         const { host, port: configured } = listenAddress(config);
         http = serve({ fetch: app.fetch, hostname: host, port: port ?? configured }, (info: AddressInfo) => {

@@ -256,12 +256,9 @@ export class DependencyGraph {
       const found = new Set(changed);
       for (const source of universe.sources) {
         if (found.has(source.pkgbase)) continue;
-        for (const name of namesAskedFor(source)) {
-          if (names.has(name)) {
-            found.add(source.pkgbase);
-            break;
-          }
-        }
+        eachNameAskedFor(source, (name) => {
+          if (names.has(name)) found.add(source.pkgbase);
+        });
       }
       touched = found;
     }
@@ -359,21 +356,19 @@ function renumberedBinaries(kept: BinaryIndex, index: BinaryIndex, changed: Read
   return ids;
 }
 
-/** Every name a dependency of the source or of its binaries asks for (on any architecture, with any profile, in any alternative). */
-export function namesAskedFor(source: SourcePackage): Set<string> {
-  const names = new Set<string>();
-  const add = (clauses: readonly DependencyClause[]): void => {
-    for (const clause of clauses) for (const atom of clause) names.add(atom.name);
+/** Calls `visit` with every name a dependency of the source or of its binaries asks for (on any architecture, with any profile, in any alternative; a name may come more than once). */
+export function eachNameAskedFor(source: SourcePackage, visit: (name: string) => void): void {
+  const each = (clauses: readonly DependencyClause[]): void => {
+    for (const clause of clauses) for (const atom of clause) visit(atom.name);
   };
-  add(source.buildDepends);
-  add(source.buildDependsArch);
-  add(source.buildDependsIndep);
-  add(source.checkDepends);
+  each(source.buildDepends);
+  each(source.buildDependsArch);
+  each(source.buildDependsIndep);
+  each(source.checkDepends);
   for (const binary of source.binaries) {
-    add(binary.preDepends);
-    add(binary.depends);
+    each(binary.preDepends);
+    each(binary.depends);
   }
-  return names;
 }
 
 /** Adds the names a binary answers to: its own and those it provides (on any architecture). */

@@ -7,7 +7,7 @@
  */
 import { archView } from '../recipe/arch-view.js';
 import type { SourcePackage } from '../recipe/model.js';
-import { DependencyGraph, namesAskedFor, namesOffered, type AlternativePolicy } from './dependency-graph.js';
+import { DependencyGraph, eachNameAskedFor, namesOffered, type AlternativePolicy } from './dependency-graph.js';
 import { graphKey, planBuildSet, type BuildSetPlan, type PlanOptions } from './plan.js';
 import type { Universe } from './universe.js';
 
@@ -63,17 +63,17 @@ export class KeptGraphs {
     const changed = previous ? changedBetween(previous.sources, sources) : new Set(sources.keys());
     for (const pkgbase of changed) {
       for (const source of previous?.sources.get(pkgbase) ?? []) {
-        for (const name of namesAskedFor(source)) {
+        eachNameAskedFor(source, (name) => {
           const set = askers.get(name);
           if (set?.delete(pkgbase) && set.size === 0) askers.delete(name);
-        }
+        });
       }
       for (const source of sources.get(pkgbase) ?? []) {
-        for (const name of namesAskedFor(source)) {
+        eachNameAskedFor(source, (name) => {
           const set = askers.get(name);
           if (set) set.add(pkgbase);
           else askers.set(name, new Set([pkgbase]));
-        }
+        });
       }
     }
     this.latest = { universe, sources, askers, previous: previous ? { universe: previous.universe, changed, touched: null } : null };

@@ -135,6 +135,16 @@ export class BuildSetEngine {
     return iteration;
   }
 
+  /**
+   * Has the planner work through these recipes on every architecture, planning nothing: a planner
+   * that keeps its dependency graphs (the server's) builds them now, so that the first iteration
+   * after a start only updates them.
+   */
+  preparePlanner(sources: readonly SourcePackage[]): void {
+    const universe = { flavour: this.settings.flavour, sources };
+    for (const arch of this.settings.architectures) this.planner(universe, { arch, origins: [], profiles: this.settings.profiles ?? [] });
+  }
+
   /** Plans one architecture; origins not built there are left out (null when none is). */
   private planFor(arch: string, universe: Parameters<Planner>[0], origins: readonly string[]): PlanLike | null {
     try {

@@ -111,6 +111,13 @@ export class BuildSets {
     return found;
   }
 
+  /** Has the planner build its dependency graphs of the current index (see BuildSetEngine.preparePlanner); returns how many recipes it holds. */
+  preparePlanner(): number {
+    const sources = this.recipes.defaults().map((r) => r.recipe);
+    this.engine.preparePlanner(sources);
+    return sources.length;
+  }
+
   /** Plans a new iteration of a build set from the current index (the engine cancels, carries over and dispatches). */
   newIteration(namespaceId: number, reason: string): Promise<void> {
     return this.engine.locked(namespaceId, async () => {
