@@ -8,9 +8,10 @@
 // these datasets has a 6,000-package build set on one architecture (AOSC's whole tree is 5,444
 // packages; in Debian's Sources every origin gives either fewer than 900 or more than 31,000).
 //   plan      planBuildSet on each architecture over the dataset's recipes: "cold" builds each
-//             architecture's dependency graph first (a new universe each round); "first" is the
-//             server's first plan after it started (a new KeptGraphs, nothing compiled yet: once per
-//             process); "kept" is the server's plan of a new iteration after a push, KeptGraphs
+//             architecture's dependency graph first (a new universe each round); "first" is a new
+//             KeptGraphs building every graph, as the server does once, when it starts (before it
+//             listens: BuildSetEngine.preparePlanner), with nothing compiled yet if it is the
+//             process's first dataset; "kept" is the server's plan of a new iteration after a push, KeptGraphs
 //             updating its kept graphs for the recipes the push changed (a push of the origin: its
 //             recipe with a new version; and a push of 10 random recipes, new versions); "warm"
 //             plans over graphs already built for this very universe (best and median of ROUNDS);
@@ -260,7 +261,7 @@ for (const dataset of DATASETS.filter((d) => d.name.toLowerCase().includes(ONLY)
   const perArch = warm.result.map(({ arch, plan }) => `${arch} ${plan.packages.length} packages, ${plan.waves.length} waves, ${plan.cycles.length} cycles`).join('; ');
   console.log(`${dataset.name}: ${universe.sources.length} recipes; origin ${origins.join(', ')}: ${perArch}; ${builds.length} builds`);
   const compiled = planned++ === 0 ? 'the first plan of this process' : 'code compiled by the datasets before';
-  console.log(`  plan: first after a server start ${ms(first.best)} (CPU ${ms(first.cpuBest)}; ${compiled}); kept graphs, a push of the origin ${originPush.text}; kept graphs, a push of 10 random recipes ${randomPush.text}`);
+  console.log(`  plan: first after a server start (when it starts) ${ms(first.best)} (CPU ${ms(first.cpuBest)}; ${compiled}); kept graphs, a push of the origin ${originPush.text}; kept graphs, a push of 10 random recipes ${randomPush.text}`);
   console.log(`  plan cold (graphs built) ${cold.text}; warm (graphs of this universe) ${warm.text}; builds ${ms(made.best)}; kept graphs: ${keptMemory}`);
   console.log(`  in memory: full pass ${full.text} (${full.result.changes} state changes, ${full.result.selected} dispatched); incremental pass after a build succeeded ${incremental.text}`);
   console.log(`  server: read the index (RecipeTable.defaults) ${settle.read}; planIteration (plan + store ${settle.builds} builds): first ${ms(settle.firstIteration.wall)} (CPU ${ms(settle.firstIteration.cpu)}, of which the planner ${ms(settle.firstIteration.plan)}), after a push of the origin ${settle.nextIteration}`);
