@@ -94,30 +94,38 @@ export class DependencyGraph {
     }
     for (const pkgbase of chosen.keys()) notBuilt.delete(pkgbase);
     this.notBuilt = notBuilt;
-    this.sources = [...chosen.values()].sort((a, b) => compareText(a.pkgbase, b.pkgbase));
+    const ordered = [...chosen.values()];
+    // An index read in pkgbase order (the server's) is sorted already: checking is linear, sorting is not.
+    let sorted = true;
+    for (let i = 1; i < ordered.length && sorted; i++) sorted = compareText(ordered[i - 1]!.pkgbase, ordered[i]!.pkgbase) < 0;
+    this.sources = sorted ? ordered : ordered.sort((a, b) => compareText(a.pkgbase, b.pkgbase));
     this.pkgbases = this.sources.map((source) => source.pkgbase);
     const sourceIds = new Map<string, number>();
-    this.sources.forEach((source, id) => sourceIds.set(source.pkgbase, id));
+    for (let id = 0; id < this.pkgbases.length; id++) sourceIds.set(this.pkgbases[id]!, id);
     this.sourceIds = sourceIds;
 
-    const binariesOf = new Map<number, number[]>();
-    const sourceOfBinary = new Int32Array(index.entries.length).fill(-1);
-    index.entries.forEach((entry, id) => {
-      const source = sourceIds.get(entry.source);
-      if (source === undefined) return;
+    // Each source's binaries, in id order: those of source s are binaryIdsOf[binaryStart[s]] to binaryIdsOf[binaryStart[s + 1] - 1].
+    const n = this.sources.length;
+    const entries = index.entries;
+    const sourceOfBinary = new Int32Array(entries.length).fill(-1);
+    const binaryStart = new Int32Array(n + 1);
+    for (let id = 0; id < entries.length; id++) {
+      const source = sourceIds.get(entries[id]!.source);
+      if (source === undefined) continue;
       sourceOfBinary[id] = source;
-      const list = binariesOf.get(source);
-      if (list) list.push(id);
-      else binariesOf.set(source, [id]);
-    });
+      binaryStart[source + 1]!++;
+    }
+    for (let s = 0; s < n; s++) binaryStart[s + 1]! += binaryStart[s]!;
+    const binaryFill = binaryStart.slice(0, n);
+    const binaryIdsOf = new Int32Array(binaryStart[n]!);
+    for (let id = 0; id < entries.length; id++) if (sourceOfBinary[id]! >= 0) binaryIdsOf[binaryFill[sourceOfBinary[id]!]!++] = id;
 
     const targets: number[] = [];
     const witnessBinary: number[] = [];
     const kinds: number[] = [];
     const vias: number[] = [];
     const clauses: DependencyClause[] = [];
-    const start = new Int32Array(this.sources.length + 1);
-    const stamp = new Int32Array(this.sources.length).fill(-1);
+    const stamp = new Int32Array(n).fill(-1);
     const selfNeeds = new Map<number, number>();
     const unresolved = new Map<number, UnresolvedClause[]>();
     const resolved = new Map<DependencyClause, number[]>();
@@ -159,29 +167,18 @@ export class DependencyGraph {
 
     // What the kept graph can give: for each source, its id there (-1: resolve it here).
     const reuse = kept ? this.reusable(kept) : null;
-    const keptGraph = kept?.graph;
     const keptIdOf = reuse?.keptIdOf;
-    const targetIds = reuse?.idOfKept;
-    const binaryIds = kept?.binaryIds;
+    // Edges of the sources resolved here are collected in the arrays above: source s's from resolvedFrom[s] to resolvedFrom[s + 1] - 1.
+    const resolvedFrom = new Int32Array(n + 1);
+    const start = new Int32Array(n + 1);
 
     let resolvedSources = 0;
-    for (let s = 0; s < this.sources.length; s++) {
-      start[s] = targets.length;
+    for (let s = 0; s < n; s++) {
+      resolvedFrom[s] = targets.length;
       const o = keptIdOf ? keptIdOf[s]! : -1;
       if (o >= 0) {
-        // The kept edges are in target order, and renumbering keeps that order.
-        const { edgeStart, edgeTarget, edgeBinary, edgeKind, edgeVia, edgeClause } = keptGraph!;
-        const self = keptGraph!.selfNeeds.get(o);
-        for (let e = edgeStart[o]!; e < edgeStart[o + 1]!; e++) {
-          if (self === e) selfNeeds.set(s, targets.length);
-          targets.push(targetIds![edgeTarget[e]!]!);
-          witnessBinary.push(binaryIds![edgeBinary[e]!]!);
-          kinds.push(edgeKind[e]!);
-          const via = edgeVia[e]!;
-          vias.push(via >= 0 ? binaryIds![via]! : -1);
-          clauses.push(edgeClause[e]!);
-        }
-        const problems = keptGraph!.unresolved.get(o);
+        start[s + 1] = start[s]! + kept!.graph.edgeStart[o + 1]! - kept!.graph.edgeStart[o]!;
+        const problems = kept!.graph.unresolved.get(o);
         if (problems) unresolved.set(s, [...problems]);
         continue;
       }
@@ -191,33 +188,50 @@ export class DependencyGraph {
       if (hasArchDependent(source.architectures, view.arch)) addClauses(s, 1, clausesFor(source.buildDependsArch, view), -1);
       if (hasArchIndependent(source.architectures)) addClauses(s, 2, clausesFor(source.buildDependsIndep, view), -1);
       if (!view.profiles.has('nocheck')) addClauses(s, 3, clausesFor(source.checkDepends, view), -1);
-      for (const binary of binariesOf.get(s) ?? []) addClauses(s, RUN, index.runClauses(binary), binary);
+      for (let i = binaryStart[s]!; i < binaryStart[s + 1]!; i++) addClauses(s, RUN, index.runClauses(binaryIdsOf[i]!), binaryIdsOf[i]!);
+      start[s + 1] = start[s]! + targets.length - resolvedFrom[s]!;
     }
-    start[this.sources.length] = targets.length;
+    resolvedFrom[n] = targets.length;
     this.resolvedSources = resolvedSources;
 
-    // Each source's edges in target order: a plan then lists what a package needs in pkgbase order without sorting.
-    const count = targets.length;
-    const order = new Int32Array(count);
-    for (let e = 0; e < count; e++) order[e] = e;
-    for (let s = 0; s < this.sources.length; s++) {
-      const [from, to] = [start[s]!, start[s + 1]!];
-      let sorted = true;
-      for (let e = from + 1; e < to && sorted; e++) sorted = targets[e - 1]! < targets[e]!;
-      if (!sorted) order.subarray(from, to).sort((a, b) => targets[a]! - targets[b]!);
-    }
-    // Laid out with plain loops: TypedArray.from over a typed array goes through its iterator, several times slower.
-    const position = new Int32Array(count);
+    // Laid out with plain loops (TypedArray.from over a typed array goes through its iterator, several
+    // times slower), each source's edges in target order: a plan then lists what a package needs in
+    // pkgbase order without sorting. The kept edges are in target order, and renumbering keeps that order.
+    const count = start[n]!;
     const [edgeTarget, edgeBinary, edgeKind, edgeVia] = [new Int32Array(count), new Int32Array(count), new Uint8Array(count), new Int32Array(count)];
     const edgeClause = new Array<DependencyClause>(count);
-    for (let at = 0; at < count; at++) {
-      const e = order[at]!;
-      position[e] = at;
-      edgeTarget[at] = targets[e]!;
-      edgeBinary[at] = witnessBinary[e]!;
-      edgeKind[at] = kinds[e]!;
-      edgeVia[at] = vias[e]!;
-      edgeClause[at] = clauses[e]!;
+    const selfAt = new Map<number, number>();
+    for (let s = 0; s < n; s++) {
+      let at = start[s]!;
+      const o = keptIdOf ? keptIdOf[s]! : -1;
+      if (o >= 0) {
+        const graph = kept!.graph;
+        const { idOfKept } = reuse!;
+        const binaryIds = kept!.binaryIds;
+        const from = graph.edgeStart[o]!;
+        const self = graph.selfNeeds.get(o);
+        if (self !== undefined) selfAt.set(s, at + self - from);
+        for (let e = from; e < graph.edgeStart[o + 1]!; e++, at++) {
+          edgeTarget[at] = idOfKept[graph.edgeTarget[e]!]!;
+          edgeBinary[at] = binaryIds[graph.edgeBinary[e]!]!;
+          edgeKind[at] = graph.edgeKind[e]!;
+          const via = graph.edgeVia[e]!;
+          edgeVia[at] = via >= 0 ? binaryIds[via]! : -1;
+          edgeClause[at] = graph.edgeClause[e]!;
+        }
+        continue;
+      }
+      const [from, to] = [resolvedFrom[s]!, resolvedFrom[s + 1]!];
+      const order = Array.from({ length: to - from }, (_, i) => from + i).sort((a, b) => targets[a]! - targets[b]!);
+      const self = selfNeeds.get(s);
+      for (const e of order) {
+        if (e === self) selfAt.set(s, at);
+        edgeTarget[at] = targets[e]!;
+        edgeBinary[at] = witnessBinary[e]!;
+        edgeKind[at] = kinds[e]!;
+        edgeVia[at] = vias[e]!;
+        edgeClause[at++] = clauses[e]!;
+      }
     }
     this.edgeStart = start;
     this.edgeTarget = edgeTarget;
@@ -225,7 +239,7 @@ export class DependencyGraph {
     this.edgeKind = edgeKind;
     this.edgeVia = edgeVia;
     this.edgeClause = edgeClause;
-    this.selfNeeds = new Map([...selfNeeds].map(([s, e]) => [s, position[e]!]));
+    this.selfNeeds = selfAt;
     this.unresolved = unresolved;
   }
 
