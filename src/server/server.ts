@@ -2,7 +2,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { Hono } from 'hono';
-import { listenAddress, type ServerConfig } from '../core/server-config.js';
+import { listenAddress, retentionPolicy, type ServerConfig } from '../core/server-config.js';
 import { planBuildSet } from '../core/graph/plan.js';
 import type { Logger } from '../common/log.js';
 import { apiRoutes, requireApiToken } from './api/routes.js';
@@ -41,6 +41,9 @@ import { releaseRoutes } from './releases/routes.js';
 import { ReleaseStore } from './store/release-store.js';
 import { SIGNING_KEY_PATH, signingKeyRoutes } from './signing/key-route.js';
 import { webUiRoutes } from './web/routes.js';
+import { GarbageCollector } from './retention/garbage-collector.js';
+import { gcRoutes } from './retention/routes.js';
+import { RetentionStore } from './store/retention-store.js';
 import { GraphCache } from './web/graph-data.js';
 
 export interface ServerOptions {
@@ -57,6 +60,8 @@ export interface ServerOptions {
   progress?: { intervalMs?: number; clock?: ReportClock };
   /** For tests run from the sources: the command that runs the quarters CLI for image builds (default: node dist/cli/main.js). */
   imageCommand?: readonly string[];
+  /** For tests: called before retention takes each directory away (a throw there is a crash mid-run). */
+  gcBeforeRemoving?: (dir: string) => void | Promise<void>;
 }
 
 /** A running (or ready to run) server. */
@@ -83,6 +88,8 @@ export interface QuartersServer {
   distribution: DistributionRepositories;
   releases: Releases;
   releaseStore: ReleaseStore;
+  /** [retention]: `quarters gc`, and the periodic run when the table is given. */
+  collector: GarbageCollector;
   /** Binds `listen` (or the given port) and starts the background loops; resolves to the URL. */
   start(port?: number): Promise<string>;
   /** Waits until every accepted event has been processed. */
@@ -161,6 +168,11 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
     if (gitlabConfig) progress.changed(namespaceId);
     imageBuilder.settled(namespaceId);
   };
+  const policy = retentionPolicy(config);
+  const collector = new GarbageCollector({
+    dataDir: config.data_dir, retention: new RetentionStore(db), engine, distribution, policy, log,
+    ...(options.gcBeforeRemoving ? { beforeRemoving: options.gcBeforeRemoving } : {}),
+  });
   const imageRouting = imageRoutes({ store, images, builder: imageBuilder, write: requireApiToken(config.api.tokens) });
   const pipelines = new PipelineTracker(engine, dispatcher, gitlab, log, (build) => progress.mayCarryStatuses(build));
   const control = new BuildSetControl(engine, dispatcher, gitlab, log);
@@ -190,6 +202,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       repoRoutes({ store, repositories }),
       imageRouting.files,
       signingKeyRoutes({ signer, publicUrl: config.public_url }),
+      gcRoutes({ collector, apiTokens: config.api.tokens }),
       releaseRoutes({ store, releases, releaseStore, distribution, apiTokens: config.api.tokens, publicUrl: config.public_url, flavour: config.build.flavour, signing }),
       webUiRoutes({ store, jobs, images, graphs: new GraphCache(store), flavour: config.build.flavour, publicUrl: config.public_url, dataDir: config.data_dir, signing, ...(gitlabConfig ? { gitlab } : {}) }),
     ],
@@ -198,6 +211,16 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   let http: ServerType | null = null;
   let timer: NodeJS.Timeout | null = null;
   let reconciling: Promise<void> | null = null;
+  let gcTimer: NodeJS.Timeout | null = null;
+  let collecting: Promise<unknown> | null = null;
+  const collectGarbage = () => {
+    collecting ??= collector
+      .collect({ dryRun: false })
+      .catch((error: unknown) => log.warn({ error: (error as Error).message }, 'retention failed; the next run finishes what this one started'))
+      .finally(() => {
+        collecting = null;
+      });
+  };
   const reconcile = () => {
     reconciling ??= pipelines
       .reconcile()
@@ -211,7 +234,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   };
 
   return {
-    app, db, repositories, store, jobs, recipes, index, engine, buildSets, pipelines, control, progress, inbox, worker, metrics, signer, distribution, releases, releaseStore, imageBuilder,
+    app, db, repositories, store, jobs, recipes, index, engine, buildSets, pipelines, control, progress, inbox, worker, metrics, signer, distribution, releases, releaseStore, imageBuilder, collector,
     start: async (port) => {
       // Releases a crash interrupted, before any new one: published if the switch happened, interrupted if not.
       for (const r of await releases.recover()) log.warn({ release: r.id, repository: r.repository, state: r.state }, 'settled a release the server stopped during');
@@ -230,6 +253,11 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
             void reconcile();
             timer = setInterval(() => void reconcile(), options.reconcileIntervalMs ?? 60_000);
           }
+          // [retention] given: its policy applied now (finishing what a stopped run started) and every interval.
+          if (policy.intervalMs !== null) {
+            collectGarbage();
+            gcTimer = setInterval(collectGarbage, policy.intervalMs);
+          }
           resolve(url);
         });
       });
@@ -237,12 +265,14 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
     drain: () => worker.wake(),
     close: async () => {
       if (timer) clearInterval(timer);
+      if (gcTimer) clearInterval(gcTimer);
       const closing = new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
       // Keep-alive connections would hold close() open.
       (http as { closeAllConnections?: () => void } | null)?.closeAllConnections?.();
       await closing;
       await worker.stop();
       await reconciling;
+      await collecting;
       await progress.stop();
       imageBuilder.close();
       await imageBuilder.idle();

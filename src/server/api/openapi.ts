@@ -154,6 +154,14 @@ export function openApiDocument() {
           },
         },
       },
+      '/gc': {
+        post: {
+          summary: 'Apply the retention policy ([retention]) now: superseded and retired build sets\' iterations expire, with their repositories, the package files only they name and their logs; never what a release still in a distribution repository was made from, nor an iteration with a build or image on its way. With dry_run, only what would go. The answer lists the iterations (namespace, iteration, why, already_expired), the kept iterations whose logs go, every file (path under data_dir, kind repository|package|log, bytes) and total_bytes freed',
+          security: secured,
+          requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', properties: { dry_run: { type: 'boolean' } }, additionalProperties: false } } } },
+          responses: { 200: json('what went (or would go)'), ...errors(400, 401) },
+        },
+      },
       '/releases': {
         get: {
           summary: 'Releases, newest first: repository, build set and iteration, who (the API token\'s identity, token:SHA256-PREFIX), when, what changed, state (publishing, published, failed, interrupted)',

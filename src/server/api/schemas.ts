@@ -15,6 +15,11 @@ export const controlBuildSetSchema = z.strictObject({
 });
 
 /** The body of `POST /api/v1/namespaces/{name}/release`. */
+/** `POST /api/v1/gc`: apply [retention] now; with dry_run, only say what would go. */
+export const gcSchema = z.strictObject({
+  dry_run: z.boolean().optional(),
+});
+
 export const releaseSchema = z.strictObject({
   /** The distribution repository ([repositories.NAME]). */
   to: z.string().min(1),

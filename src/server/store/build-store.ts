@@ -25,6 +25,8 @@ export interface NamespaceRow {
   mr_iid: number | null;
   mr_note_id: number | null;
   created_at: string;
+  /** When `status` last changed (null: never, or before it was recorded). */
+  status_changed_at: string | null;
 }
 
 export interface IterationRow {
@@ -38,6 +40,8 @@ export interface IterationRow {
   unresolved: { arch: string; pkgbase: string; kind: string; clause: string }[];
   created_at: string;
   superseded_at: string | null;
+  /** When retention expired it: its repository, the package files only it named and its logs are gone. */
+  expired_at: string | null;
 }
 
 export interface BuildRow {
@@ -195,7 +199,7 @@ export class BuildStore {
     }
   }
 
-  createNamespace(ns: Omit<NamespaceRow, 'id' | 'created_at' | 'status' | 'mr_note_id'>): NamespaceRow {
+  createNamespace(ns: Omit<NamespaceRow, 'id' | 'created_at' | 'status' | 'mr_note_id' | 'status_changed_at'>): NamespaceRow {
     const id = this.db
       .prepare(
         `INSERT INTO namespaces (name, origin, kind, packager, target_branch, mr_project_id, mr_iid, created_at)
@@ -243,7 +247,7 @@ export class BuildStore {
   }
 
   setNamespaceStatus(id: number, status: NamespaceStatus): void {
-    this.db.prepare('UPDATE namespaces SET status = ? WHERE id = ?').run(status, id);
+    this.db.prepare('UPDATE namespaces SET status = ?, status_changed_at = ? WHERE id = ? AND status != ?').run(status, now(), id, status);
   }
 
   updateNamespaceOrigin(id: number, origin: string[], packager: string | null): void {

@@ -222,6 +222,14 @@ const MIGRATIONS: readonly string[] = [
     UNIQUE (iteration_id, arch, name)
   );
   `,
+  // 9 (retention): when a build set's status last changed (retired_after counts from it; sets retired
+  // before it was recorded count from the upgrade), and when an iteration expired (its repository, the
+  // package files only it named and its logs removed; the record stays).
+  `
+  ALTER TABLE namespaces ADD COLUMN status_changed_at TEXT;
+  UPDATE namespaces SET status_changed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE status != 'active';
+  ALTER TABLE iterations ADD COLUMN expired_at TEXT;
+  `,
 ];
 
 /** The schema version this code expects. */
