@@ -172,6 +172,10 @@ build set settles and exits 0 when every build is built, 1 otherwise.`);
     ns.command('releases').description('the releases into the distribution repositories, newest first: who released what, when').argument('[NAME]', 'only this build set\'s')
       .option('--to <repository>', 'only those into this repository'),
   ).action(async (name, flags) => done(await (await import('./ns.js')).nsReleases(name, flags)));
+  client(
+    program.command('gc').description('apply the server\'s retention policy ([retention]) now: superseded and retired build sets\' iterations expire, with their repositories, package files and logs; print what went')
+      .option('--dry-run', 'print what would go (iterations, files with sizes, total bytes); remove nothing'),
+  ).action(async (flags) => done(await (await import('./gc.js')).gc(flags)));
   client(program.command('builders').description('the runners that took quarters jobs recently, what each builds now, and the queue of dispatched builds not started'))
     .option('--hours <n>', 'how far back a runner counts as recent (default: 24)')
     .action(async (flags) => done(await (await import('./builders.js')).builders(flags)));

@@ -62,6 +62,8 @@ export interface ServerOptions {
   imageCommand?: readonly string[];
   /** For tests: called before retention takes each directory away (a throw there is a crash mid-run). */
   gcBeforeRemoving?: (dir: string) => void | Promise<void>;
+  /** For tests: the clock retention applies its policy by (ms since the epoch). */
+  gcClock?: () => number;
 }
 
 /** A running (or ready to run) server. */
@@ -171,7 +173,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   const policy = retentionPolicy(config);
   const collector = new GarbageCollector({
     dataDir: config.data_dir, retention: new RetentionStore(db), engine, distribution, policy, log,
-    ...(options.gcBeforeRemoving ? { beforeRemoving: options.gcBeforeRemoving } : {}),
+    ...(options.gcBeforeRemoving ? { beforeRemoving: options.gcBeforeRemoving } : {}), ...(options.gcClock ? { clock: options.gcClock } : {}),
   });
   const imageRouting = imageRoutes({ store, images, builder: imageBuilder, write: requireApiToken(config.api.tokens) });
   const pipelines = new PipelineTracker(engine, dispatcher, gitlab, log, (build) => progress.mayCarryStatuses(build));

@@ -76,6 +76,8 @@ export interface GarbageCollectorDeps {
   log: Logger;
   /** For tests: called before each directory is taken away (a throw there is a crash mid-run). */
   beforeRemoving?: (dir: string) => void | Promise<void>;
+  /** For tests: the time (ms since the epoch) the policy is applied at; default Date.now. */
+  clock?: () => number;
 }
 
 export class GarbageCollector {
@@ -85,7 +87,7 @@ export class GarbageCollector {
 
   /** Applies the policy at `now` to every build set; with dryRun, only says what would go. One run at a time. */
   collect(options: { dryRun: boolean; now?: number }): Promise<GcReport> {
-    return this.lock.run('gc', () => this.run(options.dryRun, options.now ?? Date.now()));
+    return this.lock.run('gc', () => this.run(options.dryRun, options.now ?? (this.deps.clock ?? Date.now)()));
   }
 
   private async run(dryRun: boolean, now: number): Promise<GcReport> {
