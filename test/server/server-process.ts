@@ -27,7 +27,7 @@ export interface ServerProcess {
 }
 
 /** A server process for `gitlab` (packages group; pkgbuild on x86_64 unless `build` says otherwise), not yet started; `dataDir` defaults to a new directory. */
-export async function serverProcess(gitlab: GitLabDouble, options: { dataDir?: string; maxInFlight?: number; build?: { flavour: string; architectures: string[] } } = {}): Promise<ServerProcess> {
+export async function serverProcess(gitlab: GitLabDouble, options: { dataDir?: string; maxInFlight?: number; build?: { flavour: string; architectures: string[] }; extraConfig?: string[] } = {}): Promise<ServerProcess> {
   const build = options.build ?? { flavour: 'pkgbuild', architectures: ['x86_64'] };
   const dir = tempDir('quarters-process-');
   const port = await freePort();
@@ -39,7 +39,7 @@ export async function serverProcess(gitlab: GitLabDouble, options: { dataDir?: s
     '[gitlab]', `url = "${gitlab.url}"`, `token = "${gitlab.token}"`, `webhook_secret = "${WEBHOOK_SECRET}"`, 'packages_group = "packages"',
     '[build]', `flavour = "${build.flavour}"`, `architectures = ${JSON.stringify(build.architectures)}`, `max_in_flight = ${options.maxInFlight ?? 4}`,
     '[api]', `tokens = ["${API_TOKEN}"]`,
-    '[executor]', `tokens = ["${EXECUTOR_TOKEN}"]`, '',
+    '[executor]', `tokens = ["${EXECUTOR_TOKEN}"]`, ...(options.extraConfig ?? []), '',
   ].join('\n'));
   let child: ResultPromise | null = null;
   return {
