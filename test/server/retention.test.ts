@@ -13,10 +13,10 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { API_TOKEN, EXECUTOR_TOKEN, JANE, srcinfo, startRig, type Rig } from './server-harness.js';
-import { pacmanPackage, upload } from './packages.js';
+import { debPackage, pacmanPackage, upload } from './packages.js';
 import { tempDir } from './http-harness.js';
 import { leftovers, servedRepository } from './repository-checks.js';
-import { privatePacman } from '../support/signing-keys.js';
+import { makeSigningKey, privateApt, privatePacman } from '../support/signing-keys.js';
 import { buildLogPath } from '../../src/core/build-set/log-path.js';
 import type { GcReport } from '../../src/server/retention/garbage-collector.js';
 import type { DoubleProject } from '../gitlab-double/index.js';
@@ -206,5 +206,52 @@ describe('retention: a run that fails midway', () => {
     expect(without(again)).toEqual({ iterations: [], logs: [], files: [], total_bytes: 0 });
     expect([...(await servedRepository(rig.url, '/repos/auto-zlib/3/x86_64')).keys()]).toEqual(['zlib-1.3-1-x86_64.pkg.tar.zst']);
     expect(leftovers(dataDir)).toEqual([]);
+  });
+});
+
+const spec = (ver: string) => `VER=${ver}\nSRCS="tbl::https://example.org/src-$VER.tar.xz"\nCHKSUMS="sha256::${'0'.repeat(64)}"\nCHKUPDATE="anitya::id=1"\n`;
+const defines = (name: string) => `PKGNAME=${name}\nPKGSEC=libs\nPKGDEP=""\nPKGDES="${name} for tests"\n`;
+
+describe('retention: apt repositories (autobuild, signed)', () => {
+  let rig: Rig;
+  afterAll(async () => rig?.close());
+
+  it('expires the superseded iteration; the released and the latest stay whole, and apt-get accepts them', async () => {
+    const key = await makeSigningKey();
+    const dist = tempDir('quarters-dist-');
+    rig = await startRig({ treeProject: 'aosc/abbs', build: { flavour: 'autobuild', architectures: ['amd64'] }, signing: { key_file: key.secretKeyFile, key_id: key.fingerprint }, repositories: { stable: { directory: join(dist, 'stable'), flavour: 'apt' } }, retention: POLICY });
+    const tree = rig.gitlab.state.addProject({ path: 'aosc/abbs', files: { 'core-libs/zlib/spec': spec('1.3'), 'core-libs/zlib/autobuild/defines': defines('zlib') } });
+    await rig.server.index.syncAll();
+    const ids: number[] = [];
+    for (const version of ['1.3.1', '1.3.2', '1.3.3']) {
+      await rig.deliver('Push Hook', rig.gitlab.pushHookBody(rig.gitlab.state.pushFiles(tree, { 'core-libs/zlib/spec': spec(version) }), JANE));
+      const ns = rig.server.store.namespaceByName('auto-zlib')!;
+      const b = rig.server.store.builds(rig.server.store.latestIteration(ns.id)!.id)[0]!;
+      const { token } = await rig.gitlab.state.startPipeline(b.pipeline_id!);
+      expect((await upload(rig.url, b.id, await debPackage({ name: 'zlib', version, arch: 'amd64' }), { executor: EXECUTOR_TOKEN, job: token })).status).toBe(201);
+      await rig.gitlab.state.finishPipeline(b.pipeline_id!, 'success');
+      await rig.server.drain();
+      ids.push(b.id);
+      if (version === '1.3.1') {
+        const res = await fetch(`${rig.url}/api/v1/namespaces/auto-zlib/release`, { method: 'POST', body: JSON.stringify({ to: 'stable' }), headers: { Authorization: `Bearer ${API_TOKEN}` } });
+        expect(res.status, await res.clone().text()).toBe(201);
+      }
+    }
+    const later = Date.now() + 2 * DAY;
+    const dry = await rig.server.collector.collect({ dryRun: true, now: later });
+    const run = await rig.server.collector.collect({ dryRun: false, now: later });
+    expect(run.iterations.map((i) => `${i.namespace}/${i.iteration}`)).toEqual(['auto-zlib/2']);
+    expect(without(run)).toEqual(without(dry));
+    expect(run.files.map((f) => f.path)).toContain(`pool/${ids[1]}/zlib_1.3.2_amd64.deb`);
+    expect(run.files.some((f) => /^repos\/auto-zlib\/2\/\.amd64\.gen-[^/]+\/InRelease$/.test(f.path))).toBe(true);
+    expect(leftovers(rig.config.data_dir)).toEqual([]);
+    expect((await fetch(`${rig.url}/repos/auto-zlib/2/amd64/Packages`)).status).toBe(410);
+    for (const [repo, version] of [['/repos/auto-zlib/1/amd64', '1.3.1'], ['/repos/auto-zlib/3/amd64', '1.3.3'], ['/dist/stable/amd64', '1.3.1']] as const) {
+      if (repo.startsWith('/repos/')) expect([...(await servedRepository(rig.url, repo)).keys()]).toEqual([`zlib_${version}_amd64.deb`]);
+      const apt = privateApt({ url: `${rig.url}${repo}/`, publicKey: key.publicKey });
+      const updated = await apt.update();
+      expect(updated.exitCode, `${repo}: ${updated.output}`).toBe(0);
+      expect(await apt.policy('zlib')).toMatch(new RegExp(`Candidate: ${version.replace(/\./g, '\\.')}`));
+    }
   });
 });
