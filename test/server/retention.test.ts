@@ -209,6 +209,40 @@ describe('retention: a run that fails midway', () => {
   });
 });
 
+describe('retention: a build on its way', () => {
+  let rig: Rig;
+  afterAll(async () => rig?.close());
+
+  it('expires the superseded iteration but keeps where the build carried over from it uploads, and what it uploads is indexed whole', async () => {
+    rig = await startRig({ retention: POLICY });
+    const zlib = rig.addPackage('zlib', srcinfo('zlib'));
+    const libpng = rig.addPackage('libpng', srcinfo('libpng', { depends: ['zlib'] }));
+    await rig.server.index.syncAll();
+    await rig.deliver('Push Hook', rig.gitlab.pushHookBody(rig.gitlab.state.pushFiles(zlib, { '.SRCINFO': srcinfo('zlib', { version: '1.1-1' }) }), JANE));
+    const store = rig.server.store;
+    const set = store.namespaceByName('auto-zlib')!;
+    const first = store.builds(store.latestIteration(set.id)!.id).find((b) => b.pkgbase === 'zlib')!;
+    const { token } = await rig.gitlab.state.startPipeline(first.pipeline_id!);
+    await rig.server.drain();
+    // libpng changes while zlib builds: the new iteration carries the running zlib build over.
+    await rig.deliver('Push Hook', rig.gitlab.pushHookBody(rig.gitlab.state.pushFiles(libpng, { '.SRCINFO': srcinfo('libpng', { version: '1.1-1', depends: ['zlib'] }) }), JANE));
+    const carried = store.builds(store.latestIteration(set.id)!.id).find((b) => b.pkgbase === 'zlib')!;
+    expect(store.latestIteration(set.id)!.number).toBe(2);
+    expect(carried.reused_from).toBe(first.id);
+
+    const run = await rig.server.collector.collect({ dryRun: false, now: Date.now() + 2 * DAY });
+    expect(run.iterations.map((i) => `${i.namespace}/${i.iteration}`)).toEqual(['auto-zlib/1']);
+    const res = await upload(rig.url, carried.id, await pacmanPackage({ name: 'zlib', version: '1.1-1', packager: 'Jane Packager <jane@example.org>' }), { executor: EXECUTOR_TOKEN, job: token });
+    expect(res.status, await res.clone().text()).toBe(201);
+    await rig.gitlab.state.finishPipeline(first.pipeline_id!, 'success');
+    await rig.server.drain();
+    expect(store.build(carried.id)!.state).toBe('built');
+    expect([...(await servedRepository(rig.url, '/repos/auto-zlib/2/x86_64')).keys()]).toEqual(['zlib-1.1-1-x86_64.pkg.tar.zst']);
+    const again = await rig.server.collector.collect({ dryRun: true, now: Date.now() + 2 * DAY });
+    expect(again.files.map((f) => f.path), 'the files of the build carried over are kept').toEqual([]);
+  });
+});
+
 const spec = (ver: string) => `VER=${ver}\nSRCS="tbl::https://example.org/src-$VER.tar.xz"\nCHKSUMS="sha256::${'0'.repeat(64)}"\nCHKUPDATE="anitya::id=1"\n`;
 const defines = (name: string) => `PKGNAME=${name}\nPKGSEC=libs\nPKGDEP=""\nPKGDES="${name} for tests"\n`;
 
