@@ -36,7 +36,7 @@ describe('quarters REST client commands (built CLI, real server)', () => {
   afterAll(async () => rig?.close());
 
   it('answers --help on every command and subcommand, and exits 2 with the help when a subcommand is missing', async () => {
-    const paths = ['', 'server', 'index', 'index sync', 'build', 'build show', 'build log', 'graph', 'graph rdeps', 'graph plan', 'ns', 'ns new', 'ns create', 'ns list', 'ns show', 'ns graph', 'ns watch', 'ns cancel', 'ns resume', 'ns retry', 'builders', 'completion'];
+    const paths = ['', 'server', 'index', 'index sync', 'build', 'build show', 'build log', 'graph', 'graph rdeps', 'graph plan', 'ns', 'ns new', 'ns create', 'ns list', 'ns show', 'ns graph', 'ns watch', 'ns cancel', 'ns resume', 'ns retry', 'builders', 'gc', 'completion'];
     await Promise.all(paths.map(async (path) => {
       const words = path ? path.split(' ') : [];
       const help = await quarters([...words, '--help']);

@@ -14,11 +14,12 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { API_TOKEN, EXECUTOR_TOKEN, JANE, srcinfo, startRig, type Rig } from './server-harness.js';
 import { debPackage, pacmanPackage, upload } from './packages.js';
-import { tempDir } from './http-harness.js';
+import { quietLogger, tempDir } from './http-harness.js';
 import { leftovers, servedRepository } from './repository-checks.js';
 import { makeSigningKey, privateApt, privatePacman } from '../support/signing-keys.js';
 import { buildLogPath } from '../../src/core/build-set/log-path.js';
-import type { GcReport } from '../../src/server/retention/garbage-collector.js';
+import { GarbageCollector, type GcReport } from '../../src/server/retention/garbage-collector.js';
+import { RetentionStore } from '../../src/server/store/retention-store.js';
 import type { DoubleProject } from '../gitlab-double/index.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -287,5 +288,21 @@ describe('retention: apt repositories (autobuild, signed)', () => {
       expect(updated.exitCode, `${repo}: ${updated.output}`).toBe(0);
       expect(await apt.policy('zlib')).toMatch(new RegExp(`Candidate: ${version.replace(/\./g, '\\.')}`));
     }
+
+    // logs_after: the kept, ended iteration's logs go; the iteration stays, and so do the latest one's logs.
+    const dataDir = rig.config.data_dir;
+    for (const iteration of [1, 3]) {
+      const path = join(dataDir, buildLogPath('auto-zlib', iteration, 'amd64', 'zlib'));
+      mkdirSync(join(path, '..'), { recursive: true });
+      writeFileSync(path, 'a log\n');
+    }
+    const logs = new GarbageCollector({ dataDir, retention: new RetentionStore(rig.server.db), engine: rig.server.engine, distribution: rig.server.distribution, log: quietLogger(), policy: { keepIterations: 3, supersededAfterMs: 30 * DAY, retiredAfterMs: 30 * DAY, logsAfterMs: DAY } });
+    const dropped = await logs.collect({ dryRun: false, now: later });
+    expect(dropped.iterations).toEqual([]);
+    expect(dropped.logs.map((l) => `${l.namespace}/${l.iteration}`)).toEqual(['auto-zlib/1']);
+    expect(dropped.files).toEqual([{ path: 'logs/auto-zlib/1/amd64/zlib.log', kind: 'log', bytes: 6 }]);
+    expect(existsSync(join(dataDir, 'logs/auto-zlib/1'))).toBe(false);
+    expect(existsSync(join(dataDir, 'logs/auto-zlib/3/amd64/zlib.log'))).toBe(true);
+    await servedRepository(rig.url, '/repos/auto-zlib/1/amd64');
   });
 });

@@ -40,7 +40,9 @@ describe('iterationVerdict', () => {
 
   it('never expires an iteration a release was made from, nor one with unfinished work', () => {
     const old = { ...it0, supersededAt: daysAgo(300), newer: 5, status: 'retired' as const, statusChangedAt: daysAgo(300) };
-    expect(iterationVerdict({ ...old, released: true }, { ...policy, logsAfterMs: DAY }, NOW).action).toBe('keep');
+    expect(iterationVerdict({ ...old, released: true }, policy, NOW).action).toBe('keep');
+    expect(iterationVerdict({ ...old, released: true }, { ...policy, logsAfterMs: DAY }, NOW).action, 'a release points at packages, not logs').toBe('drop-logs');
+    expect(iterationVerdict({ ...old, busy: true }, { ...policy, logsAfterMs: DAY }, NOW).action).toBe('keep');
     expect(iterationVerdict({ ...old, busy: true }, policy, NOW).action).toBe('keep');
     expect(iterationVerdict({ ...old, expiredAt: daysAgo(1) }, policy, NOW).action, 'expired before: its leftovers go').toBe('expired');
   });

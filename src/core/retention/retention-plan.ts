@@ -65,20 +65,20 @@ const age = (at: string, now: number): number => now - Date.parse(at);
 /** The verdict on one iteration at `now` (ms since the epoch). */
 export function iterationVerdict(it: IterationFacts, policy: RetentionPolicy, now: number): IterationVerdict {
   if (it.expiredAt !== null) return { action: 'expired', why: `expired at ${it.expiredAt}` };
-  if (it.released) return { action: 'keep', why: 'a release in a distribution repository was made from it' };
   if (it.busy) return { action: 'keep', why: 'a build or image of it is not finished' };
   const retired = it.status === 'retired' && it.statusChangedAt !== null ? it.statusChangedAt : null;
+  const ended = it.supersededAt ?? retired;
+  // A release points at packages, not at logs: logs_after holds for a released iteration too.
+  const logsGo = policy.logsAfterMs !== null && ended !== null && age(ended, now) >= policy.logsAfterMs;
+  const dropLogs = (): IterationVerdict => ({ action: 'drop-logs', why: `ended at ${ended}, more than ${durationText(policy.logsAfterMs!)} ago` });
+  if (it.released) return logsGo ? dropLogs() : { action: 'keep', why: 'a release in a distribution repository was made from it' };
   if (retired !== null && age(retired, now) >= policy.retiredAfterMs) {
     return { action: 'expire', why: `build set retired at ${retired}, more than ${durationText(policy.retiredAfterMs)} ago` };
   }
   if (it.supersededAt !== null && it.newer >= policy.keepIterations && age(it.supersededAt, now) >= policy.supersededAfterMs) {
     return { action: 'expire', why: `superseded at ${it.supersededAt}, more than ${durationText(policy.supersededAfterMs)} ago, and ${it.newer} newer iteration${it.newer === 1 ? '' : 's'}` };
   }
-  const ended = it.supersededAt ?? retired;
-  if (policy.logsAfterMs !== null && ended !== null && age(ended, now) >= policy.logsAfterMs) {
-    return { action: 'drop-logs', why: `ended at ${ended}, more than ${durationText(policy.logsAfterMs)} ago` };
-  }
-  return { action: 'keep', why: 'within the policy' };
+  return logsGo ? dropLogs() : { action: 'keep', why: 'within the policy' };
 }
 
 /**
