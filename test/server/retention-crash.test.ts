@@ -27,14 +27,20 @@ const ROUNDS = Number(process.env.RETENTION_CRASH_ROUNDS ?? 6);
 const PACKAGER = 'Jane Packager <jane@example.org>';
 const RETENTION = ['[retention]', 'keep_iterations = 1', 'superseded_after = "0s"', 'retired_after = "0s"'];
 
-/** What is on disk of a data directory, checked whole; returns how many expired iterations still have files. */
-async function checkDataDir(dataDir: string): Promise<number> {
+/**
+ * What is on disk of a data directory, checked whole; returns how many expired iterations still have
+ * files, and how many iterations the policy expires (every one but each build set's latest) are not yet recorded expired.
+ */
+async function checkDataDir(dataDir: string): Promise<{ unfinished: number; pending: number }> {
   const db = openDatabase(dataDir);
   try {
     const store = new BuildStore(db);
     let unfinished = 0;
+    let pending = 0;
     for (const ns of store.listNamespaces()) {
-      for (const it of store.iterations(ns.id)) {
+      const iterations = store.iterations(ns.id);
+      pending += iterations.slice(0, -1).filter((it) => it.expired_at === null).length;
+      for (const it of iterations) {
         const dir = join(dataDir, 'repos', ns.name, String(it.number));
         if (it.expired_at !== null) {
           if (existsSync(dir) || existsSync(join(dataDir, 'logs', ns.name, String(it.number)))) unfinished += 1;
@@ -52,7 +58,7 @@ async function checkDataDir(dataDir: string): Promise<number> {
         }
       }
     }
-    return unfinished;
+    return { unfinished, pending };
   } finally {
     db.close();
   }
@@ -120,26 +126,57 @@ describe('kill -9 during retention', () => {
     expect(carried.reused_from, 'the latest iteration\'s zlib is the first one\'s files').toBe(first.id);
 
     const random = seededRandom(SEED);
-    let midRun = 0;
-    for (let round = 0; round < ROUNDS; round++) {
+    const fresh = async () => {
       const dataDir = join(tempDir('quarters-retention-crash-'), 'data');
       await execa('cp', ['-a', prepared, dataDir]);
       const server = await serverProcess(rig.gitlab, { dataDir, extraConfig: RETENTION });
       servers.push(server);
-      await server.start();
-      await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 40)));
+      return { dataDir, server };
+    };
+    /** Done: nothing of an expired iteration is left, and what the run moved aside is deleted too. */
+    // Asked while the server runs: a directory may go while it is read (false then; the checks after a kill are strict).
+    const done = async (dataDir: string) => {
+      const { unfinished, pending } = await checkDataDir(dataDir).catch(() => ({ unfinished: 1, pending: 1 }));
+      return unfinished === 0 && pending === 0 && leftovers(dataDir).length === 0;
+    };
+    const expirable = (await checkDataDir(prepared)).pending;
+    // How long the start-up run takes once it recorded its first expiry: the kills land within that.
+    const calibration = await fresh();
+    const expiredCount = (dataDir: string) => {
+      const db = openDatabase(dataDir);
+      try {
+        return (db.prepare('SELECT count(*) AS n FROM iterations WHERE expired_at IS NOT NULL').get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    const spawned = Date.now();
+    calibration.server.spawn();
+    while (expiredCount(calibration.dataDir) === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+    const begins = Date.now() - spawned;
+    while (!(await done(calibration.dataDir))) await new Promise((resolve) => setTimeout(resolve, 2));
+    const ends = Date.now() - spawned;
+    await calibration.server.kill();
+
+    let midRun = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const { dataDir, server } = await fresh();
+      server.spawn();
+      while (expiredCount(dataDir) === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      await new Promise((resolve) => setTimeout(resolve, Math.floor((ends - begins) * random())));
       await server.kill();
-      if ((await checkDataDir(dataDir)) > 0) midRun += 1;
+      const killed = await checkDataDir(dataDir);
+      // Mid-run: some expired and some not yet, or an expired one not yet removed.
+      if (killed.unfinished > 0 || (killed.pending > 0 && killed.pending < expirable)) midRun += 1;
 
       await server.start();
-      // Done when nothing of an expired iteration is left and what the run moved aside is deleted too.
-      await expect.poll(async () => [await checkDataDir(dataDir), leftovers(dataDir)], { timeout: 20_000, interval: 200 }).toEqual([0, []]);
+      await expect.poll(() => done(dataDir), { timeout: 20_000, interval: 100 }).toBe(true);
       await server.kill();
-      expect(await checkDataDir(dataDir)).toBe(0);
+      expect(await checkDataDir(dataDir)).toEqual({ unfinished: 0, pending: 0 });
       expect(leftovers(dataDir)).toEqual([]);
       expect(readdirSync(join(dataDir, 'repos', 'auto-zlib'))).toEqual([String(latest.number)]);
       expect(existsSync(join(dataDir, 'pool', String(carried.reused_from))), 'the carried-over zlib\'s files').toBe(true);
     }
-    process.stderr.write(`retention crash: ${ROUNDS} kills, ${midRun} left a run unfinished (seed ${SEED})\n`);
+    process.stderr.write(`retention crash: start-up run ${ends - begins} ms after its first expiry; ${ROUNDS} kills, ${midRun} left a run unfinished (seed ${SEED})\n`);
   }, 300_000);
 });

@@ -22,6 +22,8 @@ export interface ServerProcess {
   readonly pid: number | null;
   /** Starts the server and resolves once /healthz answers. */
   start(): Promise<void>;
+  /** Starts the server process and returns at once (to kill it while it starts up). */
+  spawn(): void;
   /** SIGKILL, and waits for the process to be gone (nothing of it runs any more). */
   kill(): Promise<void>;
 }
@@ -42,13 +44,16 @@ export async function serverProcess(gitlab: GitLabDouble, options: { dataDir?: s
     '[executor]', `tokens = ["${EXECUTOR_TOKEN}"]`, ...(options.extraConfig ?? []), '',
   ].join('\n'));
   let child: ResultPromise | null = null;
+  const spawn = () => {
+    child = execa('node', [CLI, 'server', '--config', config], { reject: false, env: { QUARTERS_LOG_LEVEL: 'warn' }, buffer: false, stdio: 'ignore' });
+  };
   return {
-    url, config, dataDir,
+    url, config, dataDir, spawn,
     get pid() {
       return child?.pid ?? null;
     },
     async start() {
-      child = execa('node', [CLI, 'server', '--config', config], { reject: false, env: { QUARTERS_LOG_LEVEL: 'warn' }, buffer: false, stdio: 'ignore' });
+      spawn();
       for (let i = 0; i < 200; i++) {
         if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) return;
         await new Promise((resolve) => setTimeout(resolve, 50));

@@ -151,6 +151,8 @@ export class GarbageCollector {
       };
       return { it, verdict: iterationVerdict(facts, policy, now) };
     });
+    // Most build sets have nothing to do: nothing more is read of them.
+    if (verdicts.every((v) => v.verdict.action === 'keep')) return;
     const leaving = verdicts.filter((v) => v.verdict.action === 'expire' || v.verdict.action === 'expired');
     const expiring = leaving.filter((v) => v.verdict.action === 'expire').map((v) => v.it.id);
     const repoDir = (n: number) => join(dataDir, 'repos', ns.name, String(n));
@@ -172,7 +174,9 @@ export class GarbageCollector {
       dirs.push({ dir: logDir(it.number), kind: 'log' });
     }
     const leavingIds = leaving.map((v) => v.it.id);
-    for (const owner of poolOwnersToRemove(retention.owners(leavingIds), retention.keptOwners(leavingIds), pins.builds)) {
+    const owners = retention.owners(leavingIds);
+    const candidates = [...new Set(owners.map((o) => o.owner))];
+    for (const owner of poolOwnersToRemove(owners, retention.keptOwners(candidates, leavingIds), pins.builds)) {
       const dir = join(dataDir, 'pool', String(owner));
       if (await exists(dir)) dirs.push({ dir, kind: 'package' });
     }

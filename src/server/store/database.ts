@@ -224,11 +224,12 @@ const MIGRATIONS: readonly string[] = [
   `,
   // 9 (retention): when a build set's status last changed (retired_after counts from it; sets retired
   // before it was recorded count from the upgrade), and when an iteration expired (its repository, the
-  // package files only it named and its logs removed; the record stays).
+  // package files only it named and its logs removed; the record stays); the builds that continue a build, by it.
   `
   ALTER TABLE namespaces ADD COLUMN status_changed_at TEXT;
   UPDATE namespaces SET status_changed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE status != 'active';
   ALTER TABLE iterations ADD COLUMN expired_at TEXT;
+  CREATE INDEX builds_reused_from ON builds (reused_from) WHERE reused_from IS NOT NULL;
   `,
 ];
 

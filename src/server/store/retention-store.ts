@@ -49,13 +49,14 @@ export class RetentionStore {
     return iterationIds.flatMap((id) => statement.all(id) as { owner: number }[]);
   }
 
-  /** The owners of every build of an iteration that has not expired, but for the `leaving` ones. */
-  keptOwners(leaving: readonly number[]): { owner: number }[] {
+  /** Which of `owners` a build of an iteration that has not expired, other than the `leaving` ones, still names. */
+  keptOwners(owners: readonly number[], leaving: readonly number[]): { owner: number }[] {
     const out = new Set(leaving);
-    const rows = this.db
-      .prepare('SELECT DISTINCT b.iteration_id AS iteration, coalesce(b.reused_from, b.id) AS owner FROM builds b JOIN iterations i ON i.id = b.iteration_id WHERE i.expired_at IS NULL')
-      .all() as { iteration: number; owner: number }[];
-    return rows.filter((r) => !out.has(r.iteration)).map((r) => ({ owner: r.owner }));
+    const naming = this.db.prepare(
+      `SELECT b.iteration_id AS iteration FROM builds b JOIN iterations i ON i.id = b.iteration_id
+       WHERE (b.id = @owner OR b.reused_from = @owner) AND i.expired_at IS NULL`,
+    );
+    return owners.filter((owner) => (naming.all({ owner }) as { iteration: number }[]).some((r) => !out.has(r.iteration))).map((owner) => ({ owner }));
   }
 
   /** Releases that published (or were publishing when the server stopped), with their packages. */
