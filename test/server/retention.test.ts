@@ -9,11 +9,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { API_TOKEN, EXECUTOR_TOKEN, JANE, srcinfo, startRig, type Rig } from './server-harness.js';
-import { debPackage, pacmanPackage, upload } from './packages.js';
+import { debPackage, pacmanDbFiles, pacmanPackage, upload } from './packages.js';
 import { quietLogger, tempDir } from './http-harness.js';
 import { leftovers, servedRepository } from './repository-checks.js';
 import { makeSigningKey, privateApt, privatePacman } from '../support/signing-keys.js';
@@ -176,11 +176,12 @@ describe('retention: quarters gc', () => {
 
 describe('retention: a run that fails midway', () => {
   let rig: Rig;
-  let failOn: RegExp | null = /\/pool\//;
+  let ids: { zlib1: number; zlib2: number; zlib3: number; other: number };
+  let failOn: RegExp | null = /\/repos\/auto-zlib\/2$/;
 
   beforeAll(async () => {
     ahead = 0;
-    ({ rig } = await collectableRig({ gcClock, gcBeforeRemoving: (dir) => {
+    ({ rig, ids } = await collectableRig({ gcClock, gcBeforeRemoving: (dir) => {
       if (failOn?.test(dir)) throw new Error(`injected crash before removing ${dir}`);
     } }));
   });
@@ -190,10 +191,13 @@ describe('retention: a run that fails midway', () => {
     const dataDir = rig.config.data_dir;
     const later = Date.now() + 2 * DAY;
     const dry = await rig.server.collector.collect({ dryRun: true, now: later });
-    await expect(rig.server.collector.collect({ dryRun: false, now: later })).rejects.toThrow(/injected crash before removing .*\/pool\//);
-    // The repositories went whole before the failure; the package files are still there, named by no index.
-    expect(existsSync(join(dataDir, 'repos/auto-zlib/2'))).toBe(false);
-    expect(dry.files.filter((f) => f.kind === 'package').every((f) => existsSync(join(dataDir, f.path)))).toBe(true);
+    await expect(rig.server.collector.collect({ dryRun: false, now: later })).rejects.toThrow(/injected crash before removing .*\/repos\/auto-zlib\/2$/);
+    // The package files went first; the repository, not yet removed, still has every file its index names (its own links).
+    expect(dry.files.filter((f) => f.kind === 'package' && f.path.startsWith('pool/') && existsSync(join(dataDir, f.path))).map((f) => f.path)).toEqual([`pool/${ids.other}/other-2.0-1-x86_64.pkg.tar.zst`]);
+    const generation = join(dataDir, 'repos/auto-zlib/2', readlinkSync(join(dataDir, 'repos/auto-zlib/2/x86_64')));
+    const indexed = (await pacmanDbFiles(readFileSync(join(generation, 'quarters.db.tar.gz')))).map((e) => e.filename);
+    expect(indexed).toEqual(['zlib-1.2-1-x86_64.pkg.tar.zst']);
+    expect(readdirSync(generation).filter((f) => f.endsWith('.pkg.tar.zst'))).toEqual(indexed);
     expect(leftovers(dataDir)).toEqual([]);
     expect((await fetch(`${rig.url}/repos/auto-zlib/2/x86_64/`)).status, 'recorded expired before anything went').toBe(410);
     await servedRepository(rig.url, '/repos/auto-zlib/3/x86_64');

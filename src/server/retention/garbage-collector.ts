@@ -153,18 +153,19 @@ export class GarbageCollector {
     });
     // Most build sets have nothing to do: nothing more is read of them.
     if (verdicts.every((v) => v.verdict.action === 'keep')) return;
-    const leaving = verdicts.filter((v) => v.verdict.action === 'expire' || v.verdict.action === 'expired');
-    const expiring = leaving.filter((v) => v.verdict.action === 'expire').map((v) => v.it.id);
     const repoDir = (n: number) => join(dataDir, 'repos', ns.name, String(n));
     const logDir = (n: number) => join(dataDir, 'logs', ns.name, String(n));
 
     const dirs: { dir: string; kind: GcFileKind }[] = [];
-    for (const { it, verdict } of leaving) {
+    const leaving: typeof verdicts = [];
+    for (const v of verdicts.filter((x) => x.verdict.action === 'expire' || x.verdict.action === 'expired')) {
+      const { it, verdict } = v;
       const mine = [{ dir: repoDir(it.number), kind: 'repository' as const }, { dir: logDir(it.number), kind: 'log' as const }];
       const left: typeof mine = [];
       for (const d of mine) if (await exists(d.dir)) left.push(d);
-      // An iteration expired before, with nothing of it left, is not news.
+      // Expired before and finished: its package files went before its repository did (below), so nothing of it is left.
       if (verdict.action === 'expired' && left.length === 0) continue;
+      leaving.push(v);
       report.iterations.push({ namespace: ns.name, iteration: it.number, why: verdict.why, already_expired: verdict.action === 'expired' });
       dirs.push(...left);
     }
@@ -176,17 +177,21 @@ export class GarbageCollector {
     const leavingIds = leaving.map((v) => v.it.id);
     const owners = retention.owners(leavingIds);
     const candidates = [...new Set(owners.map((o) => o.owner))];
+    const pool: { dir: string; kind: GcFileKind }[] = [];
     for (const owner of poolOwnersToRemove(owners, retention.keptOwners(candidates, leavingIds), pins.builds)) {
       const dir = join(dataDir, 'pool', String(owner));
-      if (await exists(dir)) dirs.push({ dir, kind: 'package' });
+      if (await exists(dir)) pool.push({ dir, kind: 'package' });
     }
-    for (const { dir, kind } of dirs) {
+    for (const { dir, kind } of [...pool, ...dirs]) {
       for (const f of await filesUnder(dir)) found.push({ path: relative(dataDir, f.path), kind, bytes: f.size, inode: f.inode, links: f.links });
     }
     if (dryRun) return;
     // Recorded first: a crash after this leaves iterations nobody serves, whose files the next run removes.
+    const expiring = leaving.filter((v) => v.verdict.action === 'expire').map((v) => v.it.id);
     retention.markExpired(expiring, new Date(now).toISOString());
-    for (const { dir } of dirs) await this.remove(dir);
+    // The package files first (a repository holds its own links to them, so it stays whole): an expired
+    // iteration whose repository and logs are gone is finished, and later runs need not look at its builds.
+    for (const { dir } of [...pool, ...dirs]) await this.remove(dir);
   }
 
   /** Takes `dir` out of the tree in one rename (into tmp/, which start-up empties), then deletes it. */
@@ -196,8 +201,8 @@ export class GarbageCollector {
     await mkdir(trash, { recursive: true });
     const moved = join(trash, `gc-${randomBytes(6).toString('hex')}`);
     await rename(dir, moved);
+    // Durable before anything in it is deleted: a crash must not bring back a directory with files missing.
     await syncDir(dirname(dir));
-    await syncDir(trash);
     await rm(moved, { recursive: true, force: true });
   }
 }
