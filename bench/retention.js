@@ -1,4 +1,4 @@
-/* global console, process, performance */
+/* global console, process, performance, Buffer */
 // Benchmark: `quarters gc` over a data directory of many build sets, as the server runs it.
 //
 // SETS build sets of ITERATIONS iterations with BUILDS built packages each are written to SQLite (data_dir

@@ -133,6 +133,9 @@ describe('retention: quarters gc', () => {
     expect(expired.status).toBe(410);
     expect(await expired.json()).toMatchObject({ error: 'expired', detail: expect.stringContaining('iteration 2 of build set "auto-zlib" expired at') });
     expect((await fetch(`${rig.url}/repos/auto-other/latest/x86_64/`)).status).toBe(410);
+    const release = await fetch(`${rig.url}/api/v1/namespaces/auto-other/release`, { method: 'POST', body: JSON.stringify({ to: 'core' }), headers: { Authorization: `Bearer ${API_TOKEN}` } });
+    expect(release.status).toBe(409);
+    expect(await release.json()).toMatchObject({ error: 'not_releasable', detail: expect.stringContaining('iteration 1 of build set "auto-other" expired at') });
     const iterations = (await (await fetch(`${rig.url}/api/v1/namespaces/auto-zlib/iterations`)).json()) as { iterations: { number: number; expired_at: string | null }[] };
     expect(iterations.iterations.map((i) => [i.number, i.expired_at !== null])).toEqual([[1, false], [2, true], [3, false]]);
 
