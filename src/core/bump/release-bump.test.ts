@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compareDebianVersions } from '../version/dpkg.js';
 import { parseAbbsPackage } from '../recipe/abbs.js';
-import { BumpError, bumpAoscSpec, bumpDebianChangelog, bumpPkgbuild, bumpSrcinfo, changelogDate, nextDebianVersion, nextPkgrel } from './release-bump.js';
+import { BumpError, bumpAoscSpec, bumpRecipe, bumpDebianChangelog, bumpPkgbuild, bumpSrcinfo, changelogDate, nextDebianVersion, nextPkgrel } from './release-bump.js';
 import { bumpBranch, bumpedPackages, bumpTitle, checkBumpReason } from './bump-request.js';
 
 describe('Arch pkgrel', () => {
@@ -88,5 +88,24 @@ describe('bump requests', () => {
     expect(checkBumpReason('libfoo 2')).toBeNull();
     expect(checkBumpReason(' ')).toMatch(/say why/);
     expect(checkBumpReason('a\nb')).toMatch(/one line/);
+  });
+});
+
+describe('bumpRecipe', () => {
+  const at = new Date(0);
+  it('rewrites PKGBUILD and .SRCINFO together, and refuses when they disagree', () => {
+    const read = new Map([['PKGBUILD', 'pkgname=a\npkgver=1\npkgrel=1\n'], ['.SRCINFO', 'pkgbase = a\n\tpkgver = 1\n\tpkgrel = 1\n\npkgname = a\n']]);
+    const bump = bumpRecipe('pkgbuild', read, { reason: 'r', maintainer: null, at });
+    expect(bump.files.map((f) => f.path)).toEqual(['PKGBUILD', '.SRCINFO']);
+    expect(bump.files[1]!.content).toContain('\tpkgrel = 2\n');
+    read.set('.SRCINFO', 'pkgbase = a\n\tpkgrel = 3\n');
+    expect(() => bumpRecipe('pkgbuild', read, { reason: 'r', maintainer: null, at })).toThrow(/makepkg --printsrcinfo/);
+    expect(() => bumpRecipe('pkgbuild', new Map(), { reason: 'r', maintainer: null, at })).toThrow(/PKGBUILD is missing/);
+  });
+
+  it('needs a maintainer for a Debian changelog entry', () => {
+    const read = new Map([['debian/changelog', 'ab (1-1) unstable; urgency=low\n']]);
+    expect(() => bumpRecipe('debian', read, { reason: 'r', maintainer: null, at })).toThrow(/maintainer/);
+    expect(bumpRecipe('debian', read, { reason: 'r', maintainer: 'J <j@e.org>', at })).toMatchObject({ from: '1-1', to: '1-2' });
   });
 });

@@ -10,6 +10,7 @@
  *   suffix (`+b1`) is for binary-only uploads the archive makes without a source change, which this
  *   is not. A native package has no revision: it gets the Developer's Reference's `+nmuN`.
  */
+import type { Flavour } from '../recipe/model.js';
 import { splitDebianVersion } from '../version/dpkg.js';
 import { InvalidVersionError } from '../version/errors.js';
 
@@ -145,4 +146,41 @@ export function bumpDebianChangelog(text: string, entry: { reason: string; maint
     '',
   ].join('\n');
   return { text: added + text, from: from!, to };
+}
+
+/** What a bump of one recipe writes: its files' new texts (paths relative to the recipe directory), and the release change. */
+export interface RecipeBump {
+  files: { path: string; content: string }[];
+  from: string;
+  to: string;
+}
+
+/** The files a flavour's bump reads and rewrites, relative to the recipe directory. */
+export function bumpedFiles(flavour: Flavour): readonly string[] {
+  return { pkgbuild: ['PKGBUILD', '.SRCINFO'], autobuild: ['spec'], debian: ['debian/changelog'] }[flavour];
+}
+
+/**
+ * Bumps one recipe's release: `read` holds the texts of bumpedFiles(flavour) (a missing one is
+ * absent). The changelog entry (Debian) says `reason`, signed by `maintainer` at `at`.
+ */
+export function bumpRecipe(flavour: Flavour, read: ReadonlyMap<string, string>, entry: { reason: string; maintainer: string | null; at: Date }): RecipeBump {
+  const file = (path: string): string => {
+    const text = read.get(path);
+    if (text === undefined) throw new BumpError(`${path} is missing`);
+    return text;
+  };
+  if (flavour === 'pkgbuild') {
+    const pkgbuild = bumpPkgbuild(file('PKGBUILD'));
+    const srcinfo = bumpSrcinfo(file('.SRCINFO'), pkgbuild.to);
+    if (srcinfo.from !== pkgbuild.from) throw new BumpError(`.SRCINFO says pkgrel ${srcinfo.from}, PKGBUILD ${pkgbuild.from}: run makepkg --printsrcinfo first`);
+    return { files: [{ path: 'PKGBUILD', content: pkgbuild.text }, { path: '.SRCINFO', content: srcinfo.text }], from: pkgbuild.from, to: pkgbuild.to };
+  }
+  if (flavour === 'autobuild') {
+    const spec = bumpAoscSpec(file('spec'));
+    return { files: [{ path: 'spec', content: spec.text }], from: spec.from, to: spec.to };
+  }
+  if (entry.maintainer === null) throw new BumpError('a Debian changelog entry needs a maintainer "Name <email>": give one with the bump');
+  const changelog = bumpDebianChangelog(file('debian/changelog'), { reason: entry.reason, maintainer: entry.maintainer, at: entry.at });
+  return { files: [{ path: 'debian/changelog', content: changelog.text }], from: changelog.from, to: changelog.to };
 }
