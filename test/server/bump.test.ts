@@ -132,7 +132,15 @@ describe('ns bump: a mass rebuild with version bumps', () => {
     await rig.deliver('Merge Request Hook', rig.gitlab.mergeRequestHookBody(opened, bumpMergeRequests(opened)[0]!, 'open'));
     expect(rig.server.store.listNamespaces().map((n) => n.name)).toEqual([NAME]);
 
+    const mainOfMerged = merged.repository.branches.get('main')!;
     const mr = rig.gitlab.state.finishMergeRequest(merged, bumpMergeRequests(merged)[0]!.iid, 'merged');
+    // GitLab may deliver the merge's push to main before the merge request's hook: the set builds that
+    // very commit (on the bump branch), so the push starts no automatic rebuild and no new iteration.
+    const iterationBefore = latestBuilds().number;
+    const push = { project: merged, branch: 'main', before: mainOfMerged, after: bumpCommit, commits: [merged.repository.commits.get(bumpCommit)!] };
+    await rig.deliver('Push Hook', rig.gitlab.pushHookBody(push));
+    expect(rig.server.store.listNamespaces().map((n) => n.name)).toEqual([NAME]);
+    expect(latestBuilds().number).toBe(iterationBefore);
     await rig.deliver('Merge Request Hook', rig.gitlab.mergeRequestHookBody(merged, mr, 'merge'));
     await rig.server.bumper.idle();
     let { builds } = latestBuilds();
@@ -144,6 +152,12 @@ describe('ns bump: a mass rebuild with version bumps', () => {
     ({ builds } = latestBuilds());
     expect(builds.get('app-01')).toMatchObject({ ref: 'main', sha: mainBefore, version: '1.0-1' });
     expect(builds.get('app-02')).toMatchObject({ ref: BRANCH });
+
+    // A push to a bump branch under review (the merge request's update hook): the set builds its new head.
+    const fix = rig.gitlab.state.pushFiles(opened, { 'README': 'reviewed\n' }, { branch: BRANCH });
+    await rig.deliver('Merge Request Hook', rig.gitlab.mergeRequestHookBody(opened, bumpMergeRequests(opened)[0]!, 'update', { oldrev: fix.before }));
+    ({ builds } = latestBuilds());
+    expect(builds.get('app-02')).toMatchObject({ ref: BRANCH, sha: fix.after });
 
     const states = Object.fromEntries((await view()).repositories.map((r) => [r.project, r.state]));
     expect(states['packages/app-00']).toBe('merged');
