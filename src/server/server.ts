@@ -158,7 +158,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   const bumps = new BumpStore(db);
   buildSets.branchOverrides = (namespaceId) => bumps.overrides(namespaceId);
   const bumper = new Bumper({ store, bumps, recipes, index, buildSets, gitlab, log }, {
-    flavour: config.build.flavour, publicUrl: config.public_url, concurrency: 4, ...(options.gitlabRetry ? { retry: options.gitlabRetry } : {}),
+    flavour: config.build.flavour, publicUrl: config.public_url, ...(options.gitlabRetry ? { retry: options.gitlabRetry } : {}),
   });
   const signing = signer ? { url: `${config.public_url.replace(/\/+$/, '')}${SIGNING_KEY_PATH}`, fingerprint: signer.key.fingerprint } : null;
   const progress = new ProgressReporter({ gitlab, store, publicUrl: config.public_url, flavour: config.build.flavour, signing, log, ...options.progress });
@@ -238,6 +238,8 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
           if (gitlabConfig) {
             // Build sets that moved while the server was down get their notes and statuses now.
             progress.catchUp();
+            // Bumps a stop interrupted go on: their answer (202) was given.
+            bumper.resumeInterrupted();
             void reconcile();
             timer = setInterval(() => void reconcile(), options.reconcileIntervalMs ?? 60_000);
           }

@@ -8,6 +8,8 @@ import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { DoubleProject } from '../gitlab-double/index.js';
+import { BUMP_CONCURRENCY } from '../../src/server/bumps/bumper.js';
+import { BumpStore } from '../../src/server/store/bump-store.js';
 import { API_TOKEN, srcinfo, startRig, type Rig } from './server-harness.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -50,12 +52,21 @@ describe('ns bump: a mass rebuild with version bumps', () => {
     const failure = rig.gitlab.faults.inject({ route: `POST /projects/${failing.id}/repository/commits`, respond: 500, times: Infinity });
     rig.gitlab.faults.inject({ route: `POST /projects/${lost.id}/merge_requests`, respond: 502, phase: 'after' });
     rig.gitlab.faults.inject({ route: 'POST /projects/:id/merge_requests', respond: 429, retryAfter: 0, times: 3 });
+    // Every other create takes a while, so that the repositories worked on at once can be counted.
+    rig.gitlab.faults.inject({ route: 'POST /projects/:id/merge_requests', delayMs: 30, times: Infinity });
+    const creating = () => rig.gitlab.requests.filter((r) => r.status === 0 && r.method === 'POST' && /\/merge_requests$/.test(r.url)).length;
+    let most = 0;
+    const counter = setInterval(() => (most = Math.max(most, creating())), 5);
 
     const answer = await api('POST', `/namespaces/${NAME}/bump`, { reason: REASON });
     expect(answer.status).toBe(202);
-    expect(await answer.json()).toMatchObject({ namespace: NAME, iteration: 1, reason: REASON, branch: BRANCH, maintainer: 'Jane Packager <jane@example.org>' });
+    expect(await answer.json()).toMatchObject({ namespace: NAME, iteration: 1, reason: REASON, branch: BRANCH, maintainer: 'Jane Packager <jane@example.org>', state: 'running' });
     await rig.server.bumper.idle();
+    clearInterval(counter);
     rig.gitlab.faults.clear();
+    console.log(`bump: at most ${most} merge requests being created at once`);
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(BUMP_CONCURRENCY);
 
     const done = await view();
     expect(done.state).toBe('done');
@@ -120,6 +131,21 @@ describe('ns bump: a mass rebuild with version bumps', () => {
     expect(rig.gitlab.requests.filter((r) => r.method === 'POST').length).toBe(posts);
     expect(latestBuilds().number).toBe(before);
   });
+
+  it('resumes at start-up a bump a stop interrupted, finding the merge request GitLab already has', async () => {
+    // As if the server stopped after GitLab made app-10's merge request and before quarters recorded it.
+    const bumps = new BumpStore(rig.server.db);
+    const bump = bumps.latest(rig.server.store.namespaceByName(NAME)!.id)!;
+    bumps.update(bump.id, apps.get('app-10')!.id, { state: 'pending', mr_iid: null, mr_url: null });
+    expect((await view()).state).toBe('interrupted');
+    const posts = rig.gitlab.requests.filter((r) => r.method === 'POST').length;
+    await rig.restart();
+    await rig.server.bumper.idle();
+    const after = await view();
+    expect(after).toMatchObject({ state: 'done', counts: { opened: 50, pending: 0 } });
+    expect(after.repositories.find((r) => r.project === 'packages/app-10')!.merge_request).toMatchObject({ iid: 1 });
+    expect(rig.gitlab.requests.filter((r) => r.method === 'POST').length).toBe(posts);
+  }, 60_000);
 
   it('reflects merge and close hooks: a merged bump builds from the target branch, a closed one is dropped', async () => {
     const merged = apps.get('app-00')!;

@@ -36,8 +36,8 @@ export interface BumpView {
   maintainer: string | null;
   actor: string;
   created_at: string;
-  /** `running` while some repository is pending. */
-  state: 'running' | 'done';
+  /** `running` while quarters works on it; `interrupted`: repositories are pending and nothing works on them (the set is not active; ask again). */
+  state: 'running' | 'done' | 'interrupted';
   counts: Record<BumpRepositoryRow['state'], number>;
   repositories: {
     project: string;
@@ -51,11 +51,14 @@ export interface BumpView {
   }[];
 }
 
+/** Repositories a bump works on at once, unless the settings say otherwise: a few, to stay well under GitLab's rate limits. */
+export const BUMP_CONCURRENCY = 4;
+
 export interface BumperSettings {
   flavour: Flavour;
   publicUrl: string;
-  /** Repositories worked on at once. */
-  concurrency: number;
+  /** Repositories worked on at once (BUMP_CONCURRENCY). */
+  concurrency?: number;
   /** The backoff between attempts at one repository (the GitLab client's own retries come first). */
   retry?: Partial<RetryPolicy>;
 }
@@ -92,14 +95,27 @@ export class Bumper {
     } else {
       bump = this.start(ns, input);
     }
-    const id = bump.id;
-    if (!this.running.has(ns.id)) {
-      const work = this.work(ns.id, id)
-        .catch((error: unknown) => this.deps.log.error({ namespace: ns.name, error: (error as Error).message }, 'bump stopped'))
-        .finally(() => this.running.delete(ns.id));
-      this.running.set(ns.id, work);
-    }
+    this.run(ns, bump.id);
     return this.view(ns)!;
+  }
+
+  /** Goes on with the bumps a stop interrupted (repositories still pending), e.g. at start-up. */
+  resumeInterrupted(): void {
+    for (const bump of this.deps.bumps.withPending()) {
+      const ns = this.deps.store.namespaceById(bump.namespace_id)!;
+      if (ns.status !== 'active') continue;
+      this.deps.log.info({ namespace: ns.name, iteration: bump.iteration }, 'resuming an interrupted bump');
+      this.run(ns, bump.id);
+    }
+  }
+
+  /** Starts the work on a bump unless the build set's is under way. */
+  private run(ns: NamespaceRow, bumpId: number): void {
+    if (this.running.has(ns.id)) return;
+    const work = this.work(ns.id, bumpId)
+      .catch((error: unknown) => this.deps.log.error({ namespace: ns.name, error: (error as Error).message }, 'bump stopped'))
+      .finally(() => this.running.delete(ns.id));
+    this.running.set(ns.id, work);
   }
 
   /** Records a new bump of the latest iteration: its rebuilt packages, grouped by repository. */
@@ -135,7 +151,7 @@ export class Bumper {
     for (const r of repositories) counts[r.state] += 1;
     return {
       namespace: ns.name, iteration: bump.iteration, reason: bump.reason, branch: bump.branch, maintainer: bump.maintainer, actor: bump.actor, created_at: bump.created_at,
-      state: counts.pending > 0 || this.running.has(ns.id) ? 'running' : 'done',
+      state: this.running.has(ns.id) ? 'running' : counts.pending > 0 ? 'interrupted' : 'done',
       counts,
       repositories: repositories.map((r) => ({
         project: r.project_path, project_id: r.project_id, target_branch: r.target_branch, state: r.state, error: r.error, packages: r.packages,
@@ -161,7 +177,7 @@ export class Bumper {
         await this.bumpRepository(bump, repository);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.settings.concurrency, pending.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.settings.concurrency ?? BUMP_CONCURRENCY, pending.length) }, worker));
     await this.planIfChanged(namespaceId, `bump: ${bump.reason}`);
   }
 

@@ -81,6 +81,11 @@ export class BumpStore {
     return (this.db.prepare('SELECT * FROM bump_repositories WHERE bump_id = ? ORDER BY project_path').all(bumpId) as StoredRepository[]).map(repositoryOf);
   }
 
+  /** The bumps with repositories still pending (a stop interrupted them). */
+  withPending(): BumpRow[] {
+    return this.db.prepare("SELECT * FROM bumps b WHERE EXISTS (SELECT 1 FROM bump_repositories r WHERE r.bump_id = b.id AND r.state = 'pending') ORDER BY id").all() as BumpRow[];
+  }
+
   /** Puts a bump's failed repositories back to pending (a resume). */
   retryFailed(bumpId: number): number {
     return this.db.prepare("UPDATE bump_repositories SET state = 'pending', error = NULL, updated_at = ? WHERE bump_id = ? AND state = 'failed'").run(now(), bumpId).changes;
