@@ -123,6 +123,10 @@ export class Bumper {
     const { store, recipes } = this.deps;
     const iteration = store.latestIteration(ns.id);
     if (!iteration) throw new BumpRefused('no_iteration', `build set "${ns.name}" has no iteration to bump`);
+    const previous = this.deps.bumps.latest(ns.id);
+    if (previous?.iteration === iteration.number) {
+      throw new BumpRefused('nothing_to_bump', `iteration ${iteration.number} of "${ns.name}" was bumped already and its merge requests are merged or closed; a new iteration can be bumped again`);
+    }
     const builds = store.builds(iteration.id);
     const pkgbases = bumpedPackages(builds, ns.origin.map((o) => parseOrigin(o).pkgbase));
     if (pkgbases.length === 0) throw new BumpRefused('nothing_to_bump', `build set "${ns.name}" rebuilds nothing its packagers did not change: only its origins are in it`);
