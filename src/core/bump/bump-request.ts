@@ -18,6 +18,13 @@ export function bumpBranch(namespace: string, iteration: number): string {
   return `quarters/bump/${namespace}/${iteration}`;
 }
 
+/** Why git would refuse `branch` as a branch name (git check-ref-format's rules a build set's name can break), or null. */
+export function branchNameProblem(branch: string): string | null {
+  if (branch.includes('..')) return `"${branch}" has ".." in it, which git refuses in a branch name`;
+  const bad = branch.split('/').find((part) => part.endsWith('.lock') || part.endsWith('.') || part.startsWith('.'));
+  return bad === undefined ? null : `"${branch}": git refuses a branch name part "${bad}" (starting or ending with ".", or ending with ".lock")`;
+}
+
 /** The pkgbases a bump rebuilds: the iteration's packages that are not origins (their packager changed those). */
 export function bumpedPackages(builds: readonly { pkgbase: string }[], origins: readonly string[]): string[] {
   const changed = new Set(origins);

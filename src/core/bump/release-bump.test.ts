@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compareDebianVersions } from '../version/dpkg.js';
 import { parseAbbsPackage } from '../recipe/abbs.js';
 import { BumpError, bumpAoscSpec, bumpRecipe, bumpDebianChangelog, bumpPkgbuild, bumpSrcinfo, changelogDate, nextDebianVersion, nextPkgrel } from './release-bump.js';
-import { bumpBranch, bumpedPackages, bumpTitle, checkBumpReason } from './bump-request.js';
+import { branchNameProblem, bumpBranch, bumpedPackages, bumpTitle, checkBumpReason } from './bump-request.js';
 
 describe('Arch pkgrel', () => {
   it('goes to the next whole release, a minor pkgrel included', () => {
@@ -88,6 +88,10 @@ describe('bump requests', () => {
     expect(checkBumpReason('libfoo 2')).toBeNull();
     expect(checkBumpReason(' ')).toMatch(/say why/);
     expect(checkBumpReason('a\nb')).toMatch(/one line/);
+    expect(branchNameProblem(bumpBranch('soname-foo', 3))).toBeNull();
+    expect(branchNameProblem(bumpBranch('a..b', 1))).toMatch(/"\.\."/);
+    expect(branchNameProblem(bumpBranch('x.lock', 1))).toMatch(/x\.lock/);
+    expect(branchNameProblem(bumpBranch('x.', 1))).toMatch(/"x\."/);
   });
 });
 

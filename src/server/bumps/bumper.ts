@@ -5,7 +5,7 @@
  * in GitLab before making it, so a second request (after a failure, a crash, or just twice) finds what
  * the first made instead of making it again. A few repositories at a time, with backoff on 429 and 5xx.
  */
-import { bumpBranch, bumpDescription, bumpedPackages, bumpTitle } from '../../core/bump/bump-request.js';
+import { branchNameProblem, bumpBranch, bumpDescription, bumpedPackages, bumpTitle } from '../../core/bump/bump-request.js';
 import { BumpError, bumpedFiles, bumpRecipe } from '../../core/bump/release-bump.js';
 import { parseOrigin } from '../../core/build-set/origin.js';
 import type { Flavour } from '../../core/recipe/model.js';
@@ -22,7 +22,7 @@ import { inDir } from '../sources/recipe-files.js';
 /** Why a bump cannot be requested; routes choose the HTTP status. */
 export class BumpRefused extends Error {
   override name = 'BumpRefused';
-  constructor(readonly code: 'nothing_to_bump' | 'bump_in_progress' | 'no_iteration' | 'not_active', message: string) {
+  constructor(readonly code: 'nothing_to_bump' | 'bump_in_progress' | 'no_iteration' | 'not_active' | 'invalid_branch', message: string) {
     super(message);
   }
 }
@@ -127,6 +127,9 @@ export class Bumper {
     if (previous?.iteration === iteration.number) {
       throw new BumpRefused('nothing_to_bump', `iteration ${iteration.number} of "${ns.name}" was bumped already and its merge requests are merged or closed; a new iteration can be bumped again`);
     }
+    const branch = bumpBranch(ns.name, iteration.number);
+    const problem = branchNameProblem(branch);
+    if (problem) throw new BumpRefused('invalid_branch', `${problem}: the bump branch is named after the build set; bump a build set with another name`);
     const builds = store.builds(iteration.id);
     const pkgbases = bumpedPackages(builds, ns.origin.map((o) => parseOrigin(o).pkgbase));
     if (pkgbases.length === 0) throw new BumpRefused('nothing_to_bump', `build set "${ns.name}" rebuilds nothing its packagers did not change: only its origins are in it`);
@@ -139,7 +142,7 @@ export class Bumper {
       byProject.set(build.project_id, entry);
     }
     const bump = this.deps.bumps.create(
-      { namespace_id: ns.id, iteration: iteration.number, reason: input.reason.trim(), branch: bumpBranch(ns.name, iteration.number), maintainer: input.maintainer ?? ns.packager, actor: input.actor },
+      { namespace_id: ns.id, iteration: iteration.number, reason: input.reason.trim(), branch, maintainer: input.maintainer ?? ns.packager, actor: input.actor },
       [...byProject.values()],
     );
     this.deps.log.info({ namespace: ns.name, iteration: iteration.number, repositories: byProject.size, packages: pkgbases.length }, 'bump requested');

@@ -32,7 +32,7 @@ export function bumpRoutes(deps: { store: BuildStore; bumper: Bumper; apiTokens:
       const view = deps.bumper.request(ns, { reason: parsed.data.reason, maintainer: parsed.data.maintainer ?? null, actor: tokenIdentity(token) });
       return c.json(view, 202);
     } catch (error) {
-      if (error instanceof BumpRefused) throw new ApiError(error.code === 'no_iteration' ? 404 : 409, error.code, error.message);
+      if (error instanceof BumpRefused) throw new ApiError(error.code === 'no_iteration' ? 404 : error.code === 'invalid_branch' ? 422 : 409, error.code, error.message);
       throw error;
     }
   });

@@ -1,7 +1,8 @@
 /**
  * Merge requests: the MR's source branch is planned as its own build set (`mr-<project>-<iid>`),
  * with one note on the MR (edited in place as the set progresses, see ProgressReporter). Merge or
- * close retires the set.
+ * close retires the set. A bump's merge request (`quarters ns bump`) is the bump's (Bumper.onMergeRequest):
+ * the build set that asked for it builds it.
  */
 import type { Logger } from '../../common/log.js';
 import { BuildSetError } from '../../core/build-set/origin.js';
