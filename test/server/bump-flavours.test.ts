@@ -83,6 +83,23 @@ describe('ns bump in other layouts and flavours', () => {
     expect(latest(rig, 'zlib-2').get('libpng')).toMatchObject({ ref: 'quarters/bump/zlib-2/1', version: '1.6.40-4' });
   }, 60_000);
 
+  it('a recipe it cannot bump fails that repository at once, with the reason, and nothing is written to it', async () => {
+    rig = await startRig();
+    const info = (name: string, depends: string[] = []) => `pkgbase = ${name}\n\tpkgver = 1\n\tpkgrel = 1\n\tarch = x86_64\n\npkgname = ${name}\n${depends.map((d) => `\tdepends = ${d}\n`).join('')}`;
+    rig.gitlab.state.addProject({ path: 'packages/zlib', files: { PKGBUILD: 'pkgrel=1\n', '.SRCINFO': info('zlib') } });
+    const odd = rig.gitlab.state.addProject({ path: 'packages/odd', files: { PKGBUILD: '_rel=1\npkgrel=$_rel\n', '.SRCINFO': info('odd', ['zlib']) } });
+    rig.gitlab.state.addProject({ path: 'packages/plain', files: { PKGBUILD: 'pkgrel=1\n', '.SRCINFO': info('plain', ['zlib']) } });
+    await rig.server.index.syncAll();
+    await create(rig, 'zlib-2', 'zlib@main');
+    const view = await bump(rig, 'zlib-2', { reason: REASON });
+    expect(view.counts).toMatchObject({ opened: 1, failed: 1 });
+    expect(view.repositories.find((r) => r.project === 'packages/odd')).toMatchObject({
+      state: 'failed', error: 'odd: PKGBUILD: pkgrel is not a plain top-level assignment (pkgrel=N); bump it by hand',
+    });
+    expect(rig.gitlab.requests.filter((r) => r.method === 'POST' && r.url.startsWith(`/api/v4/projects/${odd.id}/`))).toEqual([]);
+    expect(odd.repository.branches.size).toBe(1);
+  }, 60_000);
+
   it('refuses a set that rebuilds nothing but its origins', async () => {
     rig = await startRig();
     rig.gitlab.state.addProject({ path: 'packages/alone', files: { PKGBUILD: 'pkgrel=1\n', '.SRCINFO': 'pkgbase = alone\n\tpkgver = 1\n\tpkgrel = 1\n\tarch = x86_64\n\npkgname = alone\n' } });
