@@ -16,6 +16,12 @@ import { execa, execaSync } from 'execa';
 import { nspawnBackend } from '../src/executor/backends/nspawn/index.js';
 import type { Environment } from '../src/executor/environment.js';
 import { aptPackages } from '../src/core/repository-index.js';
+import { createLogger } from '../src/common/log.js';
+import { Repositories } from '../src/server/artifacts/repository.js';
+import { ImageBuilder } from '../src/server/images/builder.js';
+import { BuildStore } from '../src/server/store/build-store.js';
+import { openDatabase } from '../src/server/store/database.js';
+import { ImageStore } from '../src/server/store/image-store.js';
 import { backendSkipReason, reportSkip } from './support/capabilities.js';
 import { debianBaseSkipReason, debianBaseTarball } from './support/debian-base.js';
 import { debugfs, diskToolsSkipReason, extractPartition, MIB, partitionTable, rangeDigest } from './support/disk-image.js';
@@ -47,6 +53,7 @@ describe.skipIf(skip)('quarters image build, flavour debian (real containers)', 
   let work: string;
   let cacheDir: string;
   let serverConfig: string;
+  let dataDir: string;
   let repo: string;
   const environments: Environment[] = [];
   const timings: string[] = [];
@@ -59,8 +66,9 @@ describe.skipIf(skip)('quarters image build, flavour debian (real containers)', 
     const loaded = await fx.cli(['baseos', 'load', '--tarball', await debianBaseTarball()]);
     if (loaded.exitCode !== 0) throw new Error(`baseos load failed: ${loaded.stderr}`);
     work = await mkdtemp(join(fx.dir, 'images-'));
-    cacheDir = join(fx.dir, 'image-cache');
-    const dataDir = join(fx.dir, 'data');
+    dataDir = join(fx.dir, 'data');
+    // The server's image builds keep their partitions here too: the server's build of the image finds the command's.
+    cacheDir = join(dataDir, 'image-cache');
     serverConfig = join(fx.dir, 'server.toml');
     await writeFile(serverConfig, [
       'listen = "127.0.0.1:8080"', 'public_url = "http://127.0.0.1:8080"', `data_dir = "${dataDir}"`, '',
@@ -168,6 +176,33 @@ describe.skipIf(skip)('quarters image build, flavour debian (real containers)', 
     const [first, second] = [join(work, 'garnet.raw'), join(work, 'again.raw')];
     for (const p of (await partitionTable(first)).partitions) {
       expect(await rangeDigest(second, p.start * 512, p.size * 512)).toBe(await rangeDigest(first, p.start * 512, p.size * 512));
+    }
+  }, 300_000);
+
+  it('is built by the server when the build set settles ([[images]]), from the same cached partitions', async () => {
+    const db = openDatabase(dataDir);
+    try {
+      const store = new BuildStore(db);
+      const images = new ImageStore(db);
+      const ns = store.namespaceByName('garnet')!;
+      const iteration = store.latestIteration(ns.id)!;
+      const builder = new ImageBuilder({
+        store, images, repositories: new Repositories(dataDir, 'debian'), dataDir, log: createLogger({ name: 'image-test', level: 'silent' }),
+        specs: [{ name: 'garnet', description: join(EXAMPLES, 'images', 'garnet.toml'), namespaces: ['garn*'], executor_config: fx.configFile }], command: ['node', CLI],
+      });
+      builder.settled(ns.id);
+      await builder.idle();
+      const rows = images.ofIteration(iteration.id);
+      expect(rows.map((r) => [r.name, r.arch, r.state, r.filename, r.reason])).toEqual([['garnet', 'x86_64', 'built', 'garnet.raw', null]]);
+      const dir = builder.dir('garnet', iteration.number, 'x86_64', 'garnet');
+      expect(readFileSync(join(dir, 'build.log'), 'utf8')).toMatch(/partition 2 root \(ext4, 301 MiB\): reused from the cache \(normal, key [0-9a-f]{12}\)/);
+      const served = join(dir, 'garnet.raw');
+      const first = join(work, 'garnet.raw');
+      for (const p of (await partitionTable(first)).partitions) {
+        expect(await rangeDigest(served, p.start * 512, p.size * 512)).toBe(await rangeDigest(first, p.start * 512, p.size * 512));
+      }
+    } finally {
+      db.close();
     }
   }, 300_000);
 
