@@ -41,6 +41,9 @@ import { releaseRoutes } from './releases/routes.js';
 import { ReleaseStore } from './store/release-store.js';
 import { SIGNING_KEY_PATH, signingKeyRoutes } from './signing/key-route.js';
 import { webUiRoutes } from './web/routes.js';
+import { Bumper } from './bumps/bumper.js';
+import { bumpRoutes } from './bumps/routes.js';
+import { BumpStore } from './store/bump-store.js';
 import { GarbageCollector } from './retention/garbage-collector.js';
 import { gcRoutes } from './retention/routes.js';
 import { RetentionStore } from './store/retention-store.js';
@@ -90,6 +93,8 @@ export interface QuartersServer {
   distribution: DistributionRepositories;
   releases: Releases;
   releaseStore: ReleaseStore;
+  /** Release bumps of build sets (quarters ns bump). */
+  bumper: Bumper;
   /** [retention]: `quarters gc`, and the periodic run when the table is given. */
   collector: GarbageCollector;
   /** Binds `listen` (or the given port) and starts the background loops; resolves to the URL. */
@@ -159,6 +164,11 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
     profiles: config.build.flavour === 'debian' ? config.build.deb_build_profiles : [],
   }, dispatcher, log);
   const buildSets = new BuildSets(engine, recipes, index, log);
+  const bumps = new BumpStore(db);
+  buildSets.branchOverrides = (namespaceId) => bumps.overrides(namespaceId);
+  const bumper = new Bumper({ store, bumps, recipes, index, buildSets, gitlab, log }, {
+    flavour: config.build.flavour, publicUrl: config.public_url, ...(options.gitlabRetry ? { retry: options.gitlabRetry } : {}),
+  });
   const signing = signer ? { url: `${config.public_url.replace(/\/+$/, '')}${SIGNING_KEY_PATH}`, fingerprint: signer.key.fingerprint } : null;
   const progress = new ProgressReporter({ gitlab, store, publicUrl: config.public_url, flavour: config.build.flavour, signing, log, ...options.progress });
   const images = new ImageStore(db);
@@ -178,7 +188,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   const imageRouting = imageRoutes({ store, images, builder: imageBuilder, write: requireApiToken(config.api.tokens) });
   const pipelines = new PipelineTracker(engine, dispatcher, gitlab, log, (build) => progress.mayCarryStatuses(build));
   const control = new BuildSetControl(engine, dispatcher, gitlab, log);
-  const mergeRequests = new MergeRequests({ gitlab, index, store, buildSets, control, progress, log });
+  const mergeRequests = new MergeRequests({ gitlab, index, store, buildSets, control, progress, bumper, log });
   const inbox = new Inbox(db);
   const worker = new InboxWorker(inbox, (event) => handleEvent(event, { gitlab, index, recipes, buildSets, pipelines, mergeRequests, settings: { autoRebuild: config.build.auto_rebuild }, jobs, log }), log);
   metrics.gauge('quarters_inbox_depth', 'Webhook events accepted and not yet processed.', () => [{ labels: {}, value: inbox.depth() }]);
@@ -204,6 +214,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       repoRoutes({ store, repositories }),
       imageRouting.files,
       signingKeyRoutes({ signer, publicUrl: config.public_url }),
+      ...(gitlabConfig ? [bumpRoutes({ store, bumper, apiTokens: config.api.tokens })] : []),
       gcRoutes({ collector, apiTokens: config.api.tokens }),
       releaseRoutes({ store, releases, releaseStore, distribution, apiTokens: config.api.tokens, publicUrl: config.public_url, flavour: config.build.flavour, signing }),
       webUiRoutes({ store, jobs, images, graphs: new GraphCache(store), flavour: config.build.flavour, publicUrl: config.public_url, dataDir: config.data_dir, signing, ...(gitlabConfig ? { gitlab } : {}) }),
@@ -236,7 +247,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   };
 
   return {
-    app, db, repositories, store, jobs, recipes, index, engine, buildSets, pipelines, control, progress, inbox, worker, metrics, signer, distribution, releases, releaseStore, imageBuilder, collector,
+    app, db, repositories, store, jobs, recipes, index, engine, buildSets, pipelines, control, progress, inbox, worker, metrics, signer, distribution, releases, releaseStore, imageBuilder, bumper, collector,
     start: async (port) => {
       // Releases a crash interrupted, before any new one: published if the switch happened, interrupted if not.
       for (const r of await releases.recover()) log.warn({ release: r.id, repository: r.repository, state: r.state }, 'settled a release the server stopped during');
@@ -252,6 +263,8 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
           if (gitlabConfig) {
             // Build sets that moved while the server was down get their notes and statuses now.
             progress.catchUp();
+            // Bumps a stop interrupted go on: their answer (202) was given.
+            bumper.resumeInterrupted();
             void reconcile();
             timer = setInterval(() => void reconcile(), options.reconcileIntervalMs ?? 60_000);
           }
@@ -274,6 +287,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       await closing;
       await worker.stop();
       await reconciling;
+      await bumper.idle();
       await collecting;
       await progress.stop();
       imageBuilder.close();

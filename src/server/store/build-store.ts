@@ -538,14 +538,16 @@ export class BuildStore {
   /**
    * The builds of `pkgbase` at recipe commit `sha` made from `branch` in the server's build sets (local ones
    * aside), newest first. A merge request's builds are of its source branch: once merged, the target branch
-   * builds the same commit in its own build set, whose repository outlives the merge request's.
+   * builds the same commit in its own build set, whose repository outlives the merge request's. A bump's
+   * builds (branch `quarters/bump/…`) count for the distribution branch: they are in the build set that asked
+   * for the bump, and once its merge request is merged (fast-forward) the distribution branch has that commit.
    */
   buildsOfRecipe(pkgbase: string, sha: string, branch: string): RecipeBuild[] {
     const rows = this.db
       .prepare(
         `SELECT b.id AS id, b.state AS state, n.name AS namespace, i.id AS iteration_id, i.number AS iteration, i.superseded_at IS NULL AS live
          FROM builds b JOIN iterations i ON i.id = b.iteration_id JOIN namespaces n ON n.id = i.namespace_id
-         WHERE b.pkgbase = ? AND b.sha = ? AND b.ref = ? AND n.kind != 'local' ORDER BY b.id DESC`,
+         WHERE b.pkgbase = ? AND b.sha = ? AND (b.ref = ? OR b.ref LIKE 'quarters/bump/%') AND n.kind != 'local' ORDER BY b.id DESC`,
       )
       .all(pkgbase, sha, branch) as { id: number; state: BuildState; namespace: string; iteration_id: number; iteration: number; live: number }[];
     return rows.map((r) => ({ id: r.id, state: r.state, namespace: r.namespace, iterationId: r.iteration_id, iteration: r.iteration, live: r.live === 1 }));
