@@ -234,7 +234,7 @@ describe('quarters REST client commands (built CLI, real server)', () => {
       const probe = `source ${script}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _quarters; printf '%s\\n' "\${COMPREPLY[@]}"`;
       return (await execa('bash', ['--norc', '-c', probe], { cwd: home })).stdout.split('\n').filter(Boolean).sort();
     };
-    expect(await complete('quarters', '')).toEqual(['build', 'builders', 'completion', 'graph', 'image', 'index', 'ns', 'server']);
+    expect(await complete('quarters', '')).toEqual(['build', 'builders', 'completion', 'gc', 'graph', 'image', 'index', 'ns', 'server']);
     expect(await complete('quarters', 'ns', 're')).toEqual(['release', 'releases', 'resume', 'retry']);
     expect(await complete('quarters', 'ns', 'release', 'x', '--to', 'core', '--d')).toEqual(['--dry-run']);
     expect(await complete('quarters', 'ns', 'cr')).toEqual(['create']);
