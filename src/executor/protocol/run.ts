@@ -81,6 +81,7 @@ async function runOnHost(session: JobSession, state: WorkspaceState, script: str
     // Of cache_dir, only the project's own caches, where the runner looks for them.
     view: { visible: [state.buildsDir, ...projectCacheView(layout.cache, session.job.projectId, session.job.projectSlug), home, ...config.host_stages.paths], hidden: [layout.workDir, layout.builds, layout.cache], scratchMib: config.limits.tmpfs_mib },
     script: copy,
+    sandboxDir: layout.stageSandbox,
     cwd: state.buildsDir,
     env: { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: home, LANG: 'C.UTF-8' },
     limits: { memoryMib: config.limits.memory_mib, cpus: config.limits.cpus, pids: config.limits.pids },
