@@ -80,8 +80,9 @@ async function run(script: string, stage: string): Promise<number> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   return protocol(async () => {
-    const [{ runStage }, { openJobSession }] = await Promise.all([import('./protocol/run.js'), import('./session.js')]);
-    await runStage(await openJobSession(), script, stage, controller.signal);
+    const [{ runStage }, { openJobContext }] = await Promise.all([import('./protocol/run.js'), import('./session.js')]);
+    // The backend loads only for a guest stage.
+    await runStage(await openJobContext(), script, stage, controller.signal);
   });
 }
 

@@ -67,7 +67,7 @@ function relativeTo(path: string, root: string): string {
   return root !== '/' && path.startsWith(root) ? path.slice(root.length) : path;
 }
 
-/** Creates the groups of one run; null when this host offers no usable cgroup (the reason goes to `log`). */
+/** Creates the groups of one run (or takes them as they are, when a run of the same name made them); null when this host offers no usable cgroup (the reason goes to `log`). */
 export async function createRunCgroup(name: string, limits: CgroupLimits, log: (line: string) => void = () => {}): Promise<RunCgroup | null> {
   const created: string[] = [];
   const procsFiles: string[] = [];

@@ -25,6 +25,9 @@ export interface JobSession extends Session {
   job: Job;
 }
 
+/** A job's session without its backend: for commands that may need none (`config`, a host stage's `run`). */
+export type JobContext = Omit<JobSession, 'backend'>;
+
 /** The backend the config names; only its modules load (each backend's are a few ms of every start). */
 export async function backendFor(config: ExecutorConfig): Promise<Backend> {
   if (config.backend === 'qemu') {
@@ -52,27 +55,29 @@ export function executorVersion(): string {
   }
 }
 
-/** Loads the config named by the environment; config problems are system failures naming file and key. */
-export async function openSession(env: NodeJS.ProcessEnv = process.env): Promise<Session> {
+async function openContext(env: NodeJS.ProcessEnv): Promise<Omit<Session, 'backend'>> {
   const config = await openExecutorConfig(executorConfigPath(env));
-  return {
-    config,
-    layout: layoutOf(config),
-    backend: await backendFor(config),
-    codes: exitCodesFrom(env),
-    env,
-    log: (line) => process.stderr.write(`${line}\n`),
-  };
+  return { config, layout: layoutOf(config), codes: exitCodesFrom(env), env, log: (line) => process.stderr.write(`${line}\n`) };
 }
 
-/** The config, its layout and the job, for a command that starts no environment (`config`): no backend's modules load. */
-export async function openJobContext(env: NodeJS.ProcessEnv = process.env): Promise<Pick<JobSession, 'config' | 'layout' | 'job'>> {
-  const config = await openExecutorConfig(executorConfigPath(env));
-  return { config, layout: layoutOf(config), job: jobFromEnv(env, config.default_branch) };
+/** Loads the config named by the environment; config problems are system failures naming file and key. */
+export async function openSession(env: NodeJS.ProcessEnv = process.env): Promise<Session> {
+  const context = await openContext(env);
+  return { ...context, backend: await backendFor(context.config) };
+}
+
+/** The job's session without a backend, for a command that may start no environment: no backend's modules load. */
+export async function openJobContext(env: NodeJS.ProcessEnv = process.env): Promise<JobContext> {
+  const context = await openContext(env);
+  return { ...context, job: jobFromEnv(env, context.config.default_branch) };
+}
+
+/** The job's session with its backend. */
+export async function withBackend(context: JobContext): Promise<JobSession> {
+  return { ...context, backend: await backendFor(context.config) };
 }
 
 /** A session for the job described by the CUSTOM_ENV_* variables. */
 export async function openJobSession(env: NodeJS.ProcessEnv = process.env): Promise<JobSession> {
-  const session = await openSession(env);
-  return { ...session, job: jobFromEnv(env, session.config.default_branch) };
+  return withBackend(await openJobContext(env));
 }

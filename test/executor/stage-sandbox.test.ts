@@ -4,7 +4,7 @@
  * the stage's program never runs, and the exit status says so (124: a cgroup, 125: anything else).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -42,7 +42,7 @@ describe.skipIf(skip)('quarters-stage-sandbox', () => {
 
   /** The view of the tests: `hidden` covered, its `job` put back. */
   const view = (): string[] => ['bind', visible, aside, 'tmpfs', hidden, '0755', '1', 'bind-mkdir', aside, visible, 'detach', aside, 'cwd', visible];
-  const run = (args: string[], script: string): ReturnType<typeof spawnSync> => {
+  const run = (args: string[], script: string): SpawnSyncReturns<string> => {
     rmSync(marker, { force: true });
     const file = join(dir, 'script');
     writeFileSync(file, `touch ${marker}\n${script}\n`, { mode: 0o644 });
