@@ -5,7 +5,7 @@ import { executorConfigPath, openExecutorConfig } from './config-load.js';
 import { guestIdBase } from './guest-ids.js';
 import type { Backend } from './environment.js';
 import { exitCodesFrom, type ExitCodes } from './failure.js';
-import { jobFromEnv, type Job } from './job.js';
+import { jobIdentityFromEnv, type Job, type JobIdentity } from './job.js';
 import { layoutOf, type Layout } from './layout.js';
 
 /** Room a VM's disk has for what a job writes when limits.disk_mib is 0 (a VM's disk has a size). */
@@ -25,8 +25,10 @@ export interface JobSession extends Session {
   job: Job;
 }
 
-/** A job's session without its backend: for commands that may need none (`config`, a host stage's `run`). */
-export type JobContext = Omit<JobSession, 'backend'>;
+/** Who the job is, without its backend or its other variables validated: what a host stage's `run` and `cleanup` need. */
+export interface JobContext extends Omit<Session, 'backend'> {
+  job: JobIdentity;
+}
 
 /** The backend the config names; only its modules load (each backend's are a few ms of every start). */
 export async function backendFor(config: ExecutorConfig): Promise<Backend> {
@@ -66,15 +68,21 @@ export async function openSession(env: NodeJS.ProcessEnv = process.env): Promise
   return { ...context, backend: await backendFor(context.config) };
 }
 
-/** The job's session without a backend, for a command that may start no environment: no backend's modules load. */
+/** Who the job is, for a command that may start no environment: neither a backend's modules nor zod load. */
 export async function openJobContext(env: NodeJS.ProcessEnv = process.env): Promise<JobContext> {
   const context = await openContext(env);
-  return { ...context, job: jobFromEnv(env, context.config.default_branch) };
+  return { ...context, job: jobIdentityFromEnv(env, context.config.default_branch) };
 }
 
-/** The job's session with its backend. */
+/** The job with every variable validated (job-variables.ts); a bad one is a SystemFailure naming it. */
+export async function jobWithVariables(context: JobContext): Promise<Job> {
+  const { jobFromEnv } = await import('./job-variables.js');
+  return jobFromEnv(context.env, context.config.default_branch);
+}
+
+/** The job's whole session: every variable validated, and its backend. */
 export async function withBackend(context: JobContext): Promise<JobSession> {
-  return { ...context, backend: await backendFor(context.config) };
+  return { ...context, job: await jobWithVariables(context), backend: await backendFor(context.config) };
 }
 
 /** A session for the job described by the CUSTOM_ENV_* variables. */
