@@ -61,21 +61,25 @@ try {
   const base = { QUARTERS_EXECUTOR_CONFIG: config, ...(values['no-cache'] ? { QUARTERS_EXECUTOR_CACHE_DIR: '' } : {}) };
   const job = (id) => ({ ...base, CUSTOM_ENV_CI_JOB_ID: String(id), CUSTOM_ENV_CI_PROJECT_ID: '1', CUSTOM_ENV_CI_CONCURRENT_PROJECT_ID: String(id), CUSTOM_ENV_CI_RUNNER_SHORT_TOKEN: 'bench' });
   run([executor, 'baseos', 'load', '--busybox'], base);
-  const prepared = job(1);
-  run([executor, 'prepare'], prepared);
+  // A job of its own for each build (a workspace's state is each build's to read).
+  const prepared = executors.map((file, index) => {
+    const env = job(1 + 10 * index);
+    run([file, 'prepare'], env);
+    return env;
+  });
   const script = join(dir, 'stage-script');
   writeFileSync(script, '#!/usr/bin/env bash\nexit 0\n', { mode: 0o700 });
 
   const cases = [['node -e 0', ['-e', '0'], {}]];
-  for (const file of executors) {
+  executors.forEach((file, index) => {
     const name = (what) => (executors.length > 1 ? `${what} [${basename(dirname(dirname(dirname(file))))}]` : what);
     cases.push(
       [name('--help'), [file, '--help'], base],
-      [name('config'), [file, 'config'], prepared],
-      [name('run (host stage)'), [file, 'run', script, 'restore_cache'], prepared],
-      [name('cleanup (no workspace)'), [file, 'cleanup'], job(2)],
+      [name('config'), [file, 'config'], prepared[index]],
+      [name('run (host stage)'), [file, 'run', script, 'restore_cache'], prepared[index]],
+      [name('cleanup (no workspace)'), [file, 'cleanup'], job(2 + 10 * index)],
     );
-  }
+  });
   const samples = cases.map(() => []);
   // The executor caches no config changed in the last 2 s (config-load.ts): the warm-up starts come later.
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.max(0, 2100 - (Date.now() - configWritten)));
@@ -87,7 +91,7 @@ try {
       samples[c].push(run(cases[c][1], cases[c][2]));
     }
   }
-  run([executor, 'cleanup'], prepared);
+  executors.forEach((file, index) => run([file, 'cleanup'], prepared[index]));
   const wall = (c) => stats(samples[c].map((sample) => sample.wall));
   const cpu = (c) => stats(samples[c].map((sample) => sample.cpu));
   const [nodeWall, nodeCpu] = [wall(0), cpu(0)];

@@ -6,10 +6,11 @@
  * on the host is found from here, so `cleanup`, the next `prepare` of the same slot and
  * `cleanup --stale` can reclaim a job whose executor or runner died.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isAlive, identify, type ProcessIdentity } from './process-identity.js';
-import { writeFileAtomic } from './fs-layers.js';
+import { writeFileAtomicSync } from './fs-layers.js';
 import type { ResourceUsage, WorkspaceState } from './workspace-schema.js';
 
 declare global {
@@ -33,7 +34,8 @@ export function workspaceDir(layout: Layout, name: string): string {
 export async function readState(layout: Layout, name: string): Promise<WorkspaceState | null> {
   let text: string;
   try {
-    text = await readFile(join(workspaceDir(layout, name), 'state.json'), 'utf8');
+    // Synchronous, as the write: a host stage's start needs no thread pool (starting one is CPU of every start).
+    text = readFileSync(join(workspaceDir(layout, name), 'state.json'), 'utf8');
   } catch {
     return null;
   }
@@ -55,7 +57,7 @@ export async function readState(layout: Layout, name: string): Promise<Workspace
 /** Writes a workspace's state atomically. */
 export async function writeState(layout: Layout, state: WorkspaceState): Promise<void> {
   const build = import.meta.QUARTERS_BUILD;
-  await writeFileAtomic(join(workspaceDir(layout, state.name), 'state.json'), `${JSON.stringify({ ...state, updated: new Date().toISOString(), ...(build ? { build } : {}) }, null, 2)}\n`, 0o600);
+  writeFileAtomicSync(join(workspaceDir(layout, state.name), 'state.json'), `${JSON.stringify({ ...state, updated: new Date().toISOString(), ...(build ? { build } : {}) }, null, 2)}\n`, 0o600);
 }
 
 /** Names of all workspaces on this host. */

@@ -1,12 +1,12 @@
 /** `quarters-executor run SCRIPT STAGE`: one stage of the job, on the host or in the guest, mapped to the protocol's exit codes. */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { describeEnd } from '../../common/child-process.js';
 import { BuildFailure, SystemFailure } from '../failure.js';
 import { credentialValues, maskCredentials } from '../guest-script.js';
 import { runHostStage } from '../host-stage.js';
 import { diskLimitReached, isFull, watchJobDisk } from '../job-disk.js';
-import { openDirBelow, openOwnedFile, writeNewFile } from '../no-follow.js';
+import { openDirBelow, openOwnedFile, writeNewFileSync } from '../no-follow.js';
 import { identify } from '../process-identity.js';
 import { withBackend, type JobContext } from '../session.js';
 import { childrenCpuSeconds } from '../usage.js';
@@ -61,7 +61,7 @@ export async function runStage(session: JobContext, script: string, stage: strin
 async function runOnHost(session: JobContext, state: WorkspaceState, script: string, stage: string, signal: AbortSignal): Promise<void> {
   // The runner wrote the script readable by root only; the host user gets its own copy.
   const copy = join(session.layout.workspaces, state.name, 'scripts', `${stage}.host.sh`);
-  await writeNewFile(copy, await readFile(script), 0o400, state.hostUser);
+  writeNewFileSync(copy, readFileSync(script), 0o400, state.hostUser);
   const home = join(session.layout.workspaces, state.name, 'home');
   const { layout, config } = session;
   const result = await runHostStage({
