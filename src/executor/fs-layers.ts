@@ -1,6 +1,6 @@
 /** Filesystem steps every layer store shares: directories with explicit modes, atomic writes and switches. */
 import { chmodSync, lstatSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { chmod, mkdir, readFile, rename, rm, symlink } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { runProcess } from '../common/child-process.js';
 

@@ -5,7 +5,7 @@
  * file planted there is refused; it never makes root write, chown or bind something else.
  */
 import { closeSync, constants, fchmodSync, fchownSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SystemFailure } from './failure.js';
 
