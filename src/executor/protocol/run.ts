@@ -21,6 +21,7 @@ import { isBuildStage, stageLocation } from './stages.js';
 export async function runStage(session: JobContext, script: string, stage: string, signal: AbortSignal): Promise<void> {
   const state = await readState(session.layout, session.job.name);
   if (!state) throw new SystemFailure(`no prepared environment for job ${session.job.name} (prepare did not finish, or cleanup already ran)`);
+  const guest = stageLocation(stage) === 'guest' ? { module: await import('./run-guest.js'), session: await withBackend(session) } : null;
   await writeState(session.layout, { ...state, active: identify(process.pid) });
   const started = Date.now();
   const cpuBefore = childrenCpuSeconds();
@@ -28,7 +29,6 @@ export async function runStage(session: JobContext, script: string, stage: strin
   const peaks: (number | null)[] = [state.usage.peakMemoryBytes];
   const disk = state.mount.disk;
   const diskWatch = disk ? await watchJobDisk(state.mount.mountPoint) : null;
-  const guest = stageLocation(stage) === 'guest' ? { module: await import('./run-guest.js'), session: await withBackend(session) } : null;
   try {
     if (!guest) {
       await runOnHost(session, state, script, stage, signal);
