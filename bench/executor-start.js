@@ -7,7 +7,8 @@
 // in a rotating order, so that the machine's load falls on all alike. Prints the wall time's mean, median
 // and best in ms and the CPU time's median (user + system, with the child processes), each with its
 // ratio to `node -e 0`. With --against FILE, another build of the executor (say, main's) runs
-// the same commands in the same rounds, for a before/after that shares the machine's load.
+// the same commands in the same rounds, for a before/after that shares the machine's load; each build
+// runs its own prepared job (a workspace's state is read unvalidated only by the build that wrote it).
 // The executor keeps V8's code cache and the validated config root-only in /run/quarters-executor
 // (src/executor/root-cache.ts); each command starts once before the rounds, so the rounds see them
 // as every start on a runner host after its first job does. --no-cache runs the build without them
