@@ -7,7 +7,8 @@
 // in a rotating order, so that the machine's load falls on all alike. Prints the wall time's mean, median
 // and best in ms and the CPU time's median (user + system, with the child processes), each with its
 // ratio to `node -e 0`. With --against FILE, another build of the executor (say, main's) runs
-// the same commands in the same rounds, for a before/after that shares the machine's load.
+// the same commands in the same rounds, for a before/after that shares the machine's load; each build
+// runs its own prepared job (a workspace's state is read unvalidated only by the build that wrote it).
 // The executor keeps V8's code cache and the validated config root-only in /run/quarters-executor
 // (src/executor/root-cache.ts); each command starts once before the rounds, so the rounds see them
 // as every start on a runner host after its first job does. --no-cache runs the build without them
@@ -61,21 +62,25 @@ try {
   const base = { QUARTERS_EXECUTOR_CONFIG: config, ...(values['no-cache'] ? { QUARTERS_EXECUTOR_CACHE_DIR: '' } : {}) };
   const job = (id) => ({ ...base, CUSTOM_ENV_CI_JOB_ID: String(id), CUSTOM_ENV_CI_PROJECT_ID: '1', CUSTOM_ENV_CI_CONCURRENT_PROJECT_ID: String(id), CUSTOM_ENV_CI_RUNNER_SHORT_TOKEN: 'bench' });
   run([executor, 'baseos', 'load', '--busybox'], base);
-  const prepared = job(1);
-  run([executor, 'prepare'], prepared);
+  // A job of its own for each build (a workspace's state is each build's to read).
+  const prepared = executors.map((file, index) => {
+    const env = job(1 + 10 * index);
+    run([file, 'prepare'], env);
+    return env;
+  });
   const script = join(dir, 'stage-script');
   writeFileSync(script, '#!/usr/bin/env bash\nexit 0\n', { mode: 0o700 });
 
   const cases = [['node -e 0', ['-e', '0'], {}]];
-  for (const file of executors) {
+  executors.forEach((file, index) => {
     const name = (what) => (executors.length > 1 ? `${what} [${basename(dirname(dirname(dirname(file))))}]` : what);
     cases.push(
       [name('--help'), [file, '--help'], base],
-      [name('config'), [file, 'config'], prepared],
-      [name('run (host stage)'), [file, 'run', script, 'restore_cache'], prepared],
-      [name('cleanup (no workspace)'), [file, 'cleanup'], job(2)],
+      [name('config'), [file, 'config'], prepared[index]],
+      [name('run (host stage)'), [file, 'run', script, 'restore_cache'], prepared[index]],
+      [name('cleanup (no workspace)'), [file, 'cleanup'], job(2 + 10 * index)],
     );
-  }
+  });
   const samples = cases.map(() => []);
   // The executor caches no config changed in the last 2 s (config-load.ts): the warm-up starts come later.
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.max(0, 2100 - (Date.now() - configWritten)));
@@ -87,7 +92,7 @@ try {
       samples[c].push(run(cases[c][1], cases[c][2]));
     }
   }
-  run([executor, 'cleanup'], prepared);
+  executors.forEach((file, index) => run([file, 'cleanup'], prepared[index]));
   const wall = (c) => stats(samples[c].map((sample) => sample.wall));
   const cpu = (c) => stats(samples[c].map((sample) => sample.cpu));
   const [nodeWall, nodeCpu] = [wall(0), cpu(0)];

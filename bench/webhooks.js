@@ -18,7 +18,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,9 +36,15 @@ async function child(mode) {
   // The event loop's delay since the last reading, in ms: GET /bench/loop reads and resets it.
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
+  // The server's own time per delivery, in µs: from the request reaching the app to its answer being ready.
+  const served = createHistogram();
   const loop = new Hono().get('/bench/loop', (c) => {
-    const figures = { p50: delay.percentile(50) / 1e6, p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 };
+    const figures = {
+      p50: delay.percentile(50) / 1e6, p99: delay.percentile(99) / 1e6, max: delay.max / 1e6,
+      servedP50: served.percentile(50) / 1e3, servedP99: served.percentile(99) / 1e3, servedMax: served.max / 1e3,
+    };
     delay.reset();
+    served.reset();
     return c.json(figures);
   });
   let app;
@@ -70,7 +76,13 @@ async function child(mode) {
     }).route('/', loop);
     process.on('SIGTERM', () => process.exit(0));
   }
-  serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => console.log(String(info.port)));
+  const timed = async (request, env) => {
+    const started = performance.now();
+    const response = await app.fetch(request, env);
+    served.record(Math.max(1, Math.round((performance.now() - started) * 1e3)));
+    return response;
+  };
+  serve({ fetch: timed, hostname: '127.0.0.1', port: 0 }, (info) => console.log(String(info.port)));
 }
 
 function startChild(mode) {
@@ -166,7 +178,7 @@ async function main() {
           failed: sustained.failed + fixed.failed,
         };
         figures[mode].push(f);
-        console.log(`round ${round} ${mode.padEnd(7)}: sustained ${Math.round(f.rate)} deliveries/s (p99 ${ms(f.sustainedP99)}); at ${FIXED_RATE}/s (${Math.round(f.fixedRate)}/s answered 2xx${f.failed ? `, ${f.failed} errors, timeouts (10 s) or non-2xx` : ''}): p50 ${ms(f.p50)}, p99 ${ms(f.p99)}, server event-loop delay p99 ${ms(loop.p99)} max ${ms(loop.max)}${stored}; load average ${loadavg()[0].toFixed(2)}`);
+        console.log(`round ${round} ${mode.padEnd(7)}: sustained ${Math.round(f.rate)} deliveries/s (p99 ${ms(f.sustainedP99)}); at ${FIXED_RATE}/s (${Math.round(f.fixedRate)}/s answered 2xx${f.failed ? `, ${f.failed} errors, timeouts (10 s) or non-2xx` : ''}): p50 ${ms(f.p50)}, p99 ${ms(f.p99)}, in the server p50 ${ms(loop.servedP50)} p99 ${ms(loop.servedP99)} max ${ms(loop.servedMax)}, server event-loop delay p99 ${ms(loop.p99)} max ${ms(loop.max)}${stored}; load average ${loadavg()[0].toFixed(2)}`);
       } finally {
         server.proc.kill('SIGTERM');
         await new Promise((r) => server.proc.once('exit', r));

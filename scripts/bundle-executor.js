@@ -19,6 +19,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -60,7 +61,26 @@ const lazyBuiltins = {
   },
 };
 
+/**
+ * The host stages' sandbox program (src/executor/stage-sandbox.c), compiled here and carried in the
+ * bundle (stage-sandbox.ts writes it out on the runner host); also left beside the bundle for the
+ * unbundled dist/executor/*.js and the tests. Linked against the C library only, which the runner
+ * host then needs in at least the version found here (GLIBC_2.34 on Debian 12).
+ */
+function compileStageSandbox() {
+  const source = join(root, 'src', 'executor', 'stage-sandbox.c');
+  const binary = join(root, 'dist', 'executor', 'quarters-stage-sandbox');
+  try {
+    execFileSync(process.env.CC ?? 'cc', ['-std=c11', '-Os', '-s', '-Wall', '-Wextra', '-Werror', '-D_FORTIFY_SOURCE=2', '-fstack-protector-strong', '-o', binary, source], { stdio: ['ignore', 'inherit', 'inherit'] });
+  } catch (error) {
+    throw new Error(`compiling ${source} failed (a C compiler and the C library's headers are needed: scripts/install-deps installs build-essential): ${error.message}`);
+  }
+  const bytes = readFileSync(binary);
+  return { base64: bytes.toString('base64'), hash: createHash('sha256').update(bytes).digest('hex').slice(0, 16) };
+}
+
 try {
+  const sandbox = compileStageSandbox();
   // The executor: its text goes into the launcher, which compiles it with V8's code cache (src/executor/launcher.ts).
   const bundled = await build({
     entryPoints: [join(root, 'dist', 'executor', 'main.js')],
@@ -79,7 +99,7 @@ try {
     // import.meta of the modules, for CommonJS: the bundle's own URL, made when asked for (a URL costs 1-3 ms to make at start).
     banner: { js: '"use strict";\nconst __quartersMeta = { get url() { return require("node:url").pathToFileURL(__filename).href; } };' },
     // QUARTERS_BUILD: which build wrote a cached config (config-load.ts); each build validates anew.
-    define: { 'import.meta.QUARTERS_VERSION': JSON.stringify(version), 'import.meta.QUARTERS_BUILD': JSON.stringify(`${version}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`), 'import.meta.url': '__quartersMeta.url' },
+    define: { 'import.meta.QUARTERS_VERSION': JSON.stringify(version), 'import.meta.QUARTERS_BUILD': JSON.stringify(`${version}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`), 'import.meta.url': '__quartersMeta.url', 'import.meta.QUARTERS_STAGE_SANDBOX': JSON.stringify(sandbox.base64), 'import.meta.QUARTERS_STAGE_SANDBOX_HASH': JSON.stringify(sandbox.hash) },
   });
   // main.ts's hashbang line is the launcher's now; a comment keeps the lines where the map has them.
   const source = bundled.outputFiles.find((file) => file.path === outfile).text.replace(/^#!/, '//');

@@ -9,13 +9,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { freePort } from './support/free-port.js';
 import { archBaseSkipReason, archBaseTarball } from './support/arch-base.js';
 import { backendSkipReason, reportSkip } from './support/capabilities.js';
 import { createExecutorFixture, EXECUTOR, type ExecutorFixture } from './support/executor-fixture.js';
+import { debugfs, diskToolsSkipReason, extractPartition as extract, MIB, mtools, partitionTable as table, rangeDigest } from './support/disk-image.js';
 import { mountsMentioning } from './support/processes.js';
 import { createLogger } from '../src/common/log.js';
 import { Repositories } from '../src/server/artifacts/repository.js';
@@ -26,54 +27,13 @@ import { ImageStore } from '../src/server/store/image-store.js';
 
 const CLI = resolve(import.meta.dirname, '../dist/cli/main.js');
 const EXAMPLES = resolve(import.meta.dirname, '../examples');
-const MIB = 1024 * 1024;
-const TOOLS = ['sfdisk', 'mkfs.ext4', 'debugfs', 'fsck.ext4', 'mkfs.vfat', 'fsck.vfat', 'mcopy', 'mdir', 'mtype', 'qemu-img'];
 
 function skipReason(): string | null {
   if (!existsSync(CLI) || !existsSync(EXECUTOR[1])) return `quarters is not built (${CLI}); run npm test, which builds first`;
-  for (const tool of TOOLS) if (!['/usr/sbin', '/usr/bin', '/sbin', '/bin'].some((dir) => existsSync(join(dir, tool)))) return `${tool} is missing (scripts/install-deps installs it)`;
-  return backendSkipReason('nspawn') ?? archBaseSkipReason();
+  return diskToolsSkipReason() ?? backendSkipReason('nspawn') ?? archBaseSkipReason();
 }
 
 const skip = reportSkip(skipReason(), 'quarters image build (real containers)');
-
-interface SfdiskPartition {
-  start: number;
-  size: number;
-  type: string;
-  name?: string;
-}
-
-/** The partition table as sfdisk reads it. */
-async function table(disk: string): Promise<{ label: string; partitions: SfdiskPartition[] }> {
-  const { stdout } = await execa('sfdisk', ['--json', disk]);
-  return (JSON.parse(stdout) as { partitiontable: { label: string; partitions: SfdiskPartition[] } }).partitiontable;
-}
-
-/** A partition copied out of the disk (by its offset and size from the table), for fsck. */
-async function extract(disk: string, partition: SfdiskPartition, into: string): Promise<string> {
-  await execa('dd', [`if=${disk}`, `of=${into}`, 'bs=512', `skip=${partition.start}`, `count=${partition.size}`, 'status=none']);
-  return into;
-}
-
-/** The sha256 of a disk's byte range. */
-async function rangeDigest(file: string, offset: number, size: number): Promise<string> {
-  const handle = await open(file, 'r');
-  try {
-    const hash = createHash('sha256');
-    const buffer = Buffer.alloc(MIB);
-    for (let at = 0; at < size; at += MIB) {
-      const { bytesRead } = await handle.read(buffer, 0, Math.min(MIB, size - at), offset + at);
-      hash.update(buffer.subarray(0, bytesRead));
-    }
-    return hash.digest('hex');
-  } finally {
-    await handle.close();
-  }
-}
-
-const mtools = (args: string[]) => execa(args[0]!, args.slice(1), { env: { MTOOLS_SKIP_CHECK: '1' } });
-const debugfs = async (fs: string, request: string) => (await execa('debugfs', ['-R', request, fs])).stdout;
 
 describe.skipIf(skip)('quarters image build (real containers)', () => {
   let fx: ExecutorFixture;

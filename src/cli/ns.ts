@@ -1,12 +1,12 @@
 /**
- * The REST client commands: `quarters ns new|list|show|graph|cancel|resume|retry|release|releases` (build sets) and
+ * The REST client commands: `quarters ns new|list|show|graph|cancel|resume|retry|release|releases|bump` (build sets) and
  * `quarters build show|log ID` (one build). Each reads the server and token with clientSettings.
  */
 import { SETTLED } from '../core/build-state.js';
 import { ApiClient } from './client/api.js';
 import { clientSettings, requireToken, type ClientFlags } from './client/config.js';
 import { graphDot, graphTree } from './client/graph-text.js';
-import { buildsTable, printJson, releaseDiffText, table, type BuildDetailOut, type BuildOut, type GraphOut, type NamespaceOut, type ReleaseOut, type ReleaseOutcomeOut } from './client/views.js';
+import { buildsTable, printJson, releaseDiffText, table, type BuildDetailOut, type BuildOut, type BumpOut, type GraphOut, type NamespaceOut, type ReleaseOut, type ReleaseOutcomeOut } from './client/views.js';
 import { UsageError } from './command.js';
 
 export interface ReadFlags extends ClientFlags {
@@ -184,4 +184,38 @@ export async function nsInstall(name: string, flags: ReadFlags): Promise<number>
   // The snippet is Markdown (the merge request note's): its fences are left out on a terminal.
   else print(answer.snippet.split('\n').filter((line) => !line.startsWith('```')).join('\n'));
   return 0;
+}
+
+/**
+ * `ns bump NAME --reason TEXT [--maintainer WHO] [--no-wait]`: opens (or finds, or resumes) one merge request
+ * per repository bumping the release of the packages the build set rebuilds; prints each repository's
+ * progress until none is pending. Exit 1 when a repository failed (run it again to resume).
+ */
+export async function nsBump(name: string, flags: ReadFlags & { reason: string; maintainer?: string; wait?: boolean; interval?: string }): Promise<number> {
+  const seconds = Number(flags.interval ?? '1');
+  if (!(seconds >= 0.1 && seconds <= 3600)) throw new UsageError(`ns bump: --interval is seconds from 0.1 to 3600, not "${flags.interval}"`);
+  const settings = await clientSettings(flags);
+  requireToken(settings, 'ns bump');
+  const api = new ApiClient(settings);
+  let answer = await api.post<BumpOut>(`${path(name)}/bump`, { reason: flags.reason, ...(flags.maintainer !== undefined ? { maintainer: flags.maintainer } : {}) });
+  if (!flags.json) print(`${answer.namespace}: bump of iteration ${answer.iteration} (${answer.reason}), branch ${answer.branch}, ${answer.repositories.length} repositories`);
+  const seen = new Map<number, string>();
+  const report = (view: BumpOut) => {
+    for (const r of view.repositories) {
+      const line = `${r.state}${r.merge_request ? ` !${r.merge_request.iid} ${r.merge_request.url ?? ''}`.trimEnd() : ''}${r.error ? `: ${r.error}` : ''}`;
+      if (seen.get(r.project_id) === line) continue;
+      seen.set(r.project_id, line);
+      if (!flags.json && r.state !== 'pending') print(`${r.project}  ${line}`);
+    }
+  };
+  report(answer);
+  while (flags.wait !== false && answer.state === 'running') {
+    await new Promise((done) => setTimeout(done, seconds * 1000));
+    answer = await api.get<BumpOut>(`${path(name)}/bump`);
+    report(answer);
+  }
+  const c = answer.counts;
+  if (flags.json) printJson(answer);
+  else print(`${answer.namespace}: ${answer.state}: opened=${c.opened} merged=${c.merged} closed=${c.closed} failed=${c.failed} pending=${c.pending}${c.failed ? ' (run the same command again to resume)' : ''}`);
+  return c.failed > 0 ? 1 : 0;
 }

@@ -129,7 +129,7 @@ Every command answers --help. Completion: quarters completion bash|zsh.`);
     .helpCommand(false)
     .addHelpText('after', `
 The server: --server URL, else QUARTERS_SERVER, else server = "URL" in $XDG_CONFIG_HOME/quarters/client.toml
-(~/.config/quarters/client.toml). The API token (for new, cancel, resume, retry, release): --token-file FILE, else
+(~/.config/quarters/client.toml). The API token (for new, cancel, resume, retry, release, bump): --token-file FILE, else
 QUARTERS_API_TOKEN, else token or token_file in that file; never a plain option.
 Exit status: 0 ok, 1 the server refused or could not be reached, 2 bad usage; ns watch waits until the
 build set settles and exits 0 when every build is built, 1 otherwise.`);
@@ -172,6 +172,18 @@ build set settles and exits 0 when every build is built, 1 otherwise.`);
     ns.command('releases').description('the releases into the distribution repositories, newest first: who released what, when').argument('[NAME]', 'only this build set\'s')
       .option('--to <repository>', 'only those into this repository'),
   ).action(async (name, flags) => done(await (await import('./ns.js')).nsReleases(name, flags)));
+  client(
+    ns.command('bump').description('mass rebuild with version bumps: open one merge request per repository bumping the release of the packages the build set rebuilds (not its origins); the next iteration builds them from those branches. Run again to resume')
+      .argument('<NAME>', 'the build set')
+      .requiredOption('--reason <text>', 'why they are rebuilt (the changelog entry, commit and merge request say it)')
+      .option('--maintainer <who>', '"Name <email>" for Debian changelog entries and the commits (default: the build set\'s packager)')
+      .option('--no-wait', 'answer at once instead of printing progress until every repository is done')
+      .option('--interval <seconds>', 'how often to ask the server for progress (default: 1)'),
+  ).action(async (name, flags) => done(await (await import('./ns.js')).nsBump(name, flags)));
+  client(
+    program.command('gc').description('apply the server\'s retention policy ([retention]) now: superseded and retired build sets\' iterations expire, with their repositories, package files and logs; print what went')
+      .option('--dry-run', 'print what would go (iterations, files with sizes, total bytes); remove nothing'),
+  ).action(async (flags) => done(await (await import('./gc.js')).gc(flags)));
   client(program.command('builders').description('the runners that took quarters jobs recently, what each builds now, and the queue of dispatched builds not started'))
     .option('--hours <n>', 'how far back a runner counts as recent (default: 24)')
     .action(async (flags) => done(await (await import('./builders.js')).builders(flags)));

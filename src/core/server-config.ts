@@ -7,6 +7,7 @@ import { DEB_BUILD_OPTIONS, DEB_BUILD_PROFILE, DEB_BUILD_TYPES } from './pipelin
 import { CYCLE_REBUILDS, type CycleRebuild } from './build-set/iteration.js';
 import { FLAVOURS, type Flavour } from './recipe/model.js';
 import { CACHE_MODES } from './image/description.js';
+import { DURATION, durationMs, type RetentionPolicy } from './retention/retention-plan.js';
 
 const hostPort = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected "host:port"');
 const token = z.string().min(16, 'a token must be at least 16 characters');
@@ -78,6 +79,28 @@ const imageSchema = z.strictObject({
 
 export type ServerImage = z.infer<typeof imageSchema>;
 
+const duration = z.string().regex(DURATION, 'expected a duration: a whole number and s, m, h, d or w, like "30d"');
+
+/**
+ * `[retention]`: when superseded and retired build sets' iterations expire (their repositories, the
+ * package files only they name, their logs). Never an iteration a release still in a distribution
+ * repository was made from. Absent: nothing expires unless `quarters gc` is run (with these defaults).
+ */
+const retentionSchema = z.strictObject({
+  /** The newest iterations of every build set, kept whatever their age. */
+  keep_iterations: z.number().int().min(1, 'keep_iterations is at least 1: a build set\'s latest iteration is always kept').default(3),
+  /** A superseded iteration (beyond keep_iterations) expires this long after it was superseded. */
+  superseded_after: duration.default('30d'),
+  /** Every iteration of a retired build set (a merged or closed merge request's) expires this long after it was retired. */
+  retired_after: duration.default('90d'),
+  /** An ended iteration's logs go this long after it ended, even while it is kept; absent: with the iteration. */
+  logs_after: duration.optional(),
+  /** How often the server applies the policy. */
+  interval: duration.refine((d) => durationMs(d) >= 60_000, 'the interval is at least 1m').default('6h'),
+});
+
+export type RetentionConfig = z.infer<typeof retentionSchema>;
+
 export const serverConfigSchema = z
   .strictObject({
     listen: hostPort.default('127.0.0.1:8080'),
@@ -112,6 +135,8 @@ export const serverConfigSchema = z
     repositories: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a repository name is lower-case letters, digits, _ and -'), distributionRepositorySchema).default({}),
     /** Disk images built from a build set's repository after its builds succeed (`quarters image build` on this host). */
     images: z.array(imageSchema).default([]),
+    /** Absent: the server expires nothing by itself; `quarters gc` applies the defaults. */
+    retention: retentionSchema.optional(),
   })
   .superRefine((config, context) => {
     const names = new Set<string>();
@@ -136,6 +161,15 @@ export type ServerConfig = z.infer<typeof serverConfigSchema>;
 
 /** Dotted keys that may be given as `<key>_file`. */
 export const SERVER_SECRET_KEYS = ['gitlab.token', 'gitlab.webhook_secret', 'api.tokens', 'executor.tokens', 'signing.passphrase'] as const;
+
+/** The retention policy of a config: its [retention], else the defaults. */
+export function retentionPolicy(config: Pick<ServerConfig, 'retention'>): RetentionPolicy & { intervalMs: number | null } {
+  const r = config.retention ?? retentionSchema.parse({});
+  return {
+    keepIterations: r.keep_iterations, supersededAfterMs: durationMs(r.superseded_after), retiredAfterMs: durationMs(r.retired_after),
+    logsAfterMs: r.logs_after === undefined ? null : durationMs(r.logs_after), intervalMs: config.retention ? durationMs(r.interval) : null,
+  };
+}
 
 /** Splits `listen` into the host and port to bind. */
 export function listenAddress(config: Pick<ServerConfig, 'listen'>): { host: string; port: number } {

@@ -1,5 +1,6 @@
 /** Filesystem steps every layer store shares: directories with explicit modes, atomic writes and switches. */
-import { chmod, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmodSync, lstatSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmod, mkdir, rename, rm, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { runProcess } from '../common/child-process.js';
 
@@ -15,10 +16,15 @@ export async function makeDir(path: string, mode = 0o755): Promise<void> {
 
 /** Writes a file through a temporary name and a rename, so readers never see half of it. */
 export async function writeFileAtomic(path: string, content: string, mode = 0o644): Promise<void> {
+  writeFileAtomicSync(path, content, mode);
+}
+
+/** writeFileAtomic without the thread pool (a small file: each command's workspace state). */
+export function writeFileAtomicSync(path: string, content: string, mode = 0o644): void {
   const temporary = `${path}.tmp-${process.pid}`;
-  await writeFile(temporary, content, { mode });
-  await chmod(temporary, mode);
-  await rename(temporary, path);
+  writeFileSync(temporary, content, { mode });
+  chmodSync(temporary, mode);
+  renameSync(temporary, path);
 }
 
 /** Points the symlink `link` at `target` atomically (a new link renamed over the old one). */
@@ -33,6 +39,8 @@ export async function switchSymlink(link: string, target: string): Promise<void>
  * below it first (lazily), so `rm` never descends into somebody's mount.
  */
 export async function removeTree(path: string): Promise<void> {
+  // Nothing there has nothing mounted below it: a teardown's sweeps mostly find what they sweep gone already.
+  if (!exists(path)) return;
   await unmountBelow(path);
   try {
     await rm(path, { recursive: true, force: true, maxRetries: 2 });
@@ -45,7 +53,7 @@ export async function removeTree(path: string): Promise<void> {
 
 /** Mount points at or below any of `paths` in this mount namespace, deepest first. */
 export async function mountsBelow(...paths: string[]): Promise<string[]> {
-  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  const text = readFileSync('/proc/self/mountinfo', 'utf8');
   const below = (point: string): boolean => paths.some((path) => point === path || point.startsWith(path.endsWith('/') ? path : `${path}/`));
   return text
     .split('\n')
@@ -58,6 +66,13 @@ export async function mountsBelow(...paths: string[]): Promise<string[]> {
 
 /** Lazily unmounts everything at or below any of `paths`, in one umount process (a mount per process costs each teardown a few ms). */
 export async function unmountBelow(...paths: string[]): Promise<void> {
-  const points = await mountsBelow(...paths);
+  const present = paths.filter(exists);
+  if (present.length === 0) return;
+  const points = await mountsBelow(...present);
   if (points.length > 0) await runProcess('umount', ['--lazy', ...points]);
+}
+
+/** Whether something (a link included) is at `path`. */
+function exists(path: string): boolean {
+  return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
 }

@@ -14,26 +14,27 @@
  * - The network stays the host's: clones, caches and artifact uploads need it.
  *
  * The runner starts the executor for each host stage (get_sources, caches, artifacts: half a job's
- * stages), so the sandbox's own processes are per-stage overhead: `sh` joins the cgroup, `setpriv` and
- * `unshare` make the namespaces, then one `mount --fstab` assembles the whole view (one `mount` per step
- * took some 20 processes), one `umount` drops the asides, and `setpriv` becomes the stage's bash. The
- * stage's script is not in the view: bash reads it from a descriptor the executor opened.
+ * stages), so the sandbox's own processes are per-stage overhead: one small program (stage-sandbox.c,
+ * carried in the bundle: stage-sandbox.ts) joins the cgroup, makes the namespaces, assembles the view,
+ * drops to the host user and becomes the stage's bash, in two processes where util-linux's tools
+ * took eight. The stage's script is not in the view: bash reads it from a descriptor the executor opened.
  */
-import { closeSync, constants, existsSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, statSync, writeFileSync } from 'node:fs';
 import { sep } from 'node:path';
-import { runProcess, type ProcessResult } from '../common/child-process.js';
+import { runLeanProcess, type ProcessResult } from '../common/child-process.js';
 import { createRunCgroup } from './run-cgroup.js';
-import { makeDir } from './fs-layers.js';
-import { dropPrivileges, type HostUser } from './host-user.js';
+import type { HostUser } from './host-user.js';
+import { openStageSandbox } from './stage-sandbox.js';
 
-/** A root-only directory of the host with the asides' mount points (mounted over in each stage's own namespace only) and each running stage's fstab. */
+/** A root-only directory of the host with the asides' mount points (mounted over in each stage's own namespace only). */
 export const HOST_STAGE_STAGING = '/run/quarters-host-stage';
 
 /** Shared, world-writable scratch directories every stage gets a private, empty copy of. */
 const SCRATCH_DIRS = ['/tmp', '/var/tmp', '/dev/shm', '/run/lock'];
 
-/** The descriptor the stage's bash reads its script from. */
+/** The descriptors the stage's bash reads its script from, and the sandbox program runs from. */
 const SCRIPT_FD = 3;
+const SANDBOX_FD = 4;
 
 /** A host directory or file the stage sees at another path. */
 export interface HostStageBind {
@@ -51,12 +52,14 @@ export interface HostStageView {
 }
 
 export interface HostStage {
-  /** Name of the stage's cgroup and staging directory (unique among running stages). */
+  /** Name of the stage's cgroup (one job's host stages share it; removeRunCgroups(name) removes it). */
   name: string;
   user: HostUser;
   view: HostStageView;
   /** The script the stage's bash runs (as the host user, who must be able to read it); it need not be in the view. */
   script: string;
+  /** Where the sandbox program is kept (a root-only directory on a filesystem that allows executing). */
+  sandboxDir: string;
   /** Its working directory (visible). */
   cwd: string;
   env: Readonly<Record<string, string>>;
@@ -68,26 +71,28 @@ export interface HostStage {
 /** What a visible source is on the host, as the view is planned: missing ones are simply not there (an artifacts directory, a mirror). */
 export type SourceKind = 'directory' | 'file' | 'missing';
 
-/** The view as mounts: the lines of an fstab for `mount --fstab FILE -a`, in order, and the aside mount points to unmount after. */
+/** One step of assembling the view (stage-sandbox.c applies them in order). */
+export type MountStep =
+  | { kind: 'bind'; source: string; target: string; mkdir: boolean }
+  | { kind: 'tmpfs'; target: string; mode: string; mib: number }
+  | { kind: 'detach'; target: string };
+
+/** The view as mounts, in order (the asides unmounted last), and the asides' mount points. */
 export interface HostStageMounts {
-  fstab: string;
-  asides: string[];
+  steps: MountStep[];
   /** The asides to make before the namespace is entered: directories, and (kind "file") empty files. */
   mountPoints: { path: string; kind: 'directory' | 'file' }[];
 }
 
-const quote = (text: string): string => `'${text.replace(/'/g, "'\\''")}'`;
 const depth = (path: string): number => path.split(sep).filter(Boolean).length;
 const isBelow = (path: string, dir: string): boolean => path === dir || path.startsWith(dir.endsWith(sep) ? dir : `${dir}${sep}`);
-/** A path as an fstab field: libmount reads \ooo octal escapes, so blanks and backslashes are written so. */
-const field = (path: string): string => path.replace(/[\\ \t]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
 
 /**
  * The mounts that assemble the view inside the new mount namespace. Every visible path is bound
  * aside (below `staging`) first, then the hidden directories are covered and the visible paths bound
  * back, shallowest first, so that a visible path inside a hidden one (the build directory in work_dir)
  * reappears and a hidden one inside a visible one (work_dir below a visible mirror) stays hidden.
- * Mount points that are missing are made as directories (X-mount.mkdir); a visible file therefore
+ * Mount points that are missing are made as directories; a visible file therefore
  * needs an existing file to land on, which no hidden directory has.
  */
 export function hostStageMounts(view: HostStageView, staging: string, kindOf: (source: string) => SourceKind, scratch: readonly string[] = SCRATCH_DIRS): HostStageMounts {
@@ -98,7 +103,7 @@ export function hostStageMounts(view: HostStageView, staging: string, kindOf: (s
   const scratchMib = view.scratchMib || 64;
   const present = visible.map((bind) => ({ ...bind, kind: kindOf(bind.source) })).filter((b) => b.kind !== 'missing')
     .map((b, index) => ({ ...b, aside: `${staging}/${b.kind === 'file' ? 'f' : 'd'}${index}` }));
-  const lines = present.map((b) => `${field(b.source)} ${field(b.aside)} none rbind 0 0`);
+  const out: MountStep[] = present.map((b) => ({ kind: 'bind', source: b.source, target: b.aside, mkdir: false }));
   type Step = { path: string; hide: boolean; mode: string; size: number; aside: string; file: boolean };
   const hides = [
     ...scratch.map((path) => ({ path, hide: true, mode: '1777', size: scratchMib, aside: '', file: false })),
@@ -108,30 +113,35 @@ export function hostStageMounts(view: HostStageView, staging: string, kindOf: (s
     .sort((a, b) => depth(a.path) - depth(b.path) || Number(b.hide) - Number(a.hide));
   for (const step of steps) {
     if (step.hide) {
-      lines.push(`quarters-stage-private ${field(step.path)} tmpfs mode=${step.mode},nosuid,nodev,size=${step.size}m,X-mount.mkdir 0 0`);
+      out.push({ kind: 'tmpfs', target: step.path, mode: step.mode, mib: step.size });
     } else {
       if (step.file && hides.some((hide) => isBelow(step.path, hide.path))) {
         throw new Error(`host stage file ${step.path} lies in ${hides.find((hide) => isBelow(step.path, hide.path))!.path}, which the stage sees empty: only directories can be shown there`);
       }
-      lines.push(`${field(step.aside)} ${field(step.path)} none rbind${step.file ? '' : ',X-mount.mkdir'} 0 0`);
+      out.push({ kind: 'bind', source: step.aside, target: step.path, mkdir: !step.file });
     }
   }
   return {
-    fstab: `${lines.join('\n')}\n`,
-    asides: present.map((b) => b.aside),
+    steps: [...out, ...present.map((b): MountStep => ({ kind: 'detach', target: b.aside }))],
     mountPoints: present.map((b) => ({ path: b.aside, kind: b.kind === 'file' ? 'file' : 'directory' })),
   };
 }
 
-/** The root shell script that runs in the new namespaces: the view's mounts, then the stage's bash as the user. */
-export function hostStageSetupScript(fstab: string, asides: readonly string[], user: HostUser, cwd: string): string {
+/** The sandbox program's arguments (stage-sandbox.c): the cgroups to join, the view's mounts, then the stage's bash as the user. */
+export function sandboxArgs(mounts: HostStageMounts, procsFiles: readonly string[], user: HostUser, cwd: string): string[] {
+  const steps = mounts.steps.flatMap((step) => {
+    if (step.kind === 'bind') return [step.mkdir ? 'bind-mkdir' : 'bind', step.source, step.target];
+    if (step.kind === 'tmpfs') return ['tmpfs', step.target, step.mode, String(step.mib)];
+    return ['detach', step.target];
+  });
   return [
-    // -n: nothing to record in /run/mount/utab, which is the host's.
-    `mount -n --fstab ${quote(fstab)} -a || exit 125`,
-    asides.length ? `umount -l ${asides.map(quote).join(' ')} || exit 125` : '',
-    `cd ${quote(cwd)} || exit 125`,
-    `exec setpriv ${dropPrivileges(user).map(quote).join(' ')} bash /proc/self/fd/${SCRIPT_FD}`,
-  ].filter(Boolean).join('\n');
+    ...procsFiles.flatMap((file) => ['cgroup', file]),
+    ...steps,
+    'cwd', cwd,
+    'user', String(user.uid), String(user.gid),
+    'fd', String(SCRIPT_FD),
+    '--', 'bash', `/proc/self/fd/${SCRIPT_FD}`,
+  ];
 }
 
 function sourceKind(source: string): SourceKind {
@@ -158,46 +168,41 @@ function makeMountPoints(points: HostStageMounts['mountPoints']): void {
   }
 }
 
-/** The fstab of a stage named `name` (its own, while it runs). */
-function fstabOf(name: string): string {
-  return `${HOST_STAGE_STAGING}/${name}.fstab`;
-}
-
-/** Removes what a stage named `name` leaves when its executor is killed (its fstab; the cgroup goes with removeRunCgroups). */
-export function removeHostStageLeftovers(name: string): void {
-  rmSync(fstabOf(name), { force: true });
+/** The staging directory, root's alone, made once. */
+function makeStaging(): void {
+  try {
+    mkdirSync(HOST_STAGE_STAGING, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  chmodSync(HOST_STAGE_STAGING, 0o700);
 }
 
 /** Runs a host stage isolated and limited; resolves with how it ended. */
 export async function runHostStage(stage: HostStage): Promise<ProcessResult> {
-  await makeDir(HOST_STAGE_STAGING, 0o700);
+  makeStaging();
   const mounts = hostStageMounts(stage.view, HOST_STAGE_STAGING, sourceKind, SCRATCH_DIRS.filter((dir) => existsSync(dir)));
   makeMountPoints(mounts.mountPoints);
-  const fstabFile = fstabOf(stage.name);
-  writeFileSync(fstabFile, mounts.fstab, { mode: 0o600 });
-  const script = openSync(stage.script, constants.O_RDONLY | constants.O_NOFOLLOW);
-  const cgroup = await createRunCgroup(stage.name, stage.limits, stage.log);
+  const sandbox = openStageSandbox(stage.sandboxDir);
+  let script: number | undefined;
   try {
-    // The first process joins the cgroup before anything else starts; the cgroup namespace then roots there.
-    const enter = (cgroup?.procsFiles ?? []).map((file) => `echo $$ > ${quote(file)} || exit 124`);
-    const argv = [
-      'setpriv', '--pdeathsig', 'KILL', '--',
-      'unshare', '--pid', '--fork', '--kill-child=SIGKILL', '--mount-proc', '--mount', '--propagation', 'private', '--ipc', '--cgroup', '--',
-      '/bin/sh', '-c', hostStageSetupScript(fstabFile, mounts.asides, stage.user, stage.cwd),
-    ];
-    return await runProcess('/bin/sh', ['-c', [...enter, 'exec "$@"'].join('\n'), 'quarters-host-stage', ...argv], {
+    script = openSync(stage.script, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // One group for all the job's host stages, made by the first and removed with the job (reclaim.ts):
+    // making and removing a memory cgroup took some 4 ms of kernel time per stage. No process of a stage
+    // outlives it (the PID namespace), so each stage starts in an empty group with the job's limits.
+    const cgroup = await createRunCgroup(stage.name, stage.limits, stage.log);
+    // The program joins the cgroup before anything else starts; the cgroup namespace then roots there.
+    const result = await runLeanProcess(`/proc/self/fd/${SANDBOX_FD}`, sandboxArgs(mounts, cgroup?.procsFiles ?? [], stage.user, stage.cwd), {
       env: stage.env,
-      stdout: 'inherit',
-      stderr: 'inherit',
-      extraFds: [script],
+      extraFds: [script, sandbox.fd],
       signal: stage.signal,
-      // unshare ignores SIGTERM while it waits; SIGKILL reaches the stage through --kill-child and the PID namespace.
+      // The program ignores SIGTERM while it waits; SIGKILL reaches the stage through its parent-death signal and the PID namespace.
       killSignal: 'SIGKILL',
       forceKillAfterMs: 5000,
     });
+    return result.startError ? { ...result, startError: new Error(`${sandbox.file}: ${result.startError.message}`) } : result;
   } finally {
-    closeSync(script);
-    await cgroup?.remove();
-    rmSync(fstabFile, { force: true });
+    if (script !== undefined) closeSync(script);
+    closeSync(sandbox.fd);
   }
 }

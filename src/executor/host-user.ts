@@ -22,8 +22,3 @@ export function resolveHostUser(spec: string, passwdFile = '/etc/passwd'): HostU
   if (user.uid === 0 || user.gid === 0) throw new SystemFailure(`host_user "${spec}" is root: host stages must run unprivileged`);
   return user;
 }
-
-/** The setpriv arguments that drop to this user (no supplementary groups, no new privileges, killed with its parent). */
-export function dropPrivileges(user: HostUser): string[] {
-  return ['--reuid', String(user.uid), '--regid', String(user.gid), '--clear-groups', '--no-new-privs', '--pdeathsig', 'KILL', '--'];
-}

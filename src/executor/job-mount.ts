@@ -16,22 +16,13 @@
  * are mounted (/proc/self/mountinfo), which also works after a kill -9.
  */
 import { dirname, join } from 'node:path';
-import './zod-messages.js';
-import * as z from 'zod/mini';
+import type { JobMount } from './workspace-schema.js';
 import { runProcess, whyFailed } from '../common/child-process.js';
 import { SystemFailure } from './failure.js';
 import { makeDir, removeTree, unmountBelow } from './fs-layers.js';
 import { loopDevicesOf, makeJobDisk, removeDiskImage } from './job-disk.js';
 
-export const jobMountSchema = z.strictObject({
-  /** Where it is mounted (nosuid,nodev); it holds layer/ (the backend's writable layer), output/ and build/. */
-  mountPoint: z.string(),
-  /** The job's disk (limits.disk_mib) the mount point shows; absent: a bind of the mount point onto itself, no limit. */
-  disk: z.optional(z.strictObject({ image: z.string(), sizeMib: z.number() })),
-  /** Host directories outside the workspace the guest writes to, bound onto themselves nosuid,nodev; unmounted, not removed, with the job. */
-  sharedDirs: z.array(z.string()),
-});
-export type JobMount = z.infer<typeof jobMountSchema>;
+export type { JobMount } from './workspace-schema.js';
 
 /** Where a workspace keeps its mount and its disk's image. */
 function jobMountPaths(workspace: string): { mountPoint: string; image: string } {

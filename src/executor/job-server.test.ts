@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { executorConfigSchema } from './config.js';
 import { SystemFailure } from './failure.js';
-import { jobFromEnv } from './job.js';
+import { jobFromEnv } from './job-variables.js';
 import { jobServer, sameServer } from './job-server.js';
 
 const job = (vars: Record<string, string>) => jobFromEnv(Object.fromEntries(Object.entries({ CI_JOB_ID: '1', CI_PROJECT_ID: '1', ...vars }).map(([k, v]) => [`CUSTOM_ENV_${k}`, v])), 'stable');

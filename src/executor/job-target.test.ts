@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { executorConfigSchema } from './config.js';
-import { jobFromEnv } from './job.js';
+import { jobFromEnv } from './job-variables.js';
 import { checkJobTarget } from './job-target.js';
 
 const job = (vars: Record<string, string>) => jobFromEnv(Object.fromEntries(Object.entries({ CI_JOB_ID: '1', CI_PROJECT_ID: '1', ...vars }).map(([k, v]) => [`CUSTOM_ENV_${k}`, v])), 'stable');

@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exitCodesFrom, SystemFailure } from './failure.js';
-import { jobFromEnv } from './job.js';
+import { jobFromEnv } from './job-variables.js';
+import { jobIdentityFromEnv } from './job.js';
 
 const env = (vars: Record<string, string>): NodeJS.ProcessEnv => Object.fromEntries(Object.entries(vars).map(([k, v]) => [`CUSTOM_ENV_${k}`, v]));
 
@@ -72,5 +73,38 @@ describe('exit codes', () => {
   it('uses the runner\'s variables, and its documented defaults without them', () => {
     expect(exitCodesFrom({ BUILD_FAILURE_EXIT_CODE: '7', SYSTEM_FAILURE_EXIT_CODE: '9' })).toEqual({ build: 7, system: 9 });
     expect(exitCodesFrom({})).toEqual({ build: 1, system: 2 });
+  });
+});
+
+describe('jobIdentityFromEnv', () => {
+  const message = (run: () => unknown): string => {
+    try {
+      run();
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return 'accepted';
+  };
+
+  it('checks who the job is as jobFromEnv does, with the same messages, and without the other variables', () => {
+    const cases: Record<string, string>[] = [
+      {}, { CI_JOB_ID: '12' }, { CI_PROJECT_ID: '3' }, { CI_JOB_ID: 'x', CI_PROJECT_ID: '3' }, { CI_JOB_ID: '12', CI_PROJECT_ID: '-3' },
+      { CI_JOB_ID: '12', CI_PROJECT_ID: '3', CI_CONCURRENT_PROJECT_ID: '1a' }, { CI_JOB_ID: '12', CI_PROJECT_ID: '3', CI_CONCURRENT_PROJECT_ID: '' },
+      { CI_JOB_ID: '12', CI_PROJECT_ID: '3', QUARTERS_TARGET_BRANCH: '../etc' }, { CI_JOB_ID: '12', CI_PROJECT_ID: '3', QUARTERS_TARGET_BRANCH: '.hidden' },
+      { CI_JOB_ID: '12', CI_PROJECT_ID: '3', CI_CONCURRENT_PROJECT_ID: '2', CI_RUNNER_SHORT_TOKEN: 'xY_z9', QUARTERS_TARGET_BRANCH: 'testing' },
+    ];
+    for (const vars of cases) {
+      const full = message(() => jobFromEnv(env(vars), 'stable'));
+      expect(message(() => jobIdentityFromEnv(env(vars), 'stable')), JSON.stringify(vars)).toBe(full);
+      if (full === 'accepted') {
+        const { variables, ...identity } = jobFromEnv(env(vars), 'stable');
+        expect(variables).toBeDefined();
+        expect(jobIdentityFromEnv(env(vars), 'stable')).toEqual(identity);
+      }
+    }
+    // A malformed pipeline variable is for the commands that read it (config, prepare, guest stages).
+    const bad = env({ CI_JOB_ID: '12', CI_PROJECT_ID: '3', QUARTERS_NAMESPACE: '../x' });
+    expect(() => jobFromEnv(bad, 'stable')).toThrow(/CUSTOM_ENV_QUARTERS_NAMESPACE/);
+    expect(jobIdentityFromEnv(bad, 'stable').name).toBe('q-local-p3-cx-j12');
   });
 });

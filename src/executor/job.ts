@@ -1,27 +1,17 @@
 /** Who a job is, from the CUSTOM_ENV_* variables GitLab Runner passes: names, target branch, upload details. */
-import './zod-messages.js';
-import * as z from 'zod/mini';
-import { pipelineVariablesSchema } from '../core/pipeline-variables.js';
 import { SystemFailure } from './failure.js';
 import { readJobResponse, type JobResponse } from './job-response.js';
 import { projectSlug as projectSlugOf } from './project-cache.js';
 
-const id = z.string().check(z.regex(/^\d+$/, 'expected a number'));
+// Checked by hand, not with zod: the runner starts the executor a dozen times a job, and a host
+// stage's `run` and `cleanup` need only who the job is (loading zod was some 5 ms of each start). The
+// other variables are validated with zod by the commands that read them (job-variables.ts: config,
+// prepare, guest stages); the messages here are zod's for the same fields (job.test.ts compares).
 
-/** The job variables the executor reads (without the CUSTOM_ENV_ prefix): the runner's, and the pipeline variables' contract, each optional. */
-export const jobVariablesSchema = z.extend(z.partial(z.object(pipelineVariablesSchema.def.shape)), {
-  CI_JOB_ID: id,
-  CI_PROJECT_ID: id,
-  CI_CONCURRENT_PROJECT_ID: z.optional(id),
-  CI_RUNNER_SHORT_TOKEN: z.optional(z.string()),
-  CI_RUNNER_ID: z.optional(z.string()),
-  CI_JOB_TOKEN: z.optional(z.string()),
-  CI_PROJECT_PATH: z.optional(z.string()),
-  // Here the target branch names a file (source_lists/BRANCH.list): one safe path component.
-  QUARTERS_TARGET_BRANCH: z.optional(z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, 'expected a branch name of letters, digits, ".", "_", "+", "-"'))),
-});
+export type { Job } from './job-variables.js';
 
-export interface Job {
+/** Who the job is: enough to find its workspace, slot and build directory. */
+export interface JobIdentity {
   id: string;
   projectId: string;
   /** Runner + project + concurrency slot: at most one job runs in a slot at a time. */
@@ -33,7 +23,36 @@ export interface Job {
   targetBranch: string;
   /** The project's path in the runner's cache_dir (its repository URL's path; GitLab's where the runner says), or null: project-<id>. */
   projectSlug: string | null;
-  variables: z.infer<typeof jobVariablesSchema>;
+}
+
+/** The variables jobIdentityFromEnv reads, each checked as jobVariablesSchema (job-variables.ts) checks it. */
+interface IdentityVariables {
+  CI_JOB_ID: string;
+  CI_PROJECT_ID: string;
+  CI_CONCURRENT_PROJECT_ID?: string;
+  CI_RUNNER_SHORT_TOKEN?: string;
+  CI_RUNNER_ID?: string;
+  QUARTERS_TARGET_BRANCH?: string;
+}
+
+const NUMBER = /^\d+$/;
+const BRANCH = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+
+function identityVariables(vars: Record<string, string>): IdentityVariables {
+  const refuse = (name: string, message: string): never => {
+    throw new SystemFailure(`job variable CUSTOM_ENV_${name}: ${message}`);
+  };
+  const check = (name: string, pattern: RegExp, message: string, required: boolean): void => {
+    const value = vars[name];
+    if (value === undefined) {
+      if (required) refuse(name, 'Invalid input: expected string, received undefined');
+    } else if (!pattern.test(value)) refuse(name, message);
+  };
+  check('CI_JOB_ID', NUMBER, 'expected a number', true);
+  check('CI_PROJECT_ID', NUMBER, 'expected a number', true);
+  check('CI_CONCURRENT_PROJECT_ID', NUMBER, 'expected a number', false);
+  check('QUARTERS_TARGET_BRANCH', BRANCH, 'expected a branch name of letters, digits, ".", "_", "+", "-"', false);
+  return vars as unknown as IdentityVariables;
 }
 
 /** The CUSTOM_ENV_ variables without their prefix; empty values count as unset. */
@@ -45,20 +64,15 @@ export function customEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   return out;
 }
 
-/** Reads the job from the environment, its identity checked against the runner's job response; a missing, malformed or overridden variable is a SystemFailure naming it. */
-export function jobFromEnv(env: NodeJS.ProcessEnv, defaultBranch: string): Job {
-  const parsed = jobVariablesSchema.safeParse(customEnv(env));
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new SystemFailure(`job variable CUSTOM_ENV_${issue.path.map(String).join('.')}: ${issue.message}`);
-  }
-  const v = parsed.data;
+/** Who the job is, from the environment, checked against the runner's job response; a missing, malformed or overridden variable is a SystemFailure naming it. */
+export function jobIdentityFromEnv(env: NodeJS.ProcessEnv, defaultBranch: string): JobIdentity {
+  const v = identityVariables(customEnv(env));
   const response = readJobResponse(env);
   if (response) checkIdentity(v, response);
   const runner = slug(v.CI_RUNNER_SHORT_TOKEN ?? v.CI_RUNNER_ID ?? 'local').slice(0, 12);
   const slot = `q-${runner}-p${v.CI_PROJECT_ID}-c${v.CI_CONCURRENT_PROJECT_ID ?? 'x'}`;
   const projectSlug = response ? projectSlugOf(response.git_info?.repo_url) : projectSlugOf(customEnv(env).CI_REPOSITORY_URL);
-  return { id: v.CI_JOB_ID, projectId: v.CI_PROJECT_ID, slot, slotIsExclusive: v.CI_CONCURRENT_PROJECT_ID !== undefined, name: `${slot}-j${v.CI_JOB_ID}`, targetBranch: v.QUARTERS_TARGET_BRANCH ?? defaultBranch, projectSlug, variables: v };
+  return { id: v.CI_JOB_ID, projectId: v.CI_PROJECT_ID, slot, slotIsExclusive: v.CI_CONCURRENT_PROJECT_ID !== undefined, name: `${slot}-j${v.CI_JOB_ID}`, targetBranch: v.QUARTERS_TARGET_BRANCH ?? defaultBranch, projectSlug };
 }
 
 /** Variables GitLab Runner sets itself: GitLab never sends them, so one in the job response is the job's own. */
@@ -68,7 +82,7 @@ const RUNNER_SET = ['CI_CONCURRENT_PROJECT_ID', 'CI_RUNNER_SHORT_TOKEN'] as cons
  * The variables that name the job (and so its workspace and slot, which prepare reclaims) must be
  * what GitLab and the runner set: a job that sets one of them itself could take another job's slot.
  */
-function checkIdentity(v: z.infer<typeof jobVariablesSchema>, response: JobResponse): void {
+function checkIdentity(v: IdentityVariables, response: JobResponse): void {
   const refuse = (name: string, why: string): never => {
     throw new SystemFailure(`job variable CUSTOM_ENV_${name}: ${why}; a job cannot choose its own identity (JOB_RESPONSE_FILE is GitLab's)`);
   };

@@ -17,6 +17,8 @@ export interface Layout {
   packages: string;
   /** Short-lived directories of operations in progress (base OS loads, updates). */
   tmp: string;
+  /** The host stages' sandbox program (stage-sandbox.ts): root's, 0700; not in /run, which may forbid executing. */
+  stageSandbox: string;
   /** Records that outlive jobs: usage.jsonl, one line of resource usage per job. */
   logs: string;
 }
@@ -34,5 +36,6 @@ export function layoutOf(config: ExecutorConfig): Layout {
     packages: join(workDir, 'packages'),
     tmp: join(workDir, 'tmp'),
     logs: join(workDir, 'logs'),
+    stageSandbox: join(workDir, 'stage-sandbox'),
   };
 }

@@ -1,7 +1,8 @@
 /** A lock directory shared by the executor processes of one host; a lock whose holder died is taken over. */
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { identify, isAlive, processIdentitySchema } from './process-identity.js';
+import { identify, isAlive } from './process-identity.js';
+import { processIdentitySchema } from './process-identity-schema.js';
 
 export class LockTimeout extends Error {
   override name = 'LockTimeout';

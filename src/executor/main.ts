@@ -80,16 +80,21 @@ async function run(script: string, stage: string): Promise<number> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   return protocol(async () => {
-    const [{ runStage }, { openJobSession }] = await Promise.all([import('./protocol/run.js'), import('./session.js')]);
-    await runStage(await openJobSession(), script, stage, controller.signal);
+    const [{ runStage }, { openJobContext }] = await Promise.all([import('./protocol/run.js'), import('./session.js')]);
+    // The backend loads only for a guest stage.
+    await runStage(await openJobContext(), script, stage, controller.signal);
   });
 }
 
 async function cleanup(args: string[]): Promise<number> {
-  const { openJobSession, openSession } = await import('./session.js');
+  const { backendFor, openJobContext, openSession } = await import('./session.js');
   if (args.length === 0) {
     const { cleanupJob } = await import('./protocol/cleanup-job.js');
-    return protocol(async () => cleanupJob(await openJobSession()));
+    // Who the job is suffices (its other variables were validated by config and prepare); the backend tears its environment down.
+    return protocol(async () => {
+      const context = await openJobContext();
+      await cleanupJob({ ...context, backend: await backendFor(context.config) });
+    });
   }
   const { cleanupAll, cleanupBaseos, cleanupInstance, cleanupPackages, cleanupStale } = await import('./protocol/cleanup.js');
   const { values, positionals } = parseArgs({ args, options: { stale: { type: 'boolean' }, 'older-than': { type: 'string' } }, allowPositionals: true });
@@ -164,8 +169,10 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'config':
       return protocol(async () => {
-        const [{ configAnswer }, { openJobContext }] = await Promise.all([import('./protocol/config-command.js'), import('./session.js')]);
-        writeStdout(`${JSON.stringify(configAnswer(await openJobContext()))}\n`);
+        const [{ configAnswer }, { openJobContext, jobWithVariables }] = await Promise.all([import('./protocol/config-command.js'), import('./session.js')]);
+        const context = await openJobContext();
+        // All of the job's variables, at its first command: a job with a bad one stops here.
+        writeStdout(`${JSON.stringify(configAnswer({ ...context, job: await jobWithVariables(context) }))}\n`);
       });
     case 'prepare':
       return protocol(async () => {

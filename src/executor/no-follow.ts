@@ -4,8 +4,8 @@
  * by way of /proc/self/fd), and owners are changed on the open file, never by name. A link or a
  * file planted there is refused; it never makes root write, chown or bind something else.
  */
-import { constants } from 'node:fs';
-import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fchmodSync, fchownSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SystemFailure } from './failure.js';
 
@@ -86,13 +86,18 @@ export async function openOwnedFile(dir: FileHandle, name: string, owner: Owner,
  * mode and owner on the open file.
  */
 export async function writeNewFile(path: string, content: string | Buffer, mode: number, owner?: Owner): Promise<void> {
-  await rm(path, { force: true });
-  const file = await open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
+  writeNewFileSync(path, content, mode, owner);
+}
+
+/** writeNewFile without the thread pool: for a host stage's start, which does nothing else meanwhile. */
+export function writeNewFileSync(path: string, content: string | Buffer, mode: number, owner?: Owner): void {
+  rmSync(path, { force: true });
+  const fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
   try {
-    await file.writeFile(content);
-    await file.chmod(mode);
-    if (owner) await file.chown(owner.uid, owner.gid);
+    writeFileSync(fd, content);
+    fchmodSync(fd, mode);
+    if (owner) fchownSync(fd, owner.uid, owner.gid);
   } finally {
-    await file.close();
+    closeSync(fd);
   }
 }

@@ -1,11 +1,9 @@
 /** A process named by pid and start time, so a recycled pid is never mistaken for the process we recorded. */
 import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import './zod-messages.js';
-import * as z from 'zod/mini';
+import type { ProcessIdentity } from './process-identity-schema.js';
 
-export const processIdentitySchema = z.strictObject({ pid: z.int().check(z.positive()), startTime: z.string() });
-export type ProcessIdentity = z.infer<typeof processIdentitySchema>;
+export type { ProcessIdentity } from './process-identity-schema.js';
 
 /** The kernel's start time of a process (clock ticks since boot), or null when it does not exist or has already exited (a zombie). */
 export function processStartTime(pid: number): string | null {
@@ -55,6 +53,7 @@ export async function recordProcess(file: string, pid: number): Promise<void> {
 
 /** Kills the process `file` records (recordProcess), if it still runs: one that outlived an executor killed outright. */
 export async function killRecordedProcess(file: string): Promise<void> {
+  const { processIdentitySchema } = await import('./process-identity-schema.js');
   const recorded = processIdentitySchema.safeParse(await readFile(file, 'utf8').then((text) => JSON.parse(text) as unknown, () => null));
   if (recorded.success) await killIdentified(recorded.data);
 }

@@ -1,7 +1,6 @@
 /** Tearing a job's environment down from what its workspace records: for cleanup, prepare and cleanup --stale alike. */
 import { join } from 'node:path';
 import { removeRunCgroups } from './run-cgroup.js';
-import { removeHostStageLeftovers } from './host-stage.js';
 import { killIdentified } from './process-identity.js';
 import { removeTree } from './fs-layers.js';
 import { unstageProjectDir } from './project-bind.js';
@@ -23,7 +22,6 @@ export async function reclaimWorkspace(session: Session, name: string): Promise<
   await unstageProjectDir(join(workspace, 'project'));
   // A host stage's cgroup, left by an executor killed during it (host-stage.ts).
   await removeRunCgroups(`${name}-host`);
-  removeHostStageLeftovers(`${name}-host`);
   const buildsDir = state?.buildsDir ?? join(session.layout.builds, name);
   // removeJobMount takes the build directory too: it is one of the job mount's binds.
   const busy = await removeJobMount(workspace, buildsDir, state?.mount.sharedDirs);

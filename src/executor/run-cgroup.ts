@@ -4,8 +4,8 @@
  * the peak memory. Works with cgroup v1 (memory and cpu hierarchies) and v2; where neither lets us
  * create a child group, the run goes ahead unmeasured and unlimited, and says so.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface CgroupLimits {
@@ -67,7 +67,7 @@ function relativeTo(path: string, root: string): string {
   return root !== '/' && path.startsWith(root) ? path.slice(root.length) : path;
 }
 
-/** Creates the groups of one run; null when this host offers no usable cgroup (the reason goes to `log`). */
+/** Creates the groups of one run (or takes them as they are, when a run of the same name made them); null when this host offers no usable cgroup (the reason goes to `log`). */
 export async function createRunCgroup(name: string, limits: CgroupLimits, log: (line: string) => void = () => {}): Promise<RunCgroup | null> {
   const created: string[] = [];
   const procsFiles: string[] = [];
@@ -76,10 +76,10 @@ export async function createRunCgroup(name: string, limits: CgroupLimits, log: (
     const memory = hierarchyOf('memory');
     if (!memory) throw new Error('no memory cgroup hierarchy');
     const dir = join(memory.dir, `quarters-${name}`);
-    await mkdir(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true });
     created.push(dir);
     memoryDir = { dir, version: memory.version };
-    if (limits.memoryMib > 0) await writeFile(join(dir, memory.version === 1 ? 'memory.limit_in_bytes' : 'memory.max'), String(limits.memoryMib * 1024 * 1024));
+    if (limits.memoryMib > 0) writeFileSync(join(dir, memory.version === 1 ? 'memory.limit_in_bytes' : 'memory.max'), String(limits.memoryMib * 1024 * 1024));
     procsFiles.push(join(dir, 'cgroup.procs'));
     // v1 keeps each controller in a hierarchy of its own: a group there too, joined by the same process.
     const groupFor = async (controller: Controller): Promise<string> => {
@@ -88,7 +88,7 @@ export async function createRunCgroup(name: string, limits: CgroupLimits, log: (
       if (!hierarchy) throw new Error(`no ${controller} cgroup hierarchy for the ${controller} limit`);
       const other = join(hierarchy.dir, `quarters-${name}`);
       if (other !== dir && !created.includes(other)) {
-        await mkdir(other, { recursive: true });
+        mkdirSync(other, { recursive: true });
         created.push(other);
         procsFiles.push(join(other, 'cgroup.procs'));
       }
@@ -98,13 +98,13 @@ export async function createRunCgroup(name: string, limits: CgroupLimits, log: (
       const periodUs = 100_000;
       const quotaUs = Math.round(limits.cpus * periodUs);
       const cpuDir = await groupFor('cpu');
-      if (memory.version === 2) await writeFile(join(cpuDir, 'cpu.max'), `${quotaUs} ${periodUs}`);
+      if (memory.version === 2) writeFileSync(join(cpuDir, 'cpu.max'), `${quotaUs} ${periodUs}`);
       else {
-        await writeFile(join(cpuDir, 'cpu.cfs_period_us'), String(periodUs));
-        await writeFile(join(cpuDir, 'cpu.cfs_quota_us'), String(quotaUs));
+        writeFileSync(join(cpuDir, 'cpu.cfs_period_us'), String(periodUs));
+        writeFileSync(join(cpuDir, 'cpu.cfs_quota_us'), String(quotaUs));
       }
     }
-    if (limits.pids) await writeFile(join(await groupFor('pids'), 'pids.max'), String(limits.pids));
+    if (limits.pids) writeFileSync(join(await groupFor('pids'), 'pids.max'), String(limits.pids));
   } catch (error) {
     for (const dir of created.reverse()) await rmdir(dir).catch(() => undefined);
     log(`quarters: no cgroup for ${name} (${(error as Error).message}): peak memory not measured${limits.memoryMib || limits.cpus || limits.pids ? ', limits not applied' : ''}`);
@@ -134,6 +134,10 @@ export async function removeRunCgroups(name: string): Promise<void> {
         return null;
       }
     })();
-    if (hierarchy) await rmdir(join(hierarchy.dir, `quarters-${name}`)).catch(() => undefined);
+    try {
+      if (hierarchy) rmdirSync(join(hierarchy.dir, `quarters-${name}`));
+    } catch {
+      // None there.
+    }
   }
 }

@@ -5,7 +5,7 @@ import { executorConfigPath, openExecutorConfig } from './config-load.js';
 import { guestIdBase } from './guest-ids.js';
 import type { Backend } from './environment.js';
 import { exitCodesFrom, type ExitCodes } from './failure.js';
-import { jobFromEnv, type Job } from './job.js';
+import { jobIdentityFromEnv, type Job, type JobIdentity } from './job.js';
 import { layoutOf, type Layout } from './layout.js';
 
 /** Room a VM's disk has for what a job writes when limits.disk_mib is 0 (a VM's disk has a size). */
@@ -23,6 +23,11 @@ export interface Session {
 
 export interface JobSession extends Session {
   job: Job;
+}
+
+/** Who the job is, without its backend or its other variables validated: what a host stage's `run` and `cleanup` need. */
+export interface JobContext extends Omit<Session, 'backend'> {
+  job: JobIdentity;
 }
 
 /** The backend the config names; only its modules load (each backend's are a few ms of every start). */
@@ -52,27 +57,35 @@ export function executorVersion(): string {
   }
 }
 
-/** Loads the config named by the environment; config problems are system failures naming file and key. */
-export async function openSession(env: NodeJS.ProcessEnv = process.env): Promise<Session> {
+async function openContext(env: NodeJS.ProcessEnv): Promise<Omit<Session, 'backend'>> {
   const config = await openExecutorConfig(executorConfigPath(env));
-  return {
-    config,
-    layout: layoutOf(config),
-    backend: await backendFor(config),
-    codes: exitCodesFrom(env),
-    env,
-    log: (line) => process.stderr.write(`${line}\n`),
-  };
+  return { config, layout: layoutOf(config), codes: exitCodesFrom(env), env, log: (line) => process.stderr.write(`${line}\n`) };
 }
 
-/** The config, its layout and the job, for a command that starts no environment (`config`): no backend's modules load. */
-export async function openJobContext(env: NodeJS.ProcessEnv = process.env): Promise<Pick<JobSession, 'config' | 'layout' | 'job'>> {
-  const config = await openExecutorConfig(executorConfigPath(env));
-  return { config, layout: layoutOf(config), job: jobFromEnv(env, config.default_branch) };
+/** Loads the config named by the environment; config problems are system failures naming file and key. */
+export async function openSession(env: NodeJS.ProcessEnv = process.env): Promise<Session> {
+  const context = await openContext(env);
+  return { ...context, backend: await backendFor(context.config) };
+}
+
+/** Who the job is, for a command that may start no environment: neither a backend's modules nor zod load. */
+export async function openJobContext(env: NodeJS.ProcessEnv = process.env): Promise<JobContext> {
+  const context = await openContext(env);
+  return { ...context, job: jobIdentityFromEnv(env, context.config.default_branch) };
+}
+
+/** The job with every variable validated (job-variables.ts); a bad one is a SystemFailure naming it. */
+export async function jobWithVariables(context: JobContext): Promise<Job> {
+  const { jobFromEnv } = await import('./job-variables.js');
+  return jobFromEnv(context.env, context.config.default_branch);
+}
+
+/** The job's whole session: every variable validated, and its backend. */
+export async function withBackend(context: JobContext): Promise<JobSession> {
+  return { ...context, job: await jobWithVariables(context), backend: await backendFor(context.config) };
 }
 
 /** A session for the job described by the CUSTOM_ENV_* variables. */
 export async function openJobSession(env: NodeJS.ProcessEnv = process.env): Promise<JobSession> {
-  const session = await openSession(env);
-  return { ...session, job: jobFromEnv(env, session.config.default_branch) };
+  return withBackend(await openJobContext(env));
 }

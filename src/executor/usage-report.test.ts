@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { executorConfigSchema } from './config.js';
-import { jobFromEnv } from './job.js';
+import { jobFromEnv } from './job-variables.js';
 import type { JobSession } from './session.js';
 import { reportResourceUsage } from './usage-report.js';
 import { startArtifactServer, type ArtifactServer } from '../../test/support/artifact-server.js';

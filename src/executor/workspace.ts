@@ -6,48 +6,22 @@
  * on the host is found from here, so `cleanup`, the next `prepare` of the same slot and
  * `cleanup --stale` can reclaim a job whose executor or runner died.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import './zod-messages.js';
-import * as z from 'zod/mini';
-import { processIdentitySchema, isAlive, identify, type ProcessIdentity } from './process-identity.js';
-import { writeFileAtomic } from './fs-layers.js';
-import { jobMountSchema } from './job-mount.js';
+import { isAlive, identify, type ProcessIdentity } from './process-identity.js';
+import { writeFileAtomicSync } from './fs-layers.js';
+import type { ResourceUsage, WorkspaceState } from './workspace-schema.js';
+
+declare global {
+  interface ImportMeta {
+    /** Set by scripts/bundle-executor.js: which build of the executor this is. */
+    QUARTERS_BUILD?: string;
+  }
+}
 import type { Layout } from './layout.js';
 
-const usageSchema = z.strictObject({
-  wallSeconds: z.number(),
-  cpuSeconds: z.number(),
-  peakMemoryBytes: z.nullable(z.number()),
-  diskBytes: z.number(),
-});
-export type ResourceUsage = z.infer<typeof usageSchema>;
-
-export const workspaceStateSchema = z.strictObject({
-  name: z.string(),
-  slot: z.string(),
-  jobId: z.string(),
-  created: z.string(),
-  backend: z.string(),
-  /** What the backend runs the job from (environment.ts: BaseImage, InstanceLayer). */
-  base: z.strictObject({ version: z.string(), path: z.string() }),
-  instance: z.nullable(z.strictObject({ key: z.string(), version: z.string(), dir: z.string() })),
-  /** The job's build directory on the host (builds_dir from `config`), bind-mounted at the same path. */
-  buildsDir: z.string(),
-  outputDir: z.string(),
-  /** The build set's repository offered read-only at /quarters/repo (a job's: its own copy, workspace/repository); null: none. */
-  repository: z._default(z.nullable(z.string()), null),
-  /** The job's mount (nosuid,nodev; its disk with limits.disk_mib), holding its writable layer, output and build directory. */
-  mount: jobMountSchema,
-  hostUser: z.strictObject({ uid: z.number(), gid: z.number() }),
-  /** The process that started the executor (GitLab Runner); when it is gone, so is the job. */
-  runner: z.nullable(processIdentitySchema),
-  /** The executor command working on the workspace right now, if any. */
-  active: z.nullable(processIdentitySchema),
-  updated: z.string(),
-  usage: usageSchema,
-});
-export type WorkspaceState = z.infer<typeof workspaceStateSchema>;
+export type { ResourceUsage, WorkspaceState } from './workspace-schema.js';
 
 export const emptyUsage = (): ResourceUsage => ({ wallSeconds: 0, cpuSeconds: 0, peakMemoryBytes: null, diskBytes: 0 });
 
@@ -60,17 +34,30 @@ export function workspaceDir(layout: Layout, name: string): string {
 export async function readState(layout: Layout, name: string): Promise<WorkspaceState | null> {
   let text: string;
   try {
-    text = await readFile(join(workspaceDir(layout, name), 'state.json'), 'utf8');
+    // Synchronous, as the write: a host stage's start needs no thread pool (starting one is CPU of every start).
+    text = readFileSync(join(workspaceDir(layout, name), 'state.json'), 'utf8');
   } catch {
     return null;
   }
-  const parsed = workspaceStateSchema.safeParse(JSON.parse(text));
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  // A state this build wrote has this build's shape: validated only when another build wrote it (an
+  // update between a job's commands), which spares every command of a job loading zod (some 5 ms).
+  const build = import.meta.QUARTERS_BUILD;
+  if (build && typeof json === 'object' && json !== null && (json as { build?: unknown }).build === build) return json as WorkspaceState;
+  const { workspaceStateSchema } = await import('./workspace-schema.js');
+  const parsed = workspaceStateSchema.safeParse(json);
   return parsed.success ? parsed.data : null;
 }
 
 /** Writes a workspace's state atomically. */
 export async function writeState(layout: Layout, state: WorkspaceState): Promise<void> {
-  await writeFileAtomic(join(workspaceDir(layout, state.name), 'state.json'), `${JSON.stringify({ ...state, updated: new Date().toISOString() }, null, 2)}\n`, 0o600);
+  const build = import.meta.QUARTERS_BUILD;
+  writeFileAtomicSync(join(workspaceDir(layout, state.name), 'state.json'), `${JSON.stringify({ ...state, updated: new Date().toISOString(), ...(build ? { build } : {}) }, null, 2)}\n`, 0o600);
 }
 
 /** Names of all workspaces on this host. */

@@ -2,7 +2,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { Hono } from 'hono';
-import { listenAddress, type ServerConfig } from '../core/server-config.js';
+import { listenAddress, retentionPolicy, type ServerConfig } from '../core/server-config.js';
 import { KeptGraphs } from '../core/graph/kept-graphs.js';
 import type { Logger } from '../common/log.js';
 import { apiRoutes, requireApiToken } from './api/routes.js';
@@ -41,6 +41,12 @@ import { releaseRoutes } from './releases/routes.js';
 import { ReleaseStore } from './store/release-store.js';
 import { SIGNING_KEY_PATH, signingKeyRoutes } from './signing/key-route.js';
 import { webUiRoutes } from './web/routes.js';
+import { Bumper } from './bumps/bumper.js';
+import { bumpRoutes } from './bumps/routes.js';
+import { BumpStore } from './store/bump-store.js';
+import { GarbageCollector } from './retention/garbage-collector.js';
+import { gcRoutes } from './retention/routes.js';
+import { RetentionStore } from './store/retention-store.js';
 import { GraphCache } from './web/graph-data.js';
 
 export interface ServerOptions {
@@ -57,6 +63,10 @@ export interface ServerOptions {
   progress?: { intervalMs?: number; clock?: ReportClock };
   /** For tests run from the sources: the command that runs the quarters CLI for image builds (default: node dist/cli/main.js). */
   imageCommand?: readonly string[];
+  /** For tests: called before retention takes each directory away (a throw there is a crash mid-run). */
+  gcBeforeRemoving?: (dir: string) => void | Promise<void>;
+  /** For tests: the clock retention applies its policy by (ms since the epoch). */
+  gcClock?: () => number;
 }
 
 /** A running (or ready to run) server. */
@@ -83,6 +93,10 @@ export interface QuartersServer {
   distribution: DistributionRepositories;
   releases: Releases;
   releaseStore: ReleaseStore;
+  /** Release bumps of build sets (quarters ns bump). */
+  bumper: Bumper;
+  /** [retention]: `quarters gc`, and the periodic run when the table is given. */
+  collector: GarbageCollector;
   /** Binds `listen` (or the given port) and starts the background loops; resolves to the URL. */
   start(port?: number): Promise<string>;
   /** Waits until every accepted event has been processed. */
@@ -150,6 +164,11 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
     profiles: config.build.flavour === 'debian' ? config.build.deb_build_profiles : [],
   }, dispatcher, log);
   const buildSets = new BuildSets(engine, recipes, index, log);
+  const bumps = new BumpStore(db);
+  buildSets.branchOverrides = (namespaceId) => bumps.overrides(namespaceId);
+  const bumper = new Bumper({ store, bumps, recipes, index, buildSets, gitlab, log }, {
+    flavour: config.build.flavour, publicUrl: config.public_url, ...(options.gitlabRetry ? { retry: options.gitlabRetry } : {}),
+  });
   const signing = signer ? { url: `${config.public_url.replace(/\/+$/, '')}${SIGNING_KEY_PATH}`, fingerprint: signer.key.fingerprint } : null;
   const progress = new ProgressReporter({ gitlab, store, publicUrl: config.public_url, flavour: config.build.flavour, signing, log, ...options.progress });
   const images = new ImageStore(db);
@@ -161,10 +180,15 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
     if (gitlabConfig) progress.changed(namespaceId);
     imageBuilder.settled(namespaceId);
   };
+  const policy = retentionPolicy(config);
+  const collector = new GarbageCollector({
+    dataDir: config.data_dir, retention: new RetentionStore(db), engine, distribution, policy, log,
+    ...(options.gcBeforeRemoving ? { beforeRemoving: options.gcBeforeRemoving } : {}), ...(options.gcClock ? { clock: options.gcClock } : {}),
+  });
   const imageRouting = imageRoutes({ store, images, builder: imageBuilder, write: requireApiToken(config.api.tokens) });
   const pipelines = new PipelineTracker(engine, dispatcher, gitlab, log, (build) => progress.mayCarryStatuses(build));
   const control = new BuildSetControl(engine, dispatcher, gitlab, log);
-  const mergeRequests = new MergeRequests({ gitlab, index, store, buildSets, control, progress, log });
+  const mergeRequests = new MergeRequests({ gitlab, index, store, buildSets, control, progress, bumper, log });
   const inbox = new Inbox(db);
   const worker = new InboxWorker(inbox, (event) => handleEvent(event, { gitlab, index, recipes, buildSets, pipelines, mergeRequests, settings: { autoRebuild: config.build.auto_rebuild }, jobs, log }), log);
   metrics.gauge('quarters_inbox_depth', 'Webhook events accepted and not yet processed.', () => [{ labels: {}, value: inbox.depth() }]);
@@ -190,6 +214,8 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
       repoRoutes({ store, repositories }),
       imageRouting.files,
       signingKeyRoutes({ signer, publicUrl: config.public_url }),
+      ...(gitlabConfig ? [bumpRoutes({ store, bumper, apiTokens: config.api.tokens })] : []),
+      gcRoutes({ collector, apiTokens: config.api.tokens }),
       releaseRoutes({ store, releases, releaseStore, distribution, apiTokens: config.api.tokens, publicUrl: config.public_url, flavour: config.build.flavour, signing }),
       webUiRoutes({ store, jobs, images, graphs: new GraphCache(store), flavour: config.build.flavour, publicUrl: config.public_url, dataDir: config.data_dir, signing, ...(gitlabConfig ? { gitlab } : {}) }),
     ],
@@ -198,6 +224,16 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   let http: ServerType | null = null;
   let timer: NodeJS.Timeout | null = null;
   let reconciling: Promise<void> | null = null;
+  let gcTimer: NodeJS.Timeout | null = null;
+  let collecting: Promise<unknown> | null = null;
+  const collectGarbage = () => {
+    collecting ??= collector
+      .collect({ dryRun: false })
+      .catch((error: unknown) => log.warn({ error: (error as Error).message }, 'retention failed; the next run finishes what this one started'))
+      .finally(() => {
+        collecting = null;
+      });
+  };
   const reconcile = () => {
     reconciling ??= pipelines
       .reconcile()
@@ -211,7 +247,7 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
   };
 
   return {
-    app, db, repositories, store, jobs, recipes, index, engine, buildSets, pipelines, control, progress, inbox, worker, metrics, signer, distribution, releases, releaseStore, imageBuilder,
+    app, db, repositories, store, jobs, recipes, index, engine, buildSets, pipelines, control, progress, inbox, worker, metrics, signer, distribution, releases, releaseStore, imageBuilder, bumper, collector,
     start: async (port) => {
       // Releases a crash interrupted, before any new one: published if the switch happened, interrupted if not.
       for (const r of await releases.recover()) log.warn({ release: r.id, repository: r.repository, state: r.state }, 'settled a release the server stopped during');
@@ -238,8 +274,15 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
           if (gitlabConfig) {
             // Build sets that moved while the server was down get their notes and statuses now.
             progress.catchUp();
+            // Bumps a stop interrupted go on: their answer (202) was given.
+            bumper.resumeInterrupted();
             void reconcile();
             timer = setInterval(() => void reconcile(), options.reconcileIntervalMs ?? 60_000);
+          }
+          // [retention] given: its policy applied now (finishing what a stopped run started) and every interval.
+          if (policy.intervalMs !== null) {
+            collectGarbage();
+            gcTimer = setInterval(collectGarbage, policy.intervalMs);
           }
           resolve(url);
         });
@@ -248,12 +291,15 @@ export function createServer(config: ServerConfig, options: ServerOptions): Quar
     drain: () => worker.wake(),
     close: async () => {
       if (timer) clearInterval(timer);
+      if (gcTimer) clearInterval(gcTimer);
       const closing = new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
       // Keep-alive connections would hold close() open.
       (http as { closeAllConnections?: () => void } | null)?.closeAllConnections?.();
       await closing;
       await worker.stop();
       await reconciling;
+      await bumper.idle();
+      await collecting;
       await progress.stop();
       imageBuilder.close();
       await imageBuilder.idle();

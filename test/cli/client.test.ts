@@ -36,7 +36,7 @@ describe('quarters REST client commands (built CLI, real server)', () => {
   afterAll(async () => rig?.close());
 
   it('answers --help on every command and subcommand, and exits 2 with the help when a subcommand is missing', async () => {
-    const paths = ['', 'server', 'index', 'index sync', 'build', 'build show', 'build log', 'graph', 'graph rdeps', 'graph plan', 'ns', 'ns new', 'ns create', 'ns list', 'ns show', 'ns graph', 'ns watch', 'ns cancel', 'ns resume', 'ns retry', 'builders', 'completion'];
+    const paths = ['', 'server', 'index', 'index sync', 'build', 'build show', 'build log', 'graph', 'graph rdeps', 'graph plan', 'ns', 'ns new', 'ns create', 'ns list', 'ns show', 'ns graph', 'ns watch', 'ns cancel', 'ns resume', 'ns retry', 'builders', 'gc', 'completion'];
     await Promise.all(paths.map(async (path) => {
       const words = path ? path.split(' ') : [];
       const help = await quarters([...words, '--help']);
@@ -234,7 +234,7 @@ describe('quarters REST client commands (built CLI, real server)', () => {
       const probe = `source ${script}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _quarters; printf '%s\\n' "\${COMPREPLY[@]}"`;
       return (await execa('bash', ['--norc', '-c', probe], { cwd: home })).stdout.split('\n').filter(Boolean).sort();
     };
-    expect(await complete('quarters', '')).toEqual(['build', 'builders', 'completion', 'graph', 'image', 'index', 'ns', 'server']);
+    expect(await complete('quarters', '')).toEqual(['build', 'builders', 'completion', 'gc', 'graph', 'image', 'index', 'ns', 'server']);
     expect(await complete('quarters', 'ns', 're')).toEqual(['release', 'releases', 'resume', 'retry']);
     expect(await complete('quarters', 'ns', 'release', 'x', '--to', 'core', '--d')).toEqual(['--dry-run']);
     expect(await complete('quarters', 'ns', 'cr')).toEqual(['create']);

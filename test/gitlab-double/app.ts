@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { ApiError, BadRequest, unauthorized } from './errors.js';
 import type { Faults } from './faults.js';
 import { jobRoutes } from './routes/jobs.js';
+import { mergeRequestRoutes } from './routes/merge-requests.js';
 import { noteRoutes } from './routes/notes.js';
 import { pipelineRoutes } from './routes/pipelines.js';
 import { projectRoutes } from './routes/projects.js';
@@ -62,6 +63,7 @@ export function createApp(ctx: RouteContext, options: AppOptions): Hono {
   repositoryRoutes(api, ctx);
   pipelineRoutes(api, ctx);
   jobRoutes(api, ctx);
+  mergeRequestRoutes(api, ctx);
   noteRoutes(api, ctx);
   statusRoutes(api, ctx);
   userRoutes(api, ctx);

@@ -8,7 +8,7 @@ export class BadRequest extends Error {
 /** Any other error answer: status and GitLab's `message` (a string, or an object of field errors). */
 export class ApiError extends Error {
   override name = 'ApiError';
-  constructor(readonly status: 401 | 403 | 404 | 400 | 409 | 422, readonly body: string | Record<string, string[]>) {
+  constructor(readonly status: 401 | 403 | 404 | 400 | 409 | 422, readonly body: string | string[] | Record<string, string[]>) {
     super(typeof body === 'string' ? body : JSON.stringify(body));
   }
 }

@@ -108,7 +108,8 @@ const MR_STATE_ID = { opened: 1, closed: 2, merged: 3 } as const;
  */
 export function mergeRequestHookBody(ctx: ShapeContext, project: DoubleProject, mergeRequest: DoubleMergeRequest, action: MergeRequestAction, options: { oldrev?: string; user?: DoubleUser } = {}) {
   const user = options.user ?? ADMIN_USER;
-  const head = project.repository.commits.get(project.repository.branches.get(mergeRequest.sourceBranch) ?? '');
+  // After a merge that removed the source branch, GitLab still knows the merge request's last head.
+  const head = project.repository.commits.get(project.repository.branches.get(mergeRequest.sourceBranch) ?? mergeRequest.mergedSha ?? '');
   const { oldrev } = options;
   return {
     object_kind: 'merge_request',

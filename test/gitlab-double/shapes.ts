@@ -304,3 +304,39 @@ export function runnerJson(runner: DoubleJob['runner']) {
   if (!runner) return null;
   return { id: runner.id, description: runner.description, ip_address: null, active: true, paused: false, is_shared: false, runner_type: 'project_type', name: 'gitlab-runner', online: true, status: 'online', tags: [] };
 }
+
+/** A merge request as `GET /projects/:id/merge_requests[/:iid]` and its create return it (the fields quarters and common clients read). */
+export function mergeRequestJson(ctx: ShapeContext, project: DoubleProject, mergeRequest: DoubleMergeRequest) {
+  const head = project.repository.branches.get(mergeRequest.sourceBranch) ?? mergeRequest.mergedSha ?? null;
+  return {
+    id: mergeRequest.id,
+    iid: mergeRequest.iid,
+    project_id: project.id,
+    title: mergeRequest.title,
+    description: mergeRequest.description,
+    state: mergeRequest.state,
+    created_at: mergeRequest.createdAt,
+    updated_at: mergeRequest.updatedAt,
+    merged_at: mergeRequest.state === 'merged' ? mergeRequest.updatedAt : null,
+    closed_at: mergeRequest.state === 'closed' ? mergeRequest.updatedAt : null,
+    target_branch: mergeRequest.targetBranch,
+    source_branch: mergeRequest.sourceBranch,
+    source_project_id: project.id,
+    target_project_id: project.id,
+    author: userJson(ctx, mergeRequest.author),
+    assignees: [],
+    reviewers: [],
+    labels: [],
+    draft: false,
+    work_in_progress: false,
+    merge_when_pipeline_succeeds: false,
+    merge_status: mergeRequest.state === 'opened' ? 'can_be_merged' : 'cannot_be_merged',
+    detailed_merge_status: mergeRequest.state === 'opened' ? 'mergeable' : 'not_open',
+    sha: head,
+    merge_commit_sha: null,
+    squash_commit_sha: null,
+    force_remove_source_branch: mergeRequest.removeSourceBranch,
+    references: { short: `!${mergeRequest.iid}`, relative: `!${mergeRequest.iid}`, full: `${project.pathWithNamespace}!${mergeRequest.iid}` },
+    web_url: `${ctx.baseUrl}/${project.pathWithNamespace}/-/merge_requests/${mergeRequest.iid}`,
+  };
+}

@@ -45,6 +45,10 @@ export interface DoubleMergeRequest {
   targetBranch: string;
   state: 'opened' | 'closed' | 'merged';
   author: DoubleUser;
+  /** Whether merging deletes the source branch (`remove_source_branch`). */
+  removeSourceBranch: boolean;
+  /** The source branch's head when it was merged (the branch may be gone since). */
+  mergedSha?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -309,7 +313,7 @@ export class GitLabState {
   }
 
   /** Opens a merge request (same project) from `sourceBranch`, which must exist. */
-  addMergeRequest(projectRef: string | number | DoubleProject, options: { sourceBranch: string; targetBranch?: string; title?: string; description?: string; iid?: number; author?: DoubleUser }): DoubleMergeRequest {
+  addMergeRequest(projectRef: string | number | DoubleProject, options: { sourceBranch: string; targetBranch?: string; title?: string; description?: string; iid?: number; author?: DoubleUser; removeSourceBranch?: boolean }): DoubleMergeRequest {
     const project = this.project(projectRef);
     if (!project.repository.branches.has(options.sourceBranch)) throw new DoubleError(`double: no branch ${options.sourceBranch} in ${project.pathWithNamespace}`);
     const iid = options.iid ?? Math.max(0, ...project.mergeRequests.keys()) + 1;
@@ -323,6 +327,7 @@ export class GitLabState {
       targetBranch: options.targetBranch ?? project.defaultBranch,
       state: 'opened',
       author: options.author ?? ADMIN_USER,
+      removeSourceBranch: options.removeSourceBranch ?? false,
       createdAt: at,
       updatedAt: at,
     };
@@ -341,7 +346,12 @@ export class GitLabState {
     const project = this.project(projectRef);
     const mergeRequest = this.mergeRequest(project, iid);
     if (mergeRequest.state !== 'opened') throw new DoubleError(`double: merge request !${iid} is ${mergeRequest.state}`);
-    if (outcome === 'merged') project.repository.branches.set(mergeRequest.targetBranch, project.repository.branches.get(mergeRequest.sourceBranch)!);
+    if (outcome === 'merged') {
+      const head = project.repository.branches.get(mergeRequest.sourceBranch)!;
+      project.repository.branches.set(mergeRequest.targetBranch, head);
+      mergeRequest.mergedSha = head;
+      if (mergeRequest.removeSourceBranch) project.repository.branches.delete(mergeRequest.sourceBranch);
+    }
     mergeRequest.state = outcome;
     mergeRequest.updatedAt = now();
     return mergeRequest;

@@ -31,6 +31,23 @@ describe('openDatabase', () => {
     db.close();
   });
 
+  it('upgrades to retention\'s schema: build sets retired before it count from the upgrade, no iteration is expired', () => {
+    const dir = tempDir();
+    const raw = new Database(join(dir, 'quarters.sqlite3'));
+    // The schema before retention's migration (the last one).
+    migrate(raw, SCHEMA_VERSION - 1);
+    raw.prepare("INSERT INTO namespaces (name, origin, kind, status, target_branch, created_at) VALUES ('mr-1', '[]', 'merge-request', 'retired', 'main', 'then'), ('auto-zlib', '[]', 'auto', 'active', 'main', 'then')").run();
+    raw.prepare("INSERT INTO iterations (namespace_id, number, reason, created_at) VALUES (1, 1, 'created', 'then')").run();
+    raw.close();
+    const before = Date.now();
+    const db = openDatabase(dir);
+    const rows = db.prepare('SELECT name, status_changed_at FROM namespaces ORDER BY id').all() as { name: string; status_changed_at: string | null }[];
+    expect(rows[1]).toEqual({ name: 'auto-zlib', status_changed_at: null });
+    expect(Date.parse(rows[0]!.status_changed_at!)).toBeGreaterThanOrEqual(before - 1000);
+    expect(db.prepare('SELECT expired_at FROM iterations').get()).toEqual({ expired_at: null });
+    db.close();
+  });
+
   it('refuses a database written by a newer quarters', () => {
     const dir = tempDir();
     const raw = new Database(join(dir, 'quarters.sqlite3'));

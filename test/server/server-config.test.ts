@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../src/common/config-file.js';
-import { listenAddress, SERVER_SECRET_KEYS, serverConfigSchema } from '../../src/core/server-config.js';
+import { listenAddress, retentionPolicy, SERVER_SECRET_KEYS, serverConfigSchema } from '../../src/core/server-config.js';
 import { configErrorOf, writeConfigFile } from '../support/config-files.js';
 
 const VALID = `
@@ -67,6 +67,23 @@ describe('server config', () => {
     const error = configErrorOf(load(VALID.replace('flavour = "pkgbuild"', 'flavour = "debian"\ndeb_build_type = "source"')));
     expect(error.key).toBe('build.deb_build_type');
     expect(error.message).toMatch(/expected "binary" \(the binary packages\) or "full" \(the source package too\)/);
+  });
+
+  it('takes [retention], with defaults that expire nothing by themselves unless the table is given', () => {
+    const DAY = 86_400_000;
+    expect(retentionPolicy(load(VALID)())).toEqual({ keepIterations: 3, supersededAfterMs: 30 * DAY, retiredAfterMs: 90 * DAY, logsAfterMs: null, intervalMs: null });
+    const config = load(`${VALID}\n[retention]\nkeep_iterations = 2\nsuperseded_after = "2w"\nlogs_after = "7d"\n`)();
+    expect(retentionPolicy(config)).toEqual({ keepIterations: 2, supersededAfterMs: 14 * DAY, retiredAfterMs: 90 * DAY, logsAfterMs: 7 * DAY, intervalMs: 6 * 3_600_000 });
+    for (const [line, key, message] of [
+      ['superseded_after = "30 days"', 'retention.superseded_after', /a whole number and s, m, h, d or w/],
+      ['keep_iterations = 0', 'retention.keep_iterations', /latest iteration is always kept/],
+      ['interval = "10s"', 'retention.interval', /at least 1m/],
+      ['keep = 3', 'retention', /keep/],
+    ] as const) {
+      const error = configErrorOf(load(`${VALID}\n[retention]\n${line}\n`));
+      expect(error.key, line).toBe(key);
+      expect(error.message, line).toMatch(message);
+    }
   });
 
   it('says that neither recipe layout is given', () => {

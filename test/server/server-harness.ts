@@ -42,7 +42,7 @@ export interface Rig {
 }
 
 /** Starts the double and a server (pkgbuild, group layout, x86_64 unless overridden). */
-export async function startRig(overrides: { build?: Partial<ServerConfig['build']>; treeProject?: string; log?: Logger; gitlabRetry?: Partial<RetryPolicy>; dataDir?: string; progress?: ServerOptions['progress']; signing?: ServerConfig['signing']; repositories?: Record<string, unknown> } = {}): Promise<Rig> {
+export async function startRig(overrides: { build?: Partial<ServerConfig['build']>; treeProject?: string; log?: Logger; gitlabRetry?: Partial<RetryPolicy>; dataDir?: string; progress?: ServerOptions['progress']; signing?: ServerConfig['signing']; repositories?: Record<string, unknown>; retention?: Record<string, unknown>; gcBeforeRemoving?: ServerOptions['gcBeforeRemoving']; gcClock?: ServerOptions['gcClock'] } = {}): Promise<Rig> {
   const gitlab = await startGitLabDouble();
   let config = serverConfigSchema.parse({
     listen: '127.0.0.1:0',
@@ -54,9 +54,10 @@ export async function startRig(overrides: { build?: Partial<ServerConfig['build'
     executor: { tokens: [EXECUTOR_TOKEN] },
     ...(overrides.signing ? { signing: overrides.signing } : {}),
     ...(overrides.repositories ? { repositories: overrides.repositories } : {}),
+    ...(overrides.retention ? { retention: overrides.retention } : {}),
   });
   const boot = async () => {
-    const server = createServer(config, { log: overrides.log ?? quietLogger(), reconcileIntervalMs: 3_600_000, gitlabRetry: { baseDelayMs: 5, maxDelayMs: 20, attemptTimeoutMs: 2_000, ...overrides.gitlabRetry }, ...(overrides.progress ? { progress: overrides.progress } : {}) });
+    const server = createServer(config, { log: overrides.log ?? quietLogger(), reconcileIntervalMs: 3_600_000, gitlabRetry: { baseDelayMs: 5, maxDelayMs: 20, attemptTimeoutMs: 2_000, ...overrides.gitlabRetry }, ...(overrides.progress ? { progress: overrides.progress } : {}), ...(overrides.gcBeforeRemoving ? { gcBeforeRemoving: overrides.gcBeforeRemoving } : {}), ...(overrides.gcClock ? { gcClock: overrides.gcClock } : {}) });
     const url = await server.start(0);
     // Pipeline and Job Hooks, as docs/administrator.md's GitLab setup asks.
     gitlab.setPipelineHook({ url: `${url}/webhooks/gitlab`, secret: WEBHOOK_SECRET, jobEvents: true });

@@ -22,12 +22,14 @@ export interface ServerProcess {
   readonly pid: number | null;
   /** Starts the server and resolves once /healthz answers. */
   start(): Promise<void>;
+  /** Starts the server process and returns at once (to kill it while it starts up). */
+  spawn(): void;
   /** SIGKILL, and waits for the process to be gone (nothing of it runs any more). */
   kill(): Promise<void>;
 }
 
 /** A server process for `gitlab` (packages group; pkgbuild on x86_64 unless `build` says otherwise), not yet started; `dataDir` defaults to a new directory. */
-export async function serverProcess(gitlab: GitLabDouble, options: { dataDir?: string; maxInFlight?: number; build?: { flavour: string; architectures: string[] } } = {}): Promise<ServerProcess> {
+export async function serverProcess(gitlab: GitLabDouble, options: { dataDir?: string; maxInFlight?: number; build?: { flavour: string; architectures: string[] }; extraConfig?: string[] } = {}): Promise<ServerProcess> {
   const build = options.build ?? { flavour: 'pkgbuild', architectures: ['x86_64'] };
   const dir = tempDir('quarters-process-');
   const port = await freePort();
@@ -39,16 +41,19 @@ export async function serverProcess(gitlab: GitLabDouble, options: { dataDir?: s
     '[gitlab]', `url = "${gitlab.url}"`, `token = "${gitlab.token}"`, `webhook_secret = "${WEBHOOK_SECRET}"`, 'packages_group = "packages"',
     '[build]', `flavour = "${build.flavour}"`, `architectures = ${JSON.stringify(build.architectures)}`, `max_in_flight = ${options.maxInFlight ?? 4}`,
     '[api]', `tokens = ["${API_TOKEN}"]`,
-    '[executor]', `tokens = ["${EXECUTOR_TOKEN}"]`, '',
+    '[executor]', `tokens = ["${EXECUTOR_TOKEN}"]`, ...(options.extraConfig ?? []), '',
   ].join('\n'));
   let child: ResultPromise | null = null;
+  const spawn = () => {
+    child = execa('node', [CLI, 'server', '--config', config], { reject: false, env: { QUARTERS_LOG_LEVEL: 'warn' }, buffer: false, stdio: 'ignore' });
+  };
   return {
-    url, config, dataDir,
+    url, config, dataDir, spawn,
     get pid() {
       return child?.pid ?? null;
     },
     async start() {
-      child = execa('node', [CLI, 'server', '--config', config], { reject: false, env: { QUARTERS_LOG_LEVEL: 'warn' }, buffer: false, stdio: 'ignore' });
+      spawn();
       for (let i = 0; i < 200; i++) {
         if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) return;
         await new Promise((resolve) => setTimeout(resolve, 50));

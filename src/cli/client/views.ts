@@ -3,11 +3,13 @@ import type { buildView, namespaceView } from '../../server/api/views.js';
 import type { ReleaseOutcome } from '../../server/releases/releases.js';
 import type { ArchDiff } from '../../core/release/release-plan.js';
 import type { ReleaseRow } from '../../server/store/release-store.js';
+import type { BumpView } from '../../server/bumps/bumper.js';
 
 export type NamespaceOut = ReturnType<typeof namespaceView>;
 export type BuildOut = ReturnType<typeof buildView>;
 export type ReleaseOutcomeOut = ReleaseOutcome;
 export type ReleaseOut = ReleaseRow;
+export type BumpOut = BumpView;
 export type BuildDetailOut = BuildOut & { namespace: string; iteration: number };
 export interface GraphOut {
   iteration: number | null;

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { packageClosure, partitionKeyMaterial, type PartitionInputs } from '../../core/image/cache-key.js';
+import { needsDistribution, packageClosure, partitionKeyMaterial, type PackageInstaller, type PartitionInputs } from '../../core/image/cache-key.js';
 import { CACHE_MODES, fileKind, type CacheMode, type ImageDescription } from '../../core/image/description.js';
 import { layOut, MIB, type PlacedPartition } from '../../core/image/layout.js';
 import { loadConfigFile } from '../../common/config-file.js';
@@ -86,16 +86,17 @@ async function partitionFilesystem(context: Context, placed: PlacedPartition): P
   for (const [i, file] of partition.file.entries()) {
     if (fileKind(file) === 'artifact' && !repository?.files.has(file.artifact!)) throw new CommandError(`${where(i)}: ${repository ? `the build set's repository ${repository.location} has no file ${file.artifact}` : `artifact ${file.artifact} needs the build set's repository: give --from`}`);
   }
-  if (partition.packages.length && repository?.kind === 'apt') throw new CommandError(`${context.file}: image.partition.${index}.packages: installing packages is implemented for pacman repositories (the pkgbuild flavour) only; ${repository.location} is an apt repository`);
   const usesGuest = partition.packages.length > 0 || partition.file.some((f) => f.shell !== undefined);
+  // The repository's kind says the flavour; without one, the environment's package manager decides.
+  const installer: PackageInstaller = repository?.kind ?? 'environment';
   const inputs: PartitionInputs = {
-    placed, table: context.description.table, arch: context.arch, mode,
+    placed, table: context.description.table, arch: context.arch, mode, installer,
     repository: repository?.packages ?? [],
     artifacts: repository?.files ?? new Map(),
     distribution: null,
   };
   // The distribution's state only matters where a package comes from it: only then is the executor's base asked.
-  if (mode === 'normal' && partition.packages.length && packageClosure(inputs.repository, partition.packages).fromDistribution.length) {
+  if (mode === 'normal' && partition.packages.length && needsDistribution(installer, packageClosure(inputs.repository, partition.packages).fromDistribution)) {
     const host = await context.host();
     inputs.distribution = `base ${host.base.version}, instance ${host.instance.key} ${host.instance.version}`;
   }
@@ -118,7 +119,7 @@ async function partitionFilesystem(context: Context, placed: PlacedPartition): P
     const log = guestLog();
     try {
       await runInGuest(host, {
-        name: `qi-${process.pid}-p${index}`, tree, repository: repository?.kind === 'pacman' ? repository.dir : null,
+        name: `qi-${process.pid}-p${index}`, tree, repository: repository?.dir ?? null, installer,
         packages: partition.packages,
         shells: partition.file.filter((f) => f.shell !== undefined).map((f) => ({ path: f.path, script: f.shell!, mode: f.mode ?? 0o644 })),
         log, signal: context.signal,

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { loadImageDescription } from './description-file.js';
 
 const dirs: string[] = [];
@@ -10,6 +10,16 @@ afterEach(async () => {
 });
 
 describe('image description files', () => {
+  it('reads the example images: the Arch one and the Debian one, each with the ESP of esp.toml', () => {
+    const examples = resolve(import.meta.dirname, '../../../examples/images');
+    const shape = (file: string) => {
+      const image = loadImageDescription(join(examples, file));
+      return [image.label, image.size, image.partition.map((p) => [p.label, p.filesystem, p.packages])];
+    };
+    expect(shape('quartz.toml')).toEqual(['quartz', 96, [['ESP', 'vfat', []], ['root', 'ext4', ['quartz-meta']]]]);
+    expect(shape('garnet.toml')).toEqual(['garnet', 320, [['ESP', 'vfat', []], ['root', 'ext4', ['garnet-meta']]]]);
+  });
+
   it('reads includes relative to the including file, through several levels', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'quarters-image-desc-'));
     dirs.push(dir);

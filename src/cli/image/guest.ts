@@ -1,11 +1,12 @@
 /**
- * The steps of a partition that run code the image's packages or description bring: pacman into the
- * tree, and the description's shell entries. They run in the executor's clean environment (its base
+ * The steps of a partition that run code the image's packages or description bring: pacman or apt
+ * into the tree (vm/quarters-image-install), and the description's shell entries. They run in the executor's clean environment (its base
  * OS, instance layer and isolation backend, through the `Environment` interface, in a workspace
  * recorded like a job's), the partition's tree bound in: package scripts never run on the host.
  */
 import { fileURLToPath } from 'node:url';
-import type { Writable } from 'node:stream';
+import { Writable } from 'node:stream';
+import type { PackageInstaller } from '../../core/image/cache-key.js';
 import type { Environment, GuestCommand } from '../../executor/environment.js';
 import { closeJobEnvironment, openJobEnvironment } from '../../executor/job-lifecycle.js';
 import { identify } from '../../executor/process-identity.js';
@@ -24,12 +25,32 @@ export interface GuestWork {
   /** Unique on this host: names the workspace and the container. */
   name: string;
   tree: string;
-  /** The build set's repository (pacman), offered read-only; null: the distribution's only. */
+  /** The build set's repository, offered read-only; null: the distribution's only. */
   repository: string | null;
+  /** Which package manager installs (the repository's kind); 'environment': the one the environment has. */
+  installer: PackageInstaller;
   packages: readonly string[];
   shells: readonly { path: string; script: string; mode: number }[];
   log: Writable;
   signal: AbortSignal;
+}
+
+/** The installer's own refusals start so (vm/quarters-image-install's die). */
+const INSTALLER_SAYS = 'quarters-image-install: ';
+
+/** Passes the guest's output on to `log`, keeping the installer's last line: the reason a step failed, when it says one. */
+function installerReason(log: Writable): { output: Writable; last: () => string | null } {
+  let pending = '';
+  let last: string | null = null;
+  const output = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      const lines = (pending + chunk.toString('utf8')).split('\n');
+      pending = lines.pop()!.slice(-4096);
+      for (const line of lines) if (line.startsWith(INSTALLER_SAYS)) last = line.slice(INSTALLER_SAYS.length);
+      log.write(chunk, done);
+    },
+  });
+  return { output, last: () => (pending.startsWith(INSTALLER_SAYS) ? pending.slice(INSTALLER_SAYS.length) : last) };
 }
 
 /** Installs the packages, then runs the shell entries (each writing its file), in one fresh environment; always tears it down. */
@@ -52,14 +73,18 @@ export async function runInGuest(host: BuildHost, work: GuestWork): Promise<void
       name: work.name, slot: work.name, jobId: work.name, base: host.base, instance: host.instance, hostUser: host.hostUser, runner: identify(process.pid), guestWritable: [work.tree],
     }, environmentOf);
     const environment = environmentOf(state);
-    const env = { ...guestBaseEnv(host.hostUser), QUARTERS_IMAGE_ROOT: GUEST_IMAGE_ROOT, ...(work.repository ? { QUARTERS_REPO_DIR: GUEST_REPOSITORY } : {}) };
+    const env = { ...guestBaseEnv(host.hostUser), QUARTERS_IMAGE_ROOT: GUEST_IMAGE_ROOT, ...(work.repository ? { QUARTERS_REPO_DIR: GUEST_REPOSITORY } : {}), ...(work.installer !== 'environment' ? { QUARTERS_IMAGE_PACKAGER: work.installer } : {}) };
     const run = async (what: string, command: string[], network: boolean) => {
       work.log.write(`quarters: ${what} (${network ? 'with' : 'without'} network)\n`);
-      const step: GuestCommand = { command, cwd: '/', env, network, signal: work.signal, stdout: work.log, stderr: work.log, log: (line) => work.log.write(`${line}\n`) };
+      const { output, last } = installerReason(work.log);
+      const step: GuestCommand = { command, cwd: '/', env, network, signal: work.signal, stdout: output, stderr: output, log: (line) => work.log.write(`${line}\n`) };
       const result = await environment.exec(step);
       if (work.signal.aborted) throw new CommandError('stopped');
       if (result.exitCode === null) throw new CommandError(`${what}: ${result.detail}`);
-      if (result.exitCode !== 0) throw new CommandError(`${what} exited with ${result.exitCode}`);
+      if (result.exitCode !== 0) {
+        const reason = last();
+        throw new CommandError(reason ? `${what}: ${reason}` : `${what} exited with ${result.exitCode}`);
+      }
     };
     if (work.packages.length) {
       // As builds do: what needs the network (the databases, the packages) first, then the scripts without it.

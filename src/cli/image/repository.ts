@@ -9,8 +9,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { BuildSetError, checkBuildSetName } from '../../core/build-set/origin.js';
-import { pacmanRepositoryPackages, type RepositoryPackage } from '../../core/image/cache-key.js';
-import { aptPackages } from '../../core/repository-index.js';
+import { aptRepositoryPackages, pacmanRepositoryPackages, type RepositoryPackage } from '../../core/image/cache-key.js';
+import { RepositoryIndexError } from '../../core/repository-index.js';
 import { directorySource, fetchBuildSetRepository, httpSource, PackageCache, type RepositorySource } from '../../executor/build-set-repository/index.js';
 import { indexKindOf, type IndexKind } from '../../executor/build-set-repository/index-files.js';
 import { tarFiles } from '../../executor/build-set-repository/tar.js';
@@ -24,7 +24,7 @@ export interface ImageRepository {
   /** Its copy in the work directory. */
   dir: string;
   kind: IndexKind;
-  /** Its packages with their relations (pacman; empty for apt, whose packages images cannot install yet). */
+  /** Its packages with their relations. */
   packages: RepositoryPackage[];
   /** Every file the index names, with its sha256. */
   files: Map<string, string>;
@@ -95,6 +95,12 @@ export async function fetchImageRepository(source: RepositorySource, into: strin
     const packages = pacmanRepositoryPackages(tarFiles(archive).map((f) => ({ path: f.path, text: decoder.decode(f.data) })));
     return { location: source.location, dir: into, kind, packages, files: new Map(packages.map((p) => [p.filename, p.sha256])) };
   }
-  const indexed = aptPackages(await readFile(join(into, 'Packages'), 'utf8'));
-  return { location: source.location, dir: into, kind, packages: [], files: new Map(indexed.map((p) => [p.filename, p.sha256])) };
+  let packages: RepositoryPackage[];
+  try {
+    packages = aptRepositoryPackages(await readFile(join(into, 'Packages'), 'utf8'), `${source.location} Packages`);
+  } catch (error) {
+    if (error instanceof RepositoryIndexError) throw new CommandError(`the build set's repository: ${error.message}`);
+    throw error;
+  }
+  return { location: source.location, dir: into, kind, packages, files: new Map(packages.map((p) => [p.filename, p.sha256])) };
 }

@@ -4,13 +4,22 @@
  * by caching mode, the exact packages (name, version, sha256 of every build-set package the requested
  * ones pull in, and the distribution's state) or only the requested names. Pure: the caller hashes it.
  */
-import { pacmanDescFields } from '../repository-index.js';
+import { pacmanDescFields, RepositoryIndexError } from '../repository-index.js';
+import { readDeb822 } from '../recipe/deb822.js';
+import { parseProvides, parseRelations } from '../recipe/debian-relations.js';
+import type { ParseIssue } from '../recipe/model.js';
 import { parsePacmanDependency, parsePacmanProvide } from '../recipe/pacman-dependency.js';
 import { fileKind, type CacheMode, type ImagePartition } from './description.js';
 import type { PlacedPartition } from './layout.js';
 
 /** Bumped when the way partitions are made changes, so that older cached partitions are not reused. */
-export const PARTITION_FORMAT = 1;
+export const PARTITION_FORMAT = 2;
+
+/**
+ * What installs a partition's packages: pacman (a pacman repository), apt (an apt repository), or,
+ * without a build set's repository, whichever the environment has.
+ */
+export type PackageInstaller = 'pacman' | 'apt' | 'environment';
 
 /** A package of the build set's repository, as its index describes it. */
 export interface RepositoryPackage {
@@ -50,6 +59,32 @@ export function pacmanRepositoryPackages(entries: readonly { path: string; text:
 }
 
 /**
+ * The packages of an apt repository's `Packages` file. A dependency with alternatives (`a | b`) names
+ * all of them: the key then covers whichever apt picks.
+ */
+export function aptRepositoryPackages(text: string, file = 'Packages'): RepositoryPackage[] {
+  const { paragraphs, issues } = readDeb822(text, { file, fields: ['Package', 'Version', 'Filename', 'SHA256', 'Depends', 'Pre-Depends', 'Provides'] });
+  if (issues.length) throw new RepositoryIndexError(`${file}:${issues[0]!.line}: ${issues[0]!.message}`);
+  const relationIssues: ParseIssue[] = [];
+  const packages = paragraphs.map((p) => {
+    const value = (name: string) => p.fields.get(name.toLowerCase())?.value;
+    const place = (field: string) => ({ file, line: p.fields.get(field.toLowerCase())?.line ?? p.line, field });
+    const depends = ['Pre-Depends', 'Depends'].flatMap((field) => parseRelations(value(field) ?? '', place(field), relationIssues).flatMap((clause) => clause.map((d) => d.name)));
+    return {
+      name: value('Package') ?? '',
+      version: value('Version') ?? '',
+      // apt-ftparchive names the files of a flat repository relative to it: "./NAME_VERSION_ARCH.deb".
+      filename: value('Filename')?.replace(/^\.\//, '') ?? '',
+      sha256: value('SHA256')?.toLowerCase() ?? '',
+      depends: [...new Set(depends)],
+      provides: parseProvides(value('Provides') ?? '', place('Provides'), relationIssues).map((provide) => provide.name),
+    };
+  });
+  if (relationIssues.length) throw new RepositoryIndexError(`${relationIssues[0]!.file}:${relationIssues[0]!.line}: ${relationIssues[0]!.message}`);
+  return packages.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
  * The build-set packages installing `requested` pulls in (by name, then by what they provide), and
  * the names that must come from the distribution instead.
  */
@@ -83,12 +118,21 @@ export interface PartitionInputs {
   table: 'gpt' | 'mbr';
   arch: string;
   mode: CacheMode;
+  installer: PackageInstaller;
   /** The build set's repository's packages (empty without one). */
   repository: readonly RepositoryPackage[];
   /** The sha256 of each artifact named by a file entry, by file name. */
   artifacts: ReadonlyMap<string, string>;
-  /** The distribution's state where packages come from it (the base OS and instance versions); null when no package does. */
+  /**
+   * The distribution's state where packages come from it (the base OS and instance versions): always
+   * with apt, whose Essential set the tree is bootstrapped from; null when no package does.
+   */
   distribution: string | null;
+}
+
+/** Whether a partition's packages take anything from the distribution (and its state belongs in the key). */
+export function needsDistribution(installer: PackageInstaller, fromDistribution: readonly string[]): boolean {
+  return installer !== 'pacman' || fromDistribution.length > 0;
 }
 
 /** The canonical text a partition's cache key is the hash of. */
@@ -105,9 +149,10 @@ export function partitionKeyMaterial(inputs: PartitionInputs): string {
     const closure = packageClosure(inputs.repository, partition.packages);
     return {
       requested: partition.packages,
+      installer: inputs.installer,
       repository: closure.fromRepository.map((p) => `${p.name} ${p.version} ${p.sha256}`),
       distribution: closure.fromDistribution,
-      distributionState: closure.fromDistribution.length ? inputs.distribution : null,
+      distributionState: needsDistribution(inputs.installer, closure.fromDistribution) ? inputs.distribution : null,
     };
   })();
   return JSON.stringify({

@@ -11,7 +11,8 @@ import * as z from 'zod/mini';
 import { makeDir, removeTree, switchSymlink, writeFileAtomic } from '../fs-layers.js';
 import type { Layout } from '../layout.js';
 import { withLockUnlessSettled } from '../lock.js';
-import { identify, isAlive, processIdentitySchema } from '../process-identity.js';
+import { identify, isAlive } from '../process-identity.js';
+import { processIdentitySchema } from '../process-identity-schema.js';
 import { copyShifted } from './shift.js';
 
 export interface BaseVersion {

@@ -6,18 +6,19 @@ import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeDir } from '../fs-layers.js';
 import { reclaimWorkspace } from '../reclaim.js';
-import type { JobSession } from '../session.js';
+import type { JobContext, Session } from '../session.js';
+import { customEnv } from '../job.js';
 import { readState } from '../workspace.js';
 
 /** Tears the job's environment down, recording its resource usage first; always succeeds when there is nothing left to tear down. */
-export async function cleanupJob(session: JobSession): Promise<void> {
+export async function cleanupJob(session: JobContext & Session): Promise<void> {
   const state = await readState(session.layout, session.job.name);
   if (state) {
     const record = {
       finished: new Date().toISOString(),
       job: state.name,
       job_id: state.jobId,
-      build_id: session.job.variables.QUARTERS_BUILD_ID ?? null,
+      build_id: buildId(session.env),
       base_version: state.base.version,
       instance: state.instance ? `${state.instance.key}/${state.instance.version}` : null,
       wall_seconds: state.usage.wallSeconds,
@@ -29,4 +30,10 @@ export async function cleanupJob(session: JobSession): Promise<void> {
     await appendFile(join(session.layout.logs, 'usage.jsonl'), `${JSON.stringify(record)}\n`, { mode: 0o644 });
   }
   await reclaimWorkspace(session, session.job.name);
+}
+
+/** QUARTERS_BUILD_ID as the pipeline variables declare it (a positive number), or null: cleanup tears down whatever the variables say. */
+function buildId(env: NodeJS.ProcessEnv): string | null {
+  const value = customEnv(env).QUARTERS_BUILD_ID;
+  return value !== undefined && /^[1-9]\d*$/.test(value) ? value : null;
 }

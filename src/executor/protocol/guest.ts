@@ -18,7 +18,7 @@ export const GUEST_BUILD_DRIVER = '/usr/local/bin/quarters-build';
  * directory; else the build directory. Only this is shared with the guest: the runner keeps file
  * variables and git credentials next to it, in CI_PROJECT_DIR.tmp, which the guest must not see.
  */
-export function guestProjectDir(session: JobSession, state: WorkspaceState): string {
+export function guestProjectDir(session: Pick<JobSession, 'env'>, state: WorkspaceState): string {
   const project = customEnv(session.env).CI_PROJECT_DIR;
   if (!project) return state.buildsDir;
   const inside = relative(state.buildsDir, project);

@@ -1,7 +1,7 @@
 /** The OpenAPI 3.1 document of /api/v1, served at /api/v1/openapi.json. */
 import { z } from 'zod';
 import { RESOURCE_USAGE_HEADER, resourceUsageSchema } from '../../core/resource-usage.js';
-import { controlBuildSetSchema, createNamespaceSchema, releaseSchema } from './schemas.js';
+import { bumpSchema, controlBuildSetSchema, createNamespaceSchema, releaseSchema } from './schemas.js';
 
 const error = { $ref: '#/components/schemas/Error' };
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((code) => [String(code), { description: 'error', content: { 'application/json': { schema: error } } }]));
@@ -25,6 +25,7 @@ export function openApiDocument() {
         CreateNamespace: z.toJSONSchema(createNamespaceSchema),
         ControlBuildSet: z.toJSONSchema(controlBuildSetSchema),
         Release: z.toJSONSchema(releaseSchema),
+        Bump: z.toJSONSchema(bumpSchema),
         ArchDiff: {
           type: 'object',
           description: 'what a release changes in one architecture\'s repository; each change {name, from, to, filename}',
@@ -152,6 +153,28 @@ export function openApiDocument() {
             ...errors(400, 401, 404, 409, 422),
             503: { description: 'signing_failed: the signing key cannot sign; nothing was changed', content: { 'application/json': { schema: error } } },
           },
+        },
+      },
+      '/namespaces/{name}/bump': {
+        post: {
+          summary: 'Mass rebuild with version bumps: one branch, commit and merge request per repository bumping the release of the packages the latest iteration rebuilds (not its origins); the next iteration builds them from those branches. Starts, or resumes the open bump (nothing made twice); the work goes on after the answer',
+          security: secured,
+          parameters: [name],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Bump' } } } },
+          responses: { 202: json('the bump: {namespace, iteration, reason, branch, maintainer, actor, created_at, state, counts, repositories}'), ...errors(400, 401, 404, 409) },
+        },
+        get: {
+          summary: 'The latest bump and each repository\'s progress: pending, opened, merged, closed, failed (with the error)',
+          parameters: [name],
+          responses: { 200: json('the bump'), ...errors(404) },
+        },
+      },
+      '/gc': {
+        post: {
+          summary: 'Apply the retention policy ([retention]) now: superseded and retired build sets\' iterations expire, with their repositories, the package files only they name and their logs; never what a release still in a distribution repository was made from, nor an iteration with a build or image on its way. With dry_run, only what would go. The answer lists the iterations (namespace, iteration, why, already_expired), the kept iterations whose logs go, every file (path under data_dir, kind repository|package|log, bytes) and total_bytes freed',
+          security: secured,
+          requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', properties: { dry_run: { type: 'boolean' } }, additionalProperties: false } } } },
+          responses: { 200: json('what went (or would go)'), ...errors(400, 401) },
         },
       },
       '/releases': {

@@ -1,5 +1,6 @@
 /** Request bodies of the API, as zod schemas (the OpenAPI document is made from them too). */
 import { z } from 'zod';
+import { checkBumpReason } from '../../core/bump/bump-request.js';
 
 /** The body of `POST /api/v1/namespaces`. */
 export const createNamespaceSchema = z.strictObject({
@@ -15,6 +16,11 @@ export const controlBuildSetSchema = z.strictObject({
 });
 
 /** The body of `POST /api/v1/namespaces/{name}/release`. */
+/** `POST /api/v1/gc`: apply [retention] now; with dry_run, only say what would go. */
+export const gcSchema = z.strictObject({
+  dry_run: z.boolean().optional(),
+});
+
 export const releaseSchema = z.strictObject({
   /** The distribution repository ([repositories.NAME]). */
   to: z.string().min(1),
@@ -24,4 +30,15 @@ export const releaseSchema = z.strictObject({
   dry_run: z.boolean().optional(),
   /** Release even when a version would go backwards. */
   force: z.boolean().optional(),
+});
+
+/** The body of `POST /api/v1/namespaces/{name}/bump`. */
+export const bumpSchema = z.strictObject({
+  /** Why the packages are rebuilt: the changelog entry, commit and merge request say it. */
+  reason: z.string().superRefine((value, ctx) => {
+    const problem = checkBumpReason(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+  /** "Name <email>" for Debian changelog entries and the commits; default: the build set's packager. */
+  maintainer: z.string().regex(/^[^<>\n]+ <[^<>\s]+@[^<>\s]+>$/, 'expected "Name <email>"').optional(),
 });

@@ -36,7 +36,7 @@ export function buildView(b: BuildRow, artifacts: { filename: string; sha256: st
 export function iterationView(i: IterationRow, builds: BuildRow[]) {
   const states: Record<string, number> = {};
   for (const b of builds) states[b.state] = (states[b.state] ?? 0) + 1;
-  return { number: i.number, reason: i.reason, created_at: i.created_at, superseded_at: i.superseded_at, cycles: i.cycles, unresolved: i.unresolved, states };
+  return { number: i.number, reason: i.reason, created_at: i.created_at, superseded_at: i.superseded_at, expired_at: i.expired_at, cycles: i.cycles, unresolved: i.unresolved, states };
 }
 
 /** A build set with its latest iteration's builds. */

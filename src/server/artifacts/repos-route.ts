@@ -19,6 +19,7 @@ export function repoRoutes(deps: { store: BuildStore; repositories: Repositories
     const iteration = iterationText === 'latest' ? deps.store.latestIteration(ns.id) : /^\d{1,9}$/.test(iterationText) ? deps.store.iteration(ns.id, Number(iterationText)) : undefined;
     if (!iteration) throw new ApiError(404, 'not_found', `build set "${namespace}" has no iteration "${iterationText}" (a number, or latest)`);
     if (!SEGMENT.test(arch)) throw new ApiError(400, 'invalid_request', `"${arch}" is not an architecture`);
+    if (iteration.expired_at !== null) throw new ApiError(410, 'expired', `iteration ${iteration.number} of build set "${namespace}" expired at ${iteration.expired_at} ([retention]): its repository was removed`);
     return { ns, iteration };
   };
 

@@ -93,7 +93,8 @@ export class BuildSetEngine {
     const sources = [...input.recipes.values()].map((r) => r.recipe);
     const planned = new Map([...input.recipes].map(([pkgbase, r]) => [pkgbase, { ...r, version: r.recipe.version.text }]));
     const previous = this.store.latestIteration(ns.id);
-    const previousBuilds = previous ? this.store.builds(previous.id) : [];
+    // An expired iteration's packages are gone ([retention]): a retired set planned again builds everything anew.
+    const previousBuilds = previous && previous.expired_at === null ? this.store.builds(previous.id) : [];
     const builds: PlannedBuild[] = [];
     const findings: Pick<IterationRow, 'cycles' | 'unresolved'> = { cycles: [], unresolved: [] };
     // One universe for every architecture. The server's planner (KeptGraphs) keeps each architecture's dependency

@@ -7,9 +7,13 @@ import { BuildSetError, checkBuildSetName, parseOrigin, type Origin } from '../.
 import type { Logger } from '../../common/log.js';
 import type { BuildStore, NamespaceKind, NamespaceRow } from '../store/build-store.js';
 import type { IndexedRecipe, RecipeTable, SourceIndex } from '../sources/source-index.js';
+import type { BranchOverride } from '../store/bump-store.js';
 import type { BuildSetEngine } from './engine.js';
 
 export class BuildSets {
+  /** The recipes a build set builds from another branch than its distribution branch (its open bump merge requests'). */
+  branchOverrides: (namespaceId: number) => readonly BranchOverride[] = () => [];
+
   constructor(
     private readonly engine: BuildSetEngine,
     private readonly recipes: RecipeTable,
@@ -124,6 +128,11 @@ export class BuildSets {
       const ns = this.store.namespaceById(namespaceId)!;
       const originRecipes = await this.originRecipes(ns.origin.map(parseOrigin));
       const universe = new Map(this.recipes.defaults().map((r) => [r.pkgbase, r]));
+      for (const o of this.branchOverrides(namespaceId)) {
+        const recipe = this.recipes.get(o.pkgbase, o.branch) ?? (await this.index.readAt(o.projectId, o.dir, o.branch));
+        if (recipe?.pkgbase === o.pkgbase) universe.set(o.pkgbase, recipe);
+        else this.log.warn({ namespace: ns.name, pkgbase: o.pkgbase, branch: o.branch }, 'the bump branch has no recipe of the package; building it from its distribution branch');
+      }
       for (const [pkgbase, recipe] of originRecipes) universe.set(pkgbase, recipe);
       await this.engine.planIteration(ns, { recipes: universe, origins: [...originRecipes.keys()], reason });
       await this.engine.settle(ns.id);

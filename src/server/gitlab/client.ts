@@ -2,18 +2,18 @@
  * The server's GitLab client: the few calls quarters makes, in the domain's words, over
  * @gitbeaker/rest with quarters' own transport (retries, timeouts, metrics; see transport.ts).
  */
-import { Commits, Groups, MergeRequestNotes, Pipelines, Projects, Repositories, RepositoryFiles, Jobs, Users } from '@gitbeaker/rest';
+import { Branches, Commits, Groups, MergeRequestNotes, MergeRequests, Pipelines, Projects, Repositories, RepositoryFiles, Jobs, Users } from '@gitbeaker/rest';
 import type { z } from 'zod';
 import type { Logger } from '../../common/log.js';
 import { GitLabApiError, GitLabResponseError, GitLabUnavailableError, PipelineRefMovedError } from './errors.js';
 import { DEFAULT_RETRY_POLICY, nextDelayMs, type RetryPolicy } from './retry-policy.js';
 import {
-  commitSchema, commitStatusSchema, comparisonSchema, currentUserSchema, jobSchema, noteSchema, pipelineOriginSchema, pipelineSchema, pipelineVariableSchema, projectSchema, treeEntrySchema,
-  type Commit, type CommitStatus, type CommitStatusState, type Comparison, type Job, type MergeRequestNote, type Pipeline, type Project, type TreeEntry,
+  branchSchema, commitSchema, commitStatusSchema, mergeRequestSchema, comparisonSchema, currentUserSchema, jobSchema, noteSchema, pipelineOriginSchema, pipelineSchema, pipelineVariableSchema, projectSchema, treeEntrySchema,
+  type Commit, type CommitStatus, type CommitStatusState, type Comparison, type Job, type MergeRequest, type MergeRequestNote, type Pipeline, type Project, type TreeEntry,
 } from './schemas.js';
 import { retryingRequesterFn, type GitLabObserver, type TransportOptions } from './transport.js';
 
-export type { Commit, CommitStatus, CommitStatusState, Comparison, FileChange, Job, MergeRequestNote, Pipeline, PipelineStatus, Project, TreeEntry } from './schemas.js';
+export type { Commit, CommitStatus, CommitStatusState, Comparison, FileChange, Job, MergeRequest, MergeRequestNote, Pipeline, PipelineStatus, Project, TreeEntry } from './schemas.js';
 export type { GitLabCallObservation, GitLabObserver } from './transport.js';
 export type { RetryPolicy } from './retry-policy.js';
 
@@ -42,6 +42,30 @@ export interface CommitStatusRequest {
   targetUrl?: string;
   /** Short; GitLab refuses more than 255 characters. */
   description?: string;
+}
+
+/** A file a commit writes (`update`: it exists at the start commit). */
+export interface FileWrite {
+  path: string;
+  content: string;
+}
+
+export interface CommitRequest {
+  /** The branch to commit to; made from `startSha` (which must then be given) when it does not exist. */
+  branch: string;
+  startSha?: string;
+  message: string;
+  files: readonly FileWrite[];
+  author?: { name: string; email: string };
+}
+
+export interface MergeRequestRequest {
+  sourceBranch: string;
+  targetBranch: string;
+  title: string;
+  description: string;
+  /** Delete the source branch once merged. */
+  removeSourceBranch?: boolean;
 }
 
 export interface NoteUpsert {
@@ -101,6 +125,14 @@ export interface GitLabClient {
    * Two concurrent upserts of one marker could both create: callers serialise per merge request.
    */
   upsertMergeRequestNote(project: ProjectRef, mergeRequestIid: number, marker: string, body: string): Promise<NoteUpsert>;
+  /** A branch's head commit, or null when the project has no such branch. */
+  branchHead(project: ProjectRef, branch: string): Promise<string | null>;
+  /** Creates one commit of file updates (the Commits API with actions). Not sent again after an ambiguous failure: look for the branch first. */
+  createCommit(project: ProjectRef, request: CommitRequest): Promise<Commit>;
+  /** The merge requests (any state) from `sourceBranch`, newest first, into `targetBranch` when given. */
+  mergeRequestsFrom(project: ProjectRef, sourceBranch: string, targetBranch?: string): Promise<MergeRequest[]>;
+  /** Opens a merge request. Not sent again after an ambiguous failure: look for it with mergeRequestsFrom first. */
+  createMergeRequest(project: ProjectRef, request: MergeRequestRequest): Promise<MergeRequest>;
   /**
    * Sets a commit status (`POST /projects/:id/statuses/:sha`). GitLab refuses (400) a state the status
    * cannot move to from its current one, e.g. `running` twice: callers send transitions only.
@@ -166,6 +198,12 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
   const jobs = new Jobs(resource);
   const notes = new MergeRequestNotes(resource);
   const users = new Users(resource);
+  const branches = new Branches(resource);
+  const mergeRequests = new MergeRequests(resource);
+  // Like pipelines, commits and merge requests are made once: a retry after an unknown outcome could make two.
+  const onceResource = { ...resource, requesterFn: retryingRequesterFn(transport(false)) };
+  const commitsOnce = new Commits(onceResource);
+  const mergeRequestsOnce = new MergeRequests(onceResource);
   /** GET /user's answer; forgotten when it failed, so that the next call asks again. */
   let me: Promise<{ id: number; username: string }> | undefined;
   /** Pipelines claiming a build that are not ours, already logged (`project:pipeline`). */
@@ -365,6 +403,31 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
       if (ours.body === text) return { note: ours, action: 'unchanged' };
       const edited = await notes.edit(project, mergeRequestIid, ours.id, { body: text });
       return { note: parse(noteSchema, edited, 'PUT projects/:id/merge_requests/:iid/notes/:note_id'), action: 'updated' };
+    },
+
+    async branchHead(project, branch) {
+      try {
+        return parse(branchSchema, await branches.show(project, branch), 'GET projects/:id/repository/branches/:branch').sha;
+      } catch (error) {
+        if (isNotFound(error, 'Branch')) return null;
+        throw error;
+      }
+    },
+
+    async createCommit(project, { branch, startSha, message, files, author }) {
+      const actions = files.map((f) => ({ action: 'update' as const, filePath: f.path, content: f.content }));
+      const options = { ...(startSha === undefined ? {} : { startSha }), ...(author ? { authorName: author.name, authorEmail: author.email } : {}) };
+      return parse(commitSchema, await commitsOnce.create(project, branch, message, actions, options), 'POST projects/:id/repository/commits');
+    },
+
+    async mergeRequestsFrom(project, sourceBranch, targetBranch) {
+      const list = await mergeRequests.all({ projectId: project, sourceBranch, ...(targetBranch === undefined ? {} : { targetBranch }), state: 'all', orderBy: 'created_at', sort: 'desc', perPage } as never);
+      return parse(mergeRequestSchema.array(), list, 'GET projects/:id/merge_requests');
+    },
+
+    async createMergeRequest(project, { sourceBranch, targetBranch, title, description, removeSourceBranch = true }) {
+      const created = await mergeRequestsOnce.create(project, sourceBranch, targetBranch, title, { description, removeSourceBranch });
+      return parse(mergeRequestSchema, created, 'POST projects/:id/merge_requests');
     },
 
     async setCommitStatus(project, sha, { state, name, ref, targetUrl, description }) {

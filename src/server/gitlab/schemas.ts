@@ -173,3 +173,32 @@ export const commitStatusSchema = z.looseObject({
   description: z.string().nullable().optional(),
 }).transform((s) => ({ id: s.id, sha: s.sha, ref: s.ref ?? null, status: s.status, name: s.name, targetUrl: s.target_url ?? null, description: s.description ?? null }));
 export type CommitStatus = z.infer<typeof commitStatusSchema>;
+
+/** A merge request (`GET /projects/:id/merge_requests[/:iid]`, and what creating one returns). */
+export const mergeRequestSchema = z.looseObject({
+  iid: z.number().int(),
+  project_id: z.number().int(),
+  title: z.string(),
+  state: z.enum(['opened', 'closed', 'locked', 'merged']),
+  source_branch: z.string(),
+  target_branch: z.string(),
+  sha: z.string().nullable().optional(),
+  web_url: z.string(),
+}).transform((m) => ({
+  iid: m.iid,
+  projectId: m.project_id,
+  title: m.title,
+  state: m.state,
+  sourceBranch: m.source_branch,
+  targetBranch: m.target_branch,
+  /** The source branch's head (null when GitLab does not know it). */
+  sha: m.sha ?? null,
+  webUrl: m.web_url,
+}));
+export type MergeRequest = z.infer<typeof mergeRequestSchema>;
+
+/** A branch (`GET /projects/:id/repository/branches/:branch`): its name and head. */
+export const branchSchema = z.looseObject({
+  name: z.string(),
+  commit: z.looseObject({ id: z.string() }),
+}).transform((b) => ({ name: b.name, sha: b.commit.id }));

@@ -66,6 +66,7 @@ export class Releases {
     const { namespace: ns, repository } = request;
     const iteration = store.latestIteration(ns.id);
     if (!iteration) throw new ReleaseRefused('nothing_to_release', `build set "${ns.name}" has no iteration yet`);
+    if (iteration.expired_at !== null) throw new ReleaseRefused('not_releasable', `iteration ${iteration.number} of build set "${ns.name}" expired at ${iteration.expired_at} ([retention]): its packages are gone`);
     const builds = lastPasses(store.builds(iteration.id));
     const released = releasedPkgbases(builds, request.partial);
     const candidates = await this.candidates(builds.filter((b) => released.has(b.pkgbase) && repository.architectures.includes(b.arch)));

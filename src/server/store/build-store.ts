@@ -25,6 +25,8 @@ export interface NamespaceRow {
   mr_iid: number | null;
   mr_note_id: number | null;
   created_at: string;
+  /** When `status` last changed (null: never, or before it was recorded). */
+  status_changed_at: string | null;
 }
 
 export interface IterationRow {
@@ -38,6 +40,8 @@ export interface IterationRow {
   unresolved: { arch: string; pkgbase: string; kind: string; clause: string }[];
   created_at: string;
   superseded_at: string | null;
+  /** When retention expired it: its repository, the package files only it named and its logs are gone. */
+  expired_at: string | null;
 }
 
 export interface BuildRow {
@@ -195,7 +199,7 @@ export class BuildStore {
     }
   }
 
-  createNamespace(ns: Omit<NamespaceRow, 'id' | 'created_at' | 'status' | 'mr_note_id'>): NamespaceRow {
+  createNamespace(ns: Omit<NamespaceRow, 'id' | 'created_at' | 'status' | 'mr_note_id' | 'status_changed_at'>): NamespaceRow {
     const id = this.db
       .prepare(
         `INSERT INTO namespaces (name, origin, kind, packager, target_branch, mr_project_id, mr_iid, created_at)
@@ -243,7 +247,7 @@ export class BuildStore {
   }
 
   setNamespaceStatus(id: number, status: NamespaceStatus): void {
-    this.db.prepare('UPDATE namespaces SET status = ? WHERE id = ?').run(status, id);
+    this.db.prepare('UPDATE namespaces SET status = ?, status_changed_at = ? WHERE id = ? AND status != ?').run(status, now(), id, status);
   }
 
   updateNamespaceOrigin(id: number, origin: string[], packager: string | null): void {
@@ -534,14 +538,16 @@ export class BuildStore {
   /**
    * The builds of `pkgbase` at recipe commit `sha` made from `branch` in the server's build sets (local ones
    * aside), newest first. A merge request's builds are of its source branch: once merged, the target branch
-   * builds the same commit in its own build set, whose repository outlives the merge request's.
+   * builds the same commit in its own build set, whose repository outlives the merge request's. A bump's
+   * builds (branch `quarters/bump/…`) count for the distribution branch: they are in the build set that asked
+   * for the bump, and once its merge request is merged (fast-forward) the distribution branch has that commit.
    */
   buildsOfRecipe(pkgbase: string, sha: string, branch: string): RecipeBuild[] {
     const rows = this.db
       .prepare(
         `SELECT b.id AS id, b.state AS state, n.name AS namespace, i.id AS iteration_id, i.number AS iteration, i.superseded_at IS NULL AS live
          FROM builds b JOIN iterations i ON i.id = b.iteration_id JOIN namespaces n ON n.id = i.namespace_id
-         WHERE b.pkgbase = ? AND b.sha = ? AND b.ref = ? AND n.kind != 'local' ORDER BY b.id DESC`,
+         WHERE b.pkgbase = ? AND b.sha = ? AND (b.ref = ? OR b.ref LIKE 'quarters/bump/%') AND n.kind != 'local' ORDER BY b.id DESC`,
       )
       .all(pkgbase, sha, branch) as { id: number; state: BuildState; namespace: string; iteration_id: number; iteration: number; live: number }[];
     return rows.map((r) => ({ id: r.id, state: r.state, namespace: r.namespace, iterationId: r.iteration_id, iteration: r.iteration, live: r.live === 1 }));

@@ -222,6 +222,44 @@ const MIGRATIONS: readonly string[] = [
     UNIQUE (iteration_id, arch, name)
   );
   `,
+  // 8: release bumps of a build set's rebuilt packages (quarters ns bump): one merge request per repository.
+  `
+  CREATE TABLE bumps (
+    id INTEGER PRIMARY KEY,
+    namespace_id INTEGER NOT NULL REFERENCES namespaces(id),
+    iteration INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    branch TEXT NOT NULL,
+    maintainer TEXT,
+    actor TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (namespace_id, iteration)
+  );
+  CREATE TABLE bump_repositories (
+    bump_id INTEGER NOT NULL REFERENCES bumps(id),
+    project_id INTEGER NOT NULL,
+    project_path TEXT NOT NULL,
+    target_branch TEXT NOT NULL,
+    packages TEXT NOT NULL,
+    state TEXT NOT NULL,
+    error TEXT,
+    commit_sha TEXT,
+    mr_iid INTEGER,
+    mr_url TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (bump_id, project_id)
+  );
+  CREATE INDEX bump_repositories_project ON bump_repositories (project_id);
+  `,
+  // 9: retention: when a build set's status last changed (retired_after counts from it; sets retired
+  // before it was recorded count from the upgrade), and when an iteration expired (its repository, the
+  // package files only it named and its logs removed; the record stays); the builds that continue a build, by it.
+  `
+  ALTER TABLE namespaces ADD COLUMN status_changed_at TEXT;
+  UPDATE namespaces SET status_changed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE status != 'active';
+  ALTER TABLE iterations ADD COLUMN expired_at TEXT;
+  CREATE INDEX builds_reused_from ON builds (reused_from) WHERE reused_from IS NOT NULL;
+  `,
 ];
 
 /** The schema version this code expects. */

@@ -5,7 +5,7 @@
  * libuv's thread pool, one fsync of the WAL file covers every commit written before it began, so the
  * commits of many requests share it while the event loop goes on reading the next requests.
  */
-import { fsyncPath } from '../../common/fsync.js';
+import { fdatasyncPath } from '../../common/fsync.js';
 import type { Db } from './database.js';
 
 /** One fsync of a WAL file at a time; callers that ask while one runs share the next. */
@@ -35,7 +35,7 @@ export class WalSync {
   }
 
   private start(): Promise<void> {
-    const run = fsyncPath(this.walPath).finally(() => {
+    const run = fdatasyncPath(this.walPath).finally(() => {
       if (this.running === run) this.running = null;
     });
     this.running = run;

@@ -1,11 +1,13 @@
 /**
  * Merge requests: the MR's source branch is planned as its own build set (`mr-<project>-<iid>`),
  * with one note on the MR (edited in place as the set progresses, see ProgressReporter). Merge or
- * close retires the set.
+ * close retires the set. A bump's merge request (`quarters ns bump`) is the bump's (Bumper.onMergeRequest):
+ * the build set that asked for it builds it.
  */
 import type { Logger } from '../../common/log.js';
 import { BuildSetError } from '../../core/build-set/origin.js';
 import type { BuildSetControl } from '../build-sets/control.js';
+import type { Bumper } from '../bumps/bumper.js';
 import type { BuildSets } from '../build-sets/planning.js';
 import type { ProgressReporter } from '../build-sets/progress-reporter.js';
 import type { BuildStore, NamespaceRow } from '../store/build-store.js';
@@ -26,7 +28,7 @@ export function packagerOfMergeRequest(hook: MergeRequestHook): string | null {
 
 export class MergeRequests {
   constructor(
-    private readonly deps: { gitlab: GitLabClient; index: SourceIndex; store: BuildStore; buildSets: BuildSets; control: BuildSetControl; progress: ProgressReporter; log: Logger },
+    private readonly deps: { gitlab: GitLabClient; index: SourceIndex; store: BuildStore; buildSets: BuildSets; control: BuildSetControl; progress: ProgressReporter; bumper?: Bumper; log: Logger },
   ) {}
 
   /** Handles a Merge Request Hook. */
@@ -34,6 +36,9 @@ export class MergeRequests {
     const mr = hook.object_attributes;
     const action = mr.action ?? '';
     const name = mergeRequestNamespace(mr.target_project_id, mr.iid);
+    // A bump's merge request is built in the build set that asked for it, not as a set of its own.
+    const bump = { iid: mr.iid, url: mr.url ?? null, state: mr.state, action, head: mr.last_commit?.id ?? null };
+    if (mr.source_project_id === mr.target_project_id && (await this.deps.bumper?.onMergeRequest(mr.target_project_id, mr.source_branch, bump))) return;
     if (action === 'merge' || action === 'close' || mr.state === 'merged' || mr.state === 'closed') {
       const ns = this.deps.store.namespaceByName(name);
       if (ns && ns.status !== 'retired') await this.deps.control.cancel(ns.id, 'retired');

@@ -57,7 +57,7 @@ export const mergeRequestHookSchema = z.looseObject({
     action: z.string().optional(),
     /** Set on "update" when new commits were pushed: the previous head. */
     oldrev: sha.optional(),
-    last_commit: z.looseObject({ id: sha, author: author.optional() }).optional(),
+    last_commit: z.looseObject({ id: sha, author: author.optional() }).nullish(),
     url: z.string().optional(),
   }),
 });

@@ -289,6 +289,7 @@ export async function readGuestStatus(path: string): Promise<number | null> {
 
 /** Stops a registered machine whose nspawn died (systemd hosts only; elsewhere the PID namespace took it down). */
 export async function terminateMachine(machine: string): Promise<void> {
-  if (!hostHasSystemd()) return;
+  // systemd-machined keeps a file per registered machine: without one there is nothing to terminate, and no machinectl to start (every cleanup).
+  if (!hostHasSystemd() || !existsSync(`/run/systemd/machines/${machine}`)) return;
   await runProcess('machinectl', ['terminate', machine]);
 }
