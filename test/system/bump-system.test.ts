@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
-import type { DoubleMergeRequest, DoubleProject } from '../gitlab-double/index.js';
+import { NULL_SHA, type DoubleMergeRequest, type DoubleProject } from '../gitlab-double/index.js';
 import type { ArchRecipe } from '../support/arch-recipe.js';
 import { archBundleFiles } from '../support/arch-recipe.js';
 import { reportSkip } from '../support/capabilities.js';
@@ -135,6 +135,16 @@ describe.skipIf(skip)('the whole system: quarters ns bump → merge requests →
       bumpCommits.set(pkgbase, head.id);
     }
 
+    // GitLab tells of what the bump made: a Push Hook for each new branch, a Merge Request Hook for each merge request
+    // opened (from the server's token's user). Neither is a change of the set: no new iteration, no build set of its own.
+    for (const pkgbase of ['qapp', 'qtool']) {
+      const project = projects.get(pkgbase)!;
+      const push = { project, branch: BRANCH, before: NULL_SHA, after: bumpCommits.get(pkgbase)!, commits: [project.repository.commits.get(bumpCommits.get(pkgbase)!)!] };
+      expect(await rig.deliver('Push Hook', rig.gitlab.pushHookBody(push), { 'X-Gitlab-Event-UUID': `${pkgbase}-bump-push` })).toBeLessThan(300);
+      expect(await rig.deliver('Merge Request Hook', rig.gitlab.mergeRequestHookBody(project, bumpMergeRequest(pkgbase), 'open'), { 'X-Gitlab-Event-UUID': `${pkgbase}-bump-open` })).toBeLessThan(300);
+    }
+    await rig.server.drain();
+
     // 3. The next iteration builds the bumps from their branches: qlib carried over, qapp then qtool through runner and executor.
     await timed('iteration 2: the bumps built', async () => {
       expect(latestIteration()).toBe(2);
@@ -178,6 +188,9 @@ describe.skipIf(skip)('the whole system: quarters ns bump → merge requests →
       expect(qapp.repository.branches.get('main')).toBe(bumpCommits.get('qapp'));
       const push = { project: qapp, branch: 'main', before: qappMainBefore, after: bumpCommits.get('qapp')!, commits: [qapp.repository.commits.get(bumpCommits.get('qapp')!)!] };
       expect(await rig.deliver('Push Hook', rig.gitlab.pushHookBody(push), { 'X-Gitlab-Event-UUID': 'qapp-merge-push' })).toBeLessThan(300);
+      // The merge request removes its source branch: GitLab tells of that too.
+      const deletion = { project: qapp, branch: BRANCH, before: bumpCommits.get('qapp')!, after: NULL_SHA, commits: [] };
+      expect(await rig.deliver('Push Hook', rig.gitlab.pushHookBody(deletion), { 'X-Gitlab-Event-UUID': 'qapp-branch-removed' })).toBeLessThan(300);
       expect(await rig.deliver('Merge Request Hook', rig.gitlab.mergeRequestHookBody(qapp, merged, 'merge'), { 'X-Gitlab-Event-UUID': 'qapp-merge' })).toBeLessThan(300);
       const closed = rig.gitlab.state.finishMergeRequest(qtool, bumpMergeRequest('qtool').iid, 'closed');
       expect(await rig.deliver('Merge Request Hook', rig.gitlab.mergeRequestHookBody(qtool, closed, 'close'), { 'X-Gitlab-Event-UUID': 'qtool-close' })).toBeLessThan(300);
@@ -198,6 +211,10 @@ describe.skipIf(skip)('the whole system: quarters ns bump → merge requests →
       expect(builds.get('qtool')!.sha).toBe(mainHeads.get('qtool'));
       expect(await listed()).toEqual(['qapp-1.0-2', 'qlib-2.0-1', 'qtool-1.0-1']);
       expect(await packageFile(rig, NAME, builds.get('qtool')!, 'usr/share/qtool/saw-qapp')).toBe('qapp 1.0-2');
+      // Iteration 1's repository is as it was: its qtool 1.0-1, of the same file name, is the one built against qapp 1.0-1.
+      const first = await fetch(`${rig.url}/repos/${NAME}/1/x86_64/qtool-1.0-1-any.pkg.tar.zst`);
+      expect(first.status).toBe(200);
+      expect((await execa('bsdtar', ['-xOf', '-', 'usr/share/qtool/saw-qapp'], { input: Buffer.from(await first.arrayBuffer()) })).stdout).toBe('qapp 1.0-1');
     });
   }, 1_800_000);
 });
