@@ -111,7 +111,7 @@ describe('ns bump: a mass rebuild with version bumps', () => {
       expect(bumpMergeRequests(project), name).toHaveLength(1);
       expect(mr!.title).toBe(`Rebuild ${name}: ${REASON}`);
       expect(mr!.description).toContain(`| ${name} | 1 → 2 |`);
-      expect(mr!.description).toContain(`[${NAME}](http://quarters.test/namespaces/${NAME})`);
+      expect(mr!.description).toContain(`[${NAME}](http://quarters.test/ui/namespaces/${NAME})`);
       const head = project.repository.commitAt(BRANCH)!;
       expect(head.files.get('PKGBUILD')).toBe(pkgbuild(name).replace('pkgrel=1', 'pkgrel=2'));
       expect(head.files.get('.SRCINFO')).toBe(srcinfo(name, { depends: ['libfoo'] }).replace('pkgrel = 1', 'pkgrel = 2'));

@@ -15,7 +15,7 @@ import type { ArchRecipe } from '../support/arch-recipe.js';
 import { archBundleFiles } from '../support/arch-recipe.js';
 import { reportSkip } from '../support/capabilities.js';
 import { dbEntry, descField, packageFile, repoFile, waitUntil } from '../support/system-packages.js';
-import { API_TOKEN, startSystemRig, systemRigSkipReason, type BuildView, type SystemRig } from '../support/system-rig.js';
+import { API_TOKEN, PACKAGER, startSystemRig, systemRigSkipReason, type BuildView, type SystemRig } from '../support/system-rig.js';
 
 const skip = reportSkip(systemRigSkipReason(), 'the whole system: a mass rebuild with version bumps');
 
@@ -123,9 +123,16 @@ describe.skipIf(skip)('the whole system: quarters ns bump → merge requests →
     for (const pkgbase of ['qapp', 'qtool']) {
       const project = projects.get(pkgbase)!;
       const mr = bumpMergeRequest(pkgbase);
+      const head = project.repository.commitAt(BRANCH)!;
       expect(mr).toMatchObject({ targetBranch: 'main', state: 'opened', title: `Rebuild ${pkgbase}: ${REASON}` });
       expect(mr.description).toContain(`| ${pkgbase} | 1 → 2 |`);
-      const head = project.repository.commitAt(BRANCH)!;
+      // The reviewer follows the description's link to the build set: the server's page of it.
+      const link = /\[auto-qlib\]\(([^)]+)\)/.exec(mr.description)?.[1];
+      expect(link, mr.description).toBeDefined();
+      const page = await fetch(link!);
+      expect(`${page.status} ${page.headers.get('content-type')}`, link).toMatch(/^200 text\/html/);
+      expect(await page.text()).toContain(NAME);
+      expect(head.author).toEqual({ name: PACKAGER.name, email: PACKAGER.email });
       expect(head.parentIds).toEqual([mainHeads.get(pkgbase)]);
       const before = archBundleFiles(recipe(pkgbase, '1.0-1', pkgbase === 'qapp' ? ['qlib'] : ['qapp']));
       const after = archBundleFiles(recipe(pkgbase, '1.0-2', pkgbase === 'qapp' ? ['qlib'] : ['qapp']));
