@@ -179,11 +179,25 @@ describe.skipIf(skip)('the whole system: quarters ns bump → merge requests →
         expect(descField(desc, 'FILENAME')).toBe(`${pkgbase}-1.0-2-any.pkg.tar.zst`);
         const pkginfo = (await execa('bsdtar', ['-xOf', '-', '.PKGINFO'], { input: await repoFile(rig, NAME, `${pkgbase}-1.0-2-any.pkg.tar.zst`) })).stdout;
         expect(pkginfo).toMatch(/^pkgver = 1\.0-2$/m);
+        expect(pkginfo).toContain(`packager = ${PACKAGER.name} <${PACKAGER.email}>`);
         expect(await packageFile(rig, NAME, builds.get(pkgbase)!, `usr/share/${pkgbase}/version`)).toBe(`${pkgbase} 1.0-2`);
       }
       // What each build's container had installed: qapp the set's qlib, qtool the bumped qapp.
       expect(await packageFile(rig, NAME, builds.get('qapp')!, 'usr/share/qapp/saw-qlib')).toBe('qlib 2.0-1');
       expect(await packageFile(rig, NAME, builds.get('qtool')!, 'usr/share/qtool/saw-qapp')).toBe('qapp 1.0-2');
+    });
+
+    // Asked again (the packager is unsure it went through): the same merge requests are found, nothing is made or built again.
+    await timed('quarters ns bump again (CLI)', async () => {
+      const posts = rig.gitlab.requests.filter((r) => r.method === 'POST').length;
+      const pipelines = ['qapp', 'qtool'].map((p) => rig.gitlab.state.pipelinesOf(projects.get(p)!).length);
+      const again = await execa('node', [CLI, 'ns', 'bump', NAME, '--reason', REASON, '--server', rig.url, '--interval', '0.2'], { reject: false, env: { QUARTERS_API_TOKEN: API_TOKEN } });
+      expect(again.exitCode, `${again.stdout}\n${again.stderr}`).toBe(0);
+      expect(again.stdout.split('\n').at(-1)).toBe(`${NAME}: done: opened=2 merged=0 closed=0 failed=0 pending=0`);
+      expect(rig.gitlab.requests.filter((r) => r.method === 'POST').length).toBe(posts);
+      expect(latestIteration()).toBe(2);
+      expect(['qapp', 'qtool'].map((p) => rig.gitlab.state.pipelinesOf(projects.get(p)!).length)).toEqual(pipelines);
+      for (const pkgbase of ['qapp', 'qtool']) expect([...projects.get(pkgbase)!.mergeRequests.values()]).toHaveLength(1);
     });
 
     // 4. A reviewer merges qapp's merge request and closes qtool's; GitLab sends the merge's push and the hooks.
