@@ -200,16 +200,17 @@ describe.skipIf(skip)('the whole system: quarters ns bump → merge requests →
       for (const pkgbase of ['qapp', 'qtool']) expect([...projects.get(pkgbase)!.mergeRequests.values()]).toHaveLength(1);
     });
 
-    // 4. A reviewer merges qapp's merge request and closes qtool's; GitLab sends the merge's push and the hooks.
+    // 4. A reviewer merges qapp's merge request, with GitLab's default method (a merge commit), and closes qtool's;
+    // GitLab sends the merge's push, the removal of the source branch, and the merge requests' hooks.
     await timed('merge and close: the set follows', async () => {
       const qapp = projects.get('qapp')!;
       const qtool = projects.get('qtool')!;
       const qappMainBefore = qapp.repository.branches.get('main')!;
-      const merged = rig.gitlab.state.finishMergeRequest(qapp, bumpMergeRequest('qapp').iid, 'merged');
-      expect(qapp.repository.branches.get('main')).toBe(bumpCommits.get('qapp'));
-      const push = { project: qapp, branch: 'main', before: qappMainBefore, after: bumpCommits.get('qapp')!, commits: [qapp.repository.commits.get(bumpCommits.get('qapp')!)!] };
+      const merged = rig.gitlab.state.finishMergeRequest(qapp, bumpMergeRequest('qapp').iid, 'merged', { method: 'merge-commit' });
+      const mergeCommit = qapp.repository.commitAt('main')!;
+      expect(mergeCommit.parentIds).toEqual([qappMainBefore, bumpCommits.get('qapp')]);
+      const push = { project: qapp, branch: 'main', before: qappMainBefore, after: mergeCommit.id, commits: [qapp.repository.commits.get(bumpCommits.get('qapp')!)!, mergeCommit] };
       expect(await rig.deliver('Push Hook', rig.gitlab.pushHookBody(push), { 'X-Gitlab-Event-UUID': 'qapp-merge-push' })).toBeLessThan(300);
-      // The merge request removes its source branch: GitLab tells of that too.
       const deletion = { project: qapp, branch: BRANCH, before: bumpCommits.get('qapp')!, after: NULL_SHA, commits: [] };
       expect(await rig.deliver('Push Hook', rig.gitlab.pushHookBody(deletion), { 'X-Gitlab-Event-UUID': 'qapp-branch-removed' })).toBeLessThan(300);
       expect(await rig.deliver('Merge Request Hook', rig.gitlab.mergeRequestHookBody(qapp, merged, 'merge'), { 'X-Gitlab-Event-UUID': 'qapp-merge' })).toBeLessThan(300);
@@ -222,13 +223,14 @@ describe.skipIf(skip)('the whole system: quarters ns bump → merge requests →
       expect(view.counts).toEqual({ pending: 0, opened: 0, merged: 1, closed: 1, failed: 0 });
 
       // The merge's push made no build set of its own; the closed bump is dropped: qtool builds from main, unbumped,
-      // against the merged qapp; qapp, merged at the commit the set built, is not rebuilt.
+      // against the merged qapp; qapp, merged with the files the set built, is not rebuilt.
       expect(rig.server.store.listNamespaces().map((n) => n.name)).toEqual([NAME]);
       await waitUntil(async () => byPkgbase(await rig.builds(NAME)).get('qtool')!.ref === 'main', 60_000);
       const builds = byPkgbase(await rig.waitForSettled(NAME, SETTLE_MS));
       expect(Object.fromEntries([...builds].map(([p, b]) => [p, `${b.version} ${b.state} ${b.ref}`])), rig.report()).toEqual({ qlib: '2.0-1 built main', qapp: '1.0-2 built main', qtool: '1.0-1 built main' });
-      expect(builds.get('qapp')!.sha).toBe(bumpCommits.get('qapp'));
+      expect(builds.get('qapp')!.sha).toBe(mergeCommit.id);
       expect(rig.gitlab.state.pipelinesOf(qapp)).toHaveLength(2); // iteration 1's and the bump's: none for the merge
+      expect(rig.gitlab.state.pipelinesOf(qtool)).toHaveLength(3); // iteration 1's, the bump's, and the unbumped one's
       expect(builds.get('qtool')!.sha).toBe(mainHeads.get('qtool'));
       expect(await listed()).toEqual(['qapp-1.0-2', 'qlib-2.0-1', 'qtool-1.0-1']);
       expect(await packageFile(rig, NAME, builds.get('qtool')!, 'usr/share/qtool/saw-qapp')).toBe('qapp 1.0-2');
