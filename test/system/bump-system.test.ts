@@ -2,9 +2,9 @@
  * A mass rebuild with version bumps through the whole system: a chain qlib ← qapp ← qtool is built
  * for real after a push of qlib; `quarters ns bump` (the built CLI, over HTTP) opens merge requests
  * bumping qapp's and qtool's pkgrel in the GitLab double; the set's next iteration builds them from
- * the bump branches through the runner and the real executor in nspawn containers, each against the
- * other's bumped package; merging one merge request and closing the other (as GitLab's hooks say)
- * is reflected in the set and in its repository.
+ * the bump branches through the runner and the real executor in nspawn containers, qtool against the
+ * bumped qapp; merging one merge request (with a merge commit, GitLab's default) and closing the other
+ * (as GitLab's hooks say) is reflected in the set and in its repository, and the merge rebuilds nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
