@@ -55,8 +55,12 @@ export function accountingBuild(store: BuildStore, recipe: Pick<IndexedRecipe, '
  * same files (the bump merged with a merge commit), if any; with the commit it built.
  */
 async function mergedBumpBuild(store: BuildStore, index: SourceIndex, recipe: IndexedRecipe): Promise<(RecipeBuild & { sha: string }) | undefined> {
+  // Every iteration since the bump has rows of its build at the same commit: one compare per commit.
+  const compared = new Map<string, boolean>();
   for (const build of store.bumpBuildsOfPackage(recipe.pkgbase, recipe.projectId)) {
-    if (accountsForRecipe(build.state, build.live) && (await index.sameFiles(recipe.projectId, recipe.dir, build.sha, recipe.sha))) return build;
+    if (!accountsForRecipe(build.state, build.live)) continue;
+    if (!compared.has(build.sha)) compared.set(build.sha, await index.sameFiles(recipe.projectId, recipe.dir, build.sha, recipe.sha));
+    if (compared.get(build.sha)) return build;
   }
   return undefined;
 }
