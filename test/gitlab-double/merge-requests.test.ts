@@ -69,4 +69,22 @@ describe('commits with actions and merge requests', () => {
     expect((await api.MergeRequests.all({ projectId: zlib.id, sourceBranch: 'bump', state: 'merged' })).map((m) => m.iid)).toEqual([1]);
     expect(double.mergeRequestHookBody(zlib, double.state.mergeRequest(zlib, 1), 'merge').object_attributes.last_commit).toMatchObject({ id: head });
   });
+
+  it('merges with a merge commit, as GitLab\'s default method does: a new commit with both heads as parents and the source\'s files', async () => {
+    const main = zlib.repository.branches.get('main')!;
+    const commit = await api.Commits.create(zlib.id, 'bump-2', 'Rebuild zlib again', [{ action: 'update', filePath: 'PKGBUILD', content: 'pkgrel=3\n' }], { startSha: main });
+    const created = await api.MergeRequests.create(zlib.id, 'bump-2', 'main', 'Rebuild zlib again', { removeSourceBranch: true });
+    const merged = double.state.finishMergeRequest(zlib, created.iid, 'merged', { method: 'merge-commit' });
+    const merge = zlib.repository.commitAt('main')!;
+    expect(merge.parentIds).toEqual([main, commit.id]);
+    expect(merge.id).not.toBe(commit.id);
+    expect(Object.fromEntries(merge.files)).toEqual(Object.fromEntries(zlib.repository.commits.get(commit.id)!.files));
+    expect(merged).toMatchObject({ mergedSha: commit.id, mergeCommitSha: merge.id });
+    expect(await api.MergeRequests.show(zlib.id, created.iid)).toMatchObject({ state: 'merged', sha: commit.id, merge_commit_sha: merge.id });
+    type Compared = { diffs: unknown[] };
+    expect(((await api.Repositories.compare(zlib.id, commit.id, merge.id, { straight: true })) as unknown as Compared).diffs).toEqual([]);
+    // A source that does not contain the target's head would need a conflict resolution the double does not do.
+    zlib.repository.commit('side', { files: { README: 'x\n' } }, main);
+    expect(() => zlib.repository.mergeCommit('main', 'side')).toThrow(/does not contain/);
+  });
 });

@@ -86,6 +86,26 @@ export class Repository {
     return commit;
   }
 
+  /**
+   * A merge commit of `source` into `branch` (parents: the branch's head, then the source's), as GitLab's
+   * "Merge commit" method makes; the double merges only a source that contains the branch's head (no
+   * conflicts to resolve), so the merge has the source's files. Moves the branch.
+   */
+  mergeCommit(branch: string, source: string, input: Pick<CommitInput, 'message' | 'author'> = {}): RepoCommit {
+    const targetId = this.branches.get(branch);
+    const sourceId = this.resolve(source);
+    if (targetId === undefined || sourceId === undefined) throw new Error(`double: cannot merge ${source} into ${branch}: unknown ref`);
+    if (!this.ancestors(sourceId).includes(targetId)) throw new Error(`double: ${source} does not contain ${branch}'s head; the double merges only without conflicts`);
+    const message = input.message ?? `Merge branch '${source}' into '${branch}'`;
+    this.commitCount += 1;
+    const files = this.commits.get(sourceId)!.files;
+    const id = createHash('sha1').update(`${targetId}\0${sourceId}\0${message}\0${this.commitCount}`).digest('hex');
+    const commit: RepoCommit = { id, parentIds: [targetId, sourceId], message, author: input.author ?? DEFAULT_AUTHOR, authoredAt: new Date().toISOString(), files: new Map(files) };
+    this.commits.set(id, commit);
+    this.branches.set(branch, id);
+    return commit;
+  }
+
   /** Points `branch` at the commit `ref` names, wherever it is (`git push --force` of that commit). */
   resetBranch(branch: string, ref: string): void {
     const id = this.resolve(ref);

@@ -333,7 +333,7 @@ export function mergeRequestJson(ctx: ShapeContext, project: DoubleProject, merg
     merge_status: mergeRequest.state === 'opened' ? 'can_be_merged' : 'cannot_be_merged',
     detailed_merge_status: mergeRequest.state === 'opened' ? 'mergeable' : 'not_open',
     sha: head,
-    merge_commit_sha: null,
+    merge_commit_sha: mergeRequest.mergeCommitSha ?? null,
     squash_commit_sha: null,
     force_remove_source_branch: mergeRequest.removeSourceBranch,
     references: { short: `!${mergeRequest.iid}`, relative: `!${mergeRequest.iid}`, full: `${project.pathWithNamespace}!${mergeRequest.iid}` },

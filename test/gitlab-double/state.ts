@@ -49,6 +49,8 @@ export interface DoubleMergeRequest {
   removeSourceBranch: boolean;
   /** The source branch's head when it was merged (the branch may be gone since). */
   mergedSha?: string;
+  /** The merge commit, when it was merged with one (`finishMergeRequest`'s method "merge-commit"). */
+  mergeCommitSha?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -341,14 +343,22 @@ export class GitLabState {
     return mergeRequest;
   }
 
-  /** Merges (the target branch moves to the source branch's head, as a fast-forward) or closes a merge request. */
-  finishMergeRequest(projectRef: string | number | DoubleProject, iid: number, outcome: 'merged' | 'closed'): DoubleMergeRequest {
+  /**
+   * Merges (the target branch moves to the source branch's head, as a fast-forward; or, with method
+   * "merge-commit", GitLab's default, to a merge commit of it) or closes a merge request.
+   */
+  finishMergeRequest(projectRef: string | number | DoubleProject, iid: number, outcome: 'merged' | 'closed', options: { method?: 'fast-forward' | 'merge-commit' } = {}): DoubleMergeRequest {
     const project = this.project(projectRef);
     const mergeRequest = this.mergeRequest(project, iid);
     if (mergeRequest.state !== 'opened') throw new DoubleError(`double: merge request !${iid} is ${mergeRequest.state}`);
     if (outcome === 'merged') {
       const head = project.repository.branches.get(mergeRequest.sourceBranch)!;
-      project.repository.branches.set(mergeRequest.targetBranch, head);
+      if (options.method === 'merge-commit') {
+        const merge = project.repository.mergeCommit(mergeRequest.targetBranch, mergeRequest.sourceBranch, { message: `Merge branch '${mergeRequest.sourceBranch}' into '${mergeRequest.targetBranch}'\n\n${mergeRequest.title}` });
+        mergeRequest.mergeCommitSha = merge.id;
+      } else {
+        project.repository.branches.set(mergeRequest.targetBranch, head);
+      }
       mergeRequest.mergedSha = head;
       if (mergeRequest.removeSourceBranch) project.repository.branches.delete(mergeRequest.sourceBranch);
     }

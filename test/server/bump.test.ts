@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { DoubleProject } from '../gitlab-double/index.js';
+import { NULL_SHA, type DoubleProject } from '../gitlab-double/index.js';
 import { BUMP_CONCURRENCY } from '../../src/server/bumps/bumper.js';
 import { BumpStore } from '../../src/server/store/bump-store.js';
 import { API_TOKEN, srcinfo, startRig, type Rig } from './server-harness.js';
@@ -111,7 +111,7 @@ describe('ns bump: a mass rebuild with version bumps', () => {
       expect(bumpMergeRequests(project), name).toHaveLength(1);
       expect(mr!.title).toBe(`Rebuild ${name}: ${REASON}`);
       expect(mr!.description).toContain(`| ${name} | 1 → 2 |`);
-      expect(mr!.description).toContain(`[${NAME}](http://quarters.test/namespaces/${NAME})`);
+      expect(mr!.description).toContain(`[${NAME}](http://quarters.test/ui/namespaces/${NAME})`);
       const head = project.repository.commitAt(BRANCH)!;
       expect(head.files.get('PKGBUILD')).toBe(pkgbuild(name).replace('pkgrel=1', 'pkgrel=2'));
       expect(head.files.get('.SRCINFO')).toBe(srcinfo(name, { depends: ['libfoo'] }).replace('pkgrel = 1', 'pkgrel = 2'));
@@ -193,5 +193,28 @@ describe('ns bump: a mass rebuild with version bumps', () => {
     const number = latestBuilds().number;
     await rig.deliver('Merge Request Hook', rig.gitlab.mergeRequestHookBody(closed, shut, 'close'));
     expect(latestBuilds().number).toBe(number);
+  }, 60_000);
+
+  it('takes a bump merged with a merge commit (GitLab\'s default method) as the bump: its push makes no build set of its own', async () => {
+    // (That the build is carried over rather than made again, once built, is test/system/bump-system.test.ts's: here nothing builds.)
+    const project = apps.get('app-03')!;
+    const bumpCommit = project.repository.branches.get(BRANCH)!;
+    const mainBefore = project.repository.branches.get('main')!;
+    const mr = rig.gitlab.state.finishMergeRequest(project, bumpMergeRequests(project)[0]!.iid, 'merged', { method: 'merge-commit' });
+    const merge = project.repository.commitAt('main')!;
+    expect(merge.parentIds).toEqual([mainBefore, bumpCommit]);
+    // The push of the merge commit first, the source branch's removal, then the merge request's hook.
+    const push = { project, branch: 'main', before: mainBefore, after: merge.id, commits: [project.repository.commits.get(bumpCommit)!, merge] };
+    await rig.deliver('Push Hook', rig.gitlab.pushHookBody(push));
+    await rig.deliver('Push Hook', rig.gitlab.pushHookBody({ project, branch: BRANCH, before: bumpCommit, after: NULL_SHA, commits: [] }));
+    expect(rig.server.store.listNamespaces().map((n) => n.name)).toEqual([NAME]);
+    await rig.deliver('Merge Request Hook', rig.gitlab.mergeRequestHookBody(project, mr, 'merge'));
+    await rig.server.bumper.idle();
+    expect(rig.server.store.listNamespaces().map((n) => n.name)).toEqual([NAME]);
+    expect(latestBuilds().builds.get('app-03')).toMatchObject({ ref: 'main', sha: merge.id, version: '1.0-2' });
+    // A push that changes the recipe after all is a change as any other: the automatic build set builds it.
+    const changed = rig.gitlab.state.pushFiles(project, { PKGBUILD: pkgbuild('app-03').replace('pkgrel=1', 'pkgrel=3') }, {});
+    await rig.deliver('Push Hook', rig.gitlab.pushHookBody(changed));
+    expect(latestBuilds().builds.get('app-03')).toMatchObject({ ref: 'main', sha: changed.after });
   }, 60_000);
 });

@@ -59,6 +59,10 @@ describe('iterationBuilds', () => {
     const changed = new Map([...recipes('a', 'b', 'c'), ['a', recipe('a', 'a-new')]]);
     const after = iterationBuilds({ arch: 'x86_64', plan: chain, recipes: changed, previous, carriedStates: BUILT, packager: null, cycleRebuild: 'none' });
     expect(after.builds.map((b) => b.carried?.id ?? null)).toEqual([null, null, null]);
+    // At another commit with the same files (sameInputs names the previous build): carried over, at the new commit, with its dependants.
+    const merged = iterationBuilds({ arch: 'x86_64', plan: chain, recipes: changed, previous, carriedStates: BUILT, packager: null, cycleRebuild: 'none', sameInputs: new Set([10]) });
+    expect(merged.builds.map((b) => b.carried?.id ?? null)).toEqual([10, 11, null]);
+    expect(merged.builds[0]).toMatchObject({ sha: 'a-new', input_key: 'a-new' });
   });
 
   it('carries over a second pass only onto a second pass', () => {

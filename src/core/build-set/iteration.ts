@@ -98,6 +98,11 @@ export interface IterationPlanOptions<C extends PreviousBuild> {
   previous: readonly C[];
   /** Which states of a previous build may be carried over (built ones always; in-flight ones where their work goes on). */
   carriedStates: ReadonlySet<BuildState>;
+  /**
+   * Previous builds (ids) whose recipe is the planned one although its commit is another: the files are
+   * the same at both commits (a bump merged with a merge commit). Carried over as if the commit were the same.
+   */
+  sameInputs?: ReadonlySet<number>;
   packager: string | null;
   cycleRebuild: CycleRebuild;
 }
@@ -150,7 +155,7 @@ export function iterationBuilds<C extends PreviousBuild>(options: IterationPlanO
     const recipe = recipes.get(node.pkgbase);
     if (!recipe) throw new Error(`no recipe for planned package ${node.pkgbase}`);
     const before = previous.get(key(node.pkgbase, node.pass));
-    if (before && options.carriedStates.has(before.state) && before.sha === recipe.sha && node.needs.every((n) => carried.has(n))) {
+    if (before && options.carriedStates.has(before.state) && (before.sha === recipe.sha || options.sameInputs?.has(before.id)) && node.needs.every((n) => carried.has(n))) {
       const now = new Set(node.needs.map((n) => effectiveId(carried.get(n)!)));
       const then = new Set(before.depends_on.map((id) => previousById.get(id)).filter((b) => b !== undefined).map(effectiveId));
       if (now.size === then.size && [...now].every((id) => then.has(id))) carried.set(key(node.pkgbase, node.pass), before);

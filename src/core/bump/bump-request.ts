@@ -13,9 +13,12 @@ export function checkBumpReason(reason: string): string | null {
   return null;
 }
 
+/** What every bump branch's name starts with. */
+export const BUMP_BRANCH_PREFIX = 'quarters/bump/';
+
 /** The branch of a bump: one per build set and the iteration it was made from, the same for every repository. */
 export function bumpBranch(namespace: string, iteration: number): string {
-  return `quarters/bump/${namespace}/${iteration}`;
+  return `${BUMP_BRANCH_PREFIX}${namespace}/${iteration}`;
 }
 
 /** Why git would refuse `branch` as a branch name (git check-ref-format's rules a build set's name can break), or null. */

@@ -89,7 +89,7 @@ export class BuildSetEngine {
    * `origins`, supersedes the previous one (its unfinished work is cancelled unless carried over) and
    * puts the carried-over packages in the new repository; `settle` then dispatches what is ready. The caller holds the lock.
    */
-  async planIteration(ns: NamespaceRow, input: { recipes: ReadonlyMap<string, PlanningRecipe>; origins: readonly string[]; reason: string }): Promise<IterationRow> {
+  async planIteration(ns: NamespaceRow, input: { recipes: ReadonlyMap<string, PlanningRecipe>; origins: readonly string[]; reason: string; sameInputs?: ReadonlySet<number> }): Promise<IterationRow> {
     const sources = [...input.recipes.values()].map((r) => r.recipe);
     const planned = new Map([...input.recipes].map(([pkgbase, r]) => [pkgbase, { ...r, version: r.recipe.version.text }]));
     const previous = this.store.latestIteration(ns.id);
@@ -107,6 +107,7 @@ export class BuildSetEngine {
       const made = iterationBuilds({
         arch, plan, recipes: planned, previous: previousBuilds, packager: ns.packager, cycleRebuild: this.settings.cycleRebuild,
         carriedStates: this.dispatcher.carriesInFlight ? BUILT_OR_IN_FLIGHT : BUILT_ONLY,
+        ...(input.sameInputs ? { sameInputs: input.sameInputs } : {}),
       });
       for (const build of made.builds) {
         // The recipe at the build's commit (a carried-over build has the same one): what the build may publish.

@@ -3,6 +3,7 @@
  * merge requests; a new iteration whenever an origin's branch or a package the set builds changes.
  */
 import { accountsForRecipe } from '../../core/build-state.js';
+import { BUMP_BRANCH_PREFIX } from '../../core/bump/bump-request.js';
 import { BuildSetError, checkBuildSetName, parseOrigin, type Origin } from '../../core/build-set/origin.js';
 import type { Logger } from '../../common/log.js';
 import type { BuildStore, NamespaceKind, NamespaceRow } from '../store/build-store.js';
@@ -122,6 +123,26 @@ export class BuildSets {
     return sources.length;
   }
 
+  /**
+   * The latest iteration's builds of a bump branch whose package is now planned from another commit with
+   * the same files (the bump merged with a merge commit, GitLab's default merge method): the engine
+   * carries them over, as it would at the same commit, rather than build the same recipe again.
+   */
+  private async mergedBumps(namespaceId: number, universe: ReadonlyMap<string, IndexedRecipe>): Promise<Set<number>> {
+    const same = new Set<number>();
+    const latest = this.store.latestIteration(namespaceId);
+    if (!latest) return same;
+    const compared = new Map<string, boolean>();
+    for (const build of this.store.builds(latest.id)) {
+      const recipe = universe.get(build.pkgbase);
+      if (!build.ref.startsWith(BUMP_BRANCH_PREFIX) || !recipe || recipe.sha === build.sha || recipe.projectId !== build.project_id) continue;
+      const key = `${build.project_id} ${recipe.dir} ${build.sha} ${recipe.sha}`;
+      if (!compared.has(key)) compared.set(key, await this.index.sameFiles(build.project_id, recipe.dir, build.sha, recipe.sha));
+      if (compared.get(key)) same.add(build.id);
+    }
+    return same;
+  }
+
   /** Plans a new iteration of a build set from the current index (the engine cancels, carries over and dispatches). */
   newIteration(namespaceId: number, reason: string): Promise<void> {
     return this.engine.locked(namespaceId, async () => {
@@ -134,7 +155,8 @@ export class BuildSets {
         else this.log.warn({ namespace: ns.name, pkgbase: o.pkgbase, branch: o.branch }, 'the bump branch has no recipe of the package; building it from its distribution branch');
       }
       for (const [pkgbase, recipe] of originRecipes) universe.set(pkgbase, recipe);
-      await this.engine.planIteration(ns, { recipes: universe, origins: [...originRecipes.keys()], reason });
+      const sameInputs = await this.mergedBumps(namespaceId, universe);
+      await this.engine.planIteration(ns, { recipes: universe, origins: [...originRecipes.keys()], reason, sameInputs });
       await this.engine.settle(ns.id);
     });
   }

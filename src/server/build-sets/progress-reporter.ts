@@ -16,6 +16,7 @@ import type { Flavour } from '../../core/recipe/model.js';
 import { GitLabApiError } from '../gitlab/errors.js';
 import type { GitLabClient } from '../gitlab/client.js';
 import type { BuildRow, BuildStore, NamespaceRow } from '../store/build-store.js';
+import { namespaceHref } from '../web/layout.js';
 
 /** Time and timers, injectable so that tests step through the throttle without waiting. */
 export interface ReportClock {
@@ -226,7 +227,7 @@ export class ProgressReporter {
     const progress = archProgress(builds.map(progressBuild));
     entry.settled = progress.every(isSettled);
     const base = publicUrl.replace(/\/+$/, '');
-    const pageUrl = `${base}/ui/namespaces/${encodeURIComponent(ns.name)}`;
+    const pageUrl = `${base}${namespaceHref(ns.name)}`;
     // A retired merge request's set is of no interest on its commits any more (they may be built by another set now).
     if (ns.status !== 'retired') {
       for (const target of originCommits(ns, builds)) {

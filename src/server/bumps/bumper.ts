@@ -18,6 +18,7 @@ import type { BuildStore, NamespaceRow } from '../store/build-store.js';
 import type { BumpedPackage, BumpRepositoryRow, BumpRow, BumpStore } from '../store/bump-store.js';
 import type { RecipeTable, SourceIndex } from '../sources/source-index.js';
 import { inDir } from '../sources/recipe-files.js';
+import { namespaceHref } from '../web/layout.js';
 
 /** Why a bump cannot be requested; routes choose the HTTP status. */
 export class BumpRefused extends Error {
@@ -267,7 +268,7 @@ export class Bumper {
     const ns = store.namespaceById(bump.namespace_id)!;
     const description = bumpDescription({
       reason: bump.reason, namespace: ns.name, iteration: bump.iteration, changes: packages.map((p) => ({ pkgbase: p.pkgbase, from: p.from!, to: p.to! })),
-      buildSetUrl: `${this.settings.publicUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(ns.name)}`,
+      buildSetUrl: `${this.settings.publicUrl.replace(/\/+$/, '')}${namespaceHref(ns.name)}`,
     });
     const created = await gitlab.createMergeRequest(project, { sourceBranch: bump.branch, targetBranch: repository.target_branch, title, description, removeSourceBranch: true });
     this.record(bump, repository, created, head);

@@ -214,6 +214,25 @@ export class SourceIndex {
   }
 
   /**
+   * Whether the recipe directory `dir` of a project has the same files at commits `from` and `to` (GitLab's
+   * straight compare of the two shows no change in it); false when GitLab cannot tell (a compare that timed
+   * out, or a commit it no longer has).
+   */
+  async sameFiles(projectId: number, dir: string, from: string, to: string): Promise<boolean> {
+    if (from === to) return true;
+    let comparison;
+    try {
+      comparison = await this.gitlab.compare(projectId, from, to, { straight: true });
+    } catch (error) {
+      if (error instanceof GitLabApiError && error.status === 404) return false;
+      throw error;
+    }
+    if (comparison.timedOut) return false;
+    const inside = (path: string) => dir === '' || path === dir || path.startsWith(`${dir}/`);
+    return !comparison.changes.some((c) => inside(c.oldPath) || inside(c.newPath));
+  }
+
+  /**
    * Re-reads the recipes of `project` on `branch` at commit `sha` whose directories contain one of
    * `changedPaths` ('all': every recipe of the project).
    */

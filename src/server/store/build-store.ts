@@ -540,7 +540,8 @@ export class BuildStore {
    * aside), newest first. A merge request's builds are of its source branch: once merged, the target branch
    * builds the same commit in its own build set, whose repository outlives the merge request's. A bump's
    * builds (branch `quarters/bump/…`) count for the distribution branch: they are in the build set that asked
-   * for the bump, and once its merge request is merged (fast-forward) the distribution branch has that commit.
+   * for the bump, and once its merge request is merged (fast-forward) the distribution branch has that commit
+   * (merged with a merge commit, it has the same files at another: bumpBuildsOfPackage).
    */
   buildsOfRecipe(pkgbase: string, sha: string, branch: string): RecipeBuild[] {
     const rows = this.db
@@ -551,5 +552,20 @@ export class BuildStore {
       )
       .all(pkgbase, sha, branch) as { id: number; state: BuildState; namespace: string; iteration_id: number; iteration: number; live: number }[];
     return rows.map((r) => ({ id: r.id, state: r.state, namespace: r.namespace, iterationId: r.iteration_id, iteration: r.iteration, live: r.live === 1 }));
+  }
+
+  /**
+   * The builds of `pkgbase` from a bump branch (`quarters/bump/…`) of `projectId`, newest first, with the
+   * commit each built: what a merge of the bump with a merge commit (a new commit, the same files) is built by.
+   */
+  bumpBuildsOfPackage(pkgbase: string, projectId: number): (RecipeBuild & { sha: string })[] {
+    const rows = this.db
+      .prepare(
+        `SELECT b.id AS id, b.state AS state, b.sha AS sha, n.name AS namespace, i.id AS iteration_id, i.number AS iteration, i.superseded_at IS NULL AS live
+         FROM builds b JOIN iterations i ON i.id = b.iteration_id JOIN namespaces n ON n.id = i.namespace_id
+         WHERE b.pkgbase = ? AND b.project_id = ? AND b.ref LIKE 'quarters/bump/%' AND n.kind != 'local' ORDER BY b.id DESC`,
+      )
+      .all(pkgbase, projectId) as { id: number; state: BuildState; sha: string; namespace: string; iteration_id: number; iteration: number; live: number }[];
+    return rows.map((r) => ({ id: r.id, state: r.state, sha: r.sha, namespace: r.namespace, iterationId: r.iteration_id, iteration: r.iteration, live: r.live === 1 }));
   }
 }

@@ -50,6 +50,21 @@ export function accountingBuild(store: BuildStore, recipe: Pick<IndexedRecipe, '
   return store.buildsOfRecipe(recipe.pkgbase, recipe.sha, recipe.branch).find((b) => accountsForRecipe(b.state, b.live));
 }
 
+/**
+ * The build of a bump branch that accounts for a distribution branch's recipe at another commit with the
+ * same files (the bump merged with a merge commit), if any; with the commit it built.
+ */
+async function mergedBumpBuild(store: BuildStore, index: SourceIndex, recipe: IndexedRecipe): Promise<(RecipeBuild & { sha: string }) | undefined> {
+  // Every iteration since the bump has rows of its build at the same commit: one compare per commit.
+  const compared = new Map<string, boolean>();
+  for (const build of store.bumpBuildsOfPackage(recipe.pkgbase, recipe.projectId)) {
+    if (!accountsForRecipe(build.state, build.live)) continue;
+    if (!compared.has(build.sha)) compared.set(build.sha, await index.sameFiles(recipe.projectId, recipe.dir, build.sha, recipe.sha));
+    if (compared.get(build.sha)) return build;
+  }
+  return undefined;
+}
+
 export interface PushSettings {
   autoRebuild: boolean;
 }
@@ -94,9 +109,19 @@ export async function handlePush(push: PushHook, deps: PushDeps): Promise<void> 
   const store = deps.buildSets.store;
   // Looked up before any build set moves, so that what this push plans cannot count as built already.
   const accounted = new Map(result.current.map((r) => [r.pkgbase, accountingBuild(store, r)]));
+  // A bump merged with a merge commit: its build accounts for the new commit, and build sets that build the
+  // bump's commit count it as that one.
+  const builtAs = new Map(result.current.map((r) => [r.pkgbase, r.sha]));
+  for (const r of isDefault ? result.current : []) {
+    if (accounted.get(r.pkgbase)) continue;
+    const bump = await mergedBumpBuild(store, deps.index, r);
+    if (!bump) continue;
+    accounted.set(r.pkgbase, bump);
+    builtAs.set(r.pkgbase, bump.sha);
+  }
   const touched = [...result.current.map((r) => r.pkgbase), ...result.removed.map((r) => r.pkgbase)];
   const { origins, advanced } = touched.length
-    ? await deps.buildSets.onRecipesChanged(touched, branch, isDefault, packager, new Map(result.current.map((r) => [r.pkgbase, r.sha])))
+    ? await deps.buildSets.onRecipesChanged(touched, branch, isDefault, packager, builtAs)
     : { origins: new Set<string>(), advanced: [] };
   // A build set with the package as an origin rebuilds it; unless it could not be planned (an origin of
   // it is gone, say), and then the automatic build set does.
