@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { expect } from 'vitest';
 
 export const MIB = 1024 * 1024;
 
@@ -56,3 +57,28 @@ export async function rangeDigest(file: string, offset: number, size: number): P
 
 export const mtools = (args: string[]) => execa(args[0]!, args.slice(1), { env: { MTOOLS_SKIP_CHECK: '1' } });
 export const debugfs = async (fs: string, request: string) => (await execa('debugfs', ['-R', request, fs])).stdout;
+
+/**
+ * Builds `description` a second time into `again.raw` beside `first` and checks what a cache hit
+ * means: both partitions reused (nothing installed), each partition the same bytes as the first
+ * build's. Returns how long the build took, in seconds.
+ */
+export async function expectCachedRebuild(
+  build: (description: string, extra: string[]) => Promise<{ exitCode?: number; stderr: string }>,
+  description: string,
+  first: string,
+  rootMiB: number,
+): Promise<number> {
+  const began = Date.now();
+  const result = await build(description, ['--out', 'again.raw']);
+  const seconds = (Date.now() - began) / 1000;
+  expect(result.exitCode, result.stderr).toBe(0);
+  expect(result.stderr).toMatch(/partition 1 ESP \(vfat, 16 MiB\): reused from the cache \(normal, key [0-9a-f]{12}\)/);
+  expect(result.stderr).toMatch(new RegExp(`partition 2 root \\(ext4, ${rootMiB} MiB\\): reused from the cache \\(normal, key [0-9a-f]{12}\\)`));
+  expect(result.stderr).not.toMatch(/installing/);
+  const second = join(first, '..', 'again.raw');
+  for (const p of (await partitionTable(first)).partitions) {
+    expect(await rangeDigest(second, p.start * 512, p.size * 512)).toBe(await rangeDigest(first, p.start * 512, p.size * 512));
+  }
+  return seconds;
+}

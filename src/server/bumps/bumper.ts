@@ -29,14 +29,8 @@ export class BumpRefused extends Error {
 }
 
 /** A bump as the API shows it. */
-export interface BumpView {
+export interface BumpView extends Omit<BumpRow, 'id' | 'namespace_id'> {
   namespace: string;
-  iteration: number;
-  reason: string;
-  branch: string;
-  maintainer: string | null;
-  actor: string;
-  created_at: string;
   /** `running` while quarters works on it; `interrupted`: repositories are pending and nothing works on them (the set is not active; ask again). */
   state: 'running' | 'done' | 'interrupted';
   counts: Record<BumpRepositoryRow['state'], number>;
