@@ -97,6 +97,8 @@ try {
   const cpu = (c) => stats(samples[c].map((sample) => sample.cpu));
   const [nodeWall, nodeCpu] = [wall(0), cpu(0)];
   console.log(`quarters-executor start-up: ${rounds} interleaved rounds, ms; ${process.version}; ${execFileSync('nproc').toString().trim()} CPUs; load average ${loadBefore} before, ${loadavg()} after`);
+  // Node loads NODE_EXTRA_CA_CERTS at every start (a whole CA bundle: some 30 ms of CPU here), which a bare `node -e 0` pays too: it shrinks every ratio.
+  if (process.env.NODE_EXTRA_CA_CERTS) console.log(`NODE_EXTRA_CA_CERTS is set (${process.env.NODE_EXTRA_CA_CERTS}): every start, node -e 0 included, loads it; run with it unset (env -u NODE_EXTRA_CA_CERTS) for the ratios of a runner host without it`);
   console.log(`${'invocation'.padEnd(38)}  wall: mean  median    best  mean/node  median/node   CPU: median  median/node`);
   cases.forEach(([name], c) => {
     const [w, u] = [wall(c), cpu(c)];

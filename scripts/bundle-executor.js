@@ -4,8 +4,11 @@
 // one file loads in a single read where the module graph took some 80 files, each resolved, read and
 // linked. It needs nothing beside it: no node_modules, and its version is built in.
 //
-// Two builds: the executor (main.ts), whose text becomes a string in the second, the launcher
-// (src/executor/launcher.ts), which is the file: it compiles that string with V8's code cache.
+// Two builds: the executor (main.ts), and the launcher (src/executor/launcher.ts), which starts the
+// file; the executor's text follows it, each line commented out, then the host stages' sandbox program
+// (base64, one commented line): the launcher reads them from the file's end and compiles the
+// executor with V8's code cache. As comments Node skips them quickly; as a string literal (before)
+// the 300 KB were scanned, copied and hashed at every start.
 //
 // These choices keep a start close to a bare `node -e 0` (npm run bench:executor-start):
 // - CommonJS, not ESM: Node loads a CommonJS main without the ESM loader's resolve, translate and link
@@ -99,12 +102,18 @@ try {
     // import.meta of the modules, for CommonJS: the bundle's own URL, made when asked for (a URL costs 1-3 ms to make at start).
     banner: { js: '"use strict";\nconst __quartersMeta = { get url() { return require("node:url").pathToFileURL(__filename).href; } };' },
     // QUARTERS_BUILD: which build wrote a cached config (config-load.ts); each build validates anew.
-    define: { 'import.meta.QUARTERS_VERSION': JSON.stringify(version), 'import.meta.QUARTERS_BUILD': JSON.stringify(`${version}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`), 'import.meta.url': '__quartersMeta.url', 'import.meta.QUARTERS_STAGE_SANDBOX': JSON.stringify(sandbox.base64), 'import.meta.QUARTERS_STAGE_SANDBOX_HASH': JSON.stringify(sandbox.hash) },
+    define: { 'import.meta.QUARTERS_VERSION': JSON.stringify(version), 'import.meta.QUARTERS_BUILD': JSON.stringify(`${version}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`), 'import.meta.url': '__quartersMeta.url', 'import.meta.QUARTERS_STAGE_SANDBOX': '__quartersStageSandbox.base64', 'import.meta.QUARTERS_STAGE_SANDBOX_HASH': JSON.stringify(sandbox.hash) },
   });
   // main.ts's hashbang line is the launcher's now; a comment keeps the lines where the map has them.
   const source = bundled.outputFiles.find((file) => file.path === outfile).text.replace(/^#!/, '//');
   const map = bundled.outputFiles.find((file) => file.path === `${outfile}.map`).text;
-  await build({
+  // Read back from the file as latin1 and cut by length: ASCII only (esbuild escapes the rest), and no
+  // line ends but \n (a \r or U+2028 would end a comment where the launcher does not cut).
+  if (/[^\t\n -~]/.test(source)) throw new Error('the executor bundle is not ASCII with \\n line ends only');
+  const commented = `${source.split('\n').map((line) => `//${line}`).join('\n')}\n`;
+  const sandboxLine = `//${sandbox.base64}\n`;
+  const executorBuild = createHash('sha256').update(source).digest('hex').slice(0, 16);
+  const launcher = await build({
     entryPoints: [join(root, 'dist', 'executor', 'launcher.js')],
     outfile,
     bundle: true,
@@ -112,12 +121,16 @@ try {
     format: 'cjs',
     target: 'node20',
     logLevel: 'warning',
+    write: false,
     banner: { js: '#!/usr/bin/env node' },
     define: {
-      QUARTERS_EXECUTOR_SOURCE: JSON.stringify(source),
-      QUARTERS_EXECUTOR_BUILD: JSON.stringify(createHash('sha256').update(source).digest('hex').slice(0, 16)),
+      QUARTERS_EXECUTOR_BUILD: JSON.stringify(executorBuild),
+      QUARTERS_EXECUTOR_LENGTH: String(commented.length),
+      QUARTERS_STAGE_SANDBOX_LENGTH: String(sandboxLine.length),
     },
   });
+  const launcherText = launcher.outputFiles[0].text.replace(/\n*$/, '');
+  writeFileSync(outfile, `${launcherText}\n//quarters-executor-payload ${executorBuild}\n${commented}${sandboxLine}`);
   // The map is the executor's (its lines are those of the string the launcher compiles).
   writeFileSync(`${outfile}.map`, map);
   chmodSync(outfile, 0o755);

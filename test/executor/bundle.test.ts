@@ -47,6 +47,25 @@ describe('the quarters-executor bundle', () => {
     expect(json).toMatchObject({ builds_dir: join(dir, 'work', 'builds', 'q-local-p3-cx-j7'), builds_dir_is_shared: false, driver: { name: 'quarters-executor', version } });
   });
 
+  it('carries the executor and its sandbox program as comments after the launcher, and runs no file whose end is not its own build', async () => {
+    const text = await readFile(EXECUTOR[1], 'latin1');
+    const lines = text.split('\n');
+    const marker = lines.findIndex((line) => line.startsWith('//quarters-executor-payload '));
+    expect(marker).toBeGreaterThan(0);
+    // Everything after the launcher is a comment (skipped at each start, not scanned as a string literal): the executor, then the program.
+    const payload = lines.slice(marker + 1, -1);
+    expect(payload.length).toBeGreaterThan(2);
+    expect(payload.filter((line) => !line.startsWith('//'))).toEqual([]);
+    expect(lines.at(-1)).toBe('');
+    expect(Buffer.from(payload.at(-1)!.slice(2), 'base64').subarray(0, 4)).toEqual(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
+    // A file whose payload does not end where this launcher's build says (changed, or another build's) is refused, not half-read.
+    const changed = join(dir, 'changed.cjs');
+    await writeFile(changed, `${text}//\n`, 'latin1');
+    const result = await execa('node', [changed, '--help'], { reject: false });
+    expect(result.exitCode).not.toBe(0);
+    expect(result.stderr).toContain(`${changed} is not the executor build`);
+  });
+
   it('starts `config` and `--help` without the built-ins it does not use (start-up is per-stage overhead)', async () => {
     // Node's list of the built-ins it has loaded, at exit: child_process, crypto, fs/promises, zlib, dns and net cost 1 to 7 ms each.
     const probe = join(dir, 'loaded-builtins.cjs');
