@@ -86,7 +86,10 @@ async function child(mode) {
 }
 
 function startChild(mode) {
-  const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // BENCH_PIN=1: the server on CPU 0, this process (the load generator, run under `taskset -c 1`) on the other.
+  const argv = [process.execPath, fileURLToPath(import.meta.url), '--child', mode];
+  const command = process.env.BENCH_PIN === '1' ? ['taskset', '-c', '0', ...argv] : argv;
+  const proc = spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     proc.stdout.once('data', (chunk) => resolve({ proc, url: `http://127.0.0.1:${String(chunk).trim()}` }));
     proc.once('exit', (code) => reject(new Error(`the ${mode} server exited (${code})`)));
