@@ -1,26 +1,16 @@
 /** The double speaks GitLab's documented REST API to the real @gitbeaker/rest client over HTTP. */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Gitlab, GitbeakerRequestError } from '@gitbeaker/rest';
+import { Gitlab } from '@gitbeaker/rest';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { AddressInfo } from 'node:net';
 import { startGitLabDouble, type GitLabDouble, type DoubleProject, NULL_SHA, PUSH_HOOK_COMMIT_LIMIT } from './index.js';
+import { failure } from './request-failure.js';
 
 const fixture = (name: string): Record<string, unknown> =>
   JSON.parse(readFileSync(new URL(`../../../shared/fixtures/gitlab-webhooks/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>;
 
-/** The status and GitLab's JSON body behind a gitbeaker request error. */
-async function failure(promise: Promise<unknown>): Promise<{ status: number; description: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (!(error instanceof GitbeakerRequestError)) throw error;
-    const cause = error.cause as { response: Response; description: string };
-    return { status: cause.response.status, description: cause.description };
-  }
-  throw new Error('expected the request to fail');
-}
 
 let double: GitLabDouble;
 let api: InstanceType<typeof Gitlab>;

@@ -1,18 +1,9 @@
 /** The double's commits-with-actions and merge request routes, driven by the real @gitbeaker/rest client over HTTP. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Gitlab, GitbeakerRequestError } from '@gitbeaker/rest';
+import { Gitlab } from '@gitbeaker/rest';
 import { startGitLabDouble, type DoubleProject, type GitLabDouble } from './index.js';
+import { failure } from './request-failure.js';
 
-async function failure(promise: Promise<unknown>): Promise<{ status: number; description: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (!(error instanceof GitbeakerRequestError)) throw error;
-    const cause = error.cause as { response: Response; description: string };
-    return { status: cause.response.status, description: cause.description };
-  }
-  throw new Error('expected the request to fail');
-}
 
 describe('commits with actions and merge requests', () => {
   let double: GitLabDouble;

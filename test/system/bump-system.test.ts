@@ -8,7 +8,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { NULL_SHA, type DoubleMergeRequest, type DoubleProject } from '../gitlab-double/index.js';
 import type { ArchRecipe } from '../support/arch-recipe.js';
@@ -16,6 +15,7 @@ import { archBundleFiles } from '../support/arch-recipe.js';
 import { reportSkip } from '../support/capabilities.js';
 import { dbEntry, descField, packageFile, repoFile, waitUntil } from '../support/system-packages.js';
 import { API_TOKEN, PACKAGER, startSystemRig, systemRigSkipReason, type BuildView, type SystemRig } from '../support/system-rig.js';
+import { stepTimes } from '../support/step-times.js';
 
 const skip = reportSkip(systemRigSkipReason(), 'the whole system: a mass rebuild with version bumps');
 
@@ -54,16 +54,8 @@ interface BumpView {
 describe.skipIf(skip)('the whole system: quarters ns bump → merge requests → bumped builds in containers → merge and close', () => {
   let rig: SystemRig;
   const projects = new Map<string, DoubleProject>();
-  const times: [string, number][] = [];
-  const fileStart = Date.now();
-  const timed = async <T>(label: string, work: () => Promise<T>): Promise<T> => {
-    const start = Date.now();
-    try {
-      return await work();
-    } finally {
-      times.push([label, Date.now() - start]);
-    }
-  };
+  const steps = stepTimes();
+  const timed = steps.timed;
   const bumpView = async (): Promise<BumpView> => {
     const response = await fetch(`${rig.url}/api/v1/namespaces/${NAME}/bump`);
     expect(response.status).toBe(200);
@@ -88,8 +80,7 @@ describe.skipIf(skip)('the whole system: quarters ns bump → merge requests →
   }, 900_000);
   afterAll(async () => {
     await timed('teardown', async () => rig?.close());
-    const lines = [...times, ['whole file', Date.now() - fileStart] as [string, number]].map(([label, ms]) => `  ${(ms / 1000).toFixed(1).padStart(7)} s  ${label}`);
-    process.stderr.write(`bump-system test times (load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}):\n${lines.join('\n')}\n`);
+    steps.report('bump-system test times');
   }, 300_000);
 
   it('builds the chain, bumps the two rebuilt packages with the CLI, builds the bumps in containers, and follows their merge and close', async () => {

@@ -14,6 +14,7 @@ import { archBundleFiles } from '../support/arch-recipe.js';
 import { reportSkip } from '../support/capabilities.js';
 import { chainRecipes, cycleRecipes, expectPublished, packageFile, shipping, waitUntil } from '../support/system-packages.js';
 import { PACKAGER, startSystemRig, systemRigSkipReason, type SystemRig } from '../support/system-rig.js';
+import { stepTimes } from '../support/step-times.js';
 
 const skip = reportSkip(systemRigSkipReason(), 'the whole system (server, GitLab double, runner, executor)');
 
@@ -24,24 +25,15 @@ const SETTLE_MS = 480_000;
 
 describe.skipIf(skip)('the whole system: push → pipeline → runner → executor → upload → repository', () => {
   let rig: SystemRig;
-  const times: [string, number][] = [];
-  const fileStart = Date.now();
-  const timed = async <T>(label: string, work: () => Promise<T>): Promise<T> => {
-    const start = Date.now();
-    try {
-      return await work();
-    } finally {
-      times.push([label, Date.now() - start]);
-    }
-  };
+  const steps = stepTimes();
+  const timed = steps.timed;
 
   beforeAll(async () => {
     rig = await timed('rig start (double, server, executor with the Arch base loaded, runner)', () => startSystemRig());
   }, 900_000); // a cold base cache means debootstrap: minutes
   afterAll(async () => {
     await timed('teardown', async () => rig?.close());
-    const lines = [...times, ['whole file', Date.now() - fileStart] as [string, number]].map(([label, ms]) => `  ${(ms / 1000).toFixed(1).padStart(7)} s  ${label}`);
-    process.stderr.write(`whole-system test times:\n${lines.join('\n')}\n`);
+    steps.report('whole-system test times');
   }, 300_000);
 
   it('builds a package pushed to its default branch and publishes it in the build set repository', async () => {
