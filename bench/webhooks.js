@@ -15,6 +15,9 @@
 // what of the latency is the server's, and what is the load generator's or the machine's.
 // Run: npm run bench:webhooks [-- SECONDS CONNECTIONS ROUNDS]   (defaults: 10 64 2)
 // BENCH_CHECKPOINTS=sqlite leaves the checkpoints to SQLite (in a commit, on the event loop): the comparison.
+// The fixed rate runs first, on a server that has only had the warm-up; BENCH_ORDER=sustained-first runs
+// it after the sustained phase instead. BENCH_PIN=1 (with `taskset -c 1 node bench/webhooks.js …`)
+// keeps each server on CPU 0 and the load generator on CPU 1.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -152,33 +155,41 @@ async function main() {
   const [seconds, connections, rounds] = [10, 64, 2].map((fallback, i) => Number(process.argv[2 + i] ?? fallback));
   const load1 = loadavg().map((l) => l.toFixed(2)).join(' ');
   const checkpoints = process.env.BENCH_CHECKPOINTS === 'sqlite' ? 'SQLite\'s automatic checkpoints (in a commit, on the event loop)' : 'checkpoints on a worker thread';
-  console.log(`webhook accept, push.json (${body.length} bytes), autocannon ${connections} connections, ${seconds} s per phase, ${rounds} rounds, ${checkpoints}; load average at start ${load1}`);
+  const order = process.env.BENCH_ORDER === 'sustained-first' ? 'sustained phase, then the fixed rate' : 'fixed rate on a fresh server, then the sustained phase';
+  const pinned = process.env.BENCH_PIN === '1' ? '; servers pinned to CPU 0' : '';
+  console.log(`webhook accept, push.json (${body.length} bytes), autocannon ${connections} connections, ${seconds} s per phase, ${rounds} rounds, ${checkpoints}; ${order}${pinned}; load average at start ${load1}`);
   const figures = { durable: [], bare: [] };
   for (let round = 1; round <= rounds; round++) {
     for (const mode of ['durable', 'bare']) {
       const server = await startChild(mode);
       try {
         await run(autocannon, server.url, { connections, duration: 1 }); // warm-up
-        const sustained = await run(autocannon, server.url, { connections, duration: seconds });
+        // The fixed rate first: the latency of a server taking 1,000/s, not of one still checkpointing
+        // the WAL of the sustained phase's tens of thousands of deliveries (BENCH_ORDER=sustained-first
+        // measures that case, the order before 2026-12-03 evening).
+        const sustainedFirst = process.env.BENCH_ORDER === 'sustained-first';
+        const sustainedPhase = () => run(autocannon, server.url, { connections, duration: seconds });
+        const sustained = sustainedFirst ? await sustainedPhase() : null;
         await new Promise((r) => setTimeout(r, 500));
         await fetch(`${server.url}/bench/loop`);
         const fixed = await fixedRate(autocannon, server.url, seconds);
         const loop = await (await fetch(`${server.url}/bench/loop`)).json();
+        const sustainedAfter = sustained ?? (await sustainedPhase());
         let stored = '';
         if (mode === 'durable') {
-          const answered = sustained.ok + fixed.ok;
+          const answered = sustainedAfter.ok + fixed.ok;
           const { n } = await (await fetch(`${server.url}/bench/rows`)).json();
           if (n < answered) throw new Error(`${answered} deliveries answered 202, only ${n} rows in the inbox`);
           stored = `, ${n} rows stored for ${answered} 202s (and the warm-up's)`;
         }
         const f = {
-          rate: sustained.ok / sustained.seconds,
-          sustainedP99: percentile(sustained.latencies, 99),
+          rate: sustainedAfter.ok / sustainedAfter.seconds,
+          sustainedP99: percentile(sustainedAfter.latencies, 99),
           fixedRate: fixed.ok / fixed.seconds,
           p50: percentile(fixed.latencies, 50),
           p99: percentile(fixed.latencies, 99),
           loop,
-          failed: sustained.failed + fixed.failed,
+          failed: sustainedAfter.failed + fixed.failed,
         };
         figures[mode].push(f);
         console.log(`round ${round} ${mode.padEnd(7)}: sustained ${Math.round(f.rate)} deliveries/s (p99 ${ms(f.sustainedP99)}); at ${FIXED_RATE}/s (${Math.round(f.fixedRate)}/s answered 2xx${f.failed ? `, ${f.failed} errors, timeouts (10 s) or non-2xx` : ''}): p50 ${ms(f.p50)}, p99 ${ms(f.p99)}, in the server p50 ${ms(loop.servedP50)} p99 ${ms(loop.servedP99)} max ${ms(loop.servedMax)}, server event-loop delay p99 ${ms(loop.p99)} max ${ms(loop.max)}${stored}; load average ${loadavg()[0].toFixed(2)}`);
