@@ -19,6 +19,7 @@ import { leftovers, servedRepository } from './repository-checks.js';
 import { makeSigningKey, privateApt, privatePacman } from '../support/signing-keys.js';
 import { buildLogPath } from '../../src/core/build-set/log-path.js';
 import { GarbageCollector, type GcReport } from '../../src/server/retention/garbage-collector.js';
+import { iterationImagesDir } from '../../src/server/images/builder.js';
 import { RetentionStore } from '../../src/server/store/retention-store.js';
 import type { DoubleProject } from '../gitlab-double/index.js';
 
@@ -84,6 +85,12 @@ describe('retention: quarters gc', () => {
   afterAll(async () => rig?.close());
 
   it('keeps everything within the policy; past it, a dry run lists the superseded iteration and the retired set, never the released one', async () => {
+    // Disk images where the image builder keeps them, for the expiring and the latest iteration.
+    for (const n of [2, 3]) {
+      const dir = join(iterationImagesDir(dataDir, 'auto-zlib', n), 'x86_64', 'disk');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'disk.raw'), `image of iteration ${n}`);
+    }
     const now = await rig.server.collector.collect({ dryRun: true });
     expect(now).toMatchObject({ dry_run: true, iterations: [], logs: [], files: [], total_bytes: 0 });
     const dry = await rig.server.collector.collect({ dryRun: true, now: Date.now() + 2 * DAY });
@@ -95,6 +102,7 @@ describe('retention: quarters gc', () => {
       `pool/${ids.zlib2}/zlib-1.2-1-x86_64.pkg.tar.zst`, `pool/${ids.other}/other-2.0-1-x86_64.pkg.tar.zst`,
       'logs/auto-zlib/2/x86_64/zlib.log', 'logs/auto-other/1/x86_64/other.log',
     ]));
+    expect(dry.files.filter((f) => f.kind === 'image')).toEqual([{ path: 'images/auto-zlib/2/x86_64/disk/disk.raw', kind: 'image', bytes: 'image of iteration 2'.length }]);
     expect(paths.some((p) => /^repos\/auto-zlib\/2\/\.x86_64\.gen-[^/]+\/zlib-1\.2-1-x86_64\.pkg\.tar\.zst$/.test(p)), 'the repository\'s package file').toBe(true);
     expect(paths.some((p) => /^repos\/auto-zlib\/2\/\.x86_64\.gen-[^/]+\/quarters\.db\.tar\.gz$/.test(p)), 'and its index').toBe(true);
     expect(paths.filter((p) => p.startsWith('repos/auto-zlib/1/') || p.startsWith('repos/auto-zlib/3/') || p.startsWith(`pool/${ids.zlib1}/`) || p.startsWith(`pool/${ids.zlib3}/`) || p.includes('/3/')), 'the released and the latest iteration').toEqual([]);
@@ -144,6 +152,8 @@ describe('retention: quarters gc', () => {
     expect([...(await servedRepository(rig.url, '/repos/auto-zlib/3/x86_64')).keys()]).toEqual(['zlib-1.3-1-x86_64.pkg.tar.zst']);
     expect(existsSync(join(dataDir, `pool/${ids.zlib1}/zlib-1.1-1-x86_64.pkg.tar.zst`)), 'the released package file').toBe(true);
     expect(existsSync(join(dataDir, 'logs/auto-zlib/3/x86_64/zlib.log')), 'the latest iteration\'s log').toBe(true);
+    expect(existsSync(join(dataDir, 'images/auto-zlib/2')), 'the expired iteration\'s images').toBe(false);
+    expect(existsSync(join(dataDir, 'images/auto-zlib/3/x86_64/disk/disk.raw')), 'the latest iteration\'s image').toBe(true);
     for (const [name, server] of [['quarters', `${rig.url}/repos/auto-zlib/3/$arch`], ['core', `${rig.url}/dist/core/$arch`]] as const) {
       const pacman = await privatePacman({ name, server, publicKey: null, fingerprint: null, sigLevel: 'Never' });
       try {

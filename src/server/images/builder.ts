@@ -50,6 +50,11 @@ async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** Where every image of an iteration is kept (one directory per architecture and image below it). */
+export function iterationImagesDir(dataDir: string, namespace: string, iteration: number): string {
+  return join(dataDir, 'images', namespace, String(iteration));
+}
+
 export class ImageBuilder {
   private queue: Promise<void> = Promise.resolve();
   private readonly stop = new AbortController();
@@ -58,7 +63,7 @@ export class ImageBuilder {
 
   /** Where an image of an iteration and architecture is kept, with its build.log. */
   dir(namespace: string, iteration: number, arch: string, name: string): string {
-    return join(this.options.dataDir, 'images', namespace, String(iteration), arch, name);
+    return join(iterationImagesDir(this.options.dataDir, namespace, iteration), arch, name);
   }
 
   /** The engine's settle: starts the configured images of the latest iteration's complete architectures. Returns at once, never throws. */

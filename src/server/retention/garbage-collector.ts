@@ -1,7 +1,8 @@
 /**
  * `quarters gc` and the server's periodic run of `[retention]`: expires iterations by the policy
  * (src/core/retention), and removes their repositories (`repos/NS/N/`), the package files only they
- * name (`pool/BUILD/`) and their logs (`logs/NS/N/`). A dry run says exactly that and removes nothing.
+ * name (`pool/BUILD/`), their logs (`logs/NS/N/`) and their disk images (`images/NS/N/`). A dry run says
+ * exactly that and removes nothing.
  *
  * Safe against a crash at any point: an iteration is first recorded as expired (from then on it is
  * neither served nor carried over), then each directory is renamed whole out of the tree into `tmp/`
@@ -17,14 +18,15 @@ import { dirname, join, relative } from 'node:path';
 import type { Logger } from '../../common/log.js';
 import { durationText, iterationVerdict, poolOwnersToRemove, type IterationFacts, type RetentionPolicy } from '../../core/retention/retention-plan.js';
 import { syncDir } from '../artifacts/repository.js';
+import { iterationImagesDir } from '../images/builder.js';
 import type { BuildSetEngine } from '../build-sets/engine.js';
 import { KeyedLock } from '../keyed-lock.js';
 import type { DistributionRepositories } from '../releases/distribution.js';
 import type { NamespaceRow } from '../store/build-store.js';
 import type { RetentionStore } from '../store/retention-store.js';
 
-/** What a file is to the administrator: part of a build set's repository, a build's package file, a log. */
-export type GcFileKind = 'repository' | 'package' | 'log';
+/** What a file is to the administrator: part of a build set's repository, a build's package file, a log, a disk image (or its build log). */
+export type GcFileKind = 'repository' | 'package' | 'log' | 'image';
 
 /** One file that goes (or went), relative to data_dir. */
 export interface GcFile {
@@ -160,7 +162,9 @@ export class GarbageCollector {
     const leaving: typeof verdicts = [];
     for (const v of verdicts.filter((x) => x.verdict.action === 'expire' || x.verdict.action === 'expired')) {
       const { it, verdict } = v;
-      const mine = [{ dir: repoDir(it.number), kind: 'repository' as const }, { dir: logDir(it.number), kind: 'log' as const }];
+      const mine: { dir: string; kind: GcFileKind }[] = [
+        { dir: repoDir(it.number), kind: 'repository' }, { dir: logDir(it.number), kind: 'log' }, { dir: iterationImagesDir(dataDir, ns.name, it.number), kind: 'image' },
+      ];
       const left: typeof mine = [];
       for (const d of mine) if (await exists(d.dir)) left.push(d);
       // Expired before and finished: its package files went before its repository did (below), so nothing of it is left.
