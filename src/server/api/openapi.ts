@@ -171,7 +171,7 @@ export function openApiDocument() {
       },
       '/gc': {
         post: {
-          summary: 'Apply the retention policy ([retention]) now: superseded and retired build sets\' iterations expire, with their repositories, the package files only they name and their logs; never what a release still in a distribution repository was made from, nor an iteration with a build or image on its way. With dry_run, only what would go. The answer lists the iterations (namespace, iteration, why, already_expired), the kept iterations whose logs go, every file (path under data_dir, kind repository|package|log, bytes) and total_bytes freed',
+          summary: 'Apply the retention policy ([retention]) now: superseded and retired build sets\' iterations expire, with their repositories, the package files only they name, their logs and their disk images; never what a release still in a distribution repository was made from, nor an iteration with a build or image on its way. With dry_run, only what would go. The answer lists the iterations (namespace, iteration, why, already_expired), the kept iterations whose logs go, every file (path under data_dir, kind repository|package|log|image, bytes) and total_bytes freed',
           security: secured,
           requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', properties: { dry_run: { type: 'boolean' } }, additionalProperties: false } } } },
           responses: { 200: json('what went (or would go)'), ...errors(400, 401) },
